@@ -1,0 +1,87 @@
+"""The casework service's Flask app factory, and ``init_backend`` for the whole-product app.
+
+``bot.app`` builds its own Flask object and calls ``init_backend(app)``; ``create_app`` here serves
+the backend alone (casework service, JSON API) with exactly the same wiring.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from flask import Blueprint, Flask, g, jsonify, request
+from sqlalchemy import text
+
+from backend import config as settings
+from backend import db
+from backend.auth import require_token
+from backend.crypto import FieldCipher, bind_cipher, use_cipher
+from backend.intake import IntakeError, submit
+
+api_referrals = Blueprint("api_referrals", __name__, url_prefix="/api/v1")
+health = Blueprint("health", __name__)
+
+
+@health.get("/healthz")
+def healthz() -> Any:
+    """Liveness and database reachability, for load balancers and ``make run`` checks."""
+    try:
+        with db.get_db().transaction(readonly=True) as db_session:
+            db_session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"; details stay in the logs
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    return jsonify({"status": "ok"})
+
+
+@api_referrals.post("/referrals")
+@require_token("responder", "operator")
+def post_referral() -> Any:
+    """Submit a complete referral payload directly (no conversation): 201 with its reference."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return jsonify({"error": "invalid referral", "errors": ["payload: must be a JSON object"]}), 400
+    db_session = db.session()
+    try:
+        case = submit(db_session, payload, None, actor=f"user:{g.user.id}")
+        reference = case.reference
+        db_session.commit()
+    except IntakeError as exc:
+        db_session.rollback()
+        return jsonify({"error": "invalid referral", "errors": exc.errors}), 400
+    return jsonify({"reference": reference}), 201
+
+
+def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
+    """Configure ``app`` for the backend: settings, instance folder, database, cipher, CLI, routes.
+
+    Settings already on ``app.config`` (non-None) and ``test_config`` beat the environment.
+    Raises ``backend.config.ConfigError`` when production secrets are missing.
+    """
+    os.makedirs(app.instance_path, exist_ok=True)
+    explicit = {key: app.config[key] for key in settings.KEYS if app.config.get(key) is not None}
+    explicit.update(test_config or {})
+    app.config.update(settings.load(app.instance_path, explicit))
+
+    database = db.init_app(app)
+    cipher = FieldCipher.from_setting(app.config["FIELD_ENCRYPTION_KEY"])
+    bind_cipher(database.engine, cipher)
+    use_cipher(cipher)
+    app.extensions["nrm_cipher"] = cipher
+
+    from backend.cli import register
+
+    register(app)
+    app.register_blueprint(health)
+    app.register_blueprint(api_referrals)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:  # Flask-WTF CSRFProtect guards forms, not bearer-token JSON
+        csrf.exempt(api_referrals)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The casework service alone. ``test_config["INSTANCE_PATH"]`` moves the instance folder."""
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("NRM_INSTANCE_PATH")
+    app = Flask("backend", instance_relative_config=True,
+                instance_path=os.path.abspath(instance_path) if instance_path else None)
+    init_backend(app, {k: v for k, v in (test_config or {}).items() if k != "INSTANCE_PATH"})
+    return app

@@ -1,0 +1,170 @@
+"""Passwords (argon2), API bearer tokens (stored as SHA-256) and role checks.
+
+A token secret is shown once when created and only its hash is kept, so a database leak exposes no
+usable token. Roles are exclusive (DESIGN §4): the decorator lists the roles an endpoint accepts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, Callable, TypeVar, cast
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend import db
+from backend.db import utcnow
+from backend.models import ROLES, ApiToken, User
+
+TOKEN_PREFIX = "nrm_"
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+_hasher = PasswordHasher()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches; False for a mismatch or an unreadable hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def generate_password() -> str:
+    """A random password for a new account (about 120 bits), shown once by ``user add``."""
+    return secrets.token_urlsafe(15)
+
+
+def create_user(session: Session, email: str, role: str, password: str,
+                organisation: str | None = None) -> User:
+    """Add a user (flushed); raises ValueError for an unknown role or an email already in use."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    email = normalise_email(email)
+    if "@" not in email:
+        raise ValueError(f"not an email address: {email!r}")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise ValueError(f"a user with email {email} already exists")
+    user = User(email=email, role=role, password_hash=hash_password(password),
+                organisation=organisation, active=True, failed_logins=0)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def check_login(session: Session, email: str, password: str, now: datetime | None = None) -> User | None:
+    """The user for a correct email and password, else None; locks after repeated failures.
+
+    After ``MAX_FAILED_LOGINS`` wrong passwords the account refuses every password for ``LOCKOUT``.
+    The caller commits (so failure counts persist).
+    """
+    now = now or utcnow()
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        _hasher.hash(password)  # same work as a real check: do not reveal which emails exist
+        return None
+    if not user.active or (user.locked_until is not None and user.locked_until > now):
+        return None
+    if not verify_password(user.password_hash, password):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+        return None
+    user.failed_logins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, user: User) -> str:
+    """Issue a new API token for ``user`` and return its secret (shown once, never stored)."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user=user, token_hash=_token_hash(secret)))
+    session.flush()
+    return secret
+
+
+def user_for_token(session: Session, secret: str) -> User | None:
+    """The active user owning an unrevoked token with this secret, else None."""
+    if not secret:
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret),
+                                                  ApiToken.revoked_at.is_(None)))
+    if token is None or not token.user.active:
+        return None
+    return token.user
+
+
+def revoke_token(session: Session, secret: str) -> bool:
+    """Revoke the token with this secret; True if there was an unrevoked one."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret),
+                                                  ApiToken.revoked_at.is_(None)))
+    if token is None:
+        return False
+    token.revoked_at = utcnow()
+    return True
+
+
+def has_role(user: User | None, *roles: str) -> bool:
+    return user is not None and user.active and user.role in roles
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def require_token(*roles: str) -> Callable[[F], F]:
+    """Protect a JSON API view: 401 without a valid bearer token, 403 for a role not in ``roles``.
+
+    The authenticated user is put on ``flask.g.user``. With no roles given, any valid token passes.
+    """
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            secret = _bearer()
+            user = user_for_token(db.session(), secret) if secret else None
+            if user is None:
+                response = jsonify({"error": "a valid bearer token is required"})
+                response.status_code = 401
+                response.headers["WWW-Authenticate"] = 'Bearer realm="nrm"'
+                return response
+            if roles and user.role not in roles:
+                response = jsonify({"error": "your role may not use this endpoint"})
+                response.status_code = 403
+                return response
+            g.user = user
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator

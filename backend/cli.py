@@ -1,0 +1,191 @@
+"""Backend commands on Flask's CLI (``app.cli``), so ``nrm``/``flask`` run them with the app loaded.
+
+``db upgrade`` migrates the app's own database; ``user add`` and ``responder add`` register people;
+``demo`` seeds the fixed demo logins (development only, idempotent).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from backend import db
+from backend.auth import create_token, create_user, generate_password, normalise_email
+from backend.models import ROLES, Responder, User
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+ORGANISATIONS_LIST = "first-responder-organisations"
+
+REFERRING_ROLES = ("responder", "operator")
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_USERS = (
+    ("caseworker@example.org", "caseworker", None),
+    ("panel@example.org", "panel", None),
+    ("analyst@example.org", "analyst", None),
+    ("admin@example.org", "admin", None),
+    ("operator@example.org", "operator", "Unseen"),
+)
+"""Fixed demo accounts (password ``DEMO_PASSWORD``); seeded only when NRM_ENV=development."""
+DEMO_RESPONDER = ("+447700900123", "The Salvation Army", "Demo Responder")
+
+db_cli = AppGroup("db", help="Database schema.")
+user_cli = AppGroup("user", help="Staff and operator accounts.")
+responder_cli = AppGroup("responder", help="Registered first-responder SMS numbers.")
+
+
+# --- helpers shared with other code ---------------------------------------------------------
+
+def alembic_config(url: str | None = None):  # -> alembic.config.Config
+    """An Alembic config for the migrations shipped inside the backend package."""
+    from alembic.config import Config
+
+    cfg = Config(str(ALEMBIC_INI))
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        cfg.attributes["url"] = url
+    return cfg
+
+
+def upgrade_database(app: Flask, revision: str = "head") -> None:
+    """Run Alembic migrations up to ``revision`` on the app's database (its own engine)."""
+    from alembic import command
+
+    engine = db.get_db(app).engine
+    with engine.begin() as connection:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def organisations() -> tuple[str, ...]:
+    """The designated first-responder organisations (flows' reference list)."""
+    try:
+        from flows.lookups import entries
+    except ImportError:
+        entries = None
+    if entries is not None:
+        return entries(ORGANISATIONS_LIST)
+    path = Path(__file__).resolve().parent.parent / "flows" / "data" / f"{ORGANISATIONS_LIST}.txt"
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return tuple(dict.fromkeys(line for line in lines if line))
+
+
+def canonical_organisation(name: str) -> str:
+    """The list entry matching ``name`` exactly (ignoring case and surrounding spaces)."""
+    wanted = " ".join(name.split()).casefold()
+    for entry in organisations():
+        if " ".join(entry.split()).casefold() == wanted:
+            return entry
+    raise click.BadParameter(
+        f"{name!r} is not a designated first-responder organisation "
+        f"(see flows/data/{ORGANISATIONS_LIST}.txt)", param_hint="--org")
+
+
+FICTIONAL_GB_MOBILES = range(447700900000, 447700901000)
+"""Ofcom's drama range 07700 900000-900999: never a real line, so phonenumbers calls it invalid."""
+
+
+def normalise_phone(text: str, allow_fictional: bool = False) -> str:
+    """E.164 for a valid number (GB when no country code); ValueError otherwise."""
+    try:
+        number = phonenumbers.parse(text, "GB")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {text!r}") from exc
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if phonenumbers.is_valid_number(number):
+        return e164
+    if allow_fictional and int(e164[1:]) in FICTIONAL_GB_MOBILES:
+        return e164
+    raise ValueError(f"not a valid phone number: {text!r}")
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target Alembic revision.")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database (DATABASE_URL) to the latest schema."""
+    upgrade_database(current_app, revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@user_cli.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--organisation", default=None,
+              help="Required for responders; for responders and operators it must be on the list.")
+def user_add(email: str, role: str, organisation: str | None) -> None:
+    """Create a user; prints the generated password and an API token (shown once)."""
+    if role == "responder" and organisation is None:
+        raise click.BadParameter("a responder needs --organisation", param_hint="--organisation")
+    if organisation is not None and role in REFERRING_ROLES:
+        organisation = canonical_organisation(organisation)  # it prefills user-organisation
+    password = generate_password()
+    with db.get_db().transaction() as db_session:
+        try:
+            user = create_user(db_session, email, role, password, organisation)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        token = create_token(db_session, user)
+    click.echo(f"user: {normalise_email(email)} ({role})")
+    click.echo(f"password: {password}")
+    click.echo(f"token: {token}")
+
+
+@responder_cli.command("add")
+@click.argument("phone")
+@click.option("--org", "organisation", required=True, help="Designated first-responder organisation.")
+@click.option("--name", default=None)
+@click.option("--email", default=None)
+def responder_add(phone: str, organisation: str, name: str | None, email: str | None) -> None:
+    """Register a first responder's SMS number (so texts from it may make referrals)."""
+    allow_fictional = current_app.config.get("NRM_ENV") != "production"
+    try:
+        phone_e164 = normalise_phone(phone, allow_fictional=allow_fictional)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="PHONE") from None
+    organisation = canonical_organisation(organisation)
+    if email is not None:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise click.BadParameter(str(exc), param_hint="--email") from None
+    with db.get_db().transaction() as db_session:
+        if db_session.scalar(select(Responder.id).where(Responder.phone_e164 == phone_e164)):
+            raise click.ClickException(f"{phone_e164} is already registered")
+        db_session.add(Responder(phone_e164=phone_e164, organisation=organisation,
+                                 name=(name or "").strip() or None, email=email))
+    click.echo(f"responder: {phone_e164} ({organisation})")
+
+
+@click.command("demo")
+def demo() -> None:
+    """Seed the demo users and responder (development only; safe to run again)."""
+    if current_app.config.get("NRM_ENV") != "development":
+        raise click.ClickException("demo data is only seeded when NRM_ENV=development")
+    with db.get_db().transaction() as db_session:
+        for email, role, organisation in DEMO_USERS:
+            if db_session.scalar(select(User.id).where(User.email == email)) is None:
+                create_user(db_session, email, role, DEMO_PASSWORD, organisation)
+        phone, organisation, name = DEMO_RESPONDER
+        if db_session.scalar(select(Responder.id).where(Responder.phone_e164 == phone)) is None:
+            db_session.add(Responder(phone_e164=phone, organisation=organisation, name=name))
+    click.echo(f"demo logins (password: {DEMO_PASSWORD}):")
+    for email, role, _organisation in DEMO_USERS:
+        click.echo(f"  {role:<10} {email}")
+    click.echo(f"demo responder SMS number: {DEMO_RESPONDER[0]} ({DEMO_RESPONDER[1]})")
+
+
+def register(app: Flask) -> None:
+    """Add the backend commands to ``app.cli`` (idempotent)."""
+    for command in (db_cli, user_cli, responder_cli, demo):
+        if command.name not in app.cli.commands:
+            app.cli.add_command(command)

@@ -1,0 +1,136 @@
+"""Settings from the environment, with safe development defaults and strict production checks.
+
+Precedence: explicit overrides (``test_config`` or values already set on ``app.config``) beat the
+environment, which beats the defaults. In development the secrets are generated once and kept in
+the instance folder so that restarts keep sessions and can still decrypt stored data; in production
+nothing is generated: missing secrets stop the start with a :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from cryptography.fernet import Fernet
+
+ENVIRONMENTS = ("development", "production", "testing")
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "TWILIO_AUTH_TOKEN")
+
+KEYS = (
+    "NRM_ENV",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEY",
+    "TWILIO_AUTH_TOKEN",
+    "PUBLIC_BASE_URL",
+    "RG_WORKING_DAYS",
+    "DRAFT_EXPIRY_DAYS",
+)
+"""Every setting this module resolves (all are also read from environment variables of that name)."""
+
+INT_DEFAULTS = {"RG_WORKING_DAYS": 5, "DRAFT_EXPIRY_DAYS": 7}
+
+SECRET_KEY_FILE = "secret_key"
+FIELD_KEY_FILE = "field_encryption_key"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (a missing production secret, a bad key, a typo'd NRM_ENV)."""
+
+
+def load(instance_path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None,
+         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Resolve every setting of :data:`KEYS` and return them as a dict for ``app.config``.
+
+    ``overrides`` win over ``environ`` (default ``os.environ``); unknown override keys are passed
+    through unchanged so a test can set Flask's own settings in the same dict.
+    """
+    env = os.environ if environ is None else environ
+    given = dict(overrides or {})
+    instance = Path(instance_path)
+
+    def pick(key: str) -> Any:
+        if given.get(key) is not None:
+            return given[key]
+        value = env.get(key)
+        return value if value not in (None, "") else None
+
+    settings: dict[str, Any] = dict(given)
+    nrm_env = str(pick("NRM_ENV") or "development").strip().lower()
+    if nrm_env not in ENVIRONMENTS:
+        raise ConfigError(f"NRM_ENV must be one of {', '.join(ENVIRONMENTS)}, not {nrm_env!r}")
+    settings["NRM_ENV"] = nrm_env
+    production = nrm_env == "production"
+
+    if production:
+        missing = [key for key in REQUIRED_IN_PRODUCTION if not pick(key)]
+        if missing:
+            raise ConfigError(
+                "NRM_ENV=production refuses to start without " + ", ".join(missing)
+                + " (set them in the environment; nothing is generated in production)"
+            )
+
+    url = pick("DATABASE_URL") or f"sqlite:///{instance / 'nrm.sqlite3'}"
+    settings["DATABASE_URL"] = normalise_database_url(str(url))
+    settings["SECRET_KEY"] = pick("SECRET_KEY") or _instance_secret(
+        instance / SECRET_KEY_FILE, lambda: secrets.token_hex(32))
+    field_keys = pick("FIELD_ENCRYPTION_KEY") or _instance_secret(
+        instance / FIELD_KEY_FILE, lambda: Fernet.generate_key().decode("ascii"))
+    settings["FIELD_ENCRYPTION_KEY"] = str(field_keys)
+    check_fernet_keys(settings["FIELD_ENCRYPTION_KEY"])
+    settings["TWILIO_AUTH_TOKEN"] = pick("TWILIO_AUTH_TOKEN")
+    settings["PUBLIC_BASE_URL"] = (str(pick("PUBLIC_BASE_URL") or "")).rstrip("/") or None
+    for key, default in INT_DEFAULTS.items():
+        raw = pick(key)
+        try:
+            settings[key] = default if raw is None else int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
+        if settings[key] < 1:
+            raise ConfigError(f"{key} must be at least 1, not {settings[key]}")
+    return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """Point bare PostgreSQL URLs at psycopg 3, the only PostgreSQL driver installed."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def split_keys(value: str) -> list[str]:
+    """``FIELD_ENCRYPTION_KEY`` is comma-separated Fernet keys; the first encrypts, all decrypt."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def check_fernet_keys(value: str) -> None:
+    """Fail at start-up, not at the first encrypted write, when a key is malformed."""
+    keys = split_keys(value)
+    if not keys:
+        raise ConfigError("FIELD_ENCRYPTION_KEY holds no key")
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"FIELD_ENCRYPTION_KEY key {number} is not a Fernet key (32 url-safe base64 bytes; "
+                "make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            ) from None
+
+
+def _instance_secret(path: Path, make: Any) -> str:
+    """Read a development secret from the instance folder, creating it (mode 0600) on first run."""
+    if path.exists():
+        value = path.read_text(encoding="utf-8").strip()
+        if value:
+            return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    return value

@@ -1,0 +1,192 @@
+"""One SQLAlchemy metadata, and an engine + session factory per Flask app.
+
+SQLite is the embedded default, PostgreSQL the multi-worker engine. On SQLite every ORM transaction
+starts with ``BEGIN IMMEDIATE``: it takes the database's single write lock up front (waiting up to
+the busy timeout), so read-then-write transactions such as "load the conversation, step it, save"
+or "allocate the next reference" are applied one after the other instead of failing with
+"database is locked" when two arrive together. Readers that must not queue behind writers can ask
+for ``readonly=True`` sessions, which begin DEFERRED (WAL lets them read during a write).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator, TypeVar
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+EXTENSION = "nrm_db"
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+_BEGIN_OPTION = "nrm_sqlite_begin"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Named constraints, so Alembic can alter them later (SQLite batch mode needs the names)."""
+
+
+class Base(DeclarativeBase):
+    """The one declarative base: every table of the product is in ``Base.metadata``."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (the only kind of datetime the models store)."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always aware UTC in Python, whatever the database keeps.
+
+    SQLite has no time zones and hands back naive values; PostgreSQL keeps ``timestamptz``. Both
+    read back as aware UTC, so comparisons and hashes give the same answer on either engine.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column; use backend.db.utcnow()")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+@dataclass
+class Database:
+    """The engine and session factories of one app (kept in ``app.extensions["nrm_db"]``)."""
+
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+    readonly_sessionmaker: sessionmaker[Session]
+
+    def new_session(self, readonly: bool = False) -> Session:
+        """A fresh session; the caller commits or rolls back and closes it."""
+        return (self.readonly_sessionmaker if readonly else self.sessionmaker)()
+
+    @contextmanager
+    def transaction(self, readonly: bool = False) -> Iterator[Session]:
+        """A session in one transaction: committed if the block succeeds, rolled back if it raises."""
+        with self.new_session(readonly) as db_session:
+            with db_session.begin():
+                yield db_session
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine with the product's SQLite settings (WAL, foreign keys, busy timeout)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        connect_args = kwargs.pop("connect_args", {})
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        if parsed.database in (None, "", ":memory:"):
+            kwargs.setdefault("poolclass", StaticPool)
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Turn off pysqlite's own transaction handling and begin transactions ourselves.
+
+    pysqlite would otherwise emit a DEFERRED ``BEGIN`` only before the first write, so a SELECT
+    followed by an UPDATE could not be serialised; this is SQLAlchemy's documented recipe.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_database(url: str, **kwargs: Any) -> Database:
+    """Engine plus read-write and read-only session factories for ``url``."""
+    engine = make_engine(url, **kwargs)
+    readonly_engine = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+    return Database(
+        engine=engine,
+        sessionmaker=sessionmaker(bind=engine, expire_on_commit=False),
+        readonly_sessionmaker=sessionmaker(bind=readonly_engine, expire_on_commit=False),
+    )
+
+
+def init_app(app: Flask) -> Database:
+    """Create the app's database from ``DATABASE_URL`` and close request sessions at teardown."""
+    database = create_database(app.config["DATABASE_URL"])
+    app.extensions[EXTENSION] = database
+    app.teardown_appcontext(_close_session)
+    return database
+
+
+def get_db(app: Flask | None = None) -> Database:
+    """The :class:`Database` of ``app`` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION]
+
+
+def session() -> Session:
+    """The session of the current app context (one per request or CLI command), made on first use.
+
+    Callers commit explicitly; whatever is not committed is rolled back when the context ends.
+    """
+    db_session = g.get("_nrm_db_session")
+    if db_session is None:
+        db_session = get_db().new_session()
+        g._nrm_db_session = db_session
+    return db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("_nrm_db_session", None)
+    if db_session is not None:
+        db_session.close()
+
+
+M = TypeVar("M", bound=Base)
+
+
+def get_for_update(db_session: Session, model: type[M], key: Any) -> M | None:
+    """Load one row by primary key and lock it until the transaction ends.
+
+    PostgreSQL takes a row lock (``SELECT ... FOR UPDATE``); SQLite ignores FOR UPDATE but the
+    transaction already holds the database's write lock (``BEGIN IMMEDIATE``). ``populate_existing``
+    makes sure a copy already in the session is refreshed from the locked row.
+    """
+    mapper_pk = model.__mapper__.primary_key
+    if len(mapper_pk) != 1:
+        raise TypeError(f"{model.__name__} has a composite primary key")
+    statement = (select(model).where(mapper_pk[0] == key).with_for_update()
+                 .execution_options(populate_existing=True))
+    return db_session.scalars(statement).one_or_none()

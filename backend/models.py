@@ -1,0 +1,198 @@
+"""The tables of the product, as SQLAlchemy 2.x typed ORM classes.
+
+Enumerated columns are plain strings with CHECK constraints (portable across SQLite and
+PostgreSQL, and easy to extend in a migration). Personal data lives only in ``EncryptedJSON``
+columns: ``Conversation.state``, ``Case.payload`` and ``InboundMessage.reply``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.crypto import EncryptedJSON
+from backend.db import Base, UTCDateTime, utcnow
+
+ROLES = ("responder", "operator", "caseworker", "panel", "analyst", "admin")
+CHANNELS = ("sms", "web", "cli")
+CONVERSATION_STATUSES = ("draft", "submitted", "cancelled")
+SERIES = ("NRM", "DTN")
+ROUTES = ("nrm", "dtn")
+AGE_ROUTES = ("adult", "child", "unknown")
+FR_LOCATIONS = ("england", "wales", "scotland", "northern-ireland")
+CASE_AWAITING_RG = "awaiting_rg"
+CASE_DTN_RECORDED = "dtn_recorded"
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+def _new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class User(UserMixin, Base):
+    """A signed-in person: staff of the decision unit, panel, analysts, admins, or an operator."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    """Stored lower-case (see ``backend.auth.normalise_email``)."""
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    organisation: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deactivated users cannot sign in
+        return bool(self.active)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API. Only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class Responder(Base):
+    """A registered first-responder SMS number: only these may refer by SMS (DESIGN §4)."""
+
+    __tablename__ = "responders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
+    organisation: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Conversation(Base):
+    """One referral dialogue. ``state`` (the flows.DialogueState dict) holds personal data.
+
+    ``version`` is SQLAlchemy's row version: an UPDATE from a stale copy fails with StaleDataError
+    instead of silently overwriting a concurrent step. Lock the row with
+    ``backend.db.get_for_update(session, Conversation, id)`` before stepping it.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint(_one_of("status", CONVERSATION_STATUSES), name="status"),
+        Index("ix_conversations_channel_address_status", "channel", "address", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_uuid)
+    channel: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(64))
+    """Phone number in E.164 for SMS, ``user:<id>`` for web chat, ``cli`` for the terminal."""
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    state: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class InboundMessage(Base):
+    """A message already processed, keyed by the channel's id (Twilio ``MessageSid``).
+
+    Lets a retried webhook get the stored reply instead of advancing the dialogue twice
+    (DESIGN §5). The reply may quote answers, so it is encrypted; rows go with their conversation.
+    """
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reply: Mapped[Any] = mapped_column(EncryptedJSON, nullable=True)
+
+
+class Case(Base):
+    """A submitted referral (NRM) or Duty to Notify report (DtN)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(_one_of("series", SERIES), name="series"),
+        CheckConstraint(_one_of("route", ROUTES), name="route"),
+        CheckConstraint(_one_of("age_route", AGE_ROUTES), name="age_route"),
+        CheckConstraint(_one_of("fr_location", FR_LOCATIONS), name="fr_location"),
+        Index("ix_cases_status_priority_rg_due_date", "status", "priority", "rg_due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    series: Mapped[str] = mapped_column(String(3))
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), unique=True)
+    """Unique: a conversation can become at most one case, whatever races happen."""
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    schema_version: Mapped[str] = mapped_column(String(20))
+    route: Mapped[str] = mapped_column(String(3))
+    age_route: Mapped[str] = mapped_column(String(7))
+    fr_location: Mapped[str] = mapped_column(String(16))
+    organisation: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rg_due_date: Mapped[date | None] = mapped_column(Date)
+
+    conversation: Mapped[Conversation | None] = relationship()
+
+
+class ReferenceCounter(Base):
+    """The last number handed out per series and year (NRM-2026-000123)."""
+
+    __tablename__ = "reference_counters"
+
+    series: Mapped[str] = mapped_column(String(3), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(Base):
+    """One entry of the append-only, hash-chained audit trail (see ``backend.audit``).
+
+    ``detail`` must never hold personal data: ids, references, statuses and reason codes only.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64))
+    case_reference: Mapped[str | None] = mapped_column(String(20), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """Unique: two events can never extend the chain from the same point (no forks)."""
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

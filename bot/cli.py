@@ -1,0 +1,35 @@
+"""The ``nrm`` command: Flask's CLI around the whole-product app (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from bot.app import create_app
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@with_appcontext
+def serve_command(host: str) -> None:
+    """Serve the product (web chat, SMS webhook, casework) on PORT (default 5000)."""
+    port = int(os.environ.get("PORT", "5000"))
+    click.echo(f"NRM Referral Assistant on http://{host}:{port}/")
+    click.echo(f"  web chat (operators):  http://{host}:{port}/chat")
+    click.echo(f"  web chat API:          http://{host}:{port}/api/chat/conversations")
+    click.echo("  terminal chat:         .venv/bin/nrm chat --phone +447700900123")
+    click.echo("  demo logins:           see `nrm demo` output above")
+    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _create_app() -> object:
+    app = create_app()
+    app.cli.add_command(serve_command)
+    return app
+
+
+main = FlaskGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
+                  help="NRM Referral Assistant: referral dialogue, queues and casework.")

@@ -1,0 +1,123 @@
+"""Runs the pure dialogue for a channel: load the conversation, lock it, step it, save it.
+
+Every message is one database transaction: the conversation row is locked, the dialogue applied,
+and the new state written back; when the user confirms, ``backend.intake`` stores the case in the
+same transaction that marks the conversation submitted. So a crash between any two messages loses
+nothing, and a referral is either fully submitted or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend import intake
+from backend.db import get_for_update
+from backend.models import Conversation
+from bot.i18n import translator
+from flows import dialogue
+from flows.dialogue import Turn
+from flows.state import DialogueState
+
+
+class ConversationNotFound(LookupError):
+    """No draft with that id belongs to this sender."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a channel shows after one message (the web chat API returns exactly this)."""
+
+    conversation: str
+    messages: list[str]
+    question: dict[str, Any] | None
+    done: bool
+    reference: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "conversation": self.conversation,
+            "messages": self.messages,
+            "question": self.question,
+            "done": self.done,
+            "reference": self.reference,
+        }
+
+
+def begin(
+    session: Session,
+    channel: str,
+    address: str,
+    registration: dict[str, Any] | None = None,
+    language: str = "en",
+) -> Reply:
+    """Open a new draft for a sender and ask the first question."""
+    turn = dialogue.start(translator(language), registration, language)
+    conversation = Conversation(
+        id=str(uuid.uuid4()),
+        channel=channel,
+        address=address,
+        status="draft",
+        language=language,
+        state=turn.state.to_dict(),
+    )
+    session.add(conversation)
+    session.flush()
+    return _reply(conversation, turn)
+
+
+def latest_draft(session: Session, channel: str, address: str) -> Conversation | None:
+    """The sender's most recent unfinished draft, if any (to offer resuming it)."""
+    statement = (
+        select(Conversation)
+        .where(Conversation.channel == channel, Conversation.address == address)
+        .where(Conversation.status == "draft")
+        .order_by(Conversation.updated_at.desc())
+        .limit(1)
+    )
+    return session.scalars(statement).first()
+
+
+def receive(
+    session: Session, conversation_id: str, address: str, text: str, today: date | None = None
+) -> Reply:
+    """Apply one message from ``address`` to its draft, under a row lock."""
+    conversation = get_for_update(session, Conversation, conversation_id)
+    if conversation is None or conversation.address != address:
+        raise ConversationNotFound(conversation_id)
+    if conversation.status != "draft":
+        return Reply(conversation.id, [], None, True, None)
+    state = DialogueState.from_dict(conversation.state)
+    t = translator(state.language)
+    turn = dialogue.handle(state, text, t, today or date.today())
+    if turn.submission is not None:
+        case = intake.submit(
+            session, turn.submission, conversation.id, actor=f"{conversation.channel}:{address}"
+        )
+        turn = dialogue.submitted(turn.state, case.reference, t)
+        return _reply(conversation, turn)
+    if turn.done:
+        conversation.status = "cancelled"
+        conversation.state = {}
+    else:
+        conversation.state = turn.state.to_dict()
+        conversation.language = turn.state.language
+    conversation.version += 1
+    return _reply(conversation, turn)
+
+
+def resume(session: Session, conversation: Conversation) -> Reply:
+    """Show where a stored draft stands: its current question, asked again."""
+    state = DialogueState.from_dict(conversation.state)
+    turn = dialogue.repeat(state, translator(state.language))
+    return _reply(conversation, turn)
+
+
+def _reply(conversation: Conversation, turn: Turn) -> Reply:
+    question = turn.question.as_json() if turn.question is not None else None
+    return Reply(conversation.id, turn.messages, question, turn.done, turn.reference)

@@ -1,0 +1,67 @@
+"""``nrm chat``: the SMS dialogue in a terminal, through the same engine and database.
+
+Useful for trying the dialogue and for support staff; a draft typed here survives the process
+being killed, and ``nrm chat`` picks it up again.
+"""
+
+from __future__ import annotations
+
+import click
+import phonenumbers
+from sqlalchemy import select
+
+from backend.db import get_db
+from backend.models import Responder
+from bot import engine
+from bot.registration import prefill
+
+CHANNEL = "cli"
+
+
+def _responder_address(phone: str | None) -> tuple[str, dict | None]:
+    """The sender address and registration answers for ``--phone`` (a registered number)."""
+    if phone is None:
+        return "terminal", None
+    try:
+        number = phonenumbers.parse(phone, "GB")
+    except phonenumbers.NumberParseException as error:
+        raise click.BadParameter(str(error), param_hint="--phone") from error
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    with get_db().transaction(readonly=True) as db:
+        responder = db.scalars(select(Responder).where(Responder.phone_e164 == e164)).first()
+        if responder is None:
+            raise click.BadParameter(f"{e164} is not a registered responder number", param_hint="--phone")
+        return e164, prefill(responder)
+
+
+def _show(reply: engine.Reply) -> None:
+    for message in reply.messages:
+        click.echo(message)
+        click.echo()
+
+
+@click.command("chat")
+@click.option("--phone", help="Act as this registered responder number (its registration is used).")
+@click.option("--new", "fresh", is_flag=True, help="Start a new referral even if a draft exists.")
+@click.option("--language", default="en", show_default=True, help="Dialogue language.")
+def chat_command(phone: str | None, fresh: bool, language: str) -> None:
+    """Make a referral in the terminal, one question at a time (Ctrl-D to pause)."""
+    address, registration = _responder_address(phone)
+    database = get_db()
+    with database.transaction() as db:
+        draft = None if fresh else engine.latest_draft(db, CHANNEL, address)
+        if draft is not None:
+            click.echo("Resuming your saved draft. (Use --new to start another.)\n")
+            reply = engine.resume(db, draft)
+        else:
+            reply = engine.begin(db, CHANNEL, address, registration, language)
+    _show(reply)
+    while not reply.done:
+        try:
+            text = click.prompt(">", prompt_suffix=" ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            click.echo("\nDraft saved. Run `nrm chat` to carry on.")
+            return
+        with database.transaction() as db:
+            reply = engine.receive(db, reply.conversation, address, text)
+        _show(reply)

@@ -1,0 +1,299 @@
+"""The referral conversation: one pure step per message, ``handle(state, text) -> Turn``.
+
+The channels (SMS, web chat, the terminal) load a DialogueState, call ``handle`` with what the
+user typed, store the returned state and send the returned messages. When the user confirms, the
+Turn carries the payload; the channel submits it and then calls ``submitted`` with the reference.
+Nothing here touches a network or a database, and time and language are passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flows import payload as payloads
+from flows import render, validators
+from flows.commands import Command, Typed, recognise
+from flows.i18n import Translator, tr
+from flows.question import Ambiguous, Invalid, ParseContext, Question
+from flows.referral_questions import QUESTIONS
+from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route
+from flows.state import REGISTRATION, DialogueState
+
+BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
+RG_TARGET_WORKING_DAYS = 5
+
+
+@dataclass
+class Turn:
+    """What one message produced: the new state, the replies, and what the channel must do."""
+
+    state: DialogueState
+    messages: list[str]
+    question: render.QuestionView | None = None
+    done: bool = False
+    submission: dict[str, Any] | None = None
+    reference: str | None = None
+
+
+@dataclass
+class _Step:
+    """The conversation being handled: its state, the chart over it, and the replies so far."""
+
+    state: DialogueState
+    t: Translator
+    today: date
+    messages: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.route = Route(QUESTIONS, self.state)
+
+    def say(self, message: str, **params: Any) -> None:
+        self.messages.append(tr(self.t, message, **params))
+
+
+def start(t: Translator, registration: dict[str, Any] | None = None, language: str = "en") -> Turn:
+    """A new draft: what registration already knows is answered, then the first question."""
+    state = DialogueState(language=language)
+    for qid, value in (registration or {}).items():
+        state.answer(qid, value, typed="", source=REGISTRATION)
+    step = _Step(state, t, date.today())
+    step.say(
+        "NRM referral. One question at a time. Reply HELP for help with a question, "
+        "BACK to go back, REVIEW to check your answers."
+    )
+    _skip_answered(step)
+    return _finish(step)
+
+
+def handle(state: DialogueState, text: str, t: Translator, today: date) -> Turn:
+    """Apply one message to the conversation."""
+    step = _Step(state, t, today)
+    if state.current in (SUBMITTED, CANCELLED):
+        step.say("This conversation has ended. Send any message to start a new referral.")
+        return Turn(state, step.messages, done=True)
+    typed = recognise(text, t)
+    if state.pending is not None:
+        return _pending(step, text, typed)
+    if typed is not None:
+        return _command(step, typed)
+    if state.current == REVIEW:
+        step.say("Reply CONFIRM to send the referral, or EDIT and a number to change an answer.")
+        return _finish(step, ask=False)
+    return _answer(step, BY_ID[state.current], text)
+
+
+def repeat(state: DialogueState, t: Translator) -> Turn:
+    """The current question again, e.g. when a stored draft is resumed."""
+    return _finish(_Step(state, t, date.today()))
+
+
+def submitted(state: DialogueState, reference: str, t: Translator) -> Turn:
+    """After the channel stored the referral: close the chart and say what happens next."""
+    step = _Step(state, t, date.today())
+    values = state.values()
+    step.route.send("submit")
+    if payloads.route_of(values) == "dtn":
+        step.say("Duty to Notify report sent. Reference: {reference}.", reference=reference)
+        step.say("It is anonymous unless the person agreed to police contact. No decision follows.")
+    else:
+        step.say("NRM referral sent. Reference: {reference}. Quote it in any contact.", reference=reference)
+        step.say(
+            "A reasonable grounds decision is due within {days} working days.",
+            days=RG_TARGET_WORKING_DAYS,
+        )
+        if values.get("does-pv-need-support") == "yes":
+            step.say("A support provider will contact the person to arrange support.")
+    return Turn(state, step.messages, done=True, reference=reference)
+
+
+# -- answers --------------------------------------------------------------------------------
+
+
+def _answer(step: _Step, question: Question, text: str) -> Turn:
+    try:
+        value = validators.parse(question, text, ParseContext(step.today, step.state.language))
+    except Invalid as error:
+        step.say(error.message, **error.params)
+        return _finish(step)
+    except Ambiguous as error:
+        step.state.pending = {"pick": question.id, "candidates": error.candidates, "typed": text}
+        lines = [f"{n} {c}" for n, c in enumerate(error.candidates, start=1)]
+        step.messages.append(
+            "\n".join([tr(step.t, "Did you mean one of these? Reply with the number, or type it again.")] + lines)
+        )
+        return Turn(step.state, step.messages, _view(step))
+    return _store(step, question, value, text)
+
+
+def _store(step: _Step, question: Question, value: Any, typed: str) -> Turn:
+    step.state.answer(question.id, value, typed)
+    _prune(step.state)
+    step.route.send("advance")
+    _skip_answered(step)
+    return _finish(step)
+
+
+def _prune(state: DialogueState) -> None:
+    """Drop answers the route no longer takes (the form's branch invalidation, done fully)."""
+    while True:
+        values = state.values()
+        stale = [qid for qid in state.answers if qid in BY_ID and not BY_ID[qid].applies(values)]
+        if not stale:
+            return
+        for qid in stale:
+            del state.answers[qid]
+
+
+def _skip_answered(step: _Step) -> None:
+    """Move past questions already answered: after BACK or EDIT, resume where work is needed."""
+    while step.state.current in BY_ID and step.state.current in step.state.answers:
+        step.route.send("advance")
+    if step.state.current == REVIEW:
+        step.state.editing = False
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def _command(step: _Step, typed: Typed) -> Turn:
+    state = step.state
+    if typed.command is Command.HELP:
+        question = BY_ID.get(state.current)
+        if question is not None:
+            step.say(question.help)
+        step.say(
+            "Commands: BACK, SKIP (optional questions), REVIEW, EDIT and a number, RESTART, DISCARD."
+        )
+        return _finish(step)
+    if typed.command is Command.BACK:
+        return _back(step)
+    if typed.command is Command.SKIP:
+        return _skip(step)
+    if typed.command is Command.REVIEW:
+        return _review(step)
+    if typed.command is Command.EDIT:
+        return _edit(step, typed.number)
+    if typed.command is Command.CONFIRM:
+        if state.current != REVIEW:
+            step.say("You can send the referral once every question is answered.")
+            return _finish(step)
+        return Turn(state, step.messages, submission=payloads.build(state))
+    state.pending = {"confirm": typed.command.value}
+    if typed.command is Command.RESTART:
+        step.say("This deletes all your answers and starts again. Reply YES to confirm, or NO to carry on.")
+    else:
+        step.say("This deletes this referral without sending it. Reply YES to confirm, or NO to carry on.")
+    return Turn(state, step.messages, _view(step))
+
+
+def _back(step: _Step) -> Turn:
+    moved = step.route.send("back")
+    while moved and step.state.answers.get(step.state.current, {}).get("source") == REGISTRATION:
+        moved = step.route.send("back")
+    if not moved:
+        step.say("This is the first question.")
+    return _finish(step)
+
+
+def _skip(step: _Step) -> Turn:
+    question = BY_ID.get(step.state.current)
+    if question is None or not question.optional:
+        step.say("This question needs an answer. Reply HELP if you are not sure what it means.")
+        return _finish(step)
+    return _store(step, question, None, "SKIP")
+
+
+def _review(step: _Step) -> Turn:
+    if step.state.current != REVIEW:
+        step.messages.append(render.summary(_summary_items(step.state), step.t))
+        step.say("Reply EDIT and a number to change an answer. Carrying on:")
+    return _finish(step)
+
+
+def _edit(step: _Step, number: int | None) -> Turn:
+    items = _summary_items(step.state)
+    if number is None or not 1 <= number <= len(items):
+        step.say("Reply EDIT and the number of the answer, e.g. EDIT 3. REVIEW shows the numbers.")
+        return _finish(step)
+    step.route.send("edit", field=items[number - 1][0].id)
+    step.state.editing = True
+    return _finish(step)
+
+
+def _pending(step: _Step, text: str, typed: Typed | None) -> Turn:
+    pending = step.state.pending or {}
+    step.state.pending = None
+    if "pick" in pending:
+        choice = text.strip()
+        candidates = pending["candidates"]
+        if choice.isdigit() and 1 <= int(choice) <= len(candidates):
+            question = BY_ID[pending["pick"]]
+            return _store(step, question, candidates[int(choice) - 1], pending["typed"])
+        if typed is not None:
+            return _command(step, typed)
+        return _answer(step, BY_ID[pending["pick"]], text)
+    if _is_yes(text, step.t):
+        if pending["confirm"] == Command.RESTART.value:
+            kept = {k: v for k, v in step.state.answers.items() if v.get("source") == REGISTRATION}
+            step.state.answers = kept
+            step.state.editing = False
+            step.route.send("restart")
+            _skip_answered(step)
+            step.say("Started again.")
+            return _finish(step)
+        step.route.send("cancel")
+        step.say("Deleted. Nothing was sent.")
+        return Turn(step.state, step.messages, done=True)
+    step.say("OK, nothing deleted.")
+    return _finish(step)
+
+
+def _is_yes(text: str, t: Translator) -> bool:
+    """A YES to a confirmation, in English or the conversation's language."""
+    word = text.strip().strip(".!").casefold()
+    return word in {"yes", "y", t.gettext("Yes").casefold()}
+
+
+# -- where the conversation stands ----------------------------------------------------------
+
+
+def _summary_items(state: DialogueState) -> list[tuple[Question, Any]]:
+    values = state.values()
+    return [(q, values[q.id]) for q in route(QUESTIONS, values) if q.id in values]
+
+
+def _progress(state: DialogueState, question: Question) -> tuple[int, int]:
+    """Position in the route as it stands, not counting what registration answered."""
+    shown = [
+        q
+        for q in route(QUESTIONS, state.values())
+        if state.answers.get(q.id, {}).get("source") != REGISTRATION
+    ]
+    ids = [q.id for q in shown]
+    return (ids.index(question.id) + 1 if question.id in ids else len(ids), len(ids))
+
+
+def _view(step: _Step) -> render.QuestionView | None:
+    question = BY_ID.get(step.state.current)
+    if question is None:
+        return None
+    step_no, of = _progress(step.state, question)
+    return render.view(question, step_no, of, step.t)
+
+
+def _finish(step: _Step, ask: bool = True) -> Turn:
+    """Close the turn with the current question (or the summary once everything is answered)."""
+    state = step.state
+    question = BY_ID.get(state.current)
+    if question is not None:
+        if ask:
+            step_no, of = _progress(state, question)
+            current = state.answers.get(question.id, {}).get("value")
+            step.messages.append(render.prompt(question, step_no, of, current, step.t))
+        return Turn(state, step.messages, _view(step))
+    if state.current == REVIEW and ask:
+        step.messages.append(render.summary(_summary_items(state), step.t))
+        step.say("Reply CONFIRM to send the referral, or EDIT and a number to change an answer.")
+    return Turn(state, step.messages, None, done=state.current in (SUBMITTED, CANCELLED))

@@ -1,0 +1,409 @@
+"""Match what a person typed to one entry of a reference list (towns, police forces, countries...).
+
+The NRM form only accepts exact list entries, but people type on phones: "bham", "birmingam",
+"met police", "Caerdydd", "salvation army". ``match`` resolves such text to the exact entry, or
+raises ``Ambiguous`` with the closest few entries so the dialogue can offer a numbered list, or
+``Invalid`` when nothing is close.
+
+How a match is decided, in order:
+1. an explicit alias (abbreviations and common short forms, per list);
+2. an exact match after normalisation (case, accents, punctuation, "&"/"and", a leading "The"),
+   against the whole entry or any part of a bilingual entry such as "Cardiff / Caerdydd";
+3. fuzzy scores from rapidfuzz: whole-text similarity (typos) and a word score (words in any
+   order, word prefixes such as "salv army"); accepted when one entry is clearly ahead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from flows.question import N_, Ambiguous, Invalid
+
+DATA_DIR = Path(__file__).parent / "data"
+
+LISTS = (
+    "countries",
+    "first-responder-organisations",
+    "nationalities",
+    "uk-local-authorities",
+    "uk-police-forces",
+    "uk-regions",
+    "uk-towns",
+)
+
+MAX_CANDIDATES = 5
+ACCEPT_SCORE = 88.0
+"""A best score at least this high is accepted when it is also MARGIN ahead of the next entry."""
+MARGIN = 8.0
+SUGGEST_SCORE = 60.0
+"""Entries scoring below this are never offered."""
+SUGGEST_SPREAD = 25.0
+"""Only entries within this distance of the best are offered with it."""
+MIN_FUZZY_LENGTH = 3
+"""Shorter text is matched only exactly or by alias: two letters fuzzy-match almost anything."""
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and punctuation, and collapse spaces, for comparing words.
+
+    Apostrophes are dropped ("Barnardo's" -> "barnardos") and "&" reads as "and"; everything else
+    that is not a letter or digit separates words.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    plain = re.sub(r"['\u2018\u2019`\u00b4]", "", plain).replace("&", " and ")
+    return " ".join(re.sub(r"[\W_]+", " ", plain).split())
+
+
+def _key(text: str) -> str:
+    """``fold`` plus dropping a leading "the", which people rarely type."""
+    folded = fold(text)
+    return folded[4:] if folded.startswith("the ") else folded
+
+
+_POLICE_ALIASES = {
+    "met": "Metropolitan Police Service",
+    "met police": "Metropolitan Police Service",
+    "metropolitan police": "Metropolitan Police Service",
+    "mps": "Metropolitan Police Service",
+    "gmp": "Greater Manchester Police",
+    "btp": "British Transport Police",
+    "psni": "Police Service of Northern Ireland",
+    "wmp": "West Midlands Police",
+    "wyp": "West Yorkshire Police",
+    "syp": "South Yorkshire Police",
+    "nyp": "North Yorkshire Police",
+    "tvp": "Thames Valley Police",
+    "npas": "National Police Air Service",
+    "city police": "City of London Police",
+    "scottish police": "Police Scotland",
+}
+
+_COUNTRY_ALIASES = {
+    "uk": "United Kingdom",
+    "gb": "United Kingdom",
+    "britain": "United Kingdom",
+    "great britain": "United Kingdom",
+    "england": "United Kingdom",
+    "scotland": "United Kingdom",
+    "wales": "United Kingdom",
+    "northern ireland": "United Kingdom",
+    "us": "United States",
+    "usa": "United States",
+    "america": "United States",
+    "united states of america": "United States",
+    "uae": "United Arab Emirates",
+    "drc": "Congo (Democratic Republic)",
+    "dr congo": "Congo (Democratic Republic)",
+    "democratic republic of congo": "Congo (Democratic Republic)",
+    "democratic republic of the congo": "Congo (Democratic Republic)",
+    "myanmar": "Burma",
+    "czech republic": "Czechia",
+    "swaziland": "Eswatini",
+    "timor leste": "East Timor",
+    "cote d'ivoire": "Ivory Coast",
+    "holland": "Netherlands",
+    "macedonia": "North Macedonia",
+    "vatican": "Vatican City",
+    "st kitts": "St Kitts and Nevis",
+    "saint lucia": "St Lucia",
+    "saint vincent": "St Vincent",
+}
+
+NATIONALITY_OF_COUNTRY: dict[str, str] = {
+    "Afghanistan": "Afghan", "Albania": "Albanian", "Algeria": "Algerian", "Andorra": "Andorran",
+    "Angola": "Angolan", "Antigua and Barbuda": "Citizen of Antigua and Barbuda",
+    "Argentina": "Argentine", "Armenia": "Armenian", "Australia": "Australian",
+    "Austria": "Austrian", "Azerbaijan": "Azerbaijani", "Bahrain": "Bahraini",
+    "Bangladesh": "Bangladeshi", "Barbados": "Barbadian", "Belarus": "Belarusian",
+    "Belgium": "Belgian", "Belize": "Belizean", "Benin": "Beninese", "Bhutan": "Bhutanese",
+    "Bolivia": "Bolivian", "Bosnia and Herzegovina": "Citizen of Bosnia and Herzegovina",
+    "Botswana": "Botswanan", "Brazil": "Brazilian", "Brunei": "Bruneian", "Bulgaria": "Bulgarian",
+    "Burkina Faso": "Burkinan", "Burma": "Burmese", "Burundi": "Burundian",
+    "Cambodia": "Cambodian", "Cameroon": "Cameroonian", "Canada": "Canadian",
+    "Cape Verde": "Cape Verdean", "Central African Republic": "Central African", "Chad": "Chadian",
+    "Chile": "Chilean", "China": "Chinese", "Colombia": "Colombian", "Comoros": "Comoran",
+    "Congo": "Congolese (Congo)", "Congo (Democratic Republic)": "Congolese (DRC)",
+    "Costa Rica": "Costa Rican", "Croatia": "Croatian", "Cuba": "Cuban", "Cyprus": "Cypriot",
+    "Czechia": "Czech", "Denmark": "Danish", "Djibouti": "Djiboutian", "Dominica": "Dominican",
+    "Dominican Republic": "Citizen of the Dominican Republic", "East Timor": "East Timorese",
+    "Ecuador": "Ecuadorean", "Egypt": "Egyptian", "El Salvador": "Salvadorean",
+    "Equatorial Guinea": "Equatorial Guinean", "Eritrea": "Eritrean", "Estonia": "Estonian",
+    "Eswatini": "Swazi", "Ethiopia": "Ethiopian", "Fiji": "Fijian", "Finland": "Finnish",
+    "France": "French", "Gabon": "Gabonese", "Georgia": "Georgian", "Germany": "German",
+    "Ghana": "Ghanaian", "Greece": "Greek", "Grenada": "Grenadian", "Guatemala": "Guatemalan",
+    "Guinea": "Guinean", "Guinea-Bissau": "Citizen of Guinea-Bissau", "Guyana": "Guyanese",
+    "Haiti": "Haitian", "Honduras": "Honduran", "Hungary": "Hungarian", "Iceland": "Icelandic",
+    "India": "Indian", "Indonesia": "Indonesian", "Iran": "Iranian", "Iraq": "Iraqi",
+    "Ireland": "Irish", "Israel": "Israeli", "Italy": "Italian", "Ivory Coast": "Ivorian",
+    "Jamaica": "Jamaican", "Japan": "Japanese", "Jordan": "Jordanian", "Kazakhstan": "Kazakh",
+    "Kenya": "Kenyan", "Kiribati": "Citizen of Kiribati", "Kosovo": "Kosovan", "Kuwait": "Kuwaiti",
+    "Kyrgyzstan": "Kyrgyz", "Laos": "Lao", "Latvia": "Latvian", "Lebanon": "Lebanese",
+    "Lesotho": "Mosotho", "Liberia": "Liberian", "Libya": "Libyan",
+    "Liechtenstein": "Liechtenstein citizen", "Lithuania": "Lithuanian",
+    "Luxembourg": "Luxembourger", "Madagascar": "Malagasy", "Malawi": "Malawian",
+    "Malaysia": "Malaysian", "Maldives": "Maldivian", "Mali": "Malian", "Malta": "Maltese",
+    "Marshall Islands": "Marshallese", "Mauritania": "Mauritanian", "Mauritius": "Mauritian",
+    "Mexico": "Mexican", "Micronesia": "Micronesian", "Moldova": "Moldovan",
+    "Monaco": "Monegasque", "Mongolia": "Mongolian", "Montenegro": "Montenegrin",
+    "Morocco": "Moroccan", "Mozambique": "Mozambican", "Namibia": "Namibian", "Nauru": "Nauruan",
+    "Nepal": "Nepalese", "Netherlands": "Dutch", "New Zealand": "New Zealander",
+    "Nicaragua": "Nicaraguan", "Niger": "Nigerien", "Nigeria": "Nigerian",
+    "North Korea": "North Korean", "North Macedonia": "Macedonian", "Norway": "Norwegian",
+    "Oman": "Omani", "Pakistan": "Pakistani", "Palau": "Palauan", "Palestine": "Palestinian",
+    "Panama": "Panamanian", "Papua New Guinea": "Papua New Guinean", "Paraguay": "Paraguayan",
+    "Peru": "Peruvian", "Philippines": "Filipino", "Poland": "Polish", "Portugal": "Portuguese",
+    "Qatar": "Qatari", "Romania": "Romanian", "Russia": "Russian", "Rwanda": "Rwandan",
+    "Samoa": "Samoan", "San Marino": "Sammarinese", "Sao Tome and Principe": "Sao Tomean",
+    "Saudi Arabia": "Saudi Arabian", "Senegal": "Senegalese", "Serbia": "Serbian",
+    "Seychelles": "Citizen of Seychelles", "Sierra Leone": "Sierra Leonean",
+    "Singapore": "Singaporean", "Slovakia": "Slovak", "Slovenia": "Slovenian",
+    "Solomon Islands": "Solomon Islander", "Somalia": "Somali", "South Africa": "South African",
+    "South Korea": "South Korean", "South Sudan": "South Sudanese", "Spain": "Spanish",
+    "Sri Lanka": "Sri Lankan", "St Kitts and Nevis": "Kittitian", "St Lucia": "St Lucian",
+    "St Vincent": "Vincentian", "Sudan": "Sudanese", "Suriname": "Surinamese", "Sweden": "Swedish",
+    "Switzerland": "Swiss", "Syria": "Syrian", "Tajikistan": "Tajik", "Tanzania": "Tanzanian",
+    "Thailand": "Thai", "The Bahamas": "Bahamian", "The Gambia": "Gambian", "Togo": "Togolese",
+    "Tonga": "Tongan", "Trinidad and Tobago": "Trinidadian", "Tunisia": "Tunisian",
+    "Turkey": "Turkish", "Turkmenistan": "Turkmen", "Tuvalu": "Tuvaluan", "Uganda": "Ugandan",
+    "Ukraine": "Ukrainian", "United Arab Emirates": "Emirati", "United Kingdom": "British",
+    "United States": "American", "Uruguay": "Uruguayan", "Uzbekistan": "Uzbek",
+    "Vanuatu": "Citizen of Vanuatu", "Vatican City": "Vatican citizen", "Venezuela": "Venezuelan",
+    "Vietnam": "Vietnamese", "Yemen": "Yemeni", "Zambia": "Zambian", "Zimbabwe": "Zimbabwean",
+}
+"""Country entry -> nationality entry, so "Vietnam" answers a nationality question."""
+
+ALIASES: dict[str, dict[str, str]] = {
+    "uk-police-forces": _POLICE_ALIASES,
+    "first-responder-organisations": {
+        **_POLICE_ALIASES,
+        "sally army": "The Salvation Army",
+        "border force": "Home Office - UK Border Force UKBF",
+        "ukbf": "Home Office - UK Border Force UKBF",
+        "nca": "National Crime Agency NCA",
+        "glaa": "Gangmasters and Labour Abuse Authority GLAA",
+        "nspcc": "National Society for the Prevention of Cruelty to Children NSPCC CTAC",
+        "tara": "Trafficking Awareness Raising Alliance TARA",
+        "gla": "Greater London Authority",
+        "bham": "Birmingham City Council",
+        "brum": "Birmingham City Council",
+    },
+    "uk-local-authorities": {
+        "bham": "Birmingham City Council",
+        "brum": "Birmingham City Council",
+        "gla": "Greater London Authority",
+    },
+    "uk-towns": {
+        "bham": "Birmingham",
+        "brum": "Birmingham",
+        "ldn": "London",
+        "manc": "Manchester",
+        "newcastle": "Newcastle upon Tyne",
+    },
+    "uk-regions": {
+        "london": "Greater London",
+        "manchester": "Greater Manchester",
+        "birmingham": "West Midlands",
+        "bham": "West Midlands",
+        "west mids": "West Midlands",
+        "derry": "County Derry / Londonderry",
+        "londonderry": "County Derry / Londonderry",
+    },
+    "nationalities": {
+        **{name: NATIONALITY_OF_COUNTRY[country] for name, country in _COUNTRY_ALIASES.items()},
+        **NATIONALITY_OF_COUNTRY,
+        "england": "English",
+        "scotland": "Scottish",
+        "wales": "Welsh",
+        "northern ireland": "Northern Irish",
+        "usa citizen": "American",
+        "us citizen": "American",
+        "uk citizen": "British",
+    },
+    "countries": {
+        **{nationality: country for country, nationality in NATIONALITY_OF_COUNTRY.items()},
+        **_COUNTRY_ALIASES,
+    },
+}
+"""Per list: short or other form -> exact entry (keys are compared after ``_key``; a test checks
+every target is in its list). Lists with an "Unknown" entry also take UNKNOWN_WORDS."""
+
+UNKNOWN_WORDS = ("dont know", "do not know", "not known", "unsure", "not sure", "dk", "idk")
+
+
+@cache
+def _aliases(list_name: str) -> dict[str, str]:
+    """The alias table of a list with normalised keys."""
+    table = {_key(alias): entry for alias, entry in ALIASES.get(list_name, {}).items()}
+    if "Unknown" in entries(list_name):
+        table.update({_key(word): "Unknown" for word in UNKNOWN_WORDS})
+    return table
+
+
+@cache
+def entries(list_name: str) -> tuple[str, ...]:
+    """The entries of a reference list, in file order, read once.
+
+    Surrounding spaces are stripped (two source entries have a trailing space) and repeats dropped.
+    """
+    if list_name not in LISTS:
+        raise KeyError(f"unknown reference list: {list_name!r}")
+    text = (DATA_DIR / f"{list_name}.txt").read_text(encoding="utf-8")
+    lines = (line.strip() for line in text.splitlines())
+    return tuple(dict.fromkeys(line for line in lines if line))
+
+
+@cache
+def _index(list_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Parallel tuples (key, entry): each entry under its whole key and each " / " part."""
+    keys: list[str] = []
+    owners: list[str] = []
+    for entry in entries(list_name):
+        variants = {_key(entry), *(_key(part) for part in entry.split(" / "))}
+        for variant in sorted(variants):
+            if variant:
+                keys.append(variant)
+                owners.append(entry)
+    return tuple(keys), tuple(owners)
+
+
+def match(list_name: str, text: str, exclude: tuple[str, ...] = ()) -> str:
+    """The list entry meant by ``text``; ``Ambiguous`` with the closest few, or ``Invalid``."""
+    query = _key(text)
+    if not query:
+        raise Invalid(N_("Please type a name"))
+    excluded = set(exclude)
+
+    alias = _aliases(list_name).get(query)
+    if alias is not None:
+        return _allowed(alias, excluded)
+
+    keys, owners = _index(list_name)
+    exact = list(dict.fromkeys(owner for key, owner in zip(keys, owners) if key == query))
+    if exact:
+        allowed = [entry for entry in exact if entry not in excluded]
+        if not allowed:
+            return _allowed(exact[0], excluded)
+        if len(allowed) == 1:
+            return allowed[0]
+        raise Ambiguous(allowed[:MAX_CANDIDATES])
+
+    if len(query.replace(" ", "")) < MIN_FUZZY_LENGTH:
+        raise _no_match(text)
+    ranked = _rank(list_name, query, excluded)
+    return _decide(ranked, text)
+
+
+def _allowed(entry: str, excluded: set[str]) -> str:
+    """Return ``entry`` unless this question excludes it (United Kingdom for overseas countries)."""
+    if entry in excluded:
+        raise Invalid(N_("{entry} cannot be given for this question"), entry=entry)
+    return entry
+
+
+def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, float]]:
+    """Entries with their best score over their keys, best first (ties: closer whole string).
+
+    A key scores the better of the whole-text similarity (typos, missing spaces: fuzz.ratio) and
+    a word score (each typed word found in the key, in any order: "hackney council"). Partial
+    whole-string scorers such as WRatio are avoided on purpose: they rate "kent" as 90% "Kenton".
+    """
+    keys, owners = _index(list_name)
+    typed = query.split()
+    similar = _similar_words(list_name, typed)
+    scores: dict[str, float] = {}
+    tiebreak: dict[str, float] = {}
+    for key, entry in zip(keys, owners):
+        if entry in excluded:
+            continue
+        whole = fuzz.ratio(query, key)
+        score = max(whole, _word_score(typed, key.split(), similar))
+        if score > scores.get(entry, -1.0):
+            scores[entry] = score
+        tiebreak[entry] = max(tiebreak.get(entry, 0.0), whole)
+    order = {entry: position for position, entry in enumerate(entries(list_name))}
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], -tiebreak[item[0]], order[item[0]]))
+    return [item for item in ranked if item[1] >= SUGGEST_SCORE / 2]
+
+
+GENERIC_WORDS = frozenset(
+    "the of and on upon in city council borough county district metropolitan police "
+    "constabulary service authority".split()
+)
+"""Words that do not identify an entry: typed but absent from an entry, they are not held
+against it ("hackney council" still finds London Borough of Hackney)."""
+EXTRA_WORD_PENALTY = 5.0
+PREFIX_WORD_SCORE = 85.0
+"""A typed word that starts a longer word of the entry ("salv" of Salvation): close, not sure."""
+
+
+@cache
+def _vocabulary(list_name: str) -> tuple[str, ...]:
+    """Every distinct word of the list's keys, to score typed words against once."""
+    keys, _ = _index(list_name)
+    return tuple(sorted({word for key in keys for word in key.split()}))
+
+
+def _similar_words(list_name: str, typed: list[str]) -> dict[str, dict[str, float]]:
+    """For each typed word, the list's words that resemble it, with fuzz.ratio scores."""
+    vocabulary = _vocabulary(list_name)
+    return {
+        word: {
+            vocabulary[index]: score
+            for _, score, index in process.extract(
+                word, vocabulary, scorer=fuzz.ratio, limit=None, score_cutoff=50
+            )
+        }
+        for word in set(typed)
+    }
+
+
+def _word_score(typed: list[str], words: list[str], similar: dict[str, dict[str, float]]) -> float:
+    """How well the typed words are found among the key's words, less EXTRA_WORD_PENALTY for
+    each distinctive key word that nothing typed matched ("glasgow" prefers Glasgow to Port
+    Glasgow). Generic words are neither required nor penalised."""
+    total = 0.0
+    counted = 0
+    used: set[str] = set()
+    for word in typed:
+        best, best_word = 0.0, ""
+        for candidate in words:
+            score = similar[word].get(candidate, 0.0)
+            if len(word) >= MIN_FUZZY_LENGTH and candidate.startswith(word) and word != candidate:
+                score = max(score, PREFIX_WORD_SCORE)
+            if score > best:
+                best, best_word = score, candidate
+        if word in GENERIC_WORDS and best < 80:
+            continue
+        total += best
+        counted += 1
+        used.add(best_word)
+    if not counted:
+        return 0.0
+    extra = sum(1 for word in words if word not in used and word not in GENERIC_WORDS)
+    return total / counted - EXTRA_WORD_PENALTY * extra
+
+
+def _decide(ranked: list[tuple[str, float]], text: str) -> str:
+    """Accept a clear winner, offer the close ones, or report that nothing is close."""
+    if not ranked or ranked[0][1] < SUGGEST_SCORE:
+        raise _no_match(text)
+    best_entry, best = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    if best >= ACCEPT_SCORE and best - runner_up >= MARGIN:
+        return best_entry
+    floor = max(SUGGEST_SCORE, best - SUGGEST_SPREAD)
+    close = [entry for entry, score in ranked if score >= floor]
+    raise Ambiguous(close[:MAX_CANDIDATES])
+
+
+def _no_match(text: str) -> Invalid:
+    shown = " ".join(text.split())
+    if len(shown) > 40:
+        shown = shown[:39] + "…"
+    return Invalid(N_("Nothing matches \"{text}\". Check the spelling and try again"), text=shown)

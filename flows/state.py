@@ -1,0 +1,44 @@
+"""What a conversation remembers between two messages, as a JSON-able record.
+
+The channels store this (encrypted) in the database after every message and load it for the next,
+so a dialogue survives any restart; nothing else about a conversation lives in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+REGISTRATION = "registration"
+"""``source`` of an answer that came from the responder's registration rather than a question."""
+
+
+@dataclass
+class DialogueState:
+    """The position in the route chart, the answers so far, and any question awaiting a reply.
+
+    ``answers`` maps field id -> {"value", "typed", "lang", "source"}: the validated value, the text
+    as typed, and the language it was typed in (value None means the question was skipped).
+    ``pending`` holds a sub-question: a pick from close list matches, or a YES to confirm RESTART or
+    CANCEL.
+    """
+
+    current: str = ""
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    language: str = "en"
+    editing: bool = False
+    pending: dict[str, Any] | None = None
+
+    def values(self) -> dict[str, Any]:
+        """Field id -> value, the form in which route conditions read answers."""
+        return {qid: record["value"] for qid, record in self.answers.items()}
+
+    def answer(self, qid: str, value: Any, typed: str, source: str = "user") -> None:
+        self.answers[qid] = {"value": value, "typed": typed, "lang": self.language, "source": source}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DialogueState:
+        return cls(**data)
