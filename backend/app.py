@@ -55,11 +55,17 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     """Configure ``app`` for the backend: settings, instance folder, database, cipher, CLI, routes.
 
     Settings already on ``app.config`` (non-None) and ``test_config`` beat the environment.
+    ``test_config["INSTANCE_PATH"]`` (or the ``NRM_INSTANCE_PATH`` environment variable) moves
+    the instance folder, where development keys and the default SQLite file live.
     Raises ``backend.config.ConfigError`` when production secrets are missing.
     """
+    overrides = dict(test_config or {})
+    instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get("NRM_INSTANCE_PATH")
+    if instance_path:
+        app.instance_path = os.path.abspath(instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
     explicit = {key: app.config[key] for key in settings.KEYS if app.config.get(key) is not None}
-    explicit.update(test_config or {})
+    explicit.update(overrides)
     app.config.update(settings.load(app.instance_path, explicit))
 
     database = db.init_app(app)
@@ -79,9 +85,7 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """The casework service alone. ``test_config["INSTANCE_PATH"]`` moves the instance folder."""
-    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("NRM_INSTANCE_PATH")
-    app = Flask("backend", instance_relative_config=True,
-                instance_path=os.path.abspath(instance_path) if instance_path else None)
-    init_backend(app, {k: v for k, v in (test_config or {}).items() if k != "INSTANCE_PATH"})
+    """The casework service alone (see ``init_backend`` for ``test_config``)."""
+    app = Flask("backend", instance_relative_config=True)
+    init_backend(app, test_config)
     return app

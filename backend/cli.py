@@ -12,7 +12,7 @@ import click
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from backend import db
@@ -117,6 +117,16 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database upgraded to {revision}")
 
 
+@db_cli.command("rotate-keys")
+def db_rotate_keys() -> None:
+    """Re-encrypt all personal data under the first FIELD_ENCRYPTION_KEY (then drop old keys)."""
+    from backend.crypto import rotate_all
+
+    with db.get_db().transaction() as db_session:
+        count = rotate_all(db_session)
+    click.echo(f"re-encrypted {count} stored value(s) under the current key")
+
+
 @user_cli.command("add")
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice(ROLES))
@@ -167,6 +177,7 @@ def responder_add(phone: str, organisation: str, name: str | None, email: str | 
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Seed the demo users and responder (development only; safe to run again)."""
     if current_app.config.get("NRM_ENV") != "development":

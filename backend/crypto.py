@@ -2,7 +2,7 @@
 
 ``FIELD_ENCRYPTION_KEY`` holds one or more comma-separated Fernet keys. The first encrypts; all
 decrypt (``MultiFernet``), so a key is rotated by putting a new key first, running a re-encryption
-(``FieldCipher.rotate`` on every stored token) and only then dropping the old key.
+(``rotate_all``, CLI ``db rotate-keys``) and only then dropping the old key.
 
 Columns of type :class:`EncryptedJSON` encrypt on write and decrypt on read with the cipher bound
 to the engine (``bind_cipher``), falling back to the process-wide cipher set by ``use_cipher``.
@@ -14,7 +14,8 @@ import json
 from typing import Any, Iterable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Engine, Text
+from sqlalchemy import Engine, Text, literal, select, type_coerce, update
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from backend.config import split_keys
@@ -106,3 +107,26 @@ class EncryptedJSON(TypeDecorator[Any]):
         if value is None:
             return None
         return cipher_for(dialect).decrypt_json(value)
+
+
+def rotate_all(session: Session, cipher: FieldCipher | None = None) -> int:
+    """Re-encrypt every stored EncryptedJSON value under the current key; returns how many.
+
+    Works on the raw tokens (no decode to Python objects), in the caller's transaction.
+    """
+    from backend.db import Base  # the metadata of every table (models registered by the caller)
+    import backend.models  # noqa: F401
+
+    cipher = cipher or cipher_for(session.get_bind().dialect)
+    count = 0
+    for table in Base.metadata.sorted_tables:
+        columns = [column for column in table.columns if isinstance(column.type, EncryptedJSON)]
+        keys = list(table.primary_key.columns)
+        for column in columns:
+            rows = session.execute(select(*keys, type_coerce(column, Text)).where(column.is_not(None))).all()
+            for row in rows:
+                where = [key == value for key, value in zip(keys, row[:-1])]
+                session.execute(update(table).where(*where)
+                                .values({column.name: literal(cipher.rotate(row[-1]), Text)}))
+                count += 1
+    return count

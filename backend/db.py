@@ -147,6 +147,9 @@ def init_app(app: Flask) -> Database:
     """Create the app's database from ``DATABASE_URL`` and close request sessions at teardown."""
     database = create_database(app.config["DATABASE_URL"])
     app.extensions[EXTENSION] = database
+    # Close at the end of each request (a test or CLI may keep one app context around many
+    # requests, and an open SQLite write transaction would block everyone else) and of each context.
+    app.teardown_request(_close_session)
     app.teardown_appcontext(_close_session)
     return database
 
@@ -157,7 +160,7 @@ def get_db(app: Flask | None = None) -> Database:
 
 
 def session() -> Session:
-    """The session of the current app context (one per request or CLI command), made on first use.
+    """The session of the current request (or app context, e.g. a CLI command), made on first use.
 
     Callers commit explicitly; whatever is not committed is rolled back when the context ends.
     """

@@ -27,6 +27,16 @@ AGE_ROUTES = ("adult", "child", "unknown")
 FR_LOCATIONS = ("england", "wales", "scotland", "northern-ireland")
 CASE_AWAITING_RG = "awaiting_rg"
 CASE_DTN_RECORDED = "dtn_recorded"
+CASE_STATUSES = (
+    "awaiting_rg", "recovery", "awaiting_cg", "cg_positive", "rg_review", "cg_review",
+    "rg_negative", "cg_negative", "suspended", "withdrawn", "dtn_recorded",
+)
+"""Every ``Case.status``: the states of ``backend.lifecycle.CaseLifecycle`` plus ``dtn_recorded``."""
+DECISION_STAGES = ("rg", "cg")
+DECISION_OUTCOMES = ("positive", "negative")
+REVIEW_OUTCOMES = ("upheld", "returned")
+NOTE_KINDS = ("reconsideration", "withdrawal", "suspension", "resumption")
+REQUESTED_BY = ("first_responder", "support_provider")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -89,6 +99,8 @@ class Responder(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set when the number sent a carrier opt-out keyword (STOP...); no SMS reply until START."""
 
 
 class Conversation(Base):
@@ -146,6 +158,7 @@ class Case(Base):
         CheckConstraint(_one_of("route", ROUTES), name="route"),
         CheckConstraint(_one_of("age_route", AGE_ROUTES), name="age_route"),
         CheckConstraint(_one_of("fr_location", FR_LOCATIONS), name="fr_location"),
+        CheckConstraint(_one_of("status", CASE_STATUSES), name="status"),
         Index("ix_cases_status_priority_rg_due_date", "status", "priority", "rg_due_date"),
     )
 
@@ -165,8 +178,25 @@ class Case(Base):
     priority: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rg_due_date: Mapped[date | None] = mapped_column(Date)
+    # --- casework (migration 0003; see backend.lifecycle and backend.queues) ---
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cg_not_before: Mapped[date | None] = mapped_column(Date)
+    """First UK date a CG decision may be made: the RG decision date + RECOVERY_PERIOD_DAYS."""
+    suspended_from: Mapped[str | None] = mapped_column(String(32))
+    """The status a suspended case returns to when resumed."""
+    claimed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     conversation: Mapped[Conversation | None] = relationship()
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="case", order_by="Decision.id", cascade="all, delete-orphan", passive_deletes=True)
+    reviews: Mapped[list[Review]] = relationship(
+        back_populates="case", order_by="Review.id", cascade="all, delete-orphan", passive_deletes=True)
+    notes: Mapped[list[CaseNote]] = relationship(
+        back_populates="case", order_by="CaseNote.id", cascade="all, delete-orphan", passive_deletes=True)
 
 
 class ReferenceCounter(Base):
@@ -196,3 +226,68 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     """Unique: two events can never extend the chain from the same point (no forks)."""
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Decision(Base):
+    """A Reasonable Grounds or Conclusive Grounds decision, with its written reasons (encrypted)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        CheckConstraint(_one_of("stage", DECISION_STAGES), name="stage"),
+        CheckConstraint(_one_of("outcome", DECISION_OUTCOMES), name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(2))
+    outcome: Mapped[str] = mapped_column(String(8))
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reasons: Mapped[str] = mapped_column(EncryptedJSON)
+
+    case: Mapped[Case] = relationship(back_populates="decisions")
+    decided_by: Mapped[User] = relationship()
+
+
+class Review(Base):
+    """The panel's review of a negative decision: upheld, or returned for reconsideration."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (CheckConstraint(_one_of("outcome", REVIEW_OUTCOMES), name="outcome"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(8))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reasons: Mapped[str] = mapped_column(EncryptedJSON)
+
+    case: Mapped[Case] = relationship(back_populates="reviews")
+    decision: Mapped[Decision] = relationship()
+    reviewer: Mapped[User] = relationship()
+
+
+class CaseNote(Base):
+    """Why a case was reopened, withdrawn, suspended or resumed (reasons encrypted).
+
+    ``requested_by`` says on whose behalf a reconsideration was asked: the referring first
+    responder organisation or the support provider (a responder-role user of that organisation).
+    """
+
+    __tablename__ = "case_notes"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", NOTE_KINDS), name="kind"),
+        CheckConstraint(_one_of("requested_by", REQUESTED_BY), name="requested_by"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str | None] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reasons: Mapped[str] = mapped_column(EncryptedJSON)
+
+    case: Mapped[Case] = relationship(back_populates="notes")
+    author: Mapped[User | None] = relationship()

@@ -7,7 +7,8 @@ from typing import Any
 from flask import Flask
 
 from backend.app import init_backend
-from bot import webchat
+from bot import sms, webchat
+from bot.purge import purge_command
 from bot.terminal import chat_command
 
 
@@ -16,5 +17,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask("bot", instance_relative_config=True)
     init_backend(app, test_config)
     app.register_blueprint(webchat.bp)
+    app.register_blueprint(sms.bp)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:  # Twilio's webhook is authenticated by its signature, not a CSRF token
+        csrf.exempt(sms.bp)
     app.cli.add_command(chat_command)
+    app.cli.add_command(purge_command)
     return app

@@ -84,9 +84,18 @@ def latest_draft(session: Session, channel: str, address: str) -> Conversation |
 
 
 def receive(
-    session: Session, conversation_id: str, address: str, text: str, today: date | None = None
+    session: Session,
+    conversation_id: str,
+    address: str,
+    text: str,
+    actor: str,
+    today: date | None = None,
 ) -> Reply:
-    """Apply one message from ``address`` to its draft, under a row lock."""
+    """Apply one message from ``address`` to its draft, under a row lock.
+
+    ``actor`` names the sender in the audit trail without personal data (``user:7``,
+    ``responder:3``): the trail is stored in clear, so never a phone number.
+    """
     conversation = get_for_update(session, Conversation, conversation_id)
     if conversation is None or conversation.address != address:
         raise ConversationNotFound(conversation_id)
@@ -96,9 +105,7 @@ def receive(
     t = translator(state.language)
     turn = dialogue.handle(state, text, t, today or date.today())
     if turn.submission is not None:
-        case = intake.submit(
-            session, turn.submission, conversation.id, actor=f"{conversation.channel}:{address}"
-        )
+        case = intake.submit(session, turn.submission, conversation.id, actor=actor)
         turn = dialogue.submitted(turn.state, case.reference, t)
         return _reply(conversation, turn)
     if turn.done:
@@ -107,7 +114,6 @@ def receive(
     else:
         conversation.state = turn.state.to_dict()
         conversation.language = turn.state.language
-    conversation.version += 1
     return _reply(conversation, turn)
 
 

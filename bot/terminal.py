@@ -18,10 +18,10 @@ from bot.registration import prefill
 CHANNEL = "cli"
 
 
-def _responder_address(phone: str | None) -> tuple[str, dict | None]:
-    """The sender address and registration answers for ``--phone`` (a registered number)."""
+def _responder(phone: str | None) -> tuple[str, str, dict | None]:
+    """Address, audit actor and registration answers for ``--phone`` (a registered number)."""
     if phone is None:
-        return "terminal", None
+        return "terminal", "terminal", None
     try:
         number = phonenumbers.parse(phone, "GB")
     except phonenumbers.NumberParseException as error:
@@ -31,7 +31,7 @@ def _responder_address(phone: str | None) -> tuple[str, dict | None]:
         responder = db.scalars(select(Responder).where(Responder.phone_e164 == e164)).first()
         if responder is None:
             raise click.BadParameter(f"{e164} is not a registered responder number", param_hint="--phone")
-        return e164, prefill(responder)
+        return e164, f"responder:{responder.id}", prefill(responder)
 
 
 def _show(reply: engine.Reply) -> None:
@@ -46,7 +46,7 @@ def _show(reply: engine.Reply) -> None:
 @click.option("--language", default="en", show_default=True, help="Dialogue language.")
 def chat_command(phone: str | None, fresh: bool, language: str) -> None:
     """Make a referral in the terminal, one question at a time (Ctrl-D to pause)."""
-    address, registration = _responder_address(phone)
+    address, actor, registration = _responder(phone)
     database = get_db()
     with database.transaction() as db:
         draft = None if fresh else engine.latest_draft(db, CHANNEL, address)
@@ -63,5 +63,5 @@ def chat_command(phone: str | None, fresh: bool, language: str) -> None:
             click.echo("\nDraft saved. Run `nrm chat` to carry on.")
             return
         with database.transaction() as db:
-            reply = engine.receive(db, reply.conversation, address, text)
+            reply = engine.receive(db, reply.conversation, address, text, actor)
         _show(reply)

@@ -59,7 +59,7 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
         return _error('Send JSON {"text": "..."} of at most 16,000 characters.', 400)
     db = session()
     try:
-        reply = engine.receive(db, conversation_id, _address(), text)
+        reply = engine.receive(db, conversation_id, _address(), text, actor=_address())
     except engine.ConversationNotFound:
         db.rollback()
         return _error("No such conversation.", 404)

@@ -272,6 +272,20 @@ def _index(list_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(keys), tuple(owners)
 
 
+@cache
+def _exact(list_name: str) -> dict[str, tuple[str, ...]]:
+    """Key -> the entries it names exactly; entries whose whole name it is come first."""
+    keys, owners = _index(list_name)
+    found: dict[str, list[str]] = {}
+    for key, entry in zip(keys, owners):
+        if entry not in found.setdefault(key, []):
+            found[key].append(entry)
+    return {
+        key: tuple(sorted(named, key=lambda entry: _key(entry) != key))
+        for key, named in found.items()
+    }
+
+
 def match(list_name: str, text: str, exclude: tuple[str, ...] = ()) -> str:
     """The list entry meant by ``text``; ``Ambiguous`` with the closest few, or ``Invalid``."""
     query = _key(text)
@@ -283,8 +297,7 @@ def match(list_name: str, text: str, exclude: tuple[str, ...] = ()) -> str:
     if alias is not None:
         return _allowed(alias, excluded)
 
-    keys, owners = _index(list_name)
-    exact = list(dict.fromkeys(owner for key, owner in zip(keys, owners) if key == query))
+    exact = _exact(list_name).get(query, ())
     if exact:
         allowed = [entry for entry in exact if entry not in excluded]
         if not allowed:
@@ -315,17 +328,29 @@ def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, flo
     """
     keys, owners = _index(list_name)
     typed = query.split()
+    whole = {
+        position: score
+        for _, score, position in process.extract(
+            query, keys, scorer=fuzz.ratio, limit=None, score_cutoff=SUGGEST_SCORE / 2
+        )
+    }
     similar = _similar_words(list_name, typed)
+    holders = _word_holders(list_name)
+    by_words = {
+        position
+        for word in typed
+        for candidate in similar[word]
+        for position in holders[candidate]
+    }
     scores: dict[str, float] = {}
     tiebreak: dict[str, float] = {}
-    for key, entry in zip(keys, owners):
+    for position in whole.keys() | by_words:
+        entry = owners[position]
         if entry in excluded:
             continue
-        whole = fuzz.ratio(query, key)
-        score = max(whole, _word_score(typed, key.split(), similar))
-        if score > scores.get(entry, -1.0):
-            scores[entry] = score
-        tiebreak[entry] = max(tiebreak.get(entry, 0.0), whole)
+        score = max(whole.get(position, 0.0), _word_score(typed, keys[position].split(), similar))
+        scores[entry] = max(scores.get(entry, 0.0), score)
+        tiebreak[entry] = max(tiebreak.get(entry, 0.0), whole.get(position, 0.0))
     order = {entry: position for position, entry in enumerate(entries(list_name))}
     ranked = sorted(scores.items(), key=lambda item: (-item[1], -tiebreak[item[0]], order[item[0]]))
     return [item for item in ranked if item[1] >= SUGGEST_SCORE / 2]
@@ -343,24 +368,34 @@ PREFIX_WORD_SCORE = 85.0
 
 
 @cache
-def _vocabulary(list_name: str) -> tuple[str, ...]:
-    """Every distinct word of the list's keys, to score typed words against once."""
+def _word_holders(list_name: str) -> dict[str, tuple[int, ...]]:
+    """Each distinct word of the list's keys -> the positions of the keys containing it."""
     keys, _ = _index(list_name)
-    return tuple(sorted({word for key in keys for word in key.split()}))
+    holders: dict[str, list[int]] = {}
+    for position, key in enumerate(keys):
+        for word in set(key.split()):
+            holders.setdefault(word, []).append(position)
+    return {word: tuple(positions) for word, positions in holders.items()}
 
 
 def _similar_words(list_name: str, typed: list[str]) -> dict[str, dict[str, float]]:
-    """For each typed word, the list's words that resemble it, with fuzz.ratio scores."""
-    vocabulary = _vocabulary(list_name)
-    return {
-        word: {
+    """For each typed word, the list's words that resemble it (fuzz.ratio), or that it starts
+    (scored PREFIX_WORD_SCORE at least: "salv" of "salvation")."""
+    vocabulary = tuple(_word_holders(list_name))
+    similar: dict[str, dict[str, float]] = {}
+    for word in set(typed):
+        found = {
             vocabulary[index]: score
             for _, score, index in process.extract(
                 word, vocabulary, scorer=fuzz.ratio, limit=None, score_cutoff=50
             )
         }
-        for word in set(typed)
-    }
+        if len(word) >= MIN_FUZZY_LENGTH:
+            for candidate in vocabulary:
+                if candidate.startswith(word) and candidate != word:
+                    found[candidate] = max(found.get(candidate, 0.0), PREFIX_WORD_SCORE)
+        similar[word] = found
+    return similar
 
 
 def _word_score(typed: list[str], words: list[str], similar: dict[str, dict[str, float]]) -> float:
@@ -374,8 +409,6 @@ def _word_score(typed: list[str], words: list[str], similar: dict[str, dict[str,
         best, best_word = 0.0, ""
         for candidate in words:
             score = similar[word].get(candidate, 0.0)
-            if len(word) >= MIN_FUZZY_LENGTH and candidate.startswith(word) and word != candidate:
-                score = max(score, PREFIX_WORD_SCORE)
             if score > best:
                 best, best_word = score, candidate
         if word in GENERIC_WORDS and best < 80:

@@ -145,7 +145,8 @@ def _bound_chart(questions: tuple[Question, ...], state: Any) -> StateChart:
     thread, re-pointed at each conversation, behaves exactly like a fresh one.
     """
     charts: dict[int, tuple[StateChart, _ChartModel]] = _per_thread.__dict__.setdefault("charts", {})
-    if id(questions) not in charts:
+    if id(questions) not in charts or charts[id(questions)][0].is_terminated:
+        # a chart that reached a final state (submitted, cancelled) stops for good: make another
         adapter = _ChartModel(_Unbound())
         charts[id(questions)] = (chart_class(questions)(model=adapter), adapter)
     chart, adapter = charts[id(questions)]

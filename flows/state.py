@@ -28,6 +28,8 @@ class DialogueState:
     language: str = "en"
     editing: bool = False
     pending: dict[str, Any] | None = None
+    channel: dict[str, Any] = field(default_factory=dict)
+    """Kept for the channel and never read by the dialogue (e.g. SMS: a long answer sent in parts)."""
 
     def values(self) -> dict[str, Any]:
         """Field id -> value, the form in which route conditions read answers."""

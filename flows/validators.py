@@ -381,13 +381,14 @@ MAX_NUMBER = 99
 
 def _number(question: Question, text: str, ctx: ParseContext) -> int:
     """NUMBER: a whole number from 0 to the maximum, in digits or as a word up to twelve."""
-    if re.fullmatch(r"\d{1,6}", text):
-        value = int(text)
+    highest = int(question.extra.get("max", MAX_NUMBER))
+    if re.fullmatch(r"\d+", text):
+        digits = text.lstrip("0") or "0"
+        value = int(digits) if len(digits) <= 9 else highest + 1
     elif fold(text) in NUMBER_WORDS:
         value = NUMBER_WORDS[fold(text)]
     else:
         raise Invalid(N_("Please reply with a number, like 2"))
-    highest = int(question.extra.get("max", MAX_NUMBER))
     if value > highest:
         raise Invalid(N_("Please give a number from 0 to {max}"), max=highest)
     return value

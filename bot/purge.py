@@ -1,0 +1,64 @@
+"""``nrm purge``: delete what must not be kept (DESIGN.md §5 "abandoned drafts expire").
+
+- Drafts (any channel) not touched for ``DRAFT_EXPIRY_DAYS`` days, with the stored replies of their
+  messages. The SMS channel also deletes an expired draft as soon as its sender writes again.
+- Stored replies (``inbound_messages``) older than :data:`REPLY_RETENTION` that no longer belong
+  to a draft: they exist only to answer a Twilio retry, which comes within minutes, and a reply can
+  quote answers (a review summary) of a referral that has since been submitted.
+
+Safe to run at any time and as often as wanted (e.g. hourly from cron or ``jobs run``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from backend.db import get_db, utcnow
+from backend.models import Conversation, InboundMessage
+
+REPLY_RETENTION = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Purged:
+    drafts: int
+    replies: int
+
+
+def purge(session: Session, expiry_days: int, now: datetime | None = None) -> Purged:
+    """Delete expired drafts and stale stored replies in the caller's transaction."""
+    now = now or utcnow()
+    expired = select(Conversation.id).where(
+        Conversation.status == "draft", Conversation.updated_at < now - timedelta(days=expiry_days)
+    )
+    ids = list(session.scalars(expired))
+    replies = 0
+    if ids:
+        replies += session.execute(
+            delete(InboundMessage).where(InboundMessage.conversation_id.in_(ids))).rowcount or 0
+        session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
+    live_drafts = select(Conversation.id).where(Conversation.status == "draft")
+    replies += session.execute(
+        delete(InboundMessage)
+        .where(InboundMessage.received_at < now - REPLY_RETENTION)
+        .where(or_(InboundMessage.conversation_id.is_(None),
+                   InboundMessage.conversation_id.not_in(live_drafts)))
+    ).rowcount or 0
+    return Purged(drafts=len(ids), replies=replies)
+
+
+@click.command("purge")
+@with_appcontext
+def purge_command() -> None:
+    """Delete drafts older than DRAFT_EXPIRY_DAYS and stale stored SMS replies."""
+    days = int(current_app.config.get("DRAFT_EXPIRY_DAYS") or 7)
+    with get_db().transaction() as session:
+        purged = purge(session, days)
+    click.echo(f"purged {purged.drafts} expired draft(s) and {purged.replies} stored repl(ies)")

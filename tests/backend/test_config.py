@@ -1,0 +1,54 @@
+"""Configuration: development generates and keeps its secrets; production refuses to start without them."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+from backend import config
+from backend.app import create_app
+from tests.conftest import backend_test_config
+
+
+def test_development_generates_and_keeps_secrets(tmp_path):
+    first = config.load(tmp_path, environ={})
+    second = config.load(tmp_path, environ={})
+    assert first["NRM_ENV"] == "development"
+    assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) >= 32
+    assert first["FIELD_ENCRYPTION_KEY"] == second["FIELD_ENCRYPTION_KEY"]
+    assert (tmp_path / config.FIELD_KEY_FILE).stat().st_mode & 0o077 == 0
+    assert first["DATABASE_URL"] == f"sqlite:///{tmp_path / 'nrm.sqlite3'}"
+    assert (first["RG_WORKING_DAYS"], first["DRAFT_EXPIRY_DAYS"]) == (5, 7)
+
+
+def test_environment_and_overrides():
+    env = {"DATABASE_URL": "postgres://u:p@h/db", "RG_WORKING_DAYS": "3", "SECRET_KEY": "s" * 40,
+           "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(), "PUBLIC_BASE_URL": "https://x.example/"}
+    settings = config.load("/nonexistent", {"DRAFT_EXPIRY_DAYS": 9}, environ=env)
+    assert settings["DATABASE_URL"] == "postgresql+psycopg://u:p@h/db"
+    assert (settings["RG_WORKING_DAYS"], settings["DRAFT_EXPIRY_DAYS"]) == (3, 9)
+    assert settings["PUBLIC_BASE_URL"] == "https://x.example"
+
+
+def test_production_refuses_without_secrets(tmp_path):
+    with pytest.raises(config.ConfigError) as refused:
+        config.load(tmp_path, environ={"NRM_ENV": "production", "SECRET_KEY": "x" * 40})
+    assert "FIELD_ENCRYPTION_KEY" in str(refused.value) and "TWILIO_AUTH_TOKEN" in str(refused.value)
+    assert not (tmp_path / config.FIELD_KEY_FILE).exists()
+    with pytest.raises(config.ConfigError):
+        create_app(backend_test_config(tmp_path, NRM_ENV="production"))
+
+
+def test_production_starts_with_secrets(tmp_path):
+    env = {"NRM_ENV": "production", "SECRET_KEY": "x" * 40, "TWILIO_AUTH_TOKEN": "t",
+           "FIELD_ENCRYPTION_KEY": f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"}
+    assert config.load(tmp_path, environ=env)["NRM_ENV"] == "production"
+
+
+def test_bad_values_are_clear_errors(tmp_path):
+    with pytest.raises(config.ConfigError, match="NRM_ENV"):
+        config.load(tmp_path, environ={"NRM_ENV": "prod"})
+    with pytest.raises(config.ConfigError, match="not a Fernet key"):
+        config.load(tmp_path, environ={"FIELD_ENCRYPTION_KEY": "short"})
+    with pytest.raises(config.ConfigError, match="RG_WORKING_DAYS"):
+        config.load(tmp_path, environ={"RG_WORKING_DAYS": "five"})

@@ -1,0 +1,32 @@
+"""Fixtures for the whole product (bot.app): channels in front of a real, migrated SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from flask import Flask
+
+from backend import auth, db
+from backend.cli import upgrade_database
+from bot.app import create_app
+from tests.conftest import backend_test_config
+
+
+@pytest.fixture
+def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    for key in ("DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "NRM_ENV", "TWILIO_AUTH_TOKEN",
+                "PUBLIC_BASE_URL", "NRM_INSTANCE_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    application = create_app(backend_test_config(tmp_path))
+    upgrade_database(application)
+    yield application
+    db.get_db(application).engine.dispose()
+
+
+def make_user(app: Flask, email: str, role: str) -> str:
+    """Create a user and return a bearer token for it."""
+    with app.app_context(), db.get_db(app).transaction() as session:
+        user = auth.create_user(session, email, role, auth.generate_password())
+        return auth.create_token(session, user)

@@ -1,0 +1,158 @@
+"""The web chat JSON API (DESIGN.md §3) against the whole product on a real SQLite file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from backend import db
+from backend.models import Case, Conversation
+from tests.bot.conftest import make_user
+from tests.flows.conversation import CHILD, DTN
+
+QUESTION_KEYS = {"id", "kind", "choices", "optional", "step", "of"}
+
+
+def _open(client: FlaskClient, token: str) -> dict[str, Any]:
+    response = client.post("/api/chat/conversations", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _send(client: FlaskClient, token: str, conversation: str, text: str) -> dict[str, Any]:
+    response = client.post(
+        f"/api/chat/conversations/{conversation}/messages",
+        json={"text": text},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _walk(client: FlaskClient, token: str, answers: dict[str, str]) -> dict[str, Any]:
+    """Answer every question the API asks, by field id, then CONFIRM; returns the last reply."""
+    reply = _open(client, token)
+    while reply["question"] is not None:
+        question = reply["question"]
+        assert set(question) == QUESTION_KEYS
+        assert 1 <= question["step"] <= question["of"]
+        reply = _send(client, token, reply["conversation"], answers[question["id"]])
+    assert "Your answers:" in "\n".join(reply["messages"])
+    return _send(client, token, reply["conversation"], "CONFIRM")
+
+
+def test_an_operator_completes_a_child_referral_and_gets_a_reference(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    client = product.test_client()
+
+    final = _walk(client, token, CHILD)
+
+    assert final["done"] is True
+    assert final["reference"].startswith("NRM-")
+    assert final["reference"] in "\n".join(final["messages"])
+    with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
+        case = session.scalars(select(Case)).one()
+        assert case.reference == final["reference"]
+        assert case.status == "awaiting_rg"
+        assert case.age_route == "child"
+        conversation = session.get(Conversation, final["conversation"])
+        assert conversation.status == "submitted"
+        assert not conversation.state  # the transcript is deleted once submitted
+
+
+def test_a_duty_to_notify_report_gets_its_own_series_and_no_decision(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    final = _walk(product.test_client(), token, DTN)
+    assert final["reference"].startswith("DTN-")
+    with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
+        assert session.scalars(select(Case.status)).one() == "dtn_recorded"
+
+
+def test_choices_are_described_for_buttons(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    client = product.test_client()
+    reply = _open(client, token)
+    for answer in ("Ref A", "salvation army", "sam@example.org"):
+        reply = _send(client, token, reply["conversation"], answer)
+    question = reply["question"]
+    assert question["id"] == "fr-location"
+    assert question["kind"] == "choice"
+    assert {"value": "wales", "label": "Wales"} in question["choices"]
+    assert question["optional"] is False
+
+
+def test_a_bad_answer_is_explained_and_the_same_question_asked_again(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    client = product.test_client()
+    reply = _open(client, token)
+    for answer in ("Ref A", "salvation army"):
+        reply = _send(client, token, reply["conversation"], answer)
+    refused = _send(client, token, reply["conversation"], "not an email")
+    assert refused["question"]["id"] == "user-email"
+    assert len(refused["messages"]) == 2  # the reason, then the question again
+
+
+def test_anonymous_callers_get_401_and_nothing_is_stored(product: Flask) -> None:
+    client = product.test_client()
+    assert client.post("/api/chat/conversations").status_code == 401
+    assert client.post("/api/chat/conversations/x/messages", json={"text": "hi"}).status_code == 401
+    bad = {"Authorization": "Bearer nrm_not-a-token"}
+    assert client.post("/api/chat/conversations", headers=bad).status_code == 401
+    with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
+def test_only_operators_may_use_web_chat(product: Flask) -> None:
+    token = make_user(product, "analyst@example.org", "analyst")
+    response = product.test_client().post(
+        "/api/chat/conversations", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 403
+
+
+def test_an_operator_cannot_read_or_write_another_operators_conversation(product: Flask) -> None:
+    mine = make_user(product, "one@example.org", "operator")
+    theirs = make_user(product, "two@example.org", "operator")
+    client = product.test_client()
+    conversation = _open(client, mine)["conversation"]
+    headers = {"Authorization": f"Bearer {theirs}"}
+    assert client.get(f"/api/chat/conversations/{conversation}", headers=headers).status_code == 404
+    response = client.post(
+        f"/api/chat/conversations/{conversation}/messages", json={"text": "x"}, headers=headers
+    )
+    assert response.status_code == 404
+
+
+def test_a_message_must_be_json_text(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    client = product.test_client()
+    conversation = _open(client, token)["conversation"]
+    response = client.post(
+        f"/api/chat/conversations/{conversation}/messages",
+        data="hello",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+
+
+def test_a_new_process_carries_on_where_the_last_one_stopped(product: Flask, tmp_path) -> None:
+    """The conversation lives in the database: a second app on the same file resumes it."""
+    from bot.app import create_app
+    from tests.conftest import backend_test_config
+
+    token = make_user(product, "operator@example.org", "operator")
+    client = product.test_client()
+    reply = _open(client, token)
+    reply = _send(client, token, reply["conversation"], "Ref A")
+    db.get_db(product).engine.dispose()
+
+    restarted = create_app(backend_test_config(tmp_path))
+    headers = {"Authorization": f"Bearer {token}"}
+    shown = restarted.test_client().get(f"/api/chat/conversations/{reply['conversation']}", headers=headers)
+    assert shown.get_json()["question"]["id"] == "user-organisation"
+    next_reply = _send(restarted.test_client(), token, reply["conversation"], "salvation army")
+    assert next_reply["question"]["id"] == "user-email"
+    db.get_db(restarted).engine.dispose()
