@@ -7,6 +7,7 @@ import os
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from bot.app import create_app
 
@@ -21,8 +22,8 @@ def serve_command(host: str) -> None:
     click.echo(f"  web chat (operators):  http://{host}:{port}/chat")
     click.echo(f"  web chat API:          http://{host}:{port}/api/chat/conversations")
     click.echo("  terminal chat:         .venv/bin/nrm chat --phone +447700900123")
-    click.echo("  demo logins:           see `nrm demo` output above")
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    click.echo("  demo logins:           printed by `nrm demo` above; API tokens: nrm user add EMAIL --role operator")
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 def _create_app() -> object:

@@ -17,7 +17,7 @@ One inbound message is handled like this:
 Rules of the channel, on top of the dialogue:
 
 - Carrier keywords (a single word, or Twilio's ``OptOutType`` field when present): STOP, STOPALL,
-  UNSUBSCRIBE, CANCEL, END, QUIT opt the number out (``Responder.opted_out_at``) and get an empty
+  UNSUBSCRIBE, CANCEL, END, QUIT (and Twilio's REVOKE, OPTOUT) opt the number out (``Responder.opted_out_at``) and get an empty
   ``<Response/>``; nothing is replied until START, UNSTOP or (only while opted out) YES. HELP and
   INFO are the dialogue's HELP for the current question. A plain "yes" is an answer otherwise.
 - The quick-exit word (``QUICK_EXIT_WORD``, default SAFE) deletes the sender's drafts at once and
@@ -78,7 +78,8 @@ ATTEMPTS = 5
 DEFAULT_QUICK_EXIT_WORD = "SAFE"
 DEFAULT_RESUME_AFTER_MINUTES = 60
 
-OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
+OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
+"""Twilio's default opt-out words (DESIGN.md §3 lists the first six; Twilio also takes the last two)."""
 OPT_IN_WORDS = frozenset({"start", "unstop"})
 OPT_IN_WHEN_OPTED_OUT = frozenset({"yes"})
 HELP_WORDS = frozenset({"help", "info"})

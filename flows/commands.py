@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from flows.i18n import Translator
+from flows.languages import key, language_command
 from flows.question import N_
 
 
@@ -24,6 +25,8 @@ class Command(StrEnum):
     RESTART = "restart"
     CANCEL = "cancel"
     CONFIRM = "confirm"
+    LANGUAGE = "language"
+    EXPLAIN = "explain"
 
 
 WORDS: dict[Command, tuple[str, ...]] = {
@@ -35,7 +38,12 @@ WORDS: dict[Command, tuple[str, ...]] = {
     Command.RESTART: (N_("RESTART"),),
     Command.CANCEL: (N_("DISCARD"), N_("CANCEL")),
     Command.CONFIRM: (N_("CONFIRM"), N_("SEND")),
+    Command.LANGUAGE: (N_("LANGUAGE"),),
+    Command.EXPLAIN: (N_("EXPLAIN"),),
 }
+
+NUMBERED = frozenset({Command.EDIT, Command.LANGUAGE, Command.EXPLAIN})
+"""Commands that take a number: EDIT n (an answer), LANGUAGE n and EXPLAIN n (a language)."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +54,12 @@ class Typed:
     number: int | None = None
 
 
-_EDIT = re.compile(r"^(?P<word>\w+)\s*(?P<number>\d+)$", re.UNICODE)
+_EDIT = re.compile(r"^(?P<word>.+?)\s*(?P<number>\d+)$", re.UNICODE)
 
 
 def _normalise(text: str) -> str:
-    return " ".join(text.strip().strip(".!").split()).casefold()
+    """Case, accents and spacing do not matter ("quay lai" is QUAY LẠI; see languages.key)."""
+    return key(text.strip().strip(".!"))
 
 
 def recognise(text: str, t: Translator) -> Typed | None:
@@ -58,12 +67,13 @@ def recognise(text: str, t: Translator) -> Typed | None:
     typed = _normalise(text)
     match = _EDIT.match(typed)
     word, number = (match["word"], int(match["number"])) if match else (typed, None)
+    is_language, language_number = language_command(text)
+    if is_language:  # LANGUAGE works in all seven languages, whatever the dialogue's language
+        return Typed(Command.LANGUAGE, language_number)
     for command, msgids in WORDS.items():
-        spellings = {m.casefold() for m in msgids} | {t.gettext(m).casefold() for m in msgids}
+        spellings = {key(m) for m in msgids} | {key(t.gettext(m)) for m in msgids}
         if word in spellings:
-            if command is Command.EDIT and number is None:
-                return Typed(command)
-            if number is not None and command is not Command.EDIT:
+            if number is not None and command not in NUMBERED:
                 return None
             return Typed(command, number)
     return None

@@ -19,8 +19,8 @@ class DialogueState:
 
     ``answers`` maps field id -> {"value", "typed", "lang", "source"}: the validated value, the text
     as typed, and the language it was typed in (value None means the question was skipped).
-    ``pending`` holds a sub-question: a pick from close list matches, or a YES to confirm RESTART or
-    CANCEL.
+    ``pending`` holds a sub-question: a pick from close list matches, a YES to confirm RESTART or
+    CANCEL, or the language menu (``{"language": "start" | "switch"}``).
     """
 
     current: str = ""
@@ -28,6 +28,10 @@ class DialogueState:
     language: str = "en"
     editing: bool = False
     pending: dict[str, Any] | None = None
+    consent_text_version: str | None = None
+    """The version of the consent explanation shown with EXPLAIN (None: it was not shown)."""
+    consent_text_languages: list[str] = field(default_factory=list)
+    """The languages the consent explanation was shown in, in the order they were first shown."""
     channel: dict[str, Any] = field(default_factory=dict)
     """Kept for the channel and never read by the dialogue (e.g. SMS: a long answer sent in parts)."""
 

@@ -1,0 +1,201 @@
+"""The seven dialogue languages: the first-contact menu, LANGUAGE and EXPLAIN, and SMS fitting.
+
+English is the source language (msgids are the English text); the other six have catalogues under
+``translations/``. Each language is offered *named in itself*, so someone who cannot read English
+finds their own, and the word LANGUAGE works in every one of them from any step, whatever the
+dialogue's current language (a person handed the phone must be able to get to their language).
+
+The consent explanation and the privacy information summary (``EXPLAIN``) can be shown in a
+language other than the dialogue's: staff may run the dialogue in English and read the explanation
+to the person in Vietnamese. ``CONSENT_TEXT_VERSION`` names the wording; the payload records which
+version was shown and in which languages.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable
+
+from flows.i18n import Translator, tr
+from flows.question import N_
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    """The catalogue's locale (``translations/<code>/``), also stored with every answer."""
+    name: str
+    """The language named in itself, as offered in the menu."""
+    english: str
+    word: tuple[str, ...]
+    """The word for LANGUAGE in this language (typed forms, with and without accents)."""
+    rtl: bool = False
+    latin: bool = True
+    """Written in the Latin alphabet, so an over-long SMS may fall back to unaccented letters."""
+
+
+LANGUAGES: tuple[Language, ...] = (
+    Language("en", "English", "English", ("LANGUAGE",)),
+    Language("cy", "Cymraeg", "Welsh", ("IAITH",)),
+    Language("sq", "Shqip", "Albanian", ("GJUHA", "GJUHË")),
+    Language("vi", "Tiếng Việt", "Vietnamese", ("NGÔN NGỮ", "NGONNGU")),
+    Language("ro", "Română", "Romanian", ("LIMBA", "LIMBĂ")),
+    Language("pl", "Polski", "Polish", ("JĘZYK", "JEZYK")),
+    Language("ar", "العربية", "Arabic", ("لغة", "اللغة"), rtl=True, latin=False),
+)
+"""In menu order: the number a user replies with is the position here, from 1."""
+
+CODES: tuple[str, ...] = tuple(language.code for language in LANGUAGES)
+BY_CODE: dict[str, Language] = {language.code: language for language in LANGUAGES}
+SOURCE = "en"
+
+LANGUAGE_QUESTION = "language"
+"""The id of the language question in the web chat API (it is not a field of the referral)."""
+
+CONSENT_QUESTION = "pv-want-to-submit-nrm"
+"""EXPLAIN is offered before this question (adults only: children are referred without consent)."""
+
+CONSENT_TEXT_VERSION = "2026-11"
+"""The version of CONSENT_EXPLANATION and PRIVACY_SUMMARY below. Change it whenever their English
+wording changes (the payload records which version the person was shown)."""
+
+CONSENT_EXPLANATION = N_(
+    "About the NRM: the National Referral Mechanism is how the UK finds victims of modern slavery "
+    "and gets them help. It is your choice. If you agree, we send your details to the Home Office, "
+    "which decides if you are a victim. You can get support, such as a safe place to stay, money, "
+    "health care and legal advice. If you say no, we only send a report that does not name you."
+)
+PRIVACY_SUMMARY = N_(
+    "Your information: it is used to decide your case and to arrange support and protection. It "
+    "is shared only with those who need it, such as support workers, the police or the council, "
+    "and kept safely. You can ask to see it or to correct it. Ask us for the full Privacy "
+    "Information Notice."
+)
+
+MENU_PROMPT = N_("Choose a language. Reply with its number:")
+EXPLAIN_OFFER = N_(
+    "Reply EXPLAIN to see the explanation to read to the person, or EXPLAIN and a language number:"
+)
+CHANGED = N_("Language changed. Your answers are kept.")
+
+
+def number_of(code: str) -> int:
+    return CODES.index(code) + 1
+
+
+def by_number(number: int | None) -> str | None:
+    """The code of menu entry ``number`` (1-based), or None."""
+    if number is not None and 1 <= number <= len(LANGUAGES):
+        return LANGUAGES[number - 1].code
+    return None
+
+
+def menu_lines() -> str:
+    """The numbered list, each language named in itself ("1 English" ... "7 العربية")."""
+    return "\n".join(f"{n} {language.name}" for n, language in enumerate(LANGUAGES, start=1))
+
+
+def menu(t: Translator) -> str:
+    """The language question: a short instruction in the current language, then the list."""
+    return tr(t, MENU_PROMPT) + "\n" + menu_lines()
+
+
+# -- reading what was typed ------------------------------------------------------------------
+
+_ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي"})
+_UNACCENTED = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "ø": "o", "Ø": "O"})
+
+
+def key(text: str) -> str:
+    """A typed word or phrase reduced for comparing: case, accents, Arabic letter variants and
+    diacritics, punctuation and spaces do not matter ("Ngôn ngữ" = "ngon ngu", "JĘZYK" = "jezyk")."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNACCENTED))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    plain = plain.translate(_ARABIC_LETTERS).replace("\u0640", "")  # and the tatweel
+    return " ".join(re.sub(r"[\W_]+", " ", plain).split())
+
+
+LANGUAGE_WORDS: frozenset[str] = frozenset(
+    {key(word) for language in LANGUAGES for word in language.word}
+    | {key(word.replace(" ", "")) for language in LANGUAGES for word in language.word}
+    | {"lang"}
+)
+"""Every language's word for LANGUAGE: each works at any step, in any dialogue language."""
+
+_NAMES: dict[str, str] = {}
+for _language in LANGUAGES:
+    for _name in (_language.code, _language.name, _language.english):
+        _NAMES[key(_name)] = _language.code
+        _NAMES[key(_name).replace(" ", "")] = _language.code
+_NAMES.update({key("عربي"): "ar", key("Cymru"): "cy", key("Welsh"): "cy", key("Viet"): "vi"})
+
+
+def pick(text: str) -> str | None:
+    """The language meant by a reply to the menu: its number (Arabic-Indic digits too), its own
+    name, its English name or its code; None when it is none of these."""
+    typed = key(text)
+    if typed.isdigit():
+        return by_number(int(typed))
+    return _NAMES.get(typed) or _NAMES.get(typed.replace(" ", ""))
+
+
+_COMMAND = re.compile(r"^(?P<word>.*?)\s*(?P<number>\d+)?$")
+
+
+def language_command(text: str) -> tuple[bool, int | None]:
+    """Is this the LANGUAGE command (in any of the seven languages), and with which number?"""
+    found = _COMMAND.match(key(text))
+    if not found or not found["word"]:
+        return False, None
+    word = found["word"]
+    if word in LANGUAGE_WORDS or word.replace(" ", "") in LANGUAGE_WORDS:
+        return True, int(found["number"]) if found["number"] else None
+    return False, None
+
+
+# -- the consent explanation -----------------------------------------------------------------
+
+
+def explanation(t: Translator) -> list[str]:
+    """The consent explanation and the privacy summary, in the language of ``t`` (two messages)."""
+    return [tr(t, CONSENT_EXPLANATION), tr(t, PRIVACY_SUMMARY)]
+
+
+# -- fitting an SMS --------------------------------------------------------------------------
+
+_GSM_LETTERS = frozenset("ÄÖÑÜäöñüàèéùìòÇÉÅåÆæØøß")
+
+
+def unaccented(text: str) -> str:
+    """Latin letters without accents (keeping those the GSM 03.38 alphabet has), e.g. "Română"
+    -> "Romana": the way many people text in these languages to stay in the cheaper alphabet."""
+    out = []
+    for ch in text:
+        if ch in _GSM_LETTERS or ord(ch) < 128:
+            out.append(ch)
+            continue
+        ch = ch.translate(_UNACCENTED)
+        decomposed = unicodedata.normalize("NFKD", ch)
+        base = "".join(c for c in decomposed if not unicodedata.combining(c))
+        out.append(base if base.isascii() and base else ch)
+    return "".join(out)
+
+
+def sms_text(text: str, language: str, segments: Callable[[str], int], budget: int = 3) -> str:
+    """``text`` as it should go out by SMS in ``language``.
+
+    Accented Latin letters (Welsh â, Polish ł, Romanian ș, Albanian ë, Vietnamese ư...) are not in
+    the GSM-7 alphabet, so such a message is sent in UCS-2 with 67 characters a segment instead of
+    153. A text that does not fit ``budget`` segments that way is sent without the accents when
+    that makes it fit, as SMS services in these languages commonly do; otherwise it is unchanged.
+    ``segments`` is the channel's segment counter (``bot.segments.segments``).
+    """
+    if segments(text) <= budget:
+        return text
+    lang = BY_CODE.get(language)
+    if lang is None or not lang.latin:
+        return text
+    plain = unaccented(text)
+    return plain if segments(plain) < segments(text) else text

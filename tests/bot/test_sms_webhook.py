@@ -1,0 +1,389 @@
+"""The Twilio SMS channel (POST /sms/twilio) against the whole product on a real SQLite file."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from backend import db
+from backend.db import utcnow
+from backend.models import Case, Conversation, InboundMessage
+from bot.app import create_app
+from bot.segments import MAX_MESSAGE_CHARS, MAX_SEGMENTS, segments
+from flows.dialogue import BY_ID
+from tests.bot.sms_support import (BASE, ENV_KEYS, OTHER_PHONE, PATH, PHONE, SmsPhone, form,
+                                   make_sms_app, messages_of, new_sid, row_counts, sign, walk)
+from tests.conftest import backend_test_config
+from tests.flows.conversation import ADULT_NRM
+
+HELPLINE = "08000 121 700"
+
+
+@pytest.fixture
+def sms_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    app = make_sms_app(tmp_path)
+    yield app
+    db.get_db(app).engine.dispose()
+
+
+@pytest.fixture
+def phone(sms_app: Flask) -> SmsPhone:
+    return SmsPhone(sms_app)
+
+
+def _count(app: Flask, model: type) -> int:
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+# -- signatures -------------------------------------------------------------------------------------
+
+
+def test_a_missing_signature_is_refused(phone: SmsPhone) -> None:
+    response = phone.post(form("hello"), signature=None)
+    assert response.status_code == 403
+    assert phone.draft() is None
+
+
+def test_a_forged_signature_is_refused(phone: SmsPhone) -> None:
+    params = form("hello")
+    assert phone.post(params, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
+    wrong_token = sign(params, token="not-the-token")
+    assert phone.post(params, signature=wrong_token).status_code == 403
+    tampered = dict(params, Body="something else")
+    assert phone.post(tampered, signature=sign(params)).status_code == 403
+    assert phone.draft() is None
+
+
+def test_the_signature_is_checked_against_the_public_url_behind_a_proxy(phone: SmsPhone) -> None:
+    params = form("hello")
+    # Signed for the address the app sees (http://127.0.0.1:5000/...): wrong behind the proxy.
+    local = sign(params, url="http://127.0.0.1:5000" + PATH)
+    assert phone.post(params, signature=local).status_code == 403
+    # Signed for PUBLIC_BASE_URL + path, as Twilio signs it: accepted though the request came to 127.0.0.1.
+    response = phone.post(params, signature=sign(params, url=BASE + PATH))
+    assert response.status_code == 200
+    assert "(1/" in messages_of(response.data)[-1]
+
+
+def test_the_query_string_is_part_of_the_signed_url(phone: SmsPhone) -> None:
+    params = form("hello")
+    path = PATH + "?tenant=north"
+    assert phone.post(params, signature=sign(params, url=BASE + PATH), path=path).status_code == 403
+    assert phone.post(params, path=path).status_code == 200  # signed for BASE + path + query
+
+
+def test_unsigned_requests_are_accepted_in_development_without_a_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    app = make_sms_app(tmp_path, TWILIO_AUTH_TOKEN=None)
+    try:
+        phone = SmsPhone(app)
+        with caplog.at_level(logging.WARNING, logger="bot.sms"):
+            assert phone.post(form("hello"), signature=None).status_code == 200
+            assert phone.post(form("Anna Leeds"), signature=None).status_code == 200
+        warnings = [r for r in caplog.records if "UNSIGNED" in r.getMessage()]
+        assert len(warnings) == 1  # warned once
+        assert phone.answer("reference") == "Anna Leeds"
+    finally:
+        db.get_db(app).engine.dispose()
+
+
+def test_production_never_accepts_unsigned_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    from cryptography.fernet import Fernet
+
+    from backend.cli import upgrade_database
+
+    app = create_app(backend_test_config(
+        tmp_path, NRM_ENV="production", SECRET_KEY="s" * 32, TWILIO_AUTH_TOKEN="prod-token",
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(), PUBLIC_BASE_URL=BASE))
+    upgrade_database(app)
+    try:
+        response = app.test_client().post(PATH, data=form("hello"), base_url="http://127.0.0.1:5000")
+        assert response.status_code == 403
+    finally:
+        db.get_db(app).engine.dispose()
+
+
+# -- who may refer ------------------------------------------------------------------------------------
+
+
+def test_an_unregistered_number_gets_the_helpline_and_nothing_is_stored(
+    sms_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    stranger = SmsPhone(sms_app, OTHER_PHONE)
+    before = row_counts(sms_app)
+    with caplog.at_level(logging.DEBUG):
+        replies = stranger.send("I need to report something")
+        stranger.send("STOP")
+        stranger.send("hello", NumMedia=1)
+    assert len(replies) == 1 and HELPLINE in replies[0] and "Modern Slavery & Exploitation Helpline" in replies[0]
+    assert row_counts(sms_app) == before
+    assert OTHER_PHONE not in caplog.text and OTHER_PHONE[1:] not in caplog.text
+
+
+def test_the_first_message_starts_a_referral_and_is_not_an_answer(phone: SmsPhone) -> None:
+    replies = phone.send("Hi, I need to make a referral")
+    assert "NRM referral" in phone.text
+    assert replies[-1].startswith("(1/")
+    assert "Give this referral a short reference" in phone.text
+    state = phone.state()
+    assert state["current"] == "reference"
+    user_answers = {qid for qid, record in state["answers"].items() if record["source"] != "registration"}
+    assert user_answers == set()
+    # registration answered what it knows
+    assert state["answers"]["user-organisation"]["value"] == "The Salvation Army"
+
+
+# -- idempotency ------------------------------------------------------------------------------------
+
+
+def test_a_retried_message_sid_gets_the_same_reply_and_advances_once(phone: SmsPhone) -> None:
+    phone.send("hello")
+    sid = new_sid()
+    first = phone.send("Anna Leeds", sid=sid)
+    after_first = phone.state()
+    second = phone.send("Anna Leeds", sid=sid)
+    third = phone.send("something different", sid=sid)  # same sid: never applied again
+    assert first == second == third
+    assert phone.state() == after_first
+    assert phone.answer("reference") == "Anna Leeds"
+    assert _count(phone.app, InboundMessage) == 2
+
+
+# -- carrier keywords ---------------------------------------------------------------------------------
+
+
+def test_stop_silences_the_service_until_start(phone: SmsPhone) -> None:
+    phone.send("hello")
+    assert phone.send("STOP") == []
+    assert phone.responder().opted_out_at is not None
+    before = phone.state()
+    assert phone.send("Anna Leeds") == []  # nothing sent, nothing applied
+    assert phone.send("HELP") == []
+    assert phone.state() == before
+    replies = phone.send("START")
+    assert phone.responder().opted_out_at is None
+    assert replies and replies[-1].startswith("(1/")  # the current question again
+    phone.send("Anna Leeds")
+    assert phone.answer("reference") == "Anna Leeds"
+
+
+@pytest.mark.parametrize("word", ["stop", "Stopall", "UNSUBSCRIBE", "cancel", "End.", "quit"])
+def test_every_carrier_opt_out_word_opts_out(phone: SmsPhone, word: str) -> None:
+    phone.send("hello")
+    assert phone.send(word) == []
+    assert phone.responder().opted_out_at is not None
+    assert phone.current() == "reference"  # CANCEL is not taken as the dialogue's command
+
+
+def test_twilio_opt_out_type_is_honoured_and_yes_opts_in_only_when_opted_out(phone: SmsPhone) -> None:
+    phone.send("hello")
+    assert phone.send("stop please", OptOutType="STOP") == []
+    assert phone.responder().opted_out_at is not None
+    replies = phone.send("yes", OptOutType="START")
+    assert phone.responder().opted_out_at is None
+    assert replies[-1].startswith("(1/")
+    assert "answers" in phone.state() and "reference" not in phone.state()["answers"]
+
+
+def test_a_plain_yes_is_an_answer_when_not_opted_out(phone: SmsPhone) -> None:
+    phone.send("hello")
+    walk(phone, ADULT_NRM | {"is-this-the-first-chance-to-report": "yes"}, limit=200) if False else None
+    # Walk to a yes/no question, then answer it with a bare "yes" (even flagged START by Twilio).
+    for _ in range(100):
+        qid = phone.current()
+        if qid == "is-this-the-first-chance-to-report":
+            break
+        phone.send(ADULT_NRM[qid])
+    phone.send("yes", OptOutType="START")
+    assert phone.answer("is-this-the-first-chance-to-report") == "yes"
+    assert phone.responder().opted_out_at is None
+
+
+def test_bare_help_gets_the_dialogue_help_for_the_current_question(phone: SmsPhone) -> None:
+    phone.send("hello")
+    for body, extra in (("HELP", {"OptOutType": "HELP"}), ("info", {})):
+        phone.send(body, **extra)
+        assert BY_ID["reference"].help in phone.text
+        assert "DISCARD" in phone.text and "CANCEL" not in phone.text
+        assert phone.current() == "reference"
+
+
+# -- MMS --------------------------------------------------------------------------------------------
+
+
+def test_a_picture_is_not_taken_but_the_text_is(phone: SmsPhone) -> None:
+    phone.send("hello")
+    phone.send("", NumMedia=1, MediaUrl0="https://api.twilio.com/media/1",
+               MediaContentType0="image/jpeg")
+    assert "cannot be received by SMS" in phone.text
+    assert phone.current() == "reference"
+    phone.send("Anna Leeds", NumMedia=2)
+    assert "cannot be received by SMS" in phone.text
+    assert phone.answer("reference") == "Anna Leeds"
+
+
+# -- long answers in parts --------------------------------------------------------------------------
+
+
+def test_a_long_answer_can_be_sent_in_parts_until_done(phone: SmsPhone) -> None:
+    phone.send("hello")
+    phone.send("Anna")
+    phone.send("1")  # fr-location England
+    phone.send("no")
+    phone.send("no")
+    assert phone.current() == "birthplace"
+    assert phone.send("She was born in a village...") == ["Got it. Send more, or DONE when finished."]
+    cut = ("near Elbasan in the centre of Albania, and moved to Tirana as a child with her mother "
+           "and sisters; the family later lived in Durres by the sea until she was sixteen")
+    cut = (cut + " " * 160)[:160].rstrip() + "x" * (160 - len((cut + " " * 160)[:160].rstrip()))
+    assert len(cut) == 160 and segments(cut) == 1
+    assert phone.send(cut) == ["Got it. Send more, or DONE when finished."]
+    assert phone.current() == "birthplace"
+    phone.send("HELP")  # a command while collecting keeps the parts
+    assert "Your answer so far is kept" in phone.text
+    phone.send("done")
+    assert phone.answer("birthplace") == "She was born in a village " + cut
+    assert phone.current() != "birthplace"
+    assert "parts" not in phone.state().get("channel", {})
+
+
+def test_a_part_then_an_ordinary_message_completes_the_answer(phone: SmsPhone) -> None:
+    phone.send("hello")
+    phone.send("Anna, Leeds...")
+    phone.send("case 12")
+    assert phone.answer("reference") == "Anna, Leeds case 12"
+
+
+# -- returning senders --------------------------------------------------------------------------------
+
+
+def test_a_sender_back_after_an_hour_is_offered_resume_or_new(phone: SmsPhone) -> None:
+    phone.send("hello")
+    phone.send("Anna Leeds")
+    before = phone.state()
+    phone.age_draft(utcnow() - timedelta(hours=2))
+    replies = phone.send("England")
+    assert len(replies) == 1
+    assert "You have a referral in progress (question 2 of " in replies[0]
+    assert "Reply RESUME to carry on or NEW to start again." in replies[0]
+    assert phone.state()["answers"] == before["answers"]  # "England" was not taken as an answer
+    phone.send("what?")
+    assert "Reply RESUME" in phone.text
+    phone.send("resume")
+    assert phone.text.startswith("(2/") or "(2/" in phone.text
+    phone.send("1")
+    assert phone.answer("fr-location") == "england"
+
+
+def test_new_at_the_offer_deletes_the_old_draft_and_starts_again(phone: SmsPhone) -> None:
+    phone.send("hello")
+    phone.send("Anna Leeds")
+    old = phone.draft().id
+    phone.age_draft(utcnow() - timedelta(hours=3))
+    phone.send("hi")
+    phone.send("NEW")
+    assert "NRM referral" in phone.text
+    with phone.app.app_context(), db.get_db(phone.app).transaction(readonly=True) as session:
+        assert session.get(Conversation, old) is None
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 1
+    assert phone.current() == "reference"
+
+
+def test_an_expired_draft_is_deleted_when_its_sender_writes(phone: SmsPhone) -> None:
+    phone.send("hello")
+    phone.send("Anna Leeds")
+    old = phone.draft().id
+    phone.age_draft(utcnow() - timedelta(days=8))
+    phone.send("hello again")
+    assert "deleted after 7 days" in phone.text and "NRM referral" in phone.text
+    assert phone.draft().id != old
+    assert _count(phone.app, Conversation) == 1
+
+
+def test_purge_deletes_expired_drafts(phone: SmsPhone) -> None:
+    phone.send("hello")
+    phone.send("Anna Leeds")
+    runner = phone.app.test_cli_runner()
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert _count(phone.app, Conversation) == 1  # a fresh draft stays
+    phone.age_draft(utcnow() - timedelta(days=8))
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "purged 1 expired draft" in result.output
+    assert _count(phone.app, Conversation) == 0 and _count(phone.app, InboundMessage) == 0
+
+
+# -- quick exit -------------------------------------------------------------------------------------
+
+
+def test_the_quick_exit_word_deletes_the_draft_at_once(phone: SmsPhone) -> None:
+    before = row_counts(phone.app)
+    phone.send("hello")
+    phone.send("Anna Leeds")
+    assert phone.send("safe") == ["OK."]
+    assert phone.draft() is None
+    assert row_counts(phone.app) == before  # not even the exchange is kept
+    assert phone.send("SAFE") == ["OK."]  # also with nothing to delete (and on a retry)
+    assert row_counts(phone.app) == before
+
+
+def test_the_quick_exit_word_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("QUICK_EXIT_WORD", "Weather")
+    app = make_sms_app(tmp_path)
+    try:
+        phone = SmsPhone(app)
+        phone.send("hello")
+        phone.send("safe")
+        assert phone.answer("reference") == "safe"  # an answer now
+        assert phone.send("WEATHER") == ["OK."]
+        assert phone.draft() is None
+    finally:
+        db.get_db(app).engine.dispose()
+
+
+# -- a whole referral -------------------------------------------------------------------------------
+
+
+def test_a_full_referral_over_sms_ends_with_a_reference(phone: SmsPhone) -> None:
+    phone.send("hello")
+    asked = walk(phone, ADULT_NRM)
+    assert "user-organisation" not in asked and "fr-details-phone" not in asked  # from registration
+    # The review summary is long: split between its lines into messages within budget.
+    summary = phone.replies
+    assert len(summary) > 1
+    assert all(segments(m) <= MAX_SEGMENTS and len(m) <= MAX_MESSAGE_CHARS for m in summary)
+    assert summary[0].startswith("Your answers:")
+    lines = [line for message in summary for line in message.split("\n") if line]
+    numbered = [line for line in lines if line.split(" ", 1)[0].isdigit()]
+    assert [int(line.split(" ", 1)[0]) for line in numbered] == list(range(1, len(numbered) + 1))
+    assert "Reply CONFIRM" in summary[-1]
+
+    replies = phone.send("CONFIRM")
+    text = "\n".join(replies)
+    assert "Reference: NRM-" in text
+    reference = text.split("Reference: ", 1)[1].split(".", 1)[0]
+    with phone.app.app_context(), db.get_db(phone.app).transaction(readonly=True) as session:
+        case = session.scalars(select(Case)).one()
+        assert case.reference == reference
+    assert phone.draft() is None
+    # a retry of CONFIRM is answered from the stored reply; the next message starts afresh
+    phone.send("hi")
+    assert "NRM referral" in phone.text
+    assert _count(phone.app, Case) == 1

@@ -1,0 +1,94 @@
+"""`nrm chat` as a user runs it: a real process on a real SQLite file, killed and started again."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.flows.conversation import CHILD, Conversation
+
+NRM = str(Path(sys.executable).with_name("nrm"))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "NRM_"))}
+    environment.update(NRM_INSTANCE_PATH=str(tmp_path / "instance"), NRM_ENV="development")
+    subprocess.run([NRM, "db", "upgrade"], env=environment, check=True, capture_output=True)
+    return environment
+
+
+class Terminal:
+    """A running `nrm chat` whose output is read as it arrives."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.process = subprocess.Popen(
+            [NRM, "chat", *args], env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        self.output: queue.Queue[str] = queue.Queue()
+        self.seen = ""
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.put(line)
+
+    def wait_for(self, text: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while text not in self.seen:
+            try:
+                self.seen += self.output.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"{text!r} never appeared in:\n{self.seen}") from None
+        return self.seen
+
+    def type(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+
+def test_killing_the_process_between_messages_loses_nothing(env: dict[str, str]) -> None:
+    first = Terminal(env)
+    first.wait_for("(1/")
+    first.type("Ref A")
+    first.wait_for("(2/")
+    first.type("salvation army")
+    first.wait_for("(3/")
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait()
+
+    second = Terminal(env)
+    output = second.wait_for("(3/")
+    assert "Resuming your saved draft" in output
+    assert "work email" in output
+    second.type("REVIEW")
+    review = second.wait_for("2 Organisation: The Salvation Army")
+    assert "1 Your reference: Ref A" in review
+    second.process.kill()
+    second.process.wait()
+
+
+def test_a_whole_child_referral_in_the_terminal_ends_with_a_reference(env: dict[str, str]) -> None:
+    walk = Conversation()
+    asked = walk.answer_all(CHILD)
+    terminal = Terminal(env, "--new")
+    for qid in asked:
+        terminal.type(CHILD[qid])
+    terminal.type("CONFIRM")
+    output = terminal.wait_for("working days", timeout=60)
+    assert "NRM referral sent. Reference: NRM-" in output
+    assert "agree to an NRM referral" not in output  # a child is referred without consent
+    assert "Local authority: Leeds City Council" in output
+    terminal.process.wait(timeout=20)
+    assert terminal.process.returncode == 0
