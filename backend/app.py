@@ -74,14 +74,19 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     use_cipher(cipher)
     app.extensions["nrm_cipher"] = cipher
 
+    from backend.api import api_casework
+    from backend.casework_cli import register as register_casework
     from backend.cli import register
 
     register(app)
+    register_casework(app)
     app.register_blueprint(health)
     app.register_blueprint(api_referrals)
+    app.register_blueprint(api_casework)
     csrf = app.extensions.get("csrf")
     if csrf is not None:  # Flask-WTF CSRFProtect guards forms, not bearer-token JSON
         csrf.exempt(api_referrals)
+        csrf.exempt(api_casework)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

@@ -190,13 +190,13 @@ class CaseLifecycle(StateMachine):
     awaiting_rg = State("Awaiting RG decision", initial=True)
     recovery = State("Recovery period")
     awaiting_cg = State("Awaiting CG decision")
-    cg_positive = State("Conclusive grounds: positive", final=True)
-    rg_review = State("RG negative: awaiting panel review")
-    cg_review = State("CG negative: awaiting panel review")
+    cg_positive = State("CG positive (final)", final=True)
+    rg_review = State("RG negative, awaiting panel review")
+    cg_review = State("CG negative, awaiting panel review")
     rg_negative = State("RG negative upheld")
     cg_negative = State("CG negative upheld")
     suspended = State("Suspended")
-    withdrawn = State("Withdrawn", final=True)
+    withdrawn = State("Withdrawn (final)", final=True)
 
     decide_rg_positive = awaiting_rg.to(recovery, cond=_DECIDE)
     decide_rg_negative = awaiting_rg.to(rg_review, cond=_DECIDE)
@@ -469,8 +469,9 @@ def _explain(machine: CaseLifecycle, event: str) -> None:
     transitions = [t for state in machine.configuration for t in state.transitions
                    if event in _event_ids(t)]
     if not transitions:
+        status = machine.case.status
         raise Refused(f"cannot {EVENT_LABELS.get(event, event)} case {machine.case.reference}: "
-                      f"it is {_status_label(machine.case.status).lower()}")
+                      f"its status is {status} ({_status_label(status)})")
     refusal: tuple[type[CaseworkError], str] | None = None
     for transition in transitions:
         failed = next((name for name in _guard_names(transition) if not getattr(machine, name)()), None)
@@ -509,7 +510,7 @@ def fire(session: Session, reference: str, event: str, actor: User | None, reaso
         raise InvalidRequest(f"requested_by must be one of {', '.join(REQUESTED_BY)}")
     case = lock_case(session, reference)
     if case.status not in CaseLifecycle.states_map:
-        raise Refused(f"case {reference} is {status_label(case.status).lower()}: it has no decisions")
+        raise Refused(f"case {reference} has no decisions to make: {status_label(case.status)}")
     step = Step(session=session, actor=actor, reasons=reasons.strip() if reasons else reasons,
                 now=now or utcnow(), requested_by=requested_by,
                 recovery_days=recovery_period_days())

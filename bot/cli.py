@@ -34,3 +34,4 @@ def _create_app() -> object:
 
 main = FlaskGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
                   help="NRM Referral Assistant: referral dialogue, queues and casework.")
+main.add_command(__import__("bot.translate", fromlist=["translate_group"]).translate_group)  # needs no app

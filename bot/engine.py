@@ -54,16 +54,17 @@ def begin(
     channel: str,
     address: str,
     registration: dict[str, Any] | None = None,
-    language: str = "en",
+    language: str | None = "en",
 ) -> Reply:
-    """Open a new draft for a sender and ask the first question."""
-    turn = dialogue.start(translator(language), registration, language)
+    """Open a new draft for a sender and ask the first question (``language=None``: first ask
+    which language, as a numbered list)."""
+    turn = dialogue.start(translator(language or "en"), registration, language)
     conversation = Conversation(
         id=str(uuid.uuid4()),
         channel=channel,
         address=address,
         status="draft",
-        language=language,
+        language=turn.state.language,
         state=turn.state.to_dict(),
     )
     session.add(conversation)

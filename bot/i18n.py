@@ -11,6 +11,8 @@ from pathlib import Path
 
 from babel.support import NullTranslations, Translations
 
+from flows.i18n import use_catalogues
+
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 SOURCE_LANGUAGE = "en"
 
@@ -21,3 +23,6 @@ def translator(language: str) -> NullTranslations:
     if language == SOURCE_LANGUAGE:
         return NullTranslations()
     return Translations.load(str(TRANSLATIONS_DIR), [language])
+
+
+use_catalogues(translator)  # LANGUAGE and EXPLAIN n in flows switch to these catalogues

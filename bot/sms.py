@@ -47,7 +47,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -128,9 +128,13 @@ class Settings:
     def of(cls, app: Flask) -> Settings:
         word = app.config.get("QUICK_EXIT_WORD") or os.environ.get("QUICK_EXIT_WORD")
         minutes = app.config.get("SMS_RESUME_AFTER_MINUTES") or os.environ.get("SMS_RESUME_AFTER_MINUTES")
+        try:
+            minutes = int(minutes or DEFAULT_RESUME_AFTER_MINUTES)
+        except ValueError:
+            minutes = DEFAULT_RESUME_AFTER_MINUTES
         return cls(
             quick_exit_word=_word(word or DEFAULT_QUICK_EXIT_WORD),
-            resume_after=timedelta(minutes=int(minutes or DEFAULT_RESUME_AFTER_MINUTES)),
+            resume_after=timedelta(minutes=minutes),
             draft_expiry=timedelta(days=int(app.config.get("DRAFT_EXPIRY_DAYS") or 7)),
         )
 
@@ -277,10 +281,15 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
     elif media and not inbound.body.strip():
         messages = _say(t, media) + engine.resume(db, draft).messages
     else:
-        messages = _say(t, media) + _step(db, draft, inbound.sender, text, t)
+        messages = _say(t, media) + _step(db, draft, inbound.sender, f"responder:{responder.id}", text, t)
 
     if draft is not None and draft.status == "draft":
         draft.updated_at = now
+    elif draft is not None:
+        # Submitted or discarded: earlier stored replies may quote answers (a review summary).
+        # Keep their MessageSids, so a late retry is still not applied again, but not the text.
+        db.execute(update(InboundMessage).where(InboundMessage.conversation_id == draft.id)
+                   .values(reply=None))
     return _remember(db, inbound.sid, draft, messages)
 
 
@@ -296,7 +305,8 @@ def _remember(db: Session, sid: str, draft: Conversation | None, messages: list[
 # -- the dialogue step, with long answers in parts ------------------------------------------------
 
 
-def _step(db: Session, draft: Conversation, sender: str, text: str, t: Translator) -> list[str]:
+def _step(db: Session, draft: Conversation, sender: str, actor: str, text: str,
+          t: Translator) -> list[str]:
     state = draft.state or {}
     channel = dict(state.get("channel") or {})
     current = state.get("current")
@@ -324,7 +334,7 @@ def _step(db: Session, draft: Conversation, sender: str, text: str, t: Translato
         _set_channel(draft, {key: value for key, value in channel.items()
                              if key not in ("question", "parts")})
     try:
-        reply = engine.receive(db, draft.id, sender, text)
+        reply = engine.receive(db, draft.id, sender, text, actor=actor)
     except IntakeError:
         return [tr(t, NOT_SENT)]
     if kept_parts and draft.status == "draft":

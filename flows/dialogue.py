@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from flows import languages
 from flows import payload as payloads
 from flows import render, validators
 from flows.commands import Command, Typed, recognise
-from flows.i18n import Translator, tr
+from flows.i18n import Catalogues, Translator, catalogue, tr, trn
 from flows.question import Ambiguous, Invalid, ParseContext, Question
 from flows.referral_questions import QUESTIONS
 from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route
@@ -45,20 +46,47 @@ class _Step:
     t: Translator
     today: date
     messages: list[str] = field(default_factory=list)
+    catalogues: Catalogues | None = None
+    """Language code -> translator, for LANGUAGE and EXPLAIN (default: flows.i18n.catalogue)."""
+    explained: bool = False
+    """EXPLAIN answered in this turn: the consent question is asked without offering it again."""
 
     def __post_init__(self) -> None:
         self.route = Route(QUESTIONS, self.state)
+
+    def translator(self, language: str) -> Translator:
+        """The catalogue of ``language`` (this turn's translator when it is the dialogue's)."""
+        if language == self.state.language:
+            return self.t
+        return (self.catalogues or catalogue)(language)
 
     def say(self, message: str, **params: Any) -> None:
         self.messages.append(tr(self.t, message, **params))
 
 
-def start(t: Translator, registration: dict[str, Any] | None = None, language: str = "en") -> Turn:
-    """A new draft: what registration already knows is answered, then the first question."""
-    state = DialogueState(language=language)
+def start(
+    t: Translator,
+    registration: dict[str, Any] | None = None,
+    language: str | None = None,
+    catalogues: Catalogues | None = None,
+) -> Turn:
+    """A new draft: what registration already knows is answered, then the first question.
+
+    Without a ``language`` (a first contact by SMS) the languages are offered first, as a numbered
+    list, each named in itself; a channel that already knows the language passes it.
+    """
+    state = DialogueState(language=language or languages.SOURCE)
     for qid, value in (registration or {}).items():
         state.answer(qid, value, typed="", source=REGISTRATION)
-    step = _Step(state, t, date.today())
+    step = _Step(state, t, date.today(), catalogues=catalogues)
+    if language is None:
+        state.pending = {"language": "start"}
+        step.messages.append(languages.menu(t))
+        return Turn(state, step.messages, _language_view(step))
+    return _welcome(step)
+
+
+def _welcome(step: _Step) -> Turn:
     step.say(
         "NRM referral. One question at a time. Reply HELP for help with a question, "
         "BACK to go back, REVIEW to check your answers."
@@ -67,13 +95,25 @@ def start(t: Translator, registration: dict[str, Any] | None = None, language: s
     return _finish(step)
 
 
-def handle(state: DialogueState, text: str, t: Translator, today: date) -> Turn:
-    """Apply one message to the conversation."""
-    step = _Step(state, t, today)
+def handle(
+    state: DialogueState, text: str, t: Translator, today: date, catalogues: Catalogues | None = None
+) -> Turn:
+    """Apply one message to the conversation.
+
+    ``catalogues`` gives the translator of another language when the user switches with LANGUAGE
+    or asks for the explanation in another language with EXPLAIN n (default: the loader the
+    channel installed with ``flows.i18n.use_catalogues``).
+    """
+    step = _Step(state, t, today, catalogues=catalogues)
     if state.current in (SUBMITTED, CANCELLED):
         step.say("This conversation has ended. Send any message to start a new referral.")
         return Turn(state, step.messages, done=True)
     typed = recognise(text, t)
+    if state.pending is not None and "language" in state.pending:
+        return _language_reply(step, text, typed)
+    if typed is not None and typed.command is Command.LANGUAGE:
+        state.pending = None  # a pick or a YES to confirm is dropped: the question is asked again
+        return _language(step, typed.number)
     if state.pending is not None:
         return _pending(step, text, typed)
     if typed is not None:
@@ -99,9 +139,13 @@ def submitted(state: DialogueState, reference: str, t: Translator) -> Turn:
         step.say("It is anonymous unless the person agreed to police contact. No decision follows.")
     else:
         step.say("NRM referral sent. Reference: {reference}. Quote it in any contact.", reference=reference)
-        step.say(
-            "A reasonable grounds decision is due within {days} working days.",
-            days=RG_TARGET_WORKING_DAYS,
+        step.messages.append(
+            trn(
+                step.t,
+                "A reasonable grounds decision is due within {n} working day.",
+                "A reasonable grounds decision is due within {n} working days.",
+                RG_TARGET_WORKING_DAYS,
+            )
         )
         if values.get("does-pv-need-support") == "yes":
             step.say("A support provider will contact the person to arrange support.")
@@ -113,7 +157,7 @@ def submitted(state: DialogueState, reference: str, t: Translator) -> Turn:
 
 def _answer(step: _Step, question: Question, text: str) -> Turn:
     try:
-        value = validators.parse(question, text, ParseContext(step.today, step.state.language))
+        value = validators.parse(question, text, ParseContext(step.today, step.state.language, step.t))
     except Invalid as error:
         step.say(error.message, **error.params)
         return _finish(step)
@@ -129,17 +173,33 @@ def _answer(step: _Step, question: Question, text: str) -> Turn:
 
 def _store(step: _Step, question: Question, value: Any, typed: str) -> Turn:
     step.state.answer(question.id, value, typed)
-    _prune(step.state)
     step.route.send("advance")
     _skip_answered(step)
     return _finish(step)
 
 
 def _prune(state: DialogueState) -> None:
-    """Drop answers the route no longer takes (the form's branch invalidation, done fully)."""
+    """Drop answers the route no longer takes (the form's branch invalidation, done fully).
+
+    Run when the route is complete (on reaching the summary), not after each answer: until then
+    an answer off the route may come back on it. Under 18 changed from yes to no takes the
+    person's name, date of birth and the rest off the route until consent is answered again;
+    the form keeps those values (NRM-FORM.md §1.3) and so do we. Stale answers in between are
+    invisible: the summary, progress and payload only read the questions on the route.
+
+    What registration supplied is kept even off the route: it is about the responder, not the
+    person, and is needed again as soon as the route comes back to it (the payload only ever
+    carries the answers on the route).
+    """
     while True:
         values = state.values()
-        stale = [qid for qid in state.answers if qid in BY_ID and not BY_ID[qid].applies(values)]
+        stale = [
+            qid
+            for qid, record in state.answers.items()
+            if qid in BY_ID
+            and record.get("source") != REGISTRATION
+            and not BY_ID[qid].applies(values)
+        ]
         if not stale:
             return
         for qid in stale:
@@ -151,6 +211,7 @@ def _skip_answered(step: _Step) -> None:
     while step.state.current in BY_ID and step.state.current in step.state.answers:
         step.route.send("advance")
     if step.state.current == REVIEW:
+        _prune(step.state)
         step.state.editing = False
 
 
@@ -164,9 +225,14 @@ def _command(step: _Step, typed: Typed) -> Turn:
         if question is not None:
             step.say(question.help)
         step.say(
-            "Commands: BACK, SKIP (optional questions), REVIEW, EDIT and a number, RESTART, DISCARD."
+            "Commands: BACK, SKIP (optional questions), REVIEW, EDIT and a number, RESTART, "
+            "DISCARD, LANGUAGE."
         )
         return _finish(step)
+    if typed.command is Command.LANGUAGE:
+        return _language(step, typed.number)
+    if typed.command is Command.EXPLAIN:
+        return _explain(step, typed.number)
     if typed.command is Command.BACK:
         return _back(step)
     if typed.command is Command.SKIP:
@@ -256,6 +322,84 @@ def _is_yes(text: str, t: Translator) -> bool:
     return word in {"yes", "y", t.gettext("Yes").casefold()}
 
 
+# -- languages and the consent explanation ---------------------------------------------------
+
+
+def _language(step: _Step, number: int | None) -> Turn:
+    """LANGUAGE n switches at once; LANGUAGE alone shows the numbered list."""
+    code = languages.by_number(number)
+    if code is not None:
+        return _switch(step, code)
+    step.state.pending = {"language": "switch"}
+    step.messages.append(languages.menu(step.t))
+    return Turn(step.state, step.messages, _language_view(step))
+
+
+def _language_reply(step: _Step, text: str, typed: Typed | None) -> Turn:
+    """A reply to the language list: a number or a language's name picks it; at first contact
+    anything else gets the list again; later, a command leaves the list and is carried out."""
+    first_contact = (step.state.pending or {}).get("language") == "start"
+    code = languages.pick(text)
+    if code is None and typed is not None and typed.command is Command.LANGUAGE:
+        code = languages.by_number(typed.number)
+    if code is not None:
+        step.state.pending = None
+        if first_contact:
+            _use(step, code)
+            return _welcome(step)
+        return _switch(step, code)
+    if typed is not None and typed.command is not Command.LANGUAGE and not first_contact:
+        step.state.pending = None
+        return _command(step, typed)
+    step.say(
+        "Please reply with the number of your answer, 1 to {count}", count=len(languages.LANGUAGES)
+    )
+    step.messages.append(languages.menu(step.t))
+    return Turn(step.state, step.messages, _language_view(step))
+
+
+def _use(step: _Step, code: str) -> None:
+    """From now on the dialogue speaks ``code``, and later answers are stored as typed in it."""
+    step.t = step.translator(code)
+    step.state.language = code
+
+
+def _switch(step: _Step, code: str) -> Turn:
+    """Change language mid-way: every answer is kept and the current question asked again."""
+    step.state.pending = None
+    _use(step, code)
+    step.say(languages.CHANGED)
+    return _finish(step)
+
+
+def _explain(step: _Step, number: int | None) -> Turn:
+    """EXPLAIN: the consent explanation and privacy summary to read to the person, in the
+    dialogue's language or, with a number from the language list, in that language."""
+    code = step.state.language if number is None else languages.by_number(number)
+    if code is None:
+        step.say(
+            "There is no option {number}. Choose from 1 to {count}",
+            number=number,
+            count=len(languages.LANGUAGES),
+        )
+        step.messages.append(languages.menu_lines())
+        return _finish(step)
+    step.messages.extend(languages.explanation(step.translator(code)))
+    step.state.consent_text_version = languages.CONSENT_TEXT_VERSION
+    if code not in step.state.consent_text_languages:
+        step.state.consent_text_languages = [*step.state.consent_text_languages, code]
+    step.explained = True
+    return _finish(step)
+
+
+def _language_view(step: _Step) -> render.QuestionView:
+    """The language list as the web chat API describes a question (kind choice, id language)."""
+    question = BY_ID.get(step.state.current)
+    step_no, of = _progress(step.state, question) if question is not None else (0, 0)
+    choices = [{"value": lang.code, "label": lang.name} for lang in languages.LANGUAGES]
+    return render.QuestionView(languages.LANGUAGE_QUESTION, "choice", choices, False, step_no, of)
+
+
 # -- where the conversation stands ----------------------------------------------------------
 
 
@@ -289,6 +433,8 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
     question = BY_ID.get(state.current)
     if question is not None:
         if ask:
+            if question.id == languages.CONSENT_QUESTION and not step.explained:
+                step.messages.append(tr(step.t, languages.EXPLAIN_OFFER) + "\n" + languages.menu_lines())
             step_no, of = _progress(state, question)
             current = state.answers.get(question.id, {}).get("value")
             step.messages.append(render.prompt(question, step_no, of, current, step.t))

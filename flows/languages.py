@@ -155,6 +155,92 @@ def language_command(text: str) -> tuple[bool, int | None]:
     return False, None
 
 
+# -- words typed in answers, per language (compared after lookups.fold) ----------------------
+
+YES_WORDS: dict[str, tuple[str, ...]] = {
+    "cy": ("ie", "oes", "do", "ydy", "ydw", "ydyn", "ydi", "ydynt"),
+    "sq": ("po", "patjeter"),
+    "vi": ("co", "vang", "da", "u", "dung", "phai"),
+    "ro": ("da",),
+    "pl": ("tak",),
+    "ar": ("نعم", "اجل", "ايوه", "اي"),
+}
+"""Besides the translated label "Yes": the other ways each language says yes (Welsh answers
+with the verb of the question: oes, do, ydy...). English words always work too."""
+NO_WORDS: dict[str, tuple[str, ...]] = {
+    "cy": ("na", "nac oes", "naddo", "nac ydy", "nac ydw", "nac ydyn", "nac ydi", "nag oes"),
+    "sq": ("jo",),
+    "vi": ("khong", "ko", "k", "chua"),
+    "ro": ("nu",),
+    "pl": ("nie",),
+    "ar": ("لا", "كلا"),
+}
+AND_WORDS: dict[str, tuple[str, ...]] = {
+    "cy": ("a", "ac", "hefyd", "neu", "a hefyd"),
+    "sq": ("dhe", "edhe", "ose", "apo"),
+    "vi": ("va", "hoac", "cung", "voi"),
+    "ro": ("si", "sau", "plus"),
+    "pl": ("i", "oraz", "lub", "albo", "a", "plus"),
+    "ar": ("و", "او"),
+}
+"""Words allowed between the numbers of a multi-choice answer ("1, 3 i 4")."""
+
+APPROXIMATE_WORDS: dict[str, tuple[str, ...]] = {
+    "cy": ("tua", "oddeutu", "yn fras", "rhywbryd yn"),
+    "sq": ("rreth", "afersisht", "perafersisht", "rreth vitit", "ne vitin"),
+    "vi": ("khoang", "tam", "khoang nam", "vao khoang"),
+    "ro": ("circa", "aproximativ", "cam", "cam in", "prin", "in jur de", "pe la"),
+    "pl": ("okolo", "ok", "mniej wiecej", "w przyblizeniu", "jakos"),
+    "ar": ("حوالي", "حوالى", "تقريبا", "نحو", "في حدود"),
+}
+"""Words marking a date as approximate ("about 1990"), before or after the date."""
+
+DATE_FILLERS: dict[str, tuple[str, ...]] = {
+    "cy": ("o", "yn", "ym"),
+    "sq": ("me", "ne", "viti", "vitin"),
+    "vi": ("ngay", "nam"),
+    "ro": ("pe", "in", "anul"),
+    "pl": ("r", "roku", "rok", "w"),
+    "ar": ("عام", "سنة", "في"),
+}
+"""Words people put around the parts of a date ("3 lutego 1990 r.", "ngày 3 tháng 2 năm 1990")."""
+
+EXTRA_MONTHS: dict[str, dict[str, int]] = {
+    "ar": {
+        "كانون الثاني": 1, "شباط": 2, "اذار": 3, "نيسان": 4, "ايار": 5, "حزيران": 6,
+        "تموز": 7, "اب": 8, "ايلول": 9, "تشرين الاول": 10, "تشرين الثاني": 11, "كانون الاول": 12,
+    },
+    "vi": {f"thang {n:02d}": n for n in range(1, 10)},
+}
+"""Month names Babel's locale data lacks: the Levantine and Iraqi names used across much of the
+Arabic-speaking world, and Vietnamese "tháng 02". Folded, as lookups.fold gives them."""
+
+
+# TRANSLATORS: the word to type when the answer is not known, in list questions (towns,
+# countries, nationalities); the prompts that say "Reply Unknown" should use the same word.
+UNKNOWN = N_("Unknown")
+UNKNOWN_WORDS: dict[str, tuple[str, ...]] = {
+    "cy": ("anhysbys", "ddim yn gwybod", "dim syniad", "ddim yn siwr"),
+    "sq": ("e panjohur", "i panjohur", "nuk e di", "nuk dihet", "nuk e dime"),
+    "vi": ("khong ro", "khong biet", "chua ro"),
+    "ro": ("necunoscut", "nu stiu", "nu se stie"),
+    "pl": ("nieznane", "nieznany", "nieznana", "nie wiem", "nie wiadomo"),
+    "ar": ("غير معروف", "مجهول", "لا اعرف", "لا نعرف"),
+}
+"""Other ways to say "unknown" in a list question, besides the translation of UNKNOWN."""
+
+
+def strip_approximate(folded: str, language: str) -> tuple[str, bool]:
+    """A folded date without a leading or trailing approximate word of ``language``."""
+    folded = folded.translate(_UNACCENTED)  # fold keeps ł and đ: "około" -> "okolo"
+    for word in sorted(APPROXIMATE_WORDS.get(language, ()), key=len, reverse=True):
+        if folded.startswith(word + " "):
+            return folded[len(word) + 1 :], True
+        if folded.endswith(" " + word):
+            return folded[: -len(word) - 1], True
+    return folded, False
+
+
 # -- the consent explanation -----------------------------------------------------------------
 
 

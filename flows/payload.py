@@ -36,5 +36,7 @@ def build(state: DialogueState) -> dict[str, Any]:
         "automatic_referral": automatic,  # a child's referral needs no consent (NRM-FORM §1.3)
         "language": state.language,
         "answer_languages": typed_in or [state.language],
+        "consent_text_version": state.consent_text_version,  # EXPLAIN: which wording was shown
+        "consent_text_languages": list(state.consent_text_languages),  # and in which languages
         "answers": answers,
     }

@@ -191,6 +191,9 @@ class ParseContext:
 
     today: Any  # datetime.date; typed loosely to keep this module free of clock imports
     language: str = "en"
+    t: Any = None
+    """The dialogue's translator (flows.i18n.Translator), so choice labels are also read in the
+    dialogue language; None reads English only."""
 
 
 class Invalid(ValueError):

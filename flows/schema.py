@@ -83,6 +83,8 @@ def payload_schema() -> dict[str, Any]:
             "automatic_referral": {"type": "boolean"},
             "language": {"type": "string", "minLength": 2},
             "answer_languages": {"type": "array", "items": {"type": "string"}},
+            "consent_text_version": {"type": ["string", "null"]},
+            "consent_text_languages": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
             "answers": {
                 "type": "object",
                 "properties": {q.id: _value_schema(q) for q in QUESTIONS},

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from flows import lookups
+from flows import languages, lookups
 from flows.lookups import fold
 from flows.question import N_, Choice, Invalid, Kind, ParseContext, Question
 
@@ -62,25 +62,39 @@ FILLER_WORDS = frozenset({"and", "also", "plus", "or"})
 """Words allowed between the picks of a multi-choice answer ("1, 3 and 4")."""
 
 
-def _phrases(question: Question) -> list[tuple[str, int]]:
-    """Every folded phrase that picks an option (label, value, extra words), longest first."""
+def _phrases(question: Question, ctx: ParseContext | None = None) -> list[tuple[str, int]]:
+    """Every folded phrase that picks an option (label, value, extra words), longest first: in
+    English and, when the dialogue has another language, in that language too."""
     found: dict[str, int] = {}
     for index, choice in enumerate(question.options()):
-        for phrase in _choice_phrases(choice):
+        for phrase in _choice_phrases(choice, ctx):
             found.setdefault(phrase, index)
     return sorted(found.items(), key=lambda item: -len(item[0]))
 
 
-def _choice_phrases(choice: Choice) -> set[str]:
+def _choice_phrases(choice: Choice, ctx: ParseContext | None = None) -> set[str]:
     extra = YES_WORDS if choice.value == "yes" else NO_WORDS if choice.value == "no" else ()
-    words = (choice.label, choice.value, *choice.words, *extra)
-    return {phrase for phrase in (fold(word) for word in words) if phrase}
+    words = [choice.label, choice.value, *choice.words, *extra]
+    if ctx is not None and ctx.language != "en":
+        if ctx.t is not None:
+            words.append(ctx.t.gettext(choice.label))
+        local = languages.YES_WORDS if choice.value == "yes" else languages.NO_WORDS
+        if choice.value in ("yes", "no"):
+            words.extend(local.get(ctx.language, ()))
+    folded = {fold(word) for word in words} | {fold(languages.unaccented(word)) for word in words}
+    return {phrase for phrase in folded if phrase}
+
+
+def _fillers(ctx: ParseContext | None) -> frozenset[str]:
+    if ctx is None or ctx.language == "en":
+        return FILLER_WORDS
+    return FILLER_WORDS | {fold(word) for word in languages.AND_WORDS.get(ctx.language, ())}
 
 
 def _pick_one(question: Question, text: str, ctx: ParseContext) -> str:
     """CHOICE and YES_NO: one option, by its number or its words; "no" refused if must_be_yes."""
     options = question.options()
-    index = _one_index(question, fold(text))
+    index = _one_index(question, fold(text), ctx)
     if index is None:
         if question.kind is Kind.YES_NO:
             raise Invalid(N_("Please reply YES or NO"))
@@ -93,12 +107,12 @@ def _pick_one(question: Question, text: str, ctx: ParseContext) -> str:
     return value
 
 
-def _one_index(question: Question, key: str) -> int | None:
+def _one_index(question: Question, key: str, ctx: ParseContext | None = None) -> int | None:
     """The option meant by a folded answer, or None; raises when the answer names several."""
-    phrases = dict(_phrases(question))
+    phrases = dict(_phrases(question, ctx))
     if key in phrases:
         return phrases[key]
-    picks = _multi_indexes(question, key, strict=False)
+    picks = _multi_indexes(question, key, strict=False, ctx=ctx)
     if picks is not None and len(set(picks)) == 1:
         return picks[0]
     if picks is not None and len(set(picks)) > 1:
@@ -112,7 +126,7 @@ def _one_index(question: Question, key: str) -> int | None:
 def _pick_several(question: Question, text: str, ctx: ParseContext) -> list[str]:
     """MULTI: one or more options ("1 3", "1, 3 and 4", "1 & 3", or their words), in order."""
     options = question.options()
-    picks = _multi_indexes(question, fold(_expand_ranges(text)), strict=True)
+    picks = _multi_indexes(question, fold(_expand_ranges(text)), strict=True, ctx=ctx)
     if not picks:
         raise Invalid(N_("Please choose at least one: reply with the numbers, like 1 3"))
     return [options[index].value for index in sorted(set(picks))]
@@ -128,12 +142,15 @@ def _expand_ranges(text: str) -> str:
     return re.sub(r"\b(\d{1,2})\s*-\s*(\d{1,2})\b", expand, text)
 
 
-def _multi_indexes(question: Question, key: str, *, strict: bool) -> list[int] | None:
+def _multi_indexes(
+    question: Question, key: str, *, strict: bool, ctx: ParseContext | None = None
+) -> list[int] | None:
     """Option indexes named in a folded answer: phrases are found first (they may contain
     "and" or digits), then the numbers left. Unknown words raise when ``strict``, else None."""
     count = len(question.options())
+    fillers = _fillers(ctx)
     marked = f" {key} "
-    for phrase, index in _phrases(question):
+    for phrase, index in _phrases(question, ctx):
         marked = marked.replace(f" {phrase} ", f" @{index} ")
         marked = marked.replace(f" {phrase} ", f" @{index} ")  # again, for adjacent repeats
     picks: list[int] = []
@@ -148,7 +165,7 @@ def _multi_indexes(question: Question, key: str, *, strict: bool) -> list[int] |
                     count=count,
                 )
             picks.append(int(token) - 1)
-        elif token in FILLER_WORDS:
+        elif token in fillers:
             continue
         elif strict:
             raise Invalid(
@@ -166,6 +183,12 @@ def _lookup(question: Question, text: str, ctx: ParseContext) -> str:
     """LOOKUP: the exact entry of the question's reference list (may raise Ambiguous)."""
     if not question.lookup:
         raise ValueError(f"question {question.id} has no lookup list")
+    if ctx.language != "en" and "Unknown" in lookups.entries(question.lookup):
+        said = {fold(languages.unaccented(w)) for w in languages.UNKNOWN_WORDS.get(ctx.language, ())}
+        if ctx.t is not None:
+            said.add(fold(languages.unaccented(ctx.t.gettext(languages.UNKNOWN))))
+        if fold(languages.unaccented(text)) in said:  # "Nieznane", "Không rõ": the list's Unknown
+            return lookups.match(question.lookup, "Unknown", question.exclude)
     return lookups.match(question.lookup, text, question.exclude)
 
 
@@ -240,7 +263,20 @@ def month_names(language: str) -> dict[str, int]:
                         names.setdefault(fold(name), number)
         except Exception:  # an unknown locale: English names still work
             pass
+    for name, number in languages.EXTRA_MONTHS.get(language, {}).items():
+        names.setdefault(name, number)
+    for name, number in list(names.items()):
+        if " " in name:  # "thang 2" (Vietnamese), "tishreen al-awal": read as one token
+            names[name.replace(" ", "_")] = number
     return names
+
+
+def _join_month_words(folded: str, months: dict[str, int]) -> str:
+    """Join month names of several words ("thang 2") into the one token month_names knows."""
+    for name in sorted((m for m in months if " " in m), key=len, reverse=True):
+        if name in folded:
+            folded = re.sub(rf"(?<!\S){re.escape(name)}(?!\S)", name.replace(" ", "_"), folded)
+    return folded
 
 
 def _date(question: Question, text: str, ctx: ParseContext) -> dict[str, Any]:
@@ -250,6 +286,9 @@ def _date(question: Question, text: str, ctx: ParseContext) -> dict[str, Any]:
     for marker in (_APPROX_BEFORE, _APPROX_AFTER):
         if marker.search(text):
             text, approximate = marker.sub("", text), True
+    folded, local = languages.strip_approximate(fold(text), ctx.language)
+    if local:  # "około 1990", "khoảng 1990", "tua 1990"...
+        text, approximate = folded, True
     if approximate and not question.partial_date:
         raise Invalid(N_("Please give the exact date, like 3/2/1990"))
     year, month, day = _date_parts(text, ctx)
@@ -261,7 +300,8 @@ def _date(question: Question, text: str, ctx: ParseContext) -> dict[str, Any]:
 def _date_parts(text: str, ctx: ParseContext) -> tuple[int, int | None, int | None]:
     """(year, month, day) read from the typed text; month and day may be None (partial)."""
     months = month_names(ctx.language)
-    tokens = [token for token in fold(text).split() if token not in _FILLER]
+    fillers = _FILLER | frozenset(languages.DATE_FILLERS.get(ctx.language, ()))
+    tokens = [token for token in _join_month_words(fold(text), months).split() if token not in fillers]
     shape = "".join("m" if t in months else "n" if _NUMBER.match(t) else "?" for t in tokens)
     numbers = [_NUMBER.match(t)[1] if _NUMBER.match(t) else "" for t in tokens]
     month_of = [months.get(t) for t in tokens]

@@ -124,3 +124,47 @@ def referral_payload():
         return tiny_payload(route), TINY_SCHEMA
 
     return make
+
+
+# --- PostgreSQL-marked tests ------------------------------------------------------------------------
+
+_pg_problem: list[str | None] = []
+
+
+def postgres_unavailable() -> str | None:
+    """Why the ``postgres`` tests cannot run here (None when DATABASE_URL_PG answers); checked once."""
+    if not _pg_problem:
+        import os
+
+        from sqlalchemy import create_engine, text
+
+        from backend.config import normalise_database_url
+
+        url = os.environ.get("DATABASE_URL_PG")
+        problem = None if url else "DATABASE_URL_PG is not set"
+        if url:
+            engine = create_engine(normalise_database_url(url), connect_args={"connect_timeout": 5})
+            try:
+                with engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+            except Exception as exc:  # noqa: BLE001 - any failure means "unavailable"
+                problem = f"PostgreSQL at DATABASE_URL_PG is unreachable ({type(exc).__name__})"
+            finally:
+                engine.dispose()
+        _pg_problem.append(problem)
+    return _pg_problem[0]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.postgres`` tests skip locally without a server, but fail in CI (CI=true)."""
+    if item.get_closest_marker("postgres") is None:
+        return
+    problem = postgres_unavailable()
+    if problem is None:
+        return
+    import os
+
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(f"{problem}: CI must run the PostgreSQL tests (.ci/run starts a server via "
+                    "scripts/system-deps.sh and exports DATABASE_URL_PG)", pytrace=False)
+    pytest.skip(problem)

@@ -42,7 +42,7 @@ def new_sid() -> str:
 
 
 def sms_config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
-    return backend_test_config(tmp_path, TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE, **extra)
+    return backend_test_config(tmp_path, **{"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE, **extra})
 
 
 def make_sms_app(tmp_path: Path, register: tuple[str, ...] = (PHONE,), **extra: Any) -> Flask:

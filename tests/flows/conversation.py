@@ -30,7 +30,7 @@ class Conversation:
 
     def __init__(self, registration: dict[str, Any] | None = None, state: DialogueState | None = None) -> None:
         if state is None:
-            self.turn: Turn = dialogue.start(ENGLISH, registration=registration)
+            self.turn: Turn = dialogue.start(ENGLISH, registration=registration, language="en")
         else:
             self.turn = dialogue.repeat(state, ENGLISH)
         self.state: DialogueState = self.turn.state

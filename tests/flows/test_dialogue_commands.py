@@ -107,7 +107,7 @@ def test_dates_as_people_type_them(typed: str, stored: dict, shown: str) -> None
 
 WRONG_ANSWERS = [
     ("reference", "   ", "Please type an answer"),
-    ("fr-location", "7", "Please reply with the number of your answer, 1 to 4"),
+    ("fr-location", "7", "There is no option 7. Choose from 1 to 4"),
     ("fr-location", "Mars", "Please reply with the number of your answer, 1 to 4"),
     ("pv-under-age", "maybe", "Please reply with the number of your answer, 1 to 3"),
     ("evidence-of-dishonesty", "perhaps", "Please reply YES or NO"),
@@ -143,7 +143,8 @@ def test_a_wrong_answer_says_why_and_asks_the_same_question_with_nothing_lost(
     conversation.say("REVIEW")
     summary = conversation.summary()
     assert len(summary.splitlines()) == len(before) + 1
-    assert "1 Your reference: Anna Leeds" in summary
+    if before:
+        assert summary.splitlines()[1] == "1 Your reference: Anna Leeds"
     assert conversation.question_id == question
 
 
@@ -313,6 +314,9 @@ def test_edit_that_changes_a_branch_drops_the_old_answer_and_asks_the_new_questi
 
     assert conversation.question_id == "how-why-did-they-leave-the-situation"
     assert "How and why did they leave?" in conversation.last
+    conversation.say("REVIEW")
+    assert "Why they cannot leave" not in conversation.summary()
+    assert conversation.question_id == "how-why-did-they-leave-the-situation"
     conversation.say("Ran away")
     assert conversation.at_summary
     summary = conversation.summary()
@@ -378,6 +382,8 @@ def test_edit_under_18_from_yes_to_no_drops_the_local_authority_and_asks_consent
     conversation.say("no")
 
     asked = conversation.answer_all(ADULT_NRM)
+    # The person's details (name, date of birth...) are kept: only what an adult needs is asked
+    # (the form keeps the values too, NRM-FORM.md §1.3).
     assert asked == [
         "pv-under-age-at-time-of-exploitation",
         "pv-want-to-submit-nrm",
@@ -404,6 +410,20 @@ def test_edit_consent_to_no_makes_a_duty_to_notify() -> None:
     submission = confirm(conversation)
     assert submission["route"] == "dtn"
     assert "pv-name-first-name" not in submission["answers"]
+
+
+def test_changing_consent_back_keeps_the_persons_details() -> None:
+    conversation = finished(ADULT_NRM)
+    conversation.say(f"EDIT {conversation.summary_number('Agrees to referral')}")
+    conversation.say("no")
+    assert conversation.question_id == "refuse-nrm"
+    conversation.say("BACK")
+    assert conversation.question_id == "pv-want-to-submit-nrm"
+    conversation.say("yes")
+    assert conversation.at_summary, conversation.text
+    assert "First name: Anna" in conversation.summary()
+    assert "Why they said no" not in conversation.summary_labels()
+    assert confirm(conversation)["route"] == "nrm"
 
 
 def test_edit_co_operation_to_yes_in_a_duty_to_notify_asks_name_and_contact() -> None:
@@ -591,7 +611,7 @@ def test_every_prompt_shows_progress_and_the_total_grows_with_a_branch() -> None
     adult = Conversation()
     adult.answer_all(ADULT_NRM, until="pv-under-age")
     adult.say("no")
-    assert adult.progress == (6, 35)
+    assert adult.progress == (6, 36)  # under 18 when exploited, and consent
 
     conversation.say("Leeds")
     assert conversation.progress == (7, total)
@@ -616,10 +636,10 @@ def test_registration_answers_are_never_asked_and_are_in_the_payload() -> None:
 
     conversation.answer_all(answers, must_not_ask=REGISTRATION)
 
+    assert "Your phone: +447700900123" in conversation.summary()
     submission = confirm(conversation)
     assert submission["answers"]["user-organisation"] == "The Salvation Army"
     assert submission["answers"]["fr-details-phone"] == "+447700900123"
-    assert "Your phone: +447700900123" in conversation.summary()
 
 
 def test_back_steps_over_registration_answers() -> None:

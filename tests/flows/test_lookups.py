@@ -1,4 +1,4 @@
-"""Reference-list matching on the real lists: exact, accents, Welsh names, typos, aliases, prefixes."""
+"""Reference-list matching on the real lists: exact, accents, Welsh, typos, aliases, prefixes."""
 
 from __future__ import annotations
 
@@ -128,7 +128,11 @@ def test_punctuation_and_the_are_ignored() -> None:
         ("uk-police-forces", "btp", "British Transport Police"),
         ("uk-police-forces", "PSNI", "Police Service of Northern Ireland"),
         ("first-responder-organisations", "met", "Metropolitan Police Service"),
-        ("first-responder-organisations", "NSPCC", "National Society for the Prevention of Cruelty to Children NSPCC CTAC"),
+        (
+            "first-responder-organisations",
+            "NSPCC",
+            "National Society for the Prevention of Cruelty to Children NSPCC CTAC",
+        ),
         ("nationalities", "uk", "British"),
         ("nationalities", "Britain", "British"),
         ("nationalities", "usa", "American"),
@@ -196,7 +200,9 @@ def test_partial_names(list_name: str, typed: str, expected: str) -> None:
         ("countries", "korea", "North Korea", "South Korea"),
     ],
 )
-def test_close_calls_offer_the_closest_best_first(list_name: str, typed: str, first: str, also: str) -> None:
+def test_close_calls_offer_the_closest_best_first(
+    list_name: str, typed: str, first: str, also: str
+) -> None:
     with pytest.raises(Ambiguous) as raised:
         match(list_name, typed)
     assert raised.value.candidates[0] == first
@@ -205,14 +211,20 @@ def test_close_calls_offer_the_closest_best_first(list_name: str, typed: str, fi
 
 
 def test_a_word_that_only_starts_an_entry_is_offered_not_assumed() -> None:
-    """"kent" is not a town; Kenton starts with it but is only offered."""
+    """ "kent" is not a town; Kenton starts with it but is only offered."""
     assert "Kenton" in outcome("uk-towns", "kent")
     with pytest.raises(Ambiguous):
         match("uk-towns", "kent")
 
 
 @pytest.mark.parametrize(
-    "list_name, typed", [("uk-towns", "xyzzy"), ("countries", "qq"), ("uk-police-forces", "zz top"), ("nationalities", "!!!")]
+    "list_name, typed",
+    [
+        ("uk-towns", "xyzzy"),
+        ("countries", "qq"),
+        ("uk-police-forces", "zz top"),
+        ("nationalities", "!!!"),
+    ],
 )
 def test_nothing_close_is_invalid(list_name: str, typed: str) -> None:
     with pytest.raises(Invalid):
@@ -231,7 +243,9 @@ def test_the_invalid_message_quotes_what_was_typed() -> None:
 NO_UK = ("United Kingdom",)
 
 
-@pytest.mark.parametrize("typed", ["United Kingdom", "uk", "britain", "England", "british", "united kingdon"])
+@pytest.mark.parametrize(
+    "typed", ["United Kingdom", "uk", "britain", "England", "british", "united kingdon"]
+)
 def test_united_kingdom_is_refused_for_overseas_countries(typed: str) -> None:
     assert "United Kingdom" not in outcome("countries", typed, NO_UK)
     assert match("countries", "france", NO_UK) == "France"
@@ -274,7 +288,9 @@ def test_any_text_gives_an_entry_candidates_or_invalid(list_name: str, text: str
 @FAST
 @given(data=st.data())
 def test_one_letter_dropped_from_a_long_name_still_finds_it(data: st.DataObject) -> None:
-    list_name = data.draw(st.sampled_from(["uk-police-forces", "countries", "nationalities", "uk-local-authorities"]))
+    list_name = data.draw(
+        st.sampled_from(["uk-police-forces", "countries", "nationalities", "uk-local-authorities"])
+    )
     entry = data.draw(st.sampled_from([e for e in entries(list_name) if len(e) >= 8]))
     position = data.draw(st.integers(0, len(entry) - 1))
     assert entry in outcome(list_name, entry[:position] + entry[position + 1 :])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from typing import Any
 
@@ -18,7 +19,9 @@ TODAY = datetime.date(2026, 11, 28)
 CTX = ParseContext(today=TODAY)
 FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-MONTHS = "January February March April May June July August September October November December".split()
+MONTHS = (
+    "January February March April May June July August September October November December".split()
+)
 
 
 def question(kind: Kind, **fields: Any) -> Question:
@@ -76,9 +79,21 @@ def test_confirm_is_left_to_the_dialogue() -> None:
 
 @pytest.mark.parametrize(
     "text, value",
-    [("1", "yes"), ("2", "no"), ("3", "not-sure"), ("Yes", "yes"), ("y", "yes"), ("NO.", "no"),
-     ("nope", "no"), ("Not sure!", "not-sure"), ("not-sure", "not-sure"), ("I don't know", None),
-     ("don't know", "not-sure"), (" 2 ", "no"), ("2 no", "no")],
+    [
+        ("1", "yes"),
+        ("2", "no"),
+        ("3", "not-sure"),
+        ("Yes", "yes"),
+        ("y", "yes"),
+        ("NO.", "no"),
+        ("nope", "no"),
+        ("Not sure!", "not-sure"),
+        ("not-sure", "not-sure"),
+        ("I don't know", None),
+        ("don't know", "not-sure"),
+        (" 2 ", "no"),
+        ("2 no", "no"),
+    ],
 )
 def test_choice_by_number_or_words(text: str, value: str | None) -> None:
     if value is None:
@@ -92,8 +107,19 @@ def test_choice_refuses_anything_else(text: str) -> None:
     refusal(CHOICE, text)
 
 
-@pytest.mark.parametrize("text, value", [("yes", "yes"), ("Y", "yes"), ("yeah", "yes"), ("1", "yes"),
-                                         ("no", "no"), ("n", "no"), ("Nope", "no"), ("2", "no")])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("yes", "yes"),
+        ("Y", "yes"),
+        ("yeah", "yes"),
+        ("1", "yes"),
+        ("no", "no"),
+        ("n", "no"),
+        ("Nope", "no"),
+        ("2", "no"),
+    ],
+)
 def test_yes_no(text: str, value: str) -> None:
     assert parse(YES_NO, text, CTX) == value
 
@@ -171,8 +197,14 @@ def test_text_within_the_limit_round_trips_and_over_it_is_refused(text: str) -> 
 
 @pytest.mark.parametrize(
     "text",
-    ["see http://example.org/page", "HTTPS://x.y", "www.facebook.com/someone", "on example.com now",
-     "bbc.co.uk/news", "their site is shop.co.uk"],
+    [
+        "see http://example.org/page",
+        "HTTPS://x.y",
+        "www.facebook.com/someone",
+        "on example.com now",
+        "bbc.co.uk/news",
+        "their site is shop.co.uk",
+    ],
 )
 def test_web_addresses_are_refused_where_the_form_refuses_them(text: str) -> None:
     assert "url" in refusal(NO_URLS, text).params
@@ -180,7 +212,14 @@ def test_web_addresses_are_refused_where_the_form_refuses_them(text: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "text", ["e.g. at night, etc.", "Mr. Smith said so.", "mail them at help@example.org", "The U.K. office", "3.5 hours"]
+    "text",
+    [
+        "e.g. at night, etc.",
+        "Mr. Smith said so.",
+        "mail them at help@example.org",
+        "The U.K. office",
+        "3.5 hours",
+    ],
 )
 def test_ordinary_text_is_not_taken_for_a_web_address(text: str) -> None:
     assert parse(NO_URLS, text, CTX) == text
@@ -200,16 +239,33 @@ def test_any_web_address_is_refused(scheme: str, name: str, tld: str, before: st
 # --- dates -------------------------------------------------------------------------------------
 
 DATE_FORMATS = [
-    "{d}/{m}/{Y}", "{dd}/{mm}/{Y}", "{dd}-{mm}-{Y}", "{d}.{m}.{Y}", "{Y}-{mm}-{dd}", "{d} {b} {Y}",
-    "{d} {B} {Y}", "{B} {d} {Y}", "{B} {d}, {Y}", "{dth} of {B} {Y}", "{d}-{b}-{Y}", "{D} / {m} / {Y}",
+    "{d}/{m}/{Y}",
+    "{dd}/{mm}/{Y}",
+    "{dd}-{mm}-{Y}",
+    "{d}.{m}.{Y}",
+    "{Y}-{mm}-{dd}",
+    "{d} {b} {Y}",
+    "{d} {B} {Y}",
+    "{B} {d} {Y}",
+    "{B} {d}, {Y}",
+    "{dth} of {B} {Y}",
+    "{d}-{b}-{Y}",
+    "{D} / {m} / {Y}",
 ]
 
 
 def formatted(day: datetime.date, pattern: str, year: str | None = None) -> str:
     suffix = "th" if 11 <= day.day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day.day % 10, "th")
     return pattern.format(
-        d=day.day, dd=f"{day.day:02d}", m=day.month, mm=f"{day.month:02d}", Y=year or day.year,
-        b=MONTHS[day.month - 1][:3], B=MONTHS[day.month - 1], dth=f"{day.day}{suffix}", D=f" {day.day}",
+        d=day.day,
+        dd=f"{day.day:02d}",
+        m=day.month,
+        mm=f"{day.month:02d}",
+        Y=year or day.year,
+        b=MONTHS[day.month - 1][:3],
+        B=MONTHS[day.month - 1],
+        dth=f"{day.day}{suffix}",
+        D=f" {day.day}",
     )
 
 
@@ -219,28 +275,42 @@ def formatted(day: datetime.date, pattern: str, year: str | None = None) -> str:
     pattern=st.sampled_from(DATE_FORMATS),
     case=st.sampled_from([str, str.lower, str.upper]),
 )
-def test_any_past_date_in_any_accepted_format_round_trips(day: datetime.date, pattern: str, case: Any) -> None:
+def test_any_past_date_in_any_accepted_format_round_trips(
+    day: datetime.date, pattern: str, case: Any
+) -> None:
     expected = {"date": day.isoformat(), "approximate": False}
     assert parse(DATE, case(formatted(day, pattern)), CTX) == expected
     assert parse(PARTIAL, formatted(day, pattern), CTX) == expected
 
 
 @FAST
-@given(day=st.dates(datetime.date(1927, 1, 1), TODAY), pattern=st.sampled_from(["{d}/{m}/{Y}", "{d}.{m}.{Y}", "{d} {b} {Y}"]))
+@given(
+    day=st.dates(datetime.date(1927, 1, 1), TODAY),
+    pattern=st.sampled_from(["{d}/{m}/{Y}", "{d}.{m}.{Y}", "{d} {b} {Y}"]),
+)
 def test_two_digit_years_are_the_most_recent_past_year(day: datetime.date, pattern: str) -> None:
     text = formatted(day, pattern, year=f"{day.year % 100:02d}")
     assert parse(DATE, text, CTX)["date"] == day.isoformat()
 
 
-@pytest.mark.parametrize("text, date", [("3.2.90", "1990-02-03"), ("3/2/05", "2005-02-03"), ("1/1/26", "2026-01-01"),
-                                        ("1/1/27", "1927-01-01")])
+@pytest.mark.parametrize(
+    "text, date",
+    [
+        ("3.2.90", "1990-02-03"),
+        ("3/2/05", "2005-02-03"),
+        ("1/1/26", "2026-01-01"),
+        ("1/1/27", "1927-01-01"),
+    ],
+)
 def test_two_digit_year_examples(text: str, date: str) -> None:
     assert parse(DATE, text, CTX)["date"] == date
 
 
 @FAST
-@given(day=st.dates(TODAY + datetime.timedelta(days=1), datetime.date(2099, 12, 31)),
-       pattern=st.sampled_from(DATE_FORMATS))
+@given(
+    day=st.dates(TODAY + datetime.timedelta(days=1), datetime.date(2099, 12, 31)),
+    pattern=st.sampled_from(DATE_FORMATS),
+)
 def test_any_future_date_is_refused(day: datetime.date, pattern: str) -> None:
     assert refusal(DATE, formatted(day, pattern)).message == "That date is in the future"
 
@@ -315,9 +385,16 @@ def test_partial_and_approximate_dates(text: str, date: str, approximate: bool) 
     assert parse(PARTIAL, text, CTX) == {"date": date, "approximate": approximate}
 
 
-@pytest.mark.parametrize("text, message", [("2027", "That date is in the future"), ("12/2026", "That date is in the future"),
-                                           ("1899", "Please give a date after 1 January 1900"),
-                                           ("13/1990", "That date does not exist"), ("about", "Please give a date like 3/2/1990")])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("2027", "That date is in the future"),
+        ("12/2026", "That date is in the future"),
+        ("1899", "Please give a date after 1 January 1900"),
+        ("13/1990", "That date does not exist"),
+        ("about", "Please give a date like 3/2/1990"),
+    ],
+)
 def test_partial_date_refusals(text: str, message: str) -> None:
     assert refusal(PARTIAL, text).message == message
 
@@ -329,7 +406,9 @@ def test_partial_date_refusals(text: str, message: str) -> None:
     pattern=st.sampled_from(["{b} {Y}", "{B} {Y}", "{mm}/{Y}", "{m}/{Y}", "{Y}-{mm}", "{Y}"]),
     marker=st.sampled_from(["", "about ", "approx ", "around ", "c. ", "roughly ", "~", "circa "]),
 )
-def test_any_past_month_or_year_round_trips(year: int, month: int, pattern: str, marker: str) -> None:
+def test_any_past_month_or_year_round_trips(
+    year: int, month: int, pattern: str, marker: str
+) -> None:
     assume((year, month) <= (TODAY.year, TODAY.month))
     text = formatted(datetime.date(year, month, 1), pattern)
     expected = f"{year}" if pattern == "{Y}" else f"{year}-{month:02d}"
@@ -340,7 +419,9 @@ def test_month_names_of_the_dialogue_language_are_understood() -> None:
     french = ParseContext(today=TODAY, language="fr")
     assert parse(DATE, "3 février 1990", french)["date"] == "1990-02-03"
     assert parse(DATE, "3 February 1990", french)["date"] == "1990-02-03"
-    assert parse(DATE, "3 Feb 1990", ParseContext(today=TODAY, language="xx"))["date"] == "1990-02-03"
+    assert (
+        parse(DATE, "3 Feb 1990", ParseContext(today=TODAY, language="xx"))["date"] == "1990-02-03"
+    )
 
 
 # --- phone, email, postcode, number ------------------------------------------------------------
@@ -372,7 +453,9 @@ def test_unreal_phone_numbers_are_refused(text: str) -> None:
 @given(
     block=st.sampled_from("123"),
     digits=st.from_regex(r"[0-9]{8}", fullmatch=True),
-    style=st.sampled_from(["0{n}", "0{a} {b}", "+44{n}", "+44 {a} {b}", "0044 {a} {b}", "(0{a}) {b}", "0{a}-{b}"]),
+    style=st.sampled_from(
+        ["0{n}", "0{a} {b}", "+44{n}", "+44 {a} {b}", "0044 {a} {b}", "(0{a}) {b}", "0{a}-{b}"]
+    ),
 )
 def test_any_valid_gb_mobile_round_trips(block: str, digits: str, style: str) -> None:
     national = f"7{block}{digits}"
@@ -386,13 +469,17 @@ def test_example_numbers_of_any_country_round_trip(region: str) -> None:
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
     assume(example is not None and phonenumbers.is_valid_number(example))
     typed = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    assert parse(PHONE, typed, CTX) == phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+    assert parse(PHONE, typed, CTX) == phonenumbers.format_number(
+        example, phonenumbers.PhoneNumberFormat.E164
+    )
 
 
 EMAIL = question(Kind.EMAIL)
 
 
-@pytest.mark.parametrize("text", ["test@.com", "test", "a b@example.com", "name@", "@example.com", "x@y", "a@@b.com"])
+@pytest.mark.parametrize(
+    "text", ["test@.com", "test", "a b@example.com", "name@", "@example.com", "x@y", "a@@b.com"]
+)
 def test_malformed_emails_are_refused(text: str) -> None:
     assert refusal(EMAIL, text).message.startswith("Enter a valid email address")
 
@@ -402,7 +489,13 @@ def test_emails_are_trimmed_and_the_domain_lower_cased() -> None:
 
 
 @FAST
-@given(address=st.from_regex(r"[a-z0-9]{1,12}([._+-][a-z0-9]{1,8})?@[a-z][a-z0-9-]{0,10}[a-z0-9]\.(com|org|co\.uk|gov\.uk|police\.uk)", fullmatch=True))
+@given(
+    address=st.from_regex(
+        r"[a-z0-9]{1,12}([._+-][a-z0-9]{1,8})?@[a-z][a-z0-9-]{0,10}[a-z0-9]"
+        r"\.(com|org|co\.uk|gov\.uk|police\.uk)",
+        fullmatch=True,
+    )
+)
 def test_any_plain_email_round_trips(address: str) -> None:
     assert parse(EMAIL, address, CTX) == address
 
@@ -416,14 +509,25 @@ POSTCODE_PATTERN = (
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("sw1a1aa", "SW1A 1AA"), ("SW1A 1AA", "SW1A 1AA"), (" m1  1ae ", "M1 1AE"), ("b338th", "B33 8TH"),
-     ("CR2 6XH", "CR2 6XH"), ("dn55 1pt", "DN55 1PT"), ("W1A 0AX", "W1A 0AX"), ("ec1a1bb", "EC1A 1BB"), ("gir 0aa", "GIR 0AA")],
+    [
+        ("sw1a1aa", "SW1A 1AA"),
+        ("SW1A 1AA", "SW1A 1AA"),
+        (" m1  1ae ", "M1 1AE"),
+        ("b338th", "B33 8TH"),
+        ("CR2 6XH", "CR2 6XH"),
+        ("dn55 1pt", "DN55 1PT"),
+        ("W1A 0AX", "W1A 0AX"),
+        ("ec1a1bb", "EC1A 1BB"),
+        ("gir 0aa", "GIR 0AA"),
+    ],
 )
 def test_postcodes_are_normalised(text: str, expected: str) -> None:
     assert parse(POSTCODE, text, CTX) == expected
 
 
-@pytest.mark.parametrize("text", ["SW1A", "12345", "QQ1 1AA", "SW1A 1AAA", "V1 1AA", "M1 1CA", "London"])
+@pytest.mark.parametrize(
+    "text", ["SW1A", "12345", "QQ1 1AA", "SW1A 1AAA", "V1 1AA", "M1 1CA", "London"]
+)
 def test_unreal_postcodes_are_refused(text: str) -> None:
     refusal(POSTCODE, text)
 
@@ -432,7 +536,8 @@ def test_unreal_postcodes_are_refused(text: str) -> None:
 @given(postcode=st.from_regex(POSTCODE_PATTERN, fullmatch=True), data=st.data())
 def test_any_well_formed_postcode_normalises(postcode: str, data: st.DataObject) -> None:
     typed = "".join(
-        data.draw(st.sampled_from([ch.lower(), ch.upper()])) + data.draw(st.sampled_from(["", "", " "]))
+        data.draw(st.sampled_from([ch.lower(), ch.upper()]))
+        + data.draw(st.sampled_from(["", "", " "]))
         for ch in postcode.replace(" ", "")
     )
     assert parse(POSTCODE, typed, CTX) == postcode
@@ -479,7 +584,17 @@ def test_lookup_questions_use_their_list_and_exclusions() -> None:
 
 
 ALL_QUESTIONS = [
-    CHOICE, YES_NO, MULTI, TEXT, NO_URLS, DATE, PARTIAL, PHONE, EMAIL, POSTCODE, NUMBER,
+    CHOICE,
+    YES_NO,
+    MULTI,
+    TEXT,
+    NO_URLS,
+    DATE,
+    PARTIAL,
+    PHONE,
+    EMAIL,
+    POSTCODE,
+    NUMBER,
     question(Kind.YES_NO, must_be_yes=True, refusal="r"),
     question(Kind.LOOKUP, lookup="nationalities"),
     question(Kind.LOOKUP, lookup="countries", exclude=("United Kingdom",)),
@@ -487,7 +602,10 @@ ALL_QUESTIONS = [
 
 
 @FAST
-@given(q=st.sampled_from(ALL_QUESTIONS), text=st.one_of(st.text(max_size=40), st.from_regex(r"[0-9 /.,&-]{0,12}", fullmatch=True)))
+@given(
+    q=st.sampled_from(ALL_QUESTIONS),
+    text=st.one_of(st.text(max_size=40), st.from_regex(r"[0-9 /.,&-]{0,12}", fullmatch=True)),
+)
 def test_any_text_gives_a_json_value_or_a_clear_refusal(q: Question, text: str) -> None:
     try:
         value = parse(q, text, CTX)
@@ -498,6 +616,4 @@ def test_any_text_gives_a_json_value_or_a_clear_refusal(q: Question, text: str) 
         assert error.candidates
     else:
         assert isinstance(value, (str, int, list, dict))
-        import json
-
         json.dumps(value)

@@ -1,0 +1,283 @@
+"""The casework JSON API under ``/api/v1`` (DESIGN §3): queues, claims, decisions, reviews,
+reconsideration, withdrawal, suspension, case status and aggregate statistics.
+
+Bearer tokens (``backend.auth.require_token``); every refusal is a JSON ``{"error", "code"}`` with
+401 (no or bad token), 403 (role or independence), 404 (no such case, or not one this user may
+see), 409 (the case's state does not allow it, or someone else holds the claim) or 422 (missing
+reasons or a malformed body). Each request is one transaction: committed when the action
+succeeds, rolled back when it is refused, so a refusal changes nothing.
+
+No endpoint serves the immigration system: there is no such role (DESIGN §4). Analysts and admins
+get aggregates only; responders see only the status of their own organisation's cases.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import exists, select
+
+from backend import db, lifecycle, queues
+from backend.auth import require_token
+from backend.db import utcnow
+from backend.lifecycle import (CaseNotFound, CaseworkError, InvalidRequest, ReasonsRequired,
+                               same_organisation, status_label)
+from backend.models import Case, Decision, User
+
+api_casework = Blueprint("api_casework", __name__, url_prefix="/api/v1")
+
+STAFF_VIEW_ROLES = ("caseworker", "panel")
+CASE_VIEW_ROLES = ("caseworker", "panel", "responder")
+STATS_ROLES = ("analyst", "admin")
+
+
+@api_casework.errorhandler(CaseworkError)
+def _refused(error: CaseworkError) -> Any:
+    db.session().rollback()
+    return jsonify({"error": error.message, "code": error.code}), error.status
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _body() -> dict[str, Any]:
+    if not request.get_data():
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    return data
+
+
+def _reasons(data: dict[str, Any]) -> str:
+    reasons = data.get("reasons")
+    if reasons is None or (isinstance(reasons, str) and not reasons.strip()):
+        raise ReasonsRequired('written reasons are required: give "reasons" (non-empty text)')
+    if not isinstance(reasons, str):
+        raise InvalidRequest('"reasons" must be text')
+    return reasons
+
+
+def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = data.get(key)
+    if value not in allowed:
+        raise InvalidRequest(f'"{key}" must be one of {", ".join(allowed)}')
+    return value
+
+
+def _user() -> User:
+    return g.user
+
+
+def _case_or_404(reference: str) -> Case:
+    case = db.session().scalar(select(Case).where(Case.reference == reference))
+    if case is None:
+        raise CaseNotFound(f"no case {reference}")
+    return case
+
+
+def _visible(case: Case, user: User) -> bool:
+    """Who may see a case: caseworkers any; panel those that reached review; responders their own."""
+    if user.role == "caseworker":
+        return True
+    if user.role == "panel":
+        return db.session().scalar(select(exists().where(
+            Decision.case_id == case.id, Decision.outcome == "negative"))) or False
+    if user.role == "responder":
+        return same_organisation(user.organisation, case.organisation)
+    return False
+
+
+def _visible_case(reference: str) -> Case:
+    case = _case_or_404(reference)
+    if not _visible(case, _user()):
+        raise CaseNotFound(f"no case {reference}")  # do not reveal that it exists
+    return case
+
+
+def _status(case: Case) -> dict[str, Any]:
+    return {"reference": case.reference, "route": case.route, "status": case.status,
+            "status_label": status_label(case.status), "submitted_at": _iso(case.submitted_at)}
+
+
+def _claim(case: Case, now: datetime | None = None) -> dict[str, Any]:
+    active = lifecycle.claim_active(case, now or utcnow())
+    return {"reference": case.reference, "status": case.status, "stage": lifecycle.STAGE_OF.get(case.status),
+            "claimed_by": f"user:{case.claimed_by_id}" if active else None,
+            "claim_expires_at": _iso(case.claim_expires_at) if active else None}
+
+
+def case_detail(case: Case, now: datetime | None = None) -> dict[str, Any]:
+    """Everything staff (caseworker, panel) see of a case, reasons decrypted."""
+    now = now or utcnow()
+    return {
+        **_status(case),
+        "series": case.series, "age_route": case.age_route, "fr_location": case.fr_location,
+        "organisation": case.organisation, "priority": bool(case.priority),
+        "rg_due_date": _iso(case.rg_due_date), "cg_not_before": _iso(case.cg_not_before),
+        "overdue": queues.is_overdue(case, now), "suspended_from": case.suspended_from,
+        "claim": _claim(case, now),
+        "payload": case.payload,
+        "decisions": [{"id": d.id, "stage": d.stage, "outcome": d.outcome, "decided_by": f"user:{d.decided_by_id}",
+                       "decided_at": _iso(d.decided_at), "reasons": d.reasons} for d in case.decisions],
+        "reviews": [{"id": r.id, "decision": r.decision_id, "outcome": r.outcome, "reviewer": f"user:{r.reviewer_id}",
+                     "reviewed_at": _iso(r.reviewed_at), "reasons": r.reasons} for r in case.reviews],
+        "notes": [{"id": n.id, "kind": n.kind, "requested_by": n.requested_by,
+                   "author": f"user:{n.author_id}" if n.author_id else "system", "at": _iso(n.at),
+                   "reasons": n.reasons} for n in case.notes],
+    }
+
+
+def _done(case: Case, status: int = 200, **extra: Any) -> Any:
+    db.session().commit()
+    return jsonify({**_status(case), **extra}), status
+
+
+# --- queues and claims --------------------------------------------------------------------------
+
+@api_casework.get("/queues/decision")
+@require_token("caseworker")
+def get_decision_queue() -> Any:
+    """The decision queue: priority first, then due date; ``?overdue=1`` for overdue RG cases only."""
+    overdue = request.args.get("overdue", "").lower() in ("1", "true", "yes")
+    entries = queues.decision_queue(db.session(), user=_user(), overdue_only=overdue)
+    return jsonify({"cases": [entry.as_json() for entry in entries], "count": len(entries)})
+
+
+@api_casework.post("/queues/decision/claim")
+@require_token("caseworker")
+def post_claim_next() -> Any:
+    """Claim the next case of the decision queue (``{"case": null}`` when none is waiting)."""
+    case = queues.claim_next(db.session(), _user())
+    if case is None:
+        db.session().rollback()
+        return jsonify({"case": None, "message": "no unclaimed case is waiting for a decision"})
+    result = _claim(case)
+    db.session().commit()
+    return jsonify({"case": result})
+
+
+@api_casework.get("/queues/review")
+@require_token("panel")
+def get_review_queue() -> Any:
+    """Negative decisions waiting for review that this panel member may review."""
+    entries = queues.review_queue(db.session(), user=_user())
+    return jsonify({"cases": [entry.as_json() for entry in entries], "count": len(entries)})
+
+
+@api_casework.post("/cases/<reference>/claim")
+@require_token("caseworker")
+def post_claim(reference: str) -> Any:
+    case = queues.claim(db.session(), reference, _user())
+    result = _claim(case)
+    db.session().commit()
+    return jsonify(result)
+
+
+@api_casework.post("/cases/<reference>/release")
+@require_token("caseworker")
+def post_release(reference: str) -> Any:
+    case = queues.release(db.session(), reference, _user())
+    result = _claim(case)
+    db.session().commit()
+    return jsonify(result)
+
+
+# --- lifecycle actions --------------------------------------------------------------------------
+
+@api_casework.post("/cases/<reference>/decisions")
+@require_token("caseworker")
+def post_decision(reference: str) -> Any:
+    """``{"stage": "rg"|"cg", "outcome": "positive"|"negative", "reasons": str}``; the claimer only."""
+    data = _body()
+    stage = _choice(data, "stage", ("rg", "cg"))
+    outcome = _choice(data, "outcome", ("positive", "negative"))
+    reasons = _reasons(data)
+    case = lifecycle.decide(db.session(), reference, _user(), stage, outcome, reasons)
+    decision = case.decisions[-1]
+    return _done(case, 201, decision={"id": decision.id, "stage": decision.stage, "outcome": decision.outcome,
+                                      "decided_at": _iso(decision.decided_at)},
+                 cg_not_before=_iso(case.cg_not_before))
+
+
+@api_casework.post("/cases/<reference>/reviews")
+@require_token("panel")
+def post_review(reference: str) -> Any:
+    """``{"outcome": "upheld"|"returned", "reasons": str}`` by an independent panel member."""
+    data = _body()
+    outcome = _choice(data, "outcome", ("upheld", "returned"))
+    reasons = _reasons(data)
+    case = lifecycle.review(db.session(), reference, _user(), outcome, reasons)
+    row = case.reviews[-1]
+    return _done(case, 201, review={"id": row.id, "outcome": row.outcome, "decision": row.decision_id,
+                                    "reviewed_at": _iso(row.reviewed_at)})
+
+
+@api_casework.post("/cases/<reference>/reconsideration")
+@require_token("responder")
+def post_reconsideration(reference: str) -> Any:
+    """``{"reasons": str, "requested_by": "first_responder"|"support_provider"}`` from the
+    referring organisation (or the support provider, a responder of that organisation)."""
+    data = _body()
+    reasons = _reasons(data)
+    requested_by = data.get("requested_by", "first_responder")
+    _choice({"requested_by": requested_by}, "requested_by", ("first_responder", "support_provider"))
+    _visible_case(reference)
+    case = lifecycle.request_reconsideration(db.session(), reference, _user(), reasons, requested_by)
+    return _done(case, 201)
+
+
+@api_casework.post("/cases/<reference>/withdrawal")
+@require_token("responder")
+def post_withdrawal(reference: str) -> Any:
+    """``{"reasons": str}``: the referring organisation withdraws a referral still open."""
+    reasons = _reasons(_body())
+    _visible_case(reference)
+    return _done(lifecycle.withdraw(db.session(), reference, _user(), reasons))
+
+
+@api_casework.post("/cases/<reference>/suspension")
+@require_token("caseworker")
+def post_suspension(reference: str) -> Any:
+    """``{"reasons": str}``: a caseworker suspends decision-making (e.g. the person is missing)."""
+    reasons = _reasons(_body())
+    return _done(lifecycle.suspend(db.session(), reference, _user(), reasons))
+
+
+@api_casework.post("/cases/<reference>/resumption")
+@require_token("caseworker")
+def post_resumption(reference: str) -> Any:
+    """``{"reasons": str}``: a caseworker resumes a suspended case where it was."""
+    reasons = _reasons(_body())
+    return _done(lifecycle.resume(db.session(), reference, _user(), reasons))
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+@api_casework.get("/cases/<reference>")
+@require_token(*CASE_VIEW_ROLES)
+def get_case(reference: str) -> Any:
+    """Caseworkers: any case in full; panel: cases that reached review, in full; responders: the
+    status of their own organisation's cases."""
+    case = _visible_case(reference)
+    if _user().role in STAFF_VIEW_ROLES:
+        return jsonify(case_detail(case))
+    return jsonify(_status(case))
+
+
+@api_casework.get("/stats")
+@require_token(*STATS_ROLES)
+def get_stats() -> Any:
+    """Aggregate counts only, counts below 5 suppressed."""
+    return jsonify(queues.statistics(db.session()))
+
+
+@api_casework.get("/openapi.json")
+def get_openapi() -> Any:
+    """The OpenAPI 3.1 description of this API (public: it holds no data)."""
+    from backend.openapi import document
+
+    return jsonify(document())

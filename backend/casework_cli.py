@@ -1,0 +1,93 @@
+"""Casework commands: ``nrm jobs run``, ``nrm audit verify``, ``nrm lifecycle diagram``.
+
+``jobs run`` is safe to run at any time and as often as wanted (e.g. every few minutes from cron):
+it clears expired claims and moves cases whose recovery period is over to the CG decision queue.
+Other parts of the product add their own periodic work with :func:`add_job` (each job gets the app
+and returns a short summary line); they run after the casework jobs, each in its own try.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from backend import audit, db
+from backend.lifecycle import diagram_markdown, end_recoveries
+from backend.queues import expire_claims
+
+JOBS_EXTENSION = "nrm_jobs"
+DEFAULT_DIAGRAM = Path("docs") / "lifecycle.md"
+
+jobs_cli = AppGroup("jobs", help="Periodic work (claims, recovery periods, ...).")
+audit_cli = AppGroup("audit", help="The hash-chained audit trail.")
+lifecycle_cli = AppGroup("lifecycle", help="The case lifecycle chart.")
+
+
+def add_job(app: Flask, name: str, job: Callable[[Flask], str]) -> None:
+    """Register ``job`` to run in ``nrm jobs run`` after the casework jobs."""
+    app.extensions.setdefault(JOBS_EXTENSION, {})[name] = job
+
+
+def run_casework_jobs(app: Flask) -> list[str]:
+    """Expire stale claims, then end recovery periods that are over; one summary line each."""
+    database = db.get_db(app)
+    with database.transaction() as session:
+        expired = expire_claims(session)
+    with database.transaction() as session:
+        moved = end_recoveries(session)
+    return [f"claims expired: {len(expired)}", f"recovery periods ended: {len(moved)}"]
+
+
+@jobs_cli.command("run")
+def jobs_run() -> None:
+    """Run every periodic job once."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for line in run_casework_jobs(app):
+        click.echo(line)
+    failed = False
+    for name, job in app.extensions.get(JOBS_EXTENSION, {}).items():
+        try:
+            click.echo(f"{name}: {job(app)}")
+        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
+            failed = True
+            click.echo(f"{name}: failed ({type(exc).__name__})", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain; print every problem and exit 1 if there is any."""
+    with db.get_db().transaction(readonly=True) as session:
+        problems = audit.verify(session)
+    if problems:
+        for problem in problems:
+            click.echo(problem)
+        click.echo(f"audit trail: {len(problems)} problem(s)", err=True)
+        raise SystemExit(1)
+    click.echo("audit trail intact")
+
+
+@lifecycle_cli.command("diagram")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def lifecycle_diagram(path: Path | None) -> None:
+    """Write the chart as Markdown + Mermaid (default docs/lifecycle.md; "-" for stdout)."""
+    text = diagram_markdown()
+    if path is not None and str(path) == "-":
+        click.echo(text, nl=False)
+        return
+    target = path or DEFAULT_DIAGRAM
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}")
+
+
+def register(app: Flask) -> None:
+    """Add the casework commands to ``app.cli`` (idempotent)."""
+    for command in (jobs_cli, audit_cli, lifecycle_cli):
+        if command.name not in app.cli.commands:
+            app.cli.add_command(command)

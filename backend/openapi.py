@@ -1,0 +1,239 @@
+"""The OpenAPI 3.1 description of the JSON API under ``/api/v1``, served at
+``GET /api/v1/openapi.json``. A test checks that every registered ``/api/v1`` route is described.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from backend.lifecycle import REVIEW_OUTCOMES
+from backend.models import AGE_ROUTES, CASE_STATUSES, DECISION_OUTCOMES, DECISION_STAGES, FR_LOCATIONS, ROUTES
+
+VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, **_json(_ref("Error"))}
+
+
+ERRORS = {
+    "401": _error("No valid bearer token."),
+    "403": _error("Your role may not use this endpoint, or may not act on this case "
+                  "(independence of decision maker and reviewer, referring organisation)."),
+    "404": _error("No such case, or not one you may see."),
+    "409": _error("The case's state does not allow this action, or another caseworker holds the claim."),
+    "422": _error("Malformed body, or missing written reasons."),
+}
+
+REFERENCE = {"name": "reference", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": r"^(NRM|DTN)-\d{4}-\d{6}$"},
+             "description": "The case reference, e.g. NRM-2026-000123."}
+
+
+def _operation(summary: str, roles: tuple[str, ...] | None, ok: tuple[str, str, dict[str, Any]],
+               errors: tuple[str, ...], body: dict[str, Any] | None = None, path_ref: bool = False,
+               description: str | None = None, parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    status, ok_description, schema = ok
+    operation: dict[str, Any] = {"summary": summary}
+    text = description or ""
+    if roles:
+        text = (text + "\n\n" if text else "") + "Roles: " + ", ".join(f"`{role}`" for role in roles) + "."
+        operation["security"] = [{"bearerAuth": []}]
+    else:
+        operation["security"] = []
+    if text:
+        operation["description"] = text
+    params = list(parameters or [])
+    if path_ref:
+        params.insert(0, REFERENCE)
+    if params:
+        operation["parameters"] = params
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    responses: dict[str, Any] = {status: {"description": ok_description, **_json(schema)}}
+    for code in errors:
+        responses[code] = ERRORS[code]
+    operation["responses"] = responses
+    return operation
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "string"}, "code": {"type": "string"},
+                       "errors": {"type": "array", "items": {"type": "string"}}},
+    },
+    "Reasons": {
+        "type": "object", "required": ["reasons"],
+        "properties": {"reasons": {"type": "string", "minLength": 1, "maxLength": 20000,
+                                   "description": "Written reasons; stored encrypted, never in the audit trail."}},
+    },
+    "DecisionRequest": {
+        "type": "object", "required": ["stage", "outcome", "reasons"],
+        "properties": {"stage": {"enum": list(DECISION_STAGES)}, "outcome": {"enum": list(DECISION_OUTCOMES)},
+                       "reasons": {"type": "string", "minLength": 1}},
+    },
+    "ReviewRequest": {
+        "type": "object", "required": ["outcome", "reasons"],
+        "properties": {"outcome": {"enum": list(REVIEW_OUTCOMES)}, "reasons": {"type": "string", "minLength": 1}},
+    },
+    "ReconsiderationRequest": {
+        "type": "object", "required": ["reasons"],
+        "properties": {"reasons": {"type": "string", "minLength": 1},
+                       "requested_by": {"enum": ["first_responder", "support_provider"],
+                                        "default": "first_responder"}},
+    },
+    "CaseStatus": {
+        "type": "object", "required": ["reference", "status"],
+        "properties": {"reference": {"type": "string"}, "route": {"enum": list(ROUTES)},
+                       "status": {"enum": list(CASE_STATUSES)}, "status_label": {"type": "string"},
+                       "submitted_at": {"type": "string", "format": "date-time"}},
+    },
+    "Claim": {
+        "type": "object", "required": ["reference", "status"],
+        "properties": {"reference": {"type": "string"}, "status": {"enum": list(CASE_STATUSES)},
+                       "stage": {"enum": [*DECISION_STAGES, None]},
+                       "claimed_by": {"type": ["string", "null"]},
+                       "claim_expires_at": {"type": ["string", "null"], "format": "date-time"}},
+    },
+    "QueueEntry": {
+        "type": "object",
+        "properties": {
+            "reference": {"type": "string"}, "status": {"enum": list(CASE_STATUSES)},
+            "status_label": {"type": "string"}, "stage": {"enum": list(DECISION_STAGES)},
+            "priority": {"type": "boolean"}, "due_date": {"type": ["string", "null"], "format": "date"},
+            "overdue": {"type": "boolean"}, "submitted_at": {"type": "string", "format": "date-time"},
+            "age_route": {"enum": list(AGE_ROUTES)}, "fr_location": {"enum": list(FR_LOCATIONS)},
+            "claimed": {"type": "boolean"}, "claimed_by_me": {"type": "boolean"},
+            "claim_expires_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "Queue": {
+        "type": "object", "required": ["cases", "count"],
+        "properties": {"cases": {"type": "array", "items": _ref("QueueEntry")}, "count": {"type": "integer"}},
+    },
+    "CaseDetail": {
+        "allOf": [_ref("CaseStatus"), {
+            "type": "object",
+            "properties": {
+                "series": {"enum": ["NRM", "DTN"]}, "age_route": {"enum": list(AGE_ROUTES)},
+                "fr_location": {"enum": list(FR_LOCATIONS)}, "organisation": {"type": "string"},
+                "priority": {"type": "boolean"}, "rg_due_date": {"type": ["string", "null"], "format": "date"},
+                "cg_not_before": {"type": ["string", "null"], "format": "date"}, "overdue": {"type": "boolean"},
+                "suspended_from": {"type": ["string", "null"]}, "claim": _ref("Claim"),
+                "payload": {"type": "object", "description": "The referral as submitted (personal data)."},
+                "decisions": {"type": "array", "items": {"type": "object"}},
+                "reviews": {"type": "array", "items": {"type": "object"}},
+                "notes": {"type": "array", "items": {"type": "object"}},
+            },
+        }],
+    },
+    "Count": {"oneOf": [{"type": "integer", "minimum": 0}, {"const": "<5"}]},
+    "Stats": {
+        "type": "object",
+        "properties": {
+            "total": _ref("Count"),
+            "by_status": {"type": "object", "additionalProperties": _ref("Count")},
+            "by_route": {"type": "object", "additionalProperties": _ref("Count")},
+            "by_age_route": {"type": "object", "additionalProperties": _ref("Count")},
+            "by_fr_location": {"type": "object", "additionalProperties": _ref("Count")},
+            "overdue_rg": _ref("Count"), "suppression": {"type": "string"},
+            "as_of": {"type": "string", "format": "date"},
+        },
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/api/v1/referrals": {"post": _operation(
+        "Submit a complete referral payload", ("responder", "operator"),
+        ("201", "The case was created.", {"type": "object", "properties": {"reference": {"type": "string"}}}),
+        ("401", "403"), body={"type": "object", "description": "The payload of flows.schema (JSON Schema)."},
+        description="400 with `errors` when the payload is invalid.")},
+    "/api/v1/queues/decision": {"get": _operation(
+        "The decision queue", ("caseworker",), ("200", "Priority cases first, then by due date.", _ref("Queue")),
+        ("401", "403"),
+        parameters=[{"name": "overdue", "in": "query", "required": False, "schema": {"type": "string"},
+                     "description": "1 to list overdue RG cases only."}])},
+    "/api/v1/queues/decision/claim": {"post": _operation(
+        "Claim the next case of the decision queue", ("caseworker",),
+        ("200", "The claimed case, or `case: null` when none is waiting.",
+         {"type": "object", "properties": {"case": {"oneOf": [_ref("Claim"), {"type": "null"}]},
+                                           "message": {"type": "string"}}}),
+        ("401", "403"))},
+    "/api/v1/queues/review": {"get": _operation(
+        "The review queue", ("panel",), ("200", "Negative decisions this panel member may review.", _ref("Queue")),
+        ("401", "403"))},
+    "/api/v1/cases/{reference}": {"get": _operation(
+        "A case", ("caseworker", "panel", "responder"),
+        ("200", "Caseworkers: any case in full; panel: cases that reached review, in full; responders: "
+                "the status of their own organisation's cases.",
+         {"oneOf": [_ref("CaseDetail"), _ref("CaseStatus")]}),
+        ("401", "403", "404"), path_ref=True)},
+    "/api/v1/cases/{reference}/claim": {"post": _operation(
+        "Claim a case (or renew your claim)", ("caseworker",), ("200", "Claimed.", _ref("Claim")),
+        ("401", "403", "404", "409"), path_ref=True)},
+    "/api/v1/cases/{reference}/release": {"post": _operation(
+        "Release your claim", ("caseworker",), ("200", "Released.", _ref("Claim")),
+        ("401", "403", "404", "409"), path_ref=True)},
+    "/api/v1/cases/{reference}/decisions": {"post": _operation(
+        "Record an RG or CG decision", ("caseworker",),
+        ("201", "Recorded; a negative decision is now in the review queue.", _ref("CaseStatus")),
+        ("401", "403", "404", "409", "422"), body=_ref("DecisionRequest"), path_ref=True,
+        description="Only the caseworker holding the claim; never one who reviewed the case. A CG decision "
+                    "only after the recovery period.")},
+    "/api/v1/cases/{reference}/reviews": {"post": _operation(
+        "Uphold a negative decision or return it for reconsideration", ("panel",),
+        ("201", "Recorded.", _ref("CaseStatus")), ("401", "403", "404", "409", "422"),
+        body=_ref("ReviewRequest"), path_ref=True,
+        description="Never by the decision maker, nor by a panel member of the referring organisation.")},
+    "/api/v1/cases/{reference}/reconsideration": {"post": _operation(
+        "Ask for reconsideration of an upheld negative decision", ("responder",),
+        ("201", "The case is back in the decision queue.", _ref("CaseStatus")),
+        ("401", "403", "404", "409", "422"), body=_ref("ReconsiderationRequest"), path_ref=True,
+        description="Only the referring first responder organisation or the support provider.")},
+    "/api/v1/cases/{reference}/withdrawal": {"post": _operation(
+        "Withdraw a referral that is still open", ("responder",), ("200", "Withdrawn.", _ref("CaseStatus")),
+        ("401", "403", "404", "409", "422"), body=_ref("Reasons"), path_ref=True,
+        description="Only the referring organisation.")},
+    "/api/v1/cases/{reference}/suspension": {"post": _operation(
+        "Suspend decision-making (e.g. the person is missing)", ("caseworker",),
+        ("200", "Suspended.", _ref("CaseStatus")), ("401", "403", "404", "409", "422"),
+        body=_ref("Reasons"), path_ref=True)},
+    "/api/v1/cases/{reference}/resumption": {"post": _operation(
+        "Resume a suspended case where it was", ("caseworker",), ("200", "Resumed.", _ref("CaseStatus")),
+        ("401", "403", "404", "409", "422"), body=_ref("Reasons"), path_ref=True)},
+    "/api/v1/stats": {"get": _operation(
+        "Aggregate statistics", ("analyst", "admin"),
+        ("200", "Counts only; counts from 1 to 4 are shown as \"<5\".", _ref("Stats")), ("401", "403"))},
+    "/api/v1/openapi.json": {"get": _operation(
+        "This document", None, ("200", "OpenAPI 3.1.", {"type": "object"}), ())},
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (a fresh copy)."""
+    return copy.deepcopy({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "NRM Referral Assistant API",
+            "version": VERSION,
+            "description": "Referrals, the decision and review queues, and aggregate statistics. "
+                           "Bearer tokens per user (`nrm user add` prints one). There is no immigration "
+                           "role and no endpoint that serves case data to one.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    })

@@ -1,0 +1,281 @@
+"""The decision queue, the review queue, caseworkers' claims, and aggregate statistics.
+
+Decision queue: NRM cases awaiting an RG decision, or a CG decision once the recovery period is
+over; priority cases first (children and people whose age is not known, and urgent safety cases:
+the person is still in the exploitative situation), then by due date (RG: 5 working days after
+submission; CG: the day the recovery period ends), oldest first. An RG case past its due date is
+*overdue*.
+
+Claims: a caseworker claims a case (or the next one, atomically) before deciding it. A claim lasts
+``CLAIM_MINUTES`` (default 60); an expired claim is free for anyone to take and is cleared by
+``nrm jobs run``. On PostgreSQL "claim next" is ``SELECT ... FOR UPDATE SKIP LOCKED``, so
+concurrent caseworkers each get a different case without waiting; on SQLite the write transaction
+(``BEGIN IMMEDIATE``) serialises them.
+
+Review queue: cases whose negative decision waits for an independent panel member (never the
+decision maker, never from the referring organisation).
+
+Everything here works in the caller's transaction and commits nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable
+
+from sqlalchemy import and_, case as sql_case, event, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from backend import audit
+from backend.calendar import uk_date
+from backend.db import utcnow
+from backend.lifecycle import (AWAITING_CG, AWAITING_RG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
+                               ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
+                               lock_case, release_claim, reviewed_by, same_organisation, status_label)
+from backend.models import (AGE_ROUTES, CASE_STATUSES, FR_LOCATIONS, ROUTES, Case, Decision, Review,
+                            User)
+
+URGENT_ANSWERS = {"still-in-exploitative-situation": "yes"}
+"""Payload answers that make a referral urgent (the only clear safety signal the form has; it
+asks nothing about detention)."""
+SUPPRESS_BELOW = 5
+
+
+# --- priority -----------------------------------------------------------------------------------
+
+def is_priority(route: str, age_route: str, payload: dict[str, Any] | None) -> bool:
+    """Children (or age unknown), and urgent safety cases, go first (DESIGN §4)."""
+    if route != "nrm":
+        return False
+    if age_route in ("child", "unknown"):
+        return True
+    answers = (payload or {}).get("answers") or {}
+    return any(answers.get(key) == value for key, value in URGENT_ANSWERS.items())
+
+
+@event.listens_for(Case, "before_insert")
+def _set_priority(_mapper: Any, _connection: Any, case: Case) -> None:
+    """Intake sets ``priority`` for children; add urgent safety cases as the case is stored."""
+    if not case.priority and case.route and case.age_route:
+        case.priority = is_priority(case.route, case.age_route, case.payload)
+
+
+# --- queue entries ------------------------------------------------------------------------------
+
+@dataclass
+class QueueEntry:
+    """One line of a queue: no personal data, only what is needed to pick and prioritise."""
+
+    reference: str
+    status: str
+    status_label: str
+    stage: str
+    priority: bool
+    due_date: date | None
+    overdue: bool
+    submitted_at: datetime
+    age_route: str
+    fr_location: str
+    claimed: bool
+    claimed_by_me: bool
+    claim_expires_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("due_date", "submitted_at", "claim_expires_at"):
+            data[key] = data[key].isoformat() if data[key] is not None else None
+        return data
+
+
+def _due_column() -> Any:
+    return sql_case((Case.status == AWAITING_RG, Case.rg_due_date), else_=Case.cg_not_before)
+
+
+def due_date(case: Case) -> date | None:
+    """The RG target date, or for a CG decision the first day it may be made."""
+    return case.rg_due_date if case.status == AWAITING_RG else case.cg_not_before
+
+
+def is_overdue(case: Case, now: datetime | None = None) -> bool:
+    """An RG decision past its 5-working-day target (CG decisions have no target date here)."""
+    today = uk_date(now or utcnow())
+    return case.status == AWAITING_RG and case.rg_due_date is not None and case.rg_due_date < today
+
+
+def overdue_clause(now: datetime | None = None) -> Any:
+    """The SQL form of :func:`is_overdue`, for filtering and counting."""
+    today = uk_date(now or utcnow())
+    return and_(Case.status == AWAITING_RG, Case.rg_due_date < today)
+
+
+def _decision_queue_clause(now: datetime) -> Any:
+    return and_(Case.route == "nrm", Case.status.in_(DECISION_STATUSES),
+                or_(Case.status == AWAITING_RG, Case.cg_not_before <= uk_date(now)))
+
+
+DECISION_ORDER = (Case.priority.desc(), _due_column().asc(), Case.submitted_at.asc(), Case.id.asc())
+
+
+def _entry(case: Case, now: datetime, user: User | None) -> QueueEntry:
+    active = claim_active(case, now)
+    return QueueEntry(
+        reference=case.reference, status=case.status, status_label=status_label(case.status),
+        stage=STAGE_OF.get(case.status, ""), priority=bool(case.priority), due_date=due_date(case),
+        overdue=is_overdue(case, now), submitted_at=case.submitted_at, age_route=case.age_route,
+        fr_location=case.fr_location, claimed=active,
+        claimed_by_me=active and user is not None and case.claimed_by_id == user.id,
+        claim_expires_at=case.claim_expires_at if active else None)
+
+
+def decision_queue(session: Session, now: datetime | None = None, user: User | None = None,
+                   *, overdue_only: bool = False, limit: int | None = None) -> list[QueueEntry]:
+    """The decision queue in the order cases should be taken (claimed ones included, marked)."""
+    now = now or utcnow()
+    statement = select(Case).where(_decision_queue_clause(now)).order_by(*DECISION_ORDER)
+    if overdue_only:
+        statement = statement.where(overdue_clause(now))
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [_entry(case, now, user) for case in session.scalars(statement)]
+
+
+def review_queue(session: Session, now: datetime | None = None, user: User | None = None) -> list[QueueEntry]:
+    """Negative decisions waiting for the panel, priority first then longest waiting.
+
+    With ``user``, only the cases that user may review (not decided by them, not referred by their
+    organisation)."""
+    now = now or utcnow()
+    statement = select(Case).where(Case.status.in_(REVIEW_STATUSES)).order_by(
+        Case.priority.desc(), Case.status_changed_at.asc(), Case.id.asc())
+    if user is not None:
+        statement = statement.where(~exists().where(Decision.case_id == Case.id,
+                                                    Decision.decided_by_id == user.id))
+    cases = session.scalars(statement).all()
+    if user is not None:
+        cases = [case for case in cases if not same_organisation(user.organisation, case.organisation)]
+    entries = []
+    for case in cases:
+        entry = _entry(case, now, user)
+        entry.due_date = None
+        entries.append(entry)
+    return entries
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+def _require_caseworker(user: User) -> None:
+    if user is None or not user.active or user.role != "caseworker":
+        raise NotPermitted("only a caseworker may claim cases")
+
+
+def _take(session: Session, case: Case, user: User, now: datetime) -> Case:
+    renewed = case.claimed_by_id == user.id and claim_active(case, now)
+    case.claimed_by_id = user.id
+    case.claimed_at = now
+    case.claim_expires_at = now + timedelta(minutes=claim_minutes())
+    audit.record(session, f"user:{user.id}", "case.claimed", case.reference,
+                 {"expires_at": case.claim_expires_at.isoformat(), "renewed": renewed,
+                  "stage": STAGE_OF.get(case.status)}, at=now)
+    session.flush()
+    return case
+
+
+def claim(session: Session, reference: str, user: User, now: datetime | None = None) -> Case:
+    """Claim case ``reference`` for ``user`` (or renew their own claim)."""
+    now = now or utcnow()
+    _require_caseworker(user)
+    case = lock_case(session, reference)
+    if case.route != "nrm" or case.status not in DECISION_STATUSES:
+        raise Refused(f"case {reference} is not waiting for a decision "
+                      f"(its status is {case.status}: {status_label(case.status)})")
+    if case.status == AWAITING_CG and (case.cg_not_before is None or uk_date(now) < case.cg_not_before):
+        raise Refused(f"case {reference} is in its recovery period until {case.cg_not_before}")
+    if reviewed_by(session, case, user):
+        raise NotPermitted("you reviewed this case as a panel member, so another caseworker must decide it")
+    if claim_active(case, now) and case.claimed_by_id != user.id:
+        raise ClaimConflict(f"case {reference} is claimed by another caseworker until "
+                            f"{case.claim_expires_at:%H:%M} UTC")
+    return _take(session, case, user, now)
+
+
+def claim_next(session: Session, user: User, now: datetime | None = None) -> Case | None:
+    """Atomically claim the first unclaimed case of the decision queue; None if there is none.
+
+    Skips cases the user may not decide (ones they reviewed). Concurrent callers never get the
+    same case: PostgreSQL skips rows another transaction has locked, SQLite runs them in turn.
+    """
+    now = now or utcnow()
+    _require_caseworker(user)
+    free = or_(Case.claimed_by_id.is_(None), Case.claim_expires_at.is_(None), Case.claim_expires_at <= now)
+    not_reviewed = ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user.id)
+    statement = (select(Case).where(_decision_queue_clause(now), free, not_reviewed)
+                 .order_by(*DECISION_ORDER).limit(1)
+                 .with_for_update(skip_locked=True, of=Case)
+                 .execution_options(populate_existing=True))
+    case = session.scalars(statement).first()
+    if case is None:
+        return None
+    return _take(session, case, user, now)
+
+
+def release(session: Session, reference: str, user: User, now: datetime | None = None) -> Case:
+    """Give back a claim the user holds."""
+    now = now or utcnow()
+    _require_caseworker(user)
+    case = lock_case(session, reference)
+    if case.claimed_by_id != user.id or not claim_active(case, now):
+        raise ClaimConflict(f"you do not hold a claim on case {reference}")
+    release_claim(case)
+    audit.record(session, f"user:{user.id}", "case.released", case.reference, {}, at=now)
+    session.flush()
+    return case
+
+
+def expire_claims(session: Session, now: datetime | None = None) -> list[str]:
+    """Clear every claim past its expiry (audited as the system); the references."""
+    now = now or utcnow()
+    stale = session.scalars(
+        select(Case).where(Case.claimed_by_id.is_not(None),
+                           or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))
+        .order_by(Case.id).with_for_update(skip_locked=True)).all()
+    for case in stale:
+        holder = case.claimed_by_id
+        release_claim(case)
+        audit.record(session, "system", "case.claim_expired", case.reference, {"claimed_by": f"user:{holder}"},
+                     at=now)
+    session.flush()
+    return [case.reference for case in stale]
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+def suppress(counts: dict[str, int]) -> dict[str, int | str]:
+    """Small-number suppression: a count from 1 to 4 is shown as "<5" (zero stays 0).
+
+    Only primary suppression: a hidden cell can sometimes be worked out from the total and the
+    other cells of its breakdown, which is why publication goes through an analyst.
+    """
+    return {key: ("<5" if 0 < value < SUPPRESS_BELOW else value) for key, value in counts.items()}
+
+
+def _counts(session: Session, column: Any, values: Iterable[str]) -> dict[str, int]:
+    found = dict(session.execute(select(column, func.count(Case.id)).group_by(column)).all())
+    return {value: int(found.get(value, 0)) for value in values}
+
+
+def statistics(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """Aggregate counts only (for analysts and published statistics), small numbers suppressed."""
+    now = now or utcnow()
+    total = int(session.scalar(select(func.count(Case.id))) or 0)
+    overdue = int(session.scalar(select(func.count(Case.id)).where(overdue_clause(now))) or 0)
+    return {
+        "total": total if total == 0 or total >= SUPPRESS_BELOW else "<5",
+        "by_status": suppress(_counts(session, Case.status, CASE_STATUSES)),
+        "by_route": suppress(_counts(session, Case.route, ROUTES)),
+        "by_age_route": suppress(_counts(session, Case.age_route, AGE_ROUTES)),
+        "by_fr_location": suppress(_counts(session, Case.fr_location, FR_LOCATIONS)),
+        "overdue_rg": overdue if overdue == 0 or overdue >= SUPPRESS_BELOW else "<5",
+        "suppression": f"counts from 1 to {SUPPRESS_BELOW - 1} are shown as \"<{SUPPRESS_BELOW}\"",
+        "as_of": uk_date(now).isoformat(),
+    }

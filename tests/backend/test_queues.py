@@ -1,0 +1,229 @@
+"""Decision and review queues: priority order, overdue marking, claims (expiry, only the claimer
+decides, release, atomic claim-next on SQLite), review eligibility and statistics suppression."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backend import db, lifecycle, queues
+from backend.calendar import uk_date
+from backend.db import utcnow
+from backend.lifecycle import ClaimConflict, NotPermitted, Refused
+from backend.models import AuditEvent, User
+from tests.backend.casework_helpers import (ORG, PANEL_ORG, add_decision, add_review, case_in, give_claim,
+                                            make_case, make_user)
+
+
+def _refs(entries):
+    return [entry.reference for entry in entries]
+
+
+def test_priority_then_due_date(db_session):
+    now = utcnow()
+    adult_late = make_case(db_session, rg_due_offset_days=9)
+    adult_soon = make_case(db_session, rg_due_offset_days=2)
+    adult_overdue = make_case(db_session, rg_due_offset_days=-1)
+    child_late = make_case(db_session, age_route="child", rg_due_offset_days=8)
+    unknown_soon = make_case(db_session, age_route="unknown", rg_due_offset_days=3)
+    urgent = make_case(db_session, rg_due_offset_days=5, answers={"still-in-exploitative-situation": "yes"})
+    not_urgent = make_case(db_session, rg_due_offset_days=4, answers={"still-in-exploitative-situation": "no"})
+    cg_ready = make_case(db_session, "awaiting_cg", cg_not_before=uk_date(now) - timedelta(days=1))
+    make_case(db_session, "recovery", cg_not_before=uk_date(now) + timedelta(days=5))  # not in the queue
+    make_case(db_session, "rg_review")  # review queue, not decision queue
+    make_case(db_session, "dtn_recorded", route="dtn")
+    db_session.commit()
+
+    assert urgent.priority and not not_urgent.priority  # urgent safety answer, set as the case is stored
+    entries = queues.decision_queue(db_session, now)
+    assert _refs(entries) == [c.reference for c in (unknown_soon, urgent, child_late, cg_ready, adult_overdue,
+                                                     adult_soon, not_urgent, adult_late)]
+    by_ref = {e.reference: e for e in entries}
+    assert by_ref[adult_overdue.reference].overdue and not by_ref[adult_soon.reference].overdue
+    assert by_ref[cg_ready.reference].stage == "cg" and not by_ref[cg_ready.reference].overdue
+    assert by_ref[child_late.reference].due_date == child_late.rg_due_date
+    assert _refs(queues.decision_queue(db_session, now, overdue_only=True)) == [adult_overdue.reference]
+    assert queues.is_overdue(adult_overdue, now) and not queues.is_overdue(adult_soon, now)
+    assert "NRM" in str(entries[0].as_json()["reference"]) and isinstance(entries[0].as_json()["due_date"], str)
+
+
+def test_is_priority():
+    assert queues.is_priority("nrm", "child", None) and queues.is_priority("nrm", "unknown", {})
+    assert queues.is_priority("nrm", "adult", {"answers": {"still-in-exploitative-situation": "yes"}})
+    assert not queues.is_priority("nrm", "adult", {"answers": {}})
+    assert not queues.is_priority("dtn", "adult", {"answers": {"still-in-exploitative-situation": "yes"}})
+
+
+def test_only_the_claimer_decides(db_session):
+    first, second = make_user(db_session, "caseworker"), make_user(db_session, "caseworker")
+    case = make_case(db_session)
+    db_session.commit()
+    with pytest.raises(ClaimConflict, match="claim case"):
+        lifecycle.decide(db_session, case.reference, first, "rg", "positive", "x")
+    db_session.rollback()
+    queues.claim(db_session, case.reference, first)
+    db_session.commit()
+    with pytest.raises(ClaimConflict, match="claimed by another"):
+        queues.claim(db_session, case.reference, second)
+    db_session.rollback()
+    with pytest.raises(ClaimConflict):
+        lifecycle.decide(db_session, case.reference, second, "rg", "positive", "x")
+    db_session.rollback()
+    with pytest.raises(ClaimConflict):
+        queues.release(db_session, case.reference, second)
+    db_session.rollback()
+    queues.claim(db_session, case.reference, first)  # renewing one's own claim is fine
+    lifecycle.decide(db_session, case.reference, first, "rg", "positive", "Indicators.")
+    db_session.commit()
+    assert case.status == "recovery" and case.claimed_by_id is None
+
+
+def test_claim_expiry(app, db_session):
+    first, second = make_user(db_session, "caseworker"), make_user(db_session, "caseworker")
+    case = make_case(db_session)
+    db_session.commit()
+    start = utcnow()
+    queues.claim(db_session, case.reference, first, now=start)
+    db_session.commit()
+    assert case.claim_expires_at == start + timedelta(minutes=60)
+    later = start + timedelta(minutes=61)
+    with pytest.raises(ClaimConflict):  # the claim has lapsed: the first caseworker must claim again
+        lifecycle.decide(db_session, case.reference, first, "rg", "positive", "x", now=later)
+    db_session.rollback()
+    assert queues.decision_queue(db_session, later)[0].claimed is False
+    assert queues.expire_claims(db_session, now=later) == [case.reference]
+    db_session.commit()
+    event = db_session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
+    assert (event.action, event.actor, event.detail) == ("case.claim_expired", "system",
+                                                         {"claimed_by": f"user:{first.id}"})
+    queues.claim(db_session, case.reference, second, now=later)
+    db_session.commit()
+    assert case.claimed_by_id == second.id
+
+    app.config["CLAIM_MINUTES"] = 5
+    queues.claim(db_session, case.reference, second, now=later)
+    assert case.claim_expires_at == later + timedelta(minutes=5)
+    db_session.rollback()
+
+
+def test_claim_rules(db_session):
+    worker, panel = make_user(db_session, "caseworker"), make_user(db_session, "panel", PANEL_ORG)
+    recovering = make_case(db_session, "recovery", cg_not_before=uk_date(utcnow()) + timedelta(days=3))
+    dtn = make_case(db_session, "dtn_recorded", route="dtn")
+    early_cg = make_case(db_session, "awaiting_cg", cg_not_before=uk_date(utcnow()) + timedelta(days=1))
+    ok = make_case(db_session)
+    db_session.commit()
+    for case in (recovering, dtn, early_cg):
+        with pytest.raises(Refused):
+            queues.claim(db_session, case.reference, worker)
+        db_session.rollback()
+    with pytest.raises(NotPermitted):
+        queues.claim(db_session, ok.reference, panel)
+    db_session.rollback()
+    with pytest.raises(lifecycle.CaseNotFound):
+        queues.claim(db_session, "NRM-2026-999999", worker)
+    db_session.rollback()
+    with pytest.raises(ClaimConflict):
+        queues.release(db_session, ok.reference, worker)  # nothing to release
+    db_session.rollback()
+    queues.claim(db_session, ok.reference, worker)
+    queues.release(db_session, ok.reference, worker)
+    db_session.commit()
+    assert ok.claimed_by_id is None
+    actions = db_session.scalars(select(AuditEvent.action).where(AuditEvent.case_reference == ok.reference)).all()
+    assert actions == ["case.claimed", "case.released"]
+
+
+def test_claim_next_takes_the_queue_in_order_and_skips_claimed_and_reviewed(db_session):
+    worker, other, reviewer_now_worker = (make_user(db_session, "caseworker") for _ in range(3))
+    first = make_case(db_session, age_route="child")
+    second = make_case(db_session, rg_due_offset_days=1)
+    third = make_case(db_session, rg_due_offset_days=2)
+    give_claim(first, other)
+    decision = add_decision(db_session, second, "rg", "negative", other)
+    add_review(db_session, second, decision, "returned", reviewer_now_worker)
+    db_session.commit()
+    assert queues.claim_next(db_session, reviewer_now_worker).reference == third.reference
+    db_session.commit()
+    assert queues.claim_next(db_session, worker).reference == second.reference
+    db_session.commit()
+    assert queues.claim_next(db_session, worker) is None
+    db_session.rollback()
+
+
+def test_claim_next_is_atomic_on_sqlite(app):
+    """Eight threads claiming at once on SQLite (BEGIN IMMEDIATE): every case goes to one of them."""
+    database = db.get_db(app)
+    with app.app_context(), database.transaction() as session:
+        workers = [make_user(session, "caseworker") for _ in range(8)]
+        references = {make_case(session).reference for _ in range(20)}
+        worker_ids = [w.id for w in workers]
+    got: dict[int, list[str]] = {wid: [] for wid in worker_ids}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(worker_ids))
+
+    def run(worker_id: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                while True:
+                    with database.transaction() as session:
+                        user = session.get(User, worker_id)
+                        case = queues.claim_next(session, user)
+                        if case is None:
+                            return
+                        got[worker_id].append(case.reference)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(wid,)) for wid in worker_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    claimed = [ref for refs in got.values() for ref in refs]
+    assert sorted(claimed) == sorted(references) and len(set(claimed)) == len(claimed)
+
+
+def test_review_queue_shows_each_panel_member_what_they_may_review(db_session):
+    decider = make_user(db_session, "caseworker")
+    panel, same_org = make_user(db_session, "panel", PANEL_ORG), make_user(db_session, "panel", ORG)
+    reviewer = make_user(db_session, "panel", PANEL_ORG)
+    older = case_in(db_session, "rg_review", decider, reviewer, status_changed_at=utcnow() - timedelta(days=2))
+    newer = case_in(db_session, "cg_review", decider, reviewer, status_changed_at=utcnow() - timedelta(days=1))
+    child = case_in(db_session, "rg_review", decider, reviewer, age_route="child", status_changed_at=utcnow())
+    make_case(db_session)  # decision queue only
+    db_session.commit()
+    assert _refs(queues.review_queue(db_session)) == [child.reference, older.reference, newer.reference]
+    assert _refs(queues.review_queue(db_session, user=panel)) == [child.reference, older.reference, newer.reference]
+    assert queues.review_queue(db_session, user=same_org) == []  # all referred by their organisation
+    decider.role = "panel"  # a decider who later joined the panel never sees their own cases
+    assert queues.review_queue(db_session, user=decider) == []
+    assert [e.stage for e in queues.review_queue(db_session)] == ["rg", "rg", "cg"]
+    db_session.rollback()
+
+
+def test_statistics_suppress_small_numbers(db_session):
+    for _ in range(6):
+        make_case(db_session, fr_location="england")
+    for _ in range(2):
+        make_case(db_session, fr_location="wales", age_route="child")
+    make_case(db_session, "dtn_recorded", route="dtn", fr_location="scotland")
+    db_session.commit()
+    stats = queues.statistics(db_session)
+    assert stats["total"] == 9
+    assert stats["by_route"] == {"nrm": 8, "dtn": "<5"}
+    assert stats["by_fr_location"] == {"england": 6, "wales": "<5", "scotland": "<5", "northern-ireland": 0}
+    assert stats["by_age_route"] == {"adult": 7, "child": "<5", "unknown": 0}
+    assert stats["by_status"]["awaiting_rg"] == 8 and stats["by_status"]["dtn_recorded"] == "<5"
+    assert all(not isinstance(v, int) or v == 0 or v >= 5
+               for key in ("by_status", "by_route", "by_age_route", "by_fr_location") for v in stats[key].values())
+
+
+def test_suppression_boundaries():
+    assert queues.suppress({"a": 0, "b": 1, "c": 4, "d": 5, "e": 12}) == {"a": 0, "b": "<5", "c": "<5", "d": 5,
+                                                                          "e": 12}
