@@ -139,29 +139,88 @@ def _bearer() -> str | None:
     return value.strip()
 
 
+def _check_roles(roles: tuple[str, ...]) -> None:
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+
+def _json_error(message: str, status: int) -> Any:
+    response = jsonify({"error": message})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="nrm"'
+    return response
+
+
+def _token_user(roles: tuple[str, ...]) -> tuple[User | None, Any]:
+    """(user, None) for a valid bearer token of an allowed role, else (None, error response)."""
+    secret = _bearer()
+    user = user_for_token(db.session(), secret) if secret else None
+    if user is None:
+        return None, _json_error("a valid bearer token is required", 401)
+    if roles and user.role not in roles:
+        return None, _json_error("your role may not use this endpoint", 403)
+    return user, None
+
+
 def require_token(*roles: str) -> Callable[[F], F]:
     """Protect a JSON API view: 401 without a valid bearer token, 403 for a role not in ``roles``.
 
     The authenticated user is put on ``flask.g.user``. With no roles given, any valid token passes.
     """
-    unknown = set(roles) - set(ROLES)
-    if unknown:
-        raise ValueError(f"unknown roles {sorted(unknown)}")
+    _check_roles(roles)
 
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            secret = _bearer()
-            user = user_for_token(db.session(), secret) if secret else None
+            user, failure = _token_user(roles)
             if user is None:
-                response = jsonify({"error": "a valid bearer token is required"})
-                response.status_code = 401
-                response.headers["WWW-Authenticate"] = 'Bearer realm="nrm"'
-                return response
-            if roles and user.role not in roles:
-                response = jsonify({"error": "your role may not use this endpoint"})
-                response.status_code = 403
-                return response
+                return failure
+            g.user = user
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator
+
+
+CSRF_HEADERS = ("X-CSRFToken", "X-CSRF-Token")
+
+
+def require_api_user(*roles: str) -> Callable[[F], F]:
+    """Like :func:`require_token`, but a signed-in browser may call the view too.
+
+    A request with an ``Authorization`` header is judged by its bearer token alone (401/403).
+    Without one, the Flask-Login session user (``backend.web_auth``) is used: 401 when nobody is
+    signed in, 400 unless the request carries the session's CSRF token in ``X-CSRFToken`` (every
+    method: the page's script always sends it), 403 for a role not in ``roles``. Views using this
+    must be exempt from the app-wide ``CSRFProtect``: this decorator makes the CSRF check itself,
+    so that bearer-token clients, which have no session, need no token.
+    """
+    _check_roles(roles)
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if request.headers.get("Authorization"):
+                user, failure = _token_user(roles)
+                if user is None:
+                    return failure
+            else:
+                from flask_login import current_user
+                from flask_wtf.csrf import ValidationError, validate_csrf
+
+                if not current_user or not current_user.is_authenticated:
+                    return _json_error("sign in, or send a valid bearer token", 401)
+                token = next((request.headers[name] for name in CSRF_HEADERS if request.headers.get(name)), None)
+                try:
+                    validate_csrf(token)
+                except ValidationError:
+                    return _json_error("a valid X-CSRFToken header is required with a session", 400)
+                user = current_user._get_current_object()
+                if roles and user.role not in roles:
+                    return _json_error("your role may not use this endpoint", 403)
             g.user = user
             return view(*args, **kwargs)
 

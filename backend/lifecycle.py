@@ -379,18 +379,23 @@ GUARD_ERRORS: dict[str, tuple[type[CaseworkError] | None, Callable[[CaseLifecycl
 """What each guard's refusal means: the error raised (None: a routing guard) and its message."""
 
 EVENT_LABELS = {
-    "decide_rg_positive": "make a positive Reasonable Grounds decision on",
-    "decide_rg_negative": "make a negative Reasonable Grounds decision on",
-    "end_recovery": "end the recovery period of",
-    "decide_cg_positive": "make a positive Conclusive Grounds decision on",
-    "decide_cg_negative": "make a negative Conclusive Grounds decision on",
-    "uphold": "uphold the negative decision on",
-    "return_for_reconsideration": "return for reconsideration",
-    "reconsider": "ask for reconsideration of",
-    "withdraw": "withdraw",
-    "suspend": "suspend",
-    "resume": "resume",
+    "decide_rg_positive": "make a positive Reasonable Grounds decision on case {case}",
+    "decide_rg_negative": "make a negative Reasonable Grounds decision on case {case}",
+    "end_recovery": "end the recovery period of case {case}",
+    "decide_cg_positive": "make a positive Conclusive Grounds decision on case {case}",
+    "decide_cg_negative": "make a negative Conclusive Grounds decision on case {case}",
+    "uphold": "uphold the negative decision on case {case}",
+    "return_for_reconsideration": "return case {case} for reconsideration",
+    "reconsider": "ask for reconsideration of case {case}",
+    "withdraw": "withdraw case {case}",
+    "suspend": "suspend case {case}",
+    "resume": "resume case {case}",
 }
+"""Every event of the chart, as the action a refusal message names."""
+
+
+def _action(event: str, reference: str) -> str:
+    return EVENT_LABELS.get(event, event + " {case}").format(case=reference)
 
 
 def _claim_message(machine: CaseLifecycle) -> str:
@@ -470,7 +475,7 @@ def _explain(machine: CaseLifecycle, event: str) -> None:
                    if event in _event_ids(t)]
     if not transitions:
         status = machine.case.status
-        raise Refused(f"cannot {EVENT_LABELS.get(event, event)} case {machine.case.reference}: "
+        raise Refused(f"cannot {_action(event, machine.case.reference)}: "
                       f"its status is {status} ({_status_label(status)})")
     refusal: tuple[type[CaseworkError], str] | None = None
     for transition in transitions:
@@ -481,8 +486,7 @@ def _explain(machine: CaseLifecycle, event: str) -> None:
         if error is not None and refusal is None:
             refusal = (error, message(machine))
     if refusal is None:
-        raise Refused(f"cannot {EVENT_LABELS.get(event, event)} case {machine.case.reference} "
-                      "from its recorded state")
+        raise Refused(f"cannot {_action(event, machine.case.reference)} from its recorded state")
     raise refusal[0](refusal[1])
 
 
@@ -519,7 +523,7 @@ def fire(session: Session, reference: str, event: str, actor: User | None, reaso
     try:
         machine.send(event)
     except TransitionNotAllowed:  # pragma: no cover - _explain found a transition that passes
-        raise Refused(f"cannot {EVENT_LABELS[event]} case {reference} now") from None
+        raise Refused(f"cannot {_action(event, reference)} now") from None
     session.flush()
     return case
 

@@ -2,7 +2,8 @@
 
 Enumerated columns are plain strings with CHECK constraints (portable across SQLite and
 PostgreSQL, and easy to extend in a migration). Personal data lives only in ``EncryptedJSON``
-columns: ``Conversation.state``, ``Case.payload`` and ``InboundMessage.reply``.
+columns: ``Conversation.state``, ``Case.payload``, ``InboundMessage.reply`` and the written reasons
+of ``Decision``, ``Review`` and ``CaseNote``.
 """
 
 from __future__ import annotations
@@ -291,3 +292,29 @@ class CaseNote(Base):
 
     case: Mapped[Case] = relationship(back_populates="notes")
     author: Mapped[User | None] = relationship()
+
+
+RESUME_TARGETS = ("web", "sms")
+
+
+class ResumeCode(Base):
+    """A one-time code that moves a draft to another channel (SMS -> web chat, or back).
+
+    Only an HMAC of the code is stored (keyed with ``SECRET_KEY``), so a database copy gives no
+    usable code; a code works once (``used_at``) and only until ``expires_at`` (see
+    ``bot.resume_codes``). ``issued_by`` is an actor id (``responder:3``, ``user:7``), never a number.
+    """
+
+    __tablename__ = "resume_codes"
+    __table_args__ = (CheckConstraint(_one_of("target_channel", RESUME_TARGETS), name="target_channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    target_channel: Mapped[str] = mapped_column(String(10))
+    """Where the code may be redeemed: ``web`` (issued by SMS REVIEW) or ``sms`` (by web REVIEW)."""
+    issued_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -292,7 +292,7 @@ def _pending(step: _Step, text: str, typed: Typed | None) -> Turn:
     pending = step.state.pending or {}
     step.state.pending = None
     if "pick" in pending:
-        choice = text.strip()
+        choice = text.strip().rstrip(".)").strip()  # "2." or "2)" as phones and habit type it
         candidates = pending["candidates"]
         if choice.isdigit() and 1 <= int(choice) <= len(candidates):
             question = BY_ID[pending["pick"]]

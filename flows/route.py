@@ -12,7 +12,8 @@ where it may go.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
@@ -134,24 +135,40 @@ def _leaf(configuration: Any) -> str:
     return list(configuration)[-1]
 
 
-_per_thread = threading.local()
+@dataclass
+class _Instance:
+    chart: StateChart
+    adapter: _ChartModel
 
 
-def _bound_chart(questions: tuple[Question, ...], state: Any) -> StateChart:
-    """This thread's chart instance, pointed at ``state``.
+_idle: dict[int, list[_Instance]] = {}
+_idle_lock = threading.Lock()
+
+
+@contextmanager
+def _bound_chart(questions: tuple[Question, ...], state: Any) -> Iterator[StateChart]:
+    """An idle chart instance, pointed at ``state`` for the duration of the block.
 
     Instantiating the chart resolves thousands of callbacks (about 0.1 s), far too slow to do per
-    message; the chart reads its position from the model on every event, so one instance per
-    thread, re-pointed at each conversation, behaves exactly like a fresh one.
+    message; the chart reads its position from the model on every event, so an instance
+    re-pointed at another conversation behaves exactly like a fresh one. Instances are pooled
+    rather than kept per thread because web servers start a thread per request.
     """
-    charts: dict[int, tuple[StateChart, _ChartModel]] = _per_thread.__dict__.setdefault("charts", {})
-    if id(questions) not in charts or charts[id(questions)][0].is_terminated:
-        # a chart that reached a final state (submitted, cancelled) stops for good: make another
+    with _idle_lock:
+        idle = _idle.setdefault(id(questions), [])
+        instance = idle.pop() if idle else None
+    if instance is None:
         adapter = _ChartModel(_Unbound())
-        charts[id(questions)] = (chart_class(questions)(model=adapter), adapter)
-    chart, adapter = charts[id(questions)]
-    adapter.bound = state
-    return chart
+        instance = _Instance(chart_class(questions)(model=adapter), adapter)
+    instance.adapter.bound = state
+    try:
+        yield instance.chart
+    finally:
+        instance.adapter.bound = _Unbound()
+        # a chart that reached a final state (submitted, cancelled) stops for good: drop it
+        if not instance.chart.is_terminated:
+            with _idle_lock:
+                idle.append(instance)
 
 
 @dataclass
@@ -176,7 +193,8 @@ class Route:
     def send(self, event: str, **kwargs: Any) -> bool:
         """Fire an event; True when it moved the conversation."""
         before = self._model.current
-        _bound_chart(self._questions, self._model).send(event, **kwargs)
+        with _bound_chart(self._questions, self._model) as chart:
+            chart.send(event, **kwargs)
         return self._model.current != before
 
     @property

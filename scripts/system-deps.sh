@@ -5,6 +5,9 @@
 # PostgreSQL (for the @pytest.mark.postgres tests): installs Debian's postgresql when the server
 # binaries are missing, starts (or creates) the newest cluster, and makes a login role and database
 # for the tests. Print the URL to use with:  bash scripts/system-deps.sh --pg-url
+#
+# Chromium (for the @pytest.mark.browser tests) and npm (for scripts/build-assets.sh): Debian packages,
+# installed when missing.
 set -euo pipefail
 
 PG_USER="${NRM_PG_USER:-nrm}"
@@ -44,7 +47,10 @@ install_postgresql() {
         return 0
     fi
     echo "system-deps: installing postgresql"
-    as_root apt-get update
+    if [ "${APT_UPDATED:-0}" = 0 ]; then
+        as_root apt-get update
+        APT_UPDATED=1
+    fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
 }
 
@@ -80,11 +86,36 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${PG_DB}') \gexec
 SQL
 }
 
+# Debian packages for the browser tests (Chromium, driven by Playwright with executable_path; no
+# browser is ever downloaded) and for scripts/build-assets.sh (npm). apt-get update runs only when
+# something is missing.
+APT_UPDATED=0
+apt_install_missing() {  # apt_install_missing CHECK-COMMAND PACKAGE...
+    local check="$1"; shift
+    if command -v "$check" >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "system-deps: installing $*"
+    if [ "$APT_UPDATED" = 0 ]; then
+        as_root apt-get update
+        APT_UPDATED=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}
+
+install_browser_and_npm() {
+    if [ ! -x /usr/bin/chromium ]; then
+        apt_install_missing /usr/bin/chromium chromium fonts-liberation
+    fi
+    apt_install_missing npm npm
+}
+
 if [ "${1:-}" = "--pg-url" ]; then
     pg_url
     exit 0
 fi
 
+install_browser_and_npm
 install_postgresql
 start_postgresql
 create_role_and_database

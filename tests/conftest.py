@@ -111,17 +111,12 @@ def tiny_payload(route: str = "nrm", age_route: str = "adult", fr_location: str 
 
 @pytest.fixture
 def referral_payload():
-    """``make(route) -> (payload, schema)``: flows' example payload against its real schema when
-    ``flows.schema.example_payload`` exists (schema None), else the tiny stand-in schema."""
-    try:
-        from flows.schema import example_payload
-    except ImportError:
-        example_payload = None
+    """``make(route) -> (payload, None)``: a real payload, produced by walking the dialogue to
+    CONFIRM on that route ("nrm" or "dtn"); None means "validate against flows' own schema"."""
+    from tests.flows.conversation import walked_payload
 
-    def make(route: str = "nrm") -> tuple[dict[str, Any], dict[str, Any] | None]:
-        if example_payload is not None:
-            return example_payload(route), None
-        return tiny_payload(route), TINY_SCHEMA
+    def make(route: str = "nrm") -> tuple[dict[str, Any], None]:
+        return walked_payload("adult" if route == "nrm" else route), None
 
     return make
 

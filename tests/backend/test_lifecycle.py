@@ -15,7 +15,7 @@ from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.intake import submit
 from backend.lifecycle import (ClaimConflict, NotPermitted, ReasonsRequired, Refused, CaseLifecycle)
-from backend.models import CASE_STATUSES, AuditEvent, Case, Decision, Review
+from backend.models import CASE_STATUSES, AuditEvent, Case, Decision
 from backend.queues import claim, expire_claims
 from tests.backend.casework_helpers import (ORG, OTHER_ORG, PANEL_ORG, add_decision, add_review, case_in,
                                             give_claim, make_case, make_user, shared_app, snapshot)

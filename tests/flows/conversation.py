@@ -246,3 +246,17 @@ def conversation_at(qid: str, route: str = "adult") -> Conversation:
     conversation = Conversation.resumed(_stored_before(route, qid))
     assert conversation.question_id == qid
     return conversation
+
+
+@cache
+def _payload_json(route: str) -> str:
+    conversation = Conversation()
+    conversation.answer_all(ROUTES[route])
+    conversation.say("CONFIRM")
+    assert conversation.turn.submission is not None, conversation.text
+    return json.dumps(conversation.turn.submission)
+
+
+def walked_payload(route: str) -> dict[str, Any]:
+    """The payload a responder's CONFIRM produces on ``route`` (a fresh copy each call)."""
+    return json.loads(_payload_json(route))

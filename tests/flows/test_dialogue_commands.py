@@ -689,6 +689,15 @@ def test_an_ambiguous_place_offers_numbered_choices_and_a_number_picks_one() -> 
     assert conversation.question_id == "where-exploitation-happened-uk-city-2"
 
 
+@pytest.mark.parametrize("typed", ["3", " 3 ", "3.", "3)"])
+def test_the_pick_number_as_typed_on_a_phone(typed: str) -> None:
+    conversation = conversation_at("where-exploitation-happened-uk-city-1")
+    conversation.say("Newport")
+    conversation.say(typed)
+    assert conversation.values()["where-exploitation-happened-uk-city-1"] == "Newport / Trefdraeth"
+    assert conversation.question_id == "where-exploitation-happened-uk-city-2"
+
+
 def test_an_ambiguous_police_force_can_be_typed_again() -> None:
     conversation = conversation_at("reported-to-police")
     conversation.say("yes")
