@@ -77,7 +77,9 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     from backend.api import api_casework
     from backend.casework_cli import register as register_casework
     from backend.cli import register
+    from backend.web_auth import init_web_auth
 
+    init_web_auth(app)  # sessions, sign-in pages, CSRFProtect (app.extensions["csrf"]), templates
     register(app)
     register_casework(app)
     app.register_blueprint(health)

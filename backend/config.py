@@ -27,10 +27,22 @@ KEYS = (
     "PUBLIC_BASE_URL",
     "RG_WORKING_DAYS",
     "DRAFT_EXPIRY_DAYS",
+    "RECOVERY_PERIOD_DAYS",
+    "CLAIM_MINUTES",
+    "SMS_RESUME_AFTER_MINUTES",
+    "QUICK_EXIT_WORD",
 )
 """Every setting this module resolves (all are also read from environment variables of that name)."""
 
-INT_DEFAULTS = {"RG_WORKING_DAYS": 5, "DRAFT_EXPIRY_DAYS": 7}
+INT_DEFAULTS = {
+    "RG_WORKING_DAYS": 5,
+    "DRAFT_EXPIRY_DAYS": 7,
+    "RECOVERY_PERIOD_DAYS": 30,  # at least 30 under current guidance; 45 under the 2019 guidance
+    "CLAIM_MINUTES": 60,
+    "SMS_RESUME_AFTER_MINUTES": 60,
+}
+QUICK_EXIT_DEFAULT = "SAFE"
+"""The SMS word that deletes a draft at once (configurable so it can be agreed with each team)."""
 
 SECRET_KEY_FILE = "secret_key"
 FIELD_KEY_FILE = "field_encryption_key"
@@ -82,6 +94,7 @@ def load(instance_path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
     check_fernet_keys(settings["FIELD_ENCRYPTION_KEY"])
     settings["TWILIO_AUTH_TOKEN"] = pick("TWILIO_AUTH_TOKEN")
     settings["PUBLIC_BASE_URL"] = (str(pick("PUBLIC_BASE_URL") or "")).rstrip("/") or None
+    settings["QUICK_EXIT_WORD"] = str(pick("QUICK_EXIT_WORD") or QUICK_EXIT_DEFAULT).strip().upper()
     for key, default in INT_DEFAULTS.items():
         raw = pick(key)
         try:

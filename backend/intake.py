@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import audit
+from backend.priority import is_priority
 from backend.calendar import rg_due_date
 from backend.db import get_for_update, utcnow
 from backend.models import (AGE_ROUTES, CASE_AWAITING_RG, CASE_DTN_RECORDED, FR_LOCATIONS, ROUTES,
@@ -154,7 +155,7 @@ def submit(session: Session, payload: dict[str, Any], conversation_id: str | Non
                 fr_location=answers["fr-location"],
                 organisation=answers["user-organisation"],
                 status=CASE_AWAITING_RG if nrm else CASE_DTN_RECORDED,
-                priority=nrm and payload["age_route"] in ("child", "unknown"),
+                priority=is_priority(route, payload["age_route"], payload),
                 submitted_at=now,
                 rg_due_date=rg_due_date(now, answers["fr-location"], _working_days(rg_working_days))
                 if nrm else None,

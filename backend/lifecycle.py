@@ -30,7 +30,6 @@ and check everything. The casework web pages and the JSON API both call them.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
@@ -43,14 +42,13 @@ from statemachine.exceptions import TransitionNotAllowed
 
 from backend import audit
 from backend.calendar import uk_date
+from backend.config import INT_DEFAULTS
 from backend.db import get_for_update, utcnow
 from backend.models import (CASE_DTN_RECORDED, CASE_STATUSES, DECISION_OUTCOMES, DECISION_STAGES,
                             REQUESTED_BY, REVIEW_OUTCOMES, Case, CaseNote, Decision, Review, User)
 
-DEFAULT_RECOVERY_PERIOD_DAYS = 30
-"""The recovery period after a positive RG decision, in calendar days (45 under the 2019 guidance)."""
 RECOVERY_PERIOD_DAYS_2019 = 45
-DEFAULT_CLAIM_MINUTES = 60
+"""The recovery period under the 2019 guidance (the default, 30, is in backend.config)."""
 MAX_REASONS = 20_000
 SYSTEM = "system"
 
@@ -126,32 +124,21 @@ class InvalidRequest(CaseworkError):
 
 # --- settings -----------------------------------------------------------------------------------
 
-def int_setting(name: str, default: int) -> int:
-    """``app.config[name]``, else the environment variable, else ``default`` (must be >= 1)."""
-    raw: Any = None
+def _setting(name: str) -> int:
+    """A whole-number setting of the running app (validated by backend.config), or its default."""
     if has_app_context():
-        raw = current_app.config.get(name)
-    if raw in (None, ""):
-        raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, not {value}")
-    return value
+        return int(current_app.config.get(name, INT_DEFAULTS[name]))
+    return INT_DEFAULTS[name]
 
 
 def recovery_period_days() -> int:
     """``RECOVERY_PERIOD_DAYS`` (default 30; at least 30 under current guidance, 45 under 2019's)."""
-    return int_setting("RECOVERY_PERIOD_DAYS", DEFAULT_RECOVERY_PERIOD_DAYS)
+    return _setting("RECOVERY_PERIOD_DAYS")
 
 
 def claim_minutes() -> int:
     """``CLAIM_MINUTES``: how long a caseworker's claim on a case lasts (default 60)."""
-    return int_setting("CLAIM_MINUTES", DEFAULT_CLAIM_MINUTES)
+    return _setting("CLAIM_MINUTES")
 
 
 # --- the chart ----------------------------------------------------------------------------------
@@ -166,7 +153,7 @@ class Step:
     reasons: str | None = None
     now: datetime | None = None
     requested_by: str | None = None
-    recovery_days: int = DEFAULT_RECOVERY_PERIOD_DAYS
+    recovery_days: int = INT_DEFAULTS["RECOVERY_PERIOD_DAYS"]
 
     @property
     def today(self) -> date:

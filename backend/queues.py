@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case as sql_case, event, exists, func, or_, select
+from sqlalchemy import and_, case as sql_case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend import audit
@@ -36,29 +36,7 @@ from backend.lifecycle import (AWAITING_CG, AWAITING_RG, DECISION_STATUSES, REVI
 from backend.models import (AGE_ROUTES, CASE_STATUSES, FR_LOCATIONS, ROUTES, Case, Decision, Review,
                             User)
 
-URGENT_ANSWERS = {"still-in-exploitative-situation": "yes"}
-"""Payload answers that make a referral urgent (the only clear safety signal the form has; it
-asks nothing about detention)."""
 SUPPRESS_BELOW = 5
-
-
-# --- priority -----------------------------------------------------------------------------------
-
-def is_priority(route: str, age_route: str, payload: dict[str, Any] | None) -> bool:
-    """Children (or age unknown), and urgent safety cases, go first (DESIGN §4)."""
-    if route != "nrm":
-        return False
-    if age_route in ("child", "unknown"):
-        return True
-    answers = (payload or {}).get("answers") or {}
-    return any(answers.get(key) == value for key, value in URGENT_ANSWERS.items())
-
-
-@event.listens_for(Case, "before_insert")
-def _set_priority(_mapper: Any, _connection: Any, case: Case) -> None:
-    """Intake sets ``priority`` for children; add urgent safety cases as the case is stored."""
-    if not case.priority and case.route and case.age_route:
-        case.priority = is_priority(case.route, case.age_route, case.payload)
 
 
 # --- queue entries ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from backend.app import init_backend
-from bot import sms, webchat
+from bot import chat_page, sms, webchat
 from bot.purge import purge_command
 from bot.terminal import chat_command
 
@@ -18,9 +18,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_backend(app, test_config)
     app.register_blueprint(webchat.bp)
     app.register_blueprint(sms.bp)
+    app.register_blueprint(chat_page.bp)
     csrf = app.extensions.get("csrf")
     if csrf is not None:  # Twilio's webhook is authenticated by its signature, not a CSRF token
         csrf.exempt(sms.bp)
+        # The chat API checks X-CSRFToken itself for session callers (backend.auth.require_api_user);
+        # bearer-token callers have no session and need none.
+        csrf.exempt(webchat.bp)
     app.cli.add_command(chat_command)
     app.cli.add_command(purge_command)
     return app

@@ -32,6 +32,8 @@ Rules of the channel, on top of the dialogue:
   finished."; DONE, or a message that does not continue, completes the answer with the parts joined
   by spaces. Parts are kept in the draft's ``DialogueState.channel`` (encrypted with the draft).
 - MMS: pictures cannot be taken; the reply says so and the text part, if any, is handled as usual.
+- Cross-channel resume (``bot.resume_codes``): REVIEW also gives a one-time code for carrying on
+  in web chat, and "RESUME ABCD-2345" (a code shown by REVIEW in web chat) moves that draft here.
 - Replies are TwiML: each ``<Message>`` within three segments and 1,600 characters
   (``bot.segments``); a long summary goes out as several messages split between its lines.
   The service only ever answers; it never sends a message on its own.
@@ -40,7 +42,6 @@ Rules of the channel, on top of the dialogue:
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -57,11 +58,11 @@ from twilio.twiml.messaging_response import MessagingResponse
 from backend.db import Database, get_db, get_for_update, utcnow
 from backend.intake import IntakeError
 from backend.models import Conversation, InboundMessage, Responder
-from bot import engine
+from bot import engine, resume_codes
 from bot.i18n import translator
 from bot.registration import prefill
 from bot.segments import looks_cut, pack
-from flows.commands import recognise
+from flows.commands import Command, recognise
 from flows.dialogue import BY_ID
 from flows.i18n import Translator, tr
 from flows.question import N_, Kind
@@ -75,8 +76,6 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_SID_CHARS = 64
 ATTEMPTS = 5
 
-DEFAULT_QUICK_EXIT_WORD = "SAFE"
-DEFAULT_RESUME_AFTER_MINUTES = 60
 
 OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
 """Twilio's default opt-out words (DESIGN.md §3 lists the first six; Twilio also takes the last two)."""
@@ -126,16 +125,10 @@ class Settings:
 
     @classmethod
     def of(cls, app: Flask) -> Settings:
-        word = app.config.get("QUICK_EXIT_WORD") or os.environ.get("QUICK_EXIT_WORD")
-        minutes = app.config.get("SMS_RESUME_AFTER_MINUTES") or os.environ.get("SMS_RESUME_AFTER_MINUTES")
-        try:
-            minutes = int(minutes or DEFAULT_RESUME_AFTER_MINUTES)
-        except ValueError:
-            minutes = DEFAULT_RESUME_AFTER_MINUTES
         return cls(
-            quick_exit_word=_word(word or DEFAULT_QUICK_EXIT_WORD),
-            resume_after=timedelta(minutes=minutes),
-            draft_expiry=timedelta(days=int(app.config.get("DRAFT_EXPIRY_DAYS") or 7)),
+            quick_exit_word=_word(app.config["QUICK_EXIT_WORD"]),
+            resume_after=timedelta(minutes=app.config["SMS_RESUME_AFTER_MINUTES"]),
+            draft_expiry=timedelta(days=app.config["DRAFT_EXPIRY_DAYS"]),
         )
 
 
@@ -259,6 +252,11 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
     text = "HELP" if keyword == "help" else inbound.body
     media = [MEDIA] if inbound.num_media > 0 else []
 
+    code = resume_codes.sms_code(inbound.body)
+    if code is not None:  # "RESUME ABCD-2345": carry on here a draft from web chat
+        draft, messages = _resume_from_web(db, code, inbound.sender, draft)
+        return _remember(db, inbound.sid, draft, notes + messages)
+
     if draft is None:
         reply = engine.begin(db, CHANNEL, inbound.sender, prefill(responder))
         draft = db.get(Conversation, reply.conversation)
@@ -337,13 +335,16 @@ def _step(db: Session, draft: Conversation, sender: str, actor: str, text: str,
         reply = engine.receive(db, draft.id, sender, text, actor=actor)
     except IntakeError:
         return [tr(t, NOT_SENT)]
+    messages = reply.messages
+    if typed is not None and typed.command is Command.REVIEW and draft.status == "draft":
+        messages = [*messages, resume_codes.offer(db, draft, "web", actor, t)]  # SMS -> web chat
     if kept_parts and draft.status == "draft":
         new_state = draft.state or {}
         if new_state.get("current") == current and new_state.get("pending") is None:
-            return [*reply.messages, tr(t, PARTS_KEPT)]
+            return [*messages, tr(t, PARTS_KEPT)]
         _set_channel(draft, {key: value for key, value in (new_state.get("channel") or {}).items()
                              if key not in ("question", "parts")})
-    return reply.messages
+    return messages
 
 
 def _continues(text: str) -> bool:
@@ -360,6 +361,17 @@ def _without_marker(text: str) -> str:
 
 
 # -- returning senders ----------------------------------------------------------------------------
+
+
+def _resume_from_web(db: Session, code: str, sender: str,
+                     draft: Conversation | None) -> tuple[Conversation | None, list[str]]:
+    """Move the web chat draft of a one-time code to this number (``bot.resume_codes``)."""
+    try:
+        moved = resume_codes.redeem(db, code, CHANNEL, sender)
+    except resume_codes.ResumeCodeError:
+        t = translator(draft.language if draft is not None else "en")
+        return draft, [resume_codes.not_valid_by_sms(t)]
+    return moved, engine.resume(db, moved).messages
 
 
 def _offer(db: Session, draft: Conversation, t: Translator) -> str:

@@ -1,7 +1,19 @@
 """The web chat JSON API (DESIGN.md §3) for signed-in helpline operators.
 
 Each request is one transaction through the same engine as SMS; a conversation is visible only to
-the operator who opened it, and a caller without a valid operator token gets 401.
+the operator who opened it. A caller is either a bearer-token client or the ``/chat`` page with
+the operator's session cookie and its CSRF token in ``X-CSRFToken``
+(``backend.auth.require_api_user``); anyone else gets 401, other roles 403.
+
+Besides the documented keys every reply carries ``language`` (the conversation's language code),
+so the page can set ``lang`` and ``dir``. Also here:
+
+- ``GET /api/chat/conversations?status=draft``: the operator's drafts, latest first (what the page
+  resumes after a reload);
+- ``POST /api/chat/resume`` ``{"code": "ABCD-2345"}``: take over a draft started by SMS with the
+  one-time code its REVIEW showed (``bot.resume_codes``); answers like the other endpoints.
+
+REVIEW in web chat adds a one-time code for carrying on by SMS ("RESUME ABCD-2345").
 """
 
 from __future__ import annotations
@@ -9,13 +21,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
 
-from backend.auth import require_token
+from backend.auth import require_api_user
 from backend.db import session
 from backend.models import Conversation
-from bot import engine
+from bot import engine, resume_codes
+from bot.i18n import translator
+from flows.commands import Command, recognise
+from flows.languages import CODES
 
 bp = Blueprint("webchat", __name__, url_prefix="/api/chat")
+CHANNEL = "web"
 MAX_MESSAGE_CHARS = 16000
 
 
@@ -23,35 +40,61 @@ def _address() -> str:
     return f"user:{g.user.id}"
 
 
-def _error(message: str, status: int) -> tuple[Any, int]:
-    return jsonify({"error": message}), status
+def _error(message: str, status: int, **extra: Any) -> tuple[Any, int]:
+    return jsonify({"error": message, **extra}), status
+
+
+def _json(reply: engine.Reply, conversation: Conversation | None) -> dict[str, Any]:
+    body = reply.as_json()
+    body["language"] = conversation.language if conversation is not None else "en"
+    return body
 
 
 @bp.post("/conversations")
-@require_token("operator")
+@require_api_user("operator")
 def open_conversation() -> tuple[Any, int]:
     body = request.get_json(silent=True) or {}
     language = body.get("language", "en") if isinstance(body, dict) else "en"
+    if language not in CODES:
+        return _error(f"language must be one of {', '.join(CODES)}", 400)
     db = session()
-    reply = engine.begin(db, "web", _address(), language=str(language))
+    reply = engine.begin(db, CHANNEL, _address(), language=str(language))
+    conversation = db.get(Conversation, reply.conversation)
     db.commit()
-    return jsonify(reply.as_json()), 201
+    return jsonify(_json(reply, conversation)), 201
+
+
+@bp.get("/conversations")
+@require_api_user("operator")
+def list_conversations() -> tuple[Any, int]:
+    """The operator's web chat conversations, latest first (``?status=draft`` by default)."""
+    status = request.args.get("status", "draft")
+    if status not in ("draft", "submitted", "cancelled"):
+        return _error("status must be draft, submitted or cancelled", 400)
+    statement = (select(Conversation)
+                 .where(Conversation.channel == CHANNEL, Conversation.address == _address(),
+                        Conversation.status == status)
+                 .order_by(Conversation.updated_at.desc()).limit(50))
+    rows = session().scalars(statement).all()
+    return jsonify({"conversations": [
+        {"conversation": row.id, "status": row.status, "language": row.language,
+         "updated_at": row.updated_at.isoformat()} for row in rows]}), 200
 
 
 @bp.get("/conversations/<conversation_id>")
-@require_token("operator")
+@require_api_user("operator")
 def show_conversation(conversation_id: str) -> tuple[Any, int]:
     db = session()
     conversation = db.get(Conversation, conversation_id)
-    if conversation is None or conversation.address != _address():
+    if conversation is None or conversation.address != _address() or conversation.channel != CHANNEL:
         return _error("No such conversation.", 404)
     if conversation.status != "draft":
-        return jsonify(engine.Reply(conversation.id, [], None, True, None).as_json()), 200
-    return jsonify(engine.resume(db, conversation).as_json()), 200
+        return jsonify(_json(engine.Reply(conversation.id, [], None, True, None), conversation)), 200
+    return jsonify(_json(engine.resume(db, conversation), conversation)), 200
 
 
 @bp.post("/conversations/<conversation_id>/messages")
-@require_token("operator")
+@require_api_user("operator")
 def post_message(conversation_id: str) -> tuple[Any, int]:
     body = request.get_json(silent=True)
     text = body.get("text") if isinstance(body, dict) else None
@@ -63,5 +106,32 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
     except engine.ConversationNotFound:
         db.rollback()
         return _error("No such conversation.", 404)
+    conversation = db.get(Conversation, reply.conversation)
+    if conversation is not None and conversation.status == "draft":
+        t = translator(conversation.language)
+        typed = recognise(text, t)
+        if typed is not None and typed.command is Command.REVIEW:
+            code = resume_codes.offer(db, conversation, "sms", _address(), t)
+            reply = engine.Reply(reply.conversation, [*reply.messages, code], reply.question,
+                                 reply.done, reply.reference)
     db.commit()
-    return jsonify(reply.as_json()), 200
+    return jsonify(_json(reply, conversation)), 200
+
+
+@bp.post("/resume")
+@require_api_user("operator")
+def resume_by_code() -> tuple[Any, int]:
+    """Take over a draft with a one-time code (from REVIEW by SMS) and show its current question."""
+    body = request.get_json(silent=True)
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, str) or len(code) > 64:
+        return _error('Send JSON {"code": "ABCD-2345"}.', 400)
+    db = session()
+    try:
+        conversation = resume_codes.redeem(db, code, CHANNEL, _address())
+    except resume_codes.ResumeCodeError as problem:
+        db.rollback()
+        return _error(str(problem), 400, reason=problem.reason)
+    reply = engine.resume(db, conversation)
+    db.commit()
+    return jsonify(_json(reply, conversation)), 200

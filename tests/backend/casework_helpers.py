@@ -15,6 +15,7 @@ from typing import Any, Iterator
 import pytest
 from flask import Flask
 
+from backend.priority import is_priority
 from backend import auth, db
 from backend.app import create_app
 from backend.calendar import uk_date
@@ -71,7 +72,8 @@ def make_case(session, status: str = "awaiting_rg", *, route: str = "nrm", age_r
     case = Case(reference=f"{'NRM' if route == 'nrm' else 'DTN'}-2026-{number:06d}",
                 series="NRM" if route == "nrm" else "DTN", payload=payload, schema_version="test-1",
                 route=route, age_route=age_route, fr_location=fr_location, organisation=organisation,
-                status=status, priority=bool(priority) if priority is not None else age_route != "adult",
+                status=status,
+                priority=bool(priority) if priority is not None else is_priority(route, age_route, payload),
                 submitted_at=submitted_at,
                 rg_due_date=uk_date(utcnow()) + timedelta(days=rg_due_offset_days) if route == "nrm" else None,
                 **columns)

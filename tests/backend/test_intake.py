@@ -138,3 +138,14 @@ def test_real_flows_schema_is_used_by_default(db_session):
     """Without a schema argument intake validates against flows.schema.payload_schema()."""
     with pytest.raises(IntakeError):
         submit(db_session, {"route": "nrm"}, None, "t")
+
+
+def test_a_person_still_being_exploited_goes_to_the_front_of_the_queue(db_session, referral_payload):
+    calm, _ = referral_payload("nrm")
+    urgent, _ = referral_payload("nrm")
+    answers = urgent["answers"]
+    answers["still-in-exploitative-situation"] = "yes"
+    del answers["how-why-did-they-leave-the-situation"]
+    answers["what-is-keeping-them-in-situation"] = "Debt to the gang master"
+    assert not submit(db_session, calm, None, "t").priority
+    assert submit(db_session, urgent, None, "t").priority

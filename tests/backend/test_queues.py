@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from backend.priority import is_priority
 from backend import db, lifecycle, queues
 from backend.calendar import uk_date
 from backend.db import utcnow
@@ -37,7 +38,7 @@ def test_priority_then_due_date(db_session):
     make_case(db_session, "dtn_recorded", route="dtn")
     db_session.commit()
 
-    assert urgent.priority and not not_urgent.priority  # urgent safety answer, set as the case is stored
+    assert urgent.priority and not not_urgent.priority  # urgent safety answer, as intake decides
     entries = queues.decision_queue(db_session, now)
     assert _refs(entries) == [c.reference for c in (unknown_soon, urgent, child_late, cg_ready, adult_overdue,
                                                      adult_soon, not_urgent, adult_late)]
@@ -51,10 +52,10 @@ def test_priority_then_due_date(db_session):
 
 
 def test_is_priority():
-    assert queues.is_priority("nrm", "child", None) and queues.is_priority("nrm", "unknown", {})
-    assert queues.is_priority("nrm", "adult", {"answers": {"still-in-exploitative-situation": "yes"}})
-    assert not queues.is_priority("nrm", "adult", {"answers": {}})
-    assert not queues.is_priority("dtn", "adult", {"answers": {"still-in-exploitative-situation": "yes"}})
+    assert is_priority("nrm", "child", None) and is_priority("nrm", "unknown", {})
+    assert is_priority("nrm", "adult", {"answers": {"still-in-exploitative-situation": "yes"}})
+    assert not is_priority("nrm", "adult", {"answers": {}})
+    assert not is_priority("dtn", "adult", {"answers": {"still-in-exploitative-situation": "yes"}})
 
 
 def test_only_the_claimer_decides(db_session):

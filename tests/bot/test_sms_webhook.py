@@ -17,7 +17,7 @@ from backend.models import Case, Conversation, InboundMessage
 from bot.app import create_app
 from bot.segments import MAX_MESSAGE_CHARS, MAX_SEGMENTS, segments
 from flows.dialogue import BY_ID
-from tests.bot.sms_support import (BASE, ENV_KEYS, OTHER_PHONE, PATH, PHONE, SmsPhone, form,
+from tests.bot.sms_support import (BASE, ENV_KEYS, OTHER_PHONE, PATH, SmsPhone, form,
                                    make_sms_app, messages_of, new_sid, row_counts, sign, walk)
 from tests.conftest import backend_test_config
 from tests.flows.conversation import ADULT_NRM

@@ -1,0 +1,168 @@
+"""One-time resume codes: carry a draft from SMS to web chat, and from web chat to SMS.
+
+REVIEW over SMS ends with "To carry on in web chat, use code ABCD-2345": a signed-in operator
+types the code on ``/chat`` (or ``POST /api/chat/resume``) and the same draft becomes theirs,
+channel ``web``, address ``user:<id>``. REVIEW in web chat offers the way back: texting
+"RESUME ABCD-2345" from a registered number moves the draft to that number's SMS channel.
+
+A code is 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L), shown as two
+groups of four; case, spaces and the hyphen do not matter when it is typed. Only an HMAC of the
+code (keyed with ``SECRET_KEY``) is stored, so a copy of the database gives no usable code. A code
+works once, only on the channel it was issued for, only while its draft is still a draft, and
+only for ``RESUME_CODE_MINUTES`` (default 30). Issuing a new code for a draft and channel voids
+the previous one. Redeeming locks the code row and the conversation row in the caller's
+transaction, so two people typing the same code at once cannot both get the draft.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from backend.db import get_for_update, utcnow
+from backend.models import Conversation, ResumeCode
+from bot.i18n import translator
+from flows.i18n import Translator, tr
+from flows.languages import CODES
+from flows.question import N_
+
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+"""31 symbols: no 0/O, 1/I/L; 8 of them make about 40 bits."""
+LENGTH = 8
+DEFAULT_MINUTES = 30
+
+TO_WEB = N_("To carry on in web chat, use code {code}. It works once, within {minutes} minutes.")
+TO_SMS = N_("To carry on by SMS, text RESUME {code} from a registered phone. It works once, "
+            "within {minutes} minutes.")
+SMS_NOT_VALID = N_("That resume code is not valid: it may have expired or been used already.")
+WORD_RESUME = N_("RESUME")
+
+SMS_COMMAND = re.compile(r"^\s*(?P<word>\S+)\s+(?P<code>[0-9A-Za-z]{4}[\s-]?[0-9A-Za-z]{4})\s*[.!]?\s*$")
+
+
+class ResumeCodeError(ValueError):
+    """The code cannot be used; ``reason`` is ``invalid``, ``used``, ``expired`` or ``finished``."""
+
+    MESSAGES = {
+        "invalid": "That code is not valid. Check it and try again.",
+        "used": "That code has already been used. Ask for a new one (REVIEW shows one).",
+        "expired": "That code has expired. Ask for a new one (REVIEW shows one).",
+        "finished": "That referral is no longer in progress: it was sent or discarded.",
+    }
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.MESSAGES[reason])
+        self.reason = reason
+
+
+def minutes() -> int:
+    """How long a new code works: ``RESUME_CODE_MINUTES`` (app config or environment), default 30."""
+    raw = current_app.config.get("RESUME_CODE_MINUTES") or os.environ.get("RESUME_CODE_MINUTES")
+    try:
+        value = int(raw) if raw is not None else DEFAULT_MINUTES
+    except (TypeError, ValueError):
+        value = DEFAULT_MINUTES
+    return value if value > 0 else DEFAULT_MINUTES
+
+
+def normalise(code: str) -> str | None:
+    """The 8 symbols of a typed code (upper case, without spaces or hyphens), or None."""
+    symbols = re.sub(r"[\s-]", "", code or "").upper()
+    if len(symbols) != LENGTH or any(ch not in ALPHABET for ch in symbols):
+        return None
+    return symbols
+
+
+def display(symbols: str) -> str:
+    return f"{symbols[:4]}-{symbols[4:]}"
+
+
+def _digest(symbols: str) -> str:
+    key = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+    return hmac.new(key, symbols.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def issue(db: Session, conversation: Conversation, target: str, issued_by: str,
+          now: datetime | None = None) -> str:
+    """A new code that moves ``conversation`` to channel ``target`` (``web`` or ``sms``); the
+    display form ``ABCD-2345``. Voids the draft's earlier codes for that channel and clears
+    expired codes of every draft."""
+    now = now or utcnow()
+    db.execute(delete(ResumeCode).where(ResumeCode.expires_at <= now))
+    db.execute(delete(ResumeCode).where(ResumeCode.conversation_id == conversation.id,
+                                        ResumeCode.target_channel == target))
+    while True:
+        symbols = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+        digest = _digest(symbols)
+        if db.scalar(select(ResumeCode.id).where(ResumeCode.code_hash == digest)) is None:
+            break
+    db.add(ResumeCode(code_hash=digest, conversation_id=conversation.id, target_channel=target,
+                      issued_by=issued_by, created_at=now,
+                      expires_at=now + timedelta(minutes=minutes())))
+    db.flush()
+    return display(symbols)
+
+
+def redeem(db: Session, code: str, channel: str, address: str, now: datetime | None = None) -> Conversation:
+    """Use ``code`` on ``channel``: the draft now belongs to ``address`` there (returned, locked).
+
+    Raises :class:`ResumeCodeError`. The caller commits (or rolls back: the code stays unused).
+    """
+    now = now or utcnow()
+    symbols = normalise(code)
+    if symbols is None:
+        raise ResumeCodeError("invalid")
+    row = db.scalars(select(ResumeCode).where(ResumeCode.code_hash == _digest(symbols))
+                     .with_for_update().execution_options(populate_existing=True)).one_or_none()
+    if row is None or row.target_channel != channel:
+        raise ResumeCodeError("invalid")
+    if row.used_at is not None:
+        raise ResumeCodeError("used")
+    if row.expires_at <= now:
+        raise ResumeCodeError("expired")
+    conversation = get_for_update(db, Conversation, row.conversation_id)
+    if conversation is None or conversation.status != "draft":
+        raise ResumeCodeError("finished")
+    row.used_at = now
+    db.execute(delete(ResumeCode).where(ResumeCode.conversation_id == conversation.id,
+                                        ResumeCode.id != row.id, ResumeCode.used_at.is_(None)))
+    conversation.channel = channel
+    conversation.address = address
+    state = dict(conversation.state or {})
+    if state.pop("channel", None) is not None:  # the old channel's notes (SMS parts, offers)
+        conversation.state = state
+    conversation.updated_at = now
+    db.flush()
+    return conversation
+
+
+# -- what the channels say ----------------------------------------------------------------------
+
+
+def offer(db: Session, conversation: Conversation, target: str, issued_by: str, t: Translator) -> str:
+    """Issue a code for ``target`` and say how to use it, in the conversation's language."""
+    code = issue(db, conversation, target, issued_by)
+    return tr(t, TO_WEB if target == "web" else TO_SMS, code=code, minutes=minutes())
+
+
+def sms_code(text: str) -> str | None:
+    """The code of an SMS "RESUME ABCD-2345" (the word in any of the languages), else None."""
+    found = SMS_COMMAND.match(text or "")
+    if found is None:
+        return None
+    words = {WORD_RESUME.casefold()} | {translator(code).gettext(WORD_RESUME).casefold() for code in CODES}
+    if found["word"].strip(".!:").casefold() not in words:
+        return None
+    return found["code"]
+
+
+def not_valid_by_sms(t: Translator) -> str:
+    return tr(t, SMS_NOT_VALID)

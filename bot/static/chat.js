@@ -1,0 +1,309 @@
+/* The web chat page (bot/templates/chat.html): one question at a time through the JSON API.
+ *
+ * Every request sends the session cookie and the page's CSRF token (X-CSRFToken). Replies are
+ * {conversation, messages, question, done, reference, language}; the question's choices become
+ * buttons (checkboxes for "multi"), which send the choice's number, as a text reply would. New
+ * messages go into the transcript, a role="log" aria-live="polite" region, so screen readers
+ * announce them; focus moves to the first control of the new question. Nothing of the
+ * conversation is kept in the browser: a reload asks the API for the draft's current question.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("chat");
+  if (!root) return;
+
+  var RTL = {};
+  (root.getAttribute("data-rtl") || "").split(" ").forEach(function (code) { if (code) RTL[code] = true; });
+  var api = root.getAttribute("data-api");
+  var csrf = root.getAttribute("data-csrf");
+  var el = function (id) { return document.getElementById(id); };
+  var startSection = el("start");
+  var conversationSection = el("conversation");
+  var transcript = el("transcript");
+  var questionBox = el("question");
+  var choicesBox = el("choices");
+  var answerForm = el("answer-form");
+  var answerInput = el("answer");
+  var progress = el("progress");
+  var confirmButton = el("confirm");
+  var skipButton = el("skip");
+  var doneBox = el("done");
+  var errorBox = el("chat-error");
+  var errorText = el("chat-error-text");
+
+  var conversationId = null;
+  var busy = false;
+
+  function request(method, path, body) {
+    var options = {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrf }
+    };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(api + path, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.status === 401) {
+          window.location.assign("/casework/sign-in?next=" + encodeURIComponent("/chat"));
+        }
+        if (!response.ok) {
+          var problem = new Error(data.error || "Something went wrong (" + response.status + "). Try again.");
+          problem.status = response.status;
+          throw problem;
+        }
+        return data;
+      });
+    });
+  }
+
+  function showError(message) {
+    errorText.textContent = message;
+    errorBox.hidden = false;
+    errorBox.focus();
+  }
+
+  function clearError() {
+    errorBox.hidden = true;
+    errorText.textContent = "";
+  }
+
+  function setBusy(value) {
+    busy = value;
+    root.setAttribute("aria-busy", value ? "true" : "false");
+    var controls = root.querySelectorAll("button, input, select");
+    for (var i = 0; i < controls.length; i++) {
+      if (controls[i].closest("#resume")) continue;
+      controls[i].disabled = value;
+    }
+  }
+
+  function addMessage(text, who) {
+    var item = document.createElement("li");
+    item.className = "app-chat__message app-chat__message--" + who;
+    var speaker = document.createElement("span");
+    speaker.className = "govuk-visually-hidden";
+    speaker.setAttribute("lang", "en");
+    speaker.textContent = who === "user" ? "You said: " : "Assistant: ";
+    var body = document.createElement("span");
+    body.className = "app-chat__text";
+    body.textContent = text;
+    item.appendChild(speaker);
+    item.appendChild(body);
+    transcript.appendChild(item);
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  function setLanguage(code) {
+    code = code || "en";
+    conversationSection.setAttribute("lang", code);
+    conversationSection.setAttribute("dir", RTL[code] ? "rtl" : "ltr");
+  }
+
+  function choiceButtons(question) {
+    var group = document.createElement("div");
+    group.className = "govuk-button-group app-chat__choice-group";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Choices");
+    question.choices.forEach(function (choice, index) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "govuk-button govuk-button--secondary app-chat__choice";
+      button.setAttribute("data-choice", String(index + 1));
+      button.setAttribute("data-value", choice.value);
+      button.textContent = choice.label;
+      button.addEventListener("click", function () { send(String(index + 1), choice.label); });
+      group.appendChild(button);
+    });
+    return group;
+  }
+
+  function choiceCheckboxes(question) {
+    var form = document.createElement("form");
+    form.className = "app-chat__multi";
+    form.noValidate = true;
+    var fieldset = document.createElement("fieldset");
+    fieldset.className = "govuk-fieldset";
+    var legend = document.createElement("legend");
+    legend.className = "govuk-fieldset__legend govuk-fieldset__legend--s";
+    legend.setAttribute("lang", "en");
+    legend.textContent = "Select all that apply";
+    fieldset.appendChild(legend);
+    var boxes = document.createElement("div");
+    boxes.className = "govuk-checkboxes govuk-checkboxes--small";
+    question.choices.forEach(function (choice, index) {
+      var item = document.createElement("div");
+      item.className = "govuk-checkboxes__item";
+      var input = document.createElement("input");
+      input.className = "govuk-checkboxes__input";
+      input.type = "checkbox";
+      input.id = "choice-" + (index + 1);
+      input.value = String(index + 1);
+      input.setAttribute("data-choice", String(index + 1));
+      input.setAttribute("data-value", choice.value);
+      var label = document.createElement("label");
+      label.className = "govuk-label govuk-checkboxes__label";
+      label.htmlFor = input.id;
+      label.textContent = choice.label;
+      item.appendChild(input);
+      item.appendChild(label);
+      boxes.appendChild(item);
+    });
+    fieldset.appendChild(boxes);
+    form.appendChild(fieldset);
+    var submit = document.createElement("button");
+    submit.type = "submit";
+    submit.className = "govuk-button";
+    submit.id = "send-choices";
+    submit.setAttribute("lang", "en");
+    submit.textContent = "Send choices";
+    form.appendChild(submit);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var picked = [];
+      var labels = [];
+      form.querySelectorAll("input:checked").forEach(function (input) {
+        picked.push(input.value);
+        labels.push(input.nextSibling.textContent);
+      });
+      if (!picked.length) {
+        showError("Select at least one choice, or type an answer.");
+        return;
+      }
+      send(picked.join(" "), labels.join(", "));
+    });
+    return form;
+  }
+
+  function render(reply, resumed) {
+    conversationId = reply.conversation;
+    startSection.hidden = true;
+    conversationSection.hidden = false;
+    setLanguage(reply.language);
+    if (resumed) transcript.textContent = "";
+    (reply.messages || []).forEach(function (message) { addMessage(message, "bot"); });
+
+    var question = reply.question;
+    choicesBox.textContent = "";
+    if (reply.done) {
+      questionBox.hidden = true;
+      doneBox.hidden = false;
+      progress.textContent = "";
+      var reference = el("reference");
+      reference.textContent = reply.reference || "";
+      reference.setAttribute("data-reference", reply.reference || "");
+      el("done-title").textContent = reply.reference ? "Referral sent" : "Conversation ended";
+      el("done-body").hidden = !reply.reference;
+      el("new-referral").focus();
+      return;
+    }
+    doneBox.hidden = true;
+    questionBox.hidden = false;
+    questionBox.setAttribute("data-question-id", question ? question.id : "review");
+    questionBox.setAttribute("data-question-kind", question ? question.kind : "review");
+    confirmButton.hidden = Boolean(question);
+    skipButton.hidden = !(question && question.optional);
+    if (question && question.of) {
+      progress.textContent = "Question " + question.step + " of " + question.of;
+    } else if (question) {
+      progress.textContent = "";
+    } else {
+      progress.textContent = "Check your answers";
+    }
+    if (question && question.choices && question.choices.length) {
+      choicesBox.appendChild(question.kind === "multi" ? choiceCheckboxes(question) : choiceButtons(question));
+    }
+    answerInput.value = "";
+    var first = choicesBox.querySelector("button, input") || (question ? answerInput : confirmButton);
+    if (first && !busy) first.focus();
+  }
+
+  function send(text, shown) {
+    if (busy || !conversationId) return;
+    clearError();
+    addMessage(shown || text, "user");
+    setBusy(true);
+    request("POST", "/conversations/" + encodeURIComponent(conversationId) + "/messages", { text: text })
+      .then(function (reply) { setBusy(false); render(reply, false); })
+      .catch(function (problem) { setBusy(false); showError(problem.message); });
+  }
+
+  function start(language) {
+    clearError();
+    setBusy(true);
+    request("POST", "/conversations", { language: language })
+      .then(function (reply) { setBusy(false); transcript.textContent = ""; render(reply, false); })
+      .catch(function (problem) { setBusy(false); showError(problem.message); });
+  }
+
+  function showStart() {
+    conversationId = null;
+    conversationSection.hidden = true;
+    startSection.hidden = false;
+    el("start-language").focus();
+  }
+
+  answerForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = answerInput.value.trim();
+    if (!text) {
+      showError("Type an answer, or choose one of the buttons.");
+      answerInput.focus();
+      return;
+    }
+    send(text);
+  });
+
+  el("commands").addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-command]");
+    if (button) send(button.getAttribute("data-command"), button.textContent);
+  });
+
+  el("start-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    start(el("start-language").value);
+  });
+
+  el("new-referral").addEventListener("click", function () {
+    transcript.textContent = "";
+    showStart();
+  });
+
+  el("resume-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var code = el("resume-code").value.trim();
+    if (!code) {
+      showError("Enter the resume code.");
+      el("resume-code").focus();
+      return;
+    }
+    clearError();
+    setBusy(true);
+    request("POST", "/resume", { code: code })
+      .then(function (reply) {
+        setBusy(false);
+        el("resume-code").value = "";
+        el("resume").open = false;
+        transcript.textContent = "";
+        render(reply, true);
+      })
+      .catch(function (problem) { setBusy(false); showError(problem.message); });
+  });
+
+  var draft = root.getAttribute("data-draft");
+  if (draft) {
+    setBusy(true);
+    request("GET", "/conversations/" + encodeURIComponent(draft))
+      .then(function (reply) {
+        setBusy(false);
+        if (reply.done) { showStart(); } else { render(reply, true); }
+      })
+      .catch(function () { setBusy(false); showStart(); });
+  } else {
+    showStart();
+  }
+  root.setAttribute("data-ready", "true");
+})();
