@@ -8,7 +8,8 @@ from flask import Flask
 
 from backend.app import init_backend
 from bot import chat_page, sms, webchat
-from bot.purge import purge_command
+from backend.casework_cli import add_job
+from bot.purge import purge_command, run_purge
 from bot.terminal import chat_command
 
 
@@ -27,4 +28,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         csrf.exempt(webchat.bp)
     app.cli.add_command(chat_command)
     app.cli.add_command(purge_command)
+    add_job(app, "purge", run_purge)
     return app

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -54,11 +54,15 @@ def purge(session: Session, expiry_days: int, now: datetime | None = None) -> Pu
     return Purged(drafts=len(ids), replies=replies)
 
 
+def run_purge(app: Flask) -> str:
+    """The purge as a job of ``nrm jobs run`` (and of ``nrm purge``): one summary line."""
+    with get_db(app).transaction() as session:
+        purged = purge(session, app.config["DRAFT_EXPIRY_DAYS"])
+    return f"purged {purged.drafts} expired draft(s) and {purged.replies} stored repl(ies)"
+
+
 @click.command("purge")
 @with_appcontext
 def purge_command() -> None:
     """Delete drafts older than DRAFT_EXPIRY_DAYS and stale stored SMS replies."""
-    days = int(current_app.config.get("DRAFT_EXPIRY_DAYS") or 7)
-    with get_db().transaction() as session:
-        purged = purge(session, days)
-    click.echo(f"purged {purged.drafts} expired draft(s) and {purged.replies} stored repl(ies)")
+    click.echo(run_purge(current_app))

@@ -1,0 +1,208 @@
+"""Staff sign-in for the web pages: Flask-Login sessions, CSRF on every form, GOV.UK templates.
+
+``init_web_auth(app)`` (called by ``backend.app.init_backend``) sets up, for the whole app:
+
+- Flask-Login: the session remembers the user id; ``/casework/sign-in`` checks the password with
+  ``backend.auth.check_login``, which locks an account after repeated failures. Sessions are
+  permanent with an idle limit (``PERMANENT_SESSION_LIFETIME``, default 8 hours) and the cookies
+  are HttpOnly, SameSite=Lax, and Secure in production.
+- Flask-WTF ``CSRFProtect`` on every POST/PUT/PATCH/DELETE. Bearer-token JSON APIs are exempted
+  where they are registered; views behind ``backend.auth.require_api_user`` check the
+  ``X-CSRFToken`` header themselves when called with a session.
+- Templates: ``backend/templates`` (``base.html``, the GOV.UK page layout) and the
+  ``govuk-frontend-jinja`` macros under the ``govuk_frontend_jinja/`` prefix. The GOV.UK Frontend
+  CSS, JS, fonts and images are served at ``/assets/`` from ``backend/static/govuk``, which
+  ``scripts/build-assets.sh`` fills from the npm registry (not committed).
+
+After signing in, operators go to the web chat (``/chat``) and everyone else to ``/casework/``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, jsonify, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from werkzeug.exceptions import HTTPException
+from wtforms import PasswordField, StringField
+
+from backend import db
+from backend.auth import LOCKOUT, MAX_FAILED_LOGINS, check_login
+from backend.models import User
+
+HERE = Path(__file__).resolve().parent
+ASSETS_DIR = HERE / "static" / "govuk"
+SERVICE_NAME = "NRM Referral Assistant"
+SIGN_IN_FAILED = (
+    f"Enter a correct email address and password. After {MAX_FAILED_LOGINS} wrong attempts the "
+    f"account is locked for {int(LOCKOUT.total_seconds() // 60)} minutes."
+)
+JSON_PREFIXES = ("/api/", "/sms/")
+"""Error pages are HTML for people; these paths keep Flask's or their own JSON/TwiML answers."""
+
+bp = Blueprint("web_auth", __name__, template_folder="templates")
+assets = Blueprint("govuk_assets", __name__, static_folder=str(ASSETS_DIR), static_url_path="/assets")
+placeholder = Blueprint("casework_placeholder", __name__)
+"""``GET /casework/``: a stand-in start page until the casework pages replace it."""
+
+login_manager = LoginManager()
+login_manager.login_view = "web_auth.sign_in"
+login_manager.login_message = ""  # GOV.UK pages explain themselves; no flashed "please log in"
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        user = db.session().get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return user if user is not None and user.active else None
+
+
+def init_web_auth(app: Flask) -> CSRFProtect:
+    """Sign-in pages, sessions, CSRF protection, templates and assets for ``app``; returns the
+    ``CSRFProtect`` (also at ``app.extensions["csrf"]``) so callers can exempt JSON blueprints."""
+    production = app.config.get("NRM_ENV") == "production"
+    for key, value in {
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "WTF_CSRF_TIME_LIMIT": None,  # valid as long as the session: a long chat must not expire
+    }.items():
+        app.config.setdefault(key, value)
+
+    csrf = app.extensions.get("csrf") or CSRFProtect(app)
+    login_manager.init_app(app)
+    _use_govuk_templates(app)
+    app.register_blueprint(bp)
+    app.register_blueprint(assets)
+    app.register_blueprint(placeholder)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(403, _forbidden)
+    app.context_processor(_template_globals)
+    return csrf
+
+
+def _use_govuk_templates(app: Flask) -> None:
+    """Let templates import ``govuk_frontend_jinja/components/.../macro.html``."""
+    govuk = PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})
+    own = app.jinja_loader
+    app.jinja_loader = ChoiceLoader([own, govuk] if own is not None else [govuk])  # type: ignore[method-assign]
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+
+def _template_globals() -> dict[str, Any]:
+    return {
+        "service_name": SERVICE_NAME,
+        "asset_path": "/assets",
+        "govuk_assets_built": (ASSETS_DIR / "govuk-frontend.min.css").exists(),
+    }
+
+
+# -- signing in and out ------------------------------------------------------------------------
+
+
+class SignInForm(FlaskForm):
+    email = StringField("Email address")
+    password = PasswordField("Password")
+
+
+def home_for(user: User) -> str:
+    """Where a user starts after signing in."""
+    return "/chat" if user.role == "operator" else "/casework/"
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site (no scheme, no host, no ``//``): never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return None
+    return target
+
+
+@bp.route("/casework/sign-in", methods=["GET", "POST"])
+def sign_in() -> Any:
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(request.args.get("next")) or home_for(current_user))
+    form = SignInForm()
+    errors: list[dict[str, str]] = []
+    status = 200
+    if form.validate_on_submit():  # CSRFProtect already refused a POST without a valid token
+        email = (form.email.data or "").strip()
+        password = form.password.data or ""
+        if not email:
+            errors.append({"text": "Enter your email address", "href": "#email"})
+        if not password:
+            errors.append({"text": "Enter your password", "href": "#password"})
+        if not errors:
+            db_session = db.session()
+            user = check_login(db_session, email, password)
+            db_session.commit()  # failure counts and lock-outs must persist
+            if user is not None:
+                session.clear()  # nothing from before signing in carries over (session fixation)
+                login_user(user)
+                session.permanent = True
+                return redirect(_safe_next(request.args.get("next")) or home_for(user))
+            errors.append({"text": SIGN_IN_FAILED, "href": "#email"})
+        status = 400
+    field_errors = {error["href"].lstrip("#"): error["text"] for error in reversed(errors)}
+    return render_template("sign_in.html", form=form, errors=errors, field_errors=field_errors,
+                           signed_out=request.args.get("signed-out") == "1"), status
+
+
+@bp.route("/casework/sign-out", methods=["GET", "POST"])
+def sign_out() -> Any:
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return redirect(url_for("web_auth.sign_in"))
+        return render_template("sign_out.html")
+    logout_user()
+    session.clear()
+    return redirect(url_for("web_auth.sign_in", **{"signed-out": "1"}))
+
+
+@placeholder.get("/casework/")
+@login_required
+def casework_index() -> Any:
+    """Placeholder start page for signed-in staff (the casework pages will replace it)."""
+    return render_template("casework_index.html")
+
+
+# -- error pages -------------------------------------------------------------------------------
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def _csrf_error(error: CSRFError) -> Any:
+    if _wants_json():
+        return jsonify({"error": f"CSRF check failed: {error.description}"}), 400
+    return render_template("csrf_error.html"), 400
+
+
+def _forbidden(error: HTTPException) -> Any:
+    if _wants_json():
+        return error
+    return render_template("forbidden.html"), 403
+
+
+def require_role(*roles: str) -> None:
+    """In a ``login_required`` view: 403 (the GOV.UK page) unless the user has one of ``roles``."""
+    if not current_user.is_authenticated or current_user.role not in roles:
+        abort(403)
