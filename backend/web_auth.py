@@ -70,14 +70,18 @@ def init_web_auth(app: Flask) -> CSRFProtect:
     """Sign-in pages, sessions, CSRF protection, templates and assets for ``app``; returns the
     ``CSRFProtect`` (also at ``app.extensions["csrf"]``) so callers can exempt JSON blueprints."""
     production = app.config.get("NRM_ENV") == "production"
+    # Flask's own defaults are always in app.config: tighten them unless a test or the caller
+    # chose otherwise (Secure can only be switched on here, never off in production).
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SESSION_COOKIE_SECURE")) or production
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if app.config.get("PERMANENT_SESSION_LIFETIME") == timedelta(days=31):  # Flask's default
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=8)
     for key, value in {
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "WTF_CSRF_TIME_LIMIT": None,  # valid as long as the session: a long chat must not expire
     }.items():
         app.config.setdefault(key, value)

@@ -150,7 +150,8 @@ def redeem(db: Session, code: str, channel: str, address: str, now: datetime | N
 def offer(db: Session, conversation: Conversation, target: str, issued_by: str, t: Translator) -> str:
     """Issue a code for ``target`` and say how to use it, in the conversation's language."""
     code = issue(db, conversation, target, issued_by)
-    return tr(t, TO_WEB if target == "web" else TO_SMS, code=code, minutes=minutes())
+    message = TO_WEB if target == "web" else TO_SMS  # not inline: extraction would take "web"
+    return tr(t, message, code=code, minutes=minutes())
 
 
 def sms_code(text: str) -> str | None:

@@ -42,6 +42,7 @@ KEYWORDS = ("tr:2", "trn:2,3", "say")
 ``step.say(msgid)``."""
 
 PROJECT = "NRM Referral Assistant"
+COPYRIGHT = "NRM Referral Assistant maintainers"
 
 
 def po_path(locale: str) -> Path:
@@ -72,7 +73,7 @@ def extract() -> None:
     pybabel(
         "extract", "-F", str(MAPPING.relative_to(ROOT)), *keywords,
         "-c", "TRANSLATORS:", "--add-location=file",
-        "--project", PROJECT, "--version", "1.0",
+        "--project", PROJECT, "--version", "1.0", "--copyright-holder", COPYRIGHT,
         "-o", str(POT.relative_to(ROOT)), ".",
     )
 
@@ -214,3 +215,18 @@ def check_command() -> None:
     if found:
         raise click.ClickException(f"{len(found)} problem(s) in the translations")
     click.echo(f"{len(LOCALES)} catalogues complete ({sum(1 for m in template if m.id)} messages each)")
+
+
+def in_memory(locale: str):
+    """The catalogue of ``locale`` compiled from its .po in memory (no .mo needed): for tests and
+    for checking a translation before ``nrm translate compile``. Fuzzy entries are left out, as
+    ``compile`` leaves them out."""
+    import io as _io
+
+    from babel.messages.mofile import write_mo
+    from babel.support import Translations
+
+    buffer = _io.BytesIO()
+    write_mo(buffer, load_po(locale), use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)

@@ -300,7 +300,7 @@ def _pending(step: _Step, text: str, typed: Typed | None) -> Turn:
         if typed is not None:
             return _command(step, typed)
         return _answer(step, BY_ID[pending["pick"]], text)
-    if _is_yes(text, step.t):
+    if _is_yes(text, step.t, step.state.language):
         if pending["confirm"] == Command.RESTART.value:
             kept = {k: v for k, v in step.state.answers.items() if v.get("source") == REGISTRATION}
             step.state.answers = kept
@@ -316,10 +316,11 @@ def _pending(step: _Step, text: str, typed: Typed | None) -> Turn:
     return _finish(step)
 
 
-def _is_yes(text: str, t: Translator) -> bool:
-    """A YES to a confirmation, in English or the conversation's language."""
-    word = text.strip().strip(".!").casefold()
-    return word in {"yes", "y", t.gettext("Yes").casefold()}
+def _is_yes(text: str, t: Translator, language: str = "en") -> bool:
+    """A YES to a confirmation, in English or the conversation's language (accents optional)."""
+    word = languages.key(text.strip().strip(".!"))
+    local = {languages.key(w) for w in languages.YES_WORDS.get(language, ())}
+    return word in {"yes", "y", languages.key(t.gettext("Yes"))} | local
 
 
 # -- languages and the consent explanation ---------------------------------------------------

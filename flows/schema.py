@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from flows import lookups
+from flows.languages import CODES
 from flows.payload import AGE_ROUTES, SCHEMA_VERSION
 from flows.question import Kind, Question
 from flows.referral_questions import QUESTIONS
@@ -84,7 +85,9 @@ def payload_schema() -> dict[str, Any]:
             "language": {"type": "string", "minLength": 2},
             "answer_languages": {"type": "array", "items": {"type": "string"}},
             "consent_text_version": {"type": ["string", "null"]},
-            "consent_text_languages": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+            "consent_text_languages": {
+                "type": "array", "items": {"enum": list(CODES)}, "uniqueItems": True,
+            },
             "answers": {
                 "type": "object",
                 "properties": {q.id: _value_schema(q) for q in QUESTIONS},

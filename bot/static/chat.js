@@ -19,7 +19,8 @@
   var csrf = root.getAttribute("data-csrf");
   var el = function (id) { return document.getElementById(id); };
   var startSection = el("start");
-  var conversationSection = el("conversation");
+  var conversationPanel = el("conversation-panel");
+  var conversationRegion = el("conversation");
   var transcript = el("transcript");
   var questionBox = el("question");
   var choicesBox = el("choices");
@@ -34,6 +35,7 @@
 
   var conversationId = null;
   var busy = false;
+  var turns = 0;
 
   function request(method, path, body) {
     var options = {
@@ -90,6 +92,7 @@
     speaker.textContent = who === "user" ? "You said: " : "Assistant: ";
     var body = document.createElement("span");
     body.className = "app-chat__text";
+    body.setAttribute("dir", "auto");  // an untranslated or typed message keeps its own direction
     body.textContent = text;
     item.appendChild(speaker);
     item.appendChild(body);
@@ -99,8 +102,8 @@
 
   function setLanguage(code) {
     code = code || "en";
-    conversationSection.setAttribute("lang", code);
-    conversationSection.setAttribute("dir", RTL[code] ? "rtl" : "ltr");
+    conversationRegion.setAttribute("lang", code);
+    conversationRegion.setAttribute("dir", RTL[code] ? "rtl" : "ltr");
   }
 
   function choiceButtons(question) {
@@ -129,7 +132,7 @@
     fieldset.className = "govuk-fieldset";
     var legend = document.createElement("legend");
     legend.className = "govuk-fieldset__legend govuk-fieldset__legend--s";
-    legend.setAttribute("lang", "en");
+    legend.setAttribute("lang", "en");  // the service's words, inside the conversation's region
     legend.textContent = "Select all that apply";
     fieldset.appendChild(legend);
     var boxes = document.createElement("div");
@@ -179,9 +182,11 @@
   }
 
   function render(reply, resumed) {
+    turns += 1;
+    root.setAttribute("data-turns", String(turns));  // lets tests wait for the next reply
     conversationId = reply.conversation;
     startSection.hidden = true;
-    conversationSection.hidden = false;
+    conversationPanel.hidden = false;
     setLanguage(reply.language);
     if (resumed) transcript.textContent = "";
     (reply.messages || []).forEach(function (message) { addMessage(message, "bot"); });
@@ -241,7 +246,7 @@
 
   function showStart() {
     conversationId = null;
-    conversationSection.hidden = true;
+    conversationPanel.hidden = true;
     startSection.hidden = false;
     el("start-language").focus();
   }

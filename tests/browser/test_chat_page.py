@@ -1,0 +1,189 @@
+"""The web chat page in a real Chromium: a whole referral, keyboard use, right-to-left Arabic.
+
+The tests read the current question from ``#question[data-question-id]`` and answer it from the
+answer sets of ``tests/flows/conversation.py`` the way a person would: a choice by its button,
+several by their checkboxes, everything else typed. ``NRM_UPDATE_SCREENSHOTS=1`` (see
+``scripts/screenshot-webchat.sh``) also writes docs/webchat-mid-referral.png.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from backend import db
+from backend.models import Case
+from tests.browser.conftest import OPERATORS, PASSWORD, LiveServer
+from tests.flows.conversation import CHILD
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "docs" / "webchat-mid-referral.png"
+SCREENSHOT_AT = "when-last-contact"
+"""The question at which the mid-referral screenshot is taken (a choice, part-way through)."""
+
+
+def sign_in(page: Any, server: LiveServer, email: str) -> None:
+    page.goto(server.url + "/chat")
+    assert "/casework/sign-in" in page.url  # anonymous: sent to sign in first
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("#sign-in")
+    page.wait_for_url(server.url + "/chat")
+    page.wait_for_selector("#chat[data-ready='true']", state="attached")
+
+
+def turns(page: Any) -> int:
+    return int(page.get_attribute("#chat", "data-turns") or 0)
+
+
+def wait_for_reply(page: Any, before: int) -> None:
+    page.wait_for_function(
+        "n => Number(document.getElementById('chat').getAttribute('data-turns') || 0) > n", arg=before)
+
+
+def start(page: Any, language: str = "en") -> None:
+    page.wait_for_selector("#start:not([hidden])")
+    page.select_option("#start-language", language)
+    before = turns(page)
+    page.click("#start-button")
+    wait_for_reply(page, before)
+
+
+def question(page: Any) -> tuple[str, str]:
+    box = page.locator("#question")
+    if not box.is_visible():
+        return "", ""
+    return box.get_attribute("data-question-id") or "", box.get_attribute("data-question-kind") or ""
+
+
+def answer(page: Any, qid: str, kind: str, text: str) -> None:
+    """Answer like a person: click the choice, tick the boxes, or type."""
+    before = turns(page)
+    numbers = text.split()
+    if kind == "multi" and all(n.isdigit() for n in numbers):
+        for number in numbers:
+            page.check(f"#choices input[data-choice='{number}']")
+        page.click("#send-choices")
+    elif text.isdigit() and page.locator(f"#choices button[data-choice='{text}']").count():
+        page.click(f"#choices button[data-choice='{text}']")
+    elif page.locator(f"#choices button[data-value='{text.lower()}']").count():
+        page.click(f"#choices button[data-value='{text.lower()}']")
+    elif text == "SKIP":
+        page.click("#skip")
+    else:
+        page.fill("#answer", text)
+        page.press("#answer", "Enter")
+    wait_for_reply(page, before)
+    assert question(page)[0] != qid, f"{text!r} for {qid} was refused: {page.inner_text('#transcript')[-400:]}"
+
+
+def test_an_operator_makes_a_whole_referral_in_the_browser(page: Any, live_server: LiveServer,
+                                                           tmp_path: Path) -> None:
+    sign_in(page, live_server, OPERATORS[0])
+    start(page)
+    assert page.get_attribute("#conversation", "dir") == "ltr"
+    reloaded = False
+    for _ in range(150):
+        qid, kind = question(page)
+        if not qid:
+            break
+        if qid == "review":  # the numbered summary: send it
+            before = turns(page)
+            page.click("#confirm")
+            wait_for_reply(page, before)
+            continue
+        assert page.inner_text("#progress").startswith("Question ")
+        if qid == SCREENSHOT_AT and not reloaded:
+            shot = tmp_path / "mid-referral.png"
+            page.set_viewport_size({"width": 1280, "height": 1160})  # the whole question in view
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(shot))
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            if os.environ.get("NRM_UPDATE_SCREENSHOTS") == "1":
+                SCREENSHOT.parent.mkdir(exist_ok=True)
+                page.screenshot(path=str(SCREENSHOT))
+            # a reload carries on with the same draft at the same question
+            page.reload()
+            page.wait_for_function(
+                "q => document.getElementById('question').getAttribute('data-question-id') === q", arg=qid)
+            reloaded = True
+        answer(page, qid, kind, CHILD[qid])
+    assert reloaded, "the screenshot question was never asked"
+
+    reference = page.get_attribute("#reference", "data-reference")
+    assert page.locator("#done").is_visible()
+    assert reference and reference.startswith("NRM-")
+    assert reference in page.inner_text("#done")
+    with live_server.app.app_context(), db.get_db(live_server.app).transaction(readonly=True) as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        assert case.age_route == "child"
+
+
+def test_the_choice_buttons_work_with_the_keyboard_alone(page: Any, live_server: LiveServer) -> None:
+    sign_in(page, live_server, OPERATORS[1])
+    page.focus("#start-language")
+    before = turns(page)
+    page.keyboard.press("Tab")  # to the Start button
+    page.keyboard.press("Enter")
+    wait_for_reply(page, before)
+    for qid in ("reference", "user-organisation", "user-email"):
+        assert question(page)[0] == qid
+        assert page.evaluate("document.activeElement.id") == "answer"  # focus is on the answer box
+        before = turns(page)
+        page.keyboard.type(CHILD[qid])
+        page.keyboard.press("Enter")
+        wait_for_reply(page, before)
+
+    assert question(page) == ("fr-location", "choice")
+    assert page.evaluate("document.activeElement.getAttribute('data-choice')") == "1"
+    page.keyboard.press("Tab")
+    focused = page.evaluate("""() => {
+        const el = document.activeElement, style = getComputedStyle(el);
+        return {choice: el.getAttribute('data-choice'), label: el.textContent,
+                outline: style.outlineStyle, shadow: style.boxShadow};
+    }""")
+    assert focused["choice"] == "2" and focused["label"] == "Wales"
+    assert focused["outline"] != "none" or focused["shadow"] != "none"  # focus is visible
+    before = turns(page)
+    page.keyboard.press("Enter")
+    wait_for_reply(page, before)
+    assert question(page)[0] != "fr-location"
+    assert "Wales" in page.inner_text("#transcript")
+    assert page.get_attribute("#transcript", "aria-live") == "polite"
+
+
+def test_an_arabic_conversation_is_right_to_left(page: Any, live_server: LiveServer) -> None:
+    from flows import languages
+
+    if not languages.BY_CODE.get("ar") or not languages.BY_CODE["ar"].rtl:
+        pytest.skip("no right-to-left language in flows.languages")
+    sign_in(page, live_server, OPERATORS[2])
+    start(page, "en")
+    assert page.get_attribute("#conversation", "dir") == "ltr"
+    # switch with the LANGUAGE command, then pick Arabic from the language buttons
+    before = turns(page)
+    page.click("#commands button[data-command='LANGUAGE']")
+    wait_for_reply(page, before)
+    assert question(page)[0] == languages.LANGUAGE_QUESTION
+    arabic = page.locator("#choices button[data-value='ar']")
+    assert arabic.inner_text() == "العربية"
+    before = turns(page)
+    arabic.click()
+    wait_for_reply(page, before)
+    if question(page)[0] == languages.LANGUAGE_QUESTION or page.get_attribute("#conversation", "lang") != "ar":
+        before = turns(page)  # a confirmation step ("yes") if the dialogue asks for one
+        page.click("#choices button[data-value='yes']")
+        wait_for_reply(page, before)
+    assert page.get_attribute("#conversation", "lang") == "ar"
+    assert page.get_attribute("#conversation", "dir") == "rtl"
+    assert page.evaluate("getComputedStyle(document.getElementById('transcript')).direction") == "rtl"
+    # and a new Arabic conversation after a reload starts right-to-left from the server's page
+    page.reload()
+    page.wait_for_selector("#conversation-panel:not([hidden])")
+    assert page.get_attribute("#conversation", "dir") == "rtl"
