@@ -31,6 +31,7 @@ KEYS = (
     "CLAIM_MINUTES",
     "SMS_RESUME_AFTER_MINUTES",
     "QUICK_EXIT_WORD",
+    "RESUME_CODE_MINUTES",
 )
 """Every setting this module resolves (all are also read from environment variables of that name)."""
 
@@ -40,6 +41,7 @@ INT_DEFAULTS = {
     "RECOVERY_PERIOD_DAYS": 30,  # at least 30 under current guidance; 45 under the 2019 guidance
     "CLAIM_MINUTES": 60,
     "SMS_RESUME_AFTER_MINUTES": 60,
+    "RESUME_CODE_MINUTES": 30,
 }
 QUICK_EXIT_DEFAULT = "SAFE"
 """The SMS word that deletes a draft at once (configurable so it can be agreed with each team)."""

@@ -19,7 +19,9 @@ def serve_command(host: str) -> None:
     """Serve the product (web chat, SMS webhook, casework) on PORT (default 5000)."""
     port = int(os.environ.get("PORT", "5000"))
     click.echo(f"NRM Referral Assistant on http://{host}:{port}/")
+    click.echo(f"  sign in (all staff):   http://{host}:{port}/casework/sign-in")
     click.echo(f"  web chat (operators):  http://{host}:{port}/chat")
+    click.echo(f"  casework queues:       http://{host}:{port}/casework/")
     click.echo(f"  web chat API:          http://{host}:{port}/api/chat/conversations")
     click.echo("  terminal chat:         .venv/bin/nrm chat --phone +447700900123")
     click.echo("  demo logins:           printed by `nrm demo` above; API tokens: nrm user add EMAIL --role operator")

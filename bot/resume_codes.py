@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -37,7 +36,6 @@ from flows.question import N_
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 """31 symbols: no 0/O, 1/I/L; 8 of them make about 40 bits."""
 LENGTH = 8
-DEFAULT_MINUTES = 30
 
 TO_WEB = N_("To carry on in web chat, use code {code}. It works once, within {minutes} minutes.")
 TO_SMS = N_("To carry on by SMS, text RESUME {code} from a registered phone. It works once, "
@@ -64,13 +62,8 @@ class ResumeCodeError(ValueError):
 
 
 def minutes() -> int:
-    """How long a new code works: ``RESUME_CODE_MINUTES`` (app config or environment), default 30."""
-    raw = current_app.config.get("RESUME_CODE_MINUTES") or os.environ.get("RESUME_CODE_MINUTES")
-    try:
-        value = int(raw) if raw is not None else DEFAULT_MINUTES
-    except (TypeError, ValueError):
-        value = DEFAULT_MINUTES
-    return value if value > 0 else DEFAULT_MINUTES
+    """How long a new code works: ``RESUME_CODE_MINUTES`` (validated by backend.config)."""
+    return int(current_app.config["RESUME_CODE_MINUTES"])
 
 
 def normalise(code: str) -> str | None:
