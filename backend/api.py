@@ -79,7 +79,7 @@ def _case_or_404(reference: str) -> Case:
     return case
 
 
-def _visible(case: Case, user: User) -> bool:
+def visible_to(case: Case, user: User) -> bool:
     """Who may see a case: caseworkers any; panel those that reached review; responders their own."""
     if user.role == "caseworker":
         return True
@@ -93,7 +93,7 @@ def _visible(case: Case, user: User) -> bool:
 
 def _visible_case(reference: str) -> Case:
     case = _case_or_404(reference)
-    if not _visible(case, _user()):
+    if not visible_to(case, _user()):
         raise CaseNotFound(f"no case {reference}")  # do not reveal that it exists
     return case
 

@@ -55,6 +55,17 @@ def _value_schema(question: Question) -> dict[str, Any]:
     return {"type": "string", "minLength": 1, "maxLength": question.max_length}
 
 
+def _described(question: Question) -> dict[str, Any]:
+    """The value schema plus annotations for people reading a payload (the casework pages):
+    ``title`` is the question's summary label, ``x-section`` its section of the review summary
+    (in route order), ``x-choices`` the label of each choice value. Annotations only: they never
+    change what is valid."""
+    described = {**_value_schema(question), "title": question.summary, "x-section": question.section}
+    if question.has_choices:
+        described["x-choices"] = {choice.value: choice.label for choice in question.options()}
+    return described
+
+
 def _route_rules(question: Question) -> list[dict[str, Any]]:
     """Required when on the route (unless optional); absent when off it."""
     absent = {"not": {"required": [question.id]}}
@@ -90,7 +101,7 @@ def payload_schema() -> dict[str, Any]:
             },
             "answers": {
                 "type": "object",
-                "properties": {q.id: _value_schema(q) for q in QUESTIONS},
+                "properties": {q.id: _described(q) for q in QUESTIONS},
                 "additionalProperties": False,
                 "required": always,
                 "allOf": [rule for q in QUESTIONS for rule in _route_rules(q)],

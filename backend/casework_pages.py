@@ -1,0 +1,487 @@
+"""The casework web pages under ``/casework/`` (DESIGN §3): queues, case pages, decisions, reviews
+and aggregate statistics, in the GOV.UK Design System (``templates/casework``).
+
+Who sees what (the same rules as the JSON API, ``backend.api``):
+
+- ``/casework/``: the decision queue, for caseworkers. Panel members, analysts and admins are sent
+  to their own start page (``backend.web_auth.home_for``); anyone else gets 403.
+- ``/casework/review``: the review queue of a panel member (negative decisions they may review).
+- ``/casework/cases/<ref>``: the case page, for caseworkers (any case) and panel members (cases
+  that reached review); another case is a 404 to the panel, so its existence is not revealed.
+- ``/casework/stats``: aggregate counts, small numbers suppressed, for analysts and admins only.
+- Operators and responders get 403 everywhere here; anonymous visitors are sent to sign in.
+
+Every change goes through ``backend.queues`` (claims) and ``backend.lifecycle`` (decisions and
+reviews), one transaction per request: committed on success and followed by a redirect (with a
+success banner), rolled back on refusal and answered with the page again, its GOV.UK error summary
+saying why (the lifecycle's own message) and the refusal's HTTP status. Every form carries a CSRF
+token; ``CSRFProtect`` refuses a POST without one (400) before any view runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, Iterable
+
+from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from backend import api, db, lifecycle, queues
+from backend.calendar import UK_TIME
+from backend.forms import OUTCOME_LABELS, REVIEW_LABELS, DecisionForm, ReviewForm, error_list, field_errors
+from backend.lifecycle import CaseworkError, status_label
+from backend.models import AuditEvent, Case, User
+from backend.web_auth import home_for, require_role
+
+bp = Blueprint("casework", __name__, url_prefix="/casework", template_folder="templates")
+
+CASEWORKER = "caseworker"
+PANEL = "panel"
+CASE_ROLES = api.STAFF_VIEW_ROLES
+STATS_ROLES = api.STATS_ROLES
+
+STAGE_NAMES = {"rg": "Reasonable Grounds", "cg": "Conclusive Grounds"}
+AGE_ROUTE_NAMES = {"adult": "Adult", "child": "Child", "unknown": "Age not known (treated as a child)"}
+ROUTE_NAMES = {"nrm": "NRM referral", "dtn": "Duty to Notify report"}
+LOCATION_NAMES = {"england": "England", "wales": "Wales", "scotland": "Scotland",
+                  "northern-ireland": "Northern Ireland"}
+REQUESTED_BY_NAMES = {"first_responder": "the first responder organisation",
+                      "support_provider": "the support provider"}
+NOTE_NAMES = {"reconsideration": "Reconsideration requested", "withdrawal": "Withdrawn",
+              "suspension": "Suspended", "resumption": "Resumed"}
+AUDIT_ACTIONS = {
+    "referral.submitted": "Referral submitted",
+    "dtn.recorded": "Duty to Notify report recorded",
+    "case.claimed": "Claimed",
+    "case.released": "Claim released",
+    "case.claim_expired": "Claim expired",
+    "case.decide_rg_positive": "Positive RG decision",
+    "case.decide_rg_negative": "Negative RG decision",
+    "case.end_recovery": "Recovery period ended",
+    "case.decide_cg_positive": "Positive CG decision",
+    "case.decide_cg_negative": "Negative CG decision",
+    "case.uphold": "Negative decision upheld",
+    "case.return_for_reconsideration": "Returned for reconsideration",
+    "case.reconsider": "Reconsideration requested",
+    "case.withdraw": "Withdrawn",
+    "case.suspend": "Suspended",
+    "case.resume": "Resumed",
+}
+OTHER_SECTION = "Other answers"
+
+
+# --- formatting (template filters) --------------------------------------------------------------
+
+@bp.app_template_filter("govuk_date")
+def govuk_date(value: date | str | None) -> str:
+    """``5 March 2026`` (GOV.UK style); an empty string for None."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return f"{value.day} {value:%B %Y}"
+
+
+@bp.app_template_filter("govuk_datetime")
+def govuk_datetime(value: datetime | str | None) -> str:
+    """``5 March 2026 at 2:05pm``, UK time."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    local = value.astimezone(UK_TIME)
+    hour = local.hour % 12 or 12
+    return f"{govuk_date(local.date())} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+@bp.app_template_filter("govuk_time")
+def govuk_time(value: datetime | None) -> str:
+    """``2:05pm``, UK time."""
+    if value is None:
+        return ""
+    local = value.astimezone(UK_TIME)
+    return f"{local.hour % 12 or 12}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+def priority_reason(age_route: str) -> str:
+    """Why a priority case goes first: children (and unknown age), else an urgent safety case."""
+    return "Child" if age_route in ("child", "unknown") else "Urgent"
+
+
+@bp.app_context_processor
+def _casework_globals() -> dict[str, Any]:
+    return {"stage_names": STAGE_NAMES, "priority_reason": priority_reason, "status_label": status_label}
+
+
+# --- who may see what ---------------------------------------------------------------------------
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _case_or_404(reference: str) -> Case:
+    """The case ``reference`` if this caseworker or panel member may see it (else 404/403)."""
+    require_role(*CASE_ROLES)
+    case = db.session().scalar(select(Case).where(Case.reference == reference))
+    if case is None or not api.visible_to(case, _user()):
+        abort(404)
+    return case
+
+
+def _emails(session: Any, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.id, User.email).where(User.id.in_(wanted))).all())
+
+
+def _actor_id(actor: str | None) -> int | None:
+    if actor and actor.startswith("user:") and actor[5:].isdigit():
+        return int(actor[5:])
+    return None
+
+
+def _banners() -> list[dict[str, str]]:
+    return [{"type": category, "text": text}
+            for category, text in get_flashed_messages(with_categories=True)]
+
+
+# --- queues -------------------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def decision_queue() -> Any:
+    """The decision queue (caseworkers); other staff are sent to their own start page."""
+    user = _user()
+    if user.role != CASEWORKER:
+        home = home_for(user)
+        if home.startswith("/casework/") and home.rstrip("/") != "/casework":
+            return redirect(home)
+        abort(403)
+    return _render_decision_queue()
+
+
+def _render_decision_queue(errors: list[dict[str, str]] | None = None, status: int = 200) -> Any:
+    session = db.session()
+    user = _user()
+    entries = queues.decision_queue(session, user=user)
+    holders = dict(session.execute(
+        select(Case.reference, User.email).join(User, User.id == Case.claimed_by_id)
+        .where(Case.reference.in_([e.reference for e in entries if e.claimed]))).all()) if entries else {}
+    return render_template("casework/decision_queue.html", entries=entries, holders=holders,
+                           overdue=sum(1 for e in entries if e.overdue),
+                           errors=errors or [], banners=_banners()), status
+
+
+@bp.post("/claim-next")
+@login_required
+def claim_next() -> Any:
+    """Claim the first unclaimed case of the queue, atomically, and open it."""
+    require_role(CASEWORKER)
+    session = db.session()
+    try:
+        case = queues.claim_next(session, _user())
+    except CaseworkError as error:
+        session.rollback()
+        return _render_decision_queue([{"text": error.message, "href": "#claim-next"}], error.status)
+    if case is None:
+        session.rollback()
+        flash("There is no unclaimed case waiting for a decision.", "info")
+        return redirect(url_for("casework.decision_queue"))
+    reference, expires = case.reference, case.claim_expires_at
+    session.commit()
+    flash(f"You have claimed case {reference} until {govuk_time(expires)}.", "success")
+    return redirect(url_for("casework.case_page", reference=reference))
+
+
+@bp.get("/review")
+@login_required
+def review_queue() -> Any:
+    """Negative decisions waiting for review that this panel member may review."""
+    require_role(PANEL)
+    entries = queues.review_queue(db.session(), user=_user())
+    return render_template("casework/review_queue.html", entries=entries, banners=_banners())
+
+
+# --- the case page ------------------------------------------------------------------------------
+
+@dataclass
+class TimelineEntry:
+    at: datetime | None
+    title: str
+    by: str
+    reasons: str | None
+    tag: tuple[str, str] | None = None
+    """(text, colour class) of a GOV.UK tag, for outcomes."""
+
+
+@dataclass
+class AnswerSection:
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _answer_properties() -> dict[str, Any]:
+    """The answers' JSON Schema properties as flows publishes them (titles, sections, choice
+    labels): the backend reads the public schema, never the question catalogue itself."""
+    from flows.schema import payload_schema  # imported late, as in backend.intake
+
+    return payload_schema()["properties"]["answers"]["properties"]
+
+
+def humanise(field_id: str) -> str:
+    """``pv-name-first-name`` -> ``Pv name first name`` (for answers the schema does not describe)."""
+    words = field_id.replace("_", "-").split("-")
+    return " ".join(words).strip().capitalize()
+
+
+def _partial_date(text: str) -> str:
+    parts = text.split("-")
+    try:
+        if len(parts) == 3:
+            return govuk_date(date.fromisoformat(text))
+        if len(parts) == 2:
+            return f"{date(int(parts[0]), int(parts[1]), 1):%B %Y}"
+    except ValueError:
+        return text
+    return text
+
+
+def format_answer(value: Any, schema: dict[str, Any] | None = None) -> str:
+    """An answer as text: choice labels, readable dates, lists joined, yes/no for booleans."""
+    labels = (schema or {}).get("x-choices") or {}
+    if isinstance(value, list):
+        return ", ".join(format_answer(item, schema) for item in value)
+    if isinstance(value, dict) and "date" in value:
+        shown = _partial_date(str(value["date"]))
+        return f"{shown} (approximate)" if value.get("approximate") else shown
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, str) and value in labels:
+        return str(labels[value])
+    if isinstance(value, dict):
+        return ", ".join(f"{humanise(str(k))}: {format_answer(v)}" for k, v in value.items())
+    return str(value)
+
+
+def answer_sections(payload: dict[str, Any] | None) -> list[AnswerSection]:
+    """The payload's answers, labelled and grouped by the sections of the published schema (in
+    route order); answers the schema does not know go last, under their humanised ids."""
+    answers = (payload or {}).get("answers") or {}
+    properties = _answer_properties()
+    sections: dict[str, AnswerSection] = {}
+    for field_id, schema in properties.items():  # schema order is route order
+        if field_id in answers:
+            title = str(schema.get("x-section") or OTHER_SECTION)
+            sections.setdefault(title, AnswerSection(title)).rows.append(
+                (str(schema.get("title") or humanise(field_id)), format_answer(answers[field_id], schema)))
+    for field_id, value in answers.items():
+        if field_id not in properties:
+            sections.setdefault(OTHER_SECTION, AnswerSection(OTHER_SECTION)).rows.append(
+                (humanise(field_id), format_answer(value)))
+    return list(sections.values())
+
+
+def _timeline(case: Case, emails: dict[int, str]) -> list[TimelineEntry]:
+    def who(user_id: int | None) -> str:
+        return emails.get(user_id, f"user {user_id}") if user_id is not None else "System"
+
+    entries = []
+    stage_of = {d.id: d.stage for d in case.decisions}
+    for d in case.decisions:
+        colour = "govuk-tag--green" if d.outcome == "positive" else "govuk-tag--red"
+        entries.append(TimelineEntry(d.decided_at, f"{STAGE_NAMES[d.stage]} decision", who(d.decided_by_id),
+                                     d.reasons, (d.outcome.capitalize(), colour)))
+    for r in case.reviews:
+        stage = stage_of.get(r.decision_id, "")
+        colour = "govuk-tag--red" if r.outcome == "upheld" else "govuk-tag--yellow"
+        text = "Upheld" if r.outcome == "upheld" else "Returned for reconsideration"
+        entries.append(TimelineEntry(r.reviewed_at, f"Panel review of the negative {stage.upper()} decision",
+                                     who(r.reviewer_id), r.reasons, (text, colour)))
+    for n in case.notes:
+        title = NOTE_NAMES.get(n.kind, n.kind.capitalize())
+        if n.requested_by:
+            title += f" on behalf of {REQUESTED_BY_NAMES.get(n.requested_by, n.requested_by)}"
+        entries.append(TimelineEntry(n.at, title, who(n.author_id), n.reasons))
+    return sorted(entries, key=lambda e: e.at or datetime.min.replace(tzinfo=UK_TIME))
+
+
+def _audit_rows(events: list[AuditEvent], emails: dict[int, str]) -> list[dict[str, str]]:
+    rows = []
+    for event in events:
+        user_id = _actor_id(event.actor)
+        if user_id is not None:
+            actor = emails.get(user_id, event.actor)
+        elif event.actor == lifecycle.SYSTEM:
+            actor = "System"
+        else:
+            actor = event.actor
+        detail = event.detail or {}
+        change = ""
+        if "from" in detail and "to" in detail:
+            change = f"{status_label(detail['from'])} to {status_label(detail['to'])}"
+        elif event.action == "case.claimed" and detail.get("expires_at"):
+            change = f"until {govuk_time(datetime.fromisoformat(detail['expires_at']))}"
+        rows.append({"at": govuk_datetime(event.at), "actor": actor,
+                     "action": AUDIT_ACTIONS.get(event.action, humanise(event.action.replace(".", "-"))),
+                     "change": change})
+    return rows
+
+
+def _render_case(case: Case, *, decision_form: DecisionForm | None = None, review_form: ReviewForm | None = None,
+                 errors: list[dict[str, str]] | None = None, status: int = 200) -> Any:
+    session = db.session()
+    user = _user()
+    events = list(session.scalars(select(AuditEvent).where(AuditEvent.case_reference == case.reference)
+                                  .order_by(AuditEvent.id)))
+    emails = _emails(session, [case.claimed_by_id, *(d.decided_by_id for d in case.decisions),
+                               *(r.reviewer_id for r in case.reviews), *(n.author_id for n in case.notes),
+                               *(_actor_id(e.actor) for e in events)])
+    claim_active = lifecycle.claim_active(case, db.utcnow())
+    stage = lifecycle.STAGE_OF.get(case.status, "")
+    awaiting_decision = case.route == "nrm" and case.status in lifecycle.DECISION_STATUSES
+    decision_allowed_from = case.cg_not_before if case.status == lifecycle.AWAITING_CG else None
+    if decision_form is None:
+        decision_form = DecisionForm(formdata=None, stage=stage)
+    if review_form is None:
+        review_form = ReviewForm(formdata=None)
+    errors = errors or []
+    return render_template(
+        "casework/case.html", case=case, errors=errors, banners=_banners(),
+        stage=stage, awaiting_decision=awaiting_decision, decision_allowed_from=decision_allowed_from,
+        in_review=case.status in lifecycle.REVIEW_STATUSES,
+        is_caseworker=user.role == CASEWORKER, is_panel=user.role == PANEL,
+        claim_active=claim_active, claimed_by_me=claim_active and case.claimed_by_id == user.id,
+        claim_holder=emails.get(case.claimed_by_id) if claim_active and case.claimed_by_id else None,
+        decision_form=decision_form, review_form=review_form,
+        decision_errors=field_errors(decision_form), review_errors=field_errors(review_form),
+        outcome_labels=OUTCOME_LABELS.get(stage, OUTCOME_LABELS["rg"]), review_labels=REVIEW_LABELS,
+        timeline=_timeline(case, emails), sections=answer_sections(case.payload),
+        audit_rows=_audit_rows(events, emails),
+        back=url_for("casework.review_queue" if user.role == PANEL else "casework.decision_queue"),
+        age_route_name=AGE_ROUTE_NAMES.get(case.age_route, case.age_route),
+        route_name=ROUTE_NAMES.get(case.route, case.route),
+        location_name=LOCATION_NAMES.get(case.fr_location, case.fr_location),
+        overdue=queues.is_overdue(case),
+    ), status
+
+
+@bp.get("/cases/<reference>")
+@login_required
+def case_page(reference: str) -> Any:
+    return _render_case(_case_or_404(reference))
+
+
+def _refused(reference: str, error: CaseworkError, **forms: Any) -> Any:
+    """Roll back and show the case page again with the lifecycle's reason in the error summary."""
+    session = db.session()
+    session.rollback()
+    case = session.scalar(select(Case).where(Case.reference == reference))
+    if case is None:
+        abort(404)
+    return _render_case(case, errors=[{"text": error.message, "href": "#actions"}], status=error.status, **forms)
+
+
+@bp.post("/cases/<reference>/claim")
+@login_required
+def claim(reference: str) -> Any:
+    require_role(CASEWORKER)
+    _case_or_404(reference)
+    session = db.session()
+    try:
+        case = queues.claim(session, reference, _user())
+    except CaseworkError as error:
+        return _refused(reference, error)
+    expires = case.claim_expires_at
+    session.commit()
+    flash(f"You have claimed case {reference} until {govuk_time(expires)}.", "success")
+    return redirect(url_for("casework.case_page", reference=reference))
+
+
+@bp.post("/cases/<reference>/release")
+@login_required
+def release(reference: str) -> Any:
+    require_role(CASEWORKER)
+    _case_or_404(reference)
+    session = db.session()
+    try:
+        queues.release(session, reference, _user())
+    except CaseworkError as error:
+        return _refused(reference, error)
+    session.commit()
+    flash(f"You have released case {reference}: it is back in the queue for anyone to claim.", "success")
+    return redirect(url_for("casework.decision_queue"))
+
+
+@bp.post("/cases/<reference>/decision")
+@login_required
+def decide(reference: str) -> Any:
+    """Record the RG or CG decision (outcome and reasons) through ``lifecycle.decide``."""
+    require_role(CASEWORKER)
+    case = _case_or_404(reference)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        errors = error_list(form)
+        return _render_case(case, decision_form=form, errors=errors, status=400)
+    session = db.session()
+    stage, outcome = form.stage.data, form.outcome.data
+    try:
+        case = lifecycle.decide(session, reference, _user(), stage, outcome, form.reasons.data)
+    except CaseworkError as error:
+        return _refused(reference, error, decision_form=form)
+    cg_not_before = case.cg_not_before
+    session.commit()
+    message = f"{outcome.capitalize()} {STAGE_NAMES[stage]} decision recorded on case {reference}"
+    if outcome == "negative":
+        message += ": it is now in the review queue of the independent panel."
+    elif stage == "rg":
+        message += f": the recovery period runs until {govuk_date(cg_not_before)}."
+    else:
+        message += "."
+    flash(message, "success")
+    return redirect(url_for("casework.decision_queue"))
+
+
+@bp.post("/cases/<reference>/review")
+@login_required
+def review(reference: str) -> Any:
+    """Uphold a negative decision or return it for reconsideration, through ``lifecycle.review``."""
+    require_role(PANEL)
+    case = _case_or_404(reference)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        return _render_case(case, review_form=form, errors=error_list(form), status=400)
+    session = db.session()
+    outcome = form.outcome.data
+    try:
+        lifecycle.review(session, reference, _user(), outcome, form.reasons.data)
+    except CaseworkError as error:
+        return _refused(reference, error, review_form=form)
+    session.commit()
+    if outcome == "upheld":
+        flash(f"The negative decision on case {reference} is upheld.", "success")
+    else:
+        flash(f"Case {reference} is returned to the decision queue for reconsideration.", "success")
+    return redirect(url_for("casework.review_queue"))
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+@bp.get("/stats")
+@login_required
+def statistics() -> Any:
+    """Aggregate counts only (``queues.statistics``), counts from 1 to 4 shown as "<5"."""
+    require_role(*STATS_ROLES)
+    stats = queues.statistics(db.session())
+    tables = [
+        ("Cases by status", "Status", [(status_label(k), v) for k, v in stats["by_status"].items()]),
+        ("Cases by route", "Route", [(ROUTE_NAMES.get(k, k), v) for k, v in stats["by_route"].items()]),
+        ("Cases by age", "Age", [(AGE_ROUTE_NAMES.get(k, k), v) for k, v in stats["by_age_route"].items()]),
+        ("Cases by where the referral was made", "Nation",
+         [(LOCATION_NAMES.get(k, k), v) for k, v in stats["by_fr_location"].items()]),
+    ]
+    return render_template("casework/stats.html", stats=stats, tables=tables)

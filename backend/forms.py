@@ -1,0 +1,91 @@
+"""Flask-WTF forms of the casework pages (``backend.casework_pages``).
+
+Every form carries the CSRF token (``FlaskForm``); ``CSRFProtect`` also refuses any POST without
+one before a view runs. Field errors are GOV.UK sentences ("Enter ...", "Select ..."), shown in the
+error summary and next to the field; :func:`error_list` turns a form's errors into the summary's
+list, each linking to its field (``#outcome`` is the first radio, ``#reasons`` the textarea).
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Length, StopValidation
+
+from backend.lifecycle import MAX_REASONS
+
+DECISION_OUTCOMES = ("positive", "negative")
+REVIEW_OUTCOMES = ("upheld", "returned")
+STAGES = ("rg", "cg")
+
+OUTCOME_LABELS = {
+    "rg": {
+        "positive": "Positive: there are reasonable grounds to believe the person is a victim of modern slavery",
+        "negative": "Negative: there are no reasonable grounds to believe the person is a victim of modern slavery",
+    },
+    "cg": {
+        "positive": "Positive: on the balance of probabilities, the person is a victim of modern slavery",
+        "negative": "Negative: on the balance of probabilities, the person is not a victim of modern slavery",
+    },
+}
+REVIEW_LABELS = {
+    "upheld": "Uphold the negative decision",
+    "returned": "Return it for reconsideration",
+}
+
+
+class _Required:
+    """Like ``InputRequired`` but also refuses text that is only spaces (and stops the chain)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.field_flags = {"required": True}
+
+    def __call__(self, form: FlaskForm, field: object) -> None:
+        data = getattr(field, "data", None)
+        if data is None or (isinstance(data, str) and not data.strip()):
+            raise StopValidation(self.message)
+
+
+def _reasons(message: str) -> TextAreaField:
+    return TextAreaField("Reasons", validators=[
+        _Required(message),
+        Length(max=MAX_REASONS, message=f"Reasons must be {MAX_REASONS:,} characters or fewer")])
+
+
+
+class DecisionForm(FlaskForm):
+    """An RG or CG decision. ``stage`` is the stage the page offered: a case that moved on since
+    is refused by the lifecycle rather than decided at another stage."""
+
+    stage = HiddenField(validators=[InputRequired("The page was out of date: open the case again"),
+                                    AnyOf(STAGES, message="The page was out of date: open the case again")])
+    outcome = RadioField("Decision", choices=[(value, value) for value in DECISION_OUTCOMES], validate_choice=False,
+                         validators=[InputRequired("Select whether the decision is positive or negative"),
+                                     AnyOf(DECISION_OUTCOMES,
+                                           message="Select whether the decision is positive or negative")])
+    reasons = _reasons("Enter the reasons for the decision")
+
+
+class ReviewForm(FlaskForm):
+    """The panel's review of a negative decision."""
+
+    outcome = RadioField("Review", choices=[(value, value) for value in REVIEW_OUTCOMES], validate_choice=False,
+                         validators=[InputRequired("Select whether to uphold the decision or return it"),
+                                     AnyOf(REVIEW_OUTCOMES,
+                                           message="Select whether to uphold the decision or return it")])
+    reasons = _reasons("Enter the reasons for the review")
+
+
+def error_list(form: FlaskForm) -> list[dict[str, str]]:
+    """The GOV.UK error summary's ``errorList``: the first error of each field, in field order."""
+    errors = []
+    for field in form:
+        if field.errors and field.name != "csrf_token":
+            errors.append({"text": str(field.errors[0]), "href": f"#{field.id}"})
+    return errors
+
+
+def field_errors(form: FlaskForm) -> dict[str, str]:
+    """Field id -> its first error, for the ``errorMessage`` of each component."""
+    return {error["href"][1:]: error["text"] for error in error_list(form)}
