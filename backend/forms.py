@@ -1,7 +1,7 @@
 """Flask-WTF forms of the casework pages (``backend.casework_pages``).
 
-Every form carries the CSRF token (``FlaskForm``); ``CSRFProtect`` also refuses any POST without
-one before a view runs. Field errors are GOV.UK sentences ("Enter ...", "Select ..."), shown in the
+Every form carries the CSRF token (``FlaskForm``), and ``CSRFProtect`` refuses any POST without
+one before a view runs (the plain buttons: claim, release, claim next, carry only the token). Field errors are GOV.UK sentences ("Enter ...", "Select ..."), shown in the
 error summary and next to the field; :func:`error_list` turns a form's errors into the summary's
 list, each linking to its field (``#outcome`` is the first radio, ``#reasons`` the textarea).
 """
@@ -51,7 +51,6 @@ def _reasons(message: str) -> TextAreaField:
     return TextAreaField("Reasons", validators=[
         _Required(message),
         Length(max=MAX_REASONS, message=f"Reasons must be {MAX_REASONS:,} characters or fewer")])
-
 
 
 class DecisionForm(FlaskForm):

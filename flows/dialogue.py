@@ -162,13 +162,18 @@ def _answer(step: _Step, question: Question, text: str) -> Turn:
         step.say(error.message, **error.params)
         return _finish(step)
     except Ambiguous as error:
-        step.state.pending = {"pick": question.id, "candidates": error.candidates, "typed": text}
-        lines = [f"{n} {c}" for n, c in enumerate(error.candidates, start=1)]
-        step.messages.append(
-            "\n".join([tr(step.t, "Did you mean one of these? Reply with the number, or type it again.")] + lines)
-        )
-        return Turn(step.state, step.messages, _view(step))
+        return _offer_candidates(step, question.id, error.candidates, text)
     return _store(step, question, value, text)
+
+
+def _offer_candidates(step: _Step, qid: str, candidates: list[str], typed: str) -> Turn:
+    """Close list matches, numbered: the next reply picks one or is typed afresh."""
+    step.state.pending = {"pick": qid, "candidates": candidates, "typed": typed}
+    lines = [f"{n} {c}" for n, c in enumerate(candidates, start=1)]
+    step.messages.append(
+        "\n".join([tr(step.t, "Did you mean one of these? Reply with the number, or type it again.")] + lines)
+    )
+    return Turn(step.state, step.messages, _view(step))
 
 
 def _store(step: _Step, question: Question, value: Any, typed: str) -> Turn:
@@ -265,7 +270,10 @@ def _back(step: _Step) -> Turn:
 
 def _skip(step: _Step) -> Turn:
     question = BY_ID.get(step.state.current)
-    if question is None or not question.optional:
+    if question is None:
+        step.say("There is nothing to skip here.")
+        return _finish(step)
+    if not question.optional:
         step.say("This question needs an answer. Reply HELP if you are not sure what it means.")
         return _finish(step)
     return _store(step, question, None, "SKIP")
@@ -297,6 +305,9 @@ def _pending(step: _Step, text: str, typed: Typed | None) -> Turn:
         if choice.isdigit() and 1 <= int(choice) <= len(candidates):
             question = BY_ID[pending["pick"]]
             return _store(step, question, candidates[int(choice) - 1], pending["typed"])
+        if choice.isdigit():
+            step.say("There is no option {number}.", number=int(choice))
+            return _offer_candidates(step, pending["pick"], candidates, pending["typed"])
         if typed is not None:
             return _command(step, typed)
         return _answer(step, BY_ID[pending["pick"]], text)

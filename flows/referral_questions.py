@@ -11,7 +11,7 @@ Where each part of NRM-FORM.md is covered
   ``when`` is its parent's triggering answer, an "Opt" one is ``optional=True``.
 - §1.3 children: ``CHILD`` (under 18 = yes *or* not-sure) skips the consent question, support,
   phone, who-contact, contact details and the whole Duty to Notify branch, and adds the local
-  authority questions. The payload code sets ``pv-want-to-submit-nrm`` to ``yes`` for children.
+  authority questions. The payload marks their referral `automatic_referral: true` instead of a consent answer.
 - §1.6 dead steps (``what-happened``, the disconnected pages, ``why-they-stayed``) are left out.
 - §2.1-§2.4 fields: the sections below, in the same order. Access (§6) is replaced by registration:
   ``user-organisation``, ``user-email`` and the responder's name and phone are ``prefillable``.

@@ -698,6 +698,24 @@ def test_the_pick_number_as_typed_on_a_phone(typed: str) -> None:
     assert conversation.question_id == "where-exploitation-happened-uk-city-2"
 
 
+def test_a_pick_number_out_of_range_shows_the_list_again() -> None:
+    conversation = conversation_at("where-exploitation-happened-uk-city-1")
+    conversation.say("Newport")
+    conversation.say("4")
+    assert conversation.turn.messages[0] == "There is no option 4."
+    assert conversation.turn.messages[1].splitlines()[1] == "1 Newport"
+    conversation.say("1")
+    assert conversation.values()["where-exploitation-happened-uk-city-1"] == "Newport"
+
+
+def test_skip_at_the_summary_says_there_is_nothing_to_skip() -> None:
+    conversation = Conversation()
+    conversation.answer_all(ADULT_NRM)
+    conversation.say("SKIP")
+    assert conversation.turn.messages[0] == "There is nothing to skip here."
+    assert conversation.at_summary
+
+
 def test_an_ambiguous_police_force_can_be_typed_again() -> None:
     conversation = conversation_at("reported-to-police")
     conversation.say("yes")
