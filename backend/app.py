@@ -75,6 +75,7 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     app.extensions["nrm_cipher"] = cipher
 
     from backend.api import api_casework
+    from backend.casework_pages import bp as casework_pages
     from backend.casework_cli import register as register_casework
     from backend.cli import register
     from backend.web_auth import init_web_auth
@@ -85,6 +86,7 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     app.register_blueprint(health)
     app.register_blueprint(api_referrals)
     app.register_blueprint(api_casework)
+    app.register_blueprint(casework_pages)  # /casework/: queues, case pages, statistics (CSRF on)
     csrf = app.extensions.get("csrf")
     if csrf is not None:  # Flask-WTF CSRFProtect guards forms, not bearer-token JSON
         csrf.exempt(api_referrals)

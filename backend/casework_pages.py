@@ -25,12 +25,12 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable
 
-from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from backend import api, db, lifecycle, queues
-from backend.calendar import UK_TIME
+from backend.calendar import UK_TIME, uk_date
 from backend.forms import OUTCOME_LABELS, REVIEW_LABELS, DecisionForm, ReviewForm, error_list, field_errors
 from backend.lifecycle import CaseworkError, status_label
 from backend.models import AuditEvent, Case, User
@@ -366,7 +366,7 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
         age_route_name=AGE_ROUTE_NAMES.get(case.age_route, case.age_route),
         route_name=ROUTE_NAMES.get(case.route, case.route),
         location_name=LOCATION_NAMES.get(case.fr_location, case.fr_location),
-        overdue=queues.is_overdue(case),
+        overdue=queues.is_overdue(case), today=uk_date(db.utcnow()),
     ), status
 
 

@@ -1,9 +1,10 @@
 """Flask-WTF forms of the casework pages (``backend.casework_pages``).
 
 Every form carries the CSRF token (``FlaskForm``), and ``CSRFProtect`` refuses any POST without
-one before a view runs (the plain buttons: claim, release, claim next, carry only the token). Field errors are GOV.UK sentences ("Enter ...", "Select ..."), shown in the
-error summary and next to the field; :func:`error_list` turns a form's errors into the summary's
-list, each linking to its field (``#outcome`` is the first radio, ``#reasons`` the textarea).
+one before a view runs (the plain buttons, claim, release and claim next, carry only the token).
+Field errors are GOV.UK sentences ("Enter ...", "Select ..."), shown in the error summary and next
+to the field; :func:`error_list` turns a form's errors into the summary's list, each linking to
+its field (``#outcome`` is the first radio, ``#reasons`` the textarea).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class DecisionForm(FlaskForm):
 
     stage = HiddenField(validators=[InputRequired("The page was out of date: open the case again"),
                                     AnyOf(STAGES, message="The page was out of date: open the case again")])
-    outcome = RadioField("Decision", choices=[(value, value) for value in DECISION_OUTCOMES], validate_choice=False,
+    outcome = RadioField("Decision", choices=list(DECISION_OUTCOMES), validate_choice=False,
                          validators=[InputRequired("Select whether the decision is positive or negative"),
                                      AnyOf(DECISION_OUTCOMES,
                                            message="Select whether the decision is positive or negative")])
@@ -69,7 +70,7 @@ class DecisionForm(FlaskForm):
 class ReviewForm(FlaskForm):
     """The panel's review of a negative decision."""
 
-    outcome = RadioField("Review", choices=[(value, value) for value in REVIEW_OUTCOMES], validate_choice=False,
+    outcome = RadioField("Review", choices=list(REVIEW_OUTCOMES), validate_choice=False,
                          validators=[InputRequired("Select whether to uphold the decision or return it"),
                                      AnyOf(REVIEW_OUTCOMES,
                                            message="Select whether to uphold the decision or return it")])

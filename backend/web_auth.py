@@ -14,7 +14,9 @@
   CSS, JS, fonts and images are served at ``/assets/`` from ``backend/static/govuk``, which
   ``scripts/build-assets.sh`` fills from the npm registry (not committed).
 
-After signing in, operators go to the web chat (``/chat``) and everyone else to ``/casework/``.
+After signing in each role goes to its start page (``home_for``): operators the web chat (``/chat``),
+caseworkers the decision queue (``/casework/``), panel members the review queue, analysts and
+admins the statistics; the casework pages themselves are ``backend.casework_pages``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, jsonify, redirect, render_template, request, session, url_for
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
@@ -48,9 +50,6 @@ JSON_PREFIXES = ("/api/", "/sms/")
 
 bp = Blueprint("web_auth", __name__, template_folder="templates")
 assets = Blueprint("govuk_assets", __name__, static_folder=str(ASSETS_DIR), static_url_path="/assets")
-placeholder = Blueprint("casework_placeholder", __name__)
-"""``GET /casework/``: a stand-in start page until the casework pages replace it."""
-
 login_manager = LoginManager()
 login_manager.login_view = "web_auth.sign_in"
 login_manager.login_message = ""  # GOV.UK pages explain themselves; no flashed "please log in"
@@ -91,7 +90,6 @@ def init_web_auth(app: Flask) -> CSRFProtect:
     _use_govuk_templates(app)
     app.register_blueprint(bp)
     app.register_blueprint(assets)
-    app.register_blueprint(placeholder)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(403, _forbidden)
     app.context_processor(_template_globals)
@@ -123,9 +121,15 @@ class SignInForm(FlaskForm):
     password = PasswordField("Password")
 
 
+HOME_PAGES = {"operator": "/chat", "panel": "/casework/review", "analyst": "/casework/stats",
+              "admin": "/casework/stats"}
+"""Start pages by role (``backend.casework_pages``); everyone else starts at ``/casework/``."""
+
+
 def home_for(user: User) -> str:
-    """Where a user starts after signing in."""
-    return "/chat" if user.role == "operator" else "/casework/"
+    """Where a user starts after signing in: operators the web chat, caseworkers the decision
+    queue, panel members the review queue, analysts and admins the statistics."""
+    return HOME_PAGES.get(user.role, "/casework/")
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -178,13 +182,6 @@ def sign_out() -> Any:
     logout_user()
     session.clear()
     return redirect(url_for("web_auth.sign_in", **{"signed-out": "1"}))
-
-
-@placeholder.get("/casework/")
-@login_required
-def casework_index() -> Any:
-    """Placeholder start page for signed-in staff (the casework pages will replace it)."""
-    return render_template("casework_index.html")
 
 
 # -- error pages -------------------------------------------------------------------------------

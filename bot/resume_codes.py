@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from backend.db import get_for_update, utcnow
 from backend.models import Conversation, ResumeCode
 from bot.i18n import translator
-from flows.i18n import Translator, tr
+from flows.commands import says
+from flows.i18n import Translator, tr, trn
 from flows.languages import CODES
 from flows.question import N_
 
@@ -37,13 +38,11 @@ ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 """31 symbols: no 0/O, 1/I/L; 8 of them make about 40 bits."""
 LENGTH = 8
 
-TO_WEB = N_("To carry on in web chat, use code {code}. It works once, within {minutes} minutes.")
-TO_SMS = N_("To carry on by SMS, text RESUME {code} from a registered phone. It works once, "
-            "within {minutes} minutes.")
 SMS_NOT_VALID = N_("That resume code is not valid: it may have expired or been used already.")
 WORD_RESUME = N_("RESUME")
 
-SMS_COMMAND = re.compile(r"^\s*(?P<word>\S+)\s+(?P<code>[0-9A-Za-z]{4}[\s-]?[0-9A-Za-z]{4})\s*[.!]?\s*$")
+SMS_COMMAND = re.compile(r"^\s*(?P<word>\S.*?)\s+(?P<code>[0-9A-Za-z]{4}[\s-]?[0-9A-Za-z]{4})\s*[.!]?\s*$")
+"""A word (Vietnamese TIẾP TỤC is two) and a code: the word is checked by :func:`sms_code`."""
 
 
 class ResumeCodeError(ValueError):
@@ -143,8 +142,16 @@ def redeem(db: Session, code: str, channel: str, address: str, now: datetime | N
 def offer(db: Session, conversation: Conversation, target: str, issued_by: str, t: Translator) -> str:
     """Issue a code for ``target`` and say how to use it, in the conversation's language."""
     code = issue(db, conversation, target, issued_by)
-    message = TO_WEB if target == "web" else TO_SMS  # not inline: extraction would take "web"
-    return tr(t, message, code=code, minutes=minutes())
+    n = minutes()
+    if target == "web":
+        return trn(t, "To carry on in web chat, use code {code}. It works once, within {minutes} minute.",
+                   "To carry on in web chat, use code {code}. It works once, within {minutes} minutes.",
+                   n, code=code, minutes=n)
+    return trn(t, "To carry on by SMS, text RESUME {code} from a registered phone. It works once, "
+                  "within {minutes} minute.",
+               "To carry on by SMS, text RESUME {code} from a registered phone. It works once, "
+               "within {minutes} minutes.",
+               n, code=code, minutes=n)
 
 
 def sms_code(text: str) -> str | None:
@@ -152,9 +159,9 @@ def sms_code(text: str) -> str | None:
     found = SMS_COMMAND.match(text or "")
     if found is None:
         return None
-    words = {WORD_RESUME.casefold()} | {translator(code).gettext(WORD_RESUME).casefold() for code in CODES}
-    if found["word"].strip(".!:").casefold() not in words:
-        return None
+    word = found["word"].strip(".!:")
+    if not any(says(word, translator(code), WORD_RESUME) for code in CODES):
+        return None  # case and accents do not matter ("wznow", "tiep tuc"), as for every command
     return found["code"]
 
 

@@ -20,9 +20,15 @@ Rules of the channel, on top of the dialogue:
   UNSUBSCRIBE, CANCEL, END, QUIT (and Twilio's REVOKE, OPTOUT) opt the number out (``Responder.opted_out_at``) and get an empty
   ``<Response/>``; nothing is replied until START, UNSTOP or (only while opted out) YES. HELP and
   INFO are the dialogue's HELP for the current question. A plain "yes" is an answer otherwise.
-- The quick-exit word (``QUICK_EXIT_WORD``, default SAFE) deletes the sender's drafts at once and
-  replies a neutral "OK."; nothing of that exchange is stored.
-- The first message from a sender without a draft starts a referral (its text is not an answer).
+- The quick-exit word (``QUICK_EXIT_WORD``, default SAFE, also in the language of the sender's
+  draft when the catalogue translates it) deletes the sender's drafts at once and replies a neutral
+  "OK."; nothing of that exchange is stored.
+- The first message from a sender without a draft starts a referral (its text is not an answer)
+  by asking the language: the numbered list, each language named in itself. The reply picks one;
+  the welcome and the first question follow in that language. LANGUAGE changes it at any step.
+- The channel's own words (DONE, RESUME, NEW, the quick-exit word, RESUME and a code) work in
+  English and in the draft's language, whatever the case and with or without accents
+  (``flows.commands.says``); the carrier keywords below are English only, as Twilio reads them.
 - A draft untouched for ``SMS_RESUME_AFTER_MINUTES`` (default 60) is offered back first: "Reply
   RESUME to carry on or NEW to start again", and the text that triggered the offer is not taken as
   an answer. Drafts older than ``DRAFT_EXPIRY_DAYS`` are deleted when found (and by ``nrm purge``).
@@ -35,7 +41,10 @@ Rules of the channel, on top of the dialogue:
 - Cross-channel resume (``bot.resume_codes``): REVIEW also gives a one-time code for carrying on
   in web chat, and "RESUME ABCD-2345" (a code shown by REVIEW in web chat) moves that draft here.
 - Replies are TwiML: each ``<Message>`` within three segments and 1,600 characters
-  (``bot.segments``); a long summary goes out as several messages split between its lines.
+  (``bot.segments``). Each text is sanitised (no curly quotes...) and, when it is too long for
+  three segments in UCS-2, sent without accents if that makes it fit (``languages.sms_text``);
+  otherwise it keeps its accents, and a long summary goes out as several messages split between
+  its lines.
   The service only ever answers; it never sends a message on its own.
 """
 
@@ -61,10 +70,11 @@ from backend.models import Conversation, InboundMessage, Responder
 from bot import engine, resume_codes
 from bot.i18n import translator
 from bot.registration import prefill
-from bot.segments import looks_cut, pack
-from flows.commands import Command, recognise
+from bot.segments import MAX_SEGMENTS, fits, looks_cut, pack, sanitise, segments
+from flows import languages
+from flows.commands import Command, recognise, says
 from flows.dialogue import BY_ID
-from flows.i18n import Translator, tr
+from flows.i18n import Translator, tr, trn
 from flows.question import N_, Kind
 
 log = logging.getLogger(__name__)
@@ -98,12 +108,14 @@ OFFER = N_("You have a referral in progress (question {step} of {of}). "
            "Reply RESUME to carry on or NEW to start again.")
 OFFER_AT_REVIEW = N_("You have a referral in progress (all questions answered). "
                      "Reply RESUME to carry on or NEW to start again.")
-EXPIRED = N_("Your unfinished referral was deleted after {days} days. Here is a new one.")
 NOT_SENT = N_("The referral could not be sent. Reply REVIEW to check your answers, or HELP.")
 
 WORD_DONE = N_("DONE")
 WORD_RESUME = N_("RESUME")
 WORD_NEW = N_("NEW")
+# TRANSLATORS: the default quick-exit word: texting it deletes the unfinished referral at once.
+# One everyday word in capitals, unlikely as an answer, not a command word or "yes".
+WORD_SAFE = N_("SAFE")
 
 
 @dataclass(frozen=True)
@@ -126,7 +138,7 @@ class Settings:
     @classmethod
     def of(cls, app: Flask) -> Settings:
         return cls(
-            quick_exit_word=_word(app.config["QUICK_EXIT_WORD"]),
+            quick_exit_word=" ".join(str(app.config["QUICK_EXIT_WORD"]).split()).upper(),
             resume_after=timedelta(minutes=app.config["SMS_RESUME_AFTER_MINUTES"]),
             draft_expiry=timedelta(days=app.config["DRAFT_EXPIRY_DAYS"]),
         )
@@ -224,8 +236,9 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
     word = _word(inbound.body)
     opted_out = responder.opted_out_at is not None
 
-    if word and word == settings.quick_exit_word:
-        for draft in _drafts(db, inbound.sender):
+    drafts = _drafts(db, inbound.sender)
+    if _is_quick_exit(inbound.body, settings, drafts):
+        for draft in drafts:
             _delete(db, draft)
         return [] if opted_out else [QUICK_EXIT_REPLY]  # and no InboundMessage: nothing stored
 
@@ -233,12 +246,13 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
     draft = engine.latest_draft(db, CHANNEL, inbound.sender)
     notes: list[str] = []
     if draft is not None and draft.updated_at < now - settings.draft_expiry:
-        for stale in _drafts(db, inbound.sender):
+        expired_language = _language_of(draft)
+        for stale in drafts:
             if stale.updated_at < now - settings.draft_expiry:
                 _delete(db, stale)
         draft = engine.latest_draft(db, CHANNEL, inbound.sender)
-        if draft is None:
-            notes.append(tr(translator("en"), EXPIRED, days=settings.draft_expiry.days))
+        if draft is None:  # said in the language the sender last used
+            notes.append(_expired(translator(expired_language), settings.draft_expiry.days))
 
     if keyword == "stop":
         if not opted_out:
@@ -257,8 +271,8 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
         draft, messages = _resume_from_web(db, code, inbound.sender, draft)
         return _remember(db, inbound.sid, draft, notes + messages)
 
-    if draft is None:
-        reply = engine.begin(db, CHANNEL, inbound.sender, prefill(responder))
+    if draft is None:  # first contact: the language list comes first (language=None)
+        reply = engine.begin(db, CHANNEL, inbound.sender, prefill(responder), language=None)
         draft = db.get(Conversation, reply.conversation)
         t = translator(draft.language if draft else "en")
         return _remember(db, inbound.sid, draft, notes + _say(t, media) + reply.messages)
@@ -273,7 +287,7 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
     elif channel.get("offer"):
         messages = _say(t, media) + _answer_offer(db, draft, responder, inbound.sender, word, t)
         draft = engine.latest_draft(db, CHANNEL, inbound.sender)
-    elif draft.updated_at < now - settings.resume_after:
+    elif draft.updated_at < now - settings.resume_after and not _choosing_first_language(draft):
         _set_channel(draft, {**channel, "offer": True})
         messages = _say(t, media) + [_offer(db, draft, t)]
     elif media and not inbound.body.strip():
@@ -293,7 +307,8 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
 
 def _remember(db: Session, sid: str, draft: Conversation | None, messages: list[str]) -> list[str]:
     """Fit the reply to SMS and store it under the MessageSid, in this transaction."""
-    fitted = pack(messages)
+    language = _language_of(draft)
+    fitted = pack([as_sms(message, language) for message in messages])
     conversation_id = draft.id if draft is not None and draft in db else None
     db.add(InboundMessage(id=sid, conversation_id=conversation_id, reply=fitted))
     db.flush()
@@ -315,7 +330,7 @@ def _step(db: Session, draft: Conversation, sender: str, actor: str, text: str,
 
     kept_parts = False
     if collecting and typed is None:
-        if parts and _word(text) in _spellings(WORD_DONE, t):
+        if parts and says(text, t, WORD_DONE):
             text = " ".join(parts)
             parts = []
         elif _continues(text) and sum(len(part) + 1 for part in parts) + len(text) <= question.max_length:
@@ -383,12 +398,12 @@ def _offer(db: Session, draft: Conversation, t: Translator) -> str:
 
 def _answer_offer(db: Session, draft: Conversation, responder: Responder, sender: str, word: str,
                   t: Translator) -> list[str]:
-    if word in _spellings(WORD_RESUME, t):
+    if says(word, t, WORD_RESUME):
         channel = dict((draft.state or {}).get("channel") or {})
         channel.pop("offer", None)
         _set_channel(draft, channel)
         return engine.resume(db, draft).messages
-    if word in _spellings(WORD_NEW, t):
+    if says(word, t, WORD_NEW):
         language = draft.language
         _delete(db, draft)
         return engine.begin(db, CHANNEL, sender, prefill(responder), language).messages
@@ -403,8 +418,38 @@ def _word(text: str) -> str:
     return " ".join(text.strip().strip(".!").split()).casefold()
 
 
-def _spellings(msgid: str, t: Translator) -> set[str]:
-    return {msgid.casefold(), t.gettext(msgid).casefold()}
+def as_sms(text: str, language: str) -> str:
+    """One reply text as it goes out by SMS in ``language``: sanitised, and without accents when
+    only that brings it within :data:`MAX_SEGMENTS` (``languages.sms_text``). A text too long
+    either way keeps its accents (answers quoted in a summary stay as typed) and is split by
+    ``pack``."""
+    clean = sanitise(text)
+    sent = languages.sms_text(clean, language, segments, MAX_SEGMENTS)
+    return sent if fits(sent) else clean
+
+
+def _language_of(draft: Conversation | None) -> str:
+    """The language a draft's replies are in (English without a draft)."""
+    if draft is None:
+        return languages.SOURCE
+    return (draft.state or {}).get("language") or draft.language or languages.SOURCE
+
+
+def _choosing_first_language(draft: Conversation) -> bool:
+    """Is the draft still at the first-contact language list (nothing to offer back yet)?"""
+    return ((draft.state or {}).get("pending") or {}).get("language") == "start"
+
+
+def _is_quick_exit(body: str, settings: Settings, drafts: list[Conversation]) -> bool:
+    """The quick-exit word, in English or in the language of one of the sender's drafts."""
+    codes = {_language_of(draft) for draft in drafts} | {languages.SOURCE}
+    return any(says(body, translator(code), settings.quick_exit_word) for code in codes)
+
+
+def _expired(t: Translator, days: int) -> str:
+    return trn(t, "Your unfinished referral was deleted after {days} day. Here is a new one.",
+               "Your unfinished referral was deleted after {days} days. Here is a new one.",
+               days, days=days)
 
 
 def _keyword(word: str, opt_out_type: str | None, opted_out: bool) -> str | None:

@@ -8,6 +8,7 @@ keyword (DESIGN.md §3), so DISCARD is the word we advertise for abandoning a dr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -62,6 +63,20 @@ def _normalise(text: str) -> str:
     return key(text.strip().strip(".!"))
 
 
+def spellings(msgids: Iterable[str], t: Translator) -> set[str]:
+    """How command words may be typed: each msgid in English and in the language of ``t``, reduced
+    by :func:`flows.languages.key` (so case and accents do not matter)."""
+    msgids = tuple(msgids)
+    return {key(m) for m in msgids} | {key(t.gettext(m)) for m in msgids}
+
+
+def says(text: str, t: Translator, *msgids: str) -> bool:
+    """Is ``text`` one of these words, in English or in the language of ``t``? (case, accents,
+    spacing and end punctuation do not matter: "wznow!" is WZNÓW). For a channel's own words,
+    such as the SMS channel's DONE, RESUME and NEW."""
+    return _normalise(text) in spellings(msgids, t)
+
+
 def recognise(text: str, t: Translator) -> Typed | None:
     """The command typed, or None when the text is an answer."""
     typed = _normalise(text)
@@ -71,8 +86,7 @@ def recognise(text: str, t: Translator) -> Typed | None:
     if is_language:  # LANGUAGE works in all seven languages, whatever the dialogue's language
         return Typed(Command.LANGUAGE, language_number)
     for command, msgids in WORDS.items():
-        spellings = {key(m) for m in msgids} | {key(t.gettext(m)) for m in msgids}
-        if word in spellings:
+        if word in spellings(msgids, t):
             if number is not None and command not in NUMBERED:
                 return None
             return Typed(command, number)

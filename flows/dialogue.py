@@ -125,8 +125,13 @@ def handle(
 
 
 def repeat(state: DialogueState, t: Translator) -> Turn:
-    """The current question again, e.g. when a stored draft is resumed."""
-    return _finish(_Step(state, t, date.today()))
+    """The current question again, e.g. when a stored draft is resumed (the language list again
+    while it is waiting for a language: at first contact that comes before any question)."""
+    step = _Step(state, t, date.today())
+    if state.pending is not None and "language" in state.pending:
+        step.messages.append(languages.menu(t))
+        return Turn(state, step.messages, _language_view(step))
+    return _finish(step)
 
 
 def submitted(state: DialogueState, reference: str, t: Translator) -> Turn:

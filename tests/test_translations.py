@@ -25,7 +25,7 @@ from babel.messages.catalog import Catalog
 from bot import translate
 from bot.segments import GSM7, encoding, is_gsm7, sanitise, segments
 from flows import languages, render
-from flows.commands import WORDS, Command, recognise
+from flows.commands import WORDS, Command, recognise, says
 from flows.i18n import ENGLISH, Translator, tr
 from flows.question import Kind, ParseContext
 from flows.referral_questions import QUESTIONS
@@ -168,8 +168,9 @@ def test_no_no_break_spaces_in_prompts_or_answers_shown(code: str) -> None:
 # -- command words --------------------------------------------------------------------------------
 
 
-SMS_WORDS = ("DONE", "RESUME", "NEW")
-"""The SMS channel's own words (bot/sms.py), which must not collide with the dialogue's."""
+SMS_WORDS = ("DONE", "RESUME", "NEW", "SAFE")
+"""The SMS channel's own words (bot/sms.py; SAFE is the default quick-exit word), which must not
+collide with the dialogue's."""
 
 
 @pytest.mark.parametrize("code", LOCALES)
@@ -187,10 +188,14 @@ def test_command_words_are_recognised_distinct_and_not_carrier_keywords(code: st
             assert languages.key(word) not in CARRIER_KEYWORDS, (code, word)
             previous = owner.setdefault(languages.key(word), command.value)
             assert previous == command.value, f"{code}: {word} means {previous} and {command.value}"
+    sms_words: dict[str, str] = {}
     for msgid in SMS_WORDS:
         word = languages.key(t.gettext(msgid))
         assert word not in owner, f"{code}: {msgid} = {word} is also a dialogue command"
         assert word not in CARRIER_KEYWORDS
+        assert sms_words.setdefault(word, msgid) == msgid, f"{code}: {word} is two SMS words"
+        assert says(t.gettext(msgid), t, msgid) and says(msgid.lower(), t, msgid)
+        assert says(languages.unaccented(t.gettext(msgid)).lower(), t, msgid)  # typed without accents
 
 
 @pytest.mark.parametrize("code", LOCALES)

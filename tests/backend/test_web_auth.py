@@ -101,17 +101,17 @@ def test_an_account_locks_after_repeated_failures(app: Flask, client: FlaskClien
 @pytest.mark.parametrize(("role", "home"), [
     ("operator", "/chat"),
     ("caseworker", "/casework/"),
-    ("panel", "/casework/"),
-    ("analyst", "/casework/"),
+    ("panel", "/casework/review"),
+    ("analyst", "/casework/stats"),
+    ("admin", "/casework/stats"),
 ])
 def test_each_role_lands_on_its_start_page(app: Flask, client: FlaskClient, role: str, home: str) -> None:
     add_user(app, f"{role}@example.org", role)
     response = sign_in(client, f"{role}@example.org")
     assert response.status_code == 302
     assert response.headers["Location"] == home
-    start = client.get("/casework/")
-    assert start.status_code == 200
-    assert f"{role}@example.org" in start.get_data(as_text=True)
+    if home.startswith("/casework/"):  # /chat is the whole product's (bot.app), not this app's
+        assert client.get(home).status_code == 200  # a page this role may use (backend.casework_pages)
 
 
 def test_next_is_followed_only_on_this_site(app: Flask, client: FlaskClient) -> None:

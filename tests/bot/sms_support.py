@@ -4,6 +4,9 @@
 ``PUBLIC_BASE_URL`` + path and the form fields), while the test client itself talks to
 http://127.0.0.1, as a proxy in front of the app would. ``make_sms_app`` builds the whole product
 on a migrated SQLite file with a registered responder.
+
+A first contact is answered with the numbered language list; ``start`` sends a first message and
+picks a language (``"1"``: English), as a sender does before the first question.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from backend import db
 from backend.cli import upgrade_database
 from backend.models import Conversation, Responder
 from bot.app import create_app
+from flows import languages
 from tests.conftest import backend_test_config
 
 TOKEN = "test-token"
@@ -125,6 +129,11 @@ class SmsPhone:
         assert draft is not None, "no draft"
         return draft.state or {}
 
+    def choosing_language(self) -> bool:
+        """Is the draft waiting for a reply to the language list?"""
+        draft = self.draft()
+        return draft is not None and "language" in ((draft.state or {}).get("pending") or {})
+
     def current(self) -> str | None:
         draft = self.draft()
         return None if draft is None else (draft.state or {}).get("current")
@@ -152,10 +161,27 @@ def row_counts(app: Flask) -> dict[str, int]:
                 for name in tables}
 
 
-def walk(phone: SmsPhone, answers: Mapping[str, str], limit: int = 200) -> list[str]:
-    """Answer every question asked, by field id, until the summary; returns the ids asked."""
+def start(phone: SmsPhone, choice: str = "1", first: str = "hello") -> list[str]:
+    """A first contact: ``first`` opens a draft and gets the language list, ``choice`` picks a
+    language (its number in the list: "1" English, "2" Cymraeg...). Returns the reply to the
+    choice: the welcome and the first question, in that language."""
+    menu = phone.send(first)
+    assert menu and menu[-1].endswith(languages.menu_lines()), menu
+    assert phone.choosing_language()
+    replies = phone.send(choice)
+    assert not phone.choosing_language(), f"{choice!r} did not pick a language: {phone.text}"
+    return replies
+
+
+def walk(phone: SmsPhone, answers: Mapping[str, str], limit: int = 200, language: str = "1") -> list[str]:
+    """Answer every question asked, by field id, until the summary; returns the ids asked.
+    The language list, if it is waiting for a reply, is answered with ``language``."""
     asked: list[str] = []
     for _ in range(limit):
+        if phone.choosing_language():
+            phone.send(language)
+            assert not phone.choosing_language(), f"{language!r} did not pick a language: {phone.text}"
+            continue
         qid = phone.current()
         if qid == "review":
             return asked

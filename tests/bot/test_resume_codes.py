@@ -16,7 +16,7 @@ from backend import auth, db
 from backend.db import utcnow
 from backend.models import Conversation, ResumeCode
 from bot import resume_codes
-from tests.bot.sms_support import ENV_KEYS, PHONE, SmsPhone, make_sms_app
+from tests.bot.sms_support import ENV_KEYS, PHONE, SmsPhone, make_sms_app, start
 
 PASSWORD = "correct horse battery staple"
 CODE = re.compile(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b")
@@ -65,14 +65,20 @@ def _conversation(app: Flask, conversation_id: str) -> Conversation:
 
 
 def _sms_code(phone: SmsPhone) -> str:
-    """Start a referral by SMS, answer one question, send REVIEW; the code offered."""
-    phone.send("hello")
+    """Start a referral by SMS (in English), answer one question, send REVIEW; the code offered."""
+    start(phone)
     phone.send("Ref A")
     assert phone.current() == "fr-location"
     replies = phone.send("REVIEW")
     offer = replies[-1].splitlines()[-1]  # the last line (SMS packs short messages together)
     assert offer.startswith("To carry on in web chat, use code "), replies
     return CODE.search(offer).group(1)
+
+
+def _sms_code_offer(phone: SmsPhone) -> str:
+    """The line of the REVIEW reply that offers the code."""
+    _sms_code(phone)
+    return phone.replies[-1].splitlines()[-1]
 
 
 def test_review_by_sms_offers_a_code_that_moves_the_draft_to_web_chat(app: Flask) -> None:
@@ -125,6 +131,24 @@ def test_codes_last_thirty_minutes_by_default_and_the_time_is_configurable(app: 
     app.config["RESUME_CODE_MINUTES"] = 5
     phone = SmsPhone(app)
     assert "within 5 minutes" in phone.send("REVIEW")[-1].splitlines()[-1]
+
+
+def test_a_one_minute_code_says_minute_in_the_singular(app: Flask) -> None:
+    app.config["RESUME_CODE_MINUTES"] = 1
+    offer = _sms_code_offer(SmsPhone(app))
+    assert offer.endswith("It works once, within 1 minute.")
+
+
+@pytest.mark.usefixtures("compiled_catalogues")
+def test_resume_by_sms_takes_the_word_of_any_language_with_or_without_accents(app: Flask) -> None:
+    operator = Operator(app)
+    for typed in ("tiep tuc {code}", "Wznów {code}.", "PARHAU {code}"):
+        conversation = operator.open()["conversation"]
+        code = CODE.search(operator.say(conversation, "REVIEW")["messages"][-1]).group(1)
+        SmsPhone(app).send(typed.format(code=code))
+        assert _conversation(app, conversation).channel == "sms", typed
+    assert resume_codes.sms_code("Maria ABCD 2345") is None  # a code, but not after RESUME
+    assert resume_codes.sms_code("RESUMED ABCD-2345") is None
 
 
 def test_a_new_code_voids_the_previous_one(app: Flask) -> None:

@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 
 from backend import db
 from backend.models import Conversation, InboundMessage
-from tests.bot.sms_support import ENV_KEYS, SmsPhone, make_sms_app, new_sid
+from flows import languages
+from tests.bot.sms_support import ENV_KEYS, SmsPhone, make_sms_app, new_sid, start
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,7 +70,7 @@ def _run_threads(count: int, target) -> list[BaseException]:
 
 
 def test_concurrent_messages_from_one_number_in_threads_are_all_applied_once(sms_app: Flask) -> None:
-    SmsPhone(sms_app).send("hello")
+    start(SmsPhone(sms_app))  # first contact, English picked
     senders, each = 4, 6
 
     def send(index: int) -> None:
@@ -83,11 +84,11 @@ def test_concurrent_messages_from_one_number_in_threads_are_all_applied_once(sms
     phone.send("DONE")
     answer = phone.answer("reference").split(" ")
     _check_parts(answer, senders, each)
-    assert _count(sms_app, InboundMessage) == 1 + senders * each + 1
+    assert _count(sms_app, InboundMessage) == 2 + senders * each + 1
 
 
 def test_two_first_messages_at_once_open_one_draft_and_both_are_applied(sms_app: Flask) -> None:
-    texts = ["Anna Leeds", "Second message"]
+    texts = ["2", "1"]  # each could be the first message, or the reply to the language list
     replies: dict[int, list[str]] = {}
 
     def send(index: int) -> None:
@@ -97,14 +98,16 @@ def test_two_first_messages_at_once_open_one_draft_and_both_are_applied(sms_app:
     assert _count(sms_app, Conversation) == 1
     assert _count(sms_app, InboundMessage) == 2
     phone = SmsPhone(sms_app)
-    first = next(i for i in (0, 1) if "NRM referral" in "\n".join(replies[i]))
+    first = next(i for i in (0, 1) if replies[i][-1].endswith(languages.menu_lines()))
     second = 1 - first
-    assert phone.answer("reference") == texts[second]  # the later one answered the first question
-    assert "NRM referral" not in "\n".join(replies[second])
+    # the first opened the draft (its text is not an answer), the later one picked the language
+    assert phone.state()["language"] == languages.by_number(int(texts[second]))
+    assert not phone.choosing_language() and phone.current() == "reference"
+    assert "(1/" in replies[second][-1] and "(1/" not in "\n".join(replies[first])
 
 
 def test_the_same_message_sid_delivered_twice_at_once_is_applied_once(sms_app: Flask) -> None:
-    SmsPhone(sms_app).send("hello")
+    start(SmsPhone(sms_app))  # first contact, English picked
     sid = new_sid()
     replies: dict[int, list[str]] = {}
 
@@ -113,7 +116,7 @@ def test_the_same_message_sid_delivered_twice_at_once_is_applied_once(sms_app: F
 
     assert _run_threads(4, send) == []
     assert len({tuple(reply) for reply in replies.values()}) == 1
-    assert _count(sms_app, InboundMessage) == 2
+    assert _count(sms_app, InboundMessage) == 3  # hello, "1", this one
     phone = SmsPhone(sms_app)
     assert phone.answer("reference") == "Anna Leeds"
     assert phone.current() == "fr-location"
@@ -144,7 +147,7 @@ print("done", flush=True)
 def test_concurrent_messages_from_one_number_in_two_processes_are_all_applied_once(
     sms_app: Flask, tmp_path: Path
 ) -> None:
-    SmsPhone(sms_app).send("hello")
+    start(SmsPhone(sms_app))  # first contact, English picked
     senders, each = 2, 15
     go = tmp_path / "go"
     env = {key: value for key, value in os.environ.items() if key not in ENV_KEYS}
@@ -174,4 +177,4 @@ def test_concurrent_messages_from_one_number_in_two_processes_are_all_applied_on
     _check_parts(phone.state()["channel"]["parts"], senders, each)
     phone.send("DONE")
     _check_parts(phone.answer("reference").split(" "), senders, each)
-    assert _count(sms_app, InboundMessage) == 1 + senders * each + 1
+    assert _count(sms_app, InboundMessage) == 2 + senders * each + 1

@@ -16,9 +16,11 @@ from backend.db import utcnow
 from backend.models import Case, Conversation, InboundMessage
 from bot.app import create_app
 from bot.segments import MAX_MESSAGE_CHARS, MAX_SEGMENTS, segments
+from flows import languages
 from flows.dialogue import BY_ID
+from flows.i18n import ENGLISH
 from tests.bot.sms_support import (BASE, ENV_KEYS, OTHER_PHONE, PATH, SmsPhone, form,
-                                   make_sms_app, messages_of, new_sid, row_counts, sign, walk)
+                                   make_sms_app, messages_of, new_sid, row_counts, sign, start, walk)
 from tests.conftest import backend_test_config
 from tests.flows.conversation import ADULT_NRM
 
@@ -71,7 +73,7 @@ def test_the_signature_is_checked_against_the_public_url_behind_a_proxy(phone: S
     # Signed for PUBLIC_BASE_URL + path, as Twilio signs it: accepted though the request came to 127.0.0.1.
     response = phone.post(params, signature=sign(params, url=BASE + PATH))
     assert response.status_code == 200
-    assert "(1/" in messages_of(response.data)[-1]
+    assert messages_of(response.data)[-1].endswith(languages.menu_lines())  # first contact
 
 
 def test_the_query_string_is_part_of_the_signed_url(phone: SmsPhone) -> None:
@@ -91,6 +93,7 @@ def test_unsigned_requests_are_accepted_in_development_without_a_token(
         phone = SmsPhone(app)
         with caplog.at_level(logging.WARNING, logger="bot.sms"):
             assert phone.post(form("hello"), signature=None).status_code == 200
+            assert phone.post(form("1"), signature=None).status_code == 200  # English
             assert phone.post(form("Anna Leeds"), signature=None).status_code == 200
         warnings = [r for r in caplog.records if "UNSIGNED" in r.getMessage()]
         assert len(warnings) == 1  # warned once
@@ -134,24 +137,44 @@ def test_an_unregistered_number_gets_the_helpline_and_nothing_is_stored(
     assert OTHER_PHONE not in caplog.text and OTHER_PHONE[1:] not in caplog.text
 
 
-def test_the_first_message_starts_a_referral_and_is_not_an_answer(phone: SmsPhone) -> None:
+def test_the_first_message_asks_the_language_and_is_not_an_answer(phone: SmsPhone) -> None:
     replies = phone.send("Hi, I need to make a referral")
-    assert "NRM referral" in phone.text
-    assert "\n(1/" in replies[-1]  # welcome and first question, in one message
-    assert "Give this referral a short reference" in phone.text
+    assert replies == [languages.menu(ENGLISH)]  # one message: each language named in itself
+    assert [line.split(" ", 1)[1] for line in replies[0].splitlines()[1:]] == [
+        "English", "Cymraeg", "Shqip", "Tiếng Việt", "Română", "Polski", "العربية"]
+    assert segments(replies[0]) <= MAX_SEGMENTS
+    assert phone.choosing_language()
     state = phone.state()
-    assert state["current"] == "reference"
     user_answers = {qid for qid, record in state["answers"].items() if record["source"] != "registration"}
     assert user_answers == set()
     # registration answered what it knows
     assert state["answers"]["user-organisation"]["value"] == "The Salvation Army"
+
+    replies = phone.send("1")  # English
+    assert "NRM referral" in phone.text
+    assert "\n(1/" in replies[-1]  # welcome and first question, in one message
+    assert "Give this referral a short reference" in phone.text
+    assert phone.current() == "reference" and not phone.choosing_language()
+    assert phone.state()["language"] == "en"
+    user_answers = {qid for qid, record in phone.state()["answers"].items() if record["source"] != "registration"}
+    assert user_answers == set()
+
+
+def test_anything_but_a_language_at_first_contact_gets_the_list_again(phone: SmsPhone) -> None:
+    phone.send("hello")
+    replies = phone.send("Anna Leeds")
+    assert "Please reply with the number of your answer, 1 to 7" in replies[0]
+    assert replies[-1].endswith(languages.menu_lines())
+    assert phone.choosing_language() and "reference" not in phone.state()["answers"]
+    phone.send("polski")  # or its name
+    assert phone.state()["language"] == "pl" and not phone.choosing_language()
 
 
 # -- idempotency ------------------------------------------------------------------------------------
 
 
 def test_a_retried_message_sid_gets_the_same_reply_and_advances_once(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     sid = new_sid()
     first = phone.send("Anna Leeds", sid=sid)
     after_first = phone.state()
@@ -160,14 +183,14 @@ def test_a_retried_message_sid_gets_the_same_reply_and_advances_once(phone: SmsP
     assert first == second == third
     assert phone.state() == after_first
     assert phone.answer("reference") == "Anna Leeds"
-    assert _count(phone.app, InboundMessage) == 2
+    assert _count(phone.app, InboundMessage) == 3  # hello, the language, the answer
 
 
 # -- carrier keywords ---------------------------------------------------------------------------------
 
 
 def test_stop_silences_the_service_until_start(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     assert phone.send("STOP") == []
     assert phone.responder().opted_out_at is not None
     before = phone.state()
@@ -183,14 +206,14 @@ def test_stop_silences_the_service_until_start(phone: SmsPhone) -> None:
 
 @pytest.mark.parametrize("word", ["stop", "Stopall", "UNSUBSCRIBE", "cancel", "End.", "quit"])
 def test_every_carrier_opt_out_word_opts_out(phone: SmsPhone, word: str) -> None:
-    phone.send("hello")
+    start(phone)
     assert phone.send(word) == []
     assert phone.responder().opted_out_at is not None
     assert phone.current() == "reference"  # CANCEL is not taken as the dialogue's command
 
 
 def test_twilio_opt_out_type_is_honoured_and_yes_opts_in_only_when_opted_out(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     assert phone.send("stop please", OptOutType="STOP") == []
     assert phone.responder().opted_out_at is not None
     replies = phone.send("yes", OptOutType="START")
@@ -200,7 +223,7 @@ def test_twilio_opt_out_type_is_honoured_and_yes_opts_in_only_when_opted_out(pho
 
 
 def test_a_plain_yes_is_an_answer_when_not_opted_out(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     # Walk to a yes/no question, then answer it with a bare "yes" (even flagged START by Twilio).
     for _ in range(100):
         qid = phone.current()
@@ -213,7 +236,7 @@ def test_a_plain_yes_is_an_answer_when_not_opted_out(phone: SmsPhone) -> None:
 
 
 def test_bare_help_gets_the_dialogue_help_for_the_current_question(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     for body, extra in (("HELP", {"OptOutType": "HELP"}), ("info", {})):
         phone.send(body, **extra)
         assert BY_ID["reference"].help in phone.text
@@ -222,7 +245,7 @@ def test_bare_help_gets_the_dialogue_help_for_the_current_question(phone: SmsPho
 
 
 def test_discard_then_yes_abandons_the_draft_over_sms(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     phone.send("Anna Leeds")
     phone.send("DISCARD")
     assert "Reply YES to confirm" in phone.text
@@ -236,7 +259,7 @@ def test_discard_then_yes_abandons_the_draft_over_sms(phone: SmsPhone) -> None:
 
 
 def test_a_picture_is_not_taken_but_the_text_is(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     phone.send("", NumMedia=1, MediaUrl0="https://api.twilio.com/media/1",
                MediaContentType0="image/jpeg")
     assert "cannot be received by SMS" in phone.text
@@ -250,7 +273,7 @@ def test_a_picture_is_not_taken_but_the_text_is(phone: SmsPhone) -> None:
 
 
 def test_a_long_answer_can_be_sent_in_parts_until_done(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     phone.send("Anna")
     phone.send("1")  # fr-location England
     phone.send("no")
@@ -272,7 +295,7 @@ def test_a_long_answer_can_be_sent_in_parts_until_done(phone: SmsPhone) -> None:
 
 
 def test_a_part_then_an_ordinary_message_completes_the_answer(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     phone.send("Anna, Leeds...")
     phone.send("case 12")
     assert phone.answer("reference") == "Anna, Leeds case 12"
@@ -282,7 +305,7 @@ def test_a_part_then_an_ordinary_message_completes_the_answer(phone: SmsPhone) -
 
 
 def test_a_sender_back_after_an_hour_is_offered_resume_or_new(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     phone.send("Anna Leeds")
     before = phone.state()
     phone.age_draft(utcnow() - timedelta(hours=2))
@@ -300,7 +323,7 @@ def test_a_sender_back_after_an_hour_is_offered_resume_or_new(phone: SmsPhone) -
 
 
 def test_new_at_the_offer_deletes_the_old_draft_and_starts_again(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     phone.send("Anna Leeds")
     old = phone.draft().id
     phone.age_draft(utcnow() - timedelta(hours=3))
@@ -314,18 +337,21 @@ def test_new_at_the_offer_deletes_the_old_draft_and_starts_again(phone: SmsPhone
 
 
 def test_an_expired_draft_is_deleted_when_its_sender_writes(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     phone.send("Anna Leeds")
     old = phone.draft().id
     phone.age_draft(utcnow() - timedelta(days=8))
-    phone.send("hello again")
-    assert "deleted after 7 days" in phone.text and "NRM referral" in phone.text
+    replies = phone.send("hello again")
+    assert "Your unfinished referral was deleted after 7 days. Here is a new one." in replies[0]
+    assert replies[-1].endswith(languages.menu_lines())  # a new referral: the language first
     assert phone.draft().id != old
     assert _count(phone.app, Conversation) == 1
+    phone.send("1")
+    assert "NRM referral" in phone.text and phone.current() == "reference"
 
 
 def test_purge_deletes_expired_drafts(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     phone.send("Anna Leeds")
     runner = phone.app.test_cli_runner()
     result = runner.invoke(args=["purge"])
@@ -343,7 +369,7 @@ def test_purge_deletes_expired_drafts(phone: SmsPhone) -> None:
 
 def test_the_quick_exit_word_deletes_the_draft_at_once(phone: SmsPhone) -> None:
     before = row_counts(phone.app)
-    phone.send("hello")
+    start(phone)
     phone.send("Anna Leeds")
     assert phone.send("safe") == ["OK."]
     assert phone.draft() is None
@@ -359,7 +385,7 @@ def test_the_quick_exit_word_is_configurable(tmp_path: Path, monkeypatch: pytest
     app = make_sms_app(tmp_path)
     try:
         phone = SmsPhone(app)
-        phone.send("hello")
+        start(phone)
         phone.send("safe")
         assert phone.answer("reference") == "safe"  # an answer now
         assert phone.send("WEATHER") == ["OK."]
@@ -372,7 +398,7 @@ def test_the_quick_exit_word_is_configurable(tmp_path: Path, monkeypatch: pytest
 
 
 def test_a_full_referral_over_sms_ends_with_a_reference(phone: SmsPhone) -> None:
-    phone.send("hello")
+    start(phone)
     asked = walk(phone, ADULT_NRM)
     assert "user-organisation" not in asked and "user-email" not in asked  # from registration
     # The review summary is long: split between its lines into messages within budget.
@@ -400,9 +426,9 @@ def test_a_full_referral_over_sms_ends_with_a_reference(phone: SmsPhone) -> None
     with phone.app.app_context(), db.get_db(phone.app).transaction(readonly=True) as session:
         stored = session.scalars(select(InboundMessage).where(
             InboundMessage.conversation_id == case.conversation_id)).all()
-        assert len(stored) == len(asked) + 2
+        assert len(stored) == len(asked) + 3  # and the first message, the language, CONFIRM
         assert [m.id for m in stored if m.reply is not None] == [confirm]
     # the next message starts afresh
     phone.send("hi")
-    assert "NRM referral" in phone.text
+    assert phone.text.endswith(languages.menu_lines()) and phone.choosing_language()
     assert _count(phone.app, Case) == 1

@@ -143,6 +143,24 @@ def test_registration_answers_are_kept_through_the_language_question() -> None:
     assert chat.state.answers["user-email"]["source"] == "registration"
 
 
+def test_a_draft_waiting_for_a_language_is_resumed_with_the_list() -> None:
+    """A stored draft shown again (SMS START, web chat reload) while the list waits for a reply
+    shows the list, not the question behind it: the next reply is read as a language."""
+    first = Chat()
+    resumed = Chat(state=DialogueState.from_dict(json.loads(json.dumps(first.state.to_dict()))))
+    assert resumed.question_id == "language"
+    assert resumed.turn.messages == [languages.menu(ENGLISH)]
+    resumed.say("2")
+    assert resumed.state.language == "cy" and resumed.question_id == "reference"
+
+    mid = Chat.at("fr-location")
+    mid.say("LANGUAGE")
+    again = Chat(state=DialogueState.from_dict(json.loads(json.dumps(mid.state.to_dict()))))
+    assert again.question_id == "language" and again.last.endswith("7 العربية")
+    again.say("6")
+    assert again.state.language == "pl" and again.question_id == "fr-location"
+
+
 # -- LANGUAGE at any step ------------------------------------------------------------------------
 
 
