@@ -143,6 +143,14 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+@bp.get("/")
+def start_page() -> Any:
+    """The address `make run` prints: signed-in staff go to their start page, others sign in."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return redirect(url_for("web_auth.sign_in"))
+
+
 @bp.route("/casework/sign-in", methods=["GET", "POST"])
 def sign_in() -> Any:
     if current_user.is_authenticated and request.method == "GET":

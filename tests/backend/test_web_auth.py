@@ -207,3 +207,9 @@ def test_gov_uk_frontend_assets_are_served(client: FlaskClient) -> None:
     assert font.status_code == 200
     font.close()
     assert client.get("/assets/govuk-frontend.min.js").status_code == 200
+
+
+def test_the_root_address_leads_to_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/casework/sign-in")
