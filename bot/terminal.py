@@ -14,6 +14,7 @@ from backend.db import get_db
 from backend.models import Responder
 from bot import engine
 from bot.registration import prefill
+from flows import languages
 
 CHANNEL = "cli"
 
@@ -43,8 +44,9 @@ def _show(reply: engine.Reply) -> None:
 @click.command("chat")
 @click.option("--phone", help="Act as this registered responder number (its registration is used).")
 @click.option("--new", "fresh", is_flag=True, help="Start a new referral even if a draft exists.")
-@click.option("--language", default="en", show_default=True, help="Dialogue language.")
-def chat_command(phone: str | None, fresh: bool, language: str) -> None:
+@click.option("--language", type=click.Choice(languages.CODES), default=None, help="Dialogue language code (en, cy, sq, vi, ro, pl, ar); "
+              "without it the languages are offered first, as on SMS.")
+def chat_command(phone: str | None, fresh: bool, language: str | None) -> None:
     """Make a referral in the terminal, one question at a time (Ctrl-D to pause)."""
     address, actor, registration = _responder(phone)
     database = get_db()

@@ -60,6 +60,8 @@ class Terminal:
 
 def test_killing_the_process_between_messages_loses_nothing(env: dict[str, str]) -> None:
     first = Terminal(env)
+    first.wait_for("Cymraeg")  # first contact offers the languages, each named in itself
+    first.type("1")
     first.wait_for("(1/")
     first.type("Ref A")
     first.wait_for("(2/")
@@ -82,7 +84,7 @@ def test_killing_the_process_between_messages_loses_nothing(env: dict[str, str])
 def test_a_whole_child_referral_in_the_terminal_ends_with_a_reference(env: dict[str, str]) -> None:
     walk = Conversation()
     asked = walk.answer_all(CHILD)
-    terminal = Terminal(env, "--new")
+    terminal = Terminal(env, "--new", "--language", "en")
     for qid in asked:
         terminal.type(CHILD[qid])
     terminal.type("CONFIRM")
