@@ -161,8 +161,11 @@ def submitted(state: DialogueState, reference: str, t: Translator) -> Turn:
 
 
 def _answer(step: _Step, question: Question, text: str) -> Turn:
+    context = ParseContext(step.today, step.state.language, step.t)
     try:
-        value = validators.parse(question, text, ParseContext(step.today, step.state.language, step.t))
+        value = validators.parse(question, text, context)
+        if question.cross_check is not None:
+            question.cross_check(value, step.state.values(), context)
     except Invalid as error:
         step.say(error.message, **error.params)
         return _finish(step)

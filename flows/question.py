@@ -214,6 +214,9 @@ class Ambiguous(ValueError):
         self.candidates = candidates
 
 
+CrossCheck = Callable[[Any, Answers, ParseContext], None]
+"""Checks a parsed value against the answers so far; raises Invalid to refuse it."""
+
 Validator = Callable[["Question", str, ParseContext], Any]
 """Turns typed text into the stored value of a question, or raises Invalid / Ambiguous."""
 
@@ -248,6 +251,9 @@ class Question:
     """msgid explaining why "no" cannot be accepted when ``must_be_yes``."""
     partial_date: bool = False
     """Dates may be given as a year or month and year, or marked as approximate."""
+    cross_check: CrossCheck | None = field(default=None, compare=False)
+    """Raises Invalid when a valid answer contradicts an earlier one (a date of birth that makes a
+    "child" 36), so the mistake is caught while the responder is still on the question."""
     prefillable: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 

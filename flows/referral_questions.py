@@ -45,6 +45,7 @@ the format hints and "Reply SKIP to leave it out." for optional questions). ASCI
 
 from __future__ import annotations
 
+from flows.consistency import age_matches_under_18
 from flows.question import N_, Answer, Choice, Condition, Kind, Question
 
 # -- sections of the review summary, in route order -------------------------------------------
@@ -1050,6 +1051,7 @@ _PERSON = (
         optional=True,
         partial_date=True,
         when=REFERRAL,
+        cross_check=age_matches_under_18,
         prompt=N_("What is the person's date of birth?"),
         help=N_("A year, or month and year, is fine if that is all they know. It helps identify them."),
         section=S_PERSON,

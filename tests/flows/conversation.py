@@ -220,7 +220,7 @@ DTN = {**ADULT_NRM, "pv-want-to-submit-nrm": "no"}
 DTN_NAMED = {**DTN, "authorities-cooperation": "yes", "authorities-cooperation-details": "Will give a statement"}
 """Duty to Notify for a person who will help the police: name and contact are asked."""
 
-CHILD = {**COMMON, "pv-under-age": "yes"}
+CHILD = {**COMMON, "pv-under-age": "yes", "pv-dob": "3/2/2012"}
 
 ROUTES: dict[str, dict[str, str]] = {
     "adult": ADULT_NRM,

@@ -328,6 +328,7 @@ def test_child_or_uncertain_age_is_an_automatic_referral_without_consent(under_1
     answers = {
         **without(ADULT_WITH_SUPPORT, *ADULT_ONLY),
         "pv-under-age": under_18,
+        "pv-dob": "3 Feb 2012",
         **LOCAL_AUTHORITY,
     }
     conversation, asked = walk(answers, must_not_ask=ADULT_ONLY)

@@ -1,0 +1,67 @@
+"""Record a whole referral typed into `nrm chat`, as a transcript for docs/transcripts/.
+
+Runs the real command on a throw-away database and answers each question from the answer sets
+the tests use (tests/flows/conversation.py), waiting for every reply before typing the next line,
+so the file shows exactly what a responder sees. Usage:
+
+    .venv/bin/python scripts/transcript.py child en docs/transcripts/child-referral-en.txt
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flows import languages  # noqa: E402
+from tests.flows.conversation import ROUTES, Conversation  # noqa: E402
+
+NRM = str(Path(sys.executable).with_name("nrm"))
+PROMPT = "> "
+
+
+def _read_until_prompt(process: subprocess.Popen[bytes], timeout: float = 30) -> str:
+    """Everything printed up to the next input prompt (or the end of the program)."""
+    assert process.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while not seen.endswith(PROMPT.encode()) and time.monotonic() < deadline:
+        byte = process.stdout.read(1)
+        if not byte:
+            break
+        seen += byte
+    return seen.decode("utf-8")[: -len(PROMPT)] if seen.endswith(PROMPT.encode()) else seen.decode()
+
+
+def record(route: str, language: str) -> str:
+    answers = ROUTES[route]
+    asked = Conversation().answer_all(answers)
+    lines: list[str] = []
+    number = languages.CODES.index(language) + 1
+    typed = [str(number)] + [answers[qid] for qid in asked] + ["CONFIRM"]
+    with tempfile.TemporaryDirectory() as instance:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "NRM_"))}
+        env.update(NRM_INSTANCE_PATH=instance, NRM_ENV="development", PYTHONUNBUFFERED="1")
+        subprocess.run([NRM, "db", "upgrade"], env=env, check=True, capture_output=True)
+        process = subprocess.Popen([NRM, "chat", "--new"], env=env, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert process.stdin is not None
+        lines.append(_read_until_prompt(process))
+        for text in typed:
+            lines.append(f"{PROMPT}{text}\n")
+            process.stdin.write((text + "\n").encode())
+            process.stdin.flush()
+            lines.append(_read_until_prompt(process))
+        process.wait(timeout=30)
+    return "".join(lines)
+
+
+if __name__ == "__main__":
+    route, language, target = sys.argv[1:4]
+    Path(target).write_text(f"$ nrm chat --new\n{record(route, language)}", encoding="utf-8")
+    print(f"wrote {target}")
