@@ -25,6 +25,7 @@ from backend.db import utcnow
 from backend.lifecycle import (CaseNotFound, CaseworkError, InvalidRequest, ReasonsRequired,
                                same_organisation, status_label)
 from backend.models import Case, Decision, User
+from backend.statistics import InvalidPeriod, parse_period, statistics
 
 api_casework = Blueprint("api_casework", __name__, url_prefix="/api/v1")
 
@@ -271,8 +272,13 @@ def get_case(reference: str) -> Any:
 @api_casework.get("/stats")
 @require_token(*STATS_ROLES)
 def get_stats() -> Any:
-    """Aggregate counts only, counts below 5 suppressed."""
-    return jsonify(queues.statistics(db.session()))
+    """Aggregate counts only (``backend.statistics``), small numbers suppressed; optional
+    ``from``/``to`` (YYYY-MM-DD, dates of submission), else 400."""
+    try:
+        period = parse_period(request.args.get("from"), request.args.get("to"))
+    except InvalidPeriod as error:
+        return jsonify({"error": str(error), "code": "invalid_period"}), 400
+    return jsonify(statistics(db.session(), period=period))
 
 
 @api_casework.get("/openapi.json")

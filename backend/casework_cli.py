@@ -1,23 +1,29 @@
-"""Casework commands: ``nrm jobs run``, ``nrm audit verify``, ``nrm lifecycle diagram``.
+"""Casework commands: ``nrm jobs run``, ``nrm audit verify``, ``nrm lifecycle diagram``, ``nrm stats``.
 
 ``jobs run`` is safe to run at any time and as often as wanted (e.g. every few minutes from cron):
 it clears expired claims and moves cases whose recovery period is over to the CG decision queue.
+``stats`` prints the aggregate statistics of ``backend.statistics`` (the same figures as
+``GET /api/v1/stats`` and ``/casework/stats``, small numbers suppressed) as text tables, or as JSON
+with ``--json``; ``--from``/``--to`` (YYYY-MM-DD) limit them to cases submitted in that period.
+
 Other parts of the product add their own periodic work with :func:`add_job` (each job gets the app
 and returns a short summary line); they run after the casework jobs, each in its own try.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from backend import audit, db
 from backend.lifecycle import diagram_markdown, end_recoveries
 from backend.queues import expire_claims
+from backend.statistics import InvalidPeriod, parse_period, statistics, text_report
 
 JOBS_EXTENSION = "nrm_jobs"
 DEFAULT_DIAGRAM = Path("docs") / "lifecycle.md"
@@ -86,8 +92,24 @@ def lifecycle_diagram(path: Path | None) -> None:
     click.echo(f"wrote {target}")
 
 
+@click.command("stats")
+@with_appcontext
+@click.option("--from", "start", metavar="YYYY-MM-DD", help="Only cases submitted on or after this UK date.")
+@click.option("--to", "end", metavar="YYYY-MM-DD", help="Only cases submitted on or before this UK date.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the shape of GET /api/v1/stats).")
+def stats(start: str | None, end: str | None, as_json: bool) -> None:
+    """Print aggregate statistics (counts only; 1 to 4 shown as "<5")."""
+    try:
+        period = parse_period(start, end)
+    except InvalidPeriod as error:
+        raise click.BadParameter(str(error), param_hint=f"--{error.field}") from None
+    with db.get_db().transaction(readonly=True) as session:
+        result = statistics(session, period=period)
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else text_report(result))
+
+
 def register(app: Flask) -> None:
     """Add the casework commands to ``app.cli`` (idempotent)."""
-    for command in (jobs_cli, audit_cli, lifecycle_cli):
+    for command in (jobs_cli, audit_cli, lifecycle_cli, stats):
         if command.name not in app.cli.commands:
             app.cli.add_command(command)

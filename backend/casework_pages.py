@@ -25,11 +25,12 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable
 
-from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from backend import api, db, lifecycle, queues
+from backend import statistics as aggregate
 from backend.calendar import UK_TIME, uk_date
 from backend.forms import OUTCOME_LABELS, REVIEW_LABELS, DecisionForm, ReviewForm, error_list, field_errors
 from backend.lifecycle import CaseworkError, status_label
@@ -71,6 +72,11 @@ AUDIT_ACTIONS = {
     "case.resume": "Resumed",
 }
 OTHER_SECTION = "Other answers"
+PERIOD_ERRORS = {
+    ("from", "date"): "Submitted from must be a real date in the format YYYY-MM-DD, for example 2026-01-01",
+    ("to", "date"): "Submitted to must be a real date in the format YYYY-MM-DD, for example 2026-03-31",
+    ("from", "order"): "Submitted from must be the same as or before submitted to",
+}
 
 
 # --- formatting (template filters) --------------------------------------------------------------
@@ -474,14 +480,18 @@ def review(reference: str) -> Any:
 @bp.get("/stats")
 @login_required
 def statistics() -> Any:
-    """Aggregate counts only (``queues.statistics``), counts from 1 to 4 shown as "<5"."""
+    """Aggregate counts only (``backend.statistics``), small numbers suppressed; optional ``from``
+    and ``to`` dates of submission (YYYY-MM-DD), a GOV.UK error summary (400) when one is wrong."""
     require_role(*STATS_ROLES)
-    stats = queues.statistics(db.session())
-    tables = [
-        ("Cases by status", "Status", [(status_label(k), v) for k, v in stats["by_status"].items()]),
-        ("Cases by route", "Route", [(ROUTE_NAMES.get(k, k), v) for k, v in stats["by_route"].items()]),
-        ("Cases by age", "Age", [(AGE_ROUTE_NAMES.get(k, k), v) for k, v in stats["by_age_route"].items()]),
-        ("Cases by where the referral was made", "Nation",
-         [(LOCATION_NAMES.get(k, k), v) for k, v in stats["by_fr_location"].items()]),
-    ]
-    return render_template("casework/stats.html", stats=stats, tables=tables)
+    filters = {"from": request.args.get("from", "").strip(), "to": request.args.get("to", "").strip()}
+    try:
+        period = aggregate.parse_period(filters["from"], filters["to"])
+    except aggregate.InvalidPeriod as error:
+        message = PERIOD_ERRORS[error.field, error.problem]
+        return render_template("casework/stats.html", stats=None, filters=filters,
+                               errors=[{"text": message, "href": f"#{error.field}"}],
+                               filter_errors={error.field: message}), 400
+    stats = aggregate.statistics(db.session(), period=period)
+    return render_template("casework/stats.html", stats=stats, filters=filters, filter_errors={},
+                           totals=aggregate.totals(stats), tables=aggregate.tables(stats),
+                           period_text=aggregate.describe_period(stats))

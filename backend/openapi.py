@@ -9,8 +9,26 @@ from typing import Any
 
 from backend.lifecycle import REVIEW_OUTCOMES
 from backend.models import AGE_ROUTES, CASE_STATUSES, DECISION_OUTCOMES, DECISION_STAGES, FR_LOCATIONS, ROUTES
+from backend.statistics import HIDDEN, MIN_FOR_MEDIAN, SMALL, TOP_NATIONALITIES
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
+
+STATS_TABLES = {  # every key of backend.statistics.TABLES (a test checks)
+    "by_route": f"{', '.join(ROUTES)}.",
+    "by_month": "UK month of submission `YYYY-MM`: the 12 months up to the end of the period, and `earlier`.",
+    "by_status": f"{', '.join(CASE_STATUSES)}.",
+    "by_age_route": f"{', '.join(AGE_ROUTES)}.",
+    "by_fr_location": f"The UK nation where the referral was made: {', '.join(FR_LOCATIONS)}.",
+    "by_exploitation_type": "Each value of `types-of-exploitation` (a case can have several, so this table does "
+                            "not add up to the total), and `not-recorded`.",
+    "by_exploitation_location": "`where-exploitation-happened`: uk, overseas, uk-and-overseas, not-recorded.",
+    "by_nationality": f"`pv-nationality`: the {TOP_NATIONALITIES} most common, `other`, `not-known`, "
+                      "`not-recorded`.",
+    "by_gender": "`pv-gender`: female, male, unknown (does not identify as male or female), not-recorded.",
+    "decisions": "Decisions made on these cases, `<stage>-<outcome>`: rg-positive, rg-negative, cg-positive, "
+                 "cg-negative.",
+    "panel_reviews": "Panel reviews of negative decisions on these cases: upheld, returned.",
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -26,6 +44,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 ERRORS = {
+    "400": _error("A malformed query parameter (e.g. a date that is not YYYY-MM-DD)."),
     "401": _error("No valid bearer token."),
     "403": _error("Your role may not use this endpoint, or may not act on this case "
                   "(independence of decision maker and reviewer, referring organisation)."),
@@ -137,17 +156,33 @@ SCHEMAS: dict[str, Any] = {
             },
         }],
     },
-    "Count": {"oneOf": [{"type": "integer", "minimum": 0}, {"const": "<5"}]},
+    "Count": {"oneOf": [{"type": "integer", "minimum": 0}, {"enum": [SMALL, HIDDEN]}],
+              "description": f'A count. "{SMALL}": from 1 to 4; "{HIDDEN}": hidden so that a "{SMALL}" in the '
+                             "same table cannot be worked out from the total (see backend.statistics)."},
+    "Counts": {"type": "object", "additionalProperties": _ref("Count"),
+               "description": "Counts keyed by a stable code; `labels` gives each code's readable name."},
     "Stats": {
         "type": "object",
+        "required": ["as_of", "period", "total", "overdue_rg", "rg_decided_cases", "median_days_to_rg_decision",
+                     *STATS_TABLES, "labels", "suppression"],
+        "description": "Aggregates only, of the cases submitted in the period: no reference, name, free text "
+                       "or date of any case.",
         "properties": {
+            "as_of": {"type": "string", "format": "date", "description": "Today's UK date."},
+            "period": {"type": "object", "required": ["from", "to"],
+                       "properties": {"from": {"type": ["string", "null"], "format": "date"},
+                                      "to": {"type": ["string", "null"], "format": "date"}}},
             "total": _ref("Count"),
-            "by_status": {"type": "object", "additionalProperties": _ref("Count")},
-            "by_route": {"type": "object", "additionalProperties": _ref("Count")},
-            "by_age_route": {"type": "object", "additionalProperties": _ref("Count")},
-            "by_fr_location": {"type": "object", "additionalProperties": _ref("Count")},
-            "overdue_rg": _ref("Count"), "suppression": {"type": "string"},
-            "as_of": {"type": "string", "format": "date"},
+            "overdue_rg": {**_ref("Count"), "description": "Awaiting an RG decision past its target date."},
+            "rg_decided_cases": {**_ref("Count"), "description": "Cases with at least one RG decision."},
+            "median_days_to_rg_decision": {
+                "type": ["number", "null"],
+                "description": f"UK calendar days from submission to the first RG decision; null when fewer "
+                               f"than {MIN_FOR_MEDIAN} cases have one."},
+            **{key: {**_ref("Counts"), "description": description} for key, description in STATS_TABLES.items()},
+            "labels": {"type": "object", "description": "Per table: code -> readable label.",
+                       "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}},
+            "suppression": {"type": "string", "description": "The suppression rule in words."},
         },
     },
 }
@@ -213,7 +248,16 @@ PATHS: dict[str, Any] = {
         ("401", "403", "404", "409", "422"), body=_ref("Reasons"), path_ref=True)},
     "/api/v1/stats": {"get": _operation(
         "Aggregate statistics", ("analyst", "admin"),
-        ("200", "Counts only; counts from 1 to 4 are shown as \"<5\".", _ref("Stats")), ("401", "403"))},
+        ("200", "Counts only, small numbers suppressed.", _ref("Stats")), ("400", "401", "403"),
+        description=f'Counts from 1 to 4 are shown as "{SMALL}"; a table with one also hides its next smallest '
+                    f'count as "{HIDDEN}", and a table whose total would still give a "{SMALL}" away is withheld '
+                    f'(every cell "{HIDDEN}"; the rule is in backend.statistics). Totals are exact. '
+                    "Every payload in the period is decrypted to count it, so a request costs O(cases).",
+        parameters=[{"name": name, "in": "query", "required": False,
+                     "schema": {"type": "string", "format": "date"},
+                     "description": f"Only cases submitted {when} this UK date (YYYY-MM-DD); 400 if it is not a "
+                                    "real date or `from` is after `to`."}
+                    for name, when in (("from", "on or after"), ("to", "on or before"))])},
     "/api/v1/openapi.json": {"get": _operation(
         "This document", None, ("200", "OpenAPI 3.1.", {"type": "object"}), ())},
 }

@@ -1,4 +1,5 @@
-"""The decision queue, the review queue, caseworkers' claims, and aggregate statistics.
+"""The decision queue, the review queue and caseworkers' claims (aggregate statistics are
+``backend.statistics``).
 
 Decision queue: NRM cases awaiting an RG decision, or a CG decision once the recovery period is
 over; priority cases first (children and people whose age is not known, and urgent safety cases:
@@ -22,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
-from sqlalchemy import and_, case as sql_case, exists, func, or_, select
+from sqlalchemy import and_, case as sql_case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from backend import audit
@@ -33,10 +34,7 @@ from backend.db import utcnow
 from backend.lifecycle import (AWAITING_CG, AWAITING_RG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
                                ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
                                lock_case, release_claim, reviewed_by, same_organisation, status_label)
-from backend.models import (AGE_ROUTES, CASE_STATUSES, FR_LOCATIONS, ROUTES, Case, Decision, Review,
-                            User)
-
-SUPPRESS_BELOW = 5
+from backend.models import Case, Decision, Review, User
 
 
 # --- queue entries ------------------------------------------------------------------------------
@@ -224,36 +222,3 @@ def expire_claims(session: Session, now: datetime | None = None) -> list[str]:
                      at=now)
     session.flush()
     return [case.reference for case in stale]
-
-
-# --- statistics ---------------------------------------------------------------------------------
-
-def suppress(counts: dict[str, int]) -> dict[str, int | str]:
-    """Small-number suppression: a count from 1 to 4 is shown as "<5" (zero stays 0).
-
-    Only primary suppression: a hidden cell can sometimes be worked out from the total and the
-    other cells of its breakdown, which is why publication goes through an analyst.
-    """
-    return {key: ("<5" if 0 < value < SUPPRESS_BELOW else value) for key, value in counts.items()}
-
-
-def _counts(session: Session, column: Any, values: Iterable[str]) -> dict[str, int]:
-    found = dict(session.execute(select(column, func.count(Case.id)).group_by(column)).all())
-    return {value: int(found.get(value, 0)) for value in values}
-
-
-def statistics(session: Session, now: datetime | None = None) -> dict[str, Any]:
-    """Aggregate counts only (for analysts and published statistics), small numbers suppressed."""
-    now = now or utcnow()
-    total = int(session.scalar(select(func.count(Case.id))) or 0)
-    overdue = int(session.scalar(select(func.count(Case.id)).where(overdue_clause(now))) or 0)
-    return {
-        "total": total if total == 0 or total >= SUPPRESS_BELOW else "<5",
-        "by_status": suppress(_counts(session, Case.status, CASE_STATUSES)),
-        "by_route": suppress(_counts(session, Case.route, ROUTES)),
-        "by_age_route": suppress(_counts(session, Case.age_route, AGE_ROUTES)),
-        "by_fr_location": suppress(_counts(session, Case.fr_location, FR_LOCATIONS)),
-        "overdue_rg": overdue if overdue == 0 or overdue >= SUPPRESS_BELOW else "<5",
-        "suppression": f"counts from 1 to {SUPPRESS_BELOW - 1} are shown as \"<{SUPPRESS_BELOW}\"",
-        "as_of": uk_date(now).isoformat(),
-    }

@@ -1,5 +1,5 @@
 """Decision and review queues: priority order, overdue marking, claims (expiry, only the claimer
-decides, release, atomic claim-next on SQLite), review eligibility and statistics suppression."""
+decides, release, atomic claim-next on SQLite) and review eligibility (statistics: test_statistics)."""
 
 from __future__ import annotations
 
@@ -206,25 +206,3 @@ def test_review_queue_shows_each_panel_member_what_they_may_review(db_session):
     assert queues.review_queue(db_session, user=decider) == []
     assert [e.stage for e in queues.review_queue(db_session)] == ["rg", "rg", "cg"]
     db_session.rollback()
-
-
-def test_statistics_suppress_small_numbers(db_session):
-    for _ in range(6):
-        make_case(db_session, fr_location="england")
-    for _ in range(2):
-        make_case(db_session, fr_location="wales", age_route="child")
-    make_case(db_session, "dtn_recorded", route="dtn", fr_location="scotland")
-    db_session.commit()
-    stats = queues.statistics(db_session)
-    assert stats["total"] == 9
-    assert stats["by_route"] == {"nrm": 8, "dtn": "<5"}
-    assert stats["by_fr_location"] == {"england": 6, "wales": "<5", "scotland": "<5", "northern-ireland": 0}
-    assert stats["by_age_route"] == {"adult": 7, "child": "<5", "unknown": 0}
-    assert stats["by_status"]["awaiting_rg"] == 8 and stats["by_status"]["dtn_recorded"] == "<5"
-    assert all(not isinstance(v, int) or v == 0 or v >= 5
-               for key in ("by_status", "by_route", "by_age_route", "by_fr_location") for v in stats[key].values())
-
-
-def test_suppression_boundaries():
-    assert queues.suppress({"a": 0, "b": 1, "c": 4, "d": 5, "e": 12}) == {"a": 0, "b": "<5", "c": "<5", "d": 5,
-                                                                          "e": 12}
