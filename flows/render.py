@@ -77,7 +77,7 @@ def display(question: Question, value: Any, t: Translator, width: int | None = N
     elif question.kind in (Kind.CHOICE, Kind.YES_NO):
         text = labels.get(value, str(value))
     elif question.kind is Kind.DATE:
-        text = value["date"]
+        text = day_first(value["date"])
         if value.get("approximate"):
             text = tr(t, "about {date}", date=text)
     else:
@@ -85,6 +85,11 @@ def display(question: Question, value: Any, t: Translator, width: int | None = N
     if width is not None and len(text) > width:
         text = text[: width - 3].rstrip() + "..."
     return text
+
+
+def day_first(iso: str) -> str:
+    """A full or partial ISO date as people write it in all our languages: 3/2/1990, 2/1990, 1990."""
+    return "/".join(str(int(part)) for part in reversed(iso.split("-")))
 
 
 def summary(items: list[tuple[Question, Any]], t: Translator) -> str:
