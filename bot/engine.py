@@ -8,6 +8,7 @@ nothing, and a referral is either fully submitted or not at all.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +23,14 @@ from backend.models import Conversation
 from bot.i18n import translator
 from flows import dialogue
 from flows.dialogue import Turn
+from flows.i18n import tr
+from flows.question import N_
 from flows.state import DialogueState
+
+
+log = logging.getLogger(__name__)
+
+NOT_SENT = N_("The referral could not be sent. Reply REVIEW to check your answers, or HELP.")
 
 
 class ConversationNotFound(LookupError):
@@ -106,7 +114,13 @@ def receive(
     t = translator(state.language)
     turn = dialogue.handle(state, text, t, today or date.today())
     if turn.submission is not None:
-        case = intake.submit(session, turn.submission, conversation.id, actor=actor)
+        try:
+            case = intake.submit(session, turn.submission, conversation.id, actor=actor)
+        except intake.IntakeError as error:
+            # The draft is left exactly as it was (still at the summary): nothing typed is lost.
+            fields = sorted({problem.split(":", 1)[0] for problem in error.errors})  # never the values
+            log.error("referral not accepted by intake (%s) at %s", error.code, ", ".join(fields))
+            return Reply(conversation.id, [tr(t, NOT_SENT)], None, False, None)
         turn = dialogue.submitted(turn.state, case.reference, t)
         return _reply(conversation, turn)
     if turn.done:

@@ -65,7 +65,6 @@ from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from backend.db import Database, get_db, get_for_update, utcnow
-from backend.intake import IntakeError
 from backend.models import Conversation, InboundMessage, Responder
 from bot import engine, resume_codes
 from bot.i18n import translator
@@ -108,7 +107,6 @@ OFFER = N_("You have a referral in progress (question {step} of {of}). "
            "Reply RESUME to carry on or NEW to start again.")
 OFFER_AT_REVIEW = N_("You have a referral in progress (all questions answered). "
                      "Reply RESUME to carry on or NEW to start again.")
-NOT_SENT = N_("The referral could not be sent. Reply REVIEW to check your answers, or HELP.")
 
 WORD_DONE = N_("DONE")
 WORD_RESUME = N_("RESUME")
@@ -346,10 +344,7 @@ def _step(db: Session, draft: Conversation, sender: str, actor: str, text: str,
     if not kept_parts and "parts" in channel:
         _set_channel(draft, {key: value for key, value in channel.items()
                              if key not in ("question", "parts")})
-    try:
-        reply = engine.receive(db, draft.id, sender, text, actor=actor)
-    except IntakeError:
-        return [tr(t, NOT_SENT)]
+    reply = engine.receive(db, draft.id, sender, text, actor=actor)
     messages = reply.messages
     if typed is not None and typed.command is Command.REVIEW and draft.status == "draft":
         messages = [*messages, resume_codes.offer(db, draft, "web", actor, t)]  # SMS -> web chat

@@ -156,3 +156,25 @@ def test_a_new_process_carries_on_where_the_last_one_stopped(product: Flask, tmp
     next_reply = _send(restarted.test_client(), token, reply["conversation"], "salvation army")
     assert next_reply["question"]["id"] == "user-email"
     db.get_db(restarted).engine.dispose()
+
+
+def test_a_referral_the_backend_refuses_keeps_the_draft_at_the_summary(
+    product: Flask, caplog, monkeypatch
+) -> None:
+    """If intake refuses (e.g. the schema moved on while the draft waited), nothing is lost."""
+    from backend import intake
+
+    token = make_user(product, "operator@example.org", "operator")
+    client = product.test_client()
+    reply = _open(client, token)
+    while reply["question"] is not None:
+        reply = _send(client, token, reply["conversation"], CHILD[reply["question"]["id"]])
+    with monkeypatch.context() as patch:
+        patch.setattr(intake, "validate", lambda payload, schema=None: ["answers.pv-name-first-name: 'Anna' is refused"])
+        refused = _send(client, token, reply["conversation"], "CONFIRM")
+    assert refused["done"] is False and refused["reference"] is None
+    assert "could not be sent" in refused["messages"][0]
+    assert "Anna" not in caplog.text  # the log names the field, never the value
+    review = _send(client, token, reply["conversation"], "REVIEW")
+    assert "First name: Anna" in "\n".join(review["messages"])
+    assert _send(client, token, reply["conversation"], "CONFIRM")["reference"].startswith("NRM-")
