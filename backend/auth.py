@@ -127,6 +127,15 @@ def revoke_token(session: Session, secret: str) -> bool:
     return True
 
 
+def revoke_tokens(session: Session, user: User) -> int:
+    """Revoke all of ``user``'s live tokens; how many there were."""
+    tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                    ApiToken.revoked_at.is_(None))).all()
+    for token in tokens:
+        token.revoked_at = utcnow()
+    return len(tokens)
+
+
 def has_role(user: User | None, *roles: str) -> bool:
     return user is not None and user.active and user.role in roles
 

@@ -14,9 +14,10 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend import db
-from backend.auth import create_token, create_user, generate_password, normalise_email
+from backend.auth import create_token, create_user, generate_password, normalise_email, revoke_tokens
 from backend.models import ROLES, Responder, User
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -39,6 +40,7 @@ DEMO_RESPONDER = ("+447700900123", "The Salvation Army", "Demo Responder")
 db_cli = AppGroup("db", help="Database schema.")
 user_cli = AppGroup("user", help="Staff and operator accounts.")
 responder_cli = AppGroup("responder", help="Registered first-responder SMS numbers.")
+keys_cli = AppGroup("keys", help="Field encryption keys (FIELD_ENCRYPTION_KEY).")
 
 
 # --- helpers shared with other code ---------------------------------------------------------
@@ -117,8 +119,8 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database upgraded to {revision}")
 
 
-@db_cli.command("rotate-keys")
-def db_rotate_keys() -> None:
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
     """Re-encrypt all personal data under the first FIELD_ENCRYPTION_KEY (then drop old keys)."""
     from backend.crypto import rotate_all
 
@@ -148,6 +150,31 @@ def user_add(email: str, role: str, organisation: str | None) -> None:
     click.echo(f"user: {normalise_email(email)} ({role})")
     click.echo(f"password: {password}")
     click.echo(f"token: {token}")
+
+
+def _user(db_session: Session, email: str) -> User:
+    user = db_session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"no user {normalise_email(email)}")
+    return user
+
+
+@user_cli.command("token")
+@click.argument("email")
+def user_token(email: str) -> None:
+    """Issue another API token for a user (prints it once; earlier tokens keep working)."""
+    with db.get_db().transaction() as db_session:
+        token = create_token(db_session, _user(db_session, email))
+    click.echo(f"token: {token}")
+
+
+@user_cli.command("revoke-tokens")
+@click.argument("email")
+def user_revoke_tokens(email: str) -> None:
+    """Revoke every API token of a user at once (a lost phone or laptop, someone leaving)."""
+    with db.get_db().transaction() as db_session:
+        count = revoke_tokens(db_session, _user(db_session, email))
+    click.echo(f"revoked {count} token(s) of {normalise_email(email)}")
 
 
 @responder_cli.command("add")
@@ -197,6 +224,6 @@ def demo() -> None:
 
 def register(app: Flask) -> None:
     """Add the backend commands to ``app.cli`` (idempotent)."""
-    for command in (db_cli, user_cli, responder_cli, demo):
+    for command in (db_cli, user_cli, responder_cli, keys_cli, demo):
         if command.name not in app.cli.commands:
             app.cli.add_command(command)

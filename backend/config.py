@@ -32,6 +32,8 @@ KEYS = (
     "SMS_RESUME_AFTER_MINUTES",
     "QUICK_EXIT_WORD",
     "RESUME_CODE_MINUTES",
+    "RESUME_CODE_MAX_FAILURES",
+    "RESUME_CODE_FAILURE_WINDOW_MINUTES",
 )
 """Every setting this module resolves (all are also read from environment variables of that name)."""
 
@@ -42,6 +44,8 @@ INT_DEFAULTS = {
     "CLAIM_MINUTES": 60,
     "SMS_RESUME_AFTER_MINUTES": 60,
     "RESUME_CODE_MINUTES": 30,
+    "RESUME_CODE_MAX_FAILURES": 5,  # wrong resume codes per redeemer within the window below
+    "RESUME_CODE_FAILURE_WINDOW_MINUTES": 15,
 }
 QUICK_EXIT_DEFAULT = "SAFE"
 """The SMS word that deletes a draft at once (configurable so it can be agreed with each team)."""

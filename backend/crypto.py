@@ -2,7 +2,7 @@
 
 ``FIELD_ENCRYPTION_KEY`` holds one or more comma-separated Fernet keys. The first encrypts; all
 decrypt (``MultiFernet``), so a key is rotated by putting a new key first, running a re-encryption
-(``rotate_all``, CLI ``db rotate-keys``) and only then dropping the old key.
+(``rotate_all``, CLI ``nrm keys rotate``) and only then dropping the old key.
 
 Columns of type :class:`EncryptedJSON` encrypt on write and decrypt on read with the cipher bound
 to the engine (``bind_cipher``), falling back to the process-wide cipher set by ``use_cipher``.

@@ -318,3 +318,19 @@ class ResumeCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ResumeFailure(Base):
+    """One wrong resume code typed by a redeemer, for the throttle of ``bot.resume_codes``.
+
+    ``key`` is the redeemer's actor id (``user:7`` in web chat, ``responder:3`` by SMS), never a
+    phone number; nothing of the typed code is kept. Rows older than the throttle's window are
+    deleted by ``nrm purge``; a successful redemption deletes the redeemer's rows.
+    """
+
+    __tablename__ = "resume_failures"
+    __table_args__ = (Index("ix_resume_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

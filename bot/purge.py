@@ -5,6 +5,8 @@
 - Stored replies (``inbound_messages``) older than :data:`REPLY_RETENTION` that no longer belong
   to a draft: they exist only to answer a Twilio retry, which comes within minutes, and a reply can
   quote answers (a review summary) of a referral that has since been submitted.
+- Wrong resume codes older than ``RESUME_CODE_FAILURE_WINDOW_MINUTES``: they no longer count
+  towards the throttle of ``bot.resume_codes``.
 
 Safe to run at any time and as often as wanted (e.g. hourly from cron or ``jobs run``).
 """
@@ -20,20 +22,26 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from backend.config import INT_DEFAULTS
 from backend.db import get_db, utcnow
 from backend.models import Conversation, InboundMessage
+from bot import resume_codes
 
 REPLY_RETENTION = timedelta(days=1)
+DEFAULT_FAILURE_WINDOW = timedelta(minutes=INT_DEFAULTS["RESUME_CODE_FAILURE_WINDOW_MINUTES"])
 
 
 @dataclass(frozen=True)
 class Purged:
     drafts: int
     replies: int
+    failures: int = 0
 
 
-def purge(session: Session, expiry_days: int, now: datetime | None = None) -> Purged:
-    """Delete expired drafts and stale stored replies in the caller's transaction."""
+def purge(session: Session, expiry_days: int, now: datetime | None = None,
+          failure_window: timedelta = DEFAULT_FAILURE_WINDOW) -> Purged:
+    """Delete expired drafts, stale stored replies and resume code failures older than
+    ``failure_window``, in the caller's transaction."""
     now = now or utcnow()
     expired = select(Conversation.id).where(
         Conversation.status == "draft", Conversation.updated_at < now - timedelta(days=expiry_days)
@@ -51,18 +59,21 @@ def purge(session: Session, expiry_days: int, now: datetime | None = None) -> Pu
         .where(or_(InboundMessage.conversation_id.is_(None),
                    InboundMessage.conversation_id.not_in(live_drafts)))
     ).rowcount or 0
-    return Purged(drafts=len(ids), replies=replies)
+    failures = resume_codes.purge_failures(session, failure_window, now)
+    return Purged(drafts=len(ids), replies=replies, failures=failures)
 
 
 def run_purge(app: Flask) -> str:
     """The purge as a job of ``nrm jobs run`` (and of ``nrm purge``): one summary line."""
     with get_db(app).transaction() as session:
-        purged = purge(session, app.config["DRAFT_EXPIRY_DAYS"])
-    return f"purged {purged.drafts} expired draft(s) and {purged.replies} stored repl(ies)"
+        purged = purge(session, app.config["DRAFT_EXPIRY_DAYS"], failure_window=timedelta(
+            minutes=app.config["RESUME_CODE_FAILURE_WINDOW_MINUTES"]))
+    return (f"purged {purged.drafts} expired draft(s), {purged.replies} stored repl(ies) and "
+            f"{purged.failures} old wrong resume code(s)")
 
 
 @click.command("purge")
 @with_appcontext
 def purge_command() -> None:
-    """Delete drafts older than DRAFT_EXPIRY_DAYS and stale stored SMS replies."""
+    """Delete drafts older than DRAFT_EXPIRY_DAYS, stale stored SMS replies and old wrong resume codes."""
     click.echo(run_purge(current_app))

@@ -12,6 +12,16 @@ works once, only on the channel it was issued for, only while its draft is still
 only for ``RESUME_CODE_MINUTES`` (default 30). Issuing a new code for a draft and channel voids
 the previous one. Redeeming locks the code row and the conversation row in the caller's
 transaction, so two people typing the same code at once cannot both get the draft.
+
+Guessing is throttled in the database, so the limit holds across processes: each refused code is a
+``ResumeFailure`` row under the redeemer's actor id (``user:7`` in web chat, ``responder:3`` by
+SMS; never a phone number, never the code). A redeemer with ``RESUME_CODE_MAX_FAILURES`` (default
+5) of them within ``RESUME_CODE_FAILURE_WINDOW_MINUTES`` (default 15) is refused without the code
+being looked at, even a right one, until the oldest of those leaves the window
+(:class:`TooManyFailures`, which says how long); each such refusal is in the audit trail
+(``resume_code.throttled``, the actor only) and is not itself a failure, so waiting always works.
+A successful redemption deletes the redeemer's failures; ``nrm purge`` deletes those older than
+the window.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -26,8 +37,9 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from backend import audit
 from backend.db import get_for_update, utcnow
-from backend.models import Conversation, ResumeCode
+from backend.models import Conversation, ResumeCode, ResumeFailure
 from bot.i18n import translator
 from flows.commands import says
 from flows.i18n import Translator, tr, trn
@@ -40,6 +52,7 @@ LENGTH = 8
 
 SMS_NOT_VALID = N_("That resume code is not valid: it may have expired or been used already.")
 WORD_RESUME = N_("RESUME")
+THROTTLED_ACTION = "resume_code.throttled"
 
 SMS_COMMAND = re.compile(r"^\s*(?P<word>\S.*?)\s+(?P<code>[0-9A-Za-z]{4}[\s-]?[0-9A-Za-z]{4})\s*[.!]?\s*$")
 """A word (Vietnamese TIẾP TỤC is two) and a code: the word is checked by :func:`sms_code`."""
@@ -60,9 +73,47 @@ class ResumeCodeError(ValueError):
         self.reason = reason
 
 
+class TooManyFailures(Exception):
+    """Refused without looking at the code: the redeemer typed too many wrong codes recently.
+
+    ``wait`` is how long until an attempt is looked at again.
+    """
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(f"too many wrong resume codes: wait {wait}")
+        self.wait = wait
+
+    @property
+    def seconds(self) -> int:
+        """The wait in whole seconds, rounded up (for ``Retry-After``); at least 1."""
+        return max(1, math.ceil(self.wait.total_seconds()))
+
+    @property
+    def minutes(self) -> int:
+        """The wait in whole minutes, rounded up (what the message says); at least 1."""
+        return max(1, math.ceil(self.seconds / 60))
+
+    def message(self, t: Translator) -> str:
+        return trn(t, "Too many wrong resume codes. For security, wait {minutes} minute before you "
+                      "try again.",
+                   "Too many wrong resume codes. For security, wait {minutes} minutes before you "
+                   "try again.",
+                   self.minutes, minutes=self.minutes)
+
+
 def minutes() -> int:
     """How long a new code works: ``RESUME_CODE_MINUTES`` (validated by backend.config)."""
     return int(current_app.config["RESUME_CODE_MINUTES"])
+
+
+def max_failures() -> int:
+    """Wrong codes a redeemer may type within the window: ``RESUME_CODE_MAX_FAILURES``."""
+    return int(current_app.config["RESUME_CODE_MAX_FAILURES"])
+
+
+def failure_window() -> timedelta:
+    """How long a wrong code counts: ``RESUME_CODE_FAILURE_WINDOW_MINUTES``."""
+    return timedelta(minutes=int(current_app.config["RESUME_CODE_FAILURE_WINDOW_MINUTES"]))
 
 
 def normalise(code: str) -> str | None:
@@ -103,12 +154,50 @@ def issue(db: Session, conversation: Conversation, target: str, issued_by: str,
     return display(symbols)
 
 
-def redeem(db: Session, code: str, channel: str, address: str, now: datetime | None = None) -> Conversation:
+def redeem(db: Session, code: str, channel: str, address: str, redeemer: str,
+           now: datetime | None = None) -> Conversation:
     """Use ``code`` on ``channel``: the draft now belongs to ``address`` there (returned, locked).
 
-    Raises :class:`ResumeCodeError`. The caller commits (or rolls back: the code stays unused).
+    ``redeemer`` is the actor id the throttle counts under (``user:7``, ``responder:3``). Raises
+    :class:`TooManyFailures` (recorded in the audit trail) or :class:`ResumeCodeError` (recorded as
+    a failure). The caller commits in every case, so those records are kept: a refused code
+    changes nothing else.
     """
     now = now or utcnow()
+    wait = _wait(db, redeemer, now)
+    if wait is not None:
+        audit.record(db, redeemer, THROTTLED_ACTION, at=now)
+        raise TooManyFailures(wait)
+    try:
+        conversation = _redeem(db, code, channel, address, now)
+    except ResumeCodeError:
+        db.add(ResumeFailure(key=redeemer, at=now))
+        db.flush()
+        raise
+    db.execute(delete(ResumeFailure).where(ResumeFailure.key == redeemer))
+    return conversation
+
+
+def _wait(db: Session, redeemer: str, now: datetime) -> timedelta | None:
+    """How long ``redeemer`` must wait before a code is looked at again, or None: not throttled."""
+    limit, window = max_failures(), failure_window()
+    recent = list(db.scalars(
+        select(ResumeFailure.at)
+        .where(ResumeFailure.key == redeemer, ResumeFailure.at > now - window)
+        .order_by(ResumeFailure.at.desc()).limit(limit)))
+    if len(recent) < limit:
+        return None
+    # Once the oldest of the latest ``limit`` failures leaves the window, fewer than ``limit`` remain.
+    return recent[-1] + window - now
+
+
+def purge_failures(db: Session, window: timedelta, now: datetime | None = None) -> int:
+    """Delete failures older than ``window`` (they no longer count); the number deleted."""
+    now = now or utcnow()
+    return db.execute(delete(ResumeFailure).where(ResumeFailure.at <= now - window)).rowcount or 0
+
+
+def _redeem(db: Session, code: str, channel: str, address: str, now: datetime) -> Conversation:
     symbols = normalise(code)
     if symbols is None:
         raise ResumeCodeError("invalid")

@@ -266,7 +266,7 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
 
     code = resume_codes.sms_code(inbound.body)
     if code is not None:  # "RESUME ABCD-2345": carry on here a draft from web chat
-        draft, messages = _resume_from_web(db, code, inbound.sender, draft)
+        draft, messages = _resume_from_web(db, code, inbound.sender, f"responder:{responder.id}", draft)
         return _remember(db, inbound.sid, draft, notes + messages)
 
     if draft is None:  # first contact: the language list comes first (language=None)
@@ -373,11 +373,14 @@ def _without_marker(text: str) -> str:
 # -- returning senders ----------------------------------------------------------------------------
 
 
-def _resume_from_web(db: Session, code: str, sender: str,
+def _resume_from_web(db: Session, code: str, sender: str, actor: str,
                      draft: Conversation | None) -> tuple[Conversation | None, list[str]]:
-    """Move the web chat draft of a one-time code to this number (``bot.resume_codes``)."""
+    """Move the web chat draft of a one-time code to this number (``bot.resume_codes``); wrong
+    codes are throttled per responder (``actor``), and refusals are in the draft's language."""
     try:
-        moved = resume_codes.redeem(db, code, CHANNEL, sender)
+        moved = resume_codes.redeem(db, code, CHANNEL, sender, redeemer=actor)
+    except resume_codes.TooManyFailures as refused:
+        return draft, [refused.message(translator(_language_of(draft)))]
     except resume_codes.ResumeCodeError:
         t = translator(draft.language if draft is not None else "en")
         return draft, [resume_codes.not_valid_by_sms(t)]

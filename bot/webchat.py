@@ -11,7 +11,10 @@ so the page can set ``lang`` and ``dir``. Also here:
 - ``GET /api/chat/conversations?status=draft``: the operator's drafts, latest first (what the page
   resumes after a reload);
 - ``POST /api/chat/resume`` ``{"code": "ABCD-2345"}``: take over a draft started by SMS with the
-  one-time code its REVIEW showed (``bot.resume_codes``); answers like the other endpoints.
+  one-time code its REVIEW showed (``bot.resume_codes``); answers like the other endpoints. After
+  too many wrong codes it answers 429 with a ``Retry-After`` header (seconds) and
+  ``{"error", "retry_after_minutes", "language"}``, the message in the best language of the
+  request's ``Accept-Language`` (English by default).
 
 REVIEW in web chat adds a one-time code for carrying on by SMS ("RESUME ABCD-2345").
 """
@@ -128,9 +131,16 @@ def resume_by_code() -> tuple[Any, int]:
         return _error('Send JSON {"code": "ABCD-2345"}.', 400)
     db = session()
     try:
-        conversation = resume_codes.redeem(db, code, CHANNEL, _address())
+        conversation = resume_codes.redeem(db, code, CHANNEL, _address(), redeemer=_address())
+    except resume_codes.TooManyFailures as refused:
+        db.commit()  # the audit event
+        language = request.accept_languages.best_match(CODES, default="en")
+        response, status = _error(refused.message(translator(language)), 429,
+                                  retry_after_minutes=refused.minutes, language=language)
+        response.headers["Retry-After"] = str(refused.seconds)
+        return response, status
     except resume_codes.ResumeCodeError as problem:
-        db.rollback()
+        db.commit()  # the failure, for the throttle; nothing else was changed
         return _error(str(problem), 400, reason=problem.reason)
     reply = engine.resume(db, conversation)
     db.commit()

@@ -55,6 +55,7 @@
         if (!response.ok) {
           var problem = new Error(data.error || "Something went wrong (" + response.status + "). Try again.");
           problem.status = response.status;
+          problem.language = data.language;  // a message in another language (429 on resume)
           throw problem;
         }
         return data;
@@ -62,7 +63,10 @@
     });
   }
 
-  function showError(message) {
+  function showError(message, language) {
+    language = language || "en";
+    errorText.setAttribute("lang", language);
+    errorText.setAttribute("dir", RTL[language] ? "rtl" : "ltr");
     errorText.textContent = message;
     errorBox.hidden = false;
     errorBox.focus();
@@ -295,7 +299,7 @@
         transcript.textContent = "";
         render(reply, true);
       })
-      .catch(function (problem) { setBusy(false); showError(problem.message); });
+      .catch(function (problem) { setBusy(false); showError(problem.message, problem.language); });
   });
 
   var draft = root.getAttribute("data-draft");

@@ -90,3 +90,21 @@ def test_demo_refused_outside_development(app, cli_runner):
 def test_db_upgrade_command(app, cli_runner):
     result = cli_runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "upgraded" in result.output
+
+
+def test_an_admin_can_issue_and_revoke_a_users_api_tokens(app, cli_runner, client):
+    added = cli_runner.invoke(args=["user", "add", "op@example.org", "--role", "operator"])
+    first = added.output.split("token: ")[1].split()[0]
+    issued = cli_runner.invoke(args=["user", "token", "op@example.org"])
+    second = issued.output.split("token: ")[1].split()[0]
+    for token in (first, second):
+        response = client.get("/api/v1/queues/decision", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 403  # known, but an operator has no decision queue
+
+    revoked = cli_runner.invoke(args=["user", "revoke-tokens", "OP@example.org"])
+
+    assert "revoked 2 token(s) of op@example.org" in revoked.output
+    for token in (first, second):
+        response = client.get("/api/v1/queues/decision", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+    assert cli_runner.invoke(args=["user", "token", "nobody@example.org"]).exit_code != 0

@@ -62,7 +62,7 @@ def test_rotated_key_setting_still_reads_stored_rows(tmp_path, monkeypatch):
         case = session.query(Case).filter_by(reference=reference).one()
         assert case.payload["answers"]["pv-name-last-name"] == NAME
     with second.app_context():
-        result = second.test_cli_runner().invoke(args=["db", "rotate-keys"])
+        result = second.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 0 and "re-encrypted 1 stored value(s)" in result.output
     with db.get_db(second).transaction() as session:
         raw = session.execute(text("SELECT payload FROM cases")).scalar_one()

@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 
 from backend import auth, db
 from backend.db import utcnow
-from backend.models import Conversation, ResumeCode
+from backend.models import AuditEvent, Conversation, ResumeCode, ResumeFailure
 from bot import resume_codes
+from bot.purge import purge, run_purge
 from tests.bot.sms_support import ENV_KEYS, PHONE, SmsPhone, make_sms_app, start
 
 PASSWORD = "correct horse battery staple"
@@ -24,7 +25,8 @@ CODE = re.compile(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b")
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    for key in (*ENV_KEYS, "RESUME_CODE_MINUTES"):
+    for key in (*ENV_KEYS, "RESUME_CODE_MINUTES", "RESUME_CODE_MAX_FAILURES",
+                "RESUME_CODE_FAILURE_WINDOW_MINUTES"):
         monkeypatch.delenv(key, raising=False)
     application = make_sms_app(tmp_path)
     yield application
@@ -228,3 +230,187 @@ def test_a_wrong_code_by_sms_says_so_and_changes_nothing(app: Flask) -> None:
     replies = phone.send("RESUME ABCD-2345")
     assert replies == ["That resume code is not valid: it may have expired or been used already."]
     assert phone.current() == before
+
+
+# -- wrong codes are throttled per redeemer ---------------------------------------------------------
+
+TOO_MANY = "Too many wrong resume codes. For security, wait {} before you try again."
+
+
+def _wrong(code: str) -> str:
+    """A well-formed code that is not ``code`` (its last symbol changed)."""
+    last = resume_codes.ALPHABET[(resume_codes.ALPHABET.index(code[-1]) + 1) % len(resume_codes.ALPHABET)]
+    return code[:-1] + last
+
+
+def _failures(app: Flask) -> list[tuple[str, Any]]:
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        return [(row.key, row.at) for row in session.scalars(select(ResumeFailure).order_by(ResumeFailure.id))]
+
+
+def _age_failures(app: Flask, by: timedelta) -> None:
+    """Pretend every stored failure happened ``by`` earlier."""
+    with app.app_context(), db.get_db(app).transaction() as session:
+        for row in session.scalars(select(ResumeFailure)):
+            row.at = row.at - by
+
+
+def _throttle_events(app: Flask) -> list[AuditEvent]:
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "resume_code.throttled")
+                                    .order_by(AuditEvent.id)))
+
+
+def test_five_wrong_codes_then_even_the_right_one_is_refused_until_the_window_passes(app: Flask) -> None:
+    phone = SmsPhone(app)
+    code = _sms_code(phone)
+    operator = Operator(app)
+    for _ in range(5):
+        wrong = operator.resume(_wrong(code))
+        assert wrong.status_code == 400 and wrong.get_json()["reason"] == "invalid"
+
+    refused = operator.resume(code)
+    assert refused.status_code == 429
+    body = refused.get_json()
+    assert body["error"] == TOO_MANY.format("15 minutes")
+    assert body["retry_after_minutes"] == 15 and body["language"] == "en"
+    assert 14 * 60 < int(refused.headers["Retry-After"]) <= 15 * 60
+    assert phone.draft() is not None  # the draft stayed where it was
+    # the refusal is audited (the operator, nothing of the code) and is not itself a failure
+    [event] = _throttle_events(app)
+    assert (event.actor, event.case_reference, event.detail) == (f"user:{operator.id}", None, {})
+    assert len(_failures(app)) == 5
+    assert {key for key, _ in _failures(app)} == {f"user:{operator.id}"}
+
+    _age_failures(app, timedelta(minutes=10))  # the wait counts from the oldest failure
+    later = operator.resume(code)
+    assert later.status_code == 429 and later.get_json()["retry_after_minutes"] == 5
+    assert int(later.headers["Retry-After"]) <= 5 * 60
+    assert len(_throttle_events(app)) == 2
+
+    _age_failures(app, timedelta(minutes=5, seconds=1))  # now out of the 15-minute window
+    resumed = operator.resume(code)
+    assert resumed.status_code == 200, resumed.get_json()
+    assert resumed.get_json()["question"]["id"] == "fr-location"
+    assert phone.draft() is None
+    assert _failures(app) == []  # a success clears the redeemer's failures
+
+
+def test_only_the_latest_failures_count_and_one_more_is_allowed_as_each_leaves_the_window(app: Flask) -> None:
+    code = _sms_code(SmsPhone(app))
+    operator = Operator(app)
+    for _ in range(3):
+        operator.resume(_wrong(code))
+    _age_failures(app, timedelta(minutes=12))
+    for _ in range(2):
+        operator.resume(_wrong(code))
+    assert operator.resume(code).get_json()["retry_after_minutes"] == 3  # the oldest leaves first
+    _age_failures(app, timedelta(minutes=3, seconds=1))  # the three oldest leave the window
+    for _ in range(3):  # two still count: three more wrong codes are answered as wrong
+        assert operator.resume(_wrong(code)).status_code == 400
+    assert operator.resume(code).status_code == 429
+
+
+def test_a_success_clears_the_failures(app: Flask) -> None:
+    code = _sms_code(SmsPhone(app))
+    operator = Operator(app)
+    for _ in range(4):
+        assert operator.resume(_wrong(code)).status_code == 400
+    assert operator.resume(code).status_code == 200
+    assert _failures(app) == []
+    for _ in range(5):  # a fresh count: five more wrong codes are answered as wrong
+        assert operator.resume(_wrong(code)).status_code == 400
+    assert operator.resume(_wrong(code)).status_code == 429
+
+
+def test_one_operators_failures_do_not_block_another(app: Flask) -> None:
+    code = _sms_code(SmsPhone(app))
+    guesser, colleague = Operator(app, "guesser@example.org"), Operator(app, "colleague@example.org")
+    for _ in range(5):
+        guesser.resume(_wrong(code))
+    assert guesser.resume(code).status_code == 429
+    response = colleague.resume(code)
+    assert response.status_code == 200, response.get_json()
+    assert _conversation(app, response.get_json()["conversation"]).address == f"user:{colleague.id}"
+    assert {key for key, _ in _failures(app)} == {f"user:{guesser.id}"}  # only the colleague's cleared
+
+
+def test_the_limit_and_the_window_are_settings(app: Flask) -> None:
+    app.config["RESUME_CODE_MAX_FAILURES"] = 2
+    app.config["RESUME_CODE_FAILURE_WINDOW_MINUTES"] = 1
+    code = _sms_code(SmsPhone(app))
+    operator = Operator(app)
+    for _ in range(2):
+        assert operator.resume(_wrong(code)).status_code == 400
+    refused = operator.resume(code)
+    assert refused.status_code == 429
+    assert refused.get_json()["error"] == TOO_MANY.format("1 minute")
+    _age_failures(app, timedelta(minutes=1))
+    assert operator.resume(code).status_code == 200
+
+
+@pytest.mark.usefixtures("compiled_catalogues")
+def test_the_web_refusal_is_in_the_language_the_browser_asks_for(app: Flask) -> None:
+    code = _sms_code(SmsPhone(app))
+    operator = Operator(app)
+    for _ in range(5):
+        operator.resume(_wrong(code))
+    refused = operator.client.post("/api/chat/resume", json={"code": code},
+                                   headers={**operator.headers, "Accept-Language": "pl-PL,pl;q=0.9,en;q=0.5"})
+    assert refused.status_code == 429
+    body = refused.get_json()
+    assert body["language"] == "pl"
+    assert body["error"].startswith("Za dużo błędnych kodów wznowienia.") and "15 minut," in body["error"]
+
+
+def test_wrong_codes_by_sms_are_throttled_per_responder_never_by_number(app: Flask) -> None:
+    operator = Operator(app)
+    conversation = operator.open()["conversation"]
+    code = CODE.search(operator.say(conversation, "REVIEW")["messages"][-1]).group(1)
+    phone = SmsPhone(app)
+    for _ in range(5):
+        assert phone.send(f"RESUME {_wrong(code)}") == [
+            "That resume code is not valid: it may have expired or been used already."]
+    assert phone.send(f"RESUME {code}") == [TOO_MANY.format("15 minutes")]
+    assert _conversation(app, conversation).channel == "web"  # not moved
+
+    responder = f"responder:{phone.responder().id}"
+    assert {key for key, _ in _failures(app)} == {responder}
+    [event] = _throttle_events(app)
+    assert (event.actor, event.detail) == (responder, {})
+    assert PHONE not in repr([(e.actor, e.detail) for e in _throttle_events(app)])
+
+    _age_failures(app, timedelta(minutes=15))
+    phone.send(f"RESUME {code}")
+    assert _conversation(app, conversation).channel == "sms"
+    assert _failures(app) == []
+
+
+@pytest.mark.usefixtures("compiled_catalogues")
+def test_the_sms_refusal_is_in_the_language_of_the_senders_draft(app: Flask) -> None:
+    operator = Operator(app)
+    conversation = operator.open()["conversation"]
+    code = CODE.search(operator.say(conversation, "REVIEW")["messages"][-1]).group(1)
+    phone = SmsPhone(app)
+    start(phone, "6")  # Polski
+    for _ in range(5):
+        phone.send(f"WZNÓW {_wrong(code)}")
+    [reply] = phone.send(f"WZNÓW {code}")
+    assert reply == ("Za dużo błędnych kodów wznowienia. Ze względów bezpieczeństwa odczekaj 15 minut, "
+                     "zanim spróbujesz ponownie.")
+    assert _conversation(app, conversation).channel == "web"
+
+
+def test_the_purge_deletes_failures_once_they_no_longer_count(app: Flask) -> None:
+    now = utcnow()
+    with app.app_context(), db.get_db(app).transaction() as session:
+        session.add_all([ResumeFailure(key="user:1", at=now - timedelta(minutes=16)),
+                         ResumeFailure(key="user:1", at=now - timedelta(minutes=14)),
+                         ResumeFailure(key="responder:1", at=now - timedelta(days=2))])
+    with app.app_context(), db.get_db(app).transaction() as session:
+        assert purge(session, 7, now=now, failure_window=timedelta(minutes=15)).failures == 2
+    assert [key for key, _ in _failures(app)] == ["user:1"]
+    app.config["RESUME_CODE_FAILURE_WINDOW_MINUTES"] = 10
+    with app.app_context():
+        assert run_purge(app).endswith("and 1 old wrong resume code(s)")
+    assert _failures(app) == []

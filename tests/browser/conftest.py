@@ -31,7 +31,7 @@ PASSWORD = "browser test password 1"
 OPERATORS = tuple(f"operator{n}@example.org" for n in range(1, 6))
 ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "NRM_ENV", "TWILIO_AUTH_TOKEN",
             "PUBLIC_BASE_URL", "NRM_INSTANCE_PATH", "QUICK_EXIT_WORD", "SMS_RESUME_AFTER_MINUTES",
-            "RESUME_CODE_MINUTES")
+            "RESUME_CODE_MINUTES", "RESUME_CODE_MAX_FAILURES", "RESUME_CODE_FAILURE_WINDOW_MINUTES")
 
 
 def in_ci() -> bool:
