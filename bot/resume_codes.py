@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import math
+import re
 import secrets
 from datetime import datetime, timedelta
 

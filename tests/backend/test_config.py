@@ -52,3 +52,13 @@ def test_bad_values_are_clear_errors(tmp_path):
         config.load(tmp_path, environ={"FIELD_ENCRYPTION_KEY": "short"})
     with pytest.raises(config.ConfigError, match="RG_WORKING_DAYS"):
         config.load(tmp_path, environ={"RG_WORKING_DAYS": "five"})
+
+
+def test_resume_code_throttle_settings(tmp_path):
+    settings = config.load(tmp_path, environ={})
+    assert (settings["RESUME_CODE_MAX_FAILURES"], settings["RESUME_CODE_FAILURE_WINDOW_MINUTES"]) == (5, 15)
+    env = {"RESUME_CODE_MAX_FAILURES": "3", "RESUME_CODE_FAILURE_WINDOW_MINUTES": "60"}
+    settings = config.load(tmp_path, environ=env)
+    assert (settings["RESUME_CODE_MAX_FAILURES"], settings["RESUME_CODE_FAILURE_WINDOW_MINUTES"]) == (3, 60)
+    with pytest.raises(config.ConfigError, match="RESUME_CODE_MAX_FAILURES"):
+        config.load(tmp_path, environ={"RESUME_CODE_MAX_FAILURES": "0"})

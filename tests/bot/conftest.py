@@ -11,18 +11,33 @@ from flask import Flask
 from backend import auth, db
 from backend.cli import upgrade_database
 from bot.app import create_app
+from tests.bot.sms_support import ENV_KEYS, SmsPhone, make_sms_app
 from tests.conftest import backend_test_config
 
 
 @pytest.fixture
 def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    for key in ("DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "NRM_ENV", "TWILIO_AUTH_TOKEN",
-                "PUBLIC_BASE_URL", "NRM_INSTANCE_PATH"):
+    for key in ENV_KEYS:  # the developer's shell must not leak into tests
         monkeypatch.delenv(key, raising=False)
     application = create_app(backend_test_config(tmp_path))
     upgrade_database(application)
     yield application
     db.get_db(application).engine.dispose()
+
+
+@pytest.fixture
+def sms_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """The whole product with the SMS test number registered as a responder."""
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    app = make_sms_app(tmp_path)
+    yield app
+    db.get_db(app).engine.dispose()
+
+
+@pytest.fixture
+def phone(sms_app: Flask) -> SmsPhone:
+    return SmsPhone(sms_app)
 
 
 def make_user(app: Flask, email: str, role: str) -> str:

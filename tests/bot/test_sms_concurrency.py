@@ -14,27 +14,16 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from backend import db
 from backend.models import Conversation, InboundMessage
 from flows import languages
-from tests.bot.sms_support import ENV_KEYS, SmsPhone, make_sms_app, new_sid, start
+from tests.bot.sms_support import ENV_KEYS, SmsPhone, new_sid, start
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def sms_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    for key in ENV_KEYS:
-        monkeypatch.delenv(key, raising=False)
-    app = make_sms_app(tmp_path)
-    yield app
-    db.get_db(app).engine.dispose()
 
 
 def _count(app: Flask, model: type) -> int:

@@ -8,7 +8,6 @@ The app loads compiled catalogues; the ``compiled_catalogues`` fixture builds th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,20 +28,6 @@ from tests.flows.conversation import ADULT_NRM
 pytestmark = pytest.mark.usefixtures("compiled_catalogues")
 
 PROGRESS = re.compile(r"^\((\d+)/(\d+)\) ")
-
-
-@pytest.fixture
-def sms_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    for key in ENV_KEYS:
-        monkeypatch.delenv(key, raising=False)
-    app = make_sms_app(tmp_path)
-    yield app
-    db.get_db(app).engine.dispose()
-
-
-@pytest.fixture
-def phone(sms_app: Flask) -> SmsPhone:
-    return SmsPhone(sms_app)
 
 
 def _contains(text: str, wanted: str) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from flask import Flask
@@ -25,20 +24,6 @@ from tests.conftest import backend_test_config
 from tests.flows.conversation import ADULT_NRM
 
 HELPLINE = "08000 121 700"
-
-
-@pytest.fixture
-def sms_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    for key in ENV_KEYS:
-        monkeypatch.delenv(key, raising=False)
-    app = make_sms_app(tmp_path)
-    yield app
-    db.get_db(app).engine.dispose()
-
-
-@pytest.fixture
-def phone(sms_app: Flask) -> SmsPhone:
-    return SmsPhone(sms_app)
 
 
 def _count(app: Flask, model: type) -> int:
