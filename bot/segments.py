@@ -15,7 +15,7 @@ characters), at line boundaries where it can; :func:`pack` puts short replies to
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -151,43 +151,42 @@ def fit(text: str, max_segments: int = MAX_SEGMENTS) -> list[str]:
     """
     if fits(text, max_segments):
         return [text]
-    messages: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = line if not current else current + "\n" + line
-        if fits(candidate, max_segments):
-            current = candidate
-            continue
-        if current:
-            messages.append(current)
-        if fits(line, max_segments):
-            current = line
-        else:
-            pieces = _split_line(line, max_segments)
-            messages.extend(pieces[:-1])
-            current = pieces[-1]
-    if current or not messages:
-        messages.append(current)
-    return messages
+    return _greedy(text.split("\n"), "\n", max_segments, lambda line: _split_line(line, max_segments))
 
 
 def _split_line(line: str, max_segments: int) -> list[str]:
+    return _greedy(line.split(" "), " ", max_segments, lambda word: _split_word(word, max_segments))
+
+
+def _split_word(word: str, max_segments: int) -> list[str]:
     pieces: list[str] = []
+    while not fits(word, max_segments):
+        cut = _longest_prefix(word, max_segments)
+        pieces.append(word[:cut])
+        word = word[cut:]
+    pieces.append(word)
+    return pieces
+
+
+def _greedy(parts: list[str], separator: str, max_segments: int,
+            split: Callable[[str], list[str]]) -> list[str]:
+    """Join ``parts`` back with ``separator`` into as few chunks as fit; a part too long on its own
+    is cut by ``split`` (whose last piece starts the next chunk)."""
+    chunks: list[str] = []
     current = ""
-    for word in line.split(" "):
-        candidate = word if not current else current + " " + word
+    for part in parts:
+        candidate = part if not current else current + separator + part
         if fits(candidate, max_segments):
             current = candidate
             continue
         if current:
-            pieces.append(current)
-        while not fits(word, max_segments):
-            cut = _longest_prefix(word, max_segments)
-            pieces.append(word[:cut])
-            word = word[cut:]
-        current = word
-    pieces.append(current)
-    return pieces
+            chunks.append(current)
+        pieces = [part] if fits(part, max_segments) else split(part)
+        chunks.extend(pieces[:-1])
+        current = pieces[-1]
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
 
 
 def _longest_prefix(word: str, max_segments: int) -> int:
