@@ -6,6 +6,7 @@ can build ``bot.app`` the same way: pass ``INSTANCE_PATH``/``DATABASE_URL`` in t
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -148,6 +149,41 @@ def postgres_unavailable() -> str | None:
                 engine.dispose()
         _pg_problem.append(problem)
     return _pg_problem[0]
+
+
+@contextmanager
+def fresh_postgres_url() -> Iterator[str]:
+    """The URL of a new, empty schema of the ``DATABASE_URL_PG`` database, dropped afterwards.
+
+    A schema rather than a database, so the test role needs no CREATEDB: the URL sets
+    ``search_path`` to it (``options=-csearch_path=...``), and ``application_name`` to the schema's
+    name, so a test can find its own connections in ``pg_stat_activity``. Give the URL to an app
+    as ``DATABASE_URL`` and migrate it (``backend.cli.upgrade_database``); dispose of the app's
+    engine before the block ends. Only for ``@pytest.mark.postgres`` tests (which skip, or fail
+    in CI, when the server is unavailable).
+    """
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from backend.config import normalise_database_url
+
+    base = make_url(normalise_database_url(os.environ["DATABASE_URL_PG"]))
+    schema = f"nrm_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = base.update_query_dict({"options": f"-csearch_path={schema}", "application_name": schema})
+        try:
+            yield url.render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -6,16 +6,14 @@ create databases (marked ``postgres``).
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
+from contextlib import ExitStack
 from collections import Counter
-from typing import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from backend import audit
 from backend.app import create_app
@@ -23,41 +21,21 @@ from backend.cli import upgrade_database
 from backend.db import Base, get_db
 from backend.intake import IntakeError, submit
 from backend.models import Case, Conversation
-from tests.conftest import TINY_SCHEMA, backend_test_config, tiny_payload
-
-
-def _postgres_url() -> Iterator[str]:
-    base = os.environ.get("DATABASE_URL_PG")
-    if not base:
-        pytest.skip("DATABASE_URL_PG is not set")
-    base = base.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"nrm_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+from tests.conftest import TINY_SCHEMA, backend_test_config, fresh_postgres_url, tiny_payload
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine_app(request, tmp_path, monkeypatch):
     for key in ("DATABASE_URL", "FIELD_ENCRYPTION_KEY", "SECRET_KEY", "NRM_ENV"):
         monkeypatch.delenv(key, raising=False)
-    urls = None
-    extra = {}
-    if request.param == "postgresql":
-        urls = _postgres_url()
-        extra["DATABASE_URL"] = next(urls)
-    app = create_app(backend_test_config(tmp_path, **extra))
-    upgrade_database(app)
-    yield app
-    get_db(app).engine.dispose()
-    if urls is not None:
-        next(urls, None)
+    with ExitStack() as stack:
+        extra = {}
+        if request.param == "postgresql":
+            extra["DATABASE_URL"] = stack.enter_context(fresh_postgres_url())
+        app = create_app(backend_test_config(tmp_path, **extra))
+        upgrade_database(app)
+        yield app
+        get_db(app).engine.dispose()
 
 
 def _run(threads: list[threading.Thread]) -> None:

@@ -7,18 +7,15 @@ failed in CI (see ``tests/conftest.py``). Each run works in a fresh schema that 
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from backend import audit, db, lifecycle, queues
-from backend.config import normalise_database_url
 from backend.models import Case, User
 from tests.backend.casework_helpers import PANEL_ORG, make_case, make_user, shared_app
+from tests.conftest import fresh_postgres_url
 
 pytestmark = pytest.mark.postgres
 
@@ -29,19 +26,8 @@ CASES = 40
 @pytest.fixture(scope="module")
 def pg_app(tmp_path_factory):
     """The app on a fresh schema of the DATABASE_URL_PG database, migrated to head."""
-    base = make_url(normalise_database_url(os.environ["DATABASE_URL_PG"]))
-    schema = f"nrm_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        with shared_app(tmp_path_factory.mktemp("pg"), DATABASE_URL=url.render_as_string(hide_password=False)) as app:
-            yield app
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_postgres_url() as url, shared_app(tmp_path_factory.mktemp("pg"), DATABASE_URL=url) as app:
+        yield app
 
 
 def test_migrations_match_the_models_on_postgres(pg_app):

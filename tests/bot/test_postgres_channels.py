@@ -1,0 +1,256 @@
+"""The channels on PostgreSQL, the multi-worker engine: the whole product (``bot.app``) on a fresh,
+migrated schema, with requests from several threads at once.
+
+On SQLite every write transaction takes the one database lock (``BEGIN IMMEDIATE``); here messages
+from one number are serialised by the responder's row lock (``SELECT ... FOR UPDATE``) and
+references by the counter row, so these tests make the contention certain rather than likely: the
+test holds the lock itself, waits until every request is seen waiting for it in
+``pg_stat_activity``, and only then lets them go.
+
+Needs ``DATABASE_URL_PG`` (skipped locally without a server, failed in CI: ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text
+
+from backend import audit, db
+from backend.calendar import UK_TIME
+from backend.db import get_for_update
+from backend.models import Case, Conversation, InboundMessage, Responder
+from tests.bot.conftest import make_user
+from tests.bot.sms_support import (
+    ENV_KEYS,
+    PHONE,
+    SmsPhone,
+    make_sms_app,
+    new_sid,
+    start,
+    walk,
+)
+from tests.conftest import fresh_postgres_url
+from tests.flows.conversation import ADULT_NRM, CHILD
+
+pytestmark = pytest.mark.postgres
+
+GOT_PART = ["Got it. Send more, or DONE when finished."]
+RESPONDER_LOCK = "%FROM responders%FOR UPDATE%"
+COUNTER_UPDATE = "UPDATE reference_counters%"
+
+
+@pytest.fixture
+def pg_product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """The whole product on a fresh PostgreSQL schema, migrated, with the SMS test number
+    registered as a responder."""
+    for key in ENV_KEYS:  # the developer's shell must not leak into tests
+        monkeypatch.delenv(key, raising=False)
+    with fresh_postgres_url() as url:
+        app = make_sms_app(tmp_path, DATABASE_URL=url)
+        try:
+            assert db.get_db(app).engine.dialect.name == "postgresql"
+            yield app
+        finally:
+            db.get_db(app).engine.dispose()
+
+
+# -- contention on demand ---------------------------------------------------------------------------
+
+
+@contextmanager
+def holding(app: Flask, lock: Callable[[Any], None]) -> Iterator[None]:
+    """Run ``lock(session)`` in a transaction and keep it open (its locks held) for the block."""
+    with app.app_context(), db.get_db(app).transaction() as session:
+        lock(session)
+        yield
+
+
+def lock_responder(session: Any) -> None:
+    """What a request from :data:`PHONE` in progress holds: the responder's row lock."""
+    responder_id = session.scalar(select(Responder.id).where(Responder.phone_e164 == PHONE))
+    assert get_for_update(session, Responder, responder_id) is not None
+
+
+def lock_counters(session: Any) -> None:
+    """Block every reference allocation (its ``UPDATE reference_counters``), reads still allowed."""
+    session.execute(text("LOCK TABLE reference_counters IN EXCLUSIVE MODE"))
+
+
+def wait_for_waiters(app: Flask, pattern: str, count: int, threads: list[threading.Thread],
+                     errors: list[BaseException], timeout: float = 15) -> None:
+    """Wait until ``count`` of this app's connections wait for a lock in a statement matching
+    ``pattern`` (connections are told apart by ``application_name``: ``fresh_postgres_url``);
+    fail as soon as a thread raised or all of them finished without waiting."""
+    engine = db.get_db(app).engine
+    name = engine.url.query["application_name"]
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name "
+                 "AND wait_event_type = 'Lock' AND query ILIKE :pattern")
+    deadline = time.monotonic() + timeout
+    waiting = 0
+    with engine.connect() as connection:
+        while time.monotonic() < deadline and not errors and any(t.is_alive() for t in threads):
+            waiting = connection.execute(query, {"name": name, "pattern": pattern}).scalar_one()
+            connection.rollback()  # a fresh snapshot of pg_stat_activity next time
+            if waiting >= count:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"{waiting} of {count} requests waited for the lock; errors: {errors!r}")
+
+
+def run_held(app: Flask, lock: Callable[[Any], None], pattern: str, count: int,
+             target: Callable[[int], None]) -> list[BaseException]:
+    """Start ``count`` threads running ``target(index)`` while the test holds ``lock``; release it
+    once all of them wait for it, then wait for them. Returns what the threads raised."""
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            target(index)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    try:
+        with holding(app, lock):
+            for thread in threads:
+                thread.start()
+            wait_for_waiters(app, pattern, count, threads, errors)
+    finally:
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a request never finished"
+    return errors
+
+
+def count(app: Flask, model: type, *where: Any) -> int:
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def check_parts(parts: list[str], senders: int, each: int) -> None:
+    """Every part once, and each sender's parts in the order it sent them."""
+    expected = [f"s{i}m{j}" for i in range(senders) for j in range(each)]
+    assert sorted(parts) == sorted(expected), "a message was lost or applied twice"
+    for i in range(senders):
+        assert [part for part in parts if part.startswith(f"s{i}m")] == [f"s{i}m{j}" for j in range(each)]
+
+
+# -- SMS ----------------------------------------------------------------------------------------------
+
+
+def test_interleaved_messages_from_one_number_on_postgres_are_all_applied_once(pg_product: Flask) -> None:
+    start(SmsPhone(pg_product))  # first contact, English picked: the first question takes free text
+    senders, each = 2, 12
+
+    def send(index: int) -> None:
+        phone = SmsPhone(pg_product)  # its own client, as another request thread of the server
+        for j in range(each):
+            assert phone.send(f"s{index}m{j}...") == GOT_PART
+
+    # Both first messages wait on the responder's row lock together, the rest race freely.
+    assert run_held(pg_product, lock_responder, RESPONDER_LOCK, senders, send) == []
+    phone = SmsPhone(pg_product)
+    check_parts(phone.state()["channel"]["parts"], senders, each)
+    phone.send("DONE")
+    check_parts(phone.answer("reference").split(" "), senders, each)
+    assert phone.current() == "fr-location"
+    assert count(pg_product, InboundMessage) == 2 + senders * each + 1
+
+
+def test_one_message_sid_delivered_by_four_threads_at_once_on_postgres_is_applied_once(
+    pg_product: Flask,
+) -> None:
+    start(SmsPhone(pg_product))
+    sid = new_sid()
+    replies: dict[int, list[str]] = {}
+
+    def send(index: int) -> None:
+        replies[index] = SmsPhone(pg_product).send("Anna Leeds", sid=sid)
+
+    assert run_held(pg_product, lock_responder, RESPONDER_LOCK, 4, send) == []
+    assert len(replies) == 4 and len({tuple(reply) for reply in replies.values()}) == 1
+    assert "(2/" in replies[0][-1]  # the reply of the one that applied it: the next question
+    assert count(pg_product, InboundMessage) == 3  # hello, "1", this one
+    phone = SmsPhone(pg_product)
+    assert phone.answer("reference") == "Anna Leeds"
+    assert phone.current() == "fr-location"
+
+
+def test_a_whole_referral_by_sms_on_postgres_makes_one_case_even_when_confirm_is_retried(
+    pg_product: Flask,
+) -> None:
+    phone = SmsPhone(pg_product)
+    start(phone)
+    walk(phone, ADULT_NRM)
+    assert "Reply CONFIRM" in phone.replies[-1]
+    conversation_id = phone.draft().id
+    confirm = new_sid()
+    replies: dict[int, list[str]] = {}
+
+    def send(index: int) -> None:  # Twilio retrying CONFIRM while the first delivery is applied
+        replies[index] = SmsPhone(pg_product).send("CONFIRM", sid=confirm)
+
+    assert run_held(pg_product, lock_responder, RESPONDER_LOCK, 3, send) == []
+    assert len({tuple(reply) for reply in replies.values()}) == 1
+    said = "\n".join(replies[0])
+    assert "Reference: NRM-" in said
+    reference = said.split("Reference: ", 1)[1].split(".", 1)[0]
+    assert reference == f"NRM-{datetime.now(UK_TIME).year}-000001"
+
+    assert phone.send("CONFIRM", sid=confirm) == replies[0]  # a later retry: the same reply
+    assert phone.draft() is None
+    with pg_product.app_context(), db.get_db(pg_product).transaction(readonly=True) as session:
+        case = session.scalars(select(Case)).one()
+        assert (case.reference, case.conversation_id, case.status) == (reference, conversation_id,
+                                                                      "awaiting_rg")
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation.status == "submitted" and not conversation.state
+        assert session.get(InboundMessage, confirm).reply == replies[0]
+        assert audit.verify(session) == []
+
+
+# -- web chat -------------------------------------------------------------------------------------
+
+
+def test_two_operators_confirming_at_once_on_postgres_get_consecutive_references(pg_product: Flask) -> None:
+    tokens = [make_user(pg_product, f"operator{i}@example.org", "operator") for i in range(2)]
+    at_summary = threading.Barrier(2)
+    finals: dict[int, dict[str, Any]] = {}
+
+    def post(client: Any, token: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = client.post(f"/api/chat/conversations{path}", json=body,
+                               headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code in (200, 201), response.get_json()
+        return response.get_json()
+
+    def operator(index: int) -> None:
+        client, token = pg_product.test_client(), tokens[index]
+        reply = post(client, token, "")
+        while reply["question"] is not None:  # both operators answer side by side
+            reply = post(client, token, f"/{reply['conversation']}/messages",
+                         {"text": CHILD[reply["question"]["id"]]})
+        assert "Your answers:" in "\n".join(reply["messages"])
+        at_summary.wait(timeout=30)
+        finals[index] = post(client, token, f"/{reply['conversation']}/messages", {"text": "CONFIRM"})
+
+    # Both CONFIRMs wait to allocate a reference (the year's counter row does not exist yet).
+    assert run_held(pg_product, lock_counters, COUNTER_UPDATE, 2, operator) == []
+    year = datetime.now(UK_TIME).year
+    assert all(final["done"] for final in finals.values())
+    references = sorted(final["reference"] for final in finals.values())
+    assert references == [f"NRM-{year}-000001", f"NRM-{year}-000002"]
+    with pg_product.app_context(), db.get_db(pg_product).transaction(readonly=True) as session:
+        cases = {case.reference: case.conversation_id for case in session.scalars(select(Case))}
+        assert cases == {final["reference"]: final["conversation"] for final in finals.values()}
+        statuses = session.scalars(select(Conversation.status).where(Conversation.id.in_(cases.values())))
+        assert sorted(statuses) == ["submitted", "submitted"]
+        assert audit.verify(session) == []
