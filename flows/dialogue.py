@@ -452,13 +452,13 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
     state = step.state
     question = BY_ID.get(state.current)
     if question is not None:
+        step_no, of = _progress(state, question)
         if ask:
             if question.id == languages.CONSENT_QUESTION and not step.explained:
                 step.messages.append(tr(step.t, languages.EXPLAIN_OFFER) + "\n" + languages.menu_lines())
-            step_no, of = _progress(state, question)
             current = state.answers.get(question.id, {}).get("value")
             step.messages.append(render.prompt(question, step_no, of, current, step.t))
-        return Turn(state, step.messages, _view(step))
+        return Turn(state, step.messages, render.view(question, step_no, of, step.t))
     if state.current == REVIEW and ask:
         step.messages.append(render.summary(_summary_items(state), step.t))
         step.say("Reply CONFIRM to send the referral, or EDIT and a number to change an answer.")
