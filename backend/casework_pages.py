@@ -33,6 +33,8 @@ from backend import api, db, lifecycle, queues
 from backend import statistics as aggregate
 from backend.calendar import UK_TIME, uk_date
 from backend.forms import OUTCOME_LABELS, REVIEW_LABELS, DecisionForm, ReviewForm, error_list, field_errors
+from backend.i18n import N_
+from backend.i18n import gettext as _
 from backend.lifecycle import CaseworkError, status_label
 from backend.models import AuditEvent, Case, User
 from backend.web_auth import home_for, require_role
@@ -44,38 +46,47 @@ PANEL = "panel"
 CASE_ROLES = api.STAFF_VIEW_ROLES
 STATS_ROLES = api.STATS_ROLES
 
-STAGE_NAMES = {"rg": "Reasonable Grounds", "cg": "Conclusive Grounds"}
-AGE_ROUTE_NAMES = {"adult": "Adult", "child": "Child", "unknown": "Age not known (treated as a child)"}
-ROUTE_NAMES = {"nrm": "NRM referral", "dtn": "Duty to Notify report"}
-LOCATION_NAMES = {"england": "England", "wales": "Wales", "scotland": "Scotland",
-                  "northern-ireland": "Northern Ireland"}
-REQUESTED_BY_NAMES = {"first_responder": "the first responder organisation",
-                      "support_provider": "the support provider"}
-NOTE_NAMES = {"reconsideration": "Reconsideration requested", "withdrawal": "Withdrawn",
-              "suspension": "Suspended", "resumption": "Resumed"}
+STAGE_NAMES = {"rg": N_("Reasonable Grounds"), "cg": N_("Conclusive Grounds")}
+AGE_ROUTE_NAMES = {"adult": N_("Adult"), "child": N_("Child"),
+                   "unknown": N_("Age not known (treated as a child)")}
+ROUTE_NAMES = {"nrm": N_("NRM referral"), "dtn": N_("Duty to Notify report")}
+LOCATION_NAMES = {"england": N_("England"), "wales": N_("Wales"), "scotland": N_("Scotland"),
+                  "northern-ireland": N_("Northern Ireland")}
+REQUESTED_BY_NAMES = {"first_responder": N_("the first responder organisation"),
+                      "support_provider": N_("the support provider")}
+NOTE_NAMES = {"reconsideration": N_("Reconsideration requested"), "withdrawal": N_("Withdrawn"),
+              "suspension": N_("Suspended"), "resumption": N_("Resumed")}
 AUDIT_ACTIONS = {
-    "referral.submitted": "Referral submitted",
-    "dtn.recorded": "Duty to Notify report recorded",
-    "case.claimed": "Claimed",
-    "case.released": "Claim released",
-    "case.claim_expired": "Claim expired",
-    "case.decide_rg_positive": "Positive RG decision",
-    "case.decide_rg_negative": "Negative RG decision",
-    "case.end_recovery": "Recovery period ended",
-    "case.decide_cg_positive": "Positive CG decision",
-    "case.decide_cg_negative": "Negative CG decision",
-    "case.uphold": "Negative decision upheld",
-    "case.return_for_reconsideration": "Returned for reconsideration",
-    "case.reconsider": "Reconsideration requested",
-    "case.withdraw": "Withdrawn",
-    "case.suspend": "Suspended",
-    "case.resume": "Resumed",
+    "referral.submitted": N_("Referral submitted"),
+    "dtn.recorded": N_("Duty to Notify report recorded"),
+    "case.claimed": N_("Claimed"),
+    "case.released": N_("Claim released"),
+    "case.claim_expired": N_("Claim expired"),
+    "case.decide_rg_positive": N_("Positive RG decision"),
+    "case.decide_rg_negative": N_("Negative RG decision"),
+    "case.end_recovery": N_("Recovery period ended"),
+    "case.decide_cg_positive": N_("Positive CG decision"),
+    "case.decide_cg_negative": N_("Negative CG decision"),
+    "case.uphold": N_("Negative decision upheld"),
+    "case.return_for_reconsideration": N_("Returned for reconsideration"),
+    "case.reconsider": N_("Reconsideration requested"),
+    "case.withdraw": N_("Withdrawn"),
+    "case.suspend": N_("Suspended"),
+    "case.resume": N_("Resumed"),
 }
-OTHER_SECTION = "Other answers"
+STATUS_LABELS = (N_("Awaiting RG decision"), N_("Recovery period"), N_("Awaiting CG decision"),
+                 N_("CG positive (final)"), N_("RG negative, awaiting panel review"),
+                 N_("CG negative, awaiting panel review"), N_("RG negative upheld"), N_("CG negative upheld"),
+                 N_("Suspended"), N_("Withdrawn (final)"), N_("Duty to Notify report recorded"))
+"""``lifecycle.status_label`` of every status, marked for extraction: the pages show them translated
+(:func:`shown_status`); the JSON API keeps the English."""
+OTHER_SECTION = N_("Other answers")
 PERIOD_ERRORS = {
-    ("from", "date"): "Submitted from must be a real date in the format YYYY-MM-DD, for example 2026-01-01",
-    ("to", "date"): "Submitted to must be a real date in the format YYYY-MM-DD, for example 2026-03-31",
-    ("from", "order"): "Submitted from must be the same as or before submitted to",
+    ("from", "date"): N_("Submitted from must be a real date in the format YYYY-MM-DD, "
+                         "for example 2026-01-01"),
+    ("to", "date"): N_("Submitted to must be a real date in the format YYYY-MM-DD, "
+                       "for example 2026-03-31"),
+    ("from", "order"): N_("Submitted from must be the same as or before submitted to"),
 }
 
 
@@ -112,14 +123,20 @@ def govuk_time(value: datetime | None) -> str:
     return f"{local.hour % 12 or 12}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
 
 
+def shown_status(status: str) -> str:
+    """A case status in the page language (``lifecycle.status_label``, translated)."""
+    return _(status_label(status))
+
+
 def priority_reason(age_route: str) -> str:
     """Why a priority case goes first: children (and unknown age), else an urgent safety case."""
-    return "Child" if age_route in ("child", "unknown") else "Urgent"
+    return _("Child") if age_route in ("child", "unknown") else _("Urgent")
 
 
 @bp.app_context_processor
 def _casework_globals() -> dict[str, Any]:
-    return {"stage_names": STAGE_NAMES, "priority_reason": priority_reason, "status_label": status_label}
+    return {"stage_names": {stage: _(name) for stage, name in STAGE_NAMES.items()},
+            "priority_reason": priority_reason, "status_label": shown_status}
 
 
 # --- who may see what ---------------------------------------------------------------------------
@@ -195,11 +212,12 @@ def claim_next() -> Any:
         return _render_decision_queue([{"text": error.message, "href": "#claim-next"}], error.status)
     if case is None:
         session.rollback()
-        flash("There is no unclaimed case waiting for a decision.", "info")
+        flash(_("There is no unclaimed case waiting for a decision."), "info")
         return redirect(url_for("casework.decision_queue"))
     reference, expires = case.reference, case.claim_expires_at
     session.commit()
-    flash(f"You have claimed case {reference} until {govuk_time(expires)}.", "success")
+    flash(_("You have claimed case {reference} until {time}.", reference=reference, time=govuk_time(expires)),
+          "success")
     return redirect(url_for("casework.case_page", reference=reference))
 
 
@@ -264,9 +282,9 @@ def format_answer(value: Any, schema: dict[str, Any] | None = None) -> str:
         return ", ".join(format_answer(item, schema) for item in value)
     if isinstance(value, dict) and "date" in value:
         shown = _partial_date(str(value["date"]))
-        return f"{shown} (approximate)" if value.get("approximate") else shown
+        return _("{date} (approximate)", date=shown) if value.get("approximate") else shown
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
     if isinstance(value, str) and value in labels:
         return str(labels[value])
     if isinstance(value, dict):
@@ -282,36 +300,40 @@ def answer_sections(payload: dict[str, Any] | None) -> list[AnswerSection]:
     sections: dict[str, AnswerSection] = {}
     for field_id, schema in properties.items():  # schema order is route order
         if field_id in answers:
-            title = str(schema.get("x-section") or OTHER_SECTION)
+            title = str(schema.get("x-section") or _(OTHER_SECTION))
             sections.setdefault(title, AnswerSection(title)).rows.append(
                 (str(schema.get("title") or humanise(field_id)), format_answer(answers[field_id], schema)))
     for field_id, value in answers.items():
         if field_id not in properties:
-            sections.setdefault(OTHER_SECTION, AnswerSection(OTHER_SECTION)).rows.append(
+            sections.setdefault(_(OTHER_SECTION), AnswerSection(_(OTHER_SECTION))).rows.append(
                 (humanise(field_id), format_answer(value)))
     return list(sections.values())
 
 
 def _timeline(case: Case, emails: dict[int, str]) -> list[TimelineEntry]:
     def who(user_id: int | None) -> str:
-        return emails.get(user_id, f"user {user_id}") if user_id is not None else "System"
+        return emails.get(user_id, _("user {id}", id=user_id)) if user_id is not None else _("System")
 
     entries = []
     stage_of = {d.id: d.stage for d in case.decisions}
     for d in case.decisions:
         colour = "govuk-tag--green" if d.outcome == "positive" else "govuk-tag--red"
-        entries.append(TimelineEntry(d.decided_at, f"{STAGE_NAMES[d.stage]} decision", who(d.decided_by_id),
-                                     d.reasons, (d.outcome.capitalize(), colour)))
+        title = _("Reasonable Grounds decision") if d.stage == "rg" else _("Conclusive Grounds decision")
+        tag = _("Positive") if d.outcome == "positive" else _("Negative")
+        entries.append(TimelineEntry(d.decided_at, title, who(d.decided_by_id), d.reasons, (tag, colour)))
     for r in case.reviews:
         stage = stage_of.get(r.decision_id, "")
         colour = "govuk-tag--red" if r.outcome == "upheld" else "govuk-tag--yellow"
-        text = "Upheld" if r.outcome == "upheld" else "Returned for reconsideration"
-        entries.append(TimelineEntry(r.reviewed_at, f"Panel review of the negative {stage.upper()} decision",
+        text = _("Upheld") if r.outcome == "upheld" else _("Returned for reconsideration")
+        entries.append(TimelineEntry(r.reviewed_at, _("Panel review of the negative {stage} decision",
+                                                      stage=stage.upper()),
                                      who(r.reviewer_id), r.reasons, (text, colour)))
     for n in case.notes:
-        title = NOTE_NAMES.get(n.kind, n.kind.capitalize())
+        title = _(NOTE_NAMES[n.kind]) if n.kind in NOTE_NAMES else n.kind.capitalize()
         if n.requested_by:
-            title += f" on behalf of {REQUESTED_BY_NAMES.get(n.requested_by, n.requested_by)}"
+            on_behalf = (_(REQUESTED_BY_NAMES[n.requested_by]) if n.requested_by in REQUESTED_BY_NAMES
+                         else n.requested_by)
+            title = _("{note} on behalf of {requester}", note=title, requester=on_behalf)
         entries.append(TimelineEntry(n.at, title, who(n.author_id), n.reasons))
     return sorted(entries, key=lambda e: e.at or datetime.min.replace(tzinfo=UK_TIME))
 
@@ -323,17 +345,18 @@ def _audit_rows(events: list[AuditEvent], emails: dict[int, str]) -> list[dict[s
         if user_id is not None:
             actor = emails.get(user_id, event.actor)
         elif event.actor == lifecycle.SYSTEM:
-            actor = "System"
+            actor = _("System")
         else:
             actor = event.actor
         detail = event.detail or {}
         change = ""
         if "from" in detail and "to" in detail:
-            change = f"{status_label(detail['from'])} to {status_label(detail['to'])}"
+            change = _("{before} to {after}", before=shown_status(detail["from"]), after=shown_status(detail["to"]))
         elif event.action == "case.claimed" and detail.get("expires_at"):
-            change = f"until {govuk_time(datetime.fromisoformat(detail['expires_at']))}"
+            change = _("until {time}", time=govuk_time(datetime.fromisoformat(detail["expires_at"])))
         rows.append({"at": govuk_datetime(event.at), "actor": actor,
-                     "action": AUDIT_ACTIONS.get(event.action, humanise(event.action.replace(".", "-"))),
+                     "action": (_(AUDIT_ACTIONS[event.action]) if event.action in AUDIT_ACTIONS
+                                else humanise(event.action.replace(".", "-"))),
                      "change": change})
     return rows
 
@@ -365,15 +388,21 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
         claim_holder=emails.get(case.claimed_by_id) if claim_active and case.claimed_by_id else None,
         decision_form=decision_form, review_form=review_form,
         decision_errors=field_errors(decision_form), review_errors=field_errors(review_form),
-        outcome_labels=OUTCOME_LABELS.get(stage, OUTCOME_LABELS["rg"]), review_labels=REVIEW_LABELS,
+        outcome_labels={k: _(v) for k, v in OUTCOME_LABELS.get(stage, OUTCOME_LABELS["rg"]).items()},
+        review_labels={k: _(v) for k, v in REVIEW_LABELS.items()},
         timeline=_timeline(case, emails), sections=answer_sections(case.payload),
         audit_rows=_audit_rows(events, emails),
         back=url_for("casework.review_queue" if user.role == PANEL else "casework.decision_queue"),
-        age_route_name=AGE_ROUTE_NAMES.get(case.age_route, case.age_route),
-        route_name=ROUTE_NAMES.get(case.route, case.route),
-        location_name=LOCATION_NAMES.get(case.fr_location, case.fr_location),
+        age_route_name=_name(AGE_ROUTE_NAMES, case.age_route),
+        route_name=_name(ROUTE_NAMES, case.route),
+        location_name=_name(LOCATION_NAMES, case.fr_location),
         overdue=queues.is_overdue(case), today=uk_date(db.utcnow()),
     ), status
+
+
+def _name(names: dict[str, str], key: str) -> str:
+    """The translated name of ``key`` in one of the N_ tables above (the key itself if unknown)."""
+    return _(names[key]) if key in names else key
 
 
 @bp.get("/cases/<reference>")
@@ -404,7 +433,8 @@ def claim(reference: str) -> Any:
         return _refused(reference, error)
     expires = case.claim_expires_at
     session.commit()
-    flash(f"You have claimed case {reference} until {govuk_time(expires)}.", "success")
+    flash(_("You have claimed case {reference} until {time}.", reference=reference, time=govuk_time(expires)),
+          "success")
     return redirect(url_for("casework.case_page", reference=reference))
 
 
@@ -419,7 +449,8 @@ def release(reference: str) -> Any:
     except CaseworkError as error:
         return _refused(reference, error)
     session.commit()
-    flash(f"You have released case {reference}: it is back in the queue for anyone to claim.", "success")
+    flash(_("You have released case {reference}: it is back in the queue for anyone to claim.",
+            reference=reference), "success")
     return redirect(url_for("casework.decision_queue"))
 
 
@@ -441,15 +472,22 @@ def decide(reference: str) -> Any:
         return _refused(reference, error, decision_form=form)
     cg_not_before = case.cg_not_before
     session.commit()
-    message = f"{outcome.capitalize()} {STAGE_NAMES[stage]} decision recorded on case {reference}"
-    if outcome == "negative":
-        message += ": it is now in the review queue of the independent panel."
-    elif stage == "rg":
-        message += f": the recovery period runs until {govuk_date(cg_not_before)}."
-    else:
-        message += "."
-    flash(message, "success")
+    flash(_decision_recorded(stage, outcome, reference, cg_not_before), "success")
     return redirect(url_for("casework.decision_queue"))
+
+
+def _decision_recorded(stage: str, outcome: str, reference: str, cg_not_before: date | None) -> str:
+    """The banner after a decision: one whole sentence per stage and outcome, for translators."""
+    if outcome == "negative":
+        if stage == "rg":
+            return _("Negative Reasonable Grounds decision recorded on case {reference}: it is now in "
+                     "the review queue of the independent panel.", reference=reference)
+        return _("Negative Conclusive Grounds decision recorded on case {reference}: it is now in "
+                 "the review queue of the independent panel.", reference=reference)
+    if stage == "rg":
+        return _("Positive Reasonable Grounds decision recorded on case {reference}: the recovery "
+                 "period runs until {date}.", reference=reference, date=govuk_date(cg_not_before))
+    return _("Positive Conclusive Grounds decision recorded on case {reference}.", reference=reference)
 
 
 @bp.post("/cases/<reference>/review")
@@ -469,9 +507,10 @@ def review(reference: str) -> Any:
         return _refused(reference, error, review_form=form)
     session.commit()
     if outcome == "upheld":
-        flash(f"The negative decision on case {reference} is upheld.", "success")
+        flash(_("The negative decision on case {reference} is upheld.", reference=reference), "success")
     else:
-        flash(f"Case {reference} is returned to the decision queue for reconsideration.", "success")
+        flash(_("Case {reference} is returned to the decision queue for reconsideration.", reference=reference),
+              "success")
     return redirect(url_for("casework.review_queue"))
 
 
@@ -487,7 +526,7 @@ def statistics() -> Any:
     try:
         period = aggregate.parse_period(filters["from"], filters["to"])
     except aggregate.InvalidPeriod as error:
-        message = PERIOD_ERRORS[error.field, error.problem]
+        message = _(PERIOD_ERRORS[error.field, error.problem])
         return render_template("casework/stats.html", stats=None, filters=filters,
                                errors=[{"text": message, "href": f"#{error.field}"}],
                                filter_errors={error.field: message}), 400

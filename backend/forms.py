@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, StopValidation
 
+from backend.i18n import N_, lazy_gettext
 from backend.lifecycle import MAX_REASONS
 
 DECISION_OUTCOMES = ("positive", "negative")
@@ -21,60 +22,63 @@ STAGES = ("rg", "cg")
 
 OUTCOME_LABELS = {
     "rg": {
-        "positive": "Positive: there are reasonable grounds to believe the person is a victim of modern slavery",
-        "negative": "Negative: there are no reasonable grounds to believe the person is a victim of modern slavery",
+        "positive": N_("Positive: there are reasonable grounds to believe the person is a victim of modern slavery"),
+        "negative": N_("Negative: there are no reasonable grounds to believe the person is a victim of modern slavery"),
     },
     "cg": {
-        "positive": "Positive: on the balance of probabilities, the person is a victim of modern slavery",
-        "negative": "Negative: on the balance of probabilities, the person is not a victim of modern slavery",
+        "positive": N_("Positive: on the balance of probabilities, the person is a victim of modern slavery"),
+        "negative": N_("Negative: on the balance of probabilities, the person is not a victim of modern slavery"),
     },
 }
+"""English msgids (``N_``): the pages show them translated."""
 REVIEW_LABELS = {
-    "upheld": "Uphold the negative decision",
-    "returned": "Return it for reconsideration",
+    "upheld": N_("Uphold the negative decision"),
+    "returned": N_("Return it for reconsideration"),
 }
 
 
 class _Required:
     """Like ``InputRequired`` but also refuses text that is only spaces (and stops the chain)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: object) -> None:
         self.message = message
         self.field_flags = {"required": True}
 
     def __call__(self, form: FlaskForm, field: object) -> None:
         data = getattr(field, "data", None)
         if data is None or (isinstance(data, str) and not data.strip()):
-            raise StopValidation(self.message)
+            raise StopValidation(str(self.message))
 
 
-def _reasons(message: str) -> TextAreaField:
-    return TextAreaField("Reasons", validators=[
+def _reasons(message: object) -> TextAreaField:
+    return TextAreaField(lazy_gettext("Reasons"), validators=[
         _Required(message),
-        Length(max=MAX_REASONS, message=f"Reasons must be {MAX_REASONS:,} characters or fewer")])
+        Length(max=MAX_REASONS, message=lazy_gettext("Reasons must be {max} characters or fewer",
+                                                     max=f"{MAX_REASONS:,}"))])
+
+
+OUT_OF_DATE = lazy_gettext("The page was out of date: open the case again")
+SELECT_DECISION = lazy_gettext("Select whether the decision is positive or negative")
+SELECT_REVIEW = lazy_gettext("Select whether to uphold the decision or return it")
+"""Validator messages: translated when shown (``str()``), in the language of that request."""
 
 
 class DecisionForm(FlaskForm):
     """An RG or CG decision. ``stage`` is the stage the page offered: a case that moved on since
     is refused by the lifecycle rather than decided at another stage."""
 
-    stage = HiddenField(validators=[InputRequired("The page was out of date: open the case again"),
-                                    AnyOf(STAGES, message="The page was out of date: open the case again")])
-    outcome = RadioField("Decision", choices=list(DECISION_OUTCOMES), validate_choice=False,
-                         validators=[InputRequired("Select whether the decision is positive or negative"),
-                                     AnyOf(DECISION_OUTCOMES,
-                                           message="Select whether the decision is positive or negative")])
-    reasons = _reasons("Enter the reasons for the decision")
+    stage = HiddenField(validators=[InputRequired(OUT_OF_DATE), AnyOf(STAGES, message=OUT_OF_DATE)])
+    outcome = RadioField(lazy_gettext("Decision"), choices=list(DECISION_OUTCOMES), validate_choice=False,
+                         validators=[InputRequired(SELECT_DECISION), AnyOf(DECISION_OUTCOMES, message=SELECT_DECISION)])
+    reasons = _reasons(lazy_gettext("Enter the reasons for the decision"))
 
 
 class ReviewForm(FlaskForm):
     """The panel's review of a negative decision."""
 
-    outcome = RadioField("Review", choices=list(REVIEW_OUTCOMES), validate_choice=False,
-                         validators=[InputRequired("Select whether to uphold the decision or return it"),
-                                     AnyOf(REVIEW_OUTCOMES,
-                                           message="Select whether to uphold the decision or return it")])
-    reasons = _reasons("Enter the reasons for the review")
+    outcome = RadioField(lazy_gettext("Review"), choices=list(REVIEW_OUTCOMES), validate_choice=False,
+                         validators=[InputRequired(SELECT_REVIEW), AnyOf(REVIEW_OUTCOMES, message=SELECT_REVIEW)])
+    reasons = _reasons(lazy_gettext("Enter the reasons for the review"))
 
 
 def error_list(form: FlaskForm) -> list[dict[str, str]]:

@@ -13,6 +13,8 @@
   ``govuk-frontend-jinja`` macros under the ``govuk_frontend_jinja/`` prefix. The GOV.UK Frontend
   CSS, JS, fonts and images are served at ``/assets/`` from ``backend/static/govuk``, which
   ``scripts/build-assets.sh`` fills from the npm registry (not committed).
+- Page language: Jinja's i18n extension with ``_``/``ngettext`` in the best ``Accept-Language``
+  match (``backend.i18n``); ``<html lang dir>`` follows it, English by default.
 
 After signing in each role goes to its start page (``home_for``): operators the web chat (``/chat``),
 caseworkers the decision queue (``/casework/``), panel members the review queue, analysts and
@@ -36,15 +38,24 @@ from wtforms import PasswordField, StringField
 
 from backend import db
 from backend.auth import LOCKOUT, MAX_FAILED_LOGINS, check_login
+from backend.i18n import N_, init_i18n, lazy_gettext
+from backend.i18n import gettext as _
 from backend.models import User
 
 HERE = Path(__file__).resolve().parent
 ASSETS_DIR = HERE / "static" / "govuk"
 SERVICE_NAME = "NRM Referral Assistant"
-SIGN_IN_FAILED = (
-    f"Enter a correct email address and password. After {MAX_FAILED_LOGINS} wrong attempts the "
-    f"account is locked for {int(LOCKOUT.total_seconds() // 60)} minutes."
-)
+LOCKOUT_MINUTES = int(LOCKOUT.total_seconds() // 60)
+SIGN_IN_FAILED_MSGID = N_("Enter a correct email address and password. After {attempts} wrong "
+                          "attempts the account is locked for {minutes} minutes.")
+SIGN_IN_FAILED = SIGN_IN_FAILED_MSGID.format(attempts=MAX_FAILED_LOGINS, minutes=LOCKOUT_MINUTES)
+"""The sign-in error in English (:func:`sign_in_failed` gives it in the page language)."""
+
+
+def sign_in_failed() -> str:
+    return _(SIGN_IN_FAILED_MSGID, attempts=MAX_FAILED_LOGINS, minutes=LOCKOUT_MINUTES)
+
+
 JSON_PREFIXES = ("/api/", "/sms/")
 """Error pages are HTML for people; these paths keep Flask's or their own JSON/TwiML answers."""
 
@@ -88,6 +99,7 @@ def init_web_auth(app: Flask) -> CSRFProtect:
     csrf = app.extensions.get("csrf") or CSRFProtect(app)
     login_manager.init_app(app)
     _use_govuk_templates(app)
+    init_i18n(app)
     app.register_blueprint(bp)
     app.register_blueprint(assets)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -117,8 +129,8 @@ def _template_globals() -> dict[str, Any]:
 
 
 class SignInForm(FlaskForm):
-    email = StringField("Email address")
-    password = PasswordField("Password")
+    email = StringField(lazy_gettext("Email address"))
+    password = PasswordField(lazy_gettext("Password"))
 
 
 HOME_PAGES = {"operator": "/chat", "panel": "/casework/review", "analyst": "/casework/stats",
@@ -162,9 +174,9 @@ def sign_in() -> Any:
         email = (form.email.data or "").strip()
         password = form.password.data or ""
         if not email:
-            errors.append({"text": "Enter your email address", "href": "#email"})
+            errors.append({"text": _("Enter your email address"), "href": "#email"})
         if not password:
-            errors.append({"text": "Enter your password", "href": "#password"})
+            errors.append({"text": _("Enter your password"), "href": "#password"})
         if not errors:
             db_session = db.session()
             user = check_login(db_session, email, password)
@@ -174,7 +186,7 @@ def sign_in() -> Any:
                 login_user(user)
                 session.permanent = True
                 return redirect(_safe_next(request.args.get("next")) or home_for(user))
-            errors.append({"text": SIGN_IN_FAILED, "href": "#email"})
+            errors.append({"text": sign_in_failed(), "href": "#email"})
         status = 400
     field_errors = {error["href"].lstrip("#"): error["text"] for error in reversed(errors)}
     return render_template("sign_in.html", form=form, errors=errors, field_errors=field_errors,

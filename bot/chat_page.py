@@ -14,6 +14,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from backend.db import session
+from backend.i18n import gettext as _
 from backend.web_auth import require_role
 from bot import engine
 from flows.languages import BY_CODE, LANGUAGES
@@ -30,7 +31,7 @@ def chat() -> Any:
     language = BY_CODE.get(draft.language if draft is not None else "en", BY_CODE["en"])
     return render_template(
         "chat.html",
-        page_title="Web chat referral",
+        page_title=_("Web chat referral"),
         draft_id=draft.id if draft is not None else "",
         language=language,
         languages=LANGUAGES,

@@ -37,9 +37,9 @@ DOMAIN = "messages"
 LOCALES: tuple[str, ...] = tuple(code for code in CODES if code != SOURCE)
 """Every language with a catalogue (English is the source)."""
 
-KEYWORDS = ("tr:2", "trn:2,3", "say")
+KEYWORDS = ("tr:2", "trn:2,3", "say", "lazy_gettext")
 """Extraction keywords besides Babel's defaults: ``tr(t, msgid)``, ``trn(t, singular, plural, n)``,
-``step.say(msgid)``."""
+``step.say(msgid)`` and the pages' ``lazy_gettext(msgid)`` (``backend.i18n``)."""
 
 PROJECT = "NRM Referral Assistant"
 COPYRIGHT = "NRM Referral Assistant maintainers"
@@ -185,7 +185,7 @@ def translate_group() -> None:
 
 @translate_group.command("extract")
 def extract_command() -> None:
-    """Write translations/messages.pot from the strings in flows/ and bot/."""
+    """Write translations/messages.pot from the strings in flows/, bot/ and backend/."""
     extract()
     click.echo(f"Wrote {POT.relative_to(ROOT)}")
 

@@ -31,6 +31,24 @@ def backend_test_config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="session")
+def compiled_catalogues() -> None:
+    """The app loads compiled catalogues (.mo files: built by ``make translations``, never
+    committed). Build them when one is missing or older than its .po, so that tests of the
+    channels and pages in other languages see the current translations."""
+    from backend import i18n
+    from bot import translate
+
+    def stale(locale: str) -> bool:
+        po = translate.po_path(locale)
+        mo = po.with_suffix(".mo")
+        return not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime
+
+    if any(stale(locale) for locale in translate.LOCALES):
+        translate.compile_catalogues()
+        i18n.translator.cache_clear()
+
+
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """The casework app (``backend.app``) with its schema migrated to head."""

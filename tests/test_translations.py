@@ -7,6 +7,8 @@
   three segments in every language, counted as GSM-7 or UCS-2 by ``bot.segments``, as the SMS
   channel sends it (``sanitise``, then ``languages.sms_text``: an over-long Latin-script text goes
   out without accents, in GSM-7); Arabic cannot fall back and must fit as it is;
+- the staff pages' msgids (templates, backend/) are extracted too, with the same {named}
+  placeholders; they are not held to the SMS budget (:func:`sent_by_sms`);
 - command words are recognised in each language, are distinct, and are not carrier keywords;
   the words a message tells the user to type are the ones that language recognises;
 - the date hints' examples are read back by the date parser in each language, and no NBSP or
@@ -52,6 +54,15 @@ def catalogue(code: str) -> Translator:
     return ENGLISH if code == "en" else translate.in_memory(code)
 
 
+PAGE_SOURCES = ("backend/", "bot/templates/", "bot/chat_page.py")
+"""Where the staff pages' strings live (backend.i18n): shown on a web page, never sent by SMS."""
+
+
+def sent_by_sms(message) -> bool:
+    """Whether a msgid is used outside the pages (the dialogue, SMS replies, commands)."""
+    return any(not filename.startswith(PAGE_SOURCES) for filename, _ in message.locations)
+
+
 def as_sent(text: str, code: str) -> str:
     return languages.sms_text(sanitise(text), code, segments)
 
@@ -68,6 +79,18 @@ def test_the_template_is_extracted_with_the_dialogue_keywords() -> None:
     plural = ("A reasonable grounds decision is due within {n} working day.",
               "A reasonable grounds decision is due within {n} working days.")
     assert plural in ids  # trn(t, singular, plural, n)
+
+
+def test_the_template_has_the_pages_strings() -> None:
+    ids = {m.id for m in template() if m.id}
+    assert "Sign in" in ids  # backend/templates, _("...")
+    assert "Web chat referral" in ids  # bot/templates/chat.html
+    assert "Question {step} of {of}" in ids  # chat.js's words, passed in by chat.html
+    assert "Select whether the decision is positive or negative" in ids  # lazy_gettext in backend/forms.py
+    assert "You have claimed case {reference} until {time}." in ids  # a flash message
+    assert ("{n} case waiting for a decision", "{n} cases waiting for a decision") in ids  # ngettext
+    assert not sent_by_sms(next(m for m in template() if m.id == "Sign in"))
+    assert sent_by_sms(next(m for m in template() if m.id == "Yes"))
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -141,11 +164,14 @@ def test_the_language_list_and_the_explain_offer_fit(code: str) -> None:
 @pytest.mark.parametrize("code", ALL)
 def test_every_other_message_fits_as_sent(code: str) -> None:
     """Errors, notices, help texts: each within three segments as the SMS channel sends it (the
-    consent explanation and privacy summary are read out and may take more)."""
+    consent explanation and privacy summary are read out and may take more; the staff pages'
+    strings are never sent by SMS)."""
     t = catalogue(code)
     long_texts = {languages.CONSENT_EXPLANATION, languages.PRIVACY_SUMMARY}
     for message in template():
         if not message.id or isinstance(message.id, tuple) or message.id in long_texts:
+            continue
+        if not sent_by_sms(message):
             continue
         text = t.gettext(message.id)
         assert segments(as_sent(text, code)) <= 3, (code, message.id, text)

@@ -6,6 +6,8 @@
  * messages go into the transcript, a role="log" aria-live="polite" region, so screen readers
  * announce them; focus moves to the first control of the new question. Nothing of the
  * conversation is kept in the browser: a reload asks the API for the draft's current question.
+ * The words this script writes come translated in the page language from the JSON in
+ * #chat-strings (with {named} placeholders filled here); data-page-lang is that language.
  */
 (function () {
   "use strict";
@@ -15,6 +17,16 @@
 
   var RTL = {};
   (root.getAttribute("data-rtl") || "").split(" ").forEach(function (code) { if (code) RTL[code] = true; });
+  var pageLang = root.getAttribute("data-page-lang") || "en";
+  var STRINGS = {};
+  try { STRINGS = JSON.parse(document.getElementById("chat-strings").textContent); } catch (e) { STRINGS = {}; }
+  function uiText(key, fallback, params) {
+    var value = STRINGS[key] || fallback;
+    Object.keys(params || {}).forEach(function (name) {
+      value = value.split("{" + name + "}").join(String(params[name]));
+    });
+    return value;
+  }
   var api = root.getAttribute("data-api");
   var csrf = root.getAttribute("data-csrf");
   var el = function (id) { return document.getElementById(id); };
@@ -53,9 +65,10 @@
           window.location.assign("/casework/sign-in?next=" + encodeURIComponent("/chat"));
         }
         if (!response.ok) {
-          var problem = new Error(data.error || "Something went wrong (" + response.status + "). Try again.");
+          var problem = new Error(data.error || uiText("error", "Something went wrong ({status}). Try again.", { status: response.status }));
           problem.status = response.status;
-          problem.language = data.language;  // a message in another language (429 on resume)
+          // the API's messages are English unless it names their language (429 on resume)
+          problem.language = data.language || (data.error ? "en" : pageLang);
           throw problem;
         }
         return data;
@@ -64,7 +77,7 @@
   }
 
   function showError(message, language) {
-    language = language || "en";
+    language = language || pageLang;
     errorText.setAttribute("lang", language);
     errorText.setAttribute("dir", RTL[language] ? "rtl" : "ltr");
     errorText.textContent = message;
@@ -92,8 +105,8 @@
     item.className = "app-chat__message app-chat__message--" + who;
     var speaker = document.createElement("span");
     speaker.className = "govuk-visually-hidden";
-    speaker.setAttribute("lang", "en");
-    speaker.textContent = who === "user" ? "You said: " : "Assistant: ";
+    speaker.setAttribute("lang", pageLang);
+    speaker.textContent = (who === "user" ? uiText("you_said", "You said:") : uiText("assistant", "Assistant:")) + " ";
     var body = document.createElement("span");
     body.className = "app-chat__text";
     body.setAttribute("dir", "auto");  // an untranslated or typed message keeps its own direction
@@ -114,7 +127,7 @@
     var group = document.createElement("div");
     group.className = "govuk-button-group app-chat__choice-group";
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Choices");
+    group.setAttribute("aria-label", uiText("choices", "Choices"));
     question.choices.forEach(function (choice, index) {
       var button = document.createElement("button");
       button.type = "button";
@@ -136,8 +149,9 @@
     fieldset.className = "govuk-fieldset";
     var legend = document.createElement("legend");
     legend.className = "govuk-fieldset__legend govuk-fieldset__legend--s";
-    legend.setAttribute("lang", "en");  // the service's words, inside the conversation's region
-    legend.textContent = "Select all that apply";
+    legend.setAttribute("lang", pageLang);  // the service's words, inside the conversation's region
+    legend.setAttribute("dir", RTL[pageLang] ? "rtl" : "ltr");
+    legend.textContent = uiText("select_all", "Select all that apply");
     fieldset.appendChild(legend);
     var boxes = document.createElement("div");
     boxes.className = "govuk-checkboxes govuk-checkboxes--small";
@@ -165,8 +179,8 @@
     submit.type = "submit";
     submit.className = "govuk-button";
     submit.id = "send-choices";
-    submit.setAttribute("lang", "en");
-    submit.textContent = "Send choices";
+    submit.setAttribute("lang", pageLang);
+    submit.textContent = uiText("send_choices", "Send choices");
     form.appendChild(submit);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -177,7 +191,7 @@
         labels.push(input.nextSibling.textContent);
       });
       if (!picked.length) {
-        showError("Select at least one choice, or type an answer.");
+        showError(uiText("select_one", "Select at least one choice, or type an answer."));
         return;
       }
       send(picked.join(" "), labels.join(", "));
@@ -204,7 +218,8 @@
       var reference = el("reference");
       reference.textContent = reply.reference || "";
       reference.setAttribute("data-reference", reply.reference || "");
-      el("done-title").textContent = reply.reference ? "Referral sent" : "Conversation ended";
+      el("done-title").textContent = reply.reference ? uiText("referral_sent", "Referral sent")
+                                                      : uiText("conversation_ended", "Conversation ended");
       el("done-body").hidden = !reply.reference;
       el("new-referral").focus();
       return;
@@ -216,11 +231,11 @@
     confirmButton.hidden = Boolean(question);
     skipButton.hidden = !(question && question.optional);
     if (question && question.of) {
-      progress.textContent = "Question " + question.step + " of " + question.of;
+      progress.textContent = uiText("question_of", "Question {step} of {of}", { step: question.step, of: question.of });
     } else if (question) {
       progress.textContent = "";
     } else {
-      progress.textContent = "Check your answers";
+      progress.textContent = uiText("check_answers", "Check your answers");
     }
     if (question && question.choices && question.choices.length) {
       choicesBox.appendChild(question.kind === "multi" ? choiceCheckboxes(question) : choiceButtons(question));
@@ -237,7 +252,7 @@
     setBusy(true);
     request("POST", "/conversations/" + encodeURIComponent(conversationId) + "/messages", { text: text })
       .then(function (reply) { setBusy(false); render(reply, false); })
-      .catch(function (problem) { setBusy(false); showError(problem.message); });
+      .catch(function (problem) { setBusy(false); showError(problem.message, problem.language); });
   }
 
   function start(language) {
@@ -245,7 +260,7 @@
     setBusy(true);
     request("POST", "/conversations", { language: language })
       .then(function (reply) { setBusy(false); transcript.textContent = ""; render(reply, false); })
-      .catch(function (problem) { setBusy(false); showError(problem.message); });
+      .catch(function (problem) { setBusy(false); showError(problem.message, problem.language); });
   }
 
   function showStart() {
@@ -259,7 +274,7 @@
     event.preventDefault();
     var text = answerInput.value.trim();
     if (!text) {
-      showError("Type an answer, or choose one of the buttons.");
+      showError(uiText("type_answer", "Type an answer, or choose one of the buttons."));
       answerInput.focus();
       return;
     }
@@ -285,7 +300,7 @@
     event.preventDefault();
     var code = el("resume-code").value.trim();
     if (!code) {
-      showError("Enter the resume code.");
+      showError(uiText("enter_code", "Enter the resume code."));
       el("resume-code").focus();
       return;
     }

@@ -425,3 +425,34 @@ def test_the_statistics_page_suppresses_small_numbers(app: Flask, clients: Any) 
     assert "&lt;5" in html  # a count from 1 to 4
     assert 'scope="row"' in html and "govuk-table__cell--numeric" in html
     assert "NRM-" not in html and "DTN-" not in html
+
+
+# --- languages (backend.i18n: Accept-Language) ---------------------------------------------------
+
+@pytest.mark.usefixtures("compiled_catalogues")
+def test_the_casework_pages_follow_accept_language(app: Flask, clients: Any) -> None:
+    reference = new_case(app)
+    client = clients("caseworker")
+    welsh = {"Accept-Language": "cy"}
+    queue = text(client.get("/casework/", headers=welsh))
+    assert '<html lang="cy" dir="ltr"' in queue
+    assert "Ciw penderfyniadau" in queue and "yn aros am benderfyniad" in queue  # heading, ngettext caption
+    assert "Hawlio'r achos nesaf" in queue or "Hawlio&#39;r achos nesaf" in queue
+    case_path = f"/casework/cases/{reference}"
+    token = CSRF_FIELD.search(client.get(case_path).get_data(as_text=True)).group(1)
+    assert client.post(f"{case_path}/claim", data={"csrf_token": token}).status_code == 302
+    response = client.post(f"{case_path}/decision", headers=welsh,
+                           data={"csrf_token": token, "stage": "rg", "reasons": " "})
+    html = text(response)
+    assert response.status_code == 400
+    assert f"<title>Gwall: Achos {reference}" in html
+    assert "Dewiswch a yw&#39;r penderfyniad yn gadarnhaol neu&#39;n negyddol" in html  # lazy_gettext
+    assert "Rhowch y rhesymau dros y penderfyniad" in html
+    assert "Yn aros am benderfyniad RG" in html  # the status (lifecycle.status_label, translated)
+    arabic = text(client.get(case_path, headers={"Accept-Language": "ar"}))
+    assert '<html lang="ar" dir="rtl"' in arabic and "سجل التدقيق" in arabic
+    # the flash message is translated in the language of the request that makes it
+    released = client.post(f"{case_path}/release", headers=welsh, data={"csrf_token": token},
+                           follow_redirects=True)
+    assert f"Rydych wedi rhyddhau achos {reference}" in text(released)
+    assert case_row(app, reference).status == "awaiting_rg"

@@ -45,20 +45,3 @@ def make_user(app: Flask, email: str, role: str) -> str:
     with app.app_context(), db.get_db(app).transaction() as session:
         user = auth.create_user(session, email, role, auth.generate_password())
         return auth.create_token(session, user)
-
-
-@pytest.fixture(scope="session")
-def compiled_catalogues() -> None:
-    """The app loads compiled catalogues (.mo files: built by ``make translations``, never
-    committed). Build them when one is missing or older than its .po, so that tests of the
-    channels in other languages see the current translations."""
-    from bot import i18n, translate
-
-    def stale(locale: str) -> bool:
-        po = translate.po_path(locale)
-        mo = po.with_suffix(".mo")
-        return not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime
-
-    if any(stale(locale) for locale in translate.LOCALES):
-        translate.compile_catalogues()
-        i18n.translator.cache_clear()

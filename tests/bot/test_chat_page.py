@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -107,3 +109,19 @@ def test_a_bearer_token_beats_the_session(product: Flask) -> None:
     # and that conversation belongs to the token's user, not the session's
     listed = client.get("/api/chat/conversations", headers={"X-CSRFToken": page_csrf(client)})
     assert listed.get_json()["conversations"] == []
+
+
+@pytest.mark.usefixtures("compiled_catalogues")
+def test_the_page_chrome_and_the_scripts_words_follow_accept_language(product: Flask) -> None:
+    client = signed_in(product, "op@example.org", "operator")
+    html = client.get("/chat", headers={"Accept-Language": "ar"}).get_data(as_text=True)
+    assert re.search(r'<html lang="ar" dir="rtl"', html)
+    assert "الإحالة عبر الدردشة على الويب" in html  # the heading
+    assert 'data-page-lang="ar"' in html
+    assert 'data-command="BACK">رجوع</button>' in html  # the label; the command sent stays BACK
+    strings = json.loads(re.search(r'<script type="application/json" id="chat-strings">(.*?)</script>',
+                                   html, re.DOTALL).group(1))
+    assert strings["question_of"] == "السؤال {step} من {of}"
+    assert set(strings) >= {"error", "you_said", "assistant", "select_all", "check_answers"}
+    english = client.get("/chat").get_data(as_text=True)
+    assert '<html lang="en" dir="ltr"' in english and "Web chat referral" in english

@@ -187,3 +187,27 @@ def test_an_arabic_conversation_is_right_to_left(page: Any, live_server: LiveSer
     page.reload()
     page.wait_for_selector("#conversation-panel:not([hidden])")
     assert page.get_attribute("#conversation", "dir") == "rtl"
+
+
+def test_the_page_is_in_the_browsers_language_around_an_english_conversation(chromium: Any,
+                                                                             live_server: LiveServer) -> None:
+    """A Welsh browser (Accept-Language: cy) gets the page chrome and the script's own words in
+    Welsh; the conversation keeps its own language (English here) in its region."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="cy")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, OPERATORS[3])
+        assert page.get_attribute("html", "lang") == "cy"
+        assert page.inner_text("h1") == "Atgyfeiriad drwy sgwrs ar y we"
+        start(page, "en")
+        assert page.get_attribute("#conversation", "lang") == "en"
+        assert page.inner_text("#progress").startswith("Cwestiwn ")
+        assert "Cynorthwyydd:" in page.inner_text("#transcript .app-chat__message--bot .govuk-visually-hidden")
+        page.fill("#answer", "")
+        page.press("#answer", "Enter")  # nothing typed: the script's own error, in Welsh
+        page.wait_for_selector("#chat-error:not([hidden])")
+        assert page.inner_text("#chat-error-text") == "Teipiwch ateb, neu dewiswch un o'r botymau."
+        assert page.get_attribute("#chat-error-text", "lang") == "cy"
+    finally:
+        context.close()
