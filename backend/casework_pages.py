@@ -216,6 +216,11 @@ def claim_next() -> Any:
         return redirect(url_for("casework.decision_queue"))
     reference, expires = case.reference, case.claim_expires_at
     session.commit()
+    return _claimed(reference, expires)
+
+
+def _claimed(reference: str, expires: Any) -> Any:
+    """After a committed claim: say until when it holds and open the case."""
     flash(_("You have claimed case {reference} until {time}.", reference=reference, time=govuk_time(expires)),
           "success")
     return redirect(url_for("casework.case_page", reference=reference))
@@ -433,9 +438,7 @@ def claim(reference: str) -> Any:
         return _refused(reference, error)
     expires = case.claim_expires_at
     session.commit()
-    flash(_("You have claimed case {reference} until {time}.", reference=reference, time=govuk_time(expires)),
-          "success")
-    return redirect(url_for("casework.case_page", reference=reference))
+    return _claimed(reference, expires)
 
 
 @bp.post("/cases/<reference>/release")
