@@ -1,5 +1,7 @@
-"""The OpenAPI 3.1 description of the JSON API under ``/api/v1``, served at
-``GET /api/v1/openapi.json``. A test checks that every registered ``/api/v1`` route is described.
+"""The OpenAPI 3.1 description of the JSON APIs, served at ``GET /api/v1/openapi.json``: the casework
+API under ``/api/v1`` and the web chat API under ``/api/chat`` (served by the whole product,
+``bot.app``). A test checks that every registered route of both is described, and
+``tests/test_api_fuzz.py`` checks with schemathesis that every response matches this document.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ from backend.lifecycle import REVIEW_OUTCOMES
 from backend.models import AGE_ROUTES, CASE_STATUSES, DECISION_OUTCOMES, DECISION_STAGES, FR_LOCATIONS, ROUTES
 from backend.statistics import HIDDEN, MIN_FOR_MEDIAN, SMALL, TOP_NATIONALITIES
 
-VERSION = "1.1.0"
+VERSION = "1.2.0"
+
+QUESTION_KINDS = ("choice", "multi", "yes_no", "lookup", "text", "date", "phone", "email", "postcode", "number",
+                  "confirm")
+"""The kinds of question the web chat API names (the dialogue's ``flows.question.Kind``; a test checks)."""
 
 STATS_TABLES = {  # every key of backend.statistics.TABLES (a test checks)
     "by_route": f"{', '.join(ROUTES)}.",
@@ -44,13 +50,17 @@ def _error(description: str) -> dict[str, Any]:
 
 
 ERRORS = {
-    "400": _error("A malformed query parameter (e.g. a date that is not YYYY-MM-DD)."),
+    "400": _error("A malformed request: a body, path or query parameter this operation does not take "
+                  "(e.g. a date that is not YYYY-MM-DD), with `errors` where there are several."),
     "401": _error("No valid bearer token."),
     "403": _error("Your role may not use this endpoint, or may not act on this case "
                   "(independence of decision maker and reviewer, referring organisation)."),
     "404": _error("No such case, or not one you may see."),
     "409": _error("The case's state does not allow this action, or another caseworker holds the claim."),
     "422": _error("Malformed body, or missing written reasons."),
+    "429": {"description": "Too many attempts: wait the `Retry-After` header's seconds.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            **_json(_ref("Error"))},
 }
 
 REFERENCE = {"name": "reference", "in": "path", "required": True,
@@ -156,6 +166,43 @@ SCHEMAS: dict[str, Any] = {
             },
         }],
     },
+    "ChatQuestion": {
+        "type": "object", "required": ["id", "kind", "choices", "optional", "step", "of"],
+        "description": "The question the conversation waits for; `choices` let a page show buttons.",
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"enum": list(QUESTION_KINDS)},
+            "choices": {"type": "array", "items": {
+                "type": "object", "required": ["value", "label"],
+                "properties": {"value": {"type": "string"}, "label": {"type": "string"}}}},
+            "optional": {"type": "boolean"}, "step": {"type": "integer"}, "of": {"type": "integer"},
+        },
+    },
+    "ChatReply": {
+        "type": "object", "required": ["conversation", "messages", "question", "done", "reference"],
+        "properties": {
+            "conversation": {"type": "string"},
+            "messages": {"type": "array", "items": {"type": "string"}},
+            "question": {"oneOf": [_ref("ChatQuestion"), {"type": "null"}]},
+            "done": {"type": "boolean"},
+            "reference": {"type": ["string", "null"]},
+            "language": {"type": "string", "description": "The conversation's language code."},
+        },
+    },
+    "ChatMessage": {
+        "type": "object", "required": ["text"],
+        "properties": {"text": {"type": "string", "maxLength": 16000,
+                                "description": "What the operator typed: an answer or a command."}},
+    },
+    "ChatConversations": {
+        "type": "object", "required": ["conversations"],
+        "properties": {"conversations": {"type": "array", "items": {
+            "type": "object", "required": ["conversation", "status", "language", "updated_at"],
+            "properties": {"conversation": {"type": "string"},
+                           "status": {"enum": ["draft", "submitted", "cancelled"]},
+                           "language": {"type": "string"},
+                           "updated_at": {"type": "string", "format": "date-time"}}}}},
+    },
     "Count": {"oneOf": [{"type": "integer", "minimum": 0}, {"enum": [SMALL, HIDDEN]}],
               "description": f'A count. "{SMALL}": from 1 to 4; "{HIDDEN}": hidden so that a "{SMALL}" in the '
                              "same table cannot be worked out from the total (see backend.statistics)."},
@@ -187,11 +234,44 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
+CONVERSATION = {"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"},
+                "description": "The id `POST /api/chat/conversations` returned."}
+CHAT_REPLY = _ref("ChatReply")
+CHAT_PATHS: dict[str, Any] = {
+    "/api/chat/conversations": {
+        "post": _operation(
+            "Open a web chat referral (helpline operators)", ("operator",),
+            ("201", "The new draft and its first question.", CHAT_REPLY), ("400", "401", "403"),
+            body={"type": "object", "properties": {"language": {"type": "string", "default": "en",
+                                                                "description": "A dialogue language code."}}},
+            description="Web chat is also open to the `/chat` page with the operator's session and its CSRF "
+                        "token in `X-CSRFToken`."),
+        "get": _operation(
+            "The operator's own web chat conversations, latest first", ("operator",),
+            ("200", "At most 50.", _ref("ChatConversations")), ("400", "401", "403"),
+            parameters=[{"name": "status", "in": "query", "required": False,
+                         "schema": {"enum": ["draft", "submitted", "cancelled"], "default": "draft"}}]),
+    },
+    "/api/chat/conversations/{conversation_id}": {"get": _operation(
+        "Where one of the operator's conversations stands (its current question again)", ("operator",),
+        ("200", "The current question, or `done` once it ended.", CHAT_REPLY), ("401", "403", "404"),
+        parameters=[CONVERSATION])},
+    "/api/chat/conversations/{conversation_id}/messages": {"post": _operation(
+        "Send one message (an answer or a command) to the operator's draft", ("operator",),
+        ("200", "The replies and the next question.", CHAT_REPLY), ("400", "401", "403", "404"),
+        body=_ref("ChatMessage"), parameters=[CONVERSATION])},
+    "/api/chat/resume": {"post": _operation(
+        "Take over a draft started by SMS with the one-time code its REVIEW showed", ("operator",),
+        ("200", "The draft's current question.", CHAT_REPLY), ("400", "401", "403", "429"),
+        body={"type": "object", "required": ["code"],
+              "properties": {"code": {"type": "string", "maxLength": 64, "examples": ["ABCD-2345"]}}})},
+}
+
 PATHS: dict[str, Any] = {
     "/api/v1/referrals": {"post": _operation(
         "Submit a complete referral payload", ("responder", "operator"),
         ("201", "The case was created.", {"type": "object", "properties": {"reference": {"type": "string"}}}),
-        ("401", "403"), body={"type": "object", "description": "The payload of flows.schema (JSON Schema)."},
+        ("400", "401", "403"), body={"type": "object", "description": "The payload of flows.schema (JSON Schema)."},
         description="400 with `errors` when the payload is invalid.")},
     "/api/v1/queues/decision": {"get": _operation(
         "The decision queue", ("caseworker",), ("200", "Priority cases first, then by due date.", _ref("Queue")),
@@ -258,6 +338,7 @@ PATHS: dict[str, Any] = {
                      "description": f"Only cases submitted {when} this UK date (YYYY-MM-DD); 400 if it is not a "
                                     "real date or `from` is after `to`."}
                     for name, when in (("from", "on or after"), ("to", "on or before"))])},
+    **CHAT_PATHS,
     "/api/v1/openapi.json": {"get": _operation(
         "This document", None, ("200", "OpenAPI 3.1.", {"type": "object"}), ())},
 }
