@@ -86,7 +86,7 @@ def lock_counters(session: Any) -> None:
 
 
 def wait_for_waiters(app: Flask, pattern: str, count: int, threads: list[threading.Thread],
-                     errors: list[BaseException], timeout: float = 15) -> None:
+                     errors: list[BaseException], timeout: float = 60) -> None:
     """Wait until ``count`` of this app's connections wait for a lock in a statement matching
     ``pattern`` (connections are told apart by ``application_name``: ``fresh_postgres_url``);
     fail as soon as a thread raised or all of them finished without waiting."""
