@@ -28,7 +28,6 @@ from backend import audit, db, retention
 from backend.access_audit import cli_actor
 from backend.lifecycle import CaseNotFound, diagram_markdown, end_recoveries
 from backend.queues import expire_claims
-from backend.retention import apply_retention
 from backend.statistics import InvalidPeriod, parse_period, statistics, text_report
 
 JOBS_EXTENSION = "nrm_jobs"
@@ -53,7 +52,7 @@ def run_casework_jobs(app: Flask) -> list[str]:
     with database.transaction() as session:
         moved = end_recoveries(session)
     with database.transaction() as session:
-        deleted = apply_retention(session, int(app.config["RETENTION_DAYS"]))
+        deleted = retention.apply_retention(session, int(app.config["RETENTION_DAYS"]))
     return [f"claims expired: {len(expired)}", f"recovery periods ended: {len(moved)}",
             f"cases past retention deleted: {len(deleted)}"]
 

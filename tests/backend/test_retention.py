@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from backend import audit, auth, db
+from backend import audit, auth, db, retention
 from backend.db import utcnow
 from backend.models import AuditEvent, Case, CaseNote, Decision, Review
-from tests.backend.casework_helpers import add_decision, add_review, make_case, make_user
+from tests.backend.casework_helpers import add_decision, add_review, make_case, make_user, shared_app
+from tests.conftest import fresh_postgres_url
 
 REASONS = "Mr Quellmalz-Farrington's account of forced labour at the car wash"
 
@@ -114,3 +117,21 @@ def test_erase_removes_payload_and_reasons_leaves_an_erased_event_and_the_case_i
 
     missing = cli_runner.invoke(args=["erase", reference, "--yes"])
     assert missing.exit_code == 1 and f"no case {reference}" in missing.output
+
+
+@pytest.mark.postgres
+def test_retention_and_erase_keep_the_chain_verifiable_on_postgres(tmp_path: Path) -> None:
+    with fresh_postgres_url() as url, shared_app(tmp_path, DATABASE_URL=url) as app:
+        old = utcnow() - timedelta(days=400)
+        with app.app_context(), db.get_db(app).transaction() as session:
+            decider = make_user(session, "caseworker")
+            expired = _with_history(session, make_case(session, "cg_positive", status_changed_at=old), decider)
+            erased = _with_history(session, make_case(session, "rg_review"), decider)
+            references = expired.reference, erased.reference
+        with app.app_context(), db.get_db(app).transaction() as session:
+            assert retention.apply_retention(session, 365) == [references[0]]
+            assert retention.erase(session, references[1], "cli:ops") == 2
+        with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+            assert session.scalar(select(func.count()).select_from(Case)) == 0
+            assert session.scalar(select(func.count()).where(AuditEvent.redacted_at.is_not(None))) == 4
+            assert audit.verify(session) == []
