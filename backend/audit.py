@@ -252,7 +252,7 @@ def check_anchor(session: Session, anchor: Anchor) -> list[str]:
     event = session.get(AuditEvent, anchor.event_id)
     if event is None:
         return [f"anchor of event {anchor.event_id} ({anchor.taken_at}): the chain no longer reaches "
-                "that event (events up to it were removed: the trail was truncated)"]
+                "that event (it was removed, with any after it: the trail was truncated)"]
     if event.hash != anchor.hash:
         return [f"anchor of event {anchor.event_id} ({anchor.taken_at}): the event's hash changed "
                 "(the chain was rewritten)"]
