@@ -17,14 +17,14 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
-from backend import db, lifecycle, queues
+from backend import access_audit, db, lifecycle, queues
 from backend.auth import require_token
 from backend.db import utcnow
 from backend.lifecycle import (CaseNotFound, CaseworkError, InvalidRequest, ReasonsRequired,
                                same_organisation, status_label)
-from backend.models import Case, Decision, User
+from backend.models import Case, User
 from backend.statistics import InvalidPeriod, parse_period, statistics
 
 api_casework = Blueprint("api_casework", __name__, url_prefix="/api/v1")
@@ -81,12 +81,12 @@ def _case_or_404(reference: str) -> Case:
 
 
 def visible_to(case: Case, user: User) -> bool:
-    """Who may see a case: caseworkers any; panel those that reached review; responders their own."""
+    """Who may see a case: caseworkers any; panel members only those they may review or reviewed
+    (``queues.panel_may_read``); responders their own organisation's."""
     if user.role == "caseworker":
         return True
     if user.role == "panel":
-        return db.session().scalar(select(exists().where(
-            Decision.case_id == case.id, Decision.outcome == "negative"))) or False
+        return queues.panel_may_read(db.session(), case, user)
     if user.role == "responder":
         return same_organisation(user.organisation, case.organisation)
     return False
@@ -132,6 +132,12 @@ def case_detail(case: Case, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
+def _listed(queue: str, count: int) -> None:
+    """Audit that this user was shown a queue (committed: a read changes nothing else)."""
+    access_audit.queue_read(db.session(), _user(), queue, count, "api")
+    db.session().commit()
+
+
 def _done(case: Case, status: int = 200, **extra: Any) -> Any:
     db.session().commit()
     return jsonify({**_status(case), **extra}), status
@@ -145,6 +151,7 @@ def get_decision_queue() -> Any:
     """The decision queue: priority first, then due date; ``?overdue=1`` for overdue RG cases only."""
     overdue = request.args.get("overdue", "").lower() in ("1", "true", "yes")
     entries = queues.decision_queue(db.session(), user=_user(), overdue_only=overdue)
+    _listed("decision", len(entries))
     return jsonify({"cases": [entry.as_json() for entry in entries], "count": len(entries)})
 
 
@@ -166,6 +173,7 @@ def post_claim_next() -> Any:
 def get_review_queue() -> Any:
     """Negative decisions waiting for review that this panel member may review."""
     entries = queues.review_queue(db.session(), user=_user())
+    _listed("review", len(entries))
     return jsonify({"cases": [entry.as_json() for entry in entries], "count": len(entries)})
 
 
@@ -261,12 +269,13 @@ def post_resumption(reference: str) -> Any:
 @api_casework.get("/cases/<reference>")
 @require_token(*CASE_VIEW_ROLES)
 def get_case(reference: str) -> Any:
-    """Caseworkers: any case in full; panel: cases that reached review, in full; responders: the
-    status of their own organisation's cases."""
+    """Caseworkers: any case in full; panel: cases they may review or reviewed, in full;
+    responders: the status of their own organisation's cases. Every read is audited."""
     case = _visible_case(reference)
-    if _user().role in STAFF_VIEW_ROLES:
-        return jsonify(case_detail(case))
-    return jsonify(_status(case))
+    body = case_detail(case) if _user().role in STAFF_VIEW_ROLES else _status(case)
+    access_audit.case_read(db.session(), _user(), case.reference, "api")
+    db.session().commit()
+    return jsonify(body)
 
 
 @api_casework.get("/stats")

@@ -12,8 +12,8 @@ from typing import Any, Mapping
 from flask import Blueprint, Flask, g, jsonify, request
 from sqlalchemy import text
 
+from backend import audit, db
 from backend import config as settings
-from backend import db
 from backend.auth import require_token
 from backend.crypto import FieldCipher, bind_cipher, use_cipher
 from backend.intake import IntakeError, submit
@@ -73,6 +73,7 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     bind_cipher(database.engine, cipher)
     use_cipher(cipher)
     app.extensions["nrm_cipher"] = cipher
+    audit.bind_key(database.engine, app.config["AUDIT_KEY"])
 
     from backend.api import api_casework
     from backend.casework_pages import bp as casework_pages

@@ -1,7 +1,11 @@
-"""Casework commands: ``nrm jobs run``, ``nrm audit verify``, ``nrm lifecycle diagram``, ``nrm stats``.
+"""Casework commands: ``nrm jobs run``, ``nrm audit anchor|verify``, ``nrm erase``,
+``nrm lifecycle diagram``, ``nrm stats``.
 
 ``jobs run`` is safe to run at any time and as often as wanted (e.g. every few minutes from cron):
-it clears expired claims and moves cases whose recovery period is over to the CG decision queue.
+it clears expired claims, moves cases whose recovery period is over to the CG decision queue and
+deletes closed cases past ``RETENTION_DAYS`` (``backend.retention``). ``audit anchor`` prints the
+signed head of the audit chain to keep elsewhere; ``audit verify --anchor LINE`` then also detects
+events removed from the end. ``erase REFERENCE`` deletes one case's personal data.
 ``stats`` prints the aggregate statistics of ``backend.statistics`` (the same figures as
 ``GET /api/v1/stats`` and ``/casework/stats``, small numbers suppressed) as text tables, or as JSON
 with ``--json``; ``--from``/``--to`` (YYYY-MM-DD) limit them to cases submitted in that period.
@@ -20,8 +24,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from backend import audit, db
-from backend.lifecycle import diagram_markdown, end_recoveries
+from backend import audit, db, retention
+from backend.access_audit import cli_actor
+from backend.lifecycle import CaseNotFound, diagram_markdown, end_recoveries
 from backend.queues import expire_claims
 from backend.statistics import InvalidPeriod, parse_period, statistics, text_report
 
@@ -39,13 +44,17 @@ def add_job(app: Flask, name: str, job: Callable[[Flask], str]) -> None:
 
 
 def run_casework_jobs(app: Flask) -> list[str]:
-    """Expire stale claims, then end recovery periods that are over; one summary line each."""
+    """Expire stale claims, end recovery periods that are over, then delete closed cases past
+    their retention period; one summary line each."""
     database = db.get_db(app)
     with database.transaction() as session:
         expired = expire_claims(session)
     with database.transaction() as session:
         moved = end_recoveries(session)
-    return [f"claims expired: {len(expired)}", f"recovery periods ended: {len(moved)}"]
+    with database.transaction() as session:
+        deleted = retention.apply_retention(session, int(app.config["RETENTION_DAYS"]))
+    return [f"claims expired: {len(expired)}", f"recovery periods ended: {len(moved)}",
+            f"cases past retention deleted: {len(deleted)}"]
 
 
 @jobs_cli.command("run")
@@ -65,17 +74,63 @@ def jobs_run() -> None:
         raise SystemExit(1)
 
 
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the audit trail's hash chain; print every problem and exit 1 if there is any."""
+@audit_cli.command("anchor")
+def audit_anchor() -> None:
+    """Print the signed head of the chain: one line to keep outside the database (for verify)."""
     with db.get_db().transaction(readonly=True) as session:
-        problems = audit.verify(session)
+        anchor = audit.make_anchor(session)
+    if anchor is None:
+        raise click.ClickException("the audit trail is empty: nothing to anchor yet")
+    click.echo(anchor.line())
+
+
+def _anchors(lines: tuple[str, ...], files: tuple[Path, ...]) -> list[audit.Anchor]:
+    """The anchors given on the command line and in files (one per line; blank lines and # skipped)."""
+    given = list(lines)
+    for path in files:
+        given += [line for line in path.read_text(encoding="utf-8").splitlines()
+                  if line.strip() and not line.lstrip().startswith("#")]
+    try:
+        return [audit.parse_anchor(line) for line in given]
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--anchor") from None
+
+
+@audit_cli.command("verify")
+@click.option("--anchor", "anchor_lines", multiple=True, metavar="LINE",
+              help="A line printed by `nrm audit anchor`: the chain must still reach that event unchanged.")
+@click.option("--anchor-file", "anchor_files", multiple=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A file of anchor lines.")
+def audit_verify(anchor_lines: tuple[str, ...], anchor_files: tuple[Path, ...]) -> None:
+    """Check the audit trail's keyed hash chain (and anchors); print every problem and exit 1 if
+    there is any."""
+    anchors = _anchors(anchor_lines, anchor_files)
+    with db.get_db().transaction(readonly=True) as session:
+        problems = audit.verify(session, anchors)
     if problems:
         for problem in problems:
             click.echo(problem)
         click.echo(f"audit trail: {len(problems)} problem(s)", err=True)
         raise SystemExit(1)
-    click.echo("audit trail intact")
+    click.echo("audit trail intact" + (f" and reaches all {len(anchors)} anchor(s)" if anchors else ""))
+
+
+@click.command("erase")
+@with_appcontext
+@click.argument("reference")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase(reference: str, yes: bool) -> None:
+    """Erase one person's case: payload, reasons and notes deleted, its audit events' detail
+    removed, and a data-free "erased" event (who, when) recorded. Cannot be undone."""
+    reference = reference.strip().upper()
+    if not yes:
+        click.confirm(f"Erase case {reference} and all its personal data for good?", abort=True)
+    try:
+        with db.get_db().transaction() as session:
+            redacted = retention.erase(session, reference, cli_actor())
+    except CaseNotFound as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"erased case {reference} ({redacted} audit event(s) redacted)")
 
 
 @lifecycle_cli.command("diagram")
@@ -110,6 +165,6 @@ def stats(start: str | None, end: str | None, as_json: bool) -> None:
 
 def register(app: Flask) -> None:
     """Add the casework commands to ``app.cli`` (idempotent)."""
-    for command in (jobs_cli, audit_cli, lifecycle_cli, stats):
+    for command in (jobs_cli, audit_cli, lifecycle_cli, stats, erase):
         if command.name not in app.cli.commands:
             app.cli.add_command(command)

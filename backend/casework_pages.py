@@ -6,8 +6,10 @@ Who sees what (the same rules as the JSON API, ``backend.api``):
 - ``/casework/``: the decision queue, for caseworkers. Panel members, analysts and admins are sent
   to their own start page (``backend.web_auth.home_for``); anyone else gets 403.
 - ``/casework/review``: the review queue of a panel member (negative decisions they may review).
-- ``/casework/cases/<ref>``: the case page, for caseworkers (any case) and panel members (cases
-  that reached review); another case is a 404 to the panel, so its existence is not revealed.
+- ``/casework/cases/<ref>``: the case page, for caseworkers (any case) and panel members (only
+  cases they may review now or reviewed: ``queues.panel_may_read``); another case is a 404 to the
+  panel, so its existence is not revealed. Every showing of a case or a queue is audited
+  (``backend.access_audit``: who, which case, when; never the data).
 - ``/casework/stats``: aggregate counts, small numbers suppressed, for analysts and admins only.
 - Operators and responders get 403 everywhere here; anonymous visitors are sent to sign in.
 
@@ -29,7 +31,7 @@ from flask import Blueprint, abort, flash, get_flashed_messages, redirect, rende
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from backend import api, db, lifecycle, queues
+from backend import access_audit, api, db, lifecycle, queues
 from backend import statistics as aggregate
 from backend.calendar import UK_TIME, uk_date
 from backend.forms import OUTCOME_LABELS, REVIEW_LABELS, DecisionForm, ReviewForm, error_list, field_errors
@@ -191,6 +193,8 @@ def _render_decision_queue(errors: list[dict[str, str]] | None = None, status: i
     session = db.session()
     user = _user()
     entries = queues.decision_queue(session, user=user)
+    access_audit.queue_read(session, user, "decision", len(entries), "page")
+    session.commit()
     holders = dict(session.execute(
         select(Case.reference, User.email).join(User, User.id == Case.claimed_by_id)
         .where(Case.reference.in_([e.reference for e in entries if e.claimed]))).all()) if entries else {}
@@ -231,7 +235,10 @@ def _claimed(reference: str, expires: Any) -> Any:
 def review_queue() -> Any:
     """Negative decisions waiting for review that this panel member may review."""
     require_role(PANEL)
-    entries = queues.review_queue(db.session(), user=_user())
+    session = db.session()
+    entries = queues.review_queue(session, user=_user())
+    access_audit.queue_read(session, _user(), "review", len(entries), "page")
+    session.commit()
     return render_template("casework/review_queue.html", entries=entries, banners=_banners())
 
 
@@ -370,7 +377,8 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
                  errors: list[dict[str, str]] | None = None, status: int = 200) -> Any:
     session = db.session()
     user = _user()
-    events = list(session.scalars(select(AuditEvent).where(AuditEvent.case_reference == case.reference)
+    events = list(session.scalars(select(AuditEvent).where(AuditEvent.case_reference == case.reference,
+                                                           AuditEvent.action != access_audit.CASE_READ)
                                   .order_by(AuditEvent.id)))
     emails = _emails(session, [case.claimed_by_id, *(d.decided_by_id for d in case.decisions),
                                *(r.reviewer_id for r in case.reviews), *(n.author_id for n in case.notes),
@@ -384,7 +392,7 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
     if review_form is None:
         review_form = ReviewForm(formdata=None)
     errors = errors or []
-    return render_template(
+    page = render_template(
         "casework/case.html", case=case, errors=errors, banners=_banners(),
         stage=stage, awaiting_decision=awaiting_decision, decision_allowed_from=decision_allowed_from,
         in_review=case.status in lifecycle.REVIEW_STATUSES,
@@ -402,7 +410,10 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
         route_name=_name(ROUTE_NAMES, case.route),
         location_name=_name(LOCATION_NAMES, case.fr_location),
         overdue=queues.is_overdue(case), today=uk_date(db.utcnow()),
-    ), status
+    )
+    access_audit.case_read(session, user, case.reference, "page")
+    session.commit()  # the read is audited even when an action on the page was refused
+    return page, status
 
 
 def _name(names: dict[str, str], key: str) -> str:

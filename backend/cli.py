@@ -1,7 +1,9 @@
 """Backend commands on Flask's CLI (``app.cli``), so ``nrm``/``flask`` run them with the app loaded.
 
-``db upgrade`` migrates the app's own database; ``user add`` and ``responder add`` register people;
-``demo`` seeds the fixed demo logins (development only, idempotent).
+``db upgrade`` migrates the app's own database; ``user add|token|revoke-tokens|deactivate|role``
+and ``responder add|remove`` administer people; ``demo`` seeds the fixed demo logins (development
+only, idempotent). Every administrative change is audited (``backend.access_audit``): who ran it
+(the server account), what, when; ids and roles only, never emails or phone numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend import db
+from backend.access_audit import administration, user_actor
 from backend.auth import create_token, create_user, generate_password, normalise_email, revoke_tokens
 from backend.models import ROLES, Responder, User
 
@@ -126,6 +129,7 @@ def keys_rotate() -> None:
 
     with db.get_db().transaction() as db_session:
         count = rotate_all(db_session)
+        administration(db_session, "keys.rotated", values=count)
     click.echo(f"re-encrypted {count} stored value(s) under the current key")
 
 
@@ -147,6 +151,8 @@ def user_add(email: str, role: str, organisation: str | None) -> None:
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         token = create_token(db_session, user)
+        administration(db_session, "user.added", user=user_actor(user), role=role)
+        administration(db_session, "token.issued", user=user_actor(user))
     click.echo(f"user: {normalise_email(email)} ({role})")
     click.echo(f"password: {password}")
     click.echo(f"token: {token}")
@@ -164,7 +170,9 @@ def _user(db_session: Session, email: str) -> User:
 def user_token(email: str) -> None:
     """Issue another API token for a user (prints it once; earlier tokens keep working)."""
     with db.get_db().transaction() as db_session:
-        token = create_token(db_session, _user(db_session, email))
+        user = _user(db_session, email)
+        token = create_token(db_session, user)
+        administration(db_session, "token.issued", user=user_actor(user))
     click.echo(f"token: {token}")
 
 
@@ -173,8 +181,42 @@ def user_token(email: str) -> None:
 def user_revoke_tokens(email: str) -> None:
     """Revoke every API token of a user at once (a lost phone or laptop, someone leaving)."""
     with db.get_db().transaction() as db_session:
-        count = revoke_tokens(db_session, _user(db_session, email))
+        user = _user(db_session, email)
+        count = revoke_tokens(db_session, user)
+        administration(db_session, "tokens.revoked", user=user_actor(user), count=count)
     click.echo(f"revoked {count} token(s) of {normalise_email(email)}")
+
+
+@user_cli.command("deactivate")
+@click.argument("email")
+def user_deactivate(email: str) -> None:
+    """Stop a user signing in or using the API (their tokens are revoked; history is kept)."""
+    with db.get_db().transaction() as db_session:
+        user = _user(db_session, email)
+        user.active = False
+        count = revoke_tokens(db_session, user)
+        administration(db_session, "user.deactivated", user=user_actor(user), tokens_revoked=count)
+    click.echo(f"deactivated {normalise_email(email)} ({count} token(s) revoked)")
+
+
+@user_cli.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+def user_role(email: str, role: str) -> None:
+    """Give a user another role (roles are exclusive: the old one is gone)."""
+    with db.get_db().transaction() as db_session:
+        user = _user(db_session, email)
+        previous, user.role = user.role, role
+        administration(db_session, "user.role_changed", user=user_actor(user), previous=previous, role=role)
+    click.echo(f"{normalise_email(email)}: {previous} -> {role}")
+
+
+def _phone_argument(phone: str) -> str:
+    """The PHONE argument in E.164 (Ofcom's drama numbers allowed outside production)."""
+    try:
+        return normalise_phone(phone, allow_fictional=current_app.config.get("NRM_ENV") != "production")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="PHONE") from None
 
 
 @responder_cli.command("add")
@@ -184,11 +226,7 @@ def user_revoke_tokens(email: str) -> None:
 @click.option("--email", default=None)
 def responder_add(phone: str, organisation: str, name: str | None, email: str | None) -> None:
     """Register a first responder's SMS number (so texts from it may make referrals)."""
-    allow_fictional = current_app.config.get("NRM_ENV") != "production"
-    try:
-        phone_e164 = normalise_phone(phone, allow_fictional=allow_fictional)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="PHONE") from None
+    phone_e164 = _phone_argument(phone)
     organisation = canonical_organisation(organisation)
     if email is not None:
         try:
@@ -198,9 +236,28 @@ def responder_add(phone: str, organisation: str, name: str | None, email: str | 
     with db.get_db().transaction() as db_session:
         if db_session.scalar(select(Responder.id).where(Responder.phone_e164 == phone_e164)):
             raise click.ClickException(f"{phone_e164} is already registered")
-        db_session.add(Responder(phone_e164=phone_e164, organisation=organisation,
-                                 name=(name or "").strip() or None, email=email))
+        responder = Responder(phone_e164=phone_e164, organisation=organisation,
+                              name=(name or "").strip() or None, email=email)
+        db_session.add(responder)
+        db_session.flush()
+        administration(db_session, "responder.added", responder=f"responder:{responder.id}",
+                       organisation=organisation)
     click.echo(f"responder: {phone_e164} ({organisation})")
+
+
+@responder_cli.command("remove")
+@click.argument("phone")
+def responder_remove(phone: str) -> None:
+    """Unregister a first responder's SMS number (texts from it no longer make referrals)."""
+    phone_e164 = _phone_argument(phone)
+    with db.get_db().transaction() as db_session:
+        responder = db_session.scalar(select(Responder).where(Responder.phone_e164 == phone_e164))
+        if responder is None:
+            raise click.ClickException(f"{phone_e164} is not registered")
+        administration(db_session, "responder.removed", responder=f"responder:{responder.id}",
+                       organisation=responder.organisation)
+        db_session.delete(responder)
+    click.echo(f"removed responder {phone_e164}")
 
 
 @click.command("demo")

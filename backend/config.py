@@ -1,5 +1,8 @@
 """Settings from the environment, with safe development defaults and strict production checks.
 
+``AUDIT_KEY`` keys the audit trail's hash chain (HMAC-SHA256, ``backend.audit``): it must live
+outside the database, so that someone who can write to the database still cannot rewrite history.
+
 Precedence: explicit overrides (``test_config`` or values already set on ``app.config``) beat the
 environment, which beats the defaults. In development the secrets are generated once and kept in
 the instance folder so that restarts keep sessions and can still decrypt stored data; in production
@@ -16,13 +19,14 @@ from typing import Any, Mapping
 from cryptography.fernet import Fernet
 
 ENVIRONMENTS = ("development", "production", "testing")
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "TWILIO_AUTH_TOKEN")
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "AUDIT_KEY", "TWILIO_AUTH_TOKEN")
 
 KEYS = (
     "NRM_ENV",
     "DATABASE_URL",
     "SECRET_KEY",
     "FIELD_ENCRYPTION_KEY",
+    "AUDIT_KEY",
     "TWILIO_AUTH_TOKEN",
     "PUBLIC_BASE_URL",
     "RG_WORKING_DAYS",
@@ -34,6 +38,7 @@ KEYS = (
     "RESUME_CODE_MINUTES",
     "RESUME_CODE_MAX_FAILURES",
     "RESUME_CODE_FAILURE_WINDOW_MINUTES",
+    "RETENTION_DAYS",
 )
 """Every setting this module resolves (all are also read from environment variables of that name)."""
 
@@ -46,12 +51,16 @@ INT_DEFAULTS = {
     "RESUME_CODE_MINUTES": 30,
     "RESUME_CODE_MAX_FAILURES": 5,  # wrong resume codes per redeemer within the window below
     "RESUME_CODE_FAILURE_WINDOW_MINUTES": 15,
+    "RETENTION_DAYS": 7 * 365,  # closed cases and DtN reports, then deleted by `nrm jobs run`
 }
 QUICK_EXIT_DEFAULT = "SAFE"
 """The SMS word that deletes a draft at once (configurable so it can be agreed with each team)."""
 
 SECRET_KEY_FILE = "secret_key"
 FIELD_KEY_FILE = "field_encryption_key"
+AUDIT_KEY_FILE = "audit_key"
+MIN_AUDIT_KEY_LENGTH = 32
+"""The audit chain's HMAC key must be at least this many characters (e.g. 64 hex digits)."""
 
 
 class ConfigError(RuntimeError):
@@ -98,6 +107,11 @@ def load(instance_path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
         instance / FIELD_KEY_FILE, lambda: Fernet.generate_key().decode("ascii"))
     settings["FIELD_ENCRYPTION_KEY"] = str(field_keys)
     check_fernet_keys(settings["FIELD_ENCRYPTION_KEY"])
+    settings["AUDIT_KEY"] = str(pick("AUDIT_KEY") or _instance_secret(
+        instance / AUDIT_KEY_FILE, lambda: secrets.token_hex(32)))
+    if len(settings["AUDIT_KEY"]) < MIN_AUDIT_KEY_LENGTH:
+        raise ConfigError(f"AUDIT_KEY must be at least {MIN_AUDIT_KEY_LENGTH} characters "
+                          "(make one with: python -c 'import secrets; print(secrets.token_hex(32))')")
     settings["TWILIO_AUTH_TOKEN"] = pick("TWILIO_AUTH_TOKEN")
     settings["PUBLIC_BASE_URL"] = (str(pick("PUBLIC_BASE_URL") or "")).rstrip("/") or None
     settings["QUICK_EXIT_WORD"] = str(pick("QUICK_EXIT_WORD") or QUICK_EXIT_DEFAULT).strip().upper()

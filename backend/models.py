@@ -214,6 +214,8 @@ class AuditEvent(Base):
     """One entry of the append-only, hash-chained audit trail (see ``backend.audit``).
 
     ``detail`` must never hold personal data: ids, references, statuses and reason codes only.
+    Version 2 events (migration 0009) chain an HMAC over ``detail_digest`` rather than ``detail``,
+    so an erased or expired case's detail can be removed (``redacted_at``) and the chain still verifies.
     """
 
     __tablename__ = "audit_events"
@@ -227,6 +229,12 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     """Unique: two events can never extend the chain from the same point (no forks)."""
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    version: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
+    """1: plain SHA-256 over the whole event (before 0009); 2: HMAC-SHA256 with AUDIT_KEY."""
+    detail_digest: Mapped[str | None] = mapped_column(String(64))
+    """Version 2: HMAC of ``detail``; the chain covers this, so ``detail`` itself can be erased."""
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When ``detail`` was removed because its case was erased or reached its retention period."""
 
 
 class Decision(Base):

@@ -289,8 +289,8 @@ PATHS: dict[str, Any] = {
         ("401", "403"))},
     "/api/v1/cases/{reference}": {"get": _operation(
         "A case", ("caseworker", "panel", "responder"),
-        ("200", "Caseworkers: any case in full; panel: cases that reached review, in full; responders: "
-                "the status of their own organisation's cases.",
+        ("200", "Caseworkers: any case in full; panel: the cases they may review now or reviewed, in "
+                "full; responders: the status of their own organisation's cases. Every read is audited.",
          {"oneOf": [_ref("CaseDetail"), _ref("CaseStatus")]}),
         ("401", "403", "404"), path_ref=True)},
     "/api/v1/cases/{reference}/claim": {"post": _operation(

@@ -14,7 +14,8 @@ concurrent caseworkers each get a different case without waiting; on SQLite the 
 (``BEGIN IMMEDIATE``) serialises them.
 
 Review queue: cases whose negative decision waits for an independent panel member (never the
-decision maker, never from the referring organisation).
+decision maker, never from the referring organisation). A panel member may read only those cases
+and the ones they reviewed (:func:`panel_may_read`).
 
 Everything here works in the caller's transaction and commits nothing.
 """
@@ -33,7 +34,8 @@ from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.lifecycle import (AWAITING_CG, AWAITING_RG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
                                ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
-                               lock_case, release_claim, reviewed_by, same_organisation, status_label)
+                               decided_by, lock_case, release_claim, reviewed_by, same_organisation,
+                               status_label)
 from backend.models import Case, Decision, Review, User
 
 
@@ -136,6 +138,16 @@ def review_queue(session: Session, now: datetime | None = None, user: User | Non
         entry.due_date = None
         entries.append(entry)
     return entries
+
+
+def panel_may_read(session: Session, case: Case, user: User) -> bool:
+    """Need to know: a panel member reads a case only while it waits in the review queue for a
+    review they may give (not decided by them, not referred by their organisation), and any case
+    they reviewed themselves; never other negative cases, even of their own organisation."""
+    if reviewed_by(session, case, user):
+        return True
+    return (case.status in REVIEW_STATUSES and not decided_by(session, case, user)
+            and not same_organisation(user.organisation, case.organisation))
 
 
 # --- claims -------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 from wtforms import PasswordField, StringField
 
-from backend import db
+from backend import access_audit, db
 from backend.auth import LOCKOUT, MAX_FAILED_LOGINS, check_login
 from backend.i18n import N_, init_i18n, lazy_gettext
 from backend.i18n import gettext as _
@@ -180,7 +180,8 @@ def sign_in() -> Any:
         if not errors:
             db_session = db.session()
             user = check_login(db_session, email, password)
-            db_session.commit()  # failure counts and lock-outs must persist
+            access_audit.sign_in(db_session, email, user)
+            db_session.commit()  # failure counts, lock-outs and the audit event must persist
             if user is not None:
                 session.clear()  # nothing from before signing in carries over (session fixation)
                 login_user(user)

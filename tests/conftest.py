@@ -52,7 +52,7 @@ def compiled_catalogues() -> None:
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """The casework app (``backend.app``) with its schema migrated to head."""
-    for key in ("DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "NRM_ENV", "TWILIO_AUTH_TOKEN",
+    for key in ("DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "AUDIT_KEY", "NRM_ENV", "TWILIO_AUTH_TOKEN",
                 "PUBLIC_BASE_URL", "NRM_INSTANCE_PATH"):
         monkeypatch.delenv(key, raising=False)  # the developer's shell must not leak into tests
     application = create_app(backend_test_config(tmp_path))

@@ -27,7 +27,7 @@ from tests.conftest import backend_test_config, tiny_payload
 ORG = "The Salvation Army"
 OTHER_ORG = "Barnardo's"
 PANEL_ORG = "Independent Review Panel"
-ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "NRM_ENV", "TWILIO_AUTH_TOKEN",
+ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "AUDIT_KEY", "NRM_ENV", "TWILIO_AUTH_TOKEN",
             "PUBLIC_BASE_URL", "NRM_INSTANCE_PATH", "RECOVERY_PERIOD_DAYS", "CLAIM_MINUTES")
 
 _numbers = itertools.count(1)

@@ -178,10 +178,11 @@ def test_error_codes(api):
     detail = _call(client, "GET", f"/api/v1/cases/{review.reference}", tokens["panel"]).get_json()
     assert detail["decisions"][0]["outcome"] == "negative" and "payload" in detail
 
-    # nothing changed by any refusal: only the one claim is in the trail for this case
-    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.case_reference == ref)).all()
+    # nothing changed by any refusal: only the one claim and the responder's read are in the trail
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.case_reference == ref)
+                              .order_by(AuditEvent.id)).all()
     session.rollback()  # end the read (a shared SQLite session must not keep the write lock)
-    assert actions == ["case.claimed"]
+    assert actions == ["case.claimed", "case.read"]
 
 
 def test_journey_through_the_queues(api):

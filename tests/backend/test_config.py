@@ -34,13 +34,14 @@ def test_production_refuses_without_secrets(tmp_path):
     with pytest.raises(config.ConfigError) as refused:
         config.load(tmp_path, environ={"NRM_ENV": "production", "SECRET_KEY": "x" * 40})
     assert "FIELD_ENCRYPTION_KEY" in str(refused.value) and "TWILIO_AUTH_TOKEN" in str(refused.value)
+    assert "AUDIT_KEY" in str(refused.value)
     assert not (tmp_path / config.FIELD_KEY_FILE).exists()
     with pytest.raises(config.ConfigError):
         create_app(backend_test_config(tmp_path, NRM_ENV="production"))
 
 
 def test_production_starts_with_secrets(tmp_path):
-    env = {"NRM_ENV": "production", "SECRET_KEY": "x" * 40, "TWILIO_AUTH_TOKEN": "t",
+    env = {"NRM_ENV": "production", "SECRET_KEY": "x" * 40, "TWILIO_AUTH_TOKEN": "t", "AUDIT_KEY": "a" * 64,
            "FIELD_ENCRYPTION_KEY": f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"}
     assert config.load(tmp_path, environ=env)["NRM_ENV"] == "production"
 
@@ -62,3 +63,17 @@ def test_resume_code_throttle_settings(tmp_path):
     assert (settings["RESUME_CODE_MAX_FAILURES"], settings["RESUME_CODE_FAILURE_WINDOW_MINUTES"]) == (3, 60)
     with pytest.raises(config.ConfigError, match="RESUME_CODE_MAX_FAILURES"):
         config.load(tmp_path, environ={"RESUME_CODE_MAX_FAILURES": "0"})
+
+
+def test_audit_key_is_generated_in_development_and_required_in_production(tmp_path):
+    first = config.load(tmp_path / "dev", environ={})
+    assert first["AUDIT_KEY"] == config.load(tmp_path / "dev", environ={})["AUDIT_KEY"]
+    assert (tmp_path / "dev" / config.AUDIT_KEY_FILE).stat().st_mode & 0o077 == 0
+    env = {"NRM_ENV": "production", "SECRET_KEY": "x" * 40, "TWILIO_AUTH_TOKEN": "t",
+           "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+    with pytest.raises(config.ConfigError, match="without AUDIT_KEY"):
+        config.load(tmp_path / "prod", environ=env)
+    assert not (tmp_path / "prod" / config.AUDIT_KEY_FILE).exists()
+    with pytest.raises(config.ConfigError, match="AUDIT_KEY must be at least"):
+        config.load(tmp_path / "prod", environ={**env, "AUDIT_KEY": "short"})
+    assert config.load(tmp_path / "prod", environ={**env, "AUDIT_KEY": "k" * 64})["AUDIT_KEY"] == "k" * 64

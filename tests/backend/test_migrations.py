@@ -45,3 +45,35 @@ def test_sqlite_connection_settings(app):
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
         connection.execute(text("SELECT 1"))
+
+
+def test_plain_audit_events_from_before_0009_still_verify_after_the_upgrade(tmp_path, monkeypatch):
+    """Migration 0009 keeps existing events as version 1 (plain SHA-256); new ones are keyed."""
+    from datetime import timedelta
+
+    from backend import audit
+    from backend.app import create_app
+    from backend.db import utcnow
+    from tests.conftest import backend_test_config
+
+    monkeypatch.delenv("AUDIT_KEY", raising=False)
+    app = create_app(backend_test_config(tmp_path))
+    upgrade_database(app, "0005")
+    prev, at = audit.GENESIS, utcnow() - timedelta(days=1)
+    with db.get_db(app).engine.begin() as connection:
+        for number in (1, 2):
+            digest = audit.compute_hash(prev, at, "user:1", "case.claimed", "NRM-2025-000001", {"n": number})
+            connection.execute(text(
+                "INSERT INTO audit_events (at, actor, action, case_reference, detail, prev_hash, hash) "
+                "VALUES (:at, 'user:1', 'case.claimed', 'NRM-2025-000001', :detail, :prev, :hash)"),
+                {"at": at.replace(tzinfo=None), "detail": f'{{"n": {number}}}', "prev": prev, "hash": digest})
+            prev = digest
+    upgrade_database(app)
+    try:
+        with app.app_context(), db.get_db(app).transaction() as session:
+            keyed = audit.record(session, "user:2", "case.released", "NRM-2025-000001")
+            assert keyed.version == audit.KEYED and keyed.prev_hash == prev
+        with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+            assert audit.verify(session) == []
+    finally:
+        db.get_db(app).engine.dispose()

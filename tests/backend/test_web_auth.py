@@ -176,7 +176,7 @@ def test_production_session_cookies_are_secure(tmp_path: Path, monkeypatch: pyte
 
     app = create_app(backend_test_config(
         tmp_path, NRM_ENV="production", SECRET_KEY="s" * 64,
-        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(), TWILIO_AUTH_TOKEN="t"))
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(), TWILIO_AUTH_TOKEN="t", AUDIT_KEY="a" * 64))
     upgrade_database(app)
     try:
         assert app.config["SESSION_COOKIE_SECURE"] is True

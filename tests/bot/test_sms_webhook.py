@@ -95,7 +95,7 @@ def test_production_never_accepts_unsigned_requests(tmp_path: Path, monkeypatch:
     from backend.cli import upgrade_database
 
     app = create_app(backend_test_config(
-        tmp_path, NRM_ENV="production", SECRET_KEY="s" * 32, TWILIO_AUTH_TOKEN="prod-token",
+        tmp_path, NRM_ENV="production", SECRET_KEY="s" * 32, TWILIO_AUTH_TOKEN="prod-token", AUDIT_KEY="a" * 64,
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(), PUBLIC_BASE_URL=BASE))
     upgrade_database(app)
     try:
