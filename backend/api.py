@@ -118,8 +118,13 @@ def case_detail(case: Case, now: datetime | None = None) -> dict[str, Any]:
         **_status(case),
         "series": case.series, "age_route": case.age_route, "fr_location": case.fr_location,
         "organisation": case.organisation, "priority": bool(case.priority),
+        "submitted_by": case.submitted_by,
         "rg_due_date": _iso(case.rg_due_date), "cg_not_before": _iso(case.cg_not_before),
+        "cg_due_date": _iso(case.cg_due_date), "review_due_date": _iso(case.review_due_date),
+        "due_date": _iso(queues.due_date(case)),
         "overdue": queues.is_overdue(case, now), "suspended_from": case.suspended_from,
+        "suspended_on": _iso(case.suspended_on),
+        "returned": _returned(case),
         "claim": _claim(case, now),
         "payload": case.payload,
         "decisions": [{"id": d.id, "stage": d.stage, "outcome": d.outcome, "decided_by": f"user:{d.decided_by_id}",
@@ -130,6 +135,14 @@ def case_detail(case: Case, now: datetime | None = None) -> dict[str, Any]:
                    "author": f"user:{n.author_id}" if n.author_id else "system", "at": _iso(n.at),
                    "reasons": n.reasons} for n in case.notes],
     }
+
+
+def _returned(case: Case) -> dict[str, Any] | None:
+    """A case the panel returned, waiting to be decided again: when, and the panel's reasons."""
+    if case.returned_at is None:
+        return None
+    return {"returned_at": _iso(case.returned_at), "reasons": queues.returned_reasons(case),
+            "decided_by": f"user:{case.returned_decider_id}" if case.returned_decider_id else None}
 
 
 def _done(case: Case, status: int = 200, **extra: Any) -> Any:

@@ -208,8 +208,10 @@ def test_journey_through_the_queues(api):
     detail = _call(client, "GET", f"/api/v1/cases/{case.reference}", worker).get_json()
     assert detail["reviews"][-1]["reasons"] == "Weigh the account of force."
 
-    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/claim", worker).status_code == 200
-    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/decisions", worker,
+    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/claim", worker).status_code == 403  # decided it
+    other = tokens["caseworker"]
+    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/claim", other).status_code == 200
+    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/decisions", other,
                  {"stage": "rg", "outcome": "positive", "reasons": "Indicators."}).status_code == 201
     status = _call(client, "GET", f"/api/v1/cases/{case.reference}", tokens["responder"]).get_json()
     assert status["status"] == "recovery"
