@@ -124,7 +124,7 @@ def case_detail(case: Case, now: datetime | None = None) -> dict[str, Any]:
         "due_date": _iso(queues.due_date(case)),
         "overdue": queues.is_overdue(case, now), "suspended_from": case.suspended_from,
         "suspended_on": _iso(case.suspended_on),
-        "returned": _returned(case),
+        "returned": returned(case),
         "claim": _claim(case, now),
         "payload": case.payload,
         "decisions": [{"id": d.id, "stage": d.stage, "outcome": d.outcome, "decided_by": f"user:{d.decided_by_id}",
@@ -137,7 +137,7 @@ def case_detail(case: Case, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def _returned(case: Case) -> dict[str, Any] | None:
+def returned(case: Case) -> dict[str, Any] | None:
     """A case the panel returned, waiting to be decided again: when, and the panel's reasons."""
     if case.returned_at is None:
         return None

@@ -402,6 +402,7 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
         route_name=_name(ROUTE_NAMES, case.route),
         location_name=_name(LOCATION_NAMES, case.fr_location),
         overdue=queues.is_overdue(case), today=uk_date(db.utcnow()),
+        returned=api.returned(case) if awaiting_decision else None,
     ), status
 
 
