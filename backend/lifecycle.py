@@ -732,7 +732,19 @@ def diagram_markdown() -> str:
         "Every transition is audited; any other move is refused and changes nothing.\n\n"
         "```mermaid\n" + mermaid() + "```\n\n"
         "| Event | From | To | Guards |\n|---|---|---|---|\n" + rows + "\n\n"
-        "| Guard | Refusal |\n|---|---|\n" + guards + "\n"
+        "| Guard | Refusal |\n|---|---|\n" + guards + "\n\n"
+        "## Clocks\n\n"
+        "| Target | Column | Counted from | Setting |\n|---|---|---|---|\n"
+        "| RG decision | `rg_due_date` | submission, and again on re-entering `awaiting_rg` "
+        "(`return_for_reconsideration`, `reconsider`) | `RG_WORKING_DAYS` working days |\n"
+        "| End of the recovery period | `cg_not_before` | `decide_rg_positive` | `RECOVERY_PERIOD_DAYS` days "
+        "(at least 30) |\n"
+        "| CG decision | `cg_due_date` | `cg_not_before`, or re-entering `awaiting_cg` | `CG_WORKING_DAYS` "
+        "working days |\n"
+        "| Panel review | `review_due_date` | `decide_rg_negative`, `decide_cg_negative` | "
+        "`REVIEW_WORKING_DAYS` working days |\n\n"
+        "`suspend` stops the running clock (`suspended_on`); `resume` moves its dates on by the time spent "
+        "suspended, so the case continues with the time it had left.\n"
     )
 
 
