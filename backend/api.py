@@ -118,8 +118,13 @@ def case_detail(case: Case, now: datetime | None = None) -> dict[str, Any]:
         **_status(case),
         "series": case.series, "age_route": case.age_route, "fr_location": case.fr_location,
         "organisation": case.organisation, "priority": bool(case.priority),
+        "submitted_by": case.submitted_by,
         "rg_due_date": _iso(case.rg_due_date), "cg_not_before": _iso(case.cg_not_before),
+        "cg_due_date": _iso(case.cg_due_date), "review_due_date": _iso(case.review_due_date),
+        "due_date": _iso(queues.due_date(case)),
         "overdue": queues.is_overdue(case, now), "suspended_from": case.suspended_from,
+        "suspended_on": _iso(case.suspended_on),
+        "returned": returned(case),
         "claim": _claim(case, now),
         "payload": case.payload,
         "decisions": [{"id": d.id, "stage": d.stage, "outcome": d.outcome, "decided_by": f"user:{d.decided_by_id}",
@@ -136,6 +141,12 @@ def _listed(queue: str, count: int) -> None:
     """Audit that this user was shown a queue (committed: a read changes nothing else)."""
     access_audit.queue_read(db.session(), _user(), queue, count, "api")
     db.session().commit()
+def returned(case: Case) -> dict[str, Any] | None:
+    """A case the panel returned, waiting to be decided again: when, and the panel's reasons."""
+    if case.returned_at is None:
+        return None
+    return {"returned_at": _iso(case.returned_at), "reasons": queues.returned_reasons(case),
+            "decided_by": f"user:{case.returned_decider_id}" if case.returned_decider_id else None}
 
 
 def _done(case: Case, status: int = 200, **extra: Any) -> Any:

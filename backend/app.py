@@ -16,7 +16,7 @@ from backend import audit, db
 from backend import config as settings
 from backend.auth import require_token
 from backend.crypto import FieldCipher, bind_cipher, use_cipher
-from backend.intake import IntakeError, submit
+from backend.intake import IntakeError, submit, take_account_organisation
 
 api_referrals = Blueprint("api_referrals", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
@@ -36,10 +36,17 @@ def healthz() -> Any:
 @api_referrals.post("/referrals")
 @require_token("responder", "operator")
 def post_referral() -> Any:
-    """Submit a complete referral payload directly (no conversation): 201 with its reference."""
+    """Submit a complete referral payload directly (no conversation): 201 with its reference.
+
+    The referring organisation is the caller's own (``User.organisation``): left out, it is filled
+    in; a different ``user-organisation`` is refused with 403."""
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return jsonify({"error": "invalid referral", "errors": ["payload: must be a JSON object"]}), 400
+    try:
+        take_account_organisation(payload, g.user.organisation)
+    except IntakeError as refused:
+        return jsonify({"error": refused.errors[0], "code": refused.code, "errors": refused.errors}), 403
     db_session = db.session()
     try:
         case = submit(db_session, payload, None, actor=f"user:{g.user.id}")

@@ -1,4 +1,5 @@
-"""Working days per UK nation, for the Reasonable Grounds target (5 working days, DESIGN §4).
+"""Working days per UK nation, for the case clocks: the Reasonable Grounds target (5 working days,
+DESIGN §4), the Conclusive Grounds and panel review targets, and pausing them during a suspension.
 
 Bank holidays differ by nation (Easter Monday is not one in Scotland; St Andrew's Day is;
 St Patrick's Day and the Boyne only in Northern Ireland), so the nation where the referral is made
@@ -48,6 +49,18 @@ def add_working_days(start: date, days: int, nation: str) -> date:
         if is_working_day(current, nation):
             remaining -= 1
     return current
+
+
+def working_days_between(start: date, end: date, nation: str) -> int:
+    """How many working days of ``nation`` fall after ``start`` up to and including ``end``
+    (0 when ``end`` is not after ``start``): what a paused clock adds when it resumes."""
+    count = 0
+    current = start
+    while current < end:
+        current += timedelta(days=1)
+        if is_working_day(current, nation):
+            count += 1
+    return count
 
 
 def uk_date(moment: datetime) -> date:

@@ -410,6 +410,7 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
         route_name=_name(ROUTE_NAMES, case.route),
         location_name=_name(LOCATION_NAMES, case.fr_location),
         overdue=queues.is_overdue(case), today=uk_date(db.utcnow()),
+        returned=api.returned(case) if awaiting_decision else None,
     )
     access_audit.case_read(session, user, case.reference, "page")
     session.commit()  # the read is audited even when an action on the page was refused

@@ -39,6 +39,9 @@ KEYS = (
     "RESUME_CODE_MAX_FAILURES",
     "RESUME_CODE_FAILURE_WINDOW_MINUTES",
     "RETENTION_DAYS",
+    "CG_WORKING_DAYS",
+    "REVIEW_WORKING_DAYS",
+    "RETURNED_TO_ANOTHER_CASEWORKER",
 )
 """Every setting this module resolves (all are also read from environment variables of that name)."""
 
@@ -46,6 +49,8 @@ INT_DEFAULTS = {
     "RG_WORKING_DAYS": 5,
     "DRAFT_EXPIRY_DAYS": 7,
     "RECOVERY_PERIOD_DAYS": 30,  # at least 30 under current guidance; 45 under the 2019 guidance
+    "CG_WORKING_DAYS": 20,  # CG target: working days after the recovery period ends
+    "REVIEW_WORKING_DAYS": 10,  # panel review target: working days after the negative decision
     "CLAIM_MINUTES": 60,
     "SMS_RESUME_AFTER_MINUTES": 60,
     "RESUME_CODE_MINUTES": 30,
@@ -53,6 +58,13 @@ INT_DEFAULTS = {
     "RESUME_CODE_FAILURE_WINDOW_MINUTES": 15,
     "RETENTION_DAYS": 7 * 365,  # closed cases and DtN reports, then deleted by `nrm jobs run`
 }
+MINIMUM_RECOVERY_PERIOD_DAYS = 30
+"""The recovery period the law guarantees at the least (Modern Slavery Act 2015 s.50A, guidance)."""
+BOOL_DEFAULTS = {
+    "RETURNED_TO_ANOTHER_CASEWORKER": True,  # a case the panel returned is not offered to its decider
+}
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 QUICK_EXIT_DEFAULT = "SAFE"
 """The SMS word that deletes a draft at once (configurable so it can be agreed with each team)."""
 
@@ -123,7 +135,26 @@ def load(instance_path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
             raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
         if settings[key] < 1:
             raise ConfigError(f"{key} must be at least 1, not {settings[key]}")
+    if settings["RECOVERY_PERIOD_DAYS"] < MINIMUM_RECOVERY_PERIOD_DAYS:
+        raise ConfigError(
+            f"RECOVERY_PERIOD_DAYS is {settings['RECOVERY_PERIOD_DAYS']}, below the legal minimum "
+            f"recovery period of {MINIMUM_RECOVERY_PERIOD_DAYS} days: set it to "
+            f"{MINIMUM_RECOVERY_PERIOD_DAYS} or more (45 under the 2019 guidance)")
+    for key, default in BOOL_DEFAULTS.items():
+        settings[key] = _boolean(key, pick(key), default)
     return settings
+
+
+def _boolean(key: str, raw: Any, default: bool) -> bool:
+    """A yes/no setting: a bool as given, or one of TRUE_WORDS/FALSE_WORDS from the environment."""
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ConfigError(f"{key} must be true or false, not {raw!r}")
 
 
 def normalise_database_url(url: str) -> str:

@@ -24,6 +24,7 @@ from backend import audit
 from backend.priority import is_priority
 from backend.calendar import rg_due_date
 from backend.db import get_for_update, utcnow
+from backend.lifecycle import same_organisation
 from backend.models import (AGE_ROUTES, CASE_AWAITING_RG, CASE_DTN_RECORDED, FR_LOCATIONS, ROUTES,
                             Case, Conversation)
 from backend.references import allocate
@@ -104,6 +105,25 @@ def _core_problems(payload: dict[str, Any]) -> list[str]:
     return problems
 
 
+def take_account_organisation(payload: Any, organisation: str | None) -> None:
+    """A referral through the API is made for the caller's own organisation (it decides who may
+    later withdraw it or ask for reconsideration): fill it in when the payload leaves it out,
+    refuse a different one (code ``organisation_mismatch``) or an account without one
+    (``no_organisation``). A payload without answers is left for :func:`validate` to report."""
+    answers = payload.get("answers") if isinstance(payload, dict) else None
+    if not isinstance(answers, dict):
+        return
+    given = answers.get("user-organisation")
+    if not organisation:
+        raise IntakeError("your account names no organisation: an administrator must set it before you "
+                          "can make referrals through the API", code="no_organisation")
+    if given not in (None, "") and not same_organisation(str(given), organisation):
+        raise IntakeError(f"answers.user-organisation: referrals through the API are made for your own "
+                          f"organisation ({organisation}), not {str(given)[:_MAX_MESSAGE]!r}",
+                          code="organisation_mismatch")
+    answers["user-organisation"] = organisation
+
+
 def _working_days(value: int | None) -> int:
     if value is not None:
         return value
@@ -117,8 +137,9 @@ def submit(session: Session, payload: dict[str, Any], conversation_id: str | Non
            rg_working_days: int | None = None) -> Case:
     """Accept a referral: validate, then create its Case in the caller's transaction (flushed).
 
-    ``actor`` goes into the audit trail in clear: use an id such as ``responder:12`` or
-    ``user:3``, never a phone number. Raises :class:`IntakeError` and changes nothing when the
+    ``actor`` is who made the referral (``Case.submitted_by``: a web chat operator, an API caller
+    or a registered SMS number) and goes into the audit trail in clear: use an id such as
+    ``responder:12`` or ``user:3``, never a phone number. Raises :class:`IntakeError` and changes nothing when the
     payload is invalid or the conversation is unknown, cancelled or already submitted.
     """
     problems = validate(payload, schema)
@@ -154,6 +175,7 @@ def submit(session: Session, payload: dict[str, Any], conversation_id: str | Non
                 age_route=payload["age_route"],
                 fr_location=answers["fr-location"],
                 organisation=answers["user-organisation"],
+                submitted_by=actor,
                 status=CASE_AWAITING_RG if nrm else CASE_DTN_RECORDED,
                 priority=is_priority(route, payload["age_route"], payload),
                 submitted_at=now,
@@ -172,6 +194,7 @@ def submit(session: Session, payload: dict[str, Any], conversation_id: str | Non
                 "priority": case.priority,
                 "schema_version": case.schema_version,
                 "channel": conversation.channel if conversation is not None else "api",
+                "organisation": case.organisation,
                 "conversation": conversation_id,
             }, at=now)
     except IntegrityError as exc:

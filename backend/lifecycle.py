@@ -16,6 +16,20 @@ itself); Duty to Notify reports (``dtn_recorded``) never enter it. ``cg_positive
 ``withdrawn`` are final; an upheld negative (``rg_negative``/``cg_negative``) is final unless the
 referring organisation or the support provider asks for reconsideration.
 
+Clocks (target dates are real columns, so the queues order and count overdue cases by index):
+``rg_due_date`` is ``RG_WORKING_DAYS`` working days after submission, and again from the day the
+case re-enters ``awaiting_rg`` (returned by the panel, or reconsidered); ``cg_not_before`` ends the
+recovery period (``RECOVERY_PERIOD_DAYS``, at least 30) and ``cg_due_date`` is ``CG_WORKING_DAYS``
+working days after it (or after re-entering ``awaiting_cg``); ``review_due_date`` is
+``REVIEW_WORKING_DAYS`` working days after a negative decision. A suspension stops the running
+clock on ``suspended_on``; resuming moves its dates on by the working days (calendar days for the
+recovery period) the case spent suspended, so it continues with the time it had left. Working days
+follow the bank holidays of the nation where the referral was made (``backend.calendar``).
+
+A case the panel returned records when (``returned_at``) and whose decision it was
+(``returned_decider_id``): unless ``RETURNED_TO_ANOTHER_CASEWORKER`` is off, that caseworker may
+not decide it again (nor claim it: ``backend.queues``). The next decision clears both.
+
 Every event is one action. Each transition is guarded (who may act, the claim, independence of
 decision maker and reviewer, the recovery period, written reasons) and every transition writes an
 audit event with the reasons' length and SHA-256 only; the reasons themselves go, encrypted, on the
@@ -41,7 +55,7 @@ from statemachine import State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 
 from backend import audit
-from backend.calendar import uk_date
+from backend.calendar import add_working_days, uk_date, working_days_between
 from backend.config import INT_DEFAULTS
 from backend.db import get_for_update, utcnow
 from backend.models import (CASE_DTN_RECORDED, CASE_STATUSES, DECISION_OUTCOMES, DECISION_STAGES,
@@ -141,6 +155,30 @@ def claim_minutes() -> int:
     return _setting("CLAIM_MINUTES")
 
 
+def returned_to_another_caseworker() -> bool:
+    """``RETURNED_TO_ANOTHER_CASEWORKER`` (default true): a case the panel returned is not offered
+    to, claimed by or decided by the caseworker whose decision was returned."""
+    if has_app_context():
+        return bool(current_app.config.get("RETURNED_TO_ANOTHER_CASEWORKER", True))
+    return True
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """The case clocks' settings, in days: each target date is computed from them."""
+
+    rg_working_days: int = INT_DEFAULTS["RG_WORKING_DAYS"]
+    recovery_days: int = INT_DEFAULTS["RECOVERY_PERIOD_DAYS"]
+    cg_working_days: int = INT_DEFAULTS["CG_WORKING_DAYS"]
+    review_working_days: int = INT_DEFAULTS["REVIEW_WORKING_DAYS"]
+
+    @classmethod
+    def configured(cls) -> Clocks:
+        """The running app's settings (the defaults outside one)."""
+        return cls(_setting("RG_WORKING_DAYS"), recovery_period_days(), _setting("CG_WORKING_DAYS"),
+                   _setting("REVIEW_WORKING_DAYS"))
+
+
 # --- the chart ----------------------------------------------------------------------------------
 
 @dataclass
@@ -153,7 +191,8 @@ class Step:
     reasons: str | None = None
     now: datetime | None = None
     requested_by: str | None = None
-    recovery_days: int = INT_DEFAULTS["RECOVERY_PERIOD_DAYS"]
+    clocks: Clocks = Clocks()
+    returned_to_another: bool = True
 
     @property
     def today(self) -> date:
@@ -164,7 +203,7 @@ class Step:
         return SYSTEM if self.actor is None else f"user:{self.actor.id}"
 
 
-_DECIDE = ["by_caseworker", "holds_claim", "did_not_review", "has_reasons"]
+_DECIDE = ["by_caseworker", "holds_claim", "did_not_review", "not_returned_to_decider", "has_reasons"]
 _REVIEW = ["by_panel", "did_not_decide", "independent_of_referrer", "has_reasons"]
 _REFERRER = ["by_referring_organisation", "has_reasons"]
 _CASEWORKER = ["by_caseworker", "has_reasons"]
@@ -232,6 +271,11 @@ class CaseLifecycle(StateMachine):
     def did_not_review(self) -> bool:
         return self.step.actor is not None and not reviewed_by(self.step.session, self.case, self.step.actor)
 
+    def not_returned_to_decider(self) -> bool:
+        actor = self.step.actor
+        return actor is not None and not (self.step.returned_to_another
+                                          and self.case.returned_decider_id == actor.id)
+
     def did_not_decide(self) -> bool:
         return self.step.actor is not None and not decided_by(self.step.session, self.case, self.step.actor)
 
@@ -255,43 +299,90 @@ class CaseLifecycle(StateMachine):
         return self.case.suspended_from == AWAITING_CG
 
     # -- actions (run only once every guard of the transition passed) --
+    # Each sets the clock of the stage the case enters: a case that re-enters a stage gets a fresh
+    # target date, and a suspension stops the clock that was running until the case is resumed.
 
     def on_decide_rg_positive(self) -> None:
         self._decision("rg", "positive")
-        self.case.cg_not_before = self.step.today + timedelta(days=self.step.recovery_days)
-        self.effects["cg_not_before"] = self.case.cg_not_before.isoformat()
+        self.case.cg_not_before = self.step.today + timedelta(days=self.step.clocks.recovery_days)
+        self.case.cg_due_date = self._working_days_after(self.case.cg_not_before, self.step.clocks.cg_working_days)
+        self.effects.update(cg_not_before=self.case.cg_not_before.isoformat(),
+                            cg_due_date=self.case.cg_due_date.isoformat())
 
     def on_decide_rg_negative(self) -> None:
         self._decision("rg", "negative")
+        self._start_review_clock()
 
     def on_decide_cg_positive(self) -> None:
         self._decision("cg", "positive")
 
     def on_decide_cg_negative(self) -> None:
         self._decision("cg", "negative")
+        self._start_review_clock()
 
     def on_uphold(self) -> None:
         self._review("upheld")
+        self.case.review_due_date = None
 
-    def on_return_for_reconsideration(self) -> None:
-        self._review("returned")
+    def on_return_for_reconsideration(self, target: State) -> None:
+        row = self._review("returned")
+        self.case.review_due_date = None
+        self.case.returned_at = row.reviewed_at
+        self.case.returned_decider_id = row.decision.decided_by_id
+        self._restart_decision_clock(target)
 
-    def on_reconsider(self) -> None:
+    def on_reconsider(self, target: State) -> None:
         self._note("reconsideration", self.step.requested_by or "first_responder")
+        self._restart_decision_clock(target)
 
     def on_withdraw(self) -> None:
         self._note("withdrawal")
         self.case.suspended_from = None
+        self.case.suspended_on = None
+        self.case.review_due_date = None
         release_claim(self.case)
 
     def on_suspend(self, source: State) -> None:
         self._note("suspension")
         self.case.suspended_from = source.id
+        self.case.suspended_on = self.step.today
         release_claim(self.case)
 
-    def on_resume(self) -> None:
+    def on_resume(self, target: State) -> None:
         self._note("resumption")
+        paused_on = self.case.suspended_on or self.step.today
+        paused = working_days_between(paused_on, self.step.today, self.case.fr_location)
+        if target.id == AWAITING_RG and self.case.rg_due_date is not None:
+            self.case.rg_due_date = self._working_days_after(self.case.rg_due_date, paused)
+        elif target.id == RECOVERY and self.case.cg_not_before is not None:
+            self.case.cg_not_before += self.step.today - paused_on
+            self.case.cg_due_date = self._working_days_after(self.case.cg_not_before,
+                                                             self.step.clocks.cg_working_days)
+        elif target.id == AWAITING_CG and self.case.cg_due_date is not None:
+            self.case.cg_due_date = self._working_days_after(self.case.cg_due_date, paused)
         self.case.suspended_from = None
+        self.case.suspended_on = None
+        self.effects.update(paused_working_days=paused, **self._due_dates())
+
+    def _working_days_after(self, start: date, days: int) -> date:
+        return add_working_days(start, days, self.case.fr_location)
+
+    def _start_review_clock(self) -> None:
+        self.case.review_due_date = self._working_days_after(self.step.today, self.step.clocks.review_working_days)
+        self.effects["review_due_date"] = self.case.review_due_date.isoformat()
+
+    def _restart_decision_clock(self, target: State) -> None:
+        """A case back in a decision queue gets the full time again, counted from today."""
+        if target.id == AWAITING_RG:
+            self.case.rg_due_date = self._working_days_after(self.step.today, self.step.clocks.rg_working_days)
+        else:
+            self.case.cg_due_date = self._working_days_after(self.step.today, self.step.clocks.cg_working_days)
+        self.effects.update(self._due_dates())
+
+    def _due_dates(self) -> dict[str, str]:
+        return {name: value.isoformat() for name, value in (
+            ("rg_due_date", self.case.rg_due_date), ("cg_not_before", self.case.cg_not_before),
+            ("cg_due_date", self.case.cg_due_date)) if value is not None}
 
     def after_transition(self, event: str, source: State, target: State) -> None:
         now = self.step.now or utcnow()
@@ -310,9 +401,11 @@ class CaseLifecycle(StateMachine):
         self.step.session.add(decision)
         self.step.session.flush()
         release_claim(self.case)
+        self.case.returned_at = None
+        self.case.returned_decider_id = None
         self.effects.update({"stage": stage, "outcome": outcome, "decision": decision.id})
 
-    def _review(self, outcome: str) -> None:
+    def _review(self, outcome: str) -> Review:
         assert self.step.actor is not None
         stage = STAGE_OF[self.case.status]
         decision = self.step.session.scalars(
@@ -327,6 +420,7 @@ class CaseLifecycle(StateMachine):
         self.step.session.add(row)
         self.step.session.flush()
         self.effects.update({"stage": stage, "outcome": outcome, "decision": decision.id, "review": row.id})
+        return row
 
     def _note(self, kind: str, requested_by: str | None = None) -> None:
         note = CaseNote(case_id=self.case.id, kind=kind, requested_by=requested_by,
@@ -349,6 +443,8 @@ GUARD_ERRORS: dict[str, tuple[type[CaseworkError] | None, Callable[[CaseLifecycl
     "holds_claim": (ClaimConflict, lambda m: _claim_message(m)),
     "did_not_review": (NotPermitted, lambda m: (
         "you reviewed this case as a panel member, so another caseworker must decide it")),
+    "not_returned_to_decider": (NotPermitted, lambda m: (
+        "the panel returned your decision on this case, so another caseworker must decide it again")),
     "did_not_decide": (NotPermitted, lambda m: (
         "you made a decision on this case, so another panel member must review it")),
     "independent_of_referrer": (NotPermitted, lambda m: (
@@ -503,8 +599,8 @@ def fire(session: Session, reference: str, event: str, actor: User | None, reaso
     if case.status not in CaseLifecycle.states_map:
         raise Refused(f"case {reference} has no decisions to make: {status_label(case.status)}")
     step = Step(session=session, actor=actor, reasons=reasons.strip() if reasons else reasons,
-                now=now or utcnow(), requested_by=requested_by,
-                recovery_days=recovery_period_days())
+                now=now or utcnow(), requested_by=requested_by, clocks=Clocks.configured(),
+                returned_to_another=returned_to_another_caseworker())
     machine = CaseLifecycle(case, step)
     _explain(machine, event)
     try:
@@ -636,7 +732,19 @@ def diagram_markdown() -> str:
         "Every transition is audited; any other move is refused and changes nothing.\n\n"
         "```mermaid\n" + mermaid() + "```\n\n"
         "| Event | From | To | Guards |\n|---|---|---|---|\n" + rows + "\n\n"
-        "| Guard | Refusal |\n|---|---|\n" + guards + "\n"
+        "| Guard | Refusal |\n|---|---|\n" + guards + "\n\n"
+        "## Clocks\n\n"
+        "| Target | Column | Counted from | Setting |\n|---|---|---|---|\n"
+        "| RG decision | `rg_due_date` | submission, and again on re-entering `awaiting_rg` "
+        "(`return_for_reconsideration`, `reconsider`) | `RG_WORKING_DAYS` working days |\n"
+        "| End of the recovery period | `cg_not_before` | `decide_rg_positive` | `RECOVERY_PERIOD_DAYS` days "
+        "(at least 30) |\n"
+        "| CG decision | `cg_due_date` | `cg_not_before`, or re-entering `awaiting_cg` | `CG_WORKING_DAYS` "
+        "working days |\n"
+        "| Panel review | `review_due_date` | `decide_rg_negative`, `decide_cg_negative` | "
+        "`REVIEW_WORKING_DAYS` working days |\n\n"
+        "`suspend` stops the running clock (`suspended_on`); `resume` moves its dates on by the time spent "
+        "suspended, so the case continues with the time it had left.\n"
     )
 
 

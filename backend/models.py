@@ -161,6 +161,8 @@ class Case(Base):
         CheckConstraint(_one_of("fr_location", FR_LOCATIONS), name="fr_location"),
         CheckConstraint(_one_of("status", CASE_STATUSES), name="status"),
         Index("ix_cases_status_priority_rg_due_date", "status", "priority", "rg_due_date"),
+        Index("ix_cases_status_priority_cg_due_date", "status", "priority", "cg_due_date"),
+        Index("ix_cases_status_priority_review_due_date", "status", "priority", "review_due_date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -175,6 +177,10 @@ class Case(Base):
     age_route: Mapped[str] = mapped_column(String(7))
     fr_location: Mapped[str] = mapped_column(String(16))
     organisation: Mapped[str] = mapped_column(String(255))
+    """The referring first responder organisation: the one the referral was made for."""
+    submitted_by: Mapped[str | None] = mapped_column(String(64))
+    """Who made the referral, as an actor id (``user:7`` for a web chat operator or an API caller,
+    ``responder:3`` for a registered SMS number); never a name or a number (migration 0006)."""
     status: Mapped[str] = mapped_column(String(32))
     priority: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -185,6 +191,18 @@ class Case(Base):
     """First UK date a CG decision may be made: the RG decision date + RECOVERY_PERIOD_DAYS."""
     suspended_from: Mapped[str | None] = mapped_column(String(32))
     """The status a suspended case returns to when resumed."""
+    # --- clocks and returns (migration 0006; see backend.lifecycle) ---
+    cg_due_date: Mapped[date | None] = mapped_column(Date)
+    """CG decision target: CG_WORKING_DAYS working days after the recovery period ends (or after
+    the case re-entered the CG queue)."""
+    review_due_date: Mapped[date | None] = mapped_column(Date)
+    """Panel review target: REVIEW_WORKING_DAYS working days after the negative decision."""
+    suspended_on: Mapped[date | None] = mapped_column(Date)
+    """UK date the case was suspended: its clocks stand still from then until it is resumed."""
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the panel returned the last negative decision; cleared by the next decision."""
+    returned_decider_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    """Who made the decision the panel returned (kept off the case unless configured otherwise)."""
     claimed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -192,6 +210,7 @@ class Case(Base):
 
     conversation: Mapped[Conversation | None] = relationship()
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    returned_decider: Mapped[User | None] = relationship(foreign_keys=[returned_decider_id])
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="case", order_by="Decision.id", cascade="all, delete-orphan", passive_deletes=True)
     reviews: Mapped[list[Review]] = relationship(

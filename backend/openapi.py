@@ -144,6 +144,10 @@ SCHEMAS: dict[str, Any] = {
             "age_route": {"enum": list(AGE_ROUTES)}, "fr_location": {"enum": list(FR_LOCATIONS)},
             "claimed": {"type": "boolean"}, "claimed_by_me": {"type": "boolean"},
             "claim_expires_at": {"type": ["string", "null"], "format": "date-time"},
+            "returned": {"type": "boolean", "description": "The panel returned the last decision."},
+            "returned_reasons": {"type": ["string", "null"], "description": "The panel's reasons for returning it."},
+            "returned_to_decider": {"type": "boolean", "description": (
+                "You made the decision the panel returned, so the case is not yours to take.")},
         },
     },
     "Queue": {
@@ -157,8 +161,22 @@ SCHEMAS: dict[str, Any] = {
                 "series": {"enum": ["NRM", "DTN"]}, "age_route": {"enum": list(AGE_ROUTES)},
                 "fr_location": {"enum": list(FR_LOCATIONS)}, "organisation": {"type": "string"},
                 "priority": {"type": "boolean"}, "rg_due_date": {"type": ["string", "null"], "format": "date"},
-                "cg_not_before": {"type": ["string", "null"], "format": "date"}, "overdue": {"type": "boolean"},
-                "suspended_from": {"type": ["string", "null"]}, "claim": _ref("Claim"),
+                "cg_not_before": {"type": ["string", "null"], "format": "date"},
+                "cg_due_date": {"type": ["string", "null"], "format": "date"},
+                "review_due_date": {"type": ["string", "null"], "format": "date"},
+                "due_date": {"type": ["string", "null"], "format": "date",
+                             "description": "The target date of what the case waits for now."},
+                "overdue": {"type": "boolean"},
+                "submitted_by": {"type": ["string", "null"], "description": "Who made the referral, as an id."},
+                "suspended_from": {"type": ["string", "null"]},
+                "suspended_on": {"type": ["string", "null"], "format": "date",
+                                 "description": "The day the case's clocks were paused."},
+                "returned": {"oneOf": [{"type": "null"}, {
+                    "type": "object", "description": "The panel returned the last decision.",
+                    "properties": {"returned_at": {"type": "string", "format": "date-time"},
+                                   "reasons": {"type": ["string", "null"]},
+                                   "decided_by": {"type": ["string", "null"]}}}]},
+                "claim": _ref("Claim"),
                 "payload": {"type": "object", "description": "The referral as submitted (personal data)."},
                 "decisions": {"type": "array", "items": {"type": "object"}},
                 "reviews": {"type": "array", "items": {"type": "object"}},
@@ -272,12 +290,15 @@ PATHS: dict[str, Any] = {
         "Submit a complete referral payload", ("responder", "operator"),
         ("201", "The case was created.", {"type": "object", "properties": {"reference": {"type": "string"}}}),
         ("400", "401", "403"), body={"type": "object", "description": "The payload of flows.schema (JSON Schema)."},
-        description="400 with `errors` when the payload is invalid.")},
+        description=("400 with `errors` when the payload is invalid. The referring organisation is the "
+                     "caller's own: left out, it is filled in; another `user-organisation`, or an account "
+                     "without an organisation, is refused with 403 (`code`: `organisation_mismatch`, "
+                     "`no_organisation`)."))},
     "/api/v1/queues/decision": {"get": _operation(
         "The decision queue", ("caseworker",), ("200", "Priority cases first, then by due date.", _ref("Queue")),
         ("401", "403"),
         parameters=[{"name": "overdue", "in": "query", "required": False, "schema": {"type": "string"},
-                     "description": "1 to list overdue RG cases only."}])},
+                     "description": "1 to list overdue cases only."}])},
     "/api/v1/queues/decision/claim": {"post": _operation(
         "Claim the next case of the decision queue", ("caseworker",),
         ("200", "The claimed case, or `case: null` when none is waiting.",

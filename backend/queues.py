@@ -3,9 +3,11 @@
 
 Decision queue: NRM cases awaiting an RG decision, or a CG decision once the recovery period is
 over; priority cases first (children and people whose age is not known, and urgent safety cases:
-the person is still in the exploitative situation), then by due date (RG: 5 working days after
-submission; CG: the day the recovery period ends), oldest first. An RG case past its due date is
-*overdue*.
+the person is still in the exploitative situation), then by due date (RG: ``RG_WORKING_DAYS`` after
+submission or after re-entering the queue; CG: ``CG_WORKING_DAYS`` after the recovery period ends),
+oldest first. A case past its due date is *overdue*. A case the panel returned is marked, with the
+panel's reasons, and is not offered to the caseworker whose decision was returned (unless
+``RETURNED_TO_ANOTHER_CASEWORKER`` is off).
 
 Claims: a caseworker claims a case (or the next one, atomically) before deciding it. A claim lasts
 ``CLAIM_MINUTES`` (default 60); an expired claim is free for anyone to take and is cleared by
@@ -14,8 +16,9 @@ concurrent caseworkers each get a different case without waiting; on SQLite the 
 (``BEGIN IMMEDIATE``) serialises them.
 
 Review queue: cases whose negative decision waits for an independent panel member (never the
-decision maker, never from the referring organisation). A panel member may read only those cases
-and the ones they reviewed (:func:`panel_may_read`).
+decision maker, never from the referring organisation), due ``REVIEW_WORKING_DAYS`` after the
+decision and overdue after that. A panel member may read only those cases and the ones they
+reviewed (:func:`panel_may_read`).
 
 Everything here works in the caller's transaction and commits nothing.
 """
@@ -34,8 +37,8 @@ from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.lifecycle import (AWAITING_CG, AWAITING_RG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
                                ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
-                               decided_by, lock_case, release_claim, reviewed_by, same_organisation,
-                               status_label)
+                               decided_by, lock_case, release_claim, returned_to_another_caseworker,
+                               reviewed_by, same_organisation, status_label)
 from backend.models import Case, Decision, Review, User
 
 
@@ -58,6 +61,12 @@ class QueueEntry:
     claimed: bool
     claimed_by_me: bool
     claim_expires_at: datetime | None
+    returned: bool
+    """The panel returned the last decision: it waits to be decided again."""
+    returned_reasons: str | None
+    """The panel's reasons for returning it."""
+    returned_to_decider: bool
+    """The viewer made the decision the panel returned, so it is not theirs to take."""
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -66,25 +75,45 @@ class QueueEntry:
         return data
 
 
+DUE_COLUMNS = {AWAITING_RG: Case.rg_due_date, AWAITING_CG: Case.cg_due_date,
+               **{status: Case.review_due_date for status in REVIEW_STATUSES}}
+"""The target date of each waiting status (a suspended case's clocks stand still: none is due)."""
+
+
 def _due_column() -> Any:
-    return sql_case((Case.status == AWAITING_RG, Case.rg_due_date), else_=Case.cg_not_before)
+    return sql_case(*((Case.status == status, column) for status, column in DUE_COLUMNS.items()), else_=None)
 
 
 def due_date(case: Case) -> date | None:
-    """The RG target date, or for a CG decision the first day it may be made."""
-    return case.rg_due_date if case.status == AWAITING_RG else case.cg_not_before
+    """The target date of what the case waits for: an RG or CG decision, or the panel's review."""
+    column = DUE_COLUMNS.get(case.status)
+    return getattr(case, column.key) if column is not None else None
 
 
 def is_overdue(case: Case, now: datetime | None = None) -> bool:
-    """An RG decision past its 5-working-day target (CG decisions have no target date here)."""
-    today = uk_date(now or utcnow())
-    return case.status == AWAITING_RG and case.rg_due_date is not None and case.rg_due_date < today
+    """Past the target date of what it waits for (RG or CG decision, panel review)."""
+    due = due_date(case)
+    return due is not None and due < uk_date(now or utcnow())
 
 
 def overdue_clause(now: datetime | None = None) -> Any:
     """The SQL form of :func:`is_overdue`, for filtering and counting."""
     today = uk_date(now or utcnow())
-    return and_(Case.status == AWAITING_RG, Case.rg_due_date < today)
+    return or_(*(and_(Case.status == status, column < today) for status, column in DUE_COLUMNS.items()))
+
+
+def returned_reasons(case: Case) -> str | None:
+    """The panel's reasons for returning the case, while it waits to be decided again."""
+    if case.returned_at is None:
+        return None
+    returned = [review for review in case.reviews if review.outcome == "returned"]
+    return returned[-1].reasons if returned else None
+
+
+def returned_to(case: Case, user: User | None) -> bool:
+    """Whether ``user`` made the decision the panel returned and so may not take the case."""
+    return (user is not None and case.returned_at is not None and case.returned_decider_id == user.id
+            and returned_to_another_caseworker())
 
 
 def _decision_queue_clause(now: datetime) -> Any:
@@ -103,7 +132,9 @@ def _entry(case: Case, now: datetime, user: User | None) -> QueueEntry:
         overdue=is_overdue(case, now), submitted_at=case.submitted_at, age_route=case.age_route,
         fr_location=case.fr_location, claimed=active,
         claimed_by_me=active and user is not None and case.claimed_by_id == user.id,
-        claim_expires_at=case.claim_expires_at if active else None)
+        claim_expires_at=case.claim_expires_at if active else None,
+        returned=case.returned_at is not None, returned_reasons=returned_reasons(case),
+        returned_to_decider=returned_to(case, user))
 
 
 def decision_queue(session: Session, now: datetime | None = None, user: User | None = None,
@@ -125,19 +156,14 @@ def review_queue(session: Session, now: datetime | None = None, user: User | Non
     organisation)."""
     now = now or utcnow()
     statement = select(Case).where(Case.status.in_(REVIEW_STATUSES)).order_by(
-        Case.priority.desc(), Case.status_changed_at.asc(), Case.id.asc())
+        Case.priority.desc(), Case.review_due_date.asc(), Case.status_changed_at.asc(), Case.id.asc())
     if user is not None:
         statement = statement.where(~exists().where(Decision.case_id == Case.id,
                                                     Decision.decided_by_id == user.id))
     cases = session.scalars(statement).all()
     if user is not None:
         cases = [case for case in cases if not same_organisation(user.organisation, case.organisation)]
-    entries = []
-    for case in cases:
-        entry = _entry(case, now, user)
-        entry.due_date = None
-        entries.append(entry)
-    return entries
+    return [_entry(case, now, user) for case in cases]
 
 
 def panel_may_read(session: Session, case: Case, user: User) -> bool:
@@ -181,6 +207,9 @@ def claim(session: Session, reference: str, user: User, now: datetime | None = N
         raise Refused(f"case {reference} is in its recovery period until {case.cg_not_before}")
     if reviewed_by(session, case, user):
         raise NotPermitted("you reviewed this case as a panel member, so another caseworker must decide it")
+    if returned_to(case, user):
+        raise NotPermitted("the panel returned your decision on this case, so another caseworker must decide "
+                           "it again")
     if claim_active(case, now) and case.claimed_by_id != user.id:
         raise ClaimConflict(f"case {reference} is claimed by another caseworker until "
                             f"{case.claim_expires_at:%H:%M} UTC")
@@ -190,14 +219,18 @@ def claim(session: Session, reference: str, user: User, now: datetime | None = N
 def claim_next(session: Session, user: User, now: datetime | None = None) -> Case | None:
     """Atomically claim the first unclaimed case of the decision queue; None if there is none.
 
-    Skips cases the user may not decide (ones they reviewed). Concurrent callers never get the
+    Skips cases the user may not decide (ones they reviewed, and by default ones whose decision
+    by them the panel returned). Concurrent callers never get the
     same case: PostgreSQL skips rows another transaction has locked, SQLite runs them in turn.
     """
     now = now or utcnow()
     _require_caseworker(user)
     free = or_(Case.claimed_by_id.is_(None), Case.claim_expires_at.is_(None), Case.claim_expires_at <= now)
     not_reviewed = ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user.id)
-    statement = (select(Case).where(_decision_queue_clause(now), free, not_reviewed)
+    allowed = [_decision_queue_clause(now), free, not_reviewed]
+    if returned_to_another_caseworker():
+        allowed.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user.id))
+    statement = (select(Case).where(*allowed)
                  .order_by(*DECISION_ORDER).limit(1)
                  .with_for_update(skip_locked=True, of=Case)
                  .execution_options(populate_existing=True))

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from backend.config import ConfigError
 from bot.app import create_app
 
 
@@ -29,7 +30,10 @@ def serve_command(host: str) -> None:
 
 
 def _create_app() -> object:
-    app = create_app()
+    try:
+        app = create_app()
+    except ConfigError as error:  # a clear one-line refusal, not a traceback
+        raise click.ClickException(f"cannot start: {error}") from None
     app.cli.add_command(serve_command)
     return app
 

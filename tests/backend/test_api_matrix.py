@@ -209,14 +209,35 @@ def test_journey_through_the_queues(api):
     detail = _call(client, "GET", f"/api/v1/cases/{case.reference}", worker).get_json()
     assert detail["reviews"][-1]["reasons"] == "Weigh the account of force."
 
-    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/claim", worker).status_code == 200
-    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/decisions", worker,
+    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/claim", worker).status_code == 403  # decided it
+    other = tokens["caseworker"]
+    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/claim", other).status_code == 200
+    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/decisions", other,
                  {"stage": "rg", "outcome": "positive", "reasons": "Indicators."}).status_code == 201
     status = _call(client, "GET", f"/api/v1/cases/{case.reference}", tokens["responder"]).get_json()
     assert status["status"] == "recovery"
 
     stats = _call(client, "GET", "/api/v1/stats", tokens["analyst"]).get_json()
     assert set(stats["by_status"]) >= {"awaiting_rg", "recovery"} and "payload" not in str(stats)
+
+
+def test_a_returned_case_shows_returned_with_the_panels_reasons_in_the_api(api):
+    app, session, users, tokens, extra = api
+    client = app.test_client()
+    case = case_in(session, "rg_review", extra["decider"], extra["reviewer"])
+    session.commit()
+    reasons = "The account of force was not weighed."
+    assert _call(client, "POST", f"/api/v1/cases/{case.reference}/reviews", tokens["panel"],
+                 {"outcome": "returned", "reasons": reasons}).status_code == 201
+
+    detail = _call(client, "GET", f"/api/v1/cases/{case.reference}", tokens["caseworker"]).get_json()
+    assert detail["status"] == "awaiting_rg"
+    assert detail["returned"]["reasons"] == reasons
+    assert detail["returned"]["decided_by"] == f"user:{extra['decider'].id}"
+    assert detail["due_date"] == detail["rg_due_date"] and detail["overdue"] is False
+    queue = _call(client, "GET", "/api/v1/queues/decision", tokens["caseworker"]).get_json()["cases"]
+    entry = next(e for e in queue if e["reference"] == case.reference)
+    assert (entry["returned"], entry["returned_reasons"], entry["returned_to_decider"]) == (True, reasons, False)
 
 
 def test_openapi_describes_every_api_route(api):

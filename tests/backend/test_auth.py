@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from backend import auth
+from backend.models import AuditEvent, Case
 from backend.db import utcnow
 from tests.conftest import TINY_SCHEMA, tiny_payload
 
@@ -79,14 +81,57 @@ def test_revoked_token_rejected_by_api(db_session, client):
 
 
 def test_api_referral_created_and_invalid(db_session, client, referral_payload):
-    secret = _token(db_session, "operator")
-    headers = {"Authorization": f"Bearer {secret}"}
     payload, schema = referral_payload("nrm")
+    user = auth.create_user(db_session, "operator@example.org", "operator", "pw",
+                            payload["answers"]["user-organisation"])
+    headers = {"Authorization": f"Bearer {auth.create_token(db_session, user)}"}
+    db_session.commit()
     if schema is not None:
         pytest.skip("flows.schema has no example_payload yet: the API always uses the real schema")
     response = client.post("/api/v1/referrals", json=payload, headers=headers)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["reference"].startswith("NRM-")
+
+
+IMMIGRATION_ENFORCEMENT = "Home Office - Immigration Enforcement IE - Other"
+
+
+def _responder_headers(db_session, organisation: str | None) -> tuple[dict[str, str], int]:
+    user = auth.create_user(db_session, "ie-responder@example.org", "responder", "pw", organisation)
+    headers = {"Authorization": f"Bearer {auth.create_token(db_session, user)}"}
+    db_session.commit()
+    return headers, user.id
+
+
+def test_api_referral_for_another_organisation_is_refused(db_session, client, referral_payload):
+    headers, _ = _responder_headers(db_session, IMMIGRATION_ENFORCEMENT)
+    payload, _schema = referral_payload("nrm")
+    assert payload["answers"]["user-organisation"] == "The Salvation Army"
+    response = client.post("/api/v1/referrals", json=payload, headers=headers)
+    assert response.status_code == 403
+    body = response.get_json()
+    assert body["code"] == "organisation_mismatch"
+    assert f"made for your own organisation ({IMMIGRATION_ENFORCEMENT}), not 'The Salvation Army'" in body["error"]
+    assert db_session.scalar(select(func.count(Case.id))) == 0
+
+
+def test_api_referral_without_an_organisation_takes_the_accounts(db_session, client, referral_payload):
+    headers, user_id = _responder_headers(db_session, IMMIGRATION_ENFORCEMENT)
+    payload, _schema = referral_payload("nrm")
+    del payload["answers"]["user-organisation"]
+    response = client.post("/api/v1/referrals", json=payload, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    case = db_session.scalars(select(Case).where(Case.reference == response.get_json()["reference"])).one()
+    assert case.organisation == IMMIGRATION_ENFORCEMENT and case.submitted_by == f"user:{user_id}"
+    event = db_session.scalars(select(AuditEvent).where(AuditEvent.case_reference == case.reference)).one()
+    assert event.actor == f"user:{user_id}" and event.detail["organisation"] == IMMIGRATION_ENFORCEMENT
+
+
+def test_api_referral_from_an_account_without_organisation_is_refused(db_session, client, referral_payload):
+    headers, _ = _responder_headers(db_session, None)
+    payload, _schema = referral_payload("nrm")
+    response = client.post("/api/v1/referrals", json=payload, headers=headers)
+    assert response.status_code == 403 and response.get_json()["code"] == "no_organisation"
 
 
 def test_api_referral_rejects_invalid_payload(db_session, client):

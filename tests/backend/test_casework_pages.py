@@ -393,6 +393,35 @@ def test_decide_negative_then_the_panel_returns_it(app: Flask, clients: Any) -> 
     assert "Case-read" not in audit  # reads are audited, but not listed on the case page
 
 
+def test_a_returned_case_shows_returned_with_the_panels_reasons_on_its_page_and_in_the_queue(
+        app: Flask, clients: Any) -> None:
+    from backend import lifecycle
+
+    reference = new_case(app, "adult", negative_by="caseworker")
+    reasons = "The account of debt bondage was not weighed."
+    with app.app_context(), db.get_db(app).transaction() as session:
+        lifecycle.review(session, reference, user(session, "panel"), "returned", reasons)
+    case_path = f"/casework/cases/{reference}"
+
+    page = text(clients("caseworker2").get(case_path))
+    assert 'id="returned-tag"' in page and "> Returned <" in page
+    returned = page[page.index('id="returned"'):]
+    assert "The panel returned the last decision on" in returned and reasons in returned[:600]
+    assert f'{case_path}/claim' in page  # another caseworker may take it
+
+    queue = text(clients("caseworker2").get("/casework/"))
+    row = queue[queue.index(f">{reference}<"):]
+    row = row[:row.index("</tr>")]
+    assert "> Returned <" in row and re.search("Panel(&#39;|')s reasons", row) and reasons in row
+    assert f'{case_path}/claim' in row
+    # the caseworker whose decision was returned is not offered it, nor may claim it
+    mine = text(clients("caseworker").get("/casework/"))
+    my_row = mine[mine.index(f">{reference}<"):]
+    assert f'{case_path}/claim' not in my_row[:my_row.index("</tr>")]
+    response = post(clients("caseworker"), f"{case_path}/claim", token_from="/casework/")
+    assert response.status_code == 403 and "the panel returned your decision on this case" in text(response)
+
+
 def test_the_case_page_shows_the_answers_by_section_with_labels(app: Flask, clients: Any) -> None:
     reference = new_case(app, "child")
     page = text(clients("caseworker").get(f"/casework/cases/{reference}"))

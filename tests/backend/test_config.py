@@ -77,3 +77,30 @@ def test_audit_key_is_generated_in_development_and_required_in_production(tmp_pa
     with pytest.raises(config.ConfigError, match="AUDIT_KEY must be at least"):
         config.load(tmp_path / "prod", environ={**env, "AUDIT_KEY": "short"})
     assert config.load(tmp_path / "prod", environ={**env, "AUDIT_KEY": "k" * 64})["AUDIT_KEY"] == "k" * 64
+def test_recovery_period_below_the_30_day_legal_minimum_is_refused_at_startup(tmp_path, monkeypatch):
+    with pytest.raises(config.ConfigError, match="below the legal minimum recovery period of 30 days"):
+        create_app(backend_test_config(tmp_path, RECOVERY_PERIOD_DAYS=29))
+    with pytest.raises(config.ConfigError, match="RECOVERY_PERIOD_DAYS is 14"):
+        config.load(tmp_path, environ={"RECOVERY_PERIOD_DAYS": "14"})
+    assert config.load(tmp_path, environ={"RECOVERY_PERIOD_DAYS": "30"})["RECOVERY_PERIOD_DAYS"] == 30
+
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    monkeypatch.setenv("NRM_INSTANCE_PATH", str(tmp_path / "cli"))
+    monkeypatch.setenv("RECOVERY_PERIOD_DAYS", "14")
+    result = CliRunner().invoke(main, ["stats"])
+    assert result.exit_code == 1
+    assert "cannot start: RECOVERY_PERIOD_DAYS is 14, below the legal minimum" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_case_clock_settings(tmp_path):
+    settings = config.load(tmp_path, environ={})
+    assert (settings["CG_WORKING_DAYS"], settings["REVIEW_WORKING_DAYS"]) == (20, 10)
+    assert settings["RETURNED_TO_ANOTHER_CASEWORKER"] is True
+    settings = config.load(tmp_path, environ={"RETURNED_TO_ANOTHER_CASEWORKER": "false", "CG_WORKING_DAYS": "15"})
+    assert settings["RETURNED_TO_ANOTHER_CASEWORKER"] is False and settings["CG_WORKING_DAYS"] == 15
+    with pytest.raises(config.ConfigError, match="RETURNED_TO_ANOTHER_CASEWORKER must be true or false"):
+        config.load(tmp_path, environ={"RETURNED_TO_ANOTHER_CASEWORKER": "maybe"})

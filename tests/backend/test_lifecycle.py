@@ -123,6 +123,9 @@ def _break(session, people, case: Case, guard: str, event: str):
         decision = add_decision(session, case, "rg", "negative", people["decider"])
         add_review(session, case, decision, "returned", actor)  # the actor once reviewed this case
         return actor, reasons, NotPermitted
+    if guard == "not_returned_to_decider":
+        case.returned_at, case.returned_decider_id = utcnow(), actor.id  # the panel returned the actor's decision
+        return actor, reasons, NotPermitted
     if guard == "did_not_decide":
         add_decision(session, case, "rg", "negative", actor)  # the actor once decided this case
         return actor, reasons, NotPermitted
@@ -159,7 +162,7 @@ def test_guard_refuses(world, event, state, target, guard):
 
 
 def test_guards_cover_every_transition():
-    assert len(GUARDED) == 64
+    assert len(GUARDED) == 68
 
 
 def test_dtn_reports_and_unknown_cases_are_refused(world):
@@ -244,13 +247,15 @@ def test_negative_review_return_uphold_and_reconsideration(world):
         lifecycle.decide(session, case.reference, panel, "rg", "negative", "x")
     session.rollback()
 
-    give_claim(case, worker)
-    lifecycle.decide(session, case.reference, worker, "rg", "negative", "Still no indicators.")
+    second = make_user(session, "caseworker")  # a returned case goes to another caseworker
+    give_claim(case, second)
+    lifecycle.decide(session, case.reference, second, "rg", "negative", "Still no indicators.")
     session.commit()
-    worker.role = "panel"  # the same person later moved to the panel (people change jobs)
-    session.flush()
-    with pytest.raises(NotPermitted, match="made a decision"):  # ...nor can a decider review it
-        lifecycle.review(session, case.reference, worker, "upheld", "x")
+    for decider in (worker, second):
+        decider.role = "panel"  # the same person later moved to the panel (people change jobs)
+        session.flush()
+        with pytest.raises(NotPermitted, match="made a decision"):  # ...nor can a decider review it
+            lifecycle.review(session, case.reference, decider, "upheld", "x")
     session.rollback()
 
     lifecycle.review(session, case.reference, panel, "upheld", "Decision sound.")

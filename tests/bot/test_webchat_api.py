@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from backend import db
-from backend.models import Case, Conversation
+from backend.models import AuditEvent, Case, Conversation, User
 from tests.bot.conftest import make_user
 from tests.flows.conversation import CHILD, DTN
 
@@ -61,6 +61,22 @@ def test_an_operator_completes_a_child_referral_and_gets_a_reference(product: Fl
         conversation = session.get(Conversation, final["conversation"])
         assert conversation.status == "submitted"
         assert not conversation.state  # the transcript is deleted once submitted
+
+
+def test_a_web_chat_referral_records_the_operator_and_the_organisation_it_was_made_for(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    caseworker = make_user(product, "caseworker@example.org", "caseworker")
+    final = _walk(product.test_client(), token, CHILD)  # made for "salvation army"
+    with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
+        operator = session.scalars(select(User).where(User.email == "operator@example.org")).one()
+        case = session.scalars(select(Case).where(Case.reference == final["reference"])).one()
+        assert (case.organisation, case.submitted_by) == ("The Salvation Army", f"user:{operator.id}")
+        event = session.scalars(select(AuditEvent).where(AuditEvent.case_reference == case.reference)).one()
+        assert (event.action, event.actor) == ("referral.submitted", f"user:{operator.id}")
+        assert (event.detail["channel"], event.detail["organisation"]) == ("web", "The Salvation Army")
+    detail = product.test_client().get(f"/api/v1/cases/{final['reference']}",
+                                       headers={"Authorization": f"Bearer {caseworker}"}).get_json()
+    assert (detail["organisation"], detail["submitted_by"]) == ("The Salvation Army", f"user:{operator.id}")
 
 
 def test_a_duty_to_notify_report_gets_its_own_series_and_no_decision(product: Flask) -> None:
