@@ -16,6 +16,20 @@ from typing import Any, Mapping
 from cryptography.fernet import Fernet
 
 ENVIRONMENTS = ("development", "production", "testing")
+RATE_LIMIT_DEFAULTS = {
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "SIGN_IN_RATE_LIMIT": "20 per 10 minutes;100 per day",
+    "SIGN_IN_ACCOUNT_RATE_LIMIT": "5 per 15 minutes",
+    "CHAT_RATE_LIMIT": "300 per minute",
+    "RESUME_RATE_LIMIT": "10 per 10 minutes",
+    "API_RATE_LIMIT": "300 per minute",
+}
+"""Flask-Limiter settings (``backend.limits``): the storage, then each limit per client address.
+
+Failed sign-ins count against the client (``SIGN_IN_RATE_LIMIT``) and the client with that email
+(``SIGN_IN_ACCOUNT_RATE_LIMIT``); memory storage suits one process only: with several processes or
+machines set ``RATELIMIT_STORAGE_URI`` to a shared store (e.g. ``redis://host:6379``)."""
+RATE_LIMIT_KEYS = tuple(RATE_LIMIT_DEFAULTS)
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "TWILIO_AUTH_TOKEN")
 
 KEYS = (
@@ -34,6 +48,11 @@ KEYS = (
     "RESUME_CODE_MINUTES",
     "RESUME_CODE_MAX_FAILURES",
     "RESUME_CODE_FAILURE_WINDOW_MINUTES",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "API_TOKEN_DAYS",
+    "TRUSTED_PROXIES",
+    *RATE_LIMIT_KEYS,
 )
 """Every setting this module resolves (all are also read from environment variables of that name)."""
 
@@ -46,6 +65,12 @@ INT_DEFAULTS = {
     "RESUME_CODE_MINUTES": 30,
     "RESUME_CODE_MAX_FAILURES": 5,  # wrong resume codes per redeemer within the window below
     "RESUME_CODE_FAILURE_WINDOW_MINUTES": 15,
+    "SESSION_IDLE_MINUTES": 30,  # a signed-in browser left alone this long must sign in again
+    "SESSION_MAX_HOURS": 12,  # ... and every sign-in ends this long after it, however busy
+    "API_TOKEN_DAYS": 90,  # new API tokens expire after this many days
+}
+NON_NEGATIVE_INT_DEFAULTS = {
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto count
 }
 QUICK_EXIT_DEFAULT = "SAFE"
 """The SMS word that deletes a draft at once (configurable so it can be agreed with each team)."""
@@ -101,15 +126,33 @@ def load(instance_path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
     settings["TWILIO_AUTH_TOKEN"] = pick("TWILIO_AUTH_TOKEN")
     settings["PUBLIC_BASE_URL"] = (str(pick("PUBLIC_BASE_URL") or "")).rstrip("/") or None
     settings["QUICK_EXIT_WORD"] = str(pick("QUICK_EXIT_WORD") or QUICK_EXIT_DEFAULT).strip().upper()
-    for key, default in INT_DEFAULTS.items():
-        raw = pick(key)
-        try:
-            settings[key] = default if raw is None else int(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
-        if settings[key] < 1:
-            raise ConfigError(f"{key} must be at least 1, not {settings[key]}")
+    for minimum, defaults in ((1, INT_DEFAULTS), (0, NON_NEGATIVE_INT_DEFAULTS)):
+        for key, default in defaults.items():
+            raw = pick(key)
+            try:
+                settings[key] = default if raw is None else int(raw)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
+            if settings[key] < minimum:
+                raise ConfigError(f"{key} must be at least {minimum}, not {settings[key]}")
+    for key, default in RATE_LIMIT_DEFAULTS.items():
+        settings[key] = str(pick(key) or default).strip()
+    check_rate_limits(settings)
     return settings
+
+
+def check_rate_limits(settings: Mapping[str, Any]) -> None:
+    """Fail at start-up on a limit Flask-Limiter cannot read (it would otherwise skip it silently)."""
+    from limits import parse_many
+
+    for key in RATE_LIMIT_KEYS:
+        if key == "RATELIMIT_STORAGE_URI":
+            continue
+        try:
+            parse_many(settings[key])
+        except ValueError:
+            raise ConfigError(f"{key} must read like '20 per 10 minutes;100 per day', "
+                              f"not {settings[key]!r}") from None
 
 
 def normalise_database_url(url: str) -> str:
