@@ -1,7 +1,8 @@
 """Casework commands: ``nrm jobs run``, ``nrm audit verify``, ``nrm lifecycle diagram``, ``nrm stats``.
 
 ``jobs run`` is safe to run at any time and as often as wanted (e.g. every few minutes from cron):
-it clears expired claims and moves cases whose recovery period is over to the CG decision queue.
+it clears expired claims, moves cases whose recovery period is over to the CG decision queue, and
+deletes the records of sign-in sessions past their absolute limit (``backend.sessions``).
 ``stats`` prints the aggregate statistics of ``backend.statistics`` (the same figures as
 ``GET /api/v1/stats`` and ``/casework/stats``, small numbers suppressed) as text tables, or as JSON
 with ``--json``; ``--from``/``--to`` (YYYY-MM-DD) limit them to cases submitted in that period.
@@ -13,6 +14,7 @@ and returns a short summary line); they run after the casework jobs, each in its
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +22,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from backend import audit, db
+from backend import audit, db, sessions
 from backend.lifecycle import diagram_markdown, end_recoveries
 from backend.queues import expire_claims
 from backend.statistics import InvalidPeriod, parse_period, statistics, text_report
@@ -39,13 +41,18 @@ def add_job(app: Flask, name: str, job: Callable[[Flask], str]) -> None:
 
 
 def run_casework_jobs(app: Flask) -> list[str]:
-    """Expire stale claims, then end recovery periods that are over; one summary line each."""
+    """Expire stale claims, end recovery periods that are over, delete sign-in sessions that can
+    no longer be used; one summary line each."""
     database = db.get_db(app)
     with database.transaction() as session:
         expired = expire_claims(session)
     with database.transaction() as session:
         moved = end_recoveries(session)
-    return [f"claims expired: {len(expired)}", f"recovery periods ended: {len(moved)}"]
+    with database.transaction() as session:
+        oldest = sessions.utcnow() - timedelta(hours=app.config["SESSION_MAX_HOURS"])
+        purged = sessions.purge(session, oldest)
+    return [f"claims expired: {len(expired)}", f"recovery periods ended: {len(moved)}",
+            f"sign-in sessions deleted: {purged}"]
 
 
 @jobs_cli.command("run")

@@ -208,3 +208,13 @@ def test_the_server_keeps_only_a_hash_of_the_session_secret(app: Flask) -> None:
     with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
         ids = session.scalars(select(UserSession.id)).all()
     assert len(ids) == 1 and secret not in ids[0] and ids[0] != secret
+
+
+def test_nrm_jobs_run_deletes_sessions_past_the_absolute_limit(app: Flask, clock: Clock) -> None:
+    old = signed_in(app)
+    clock.advance(hours=app.config["SESSION_MAX_HOURS"], minutes=1)
+    recent = app.test_client()
+    assert sign_in(recent, EMAIL).status_code == 302
+    assert "sign-in sessions deleted: 1" in run(app, "jobs", "run")
+    assert old.get(QUEUE).status_code == 302
+    assert recent.get(QUEUE).status_code == 200
