@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from cryptography.fernet import Fernet
+from limits import parse_many
 
 ENVIRONMENTS = ("development", "production", "testing")
 RATE_LIMIT_DEFAULTS = {
@@ -143,8 +144,6 @@ def load(instance_path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
 
 def check_rate_limits(settings: Mapping[str, Any]) -> None:
     """Fail at start-up on a limit Flask-Limiter cannot read (it would otherwise skip it silently)."""
-    from limits import parse_many
-
     for key in RATE_LIMIT_KEYS:
         if key == "RATELIMIT_STORAGE_URI":
             continue

@@ -62,3 +62,15 @@ def test_resume_code_throttle_settings(tmp_path):
     assert (settings["RESUME_CODE_MAX_FAILURES"], settings["RESUME_CODE_FAILURE_WINDOW_MINUTES"]) == (3, 60)
     with pytest.raises(config.ConfigError, match="RESUME_CODE_MAX_FAILURES"):
         config.load(tmp_path, environ={"RESUME_CODE_MAX_FAILURES": "0"})
+
+
+def test_rate_limits_come_from_the_environment_and_a_bad_one_stops_the_start(tmp_path):
+    settings = config.load(tmp_path, environ={})
+    assert settings["SIGN_IN_RATE_LIMIT"] == config.RATE_LIMIT_DEFAULTS["SIGN_IN_RATE_LIMIT"]
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://" and settings["TRUSTED_PROXIES"] == 0
+    settings = config.load(tmp_path, environ={"API_RATE_LIMIT": "5 per second", "TRUSTED_PROXIES": "1"})
+    assert (settings["API_RATE_LIMIT"], settings["TRUSTED_PROXIES"]) == ("5 per second", 1)
+    with pytest.raises(config.ConfigError, match="CHAT_RATE_LIMIT"):
+        config.load(tmp_path, environ={"CHAT_RATE_LIMIT": "lots"})
+    with pytest.raises(config.ConfigError, match="SESSION_IDLE_MINUTES"):
+        config.load(tmp_path, environ={"SESSION_IDLE_MINUTES": "0"})

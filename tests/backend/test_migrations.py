@@ -45,3 +45,23 @@ def test_sqlite_connection_settings(app):
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
         connection.execute(text("SELECT 1"))
+
+
+def test_the_sessions_migration_keeps_existing_tokens_and_gives_them_an_expiry(tmp_path):
+    url = f"sqlite:///{tmp_path / 'upgrade.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0005")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO users (id, email, role, password_hash, active, failed_logins, "
+                                    "created_at) VALUES (1, 'a@x.org', 'caseworker', 'x', 1, 0, CURRENT_TIMESTAMP)"))
+            connection.execute(text("INSERT INTO api_tokens (user_id, token_hash, created_at) "
+                                    "VALUES (1, 'h', CURRENT_TIMESTAMP)"))
+        command.upgrade(cfg, "0007")
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT expires_at, last_used_at FROM api_tokens")).all()
+        assert len(rows) == 1 and rows[0][0] is not None and rows[0][1] is None
+        assert "failed_logins" not in {column["name"] for column in inspect(engine).get_columns("users")}
+    finally:
+        engine.dispose()

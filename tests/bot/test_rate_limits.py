@@ -151,3 +151,20 @@ def test_twilios_webhook_is_never_rate_limited(limited: Flask) -> None:
                                                  "MessageSid": f"SM{n:032d}"}).status_code
                 for n in range(20)}
     assert 429 not in statuses
+
+
+def test_behind_a_trusted_proxy_each_real_client_is_counted_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    app = create_app(backend_test_config(tmp_path, TRUSTED_PROXIES=1, **LOW_LIMITS))
+    upgrade_database(app)
+    try:
+        balancer = "10.0.0.1"
+        attacker = client_at(app, balancer)
+        for _ in range(10):
+            attempt(attacker, "x@example.org", **{"X-Forwarded-For": ATTACKER})
+        assert attempt(attacker, "x@example.org", **{"X-Forwarded-For": ATTACKER}).status_code == 429
+        colleague = client_at(app, balancer)
+        assert attempt(colleague, "x@example.org", **{"X-Forwarded-For": COLLEAGUE}).status_code == 400
+    finally:
+        db.get_db(app).engine.dispose()

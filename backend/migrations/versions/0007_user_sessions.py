@@ -53,9 +53,14 @@ def upgrade() -> None:
     with op.batch_alter_table("api_tokens") as batch:
         batch.alter_column("expires_at", existing_type=sa.DateTime(timezone=True), nullable=False)
 
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("failed_logins")
-        batch.drop_column("locked_until")
+    # Not batch mode: on SQLite it would copy and drop ``users``, and dropping the old table fires
+    # the ON DELETE actions of every table that refers to it (tokens, sessions, claims). SQLite
+    # 3.35+ drops a plain column in place.
+    for column in ("failed_logins", "locked_until"):
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE users DROP COLUMN {column}")
+        else:
+            op.drop_column("users", column)
 
 
 def downgrade() -> None:
