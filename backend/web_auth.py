@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template, request,
+                   session, url_for)
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -103,7 +104,7 @@ def _check_server_session() -> None:
         live = False
     db_session.commit()  # the check is its own unit of work (last seen, or the session's end)
     if live:
-        g.setdefault(_SESSION_CHECKED, int(user_id))
+        setattr(g, _SESSION_CHECKED, int(user_id))
     else:
         session.clear()
 
