@@ -86,9 +86,12 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     from backend.casework_pages import bp as casework_pages
     from backend.casework_cli import register as register_casework
     from backend.cli import register
+    from backend.headers import init_headers
+    from backend.limits import init_limits, limit_blueprint
     from backend.web_auth import init_web_auth
 
     init_web_auth(app)  # sessions, sign-in pages, CSRFProtect (app.extensions["csrf"]), templates
+    init_headers(app)  # CSP, no-store, HSTS in production (after the cookie settings are final)
     register(app)
     register_casework(app)
     app.register_blueprint(health)
@@ -99,6 +102,9 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     if csrf is not None:  # Flask-WTF CSRFProtect guards forms, not bearer-token JSON
         csrf.exempt(api_referrals)
         csrf.exempt(api_casework)
+    init_limits(app)  # rate limits per client: sign-in here, the channels add theirs (bot.app)
+    for blueprint in (api_referrals, api_casework):
+        limit_blueprint(app, blueprint, "API_RATE_LIMIT")
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

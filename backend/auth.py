@@ -1,7 +1,12 @@
 """Passwords (argon2), API bearer tokens (stored as SHA-256) and role checks.
 
 A token secret is shown once when created and only its hash is kept, so a database leak exposes no
-usable token. Roles are exclusive (DESIGN §4): the decorator lists the roles an endpoint accepts.
+usable token. Tokens expire (``API_TOKEN_DAYS``) and record when they were last used. Roles are
+exclusive (DESIGN §4): the decorator lists the roles an endpoint accepts.
+
+:func:`end_access` is the one way to cut a user off at once: it revokes every API token and ends
+every signed-in session (``backend.sessions``); a password change and deactivation go through it.
+Repeated wrong passwords lock nobody out here: ``backend.limits`` throttles the client instead.
 """
 
 from __future__ import annotations
@@ -14,17 +19,18 @@ from typing import Any, Callable, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, has_app_context, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import db
+from backend import db, sessions
 from backend.db import utcnow
 from backend.models import ROLES, ApiToken, User
 
 TOKEN_PREFIX = "nrm_"
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+DEFAULT_TOKEN_DAYS = 90
+TOKEN_USE_RECORDED_EVERY = timedelta(seconds=60)
+"""``last_used_at`` is written at most this often per token (a busy client is one write a minute)."""
 
 _hasher = PasswordHasher()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,58 +68,86 @@ def create_user(session: Session, email: str, role: str, password: str,
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise ValueError(f"a user with email {email} already exists")
     user = User(email=email, role=role, password_hash=hash_password(password),
-                organisation=organisation, active=True, failed_logins=0)
+                organisation=organisation, active=True)
     session.add(user)
     session.flush()
     return user
 
 
-def check_login(session: Session, email: str, password: str, now: datetime | None = None) -> User | None:
-    """The user for a correct email and password, else None; locks after repeated failures.
+def check_login(session: Session, email: str, password: str) -> User | None:
+    """The active user for a correct email and password, else None (same work either way).
 
-    After ``MAX_FAILED_LOGINS`` wrong passwords the account refuses every password for ``LOCKOUT``.
-    The caller commits (so failure counts persist).
+    No account is ever locked: a lock-out would let anyone who knows a caseworker's email keep
+    them out. Guessing is throttled per client by ``backend.limits`` instead.
     """
-    now = now or utcnow()
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         _hasher.hash(password)  # same work as a real check: do not reveal which emails exist
         return None
-    if not user.active or (user.locked_until is not None and user.locked_until > now):
+    if not verify_password(user.password_hash, password) or not user.active:
         return None
-    if not verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        return None
-    user.failed_logins = 0
-    user.locked_until = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def end_access(session: Session, user: User) -> tuple[int, int]:
+    """Revoke all of ``user``'s API tokens and end all their sessions: (tokens, sessions) ended."""
+    return revoke_tokens(session, user), sessions.end_all(session, user)
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Change ``user``'s password; every session and token issued before stops working at once."""
+    user.password_hash = hash_password(password)
+    end_access(session, user)
+
+
+def deactivate(session: Session, user: User) -> tuple[int, int]:
+    """Stop ``user`` signing in or using the API; ends their sessions and tokens now."""
+    user.active = False
+    return end_access(session, user)
 
 
 def _token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def token_lifetime() -> timedelta:
+    """How long a new API token lives: ``API_TOKEN_DAYS`` of the current app (default 90)."""
+    days = current_app.config.get("API_TOKEN_DAYS") if has_app_context() else None
+    return timedelta(days=days or DEFAULT_TOKEN_DAYS)
+
+
 def create_token(session: Session, user: User) -> str:
     """Issue a new API token for ``user`` and return its secret (shown once, never stored)."""
+    return issue_token(session, user)[0]
+
+
+def issue_token(session: Session, user: User) -> tuple[str, ApiToken]:
+    """Like :func:`create_token`, with the token's row (for its expiry)."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user=user, token_hash=_token_hash(secret)))
+    now = utcnow()
+    token = ApiToken(user=user, token_hash=_token_hash(secret), created_at=now,
+                     expires_at=now + token_lifetime())
+    session.add(token)
     session.flush()
-    return secret
+    return secret, token
 
 
 def user_for_token(session: Session, secret: str) -> User | None:
-    """The active user owning an unrevoked token with this secret, else None."""
+    """The active user owning a live (unrevoked, unexpired) token with this secret, else None.
+
+    Records the use in ``last_used_at`` (in ``session``; the caller commits).
+    """
     if not secret:
         return None
+    now = utcnow()
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret),
                                                   ApiToken.revoked_at.is_(None)))
-    if token is None or not token.user.active:
+    if token is None or token.expires_at <= now or not token.user.active:
         return None
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RECORDED_EVERY:
+        token.last_used_at = now
     return token.user
 
 
@@ -165,7 +199,9 @@ def _json_error(message: str, status: int) -> Any:
 def _token_user(roles: tuple[str, ...]) -> tuple[User | None, Any]:
     """(user, None) for a valid bearer token of an allowed role, else (None, error response)."""
     secret = _bearer()
-    user = user_for_token(db.session(), secret) if secret else None
+    db_session = db.session()
+    user = user_for_token(db_session, secret) if secret else None
+    db_session.commit()  # authentication is its own unit of work: the last use is kept
     if user is None:
         return None, _json_error("a valid bearer token is required", 401)
     if roles and user.role not in roles:

@@ -3,7 +3,8 @@
 
 ``jobs run`` is safe to run at any time and as often as wanted (e.g. every few minutes from cron):
 it clears expired claims, moves cases whose recovery period is over to the CG decision queue and
-deletes closed cases past ``RETENTION_DAYS`` (``backend.retention``). ``audit anchor`` prints the
+deletes closed cases past ``RETENTION_DAYS`` (``backend.retention``) and the records of sign-in
+sessions past their absolute limit (``backend.sessions``). ``audit anchor`` prints the
 signed head of the audit chain to keep elsewhere; ``audit verify --anchor LINE`` then also detects
 events removed from the end. ``erase REFERENCE`` deletes one case's personal data.
 ``stats`` prints the aggregate statistics of ``backend.statistics`` (the same figures as
@@ -17,6 +18,7 @@ and returns a short summary line); they run after the casework jobs, each in its
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -24,7 +26,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from backend import audit, db, retention
+from backend import audit, db, retention, sessions
 from backend.access_audit import cli_actor
 from backend.lifecycle import CaseNotFound, diagram_markdown, end_recoveries
 from backend.queues import expire_claims
@@ -44,8 +46,8 @@ def add_job(app: Flask, name: str, job: Callable[[Flask], str]) -> None:
 
 
 def run_casework_jobs(app: Flask) -> list[str]:
-    """Expire stale claims, end recovery periods that are over, then delete closed cases past
-    their retention period; one summary line each."""
+    """Expire stale claims, end recovery periods that are over, delete closed cases past their
+    retention period and sign-in sessions that can no longer be used; one summary line each."""
     database = db.get_db(app)
     with database.transaction() as session:
         expired = expire_claims(session)
@@ -53,8 +55,11 @@ def run_casework_jobs(app: Flask) -> list[str]:
         moved = end_recoveries(session)
     with database.transaction() as session:
         deleted = retention.apply_retention(session, int(app.config["RETENTION_DAYS"]))
+    with database.transaction() as session:
+        oldest = sessions.utcnow() - timedelta(hours=app.config["SESSION_MAX_HOURS"])
+        purged = sessions.purge(session, oldest)
     return [f"claims expired: {len(expired)}", f"recovery periods ended: {len(moved)}",
-            f"cases past retention deleted: {len(deleted)}"]
+            f"cases past retention deleted: {len(deleted)}", f"sign-in sessions deleted: {purged}"]
 
 
 @jobs_cli.command("run")

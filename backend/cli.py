@@ -1,13 +1,15 @@
 """Backend commands on Flask's CLI (``app.cli``), so ``nrm``/``flask`` run them with the app loaded.
 
-``db upgrade`` migrates the app's own database; ``user add|token|revoke-tokens|deactivate|role``
-and ``responder add|remove`` administer people; ``demo`` seeds the fixed demo logins (development
-only, idempotent). Every administrative change is audited (``backend.access_audit``): who ran it
-(the server account), what, when; ids and roles only, never emails or phone numbers.
+``db upgrade`` migrates the app's own database; ``user add|token|tokens|revoke-tokens|password|
+deactivate|role`` and ``responder add|remove`` administer people (revoke-tokens, password and
+deactivate end the user's sessions and tokens at once); ``demo`` seeds the fixed demo logins
+(development only, idempotent). Every administrative change is audited (``backend.access_audit``):
+who ran it (the server account), what, when; ids and roles only, never emails or phone numbers.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -20,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from backend import db
 from backend.access_audit import administration, user_actor
-from backend.auth import create_token, create_user, generate_password, normalise_email, revoke_tokens
-from backend.models import ROLES, Responder, User
+from backend.auth import (create_user, deactivate, end_access, generate_password, issue_token,
+                          normalise_email, set_password)
+from backend.models import ROLES, ApiToken, Responder, User
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
@@ -150,12 +153,21 @@ def user_add(email: str, role: str, organisation: str | None) -> None:
             user = create_user(db_session, email, role, password, organisation)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
-        token = create_token(db_session, user)
+        token, row = issue_token(db_session, user)
         administration(db_session, "user.added", user=user_actor(user), role=role)
         administration(db_session, "token.issued", user=user_actor(user))
     click.echo(f"user: {normalise_email(email)} ({role})")
     click.echo(f"password: {password}")
-    click.echo(f"token: {token}")
+    _echo_token(token, row)
+
+
+def _echo_token(secret: str, row: ApiToken) -> None:
+    click.echo(f"token: {secret}")
+    click.echo(f"expires: {_when(row.expires_at)}")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "never"
 
 
 def _user(db_session: Session, email: str) -> User:
@@ -168,35 +180,69 @@ def _user(db_session: Session, email: str) -> User:
 @user_cli.command("token")
 @click.argument("email")
 def user_token(email: str) -> None:
-    """Issue another API token for a user (prints it once; earlier tokens keep working)."""
+    """Issue another API token for a user (prints it once, and its expiry; earlier tokens keep
+    working until they expire)."""
     with db.get_db().transaction() as db_session:
         user = _user(db_session, email)
-        token = create_token(db_session, user)
+        token, row = issue_token(db_session, user)
         administration(db_session, "token.issued", user=user_actor(user))
-    click.echo(f"token: {token}")
+    _echo_token(token, row)
+
+
+@user_cli.command("tokens")
+@click.argument("email")
+def user_tokens(email: str) -> None:
+    """List a user's API tokens: issued, expires, last used, revoked (never the secrets)."""
+    with db.get_db().transaction(readonly=True) as db_session:
+        rows = db_session.scalars(select(ApiToken).where(ApiToken.user_id == _user(db_session, email).id)
+                                  .order_by(ApiToken.id)).all()
+        lines = [f"{row.id:>6}  {_when(row.created_at):<20}  {_when(row.expires_at):<20}  "
+                 f"{_when(row.last_used_at):<20}  {_when(row.revoked_at) if row.revoked_at else '-'}"
+                 for row in rows]
+    if not lines:
+        click.echo(f"no tokens for {normalise_email(email)}")
+        return
+    click.echo(f"{'id':>6}  {'issued':<20}  {'expires':<20}  {'last used':<20}  revoked")
+    for line in lines:
+        click.echo(line)
 
 
 @user_cli.command("revoke-tokens")
 @click.argument("email")
 def user_revoke_tokens(email: str) -> None:
-    """Revoke every API token of a user at once (a lost phone or laptop, someone leaving)."""
+    """Revoke every API token of a user and end every session at once (a lost phone or laptop,
+    someone leaving)."""
     with db.get_db().transaction() as db_session:
         user = _user(db_session, email)
-        count = revoke_tokens(db_session, user)
-        administration(db_session, "tokens.revoked", user=user_actor(user), count=count)
-    click.echo(f"revoked {count} token(s) of {normalise_email(email)}")
+        tokens, sessions = end_access(db_session, user)
+        administration(db_session, "tokens.revoked", user=user_actor(user), count=tokens, sessions_ended=sessions)
+    click.echo(f"revoked {tokens} token(s) and ended {sessions} session(s) of {normalise_email(email)}")
+
+
+@user_cli.command("password")
+@click.argument("email")
+def user_password(email: str) -> None:
+    """Give a user a new generated password (printed once); ends their sessions and tokens."""
+    password = generate_password()
+    with db.get_db().transaction() as db_session:
+        user = _user(db_session, email)
+        set_password(db_session, user, password)
+        administration(db_session, "user.password_reset", user=user_actor(user))
+    click.echo(f"password: {password}")
+    click.echo("every session and API token of this user has ended")
 
 
 @user_cli.command("deactivate")
 @click.argument("email")
 def user_deactivate(email: str) -> None:
-    """Stop a user signing in or using the API (their tokens are revoked; history is kept)."""
+    """Stop a user signing in or using the API; ends their sessions and tokens now."""
     with db.get_db().transaction() as db_session:
         user = _user(db_session, email)
-        user.active = False
-        count = revoke_tokens(db_session, user)
-        administration(db_session, "user.deactivated", user=user_actor(user), tokens_revoked=count)
-    click.echo(f"deactivated {normalise_email(email)} ({count} token(s) revoked)")
+        tokens, sessions = deactivate(db_session, user)
+        administration(db_session, "user.deactivated", user=user_actor(user), tokens_revoked=tokens,
+                       sessions_ended=sessions)
+    click.echo(f"deactivated {normalise_email(email)}: revoked {tokens} token(s), "
+               f"ended {sessions} session(s)")
 
 
 @user_cli.command("role")

@@ -17,8 +17,23 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from cryptography.fernet import Fernet
+from limits import parse_many
 
 ENVIRONMENTS = ("development", "production", "testing")
+RATE_LIMIT_DEFAULTS = {
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "SIGN_IN_RATE_LIMIT": "20 per 10 minutes;100 per day",
+    "SIGN_IN_ACCOUNT_RATE_LIMIT": "5 per 15 minutes",
+    "CHAT_RATE_LIMIT": "300 per minute",
+    "RESUME_RATE_LIMIT": "10 per 10 minutes",
+    "API_RATE_LIMIT": "300 per minute",
+}
+"""Flask-Limiter settings (``backend.limits``): the storage, then each limit per client address.
+
+Failed sign-ins count against the client (``SIGN_IN_RATE_LIMIT``) and the client with that email
+(``SIGN_IN_ACCOUNT_RATE_LIMIT``); memory storage suits one process only: with several processes or
+machines set ``RATELIMIT_STORAGE_URI`` to a shared store (e.g. ``redis://host:6379``)."""
+RATE_LIMIT_KEYS = tuple(RATE_LIMIT_DEFAULTS)
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "AUDIT_KEY", "TWILIO_AUTH_TOKEN")
 
 KEYS = (
@@ -42,6 +57,11 @@ KEYS = (
     "CG_WORKING_DAYS",
     "REVIEW_WORKING_DAYS",
     "RETURNED_TO_ANOTHER_CASEWORKER",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "API_TOKEN_DAYS",
+    "TRUSTED_PROXIES",
+    *RATE_LIMIT_KEYS,
 )
 """Every setting this module resolves (all are also read from environment variables of that name)."""
 
@@ -57,6 +77,12 @@ INT_DEFAULTS = {
     "RESUME_CODE_MAX_FAILURES": 5,  # wrong resume codes per redeemer within the window below
     "RESUME_CODE_FAILURE_WINDOW_MINUTES": 15,
     "RETENTION_DAYS": 7 * 365,  # closed cases and DtN reports, then deleted by `nrm jobs run`
+    "SESSION_IDLE_MINUTES": 30,  # a signed-in browser left alone this long must sign in again
+    "SESSION_MAX_HOURS": 12,  # ... and every sign-in ends this long after it, however busy
+    "API_TOKEN_DAYS": 90,  # new API tokens expire after this many days
+}
+NON_NEGATIVE_INT_DEFAULTS = {
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto count
 }
 MINIMUM_RECOVERY_PERIOD_DAYS = 30
 """The recovery period the law guarantees at the least (Modern Slavery Act 2015 s.50A, guidance)."""
@@ -127,14 +153,15 @@ def load(instance_path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
     settings["TWILIO_AUTH_TOKEN"] = pick("TWILIO_AUTH_TOKEN")
     settings["PUBLIC_BASE_URL"] = (str(pick("PUBLIC_BASE_URL") or "")).rstrip("/") or None
     settings["QUICK_EXIT_WORD"] = str(pick("QUICK_EXIT_WORD") or QUICK_EXIT_DEFAULT).strip().upper()
-    for key, default in INT_DEFAULTS.items():
-        raw = pick(key)
-        try:
-            settings[key] = default if raw is None else int(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
-        if settings[key] < 1:
-            raise ConfigError(f"{key} must be at least 1, not {settings[key]}")
+    for minimum, defaults in ((1, INT_DEFAULTS), (0, NON_NEGATIVE_INT_DEFAULTS)):
+        for key, default in defaults.items():
+            raw = pick(key)
+            try:
+                settings[key] = default if raw is None else int(raw)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
+            if settings[key] < minimum:
+                raise ConfigError(f"{key} must be at least {minimum}, not {settings[key]}")
     if settings["RECOVERY_PERIOD_DAYS"] < MINIMUM_RECOVERY_PERIOD_DAYS:
         raise ConfigError(
             f"RECOVERY_PERIOD_DAYS is {settings['RECOVERY_PERIOD_DAYS']}, below the legal minimum "
@@ -142,7 +169,22 @@ def load(instance_path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
             f"{MINIMUM_RECOVERY_PERIOD_DAYS} or more (45 under the 2019 guidance)")
     for key, default in BOOL_DEFAULTS.items():
         settings[key] = _boolean(key, pick(key), default)
+    for key, default in RATE_LIMIT_DEFAULTS.items():
+        settings[key] = str(pick(key) or default).strip()
+    check_rate_limits(settings)
     return settings
+
+
+def check_rate_limits(settings: Mapping[str, Any]) -> None:
+    """Fail at start-up on a limit Flask-Limiter cannot read (it would otherwise skip it silently)."""
+    for key in RATE_LIMIT_KEYS:
+        if key == "RATELIMIT_STORAGE_URI":
+            continue
+        try:
+            parse_many(settings[key])
+        except ValueError:
+            raise ConfigError(f"{key} must read like '20 per 10 minutes;100 per day', "
+                              f"not {settings[key]!r}") from None
 
 
 def _boolean(key: str, raw: Any, default: bool) -> bool:
@@ -155,6 +197,7 @@ def _boolean(key: str, raw: Any, default: bool) -> bool:
     if word in TRUE_WORDS or word in FALSE_WORDS:
         return word in TRUE_WORDS
     raise ConfigError(f"{key} must be true or false, not {raw!r}")
+
 
 
 def normalise_database_url(url: str) -> str:

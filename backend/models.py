@@ -61,11 +61,11 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     organisation: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    sessions: Mapped[list[UserSession]] = relationship(back_populates="user", cascade="all, delete-orphan",
+                                                       passive_deletes=True)
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated users cannot sign in
@@ -84,9 +84,32 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """Refused from then on (``API_TOKEN_DAYS`` after issue; ``nrm user token`` prints it)."""
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the token last authenticated a request (to the minute), for ``nrm user tokens``."""
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(Base):
+    """One signed-in browser: the server's half of the session cookie (see ``backend.sessions``).
+
+    ``id`` is the SHA-256 of the random secret kept in the signed cookie, so the table holds no
+    usable session. A session is refused once revoked (sign-out, password change, revoke-tokens,
+    deactivation), idle for ``SESSION_IDLE_MINUTES`` or older than ``SESSION_MAX_HOURS``.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="sessions")
 
 
 class Responder(Base):

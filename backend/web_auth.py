@@ -2,10 +2,13 @@
 
 ``init_web_auth(app)`` (called by ``backend.app.init_backend``) sets up, for the whole app:
 
-- Flask-Login: the session remembers the user id; ``/casework/sign-in`` checks the password with
-  ``backend.auth.check_login``, which locks an account after repeated failures. Sessions are
-  permanent with an idle limit (``PERMANENT_SESSION_LIFETIME``, default 8 hours) and the cookies
-  are HttpOnly, SameSite=Lax, and Secure in production.
+- Flask-Login: the signed cookie remembers the user id and the secret of a server-side session
+  (``backend.sessions``), checked before every request: sign-out, revocation, the idle limit
+  (``SESSION_IDLE_MINUTES``) and the absolute limit (``SESSION_MAX_HOURS``) end it on the server,
+  so a copied cookie stops working too. ``/casework/sign-in`` checks the password with
+  ``backend.auth.check_login``; guessing is throttled per client by ``backend.limits`` (no
+  account is ever locked); every attempt is audited by ``backend.access_audit.sign_in``.
+  Cookies are HttpOnly, SameSite=Lax, and Secure in production.
 - Flask-WTF ``CSRFProtect`` on every POST/PUT/PATCH/DELETE. Bearer-token JSON APIs are exempted
   where they are registered; views behind ``backend.auth.require_api_user`` check the
   ``X-CSRFToken`` header themselves when called with a session.
@@ -23,37 +26,39 @@ admins the statistics; the casework pages themselves are ``backend.casework_page
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template, request,
+                   session, url_for)
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from wtforms import PasswordField, StringField
 
-from backend import access_audit, db
-from backend.auth import LOCKOUT, MAX_FAILED_LOGINS, check_login
+from backend import access_audit, db, sessions
+from backend.auth import check_login
 from backend.i18n import N_, init_i18n, lazy_gettext
 from backend.i18n import gettext as _
 from backend.models import User
 
 HERE = Path(__file__).resolve().parent
 ASSETS_DIR = HERE / "static" / "govuk"
+APP_ASSETS_DIR = HERE / "static" / "app"
 SERVICE_NAME = "NRM Referral Assistant"
-LOCKOUT_MINUTES = int(LOCKOUT.total_seconds() // 60)
-SIGN_IN_FAILED_MSGID = N_("Enter a correct email address and password. After {attempts} wrong "
-                          "attempts the account is locked for {minutes} minutes.")
-SIGN_IN_FAILED = SIGN_IN_FAILED_MSGID.format(attempts=MAX_FAILED_LOGINS, minutes=LOCKOUT_MINUTES)
-"""The sign-in error in English (:func:`sign_in_failed` gives it in the page language)."""
+SIGN_IN_FAILED = N_("Enter a correct email address and password.")
+"""The sign-in error in English (shown through ``_`` in the page language)."""
+FLASK_LOGIN_USER_KEY = "_user_id"
+"""Where Flask-Login keeps the signed-in user's id in the session."""
+_SESSION_CHECKED = "_nrm_session_user_id"
 
-
-def sign_in_failed() -> str:
-    return _(SIGN_IN_FAILED_MSGID, attempts=MAX_FAILED_LOGINS, minutes=LOCKOUT_MINUTES)
+logger = logging.getLogger(__name__)
 
 
 JSON_PREFIXES = ("/api/", "/sms/")
@@ -61,6 +66,9 @@ JSON_PREFIXES = ("/api/", "/sms/")
 
 bp = Blueprint("web_auth", __name__, template_folder="templates")
 assets = Blueprint("govuk_assets", __name__, static_folder=str(ASSETS_DIR), static_url_path="/assets")
+app_assets = Blueprint("app_assets", __name__, static_folder=str(APP_ASSETS_DIR),
+                       static_url_path="/app-assets")
+"""The service's own CSS and script for every page (no inline script or style: see backend.headers)."""
 login_manager = LoginManager()
 login_manager.login_view = "web_auth.sign_in"
 login_manager.login_message = ""  # GOV.UK pages explain themselves; no flashed "please log in"
@@ -69,11 +77,36 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    """The signed-in user, only when :func:`_check_server_session` passed for this request."""
     try:
-        user = db.session().get(User, int(user_id))
+        wanted = int(user_id)
     except (TypeError, ValueError):
         return None
+    if g.get(_SESSION_CHECKED) != wanted:
+        return None
+    user = db.session().get(User, wanted)
     return user if user is not None and user.active else None
+
+
+def _check_server_session() -> None:
+    """Before every request but static files: end the cookie's session unless the server's
+    record is live (not revoked, not idle, not past its absolute limit, user still active)."""
+    user_id = session.get(FLASK_LOGIN_USER_KEY)
+    if user_id is None or (request.endpoint or "").endswith("static"):
+        return
+    config = current_app.config
+    db_session = db.session()
+    try:
+        live = sessions.check(db_session, session.get(sessions.SESSION_KEY), int(user_id),
+                              idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+                              longest=timedelta(hours=config["SESSION_MAX_HOURS"]))
+    except (TypeError, ValueError):
+        live = False
+    db_session.commit()  # the check is its own unit of work (last seen, or the session's end)
+    if live:
+        setattr(g, _SESSION_CHECKED, int(user_id))
+    else:
+        session.clear()
 
 
 def init_web_auth(app: Flask) -> CSRFProtect:
@@ -86,8 +119,8 @@ def init_web_auth(app: Flask) -> CSRFProtect:
     if not app.config.get("SESSION_COOKIE_SAMESITE"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
-    if app.config.get("PERMANENT_SESSION_LIFETIME") == timedelta(days=31):  # Flask's default
-        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=8)
+    # The cookie lives no longer than the server's absolute limit (which is what counts).
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_MAX_HOURS"])
     for key, value in {
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
@@ -98,10 +131,12 @@ def init_web_auth(app: Flask) -> CSRFProtect:
 
     csrf = app.extensions.get("csrf") or CSRFProtect(app)
     login_manager.init_app(app)
+    app.before_request(_check_server_session)
     _use_govuk_templates(app)
     init_i18n(app)
     app.register_blueprint(bp)
     app.register_blueprint(assets)
+    app.register_blueprint(app_assets)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(403, _forbidden)
     app.context_processor(_template_globals)
@@ -181,13 +216,15 @@ def sign_in() -> Any:
             db_session = db.session()
             user = check_login(db_session, email, password)
             access_audit.sign_in(db_session, email, user)
-            db_session.commit()  # failure counts, lock-outs and the audit event must persist
+            secret = sessions.start(db_session, user) if user is not None else None
+            db_session.commit()  # the new session, the audit event (and a rehashed password) must persist
             if user is not None:
                 session.clear()  # nothing from before signing in carries over (session fixation)
                 login_user(user)
+                session[sessions.SESSION_KEY] = secret
                 session.permanent = True
                 return redirect(_safe_next(request.args.get("next")) or home_for(user))
-            errors.append({"text": sign_in_failed(), "href": "#email"})
+            errors.append({"text": _(SIGN_IN_FAILED), "href": "#email"})
         status = 400
     field_errors = {error["href"].lstrip("#"): error["text"] for error in reversed(errors)}
     return render_template("sign_in.html", form=form, errors=errors, field_errors=field_errors,
@@ -200,6 +237,9 @@ def sign_out() -> Any:
         if not current_user.is_authenticated:
             return redirect(url_for("web_auth.sign_in"))
         return render_template("sign_out.html")
+    db_session = db.session()
+    sessions.end(db_session, session.get(sessions.SESSION_KEY))
+    db_session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("web_auth.sign_in", **{"signed-out": "1"}))

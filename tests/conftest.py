@@ -19,6 +19,12 @@ from backend.app import create_app
 from backend.cli import upgrade_database
 
 
+HIGH_RATE_LIMITS = {key: "100000 per minute" for key in
+                    ("SIGN_IN_RATE_LIMIT", "SIGN_IN_ACCOUNT_RATE_LIMIT", "CHAT_RATE_LIMIT",
+                     "RESUME_RATE_LIMIT", "API_RATE_LIMIT")}
+"""Tests are never throttled by accident; the rate-limit tests set low limits themselves."""
+
+
 def backend_test_config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     """Config for an isolated app: instance folder and SQLite file under ``tmp_path``."""
     instance = tmp_path / "instance"
@@ -27,6 +33,7 @@ def backend_test_config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
         "INSTANCE_PATH": str(instance),
         "DATABASE_URL": f"sqlite:///{instance / 'test.sqlite3'}",
         "NRM_ENV": "development",
+        **HIGH_RATE_LIMITS,
         **extra,
     }
 

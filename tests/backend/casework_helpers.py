@@ -50,7 +50,7 @@ def shared_app(tmp_path: Path, **extra: Any) -> Iterator[Flask]:
 
 def make_user(session, role: str, organisation: str | None = None, email: str | None = None) -> User:
     user = User(email=email or f"{role}-{next(_numbers)}@example.org", role=role, password_hash="x",
-                organisation=organisation, active=True, failed_logins=0)
+                organisation=organisation, active=True)
     session.add(user)
     session.flush()
     return user

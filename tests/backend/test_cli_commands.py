@@ -103,7 +103,7 @@ def test_an_admin_can_issue_and_revoke_a_users_api_tokens(app, cli_runner, clien
 
     revoked = cli_runner.invoke(args=["user", "revoke-tokens", "OP@example.org"])
 
-    assert "revoked 2 token(s) of op@example.org" in revoked.output
+    assert "revoked 2 token(s) and ended 0 session(s) of op@example.org" in revoked.output
     for token in (first, second):
         response = client.get("/api/v1/queues/decision", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401

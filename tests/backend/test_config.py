@@ -77,6 +77,8 @@ def test_audit_key_is_generated_in_development_and_required_in_production(tmp_pa
     with pytest.raises(config.ConfigError, match="AUDIT_KEY must be at least"):
         config.load(tmp_path / "prod", environ={**env, "AUDIT_KEY": "short"})
     assert config.load(tmp_path / "prod", environ={**env, "AUDIT_KEY": "k" * 64})["AUDIT_KEY"] == "k" * 64
+
+
 def test_recovery_period_below_the_30_day_legal_minimum_is_refused_at_startup(tmp_path, monkeypatch):
     with pytest.raises(config.ConfigError, match="below the legal minimum recovery period of 30 days"):
         create_app(backend_test_config(tmp_path, RECOVERY_PERIOD_DAYS=29))
@@ -104,3 +106,15 @@ def test_case_clock_settings(tmp_path):
     assert settings["RETURNED_TO_ANOTHER_CASEWORKER"] is False and settings["CG_WORKING_DAYS"] == 15
     with pytest.raises(config.ConfigError, match="RETURNED_TO_ANOTHER_CASEWORKER must be true or false"):
         config.load(tmp_path, environ={"RETURNED_TO_ANOTHER_CASEWORKER": "maybe"})
+
+
+def test_rate_limits_come_from_the_environment_and_a_bad_one_stops_the_start(tmp_path):
+    settings = config.load(tmp_path, environ={})
+    assert settings["SIGN_IN_RATE_LIMIT"] == config.RATE_LIMIT_DEFAULTS["SIGN_IN_RATE_LIMIT"]
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://" and settings["TRUSTED_PROXIES"] == 0
+    settings = config.load(tmp_path, environ={"API_RATE_LIMIT": "5 per second", "TRUSTED_PROXIES": "1"})
+    assert (settings["API_RATE_LIMIT"], settings["TRUSTED_PROXIES"]) == ("5 per second", 1)
+    with pytest.raises(config.ConfigError, match="CHAT_RATE_LIMIT"):
+        config.load(tmp_path, environ={"CHAT_RATE_LIMIT": "lots"})
+    with pytest.raises(config.ConfigError, match="SESSION_IDLE_MINUTES"):
+        config.load(tmp_path, environ={"SESSION_IDLE_MINUTES": "0"})

@@ -77,3 +77,23 @@ def test_plain_audit_events_from_before_0009_still_verify_after_the_upgrade(tmp_
             assert audit.verify(session) == []
     finally:
         db.get_db(app).engine.dispose()
+
+
+def test_the_sessions_migration_keeps_existing_tokens_and_gives_them_an_expiry(tmp_path):
+    url = f"sqlite:///{tmp_path / 'upgrade.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0005")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO users (id, email, role, password_hash, active, failed_logins, "
+                                    "created_at) VALUES (1, 'a@x.org', 'caseworker', 'x', 1, 0, CURRENT_TIMESTAMP)"))
+            connection.execute(text("INSERT INTO api_tokens (user_id, token_hash, created_at) "
+                                    "VALUES (1, 'h', CURRENT_TIMESTAMP)"))
+        command.upgrade(cfg, "0007")
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT expires_at, last_used_at FROM api_tokens")).all()
+        assert len(rows) == 1 and rows[0][0] is not None and rows[0][1] is None
+        assert "failed_logins" not in {column["name"] for column in inspect(engine).get_columns("users")}
+    finally:
+        engine.dispose()

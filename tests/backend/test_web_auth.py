@@ -38,11 +38,6 @@ def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, path: str
     return client.post(path, data={"csrf_token": csrf_token(client), "email": email, "password": password})
 
 
-def _user(app: Flask, email: str) -> User:
-    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
-        return session.scalars(select(User).where(User.email == email)).one()
-
-
 def test_the_sign_in_page_is_a_gov_uk_page_with_a_csrf_field(client: FlaskClient) -> None:
     page = client.get(SIGN_IN)
     html = page.get_data(as_text=True)
@@ -74,7 +69,6 @@ def test_wrong_credentials_show_the_gov_uk_error_summary(app: Flask, client: Fla
     assert "<title>Error: Sign in" in html
     assert "wrong password" not in html  # the password is never echoed
     assert 'value="op@example.org"' in html  # the email is kept
-    assert _user(app, "op@example.org").failed_logins == 1
     # an unknown email gets exactly the same answer
     unknown = sign_in(client, "nobody@example.org", "x").get_data(as_text=True)
     assert SIGN_IN_FAILED in unknown
@@ -85,17 +79,6 @@ def test_missing_fields_are_named_in_the_summary(client: FlaskClient) -> None:
     assert "Enter your email address" in html and "Enter your password" in html
     assert 'href="#password"' in html
     assert "govuk-input--error" in html
-
-
-def test_an_account_locks_after_repeated_failures(app: Flask, client: FlaskClient) -> None:
-    add_user(app, "op@example.org", "operator")
-    for _ in range(auth.MAX_FAILED_LOGINS):
-        assert sign_in(client, "op@example.org", "wrong").status_code == 400
-    assert _user(app, "op@example.org").locked_until is not None
-    locked = sign_in(client, "op@example.org", PASSWORD)  # even the right password now
-    assert locked.status_code == 400
-    assert SIGN_IN_FAILED in locked.get_data(as_text=True)
-    assert client.get("/casework/").status_code == 302
 
 
 @pytest.mark.parametrize(("role", "home"), [

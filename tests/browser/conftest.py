@@ -105,13 +105,40 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.violatedDirective + " " + event.blockedURI);
+});"""
+"""Runs before the page's own scripts (Playwright's init scripts are not subject to the CSP)."""
+
+
+def csp_violations(page: Any) -> list[str]:
+    """Every Content-Security-Policy violation the page reported so far (see :func:`watch_csp`)."""
+    return page.csp_violations
+
+
+def watch_csp(page: Any) -> None:
+    """Collect CSP violations from the console (Chromium's own report and the DOM event)."""
+    page.csp_violations = []
+    page.add_init_script(CSP_LISTENER)
+
+    def on_console(message: Any) -> None:
+        text = message.text
+        if "Content Security Policy" in text or text.startswith("CSP violation"):
+            page.csp_violations.append(text)
+
+    page.on("console", on_console)
+
+
 @pytest.fixture
 def page(chromium: Any) -> Iterator[Any]:
-    """A fresh browser context (no cookies) and page, 1280x900, with short timeouts."""
+    """A fresh browser context (no cookies) and page, 1280x900, with short timeouts. Every test
+    using it also checks that the pages broke no rule of the Content-Security-Policy."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     context.set_default_timeout(10_000)
     page = context.new_page()
+    watch_csp(page)
     try:
         yield page
+        assert csp_violations(page) == [], "the page broke its Content-Security-Policy"
     finally:
         context.close()

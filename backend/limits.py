@@ -1,0 +1,101 @@
+"""Rate limits per client (Flask-Limiter): sign-in, the web chat API, resume codes, ``/api/v1``.
+
+Each limit is a setting (``backend.config.RATE_LIMIT_DEFAULTS``), read when a request comes, and
+counts per client address (``request.remote_addr``; behind reverse proxies set
+``TRUSTED_PROXIES`` so that it is the real client's, see ``backend.headers``):
+
+- sign-in: failed attempts only, per client (``SIGN_IN_RATE_LIMIT``: 30 accounts tried from one
+  address are throttled) and per client and email (``SIGN_IN_ACCOUNT_RATE_LIMIT``). Nobody else
+  is affected: the caseworker whose email an attacker tries still signs in from their own desk.
+- the web chat API (``CHAT_RATE_LIMIT``), resume codes (``RESUME_RATE_LIMIT``, on top of the
+  per-operator throttle of ``bot.resume_codes``) and the JSON API ``/api/v1`` (``API_RATE_LIMIT``).
+
+Twilio's webhook is never limited: Twilio sends from shared addresses, and a dropped message
+would be a lost answer. A refusal is 429 with ``Retry-After`` (seconds) and a translated message:
+JSON ``{"error", "retry_after_minutes", "language"}`` under ``/api/``, a GOV.UK page elsewhere.
+Counts live in ``RATELIMIT_STORAGE_URI`` (memory by default: one process only).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import TooManyRequests
+
+from backend.auth import normalise_email
+from backend.i18n import PAGE_LANGUAGES, ngettext
+
+EXTENSION = "nrm_limiter"
+SIGN_IN_ENDPOINT = "web_auth.sign_in"
+JSON_PREFIX = "/api/"
+
+
+def _setting(key: str) -> Callable[[], str]:
+    return lambda: current_app.config[key]
+
+
+def _client_and_email() -> str:
+    """The client address with the email typed into the sign-in form."""
+    return f"{get_remote_address()}|{normalise_email(request.form.get('email', ''))}"
+
+
+def _sign_in_failed(response: Any) -> bool:
+    """Only failed sign-ins count (a success redirects)."""
+    return response.status_code != 302
+
+
+def init_limits(app: Flask) -> Limiter:
+    """Flask-Limiter for ``app``, with the sign-in and ``/api/v1`` limits and the 429 answers."""
+    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+                      headers_enabled=True, strategy="moving-window")
+    app.extensions[EXTENSION] = limiter
+    sign_in = app.view_functions[SIGN_IN_ENDPOINT]
+    sign_in = limiter.limit(_setting("SIGN_IN_ACCOUNT_RATE_LIMIT"), key_func=_client_and_email,
+                            methods=["POST"], deduct_when=_sign_in_failed)(sign_in)
+    sign_in = limiter.limit(_setting("SIGN_IN_RATE_LIMIT"), methods=["POST"],
+                            deduct_when=_sign_in_failed)(sign_in)
+    app.view_functions[SIGN_IN_ENDPOINT] = sign_in
+    app.register_error_handler(TooManyRequests, _too_many_requests)
+    return limiter
+
+
+def limit_blueprint(app: Flask, blueprint: Blueprint, setting: str) -> None:
+    """Limit the routes of ``blueprint``, per client, to the ``setting`` limit; blueprints given the
+    same setting share one count (``/api/v1`` is two blueprints)."""
+    app.extensions[EXTENSION].shared_limit(_setting(setting), scope=setting)(blueprint)
+
+
+def limit_endpoint(app: Flask, endpoint: str, setting: str) -> None:
+    """Limit one registered view, per client, to the ``setting`` limit (instead of its blueprint's)."""
+    app.view_functions[endpoint] = app.extensions[EXTENSION].limit(_setting(setting))(
+        app.view_functions[endpoint])
+
+
+def _retry_after_seconds(error: TooManyRequests) -> int:
+    limiter: Limiter | None = current_app.extensions.get(EXTENSION)
+    breached = limiter.current_limit if limiter is not None else None
+    if breached is None:
+        return 60
+    return max(1, math.ceil(breached.reset_at - time.time()))
+
+
+def _too_many_requests(error: TooManyRequests) -> Any:
+    """429 with Retry-After and the message in the client's language (JSON under ``/api/``)."""
+    seconds = _retry_after_seconds(error)
+    minutes = max(1, math.ceil(seconds / 60))
+    if request.path.startswith(JSON_PREFIX):
+        language = request.accept_languages.best_match(PAGE_LANGUAGES, default="en")
+        response = jsonify({
+            "error": ngettext("Too many requests. Wait {n} minute, then try again.",
+                              "Too many requests. Wait {n} minutes, then try again.", minutes),
+            "retry_after_minutes": minutes, "language": language})
+    else:
+        response = current_app.make_response(render_template("too_many_requests.html", minutes=minutes))
+    response.status_code = 429
+    response.headers["Retry-After"] = str(seconds)
+    return response

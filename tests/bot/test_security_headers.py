@@ -1,0 +1,108 @@
+"""Browser protections (backend.headers) on every page and API answer that shows case data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+
+from backend import db
+from backend.cli import upgrade_database
+from bot.app import create_app
+from tests.backend.casework_helpers import make_case, make_user, token_for
+from tests.backend.test_web_auth import PASSWORD, add_user, sign_in
+from tests.bot.sms_support import ENV_KEYS
+from tests.conftest import backend_test_config
+
+PAGES_AND_APIS = ("case page", "decision queue", "chat page", "casework API", "chat API")
+
+
+def assert_protected(response, what: str) -> None:
+    headers = response.headers
+    policy = headers.get("Content-Security-Policy", "")
+    directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+    assert "'self'" in directives.get("default-src", []), (what, policy)
+    scripts = directives.get("script-src", [])
+    assert "'self'" in scripts and "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts, what
+    assert directives.get("frame-ancestors") == ["'none'"], what
+    assert directives.get("object-src") == ["'none'"], what
+    assert headers.get("X-Frame-Options") == "DENY", what
+    assert headers.get("X-Content-Type-Options") == "nosniff", what
+    assert headers.get("Referrer-Policy") in ("no-referrer", "same-origin"), what
+    assert "no-store" in headers.get("Cache-Control", ""), what
+    assert "Strict-Transport-Security" not in headers, what  # development
+
+
+@pytest.fixture
+def product_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    app = create_app(backend_test_config(tmp_path))
+    upgrade_database(app)
+    yield app
+    db.get_db(app).engine.dispose()
+
+
+def _responses(app: Flask) -> dict[str, object]:
+    with app.app_context(), db.get_db(app).transaction() as session:
+        reference = make_case(session).reference
+        caseworker_token = token_for(session, make_user(session, "caseworker"))
+    add_user(app, "cw@example.org", "caseworker")
+    add_user(app, "op@example.org", "operator")
+    caseworker: FlaskClient = app.test_client()
+    assert sign_in(caseworker, "cw@example.org").status_code == 302
+    operator: FlaskClient = app.test_client()
+    assert sign_in(operator, "op@example.org", PASSWORD).status_code == 302
+    csrf = operator.get("/chat").get_data(as_text=True).split('data-csrf="')[1].split('"')[0]
+    return {
+        "case page": caseworker.get(f"/casework/cases/{reference}"),
+        "decision queue": caseworker.get("/casework/"),
+        "chat page": operator.get("/chat"),
+        "casework API": app.test_client().get("/api/v1/queues/decision",
+                                              headers={"Authorization": f"Bearer {caseworker_token}"}),
+        "chat API": operator.post("/api/chat/conversations", json={"language": "en"},
+                                  headers={"X-CSRFToken": csrf}),
+    }
+
+
+def test_pages_and_api_answers_with_case_data_carry_every_protection(product_app: Flask) -> None:
+    responses = _responses(product_app)
+    for what in PAGES_AND_APIS:
+        response = responses[what]
+        assert response.status_code in (200, 201), (what, response.status_code)
+        assert_protected(response, what)
+
+
+def test_the_only_inline_script_carries_the_pages_nonce(product_app: Flask) -> None:
+    page = _responses(product_app)["case page"]
+    html = page.get_data(as_text=True)
+    nonce = page.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    inline = [tag for tag in html.split("<script")[1:]
+              if "src=" not in tag.split(">")[0] and 'type="application/json"' not in tag.split(">")[0]]
+    assert inline and all(f'nonce="{nonce}"' in tag.split(">")[0] for tag in inline)
+    assert "<style" not in html and " onclick=" not in html and " style=" not in html
+
+
+def test_static_files_may_be_cached(product_app: Flask) -> None:
+    response = product_app.test_client().get("/app-assets/init.js")
+    assert response.status_code == 200
+    assert "no-store" not in response.headers.get("Cache-Control", "")
+    assert response.headers.get("X-Content-Type-Options") == "nosniff"
+
+
+def test_hsts_is_sent_in_production_only(tmp_path: Path, product_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    development = product_app.test_client().get("/casework/sign-in", base_url="https://nrm.example")
+    assert "Strict-Transport-Security" not in development.headers
+    production = create_app(backend_test_config(
+        tmp_path / "production", NRM_ENV="production", SECRET_KEY="s" * 64,
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(), TWILIO_AUTH_TOKEN="t", AUDIT_KEY="a" * 64))
+    try:
+        response = production.test_client().get("/casework/sign-in", base_url="https://nrm.example")
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    finally:
+        db.get_db(production).engine.dispose()
