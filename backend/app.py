@@ -78,8 +78,10 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     from backend.casework_pages import bp as casework_pages
     from backend.casework_cli import register as register_casework
     from backend.cli import register
+    from backend.request_guards import init_request_guards
     from backend.web_auth import init_web_auth
 
+    init_request_guards(app)  # unclean input refused, failures logged without values
     init_web_auth(app)  # sessions, sign-in pages, CSRFProtect (app.extensions["csrf"]), templates
     register(app)
     register_casework(app)
