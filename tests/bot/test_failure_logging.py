@@ -195,3 +195,19 @@ def test_nrm_serve_logs_no_personal_data_when_writes_fail(tmp_path: Path) -> Non
     assert "IntegrityError on POST /sms/twilio" in stderr
     assert NAME not in stderr and ANSWER not in stderr
     assert phone not in stderr and phone.lstrip("+") not in stderr
+
+
+def test_database_errors_never_carry_sql_parameters() -> None:
+    """Whoever logs or prints a SQLAlchemy error of the product's engines sees no parameters."""
+    from sqlalchemy.exc import DBAPIError
+
+    engine = db.make_engine("sqlite://")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT :name FROM no_such_table"), {"name": NAME})
+    except DBAPIError as error:
+        assert NAME not in str(error)
+    else:
+        pytest.fail("the statement should have failed")
+    finally:
+        engine.dispose()
