@@ -106,7 +106,7 @@ def _log_without_values(exc_info: ExcInfo) -> None:
     causes: list[str] = []
     link: BaseException | None = error
     while link is not None and len(causes) < 8:
-        causes.append(type(link).__qualname__)
+        causes.append(f"{type(link).__module__}.{type(link).__qualname__}")
         link = link.__cause__ or link.__context__
     rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
     stack = "".join(traceback.StackSummary.extract(traceback.walk_tb(tb)).format())

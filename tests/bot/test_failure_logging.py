@@ -23,8 +23,7 @@ from sqlalchemy import text
 
 from backend import db
 from backend.crypto import FieldCipher
-from tests.backend.casework_helpers import give_claim, make_case
-from tests.bot.conftest import make_user
+from tests.bot.conftest import claimed_case, make_user
 from tests.bot.sms_support import ENV_KEYS, PHONE, form, make_sms_app
 
 NAME = "Zbigniew Quellmalz"
@@ -58,14 +57,8 @@ def _chat_with_a_name(app: Flask) -> tuple[Any, str, dict[str, str]]:
 
 
 def _claimed_case(app: Flask) -> tuple[str, dict[str, str]]:
-    """A case claimed by a caseworker, and that caseworker's bearer header."""
-    from backend import auth
-
-    with app.app_context(), db.get_db(app).transaction() as session:
-        worker = auth.create_user(session, "caseworker@example.org", "caseworker", "x" * 12)
-        case = make_case(session)
-        give_claim(case, worker)
-        return case.reference, _bearer(auth.create_token(session, worker))
+    reference, token = claimed_case(app)
+    return reference, _bearer(token)
 
 
 def _logged(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> str:

@@ -7,8 +7,6 @@ every TwiML reply parses, even for a draft that already holds such characters.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
-from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
@@ -22,9 +20,8 @@ from sqlalchemy import func, select
 from backend import auth, db
 from backend.models import Conversation, Decision, InboundMessage, User
 from backend.text_hygiene import MAX_JSON_DEPTH, is_clean
-from tests.backend.casework_helpers import give_claim, make_case
-from tests.bot.conftest import make_user
-from tests.bot.sms_support import ENV_KEYS, PHONE, SmsPhone, form, make_sms_app, messages_of, start
+from tests.bot.conftest import claimed_case, make_user
+from tests.bot.sms_support import ENV_KEYS, SmsPhone, form, make_sms_app, messages_of, start
 
 CONTROLS = ["\x00", "\x1b", "\x07", "\x7f", "\x85", "\x9b"]
 """NUL, ESC, BEL, DEL and two C1 controls (NEL, CSI)."""
@@ -160,11 +157,8 @@ def test_the_refusal_is_in_the_language_of_the_request(
 @pytest.fixture
 def caseworker(product: Flask) -> tuple[str, dict[str, str]]:
     """A claimed case and its caseworker's bearer header."""
-    with product.app_context(), db.get_db(product).transaction() as session:
-        worker = auth.create_user(session, "caseworker@example.org", "caseworker", "x" * 12)
-        case = make_case(session)
-        give_claim(case, worker)
-        return case.reference, _bearer(auth.create_token(session, worker))
+    reference, token = claimed_case(product)
+    return reference, _bearer(token)
 
 
 @pytest.mark.parametrize("body", [
@@ -273,7 +267,7 @@ def unsigned_sms_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask
         db.get_db(app).engine.dispose()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bodies=st.lists(st.one_of(ANY_TEXT, st.sampled_from(["1", "REVIEW", "BACK", "HELP", "Ref A"])),
                        min_size=1, max_size=4))
 def test_any_sms_text_gets_well_formed_twiml_and_never_a_5xx(unsigned_sms_app: Flask,
@@ -286,7 +280,7 @@ def test_any_sms_text_gets_well_formed_twiml_and_never_a_5xx(unsigned_sms_app: F
         _assert_clean_twiml(response.data)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=st.lists(st.one_of(ANY_TEXT, st.sampled_from(["REVIEW", "BACK", "HELP", "Ref A"])),
                       min_size=1, max_size=4))
 def test_any_web_chat_text_gets_json_and_never_a_5xx(unsigned_sms_app: Flask, texts: list[str]) -> None:

@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 
 from backend import auth, db
 from backend.models import Decision, User
-from tests.backend.casework_helpers import give_claim, make_case
-from tests.bot.conftest import make_user
+from tests.bot.conftest import claimed_case, make_user
 from tests.bot.sms_support import SmsPhone, form, start
 from tests.bot.test_postgres_channels import pg_product  # noqa: F401 - the fixture
 
@@ -64,20 +63,14 @@ def test_nul_in_a_web_chat_answer_answers_400_on_postgres(pg_product: Flask) -> 
     "/casework/cases/NRM-2026-000001%00",
 ])
 def test_nul_in_a_case_reference_answers_400_on_postgres(pg_product: Flask, path: str) -> None:
-    with pg_product.app_context(), db.get_db(pg_product).transaction() as session:
-        worker = auth.create_user(session, "caseworker@example.org", "caseworker", "x" * 12)
-        token = auth.create_token(session, worker)
+    _, token = claimed_case(pg_product)
     client = pg_product.test_client()
     method = client.post if path.endswith("/claim") else client.get
     assert method(path, headers={"Authorization": f"Bearer {token}"}).status_code == 400
 
 
 def test_nul_in_decision_reasons_answers_400_on_postgres(pg_product: Flask) -> None:
-    with pg_product.app_context(), db.get_db(pg_product).transaction() as session:
-        worker = auth.create_user(session, "caseworker@example.org", "caseworker", "x" * 12)
-        case = make_case(session)
-        give_claim(case, worker)
-        reference, token = case.reference, auth.create_token(session, worker)
+    reference, token = claimed_case(pg_product)
     response = pg_product.test_client().post(
         f"/api/v1/cases/{reference}/decisions", headers={"Authorization": f"Bearer {token}"},
         json={"stage": "rg", "outcome": "negative", "reasons": "said\x00 so"})
