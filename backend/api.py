@@ -4,7 +4,9 @@ reconsideration, withdrawal, suspension, case status and aggregate statistics.
 Bearer tokens (``backend.auth.require_token``); every refusal is a JSON ``{"error", "code"}`` with
 401 (no or bad token), 403 (role or independence), 404 (no such case, or not one this user may
 see), 409 (the case's state does not allow it, or someone else holds the claim) or 422 (missing
-reasons or a malformed body). Each request is one transaction: committed when the action
+reasons or a malformed body); 400 ``invalid_text`` / ``invalid_json`` for control characters or
+lone surrogates anywhere in the body or URL, or JSON nested too deeply (``backend.request_guards``,
+before the view runs). Each request is one transaction: committed when the action
 succeeds, rolled back when it is refused, so a refusal changes nothing.
 
 No endpoint serves the immigration system: there is no such role (DESIGN §4). Analysts and admins

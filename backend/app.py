@@ -88,8 +88,10 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     from backend.cli import register
     from backend.headers import init_headers
     from backend.limits import init_limits, limit_blueprint
+    from backend.request_guards import init_request_guards
     from backend.web_auth import init_web_auth
 
+    init_request_guards(app)  # unclean input refused, failures logged without values
     init_web_auth(app)  # sessions, sign-in pages, CSRFProtect (app.extensions["csrf"]), templates
     init_headers(app)  # CSP, no-store, HSTS in production (after the cookie settings are final)
     register(app)

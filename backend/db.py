@@ -93,8 +93,13 @@ class Database:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine with the product's SQLite settings (WAL, foreign keys, busy timeout)."""
+    """Create an engine with the product's SQLite settings (WAL, foreign keys, busy timeout).
+
+    ``hide_parameters``: SQLAlchemy's error messages never carry the statement's parameters
+    (answers, reasons, phone numbers), whoever logs or prints them.
+    """
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)

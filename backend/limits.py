@@ -81,7 +81,9 @@ def _retry_after_seconds(error: TooManyRequests) -> int:
     breached = limiter.current_limit if limiter is not None else None
     if breached is None:
         return 60
-    return max(1, math.ceil(breached.reset_at - time.time()))
+    # reset_at is rounded up to a whole second, so it can lie just past the window itself.
+    window = breached.limit.get_expiry()
+    return max(1, min(window, math.ceil(breached.reset_at - time.time())))
 
 
 def _too_many_requests(error: TooManyRequests) -> Any:

@@ -51,7 +51,9 @@ def _error(description: str) -> dict[str, Any]:
 
 ERRORS = {
     "400": _error("A malformed request: a body, path or query parameter this operation does not take "
-                  "(e.g. a date that is not YYYY-MM-DD), with `errors` where there are several."),
+                  "(e.g. a date that is not YYYY-MM-DD), with `errors` where there are several; text holding "
+                  "control characters or lone surrogates anywhere in the request (`code`: `invalid_text`); JSON "
+                  "nested too deeply (`code`: `invalid_json`)."),
     "401": _error("No valid bearer token."),
     "403": _error("Your role may not use this endpoint, or may not act on this case "
                   "(independence of decision maker and reviewer, referring organisation)."),
@@ -62,6 +64,10 @@ ERRORS = {
             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
             **_json(_ref("Error"))},
 }
+
+ALWAYS = ("400", "429")
+"""Answers any operation may give: input refused at the edge (``backend.request_guards``) and the rate
+limits per client (``backend.limits``)."""
 
 REFERENCE = {"name": "reference", "in": "path", "required": True,
              "schema": {"type": "string", "pattern": r"^(NRM|DTN)-\d{4}-\d{6}$"},
@@ -89,7 +95,7 @@ def _operation(summary: str, roles: tuple[str, ...] | None, ok: tuple[str, str, 
     if body is not None:
         operation["requestBody"] = {"required": True, **_json(body)}
     responses: dict[str, Any] = {status: {"description": ok_description, **_json(schema)}}
-    for code in errors:
+    for code in sorted({*errors, *ALWAYS}):
         responses[code] = ERRORS[code]
     operation["responses"] = responses
     return operation

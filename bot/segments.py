@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
+from backend.text_hygiene import clean
+
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -80,11 +82,13 @@ _TABLE = str.maketrans(_REPLACEMENTS)
 
 def sanitise(text: str) -> str:
     """Replace look-alike punctuation (curly quotes, NBSP, U+202F, dashes, ellipsis) by GSM-7
-    characters, so that a stray typographic character does not force the whole message to UCS-2.
+    characters, so that a stray typographic character does not force the whole message to UCS-2,
+    and remove control characters (``backend.text_hygiene.clean``: an answer quoted from an old
+    draft may hold NUL or ESC, which no SMS can carry and no TwiML may contain).
 
     Letters are left alone: a message in a language that needs UCS-2 stays correct.
     """
-    return text.replace("\r\n", "\n").translate(_TABLE)
+    return clean(text.replace("\r\n", "\n")).translate(_TABLE)
 
 
 def is_gsm7(text: str) -> bool:

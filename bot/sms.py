@@ -37,6 +37,9 @@ Rules of the channel, on top of the dialogue:
   failed to join looks like) is kept as a part, and the reply is "Got it. Send more, or DONE when
   finished."; DONE, or a message that does not continue, completes the answer with the parts joined
   by spaces. Parts are kept in the draft's ``DialogueState.channel`` (encrypted with the draft).
+- Control characters (NUL, ESC, other C0/C1) are removed from the text before anything else
+  (``backend.text_hygiene``: the sender cannot easily retype), and every reply is cleaned again
+  when rendered as TwiML. A ``MessageSid`` or ``From`` holding one is refused with 400.
 - MMS: pictures cannot be taken; the reply says so and the text part, if any, is handled as usual.
 - Cross-channel resume (``bot.resume_codes``): REVIEW also gives a one-time code for carrying on
   in web chat, and "RESUME ABCD-2345" (a code shown by REVIEW in web chat) moves that draft here.
@@ -66,6 +69,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from backend.db import Database, get_db, get_for_update, utcnow
 from backend.models import Conversation, InboundMessage, Responder
+from backend.request_guards import handles_own_input
+from backend import text_hygiene
 from bot import engine, resume_codes
 from bot.i18n import translator
 from bot.registration import prefill
@@ -146,6 +151,7 @@ class Settings:
 
 
 @bp.post("/twilio")
+@handles_own_input
 def twilio_webhook() -> Response:
     if not _signature_ok():
         return Response("Forbidden: bad or missing X-Twilio-Signature\n", 403, mimetype="text/plain")
@@ -154,6 +160,8 @@ def twilio_webhook() -> Response:
     sender = "".join((form.get("From") or "").split())
     if not sid or not sender or len(sid) > MAX_SID_CHARS:
         return Response("Bad request: MessageSid and From are required\n", 400, mimetype="text/plain")
+    if not (text_hygiene.is_clean(sid) and text_hygiene.is_clean(sender)):
+        return Response("Bad request: control characters in MessageSid or From\n", 400, mimetype="text/plain")
     try:
         num_media = int(form.get("NumMedia") or 0)
     except ValueError:
@@ -161,7 +169,7 @@ def twilio_webhook() -> Response:
     inbound = Inbound(
         sid=sid,
         sender=sender,
-        body=form.get("Body") or "",
+        body=text_hygiene.clean(form.get("Body") or ""),  # the text kept: control characters removed
         num_media=num_media,
         opt_out_type=(form.get("OptOutType") or "").strip().upper() or None,
     )
@@ -169,10 +177,14 @@ def twilio_webhook() -> Response:
 
 
 def twiml(messages: list[str]) -> Response:
-    """The TwiML answer: one ``<Message>`` per text, or an empty ``<Response/>``."""
+    """The TwiML answer: one ``<Message>`` per text, or an empty ``<Response/>``.
+
+    Each text is cleaned again here (``backend.text_hygiene.clean``): a reply stored earlier, or a
+    draft saved before the channel removed control characters, must not make the XML unreadable.
+    """
     response = MessagingResponse()
     for message in messages:
-        response.message(message)
+        response.message(text_hygiene.clean(message))
     return Response(str(response), 200, mimetype="application/xml")
 
 

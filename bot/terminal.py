@@ -10,6 +10,7 @@ import click
 import phonenumbers
 from sqlalchemy import select
 
+from backend import text_hygiene
 from backend.db import get_db
 from backend.models import Responder
 from bot import engine
@@ -65,5 +66,5 @@ def chat_command(phone: str | None, fresh: bool, language: str | None) -> None:
             click.echo("\nDraft saved. Run `nrm chat` to carry on.")
             return
         with database.transaction() as db:
-            reply = engine.receive(db, reply.conversation, address, text, actor)
+            reply = engine.receive(db, reply.conversation, address, text_hygiene.clean(text), actor)
         _show(reply)

@@ -17,6 +17,10 @@ so the page can set ``lang`` and ``dir``. Also here:
   request's ``Accept-Language`` (English by default).
 
 REVIEW in web chat adds a one-time code for carrying on by SMS ("RESUME ABCD-2345").
+
+A text (or conversation id) holding NUL, another control character or a lone surrogate is refused
+before the view runs (``backend.request_guards``): 400 ``{"error", "code": "invalid_text",
+"language"}``, the draft unchanged, so the operator can correct it and send it again.
 """
 
 from __future__ import annotations

@@ -45,3 +45,15 @@ def make_user(app: Flask, email: str, role: str) -> str:
     with app.app_context(), db.get_db(app).transaction() as session:
         user = auth.create_user(session, email, role, auth.generate_password())
         return auth.create_token(session, user)
+
+
+def claimed_case(app: Flask) -> tuple[str, str]:
+    """A case (``awaiting_rg``) claimed by a new caseworker: its reference and the caseworker's
+    bearer token, for posting a decision."""
+    from tests.backend.casework_helpers import give_claim, make_case
+
+    with app.app_context(), db.get_db(app).transaction() as session:
+        worker = auth.create_user(session, "caseworker@example.org", "caseworker", auth.generate_password())
+        case = make_case(session)
+        give_claim(case, worker)
+        return case.reference, auth.create_token(session, worker)
