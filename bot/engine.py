@@ -30,8 +30,9 @@ from flows.state import DialogueState
 
 log = logging.getLogger(__name__)
 
-SENT_NRM = N_("NRM referral sent. Reference: {reference}. Quote it in any contact.")
-SENT_DTN = N_("Duty to Notify report sent. Reference: {reference}.")
+# The msgids that ``flows.dialogue.submitted`` says (extracted and translated from there).
+SENT_NRM = "NRM referral sent. Reference: {reference}. Quote it in any contact."
+SENT_DTN = "Duty to Notify report sent. Reference: {reference}."
 NOT_SENT = N_("The referral could not be sent. Reply REVIEW to check your answers, or HELP.")
 
 

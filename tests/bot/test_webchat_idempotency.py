@@ -5,6 +5,7 @@ referral of the same person."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -12,7 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from backend import db
+from backend.db import utcnow
 from backend.models import Case, ChatReply
+from bot.purge import REPLY_RETENTION, purge
 from tests.bot.conftest import make_user
 from tests.flows.conversation import CHILD
 
@@ -140,3 +143,17 @@ def test_a_client_message_id_must_be_a_short_string(product: Flask) -> None:
                                         json={"text": "Ref A", "client_message_id": bad},
                                         headers=operator.headers)
         assert response.status_code == 400
+
+
+def test_stored_chat_replies_of_a_sent_referral_are_purged_after_the_retry_window(product: Flask) -> None:
+    operator = Operator(product)
+    summary = operator.to_summary()
+    operator.send(summary["conversation"], "CONFIRM")
+    draft = operator.open()["conversation"]
+    operator.send(draft, "Ref A")
+    with product.app_context(), db.get_db(product).transaction() as session:
+        assert purge(session, expiry_days=30).replies == 0  # within the window
+        later = utcnow() + REPLY_RETENTION + timedelta(minutes=1)
+        assert purge(session, expiry_days=30, now=later).replies == 1  # the CONFIRM's reply
+        kept = session.scalars(select(ChatReply.conversation_id)).all()
+    assert kept == [draft]  # a live draft keeps its replies
