@@ -191,16 +191,21 @@ def _wait(db: Session, redeemer: str, now: datetime) -> timedelta | None:
     return recent[-1] + window - now
 
 
-def moved(db: Session, issued_by: str, target: str) -> tuple[Conversation, datetime] | None:
-    """The draft that a code issued by ``issued_by`` last moved to channel ``target`` and that is
-    still there, with when it moved (a used code is kept until it would have expired)."""
-    found = db.execute(
+def moved(db: Session, issued_by: str, target: str,
+          conversation_id: str | None = None) -> tuple[Conversation, datetime] | None:
+    """The draft (or only ``conversation_id``) that a code issued by ``issued_by`` last moved to
+    channel ``target`` and that is still there, with when it moved (a used code is kept until it
+    would have expired)."""
+    statement = (
         select(Conversation, ResumeCode.used_at)
         .join(ResumeCode, ResumeCode.conversation_id == Conversation.id)
         .where(ResumeCode.issued_by == issued_by, ResumeCode.target_channel == target,
                ResumeCode.used_at.is_not(None), Conversation.channel == target,
                Conversation.status == "draft")
-        .order_by(ResumeCode.used_at.desc()).limit(1)).first()
+        .order_by(ResumeCode.used_at.desc()).limit(1))
+    if conversation_id is not None:
+        statement = statement.where(Conversation.id == conversation_id)
+    found = db.execute(statement).first()
     return (found[0], found[1]) if found is not None else None
 
 

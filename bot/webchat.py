@@ -18,7 +18,8 @@ so the page can set ``lang`` and ``dir``. Also here:
 
 REVIEW in web chat adds a one-time code for carrying on by SMS ("RESUME ABCD-2345"); a code whose
 draft was sent or discarded meanwhile (an SMS CONFIRM that came first) gets 409 with
-``reason: "finished"``.
+``reason: "finished"``, and a message to a draft this operator's code moved to SMS gets 409 with
+``reason: "moved"``.
 
 Sending is idempotent: ``POST .../messages`` takes ``{"text": ..., "client_message_id": "<uuid>"}``
 (recommended; without it a send still works but a retry is applied again). The reply is stored
@@ -47,6 +48,8 @@ bp = Blueprint("webchat", __name__, url_prefix="/api/chat")
 CHANNEL = "web"
 MAX_MESSAGE_CHARS = 16000
 MAX_CLIENT_ID_CHARS = 64
+MOVED_TO_SMS = ("This referral has moved to SMS with its resume code and carries on there; "
+                "this message was not applied.")
 
 
 def _address() -> str:
@@ -124,7 +127,10 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
     db = session()
     conversation = get_for_update(db, Conversation, conversation_id)  # one message at a time
     if conversation is None or conversation.address != _address() or conversation.channel != CHANNEL:
+        moved = resume_codes.moved(db, _address(), "sms", conversation_id) is not None
         db.rollback()
+        if moved:  # this operator's code took it to SMS (perhaps while this message was on its way)
+            return _error(MOVED_TO_SMS, 409, reason="moved")
         return _error("No such conversation.", 404)
     if client_id is not None:
         stored = db.scalar(select(ChatReply.reply).where(ChatReply.conversation_id == conversation.id,

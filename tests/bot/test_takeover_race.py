@@ -167,3 +167,23 @@ def test_a_takeover_after_the_sms_confirmed_gets_409(sms_app: Flask) -> None:
                                           headers={"Authorization": f"Bearer {race.token}"})
     assert response.status_code == 409 and response.get_json()["reason"] == "finished"
     assert race.cases(draft_id) == 1
+
+
+def test_a_web_chat_message_to_a_draft_its_code_moved_to_sms_gets_409_not_404(sms_app: Flask) -> None:
+    token = make_user(sms_app, "operator@example.org", "operator")
+    client, headers = sms_app.test_client(), {"Authorization": f"Bearer {token}"}
+    conversation = client.post("/api/chat/conversations", headers=headers).get_json()["conversation"]
+    path = f"/api/chat/conversations/{conversation}/messages"
+    review = client.post(path, json={"text": "REVIEW"}, headers=headers).get_json()
+    code = review["messages"][-1].split("RESUME ", 1)[1].split(" ", 1)[0]
+    phone = SmsPhone(sms_app)
+    phone.send(f"RESUME {code}")
+    assert phone.draft().id == conversation
+
+    late = client.post(path, json={"text": "Ref A"}, headers=headers)
+    assert late.status_code == 409 and late.get_json()["reason"] == "moved"
+    assert "moved to SMS" in late.get_json()["error"]
+    assert phone.current() == "reference"  # not applied
+    other = make_user(sms_app, "other@example.org", "operator")
+    stranger = client.post(path, json={"text": "Ref A"}, headers={"Authorization": f"Bearer {other}"})
+    assert stranger.status_code == 404  # to anyone else it does not exist
