@@ -2,7 +2,7 @@
 
 Enumerated columns are plain strings with CHECK constraints (portable across SQLite and
 PostgreSQL, and easy to extend in a migration). Personal data lives only in ``EncryptedJSON``
-columns: ``Conversation.state``, ``Case.payload``, ``InboundMessage.reply`` and the written reasons
+columns: ``Conversation.state``, ``Case.payload``, ``InboundMessage.reply``, ``ChatReply.reply`` and the written reasons
 of ``Decision``, ``Review`` and ``CaseNote``.
 """
 
@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.crypto import EncryptedJSON
@@ -171,6 +171,28 @@ class InboundMessage(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reply: Mapped[Any] = mapped_column(EncryptedJSON, nullable=True)
+    """None for a tombstone: the MessageSid of a deleted draft's message (SMS quick exit, NEW),
+    kept without text so that a Twilio retry of it is answered with nothing and opens nothing."""
+
+
+class ChatReply(Base):
+    """A web chat message already applied, keyed by the page's ``client_message_id``.
+
+    A send retried after a lost response gets this stored reply instead of being applied to the
+    next question too. The reply may quote answers, so it is encrypted; rows go with their
+    conversation and are purged like SMS stored replies (``bot.purge``).
+    """
+
+    __tablename__ = "chat_replies"
+    __table_args__ = (UniqueConstraint("conversation_id", "client_message_id",
+                                       name="uq_chat_replies_conversation_client_message"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    client_message_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reply: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    """The JSON body the API answered (``bot.webchat``)."""
 
 
 class Case(Base):

@@ -58,7 +58,8 @@ ERRORS = {
     "403": _error("Your role may not use this endpoint, or may not act on this case "
                   "(independence of decision maker and reviewer, referring organisation)."),
     "404": _error("No such case, or not one you may see."),
-    "409": _error("The case's state does not allow this action, or another caseworker holds the claim."),
+    "409": _error("The state of the case or conversation does not allow this: another caseworker holds the "
+                  "claim, or the draft was sent, discarded or moved to another channel (`reason`)."),
     "422": _error("Malformed body, or missing written reasons."),
     "429": {"description": "Too many attempts: wait the `Retry-After` header's seconds.",
             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
@@ -216,7 +217,12 @@ SCHEMAS: dict[str, Any] = {
     "ChatMessage": {
         "type": "object", "required": ["text"],
         "properties": {"text": {"type": "string", "maxLength": 16000,
-                                "description": "What the operator typed: an answer or a command."}},
+                                "description": "What the operator typed: an answer or a command."},
+                       "client_message_id": {
+                           "type": "string", "minLength": 1, "maxLength": 64,
+                           "description": "Recommended: a new id per message, the same one when a send is "
+                                          "retried after a lost response (it then gets the stored reply and "
+                                          "is applied once)."}},
     },
     "ChatConversations": {
         "type": "object", "required": ["conversations"],
@@ -225,7 +231,8 @@ SCHEMAS: dict[str, Any] = {
             "properties": {"conversation": {"type": "string"},
                            "status": {"enum": ["draft", "submitted", "cancelled"]},
                            "language": {"type": "string"},
-                           "updated_at": {"type": "string", "format": "date-time"}}}}},
+                           "updated_at": {"type": "string", "format": "date-time"},
+                           "reference": {"type": ["string", "null"]}}}}},
     },
     "Count": {"oneOf": [{"type": "integer", "minimum": 0}, {"enum": [SMALL, HIDDEN]}],
               "description": f'A count. "{SMALL}": from 1 to 4; "{HIDDEN}": hidden so that a "{SMALL}" in the '
@@ -282,11 +289,11 @@ CHAT_PATHS: dict[str, Any] = {
         parameters=[CONVERSATION])},
     "/api/chat/conversations/{conversation_id}/messages": {"post": _operation(
         "Send one message (an answer or a command) to the operator's draft", ("operator",),
-        ("200", "The replies and the next question.", CHAT_REPLY), ("400", "401", "403", "404"),
+        ("200", "The replies and the next question.", CHAT_REPLY), ("400", "401", "403", "404", "409"),
         body=_ref("ChatMessage"), parameters=[CONVERSATION])},
     "/api/chat/resume": {"post": _operation(
         "Take over a draft started by SMS with the one-time code its REVIEW showed", ("operator",),
-        ("200", "The draft's current question.", CHAT_REPLY), ("400", "401", "403", "429"),
+        ("200", "The draft's current question.", CHAT_REPLY), ("400", "401", "403", "409", "429"),
         body={"type": "object", "required": ["code"],
               "properties": {"code": {"type": "string", "maxLength": 64, "examples": ["ABCD-2345"]}}})},
 }

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend import intake
 from backend.db import get_for_update
-from backend.models import Conversation
+from backend.models import Case, Conversation
 from bot.i18n import translator
 from flows import dialogue
 from flows.dialogue import Turn
@@ -30,6 +30,9 @@ from flows.state import DialogueState
 
 log = logging.getLogger(__name__)
 
+# The msgids that ``flows.dialogue.submitted`` says (extracted and translated from there).
+SENT_NRM = "NRM referral sent. Reference: {reference}. Quote it in any contact."
+SENT_DTN = "Duty to Notify report sent. Reference: {reference}."
 NOT_SENT = N_("The referral could not be sent. Reply REVIEW to check your answers, or HELP.")
 
 
@@ -109,7 +112,7 @@ def receive(
     if conversation is None or conversation.address != address:
         raise ConversationNotFound(conversation_id)
     if conversation.status != "draft":
-        return Reply(conversation.id, [], None, True, None)
+        return finished(session, conversation)
     state = DialogueState.from_dict(conversation.state)
     t = translator(state.language)
     turn = dialogue.handle(state, text, t, today or date.today())
@@ -137,6 +140,17 @@ def resume(session: Session, conversation: Conversation) -> Reply:
     state = DialogueState.from_dict(conversation.state)
     turn = dialogue.repeat(state, translator(state.language))
     return _reply(conversation, turn)
+
+
+def finished(session: Session, conversation: Conversation) -> Reply:
+    """What a submitted or discarded conversation shows, whenever asked: done, and the reference
+    of its case (so a lost CONFIRM response can always be got back)."""
+    case = session.scalars(select(Case).where(Case.conversation_id == conversation.id)).one_or_none()
+    if case is None:
+        return Reply(conversation.id, [], None, True, None)
+    t = translator(conversation.language)
+    sent = SENT_DTN if case.series == "DTN" else SENT_NRM
+    return Reply(conversation.id, [tr(t, sent, reference=case.reference)], None, True, case.reference)
 
 
 def _reply(conversation: Conversation, turn: Turn) -> Reply:

@@ -2,9 +2,11 @@
 
 - Drafts (any channel) not touched for ``DRAFT_EXPIRY_DAYS`` days, with the stored replies of their
   messages. The SMS channel also deletes an expired draft as soon as its sender writes again.
-- Stored replies (``inbound_messages``) older than :data:`REPLY_RETENTION` that no longer belong
-  to a draft: they exist only to answer a Twilio retry, which comes within minutes, and a reply can
-  quote answers (a review summary) of a referral that has since been submitted.
+- Stored replies (``inbound_messages`` of SMS, ``chat_replies`` of web chat) older than
+  :data:`REPLY_RETENTION` that no longer belong to a draft: they exist only to answer a retry
+  (Twilio's, or the chat page's after a lost response), which comes within minutes, and a reply can
+  quote answers (a review summary) of a referral that has since been submitted. SMS tombstones
+  (the MessageSids of a draft deleted by the quick exit, without text) go the same way.
 - Wrong resume codes older than ``RESUME_CODE_FAILURE_WINDOW_MINUTES``: they no longer count
   towards the throttle of ``bot.resume_codes``.
 
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from backend.config import INT_DEFAULTS
 from backend.db import get_db, utcnow
-from backend.models import Conversation, InboundMessage
+from backend.models import ChatReply, Conversation, InboundMessage
 from bot import resume_codes
 
 REPLY_RETENTION = timedelta(days=1)
@@ -59,6 +61,11 @@ def purge(session: Session, expiry_days: int, now: datetime | None = None,
         .where(or_(InboundMessage.conversation_id.is_(None),
                    InboundMessage.conversation_id.not_in(live_drafts)))
     ).rowcount or 0
+    replies += session.execute(
+        delete(ChatReply)
+        .where(ChatReply.received_at < now - REPLY_RETENTION)
+        .where(ChatReply.conversation_id.not_in(live_drafts))
+    ).rowcount or 0
     failures = resume_codes.purge_failures(session, failure_window, now)
     return Purged(drafts=len(ids), replies=replies, failures=failures)
 
@@ -75,5 +82,5 @@ def run_purge(app: Flask) -> str:
 @click.command("purge")
 @with_appcontext
 def purge_command() -> None:
-    """Delete drafts older than DRAFT_EXPIRY_DAYS, stale stored SMS replies and old wrong resume codes."""
+    """Delete drafts older than DRAFT_EXPIRY_DAYS, stale stored replies and old wrong resume codes."""
     click.echo(run_purge(current_app))

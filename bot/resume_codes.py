@@ -191,6 +191,24 @@ def _wait(db: Session, redeemer: str, now: datetime) -> timedelta | None:
     return recent[-1] + window - now
 
 
+def moved(db: Session, issued_by: str, target: str,
+          conversation_id: str | None = None) -> tuple[Conversation, datetime] | None:
+    """The draft (or only ``conversation_id``) that a code issued by ``issued_by`` last moved to
+    channel ``target`` and that is still there, with when it moved (a used code is kept until it
+    would have expired)."""
+    statement = (
+        select(Conversation, ResumeCode.used_at)
+        .join(ResumeCode, ResumeCode.conversation_id == Conversation.id)
+        .where(ResumeCode.issued_by == issued_by, ResumeCode.target_channel == target,
+               ResumeCode.used_at.is_not(None), Conversation.channel == target,
+               Conversation.status == "draft")
+        .order_by(ResumeCode.used_at.desc()).limit(1))
+    if conversation_id is not None:
+        statement = statement.where(Conversation.id == conversation_id)
+    found = db.execute(statement).first()
+    return (found[0], found[1]) if found is not None else None
+
+
 def purge_failures(db: Session, window: timedelta, now: datetime | None = None) -> int:
     """Delete failures older than ``window`` (they no longer count); the number deleted."""
     now = now or utcnow()
@@ -201,7 +219,12 @@ def _redeem(db: Session, code: str, channel: str, address: str, now: datetime) -
     symbols = normalise(code)
     if symbols is None:
         raise ResumeCodeError("invalid")
-    row = db.scalars(select(ResumeCode).where(ResumeCode.code_hash == _digest(symbols))
+    digest = _digest(symbols)
+    # The draft's row is locked before the code's: the channels lock a draft first and then touch
+    # its codes (REVIEW issues one), so the other order could deadlock with a message in flight.
+    conversation_id = db.scalar(select(ResumeCode.conversation_id).where(ResumeCode.code_hash == digest))
+    conversation = get_for_update(db, Conversation, conversation_id) if conversation_id else None
+    row = db.scalars(select(ResumeCode).where(ResumeCode.code_hash == digest)
                      .with_for_update().execution_options(populate_existing=True)).one_or_none()
     if row is None or row.target_channel != channel:
         raise ResumeCodeError("invalid")
@@ -209,7 +232,6 @@ def _redeem(db: Session, code: str, channel: str, address: str, now: datetime) -
         raise ResumeCodeError("used")
     if row.expires_at <= now:
         raise ResumeCodeError("expired")
-    conversation = get_for_update(db, Conversation, row.conversation_id)
     if conversation is None or conversation.status != "draft":
         raise ResumeCodeError("finished")
     row.used_at = now

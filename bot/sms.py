@@ -22,7 +22,8 @@ Rules of the channel, on top of the dialogue:
   INFO are the dialogue's HELP for the current question. A plain "yes" is an answer otherwise.
 - The quick-exit word (``QUICK_EXIT_WORD``, default SAFE, also in the language of the sender's
   draft when the catalogue translates it) deletes the sender's drafts at once and replies a neutral
-  "OK."; nothing of that exchange is stored.
+  "OK."; nothing of that exchange is stored. The MessageSids of the deleted drafts' messages stay
+  as data-free tombstones, so a late Twilio retry of one gets an empty reply and opens nothing.
 - The first message from a sender without a draft starts a referral (its text is not an answer)
   by asking the language: the numbered list, each language named in itself. The reply picks one;
   the welcome and the first question follow in that language. LANGUAGE changes it at any step.
@@ -60,7 +61,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import delete, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -108,6 +109,8 @@ MEDIA = N_("Photos and files cannot be received by SMS, and none was kept. Descr
            "in words, or send it separately.")
 GOT_PART = N_("Got it. Send more, or DONE when finished.")
 PARTS_KEPT = N_("Your answer so far is kept. Send more, or DONE when finished.")
+MOVED = N_("This referral has moved to web chat and carries on there. Text again to start a new "
+           "referral.")
 OFFER = N_("You have a referral in progress (question {step} of {of}). "
            "Reply RESUME to carry on or NEW to start again.")
 OFFER_AT_REVIEW = N_("You have a referral in progress (all questions answered). "
@@ -281,7 +284,11 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
         draft, messages = _resume_from_web(db, code, inbound.sender, f"responder:{responder.id}", draft)
         return _remember(db, inbound.sid, draft, notes + messages)
 
-    if draft is None:  # first contact: the language list comes first (language=None)
+    if draft is None:
+        moved = _moved_to_web(db, f"responder:{responder.id}")
+        if moved is not None:  # taken over in web chat since the sender's last message: say so
+            return _remember(db, inbound.sid, moved, notes + [tr(translator(_language_of(moved)), MOVED)])
+        # first contact: the language list comes first (language=None)
         reply = engine.begin(db, CHANNEL, inbound.sender, prefill(responder), language=None)
         draft = db.get(Conversation, reply.conversation)
         t = translator(draft.language if draft else "en")
@@ -399,6 +406,20 @@ def _resume_from_web(db: Session, code: str, sender: str, actor: str,
     return moved, engine.resume(db, moved).messages
 
 
+def _moved_to_web(db: Session, actor: str) -> Conversation | None:
+    """The draft this responder last moved to web chat with a code, if no SMS from them was
+    taken since: their next message is told where it went instead of opening a new referral
+    (it may well have been meant for that draft, e.g. sent while the code was being typed). The
+    reply is stored under that draft, so the message after it starts a new referral."""
+    moved = resume_codes.moved(db, actor, "web")
+    if moved is None:
+        return None
+    conversation, at = moved
+    since = exists().where(InboundMessage.conversation_id == conversation.id,
+                           InboundMessage.received_at >= at)
+    return None if db.scalar(select(since)) else conversation
+
+
 def _offer(db: Session, draft: Conversation, t: Translator) -> str:
     question = engine.resume(db, draft).question
     if question is None:
@@ -496,14 +517,26 @@ def _set_channel(draft: Conversation, channel: dict[str, Any]) -> None:
 
 
 def _drafts(db: Session, sender: str) -> list[Conversation]:
-    statement = select(Conversation).where(
-        Conversation.channel == CHANNEL, Conversation.address == sender, Conversation.status == "draft"
-    )
+    """The sender's drafts, locked until the transaction ends (``SELECT ... FOR UPDATE``).
+
+    Locked before anything reads them, so a web chat takeover of the same draft
+    (``resume_codes.redeem`` locks it too) is applied either wholly before this message (the
+    draft is then no longer the sender's and is not returned) or wholly after it.
+    """
+    statement = (select(Conversation)
+                 .where(Conversation.channel == CHANNEL, Conversation.address == sender,
+                        Conversation.status == "draft")
+                 .order_by(Conversation.id).with_for_update()
+                 .execution_options(populate_existing=True))
     return list(db.scalars(statement))
 
 
 def _delete(db: Session, conversation: Conversation) -> None:
-    """Hard-delete a draft and the stored replies of its messages."""
-    db.execute(delete(InboundMessage).where(InboundMessage.conversation_id == conversation.id))
+    """Hard-delete a draft and the stored replies of its messages, keeping their MessageSids as
+    tombstones (no conversation, no reply): a Twilio retry of one of them, even after the quick
+    exit, is then answered with nothing and opens nothing. ``nrm purge`` deletes tombstones
+    after the retry window (``bot.purge.REPLY_RETENTION``)."""
+    db.execute(update(InboundMessage).where(InboundMessage.conversation_id == conversation.id)
+               .values(conversation_id=None, reply=None))
     db.delete(conversation)
     db.flush()

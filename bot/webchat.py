@@ -16,7 +16,17 @@ so the page can set ``lang`` and ``dir``. Also here:
   ``{"error", "retry_after_minutes", "language"}``, the message in the best language of the
   request's ``Accept-Language`` (English by default).
 
-REVIEW in web chat adds a one-time code for carrying on by SMS ("RESUME ABCD-2345").
+REVIEW in web chat adds a one-time code for carrying on by SMS ("RESUME ABCD-2345"); a code whose
+draft was sent or discarded meanwhile (an SMS CONFIRM that came first) gets 409 with
+``reason: "finished"``, and a message to a draft this operator's code moved to SMS gets 409 with
+``reason: "moved"``.
+
+Sending is idempotent: ``POST .../messages`` takes ``{"text": ..., "client_message_id": "<uuid>"}``
+(recommended; without it a send still works but a retry is applied again). The reply is stored
+(encrypted, ``ChatReply``) under the conversation and that id, so a send retried after a lost
+response gets the same reply and is applied once. A submitted conversation always shows its
+reference: ``GET .../<id>``, the list with ``?status=submitted`` and any later message answer
+``done: true`` with ``reference``.
 
 A text (or conversation id) holding NUL, another control character or a lone surrogate is refused
 before the view runs (``backend.request_guards``): 400 ``{"error", "code": "invalid_text",
@@ -28,11 +38,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from backend.auth import require_api_user
-from backend.db import session
-from backend.models import Conversation
+from backend.db import get_for_update, session
+from backend.models import Case, ChatReply, Conversation
 from bot import engine, resume_codes
 from bot.i18n import translator
 from flows.commands import Command, recognise
@@ -41,6 +51,9 @@ from flows.languages import CODES
 bp = Blueprint("webchat", __name__, url_prefix="/api/chat")
 CHANNEL = "web"
 MAX_MESSAGE_CHARS = 16000
+MAX_CLIENT_ID_CHARS = 64
+MOVED_TO_SMS = ("This referral has moved to SMS with its resume code and carries on there; "
+                "this message was not applied.")
 
 
 def _address() -> str:
@@ -78,14 +91,16 @@ def list_conversations() -> tuple[Any, int]:
     status = request.args.get("status", "draft")
     if status not in ("draft", "submitted", "cancelled"):
         return _error("status must be draft, submitted or cancelled", 400)
-    statement = (select(Conversation)
+    statement = (select(Conversation, Case.reference)
+                 .outerjoin(Case, Case.conversation_id == Conversation.id)
                  .where(Conversation.channel == CHANNEL, Conversation.address == _address(),
                         Conversation.status == status)
                  .order_by(Conversation.updated_at.desc()).limit(50))
-    rows = session().scalars(statement).all()
+    rows = session().execute(statement).all()
     return jsonify({"conversations": [
         {"conversation": row.id, "status": row.status, "language": row.language,
-         "updated_at": row.updated_at.isoformat()} for row in rows]}), 200
+         "updated_at": row.updated_at.isoformat(), "reference": reference}
+        for row, reference in rows]}), 200
 
 
 @bp.get("/conversations/<conversation_id>")
@@ -96,7 +111,7 @@ def show_conversation(conversation_id: str) -> tuple[Any, int]:
     if conversation is None or conversation.address != _address() or conversation.channel != CHANNEL:
         return _error("No such conversation.", 404)
     if conversation.status != "draft":
-        return jsonify(_json(engine.Reply(conversation.id, [], None, True, None), conversation)), 200
+        return jsonify(_json(engine.finished(db, conversation), conversation)), 200
     return jsonify(_json(engine.resume(db, conversation), conversation)), 200
 
 
@@ -105,24 +120,45 @@ def show_conversation(conversation_id: str) -> tuple[Any, int]:
 def post_message(conversation_id: str) -> tuple[Any, int]:
     body = request.get_json(silent=True)
     text = body.get("text") if isinstance(body, dict) else None
+    client_id = body.get("client_message_id") if isinstance(body, dict) else None
     if not isinstance(text, str) or len(text) > MAX_MESSAGE_CHARS:
-        return _error('Send JSON {"text": "..."} of at most 16,000 characters.', 400)
+        return _error('Send JSON {"text": "...", "client_message_id": "<uuid>"} with a text of at '
+                      'most 16,000 characters.', 400)
+    if client_id is not None and (not isinstance(client_id, str)
+                                  or not 1 <= len(client_id) <= MAX_CLIENT_ID_CHARS):
+        return _error(f"client_message_id must be a string of 1 to {MAX_CLIENT_ID_CHARS} characters "
+                      "(a new UUID per message, the same one when the message is sent again).", 400)
     db = session()
-    try:
-        reply = engine.receive(db, conversation_id, _address(), text, actor=_address())
-    except engine.ConversationNotFound:
+    conversation = get_for_update(db, Conversation, conversation_id)  # one message at a time
+    if conversation is None or conversation.address != _address() or conversation.channel != CHANNEL:
+        moved = resume_codes.moved(db, _address(), "sms", conversation_id) is not None
         db.rollback()
+        if moved:  # this operator's code took it to SMS (perhaps while this message was on its way)
+            return _error(MOVED_TO_SMS, 409, reason="moved")
         return _error("No such conversation.", 404)
-    conversation = db.get(Conversation, reply.conversation)
-    if conversation is not None and conversation.status == "draft":
+    if client_id is not None:
+        stored = db.scalar(select(ChatReply.reply).where(ChatReply.conversation_id == conversation.id,
+                                                         ChatReply.client_message_id == client_id))
+        if stored is not None:  # a retry after a lost response: the same answer, applied once
+            db.rollback()
+            return jsonify(stored), 200
+    reply = engine.receive(db, conversation.id, _address(), text, actor=_address())
+    if conversation.status == "draft":
         t = translator(conversation.language)
         typed = recognise(text, t)
         if typed is not None and typed.command is Command.REVIEW:
             code = resume_codes.offer(db, conversation, "sms", _address(), t)
             reply = engine.Reply(reply.conversation, [*reply.messages, code], reply.question,
                                  reply.done, reply.reference)
+    else:
+        # Sent or discarded: earlier replies may quote answers (a review summary) and are no
+        # longer needed, since a retry of any message now gets the outcome (the reference).
+        db.execute(delete(ChatReply).where(ChatReply.conversation_id == conversation.id))
+    answer = _json(reply, conversation)
+    if client_id is not None:
+        db.add(ChatReply(conversation_id=conversation.id, client_message_id=client_id, reply=answer))
     db.commit()
-    return jsonify(_json(reply, conversation)), 200
+    return jsonify(answer), 200
 
 
 @bp.post("/resume")
@@ -145,7 +181,9 @@ def resume_by_code() -> tuple[Any, int]:
         return response, status
     except resume_codes.ResumeCodeError as problem:
         db.commit()  # the failure, for the throttle; nothing else was changed
-        return _error(str(problem), 400, reason=problem.reason)
+        # "finished": the draft was sent or discarded first (e.g. by an SMS CONFIRM a moment
+        # earlier): a conflict with the other channel rather than a wrong code.
+        return _error(str(problem), 409 if problem.reason == "finished" else 400, reason=problem.reason)
     reply = engine.resume(db, conversation)
     db.commit()
     return jsonify(_json(reply, conversation)), 200

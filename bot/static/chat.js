@@ -8,6 +8,9 @@
  * conversation is kept in the browser: a reload asks the API for the draft's current question.
  * The words this script writes come translated in the page language from the JSON in
  * #chat-strings (with {named} placeholders filled here); data-page-lang is that language.
+ * Each send carries a new client_message_id; when its response is lost (no answer, or a 5xx) it is
+ * sent again with the same id, a few times, and the API answers a repeat with the stored reply, so
+ * an answer is never applied twice.
  */
 (function () {
   "use strict";
@@ -45,6 +48,7 @@
   var errorBox = el("chat-error");
   var errorText = el("chat-error-text");
 
+  var RETRY_DELAYS_MS = [500, 1500, 3000];
   var conversationId = null;
   var busy = false;
   var turns = 0;
@@ -245,14 +249,46 @@
     if (first && !busy) first.focus();
   }
 
+  function newMessageId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;  // a version 4 UUID, where randomUUID is missing (http)
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+  }
+
+  // The send that has no answer yet: sent again (automatically, or by the operator sending the same
+  // text) it keeps its client_message_id, so the API applies it once and answers with its stored reply.
+  var unanswered = null;
+
+  function post(message, attempt) {
+    return request("POST", "/conversations/" + encodeURIComponent(message.conversation) + "/messages",
+                   { text: message.text, client_message_id: message.id })
+      .catch(function (problem) {
+        var lost = !problem.status || problem.status >= 500;  // no response, or the server failed
+        if (!lost || attempt >= RETRY_DELAYS_MS.length) throw problem;
+        return new Promise(function (resolve) { setTimeout(resolve, RETRY_DELAYS_MS[attempt]); })
+          .then(function () { return post(message, attempt + 1); });
+      });
+  }
+
   function send(text, shown) {
     if (busy || !conversationId) return;
     clearError();
     addMessage(shown || text, "user");
     setBusy(true);
-    request("POST", "/conversations/" + encodeURIComponent(conversationId) + "/messages", { text: text })
-      .then(function (reply) { setBusy(false); render(reply, false); })
-      .catch(function (problem) { setBusy(false); showError(problem.message, problem.language); });
+    var message = unanswered && unanswered.conversation === conversationId && unanswered.text === text
+      ? unanswered : { conversation: conversationId, text: text, id: newMessageId() };
+    unanswered = message;
+    post(message, 0)
+      .then(function (reply) { unanswered = null; setBusy(false); render(reply, false); })
+      .catch(function (problem) {
+        if (problem.status && problem.status < 500) unanswered = null;  // refused: nothing to retry
+        setBusy(false);
+        showError(problem.message, problem.language);
+      });
   }
 
   function start(language) {

@@ -1,0 +1,51 @@
+"""The web chat page sends an answer whose response was lost again with the same
+``client_message_id``, so the API applies it once and answers with the stored reply."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from backend import db
+from backend.models import ChatReply, Conversation
+from tests.browser.conftest import OPERATORS, LiveServer
+from tests.browser.test_chat_page import question, sign_in, start, turns, wait_for_reply
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_page_resends_a_lost_answer_with_the_same_client_message_id_and_it_is_applied_once(
+        page: Any, live_server: LiveServer) -> None:
+    sign_in(page, live_server, OPERATORS[0])
+    start(page)
+    first, _ = question(page)
+    sent: list[dict[str, Any]] = []
+
+    def lose_the_first_response(route: Any) -> None:
+        sent.append(json.loads(route.request.post_data))
+        if len(sent) == 1:
+            route.fetch()  # the server applies the answer...
+            route.abort("connectionreset")  # ...and its response never reaches the page
+        else:
+            route.continue_()
+
+    page.route("**/api/chat/conversations/*/messages", lose_the_first_response)
+    before = turns(page)
+    page.fill("#answer", "Ref A")
+    page.press("#answer", "Enter")
+    wait_for_reply(page, before)
+
+    assert len(sent) == 2 and sent[0] == sent[1]  # the same text and the same client_message_id
+    assert len(sent[0]["client_message_id"]) == 36
+    shown, _ = question(page)
+    assert shown != first and page.locator("#chat-error").is_hidden()
+    with live_server.app.app_context(), db.get_db(live_server.app).transaction(readonly=True) as session:
+        conversation = session.scalars(select(Conversation).where(
+            Conversation.address.like("user:%"), Conversation.status == "draft")
+            .order_by(Conversation.updated_at.desc())).first()
+        assert conversation.state["current"] == shown  # applied once: not to the next question too
+        replies = session.scalars(select(ChatReply).where(ChatReply.conversation_id == conversation.id)).all()
+        assert [reply.client_message_id for reply in replies] == [sent[0]["client_message_id"]]
