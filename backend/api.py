@@ -121,7 +121,7 @@ def case_detail(case: Case, now: datetime | None = None) -> dict[str, Any]:
         "rg_due_date": _iso(case.rg_due_date), "cg_not_before": _iso(case.cg_not_before),
         "overdue": queues.is_overdue(case, now), "suspended_from": case.suspended_from,
         "claim": _claim(case, now),
-        "payload": case.payload,
+        "payload": case.shown_payload,
         "decisions": [{"id": d.id, "stage": d.stage, "outcome": d.outcome, "decided_by": f"user:{d.decided_by_id}",
                        "decided_at": _iso(d.decided_at), "reasons": d.reasons} for d in case.decisions],
         "reviews": [{"id": r.id, "decision": r.decision_id, "outcome": r.outcome, "reviewer": f"user:{r.reviewer_id}",
