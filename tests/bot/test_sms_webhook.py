@@ -382,7 +382,7 @@ def test_the_quick_exit_word_is_configurable(tmp_path: Path, monkeypatch: pytest
 # -- a whole referral -------------------------------------------------------------------------------
 
 
-def test_a_full_referral_over_sms_ends_with_a_reference(phone: SmsPhone) -> None:
+def test_a_full_referral_over_sms_ends_with_a_reference_and_repeats_the_responders_own(phone: SmsPhone) -> None:
     start(phone)
     asked = walk(phone, ADULT_NRM)
     assert "user-organisation" not in asked and "user-email" not in asked  # from registration
@@ -404,6 +404,8 @@ def test_a_full_referral_over_sms_ends_with_a_reference(phone: SmsPhone) -> None
     with phone.app.app_context(), db.get_db(phone.app).transaction(readonly=True) as session:
         case = session.scalars(select(Case)).one()
         assert case.reference == reference
+        assert "reference" not in case.payload["answers"]  # the responder's own: in the receipt only
+    assert f"Your own reference: {ADULT_NRM['reference']}." in text
     assert phone.draft() is None
     # a retry of CONFIRM is answered from the stored reply, and submits nothing more
     assert phone.send("CONFIRM", sid=confirm) == replies
