@@ -202,7 +202,8 @@ class Case(Base):
     @property
     def shown_payload(self) -> dict[str, Any]:
         """The payload as staff see it (case page, case JSON): without the answers that stay
-        with the responder (their own reference), which cases stored before schema 2.0 hold."""
+        with the responder (their own reference). Migration 0011 removed them from cases stored
+        before schema 2.0; this also covers a payload restored from an older backup."""
         from flows.payload import NOT_SENT  # imported late, as backend.intake imports the schema
 
         payload = self.payload or {}

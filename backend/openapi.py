@@ -149,7 +149,9 @@ SCHEMAS: dict[str, Any] = {
                 "priority": {"type": "boolean"}, "rg_due_date": {"type": ["string", "null"], "format": "date"},
                 "cg_not_before": {"type": ["string", "null"], "format": "date"}, "overdue": {"type": "boolean"},
                 "suspended_from": {"type": ["string", "null"]}, "claim": _ref("Claim"),
-                "payload": {"type": "object", "description": "The referral as submitted (personal data)."},
+                "payload": {"type": "object", "description": (
+                    "The referral as submitted (personal data), with what the person was told "
+                    "(consent_question_version, consent_explanations); never the responder's own reference.")},
                 "decisions": {"type": "array", "items": {"type": "object"}},
                 "reviews": {"type": "array", "items": {"type": "object"}},
                 "notes": {"type": "array", "items": {"type": "object"}},
