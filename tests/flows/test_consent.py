@@ -21,7 +21,7 @@ from flows import consent, dialogue
 from flows.i18n import ENGLISH, Translator
 from flows.referral_questions import QUESTIONS
 from flows.schema import payload_schema
-from tests.flows.conversation import ROUTES, Conversation, conversation_at, validate
+from tests.flows.conversation import ROUTES, Conversation, conversation_at, validate, walked_payload
 
 BY_ID = {q.id: q for q in QUESTIONS}
 CODES = ("en", "cy", "sq", "vi", "ro", "pl", "ar")
@@ -119,11 +119,7 @@ def test_every_route_records_the_consent_question_and_the_explanations_shown(
 
 @pytest.mark.parametrize("route", ["adult", "dtn", "dtn-named", "child"])
 def test_the_consent_record_is_in_every_payload_even_without_explain(route: str) -> None:
-    conversation = Conversation()
-    conversation.answer_all(ROUTES[route])
-    conversation.say("CONFIRM")
-    payload = conversation.turn.submission
-
+    payload = walked_payload(route)
     assert payload["consent_explanations"] == []
     assert payload["consent_question_version"] == (None if route == "child" else consent.QUESTION_VERSION)
 
@@ -146,10 +142,7 @@ def test_an_explanation_shown_on_a_route_left_later_stays_recorded_as_shown() ->
 
 @pytest.mark.parametrize("route", ["adult", "dtn", "child"])
 def test_the_schema_requires_the_consent_record(route: str) -> None:
-    conversation = Conversation()
-    conversation.answer_all(ROUTES[route])
-    conversation.say("CONFIRM")
-    payload = conversation.turn.submission
+    payload = walked_payload(route)
     assert is_valid(payload)
 
     for key in ("consent_question_version", "consent_explanations"):
@@ -188,11 +181,7 @@ def test_a_draft_stored_before_versions_were_recorded_says_what_it_showed() -> N
 
 @pytest.mark.parametrize("route", ["adult", "dtn", "dtn-named", "child"])
 def test_the_responders_reference_is_in_no_referral_or_report(route: str) -> None:
-    conversation = Conversation()
-    conversation.answer_all(ROUTES[route])
-    conversation.say("CONFIRM")
-    payload = conversation.turn.submission
-
+    payload = walked_payload(route)
     assert "reference" not in payload["answers"]
     assert ROUTES[route]["reference"] not in json.dumps(payload)
     with_reference = copy.deepcopy(payload)
