@@ -47,8 +47,8 @@ PRIVACY_SUMMARY = N_(
 ADULT_IF_YES = N_(
     "About the NRM: the National Referral Mechanism is how the UK finds victims of modern slavery "
     "and gets them help. It is your choice. If you say yes, we send what happened to you and your "
-    "details, such as your name and how to contact you, to the Home Office. It decides if you are "
-    "a victim."
+    "details, such as your name and, if you give them, how to contact you, to the Home Office. It "
+    "decides if you are a victim."
 )
 ADULT_SUPPORT = N_(
     "If you say yes and want support, such as a safe place to stay, money, health care or legal "

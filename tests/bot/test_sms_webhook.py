@@ -259,7 +259,7 @@ def test_a_picture_is_not_taken_but_the_text_is(phone: SmsPhone) -> None:
 
 def test_a_long_answer_can_be_sent_in_parts_until_done(phone: SmsPhone) -> None:
     start(phone)
-    phone.send("Anna")
+    phone.send("SA-0412")
     phone.send("1")  # fr-location England
     phone.send("no")
     phone.send("no")
@@ -281,9 +281,9 @@ def test_a_long_answer_can_be_sent_in_parts_until_done(phone: SmsPhone) -> None:
 
 def test_a_part_then_an_ordinary_message_completes_the_answer(phone: SmsPhone) -> None:
     start(phone)
-    phone.send("Anna, Leeds...")
+    phone.send("Leeds team, SA...")
     phone.send("case 12")
-    assert phone.answer("reference") == "Anna, Leeds case 12"
+    assert phone.answer("reference") == "Leeds team, SA case 12"
 
 
 # -- returning senders --------------------------------------------------------------------------------
