@@ -128,7 +128,7 @@ def case_detail(case: Case, now: datetime | None = None) -> dict[str, Any]:
         "suspended_on": _iso(case.suspended_on),
         "returned": returned(case),
         "claim": _claim(case, now),
-        "payload": case.payload,
+        "payload": case.shown_payload,
         "decisions": [{"id": d.id, "stage": d.stage, "outcome": d.outcome, "decided_by": f"user:{d.decided_by_id}",
                        "decided_at": _iso(d.decided_at), "reasons": d.reasons} for d in case.decisions],
         "reviews": [{"id": r.id, "decision": r.decision_id, "outcome": r.outcome, "reviewer": f"user:{r.reviewer_id}",

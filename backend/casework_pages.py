@@ -403,7 +403,7 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
         decision_errors=field_errors(decision_form), review_errors=field_errors(review_form),
         outcome_labels={k: _(v) for k, v in OUTCOME_LABELS.get(stage, OUTCOME_LABELS["rg"]).items()},
         review_labels={k: _(v) for k, v in REVIEW_LABELS.items()},
-        timeline=_timeline(case, emails), sections=answer_sections(case.payload),
+        timeline=_timeline(case, emails), sections=answer_sections(case.shown_payload),
         audit_rows=_audit_rows(events, emails),
         back=url_for("casework.review_queue" if user.role == PANEL else "casework.decision_queue"),
         age_route_name=_name(AGE_ROUTE_NAMES, case.age_route),

@@ -263,6 +263,19 @@ class Case(Base):
     notes: Mapped[list[CaseNote]] = relationship(
         back_populates="case", order_by="CaseNote.id", cascade="all, delete-orphan", passive_deletes=True)
 
+    @property
+    def shown_payload(self) -> dict[str, Any]:
+        """The payload as staff see it (case page, case JSON): without the answers that stay
+        with the responder (their own reference). Migration 0010 removed them from cases stored
+        before schema 2.0; this also covers a payload restored from an older backup."""
+        from flows.payload import NOT_SENT  # imported late, as backend.intake imports the schema
+
+        payload = self.payload or {}
+        answers = payload.get("answers")
+        if not isinstance(answers, dict) or NOT_SENT.isdisjoint(answers):
+            return payload
+        return {**payload, "answers": {k: v for k, v in answers.items() if k not in NOT_SENT}}
+
 
 class ReferenceCounter(Base):
     """The last number handed out per series and year (NRM-2026-000123)."""

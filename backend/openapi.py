@@ -184,7 +184,9 @@ SCHEMAS: dict[str, Any] = {
                                    "reasons": {"type": ["string", "null"]},
                                    "decided_by": {"type": ["string", "null"]}}}]},
                 "claim": _ref("Claim"),
-                "payload": {"type": "object", "description": "The referral as submitted (personal data)."},
+                "payload": {"type": "object", "description": (
+                    "The referral as submitted (personal data), with what the person was told "
+                    "(consent_question_version, consent_explanations); never the responder's own reference.")},
                 "decisions": {"type": "array", "items": {"type": "object"}},
                 "reviews": {"type": "array", "items": {"type": "object"}},
                 "notes": {"type": "array", "items": {"type": "object"}},

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flows import languages
+from flows import consent, languages
 from flows import payload as payloads
 from flows import render, validators
 from flows.commands import Command, Typed, recognise
@@ -154,6 +154,8 @@ def submitted(state: DialogueState, reference: str, t: Translator) -> Turn:
         )
         if values.get("does-pv-need-support") == "yes":
             step.say("A support provider will contact the person to arrange support.")
+    if values.get("reference"):  # the responder's own label: in their receipt, never in the payload
+        step.say("Your own reference: {reference}.", reference=values["reference"])
     return Turn(state, step.messages, done=True, reference=reference)
 
 
@@ -186,6 +188,7 @@ def _offer_candidates(step: _Step, qid: str, candidates: list[str], typed: str) 
 
 def _store(step: _Step, question: Question, value: Any, typed: str) -> Turn:
     step.state.answer(question.id, value, typed)
+    consent.record_answer(step.state, question.id)
     step.route.send("advance")
     _skip_answered(step)
     return _finish(step)
@@ -393,8 +396,9 @@ def _switch(step: _Step, code: str) -> Turn:
 
 
 def _explain(step: _Step, number: int | None) -> Turn:
-    """EXPLAIN: the consent explanation and privacy summary to read to the person, in the
-    dialogue's language or, with a number from the language list, in that language."""
+    """EXPLAIN: the explanation for the person's route (adult or child) and the privacy summary,
+    to read to them, in the dialogue's language or, with a number from the language list, in
+    that language."""
     code = step.state.language if number is None else languages.by_number(number)
     if code is None:
         step.say(
@@ -404,10 +408,11 @@ def _explain(step: _Step, number: int | None) -> Turn:
         )
         step.messages.append(languages.menu_lines())
         return _finish(step)
-    step.messages.extend(languages.explanation(step.translator(code)))
-    step.state.consent_text_version = languages.CONSENT_TEXT_VERSION
-    if code not in step.state.consent_text_languages:
-        step.state.consent_text_languages = [*step.state.consent_text_languages, code]
+    explanation = consent.for_age(step.state.values().get("pv-under-age"))
+    if explanation is None:
+        step.say(consent.AGE_FIRST)
+        return _finish(step)
+    step.messages.extend(consent.show(step.state, explanation, code, step.translator(code)))
     step.explained = True
     return _finish(step)
 
@@ -454,7 +459,7 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
     if question is not None:
         step_no, of = _progress(state, question)
         if ask:
-            if question.id == languages.CONSENT_QUESTION and not step.explained:
+            if question.id == consent.CONSENT_QUESTION and not step.explained:
                 step.messages.append(tr(step.t, languages.EXPLAIN_OFFER) + "\n" + languages.menu_lines())
             current = state.answers.get(question.id, {}).get("value")
             step.messages.append(render.prompt(question, step_no, of, current, step.t))

@@ -5,10 +5,9 @@ English is the source language (msgids are the English text); the other six have
 finds their own, and the word LANGUAGE works in every one of them from any step, whatever the
 dialogue's current language (a person handed the phone must be able to get to their language).
 
-The consent explanation and the privacy information summary (``EXPLAIN``) can be shown in a
-language other than the dialogue's: staff may run the dialogue in English and read the explanation
-to the person in Vietnamese. ``CONSENT_TEXT_VERSION`` names the wording; the payload records which
-version was shown and in which languages.
+The consent explanation (``EXPLAIN``, texts in ``flows.consent``) can be shown in a language other
+than the dialogue's: staff may run the dialogue in English and read the explanation to the person
+in Vietnamese.
 """
 
 from __future__ import annotations
@@ -53,26 +52,6 @@ SOURCE = "en"
 
 LANGUAGE_QUESTION = "language"
 """The id of the language question in the web chat API (it is not a field of the referral)."""
-
-CONSENT_QUESTION = "pv-want-to-submit-nrm"
-"""EXPLAIN is offered before this question (adults only: children are referred without consent)."""
-
-CONSENT_TEXT_VERSION = "2026-11"
-"""The version of CONSENT_EXPLANATION and PRIVACY_SUMMARY below. Change it whenever their English
-wording changes (the payload records which version the person was shown)."""
-
-CONSENT_EXPLANATION = N_(
-    "About the NRM: the National Referral Mechanism is how the UK finds victims of modern slavery "
-    "and gets them help. It is your choice. If you agree, we send your details to the Home Office, "
-    "which decides if you are a victim. You can get support, such as a safe place to stay, money, "
-    "health care and legal advice. If you say no, we only send a report that does not name you."
-)
-PRIVACY_SUMMARY = N_(
-    "Your information: it is used to decide your case and to arrange support and protection. It "
-    "is shared only with those who need it, such as support workers, the police or the council, "
-    "and kept safely. You can ask to see it or to correct it. Ask us for the full Privacy "
-    "Information Notice."
-)
 
 MENU_PROMPT = N_("Choose a language. Reply with its number:")
 EXPLAIN_OFFER = N_(
@@ -239,14 +218,6 @@ def strip_approximate(folded: str, language: str) -> tuple[str, bool]:
         if folded.endswith(" " + word):
             return folded[: -len(word) - 1], True
     return folded, False
-
-
-# -- the consent explanation -----------------------------------------------------------------
-
-
-def explanation(t: Translator) -> list[str]:
-    """The consent explanation and the privacy summary, in the language of ``t`` (two messages)."""
-    return [tr(t, CONSENT_EXPLANATION), tr(t, PRIVACY_SUMMARY)]
 
 
 # -- fitting an SMS --------------------------------------------------------------------------

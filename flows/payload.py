@@ -1,20 +1,26 @@
 """The structured referral handed to the backend: one versioned JSON document.
 
 Keys of ``answers`` are the field ids of NRM-FORM.md; the envelope says which route was taken,
-how old the person is said to be, and in which language(s) the answers were given, so the backend
-never has to re-derive the dialogue's rules.
+how old the person is said to be, in which language(s) the answers were given, and what the
+person was told before the referral was made (``flows.consent``), so the backend never has to
+re-derive the dialogue's rules. The responder's own reference is never sent (NRM-FORM.md §2.1).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flows import consent
 from flows.referral_questions import QUESTIONS
 from flows.route import route
 from flows.state import DialogueState
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
+"""2.0: the consent record (question version, explanations shown) replaced consent_text_*, and
+the responder's own reference is no longer sent."""
 AGE_ROUTES = {"yes": "child", "no": "adult", "not-sure": "unknown"}
+NOT_SENT: frozenset[str] = frozenset({"reference"})
+"""Answers kept for the responder (their receipt) and never sent with a referral or report."""
 
 
 def route_of(values: dict[str, Any]) -> str:
@@ -26,7 +32,11 @@ def route_of(values: dict[str, Any]) -> str:
 def build(state: DialogueState) -> dict[str, Any]:
     """The payload for a completed dialogue (every answer on the route, skipped ones left out)."""
     values = state.values()
-    answers = {q.id: values[q.id] for q in route(QUESTIONS, values) if values.get(q.id) is not None}
+    answers = {
+        q.id: values[q.id]
+        for q in route(QUESTIONS, values)
+        if values.get(q.id) is not None and q.id not in NOT_SENT
+    }
     automatic = values.get("pv-under-age") in ("yes", "not-sure")
     typed_in = sorted({r["lang"] for qid, r in state.answers.items() if qid in answers and r["typed"]})
     return {
@@ -36,7 +46,7 @@ def build(state: DialogueState) -> dict[str, Any]:
         "automatic_referral": automatic,  # a child's referral needs no consent (NRM-FORM §1.3)
         "language": state.language,
         "answer_languages": typed_in or [state.language],
-        "consent_text_version": state.consent_text_version,  # EXPLAIN: which wording was shown
-        "consent_text_languages": list(state.consent_text_languages),  # and in which languages
+        "consent_question_version": consent.asked_version(state, answers),  # None: not asked
+        "consent_explanations": [dict(shown) for shown in state.consent_explanations],
         "answers": answers,
     }

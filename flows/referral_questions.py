@@ -151,12 +151,13 @@ _SET_UP = (
         id="reference",
         kind=Kind.TEXT,
         prompt=N_(
-            "Give this referral a short reference of your own, so you can find it later. "
-            "Use first names only, not full names."
+            "Give this referral a short reference of your own, so you can find it later, "
+            "e.g. your team's case number or a code like SA-0412."
         ),
         help=N_(
-            "The reference is only for you and your team: it is not sent to the decision makers. "
-            "We may show it in messages, so avoid full names or other personal details."
+            "The reference is only for you and your team: it is not sent with the referral or "
+            "report. We repeat it in messages to you, so use a code that does not identify the "
+            "person, never their name or initials."
         ),
         section=S_ABOUT_YOU,
         summary=N_("Your reference"),
@@ -921,8 +922,8 @@ _CONSENT = (
         ),
         help=N_(
             "The National Referral Mechanism (NRM) decides if someone is a victim and gives access "
-            "to support. Adults must agree. If they say no, you make an anonymous Duty to Notify "
-            "report instead."
+            "to support. Adults must agree. If they say no, you make a Duty to Notify report "
+            "instead, without their name unless they agreed to help the police."
         ),
         section=S_CONSENT,
         summary=N_("Agrees to referral"),
@@ -935,7 +936,8 @@ _CONSENT = (
         prompt=N_("Why does the person not want to be referred?"),
         help=N_(
             "This is now a Duty to Notify report: it tells the Home Office about a potential "
-            "victim without their details. Their reasons help improve the service."
+            "victim, without their name or contact details unless they agreed to help the police. "
+            "Their reasons help improve the service."
         ),
         section=S_CONSENT,
         summary=N_("Why they said no"),

@@ -12,9 +12,9 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from flows import lookups
+from flows import consent, lookups
 from flows.languages import CODES
-from flows.payload import AGE_ROUTES, SCHEMA_VERSION
+from flows.payload import AGE_ROUTES, NOT_SENT, SCHEMA_VERSION
 from flows.question import Kind, Question
 from flows.referral_questions import QUESTIONS
 
@@ -77,17 +77,45 @@ def _route_rules(question: Question) -> list[dict[str, Any]]:
     return rules
 
 
+CONSENT_RECORD: dict[str, Any] = {
+    "consent_question_version": {"anyOf": [{"enum": list(consent.QUESTION_VERSIONS)}, {"type": "null"}]},
+    "consent_explanations": {
+        "type": "array",
+        "uniqueItems": True,
+        "items": {
+            "type": "object",
+            "properties": {
+                "version": {"enum": list(consent.EXPLANATION_VERSIONS)},
+                "language": {"enum": list(CODES)},
+            },
+            "required": ["version", "language"],
+            "additionalProperties": False,
+        },
+    },
+}
+"""What the person was told: the consent question's version (null exactly when it was not asked,
+i.e. on a child's referral) and every explanation shown, with its language (empty when none)."""
+ASKED_ONLY_OF_ADULTS: dict[str, Any] = {
+    "if": {"properties": {"age_route": {"const": "adult"}}},
+    "then": {"properties": {"consent_question_version": {"type": "string"}}},
+    "else": {"properties": {"consent_question_version": {"type": "null"}}},
+}
+
+
 @lru_cache(maxsize=1)
 def payload_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) every submitted referral satisfies."""
-    always = [q.id for q in QUESTIONS if q.when is None and not q.optional]
+    sent = [q for q in QUESTIONS if q.id not in NOT_SENT]
+    always = [q.id for q in sent if q.when is None and not q.optional]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"urn:nrm-referral-assistant:referral:{SCHEMA_VERSION}",
         "title": "NRM referral or Duty to Notify report",
         "type": "object",
-        "required": ["schema_version", "route", "age_route", "automatic_referral", "language", "answers"],
+        "required": ["schema_version", "route", "age_route", "automatic_referral", "language",
+                     "consent_question_version", "consent_explanations", "answers"],
         "additionalProperties": False,
+        **ASKED_ONLY_OF_ADULTS,
         "properties": {
             "schema_version": {"const": SCHEMA_VERSION},
             "route": {"enum": ["nrm", "dtn"]},
@@ -95,16 +123,13 @@ def payload_schema() -> dict[str, Any]:
             "automatic_referral": {"type": "boolean"},
             "language": {"type": "string", "minLength": 2},
             "answer_languages": {"type": "array", "items": {"type": "string"}},
-            "consent_text_version": {"type": ["string", "null"]},
-            "consent_text_languages": {
-                "type": "array", "items": {"enum": list(CODES)}, "uniqueItems": True,
-            },
+            **CONSENT_RECORD,
             "answers": {
                 "type": "object",
-                "properties": {q.id: _described(q) for q in QUESTIONS},
+                "properties": {q.id: _described(q) for q in sent},
                 "additionalProperties": False,
                 "required": always,
-                "allOf": [rule for q in QUESTIONS for rule in _route_rules(q)],
+                "allOf": [rule for q in sent for rule in _route_rules(q)],
             },
         },
     }

@@ -28,10 +28,10 @@ class DialogueState:
     language: str = "en"
     editing: bool = False
     pending: dict[str, Any] | None = None
-    consent_text_version: str | None = None
-    """The version of the consent explanation shown with EXPLAIN (None: it was not shown)."""
-    consent_text_languages: list[str] = field(default_factory=list)
-    """The languages the consent explanation was shown in, in the order they were first shown."""
+    consent_question_version: str | None = None
+    """The wording of the consent question when it was answered (``flows.consent``)."""
+    consent_explanations: list[dict[str, str]] = field(default_factory=list)
+    """Each explanation shown with EXPLAIN, as {"version", "language"}, in the order first shown."""
     channel: dict[str, Any] = field(default_factory=dict)
     """Kept for the channel and never read by the dialogue (e.g. SMS: a long answer sent in parts)."""
 
@@ -47,4 +47,9 @@ class DialogueState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DialogueState:
+        data = dict(data)
+        version = data.pop("consent_text_version", None)  # drafts stored before explanations
+        languages = data.pop("consent_text_languages", [])  # were versioned per route
+        if version is not None and "consent_explanations" not in data:
+            data["consent_explanations"] = [{"version": version, "language": code} for code in languages]
         return cls(**data)

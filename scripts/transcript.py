@@ -2,7 +2,8 @@
 
 Runs the real command on a throw-away database and answers each question from the answer sets
 the tests use (tests/flows/conversation.py), waiting for every reply before typing the next line,
-so the file shows exactly what a responder sees. Usage:
+so the file shows exactly what a responder sees, including the explanation (EXPLAIN) read to the
+person on that route. Usage:
 
     .venv/bin/python scripts/transcript.py child en docs/transcripts/child-referral-en.txt
 """
@@ -38,12 +39,23 @@ def _read_until_prompt(process: subprocess.Popen[bytes], timeout: float = 30) ->
     return seen.decode("utf-8")[: -len(PROMPT)] if seen.endswith(PROMPT.encode()) else seen.decode()
 
 
+def _with_explain(asked: list[str], answers: dict[str, str]) -> list[str]:
+    """The answers, with EXPLAIN typed where a responder reads the explanation to the person:
+    at the consent question for an adult, right after the age question for a child."""
+    consent = "pv-want-to-submit-nrm"
+    at = consent if consent in asked else asked[asked.index("pv-under-age") + 1]
+    typed = []
+    for qid in asked:
+        typed += ["EXPLAIN", answers[qid]] if qid == at else [answers[qid]]
+    return typed
+
+
 def record(route: str, language: str) -> str:
     answers = ROUTES[route]
     asked = Conversation().answer_all(answers)
     lines: list[str] = []
     number = languages.CODES.index(language) + 1
-    typed = [str(number)] + [answers[qid] for qid in asked] + ["CONFIRM"]
+    typed = [str(number)] + _with_explain(asked, answers) + ["CONFIRM"]
     with tempfile.TemporaryDirectory() as instance:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "NRM_"))}
         env.update(NRM_INSTANCE_PATH=instance, NRM_ENV="development", PYTHONUNBUFFERED="1")

@@ -26,7 +26,7 @@ from babel.messages.catalog import Catalog
 
 from bot import translate
 from bot.segments import GSM7, encoding, is_gsm7, sanitise, segments
-from flows import languages, render
+from flows import consent, languages, render
 from flows.commands import WORDS, Command, recognise, says
 from flows.i18n import ENGLISH, Translator, tr
 from flows.question import Kind, ParseContext
@@ -75,7 +75,7 @@ def test_the_template_is_extracted_with_the_dialogue_keywords() -> None:
     assert "NRM referral. One question at a time. Reply HELP for help with a question, BACK to go back, REVIEW to check your answers." in ids  # step.say
     assert "Reply SKIP to leave it out." in ids  # tr(t, ...)
     assert "Is the person under 18?" in ids  # N_
-    assert languages.CONSENT_EXPLANATION in ids
+    assert consent.ADULT_IF_NO in ids
     plural = ("A reasonable grounds decision is due within {n} working day.",
               "A reasonable grounds decision is due within {n} working days.")
     assert plural in ids  # trn(t, singular, plural, n)
@@ -167,7 +167,7 @@ def test_every_other_message_fits_as_sent(code: str) -> None:
     consent explanation and privacy summary are read out and may take more; the staff pages'
     strings are never sent by SMS)."""
     t = catalogue(code)
-    long_texts = {languages.CONSENT_EXPLANATION, languages.PRIVACY_SUMMARY}
+    long_texts = consent.READ_ALOUD
     for message in template():
         if not message.id or isinstance(message.id, tuple) or message.id in long_texts:
             continue

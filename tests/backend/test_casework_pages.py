@@ -25,7 +25,7 @@ from backend.db import utcnow
 from backend.intake import submit
 from backend.models import AuditEvent, Case, User
 from tests.backend.casework_helpers import shared_app
-from tests.flows.conversation import walked_payload
+from tests.flows.conversation import ROUTES, walked_payload
 
 PASSWORD = "casework pages password 1"
 REFERRING_ORG = "The Salvation Army"  # user-organisation of the walked payloads
@@ -487,3 +487,47 @@ def test_the_casework_pages_follow_accept_language(app: Flask, clients: Any) -> 
                            follow_redirects=True)
     assert f"Rydych wedi rhyddhau achos {reference}" in text(released)
     assert case_row(app, reference).status == "awaiting_rg"
+
+
+# --- the responder's own reference stays theirs; what the person was told is on the case --------
+
+
+def case_json(app: Flask, reference: str) -> Any:
+    with app.app_context(), db.get_db(app).transaction() as session:
+        token = auth.create_token(session, user(session, "caseworker"))
+    response = app.test_client().get(f"/api/v1/cases/{reference}", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    return response
+
+
+@pytest.mark.parametrize("kind", ["adult", "dtn", "child"])
+def test_the_case_page_and_case_json_never_show_the_responders_reference(app: Flask, clients: Any,
+                                                                          kind: str) -> None:
+    reference = new_case(app, kind)
+
+    page = text(clients("caseworker").get(f"/casework/cases/{reference}"))
+    detail = case_json(app, reference)
+
+    own = ROUTES[kind]["reference"]
+    assert own not in page and "Your reference" not in page
+    assert own not in detail.get_data(as_text=True)
+    payload = detail.get_json()["payload"]
+    assert "reference" not in payload["answers"]
+    assert payload["consent_question_version"] == (None if kind == "child" else "consent-question-v2")
+    assert payload["consent_explanations"] == []
+
+
+def test_a_case_stored_with_the_responders_reference_never_shows_it(app: Flask, clients: Any) -> None:
+    reference = new_case(app, "dtn")
+    with app.app_context(), db.get_db(app).transaction() as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        stored = case.payload
+        case.payload = {**stored, "answers": {"reference": "Ayesha K Leeds", **stored["answers"]}}
+
+    page = text(clients("caseworker").get(f"/casework/cases/{reference}"))
+    detail = case_json(app, reference)
+
+    assert "Ayesha K Leeds" in str(case_row(app, reference).payload)  # stored before schema 2.0
+    assert "Ayesha K Leeds" not in page and "Ayesha K Leeds" not in detail.get_data(as_text=True)
+    keys = re.findall(r'govuk-summary-list__key"> ([^<]+?) </dt>', page)
+    assert "Under 18" in keys and "Reference" not in keys

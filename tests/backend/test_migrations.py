@@ -97,3 +97,26 @@ def test_the_sessions_migration_keeps_existing_tokens_and_gives_them_an_expiry(t
         assert "failed_logins" not in {column["name"] for column in inspect(engine).get_columns("users")}
     finally:
         engine.dispose()
+def test_the_migration_drops_the_responders_reference_from_stored_cases(app):
+    from backend.models import Case
+    from tests.backend.casework_helpers import make_case
+
+    engine = db.get_db(app).engine
+    with engine.begin() as connection:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0009")  # just before the migration under test
+    with app.app_context(), db.get_db(app).transaction() as session:
+        stored = make_case(session, route="dtn", answers={"reference": "Ayesha K Leeds"}).id
+        clean = make_case(session).id
+    with engine.connect() as connection:
+        token = connection.execute(text("SELECT payload FROM cases WHERE id = :id"), {"id": clean}).scalar()
+
+    upgrade_database(app)
+
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        answers = session.get(Case, stored).payload["answers"]
+    assert "reference" not in answers
+    assert answers["pv-name-first-name"] == "Zbigniew" and answers["fr-location"] == "england"
+    with engine.connect() as connection:  # a payload without the reference is left as it was
+        assert connection.execute(text("SELECT payload FROM cases WHERE id = :id"), {"id": clean}).scalar() == token

@@ -64,8 +64,8 @@ def test_a_welsh_first_contact_gets_the_welcome_and_first_question_in_welsh(phon
     # registration answers are kept through the language question
     assert phone.state()["answers"]["user-organisation"]["value"] == "The Salvation Army"
 
-    phone.send("Anna Leeds")
-    assert phone.answer("reference") == "Anna Leeds"
+    phone.send("SA-0412")
+    assert phone.answer("reference") == "SA-0412"
     assert phone.current() == "fr-location"
     assert _contains(phone.text, cy.gettext(BY_ID["fr-location"].prompt))
 
@@ -100,7 +100,7 @@ def test_a_first_contact_left_at_the_language_list_is_not_offered_back(phone: Sm
 
 def test_language_mid_dialogue_switches_and_asks_the_question_again(phone: SmsPhone) -> None:
     start(phone)  # English
-    phone.send("Anna Leeds")
+    phone.send("SA-0412")
     assert phone.current() == "fr-location"
 
     replies = phone.send("LANGUAGE")
@@ -112,7 +112,7 @@ def test_language_mid_dialogue_switches_and_asks_the_question_again(phone: SmsPh
     assert phone.state()["language"] == "pl" and not phone.choosing_language()
     assert pl.gettext(languages.CHANGED) in text
     assert "\n(2/" in replies[-1] and _contains(replies[-1], pl.gettext(BY_ID["fr-location"].prompt))
-    assert phone.answer("reference") == "Anna Leeds" and phone.current() == "fr-location"
+    assert phone.answer("reference") == "SA-0412" and phone.current() == "fr-location"
 
     # the Polish word for LANGUAGE, typed without its accent, with a number: switched at once
     replies = phone.send("jezyk 2")
@@ -120,7 +120,7 @@ def test_language_mid_dialogue_switches_and_asks_the_question_again(phone: SmsPh
     assert phone.state()["language"] == "cy"
     assert cy.gettext(languages.CHANGED) in "\n".join(replies)
     assert _contains(replies[-1], cy.gettext(BY_ID["fr-location"].prompt))
-    assert phone.answer("reference") == "Anna Leeds" and phone.current() == "fr-location"
+    assert phone.answer("reference") == "SA-0412" and phone.current() == "fr-location"
 
 
 # -- fitting each message to three segments, in its language -------------------------------------
@@ -186,10 +186,10 @@ def test_as_sms_keeps_accents_when_they_fit_and_splits_a_long_text_keeping_them(
 def test_done_resume_and_new_work_in_polish_without_accents(phone: SmsPhone) -> None:
     pl = translator("pl")
     start(phone, "6")
-    assert phone.send("Anna...") == [pl.gettext(sms.GOT_PART)]
-    phone.send("Leeds...")
+    assert phone.send("Team...") == [pl.gettext(sms.GOT_PART)]
+    phone.send("0412...")
     phone.send("gotowe")  # GOTOWE
-    assert phone.answer("reference") == "Anna Leeds"
+    assert phone.answer("reference") == "Team 0412"
 
     phone.age_draft(utcnow() - timedelta(hours=2))
     replies = phone.send("dzień dobry")
@@ -213,7 +213,7 @@ def test_done_resume_and_new_work_in_polish_without_accents(phone: SmsPhone) -> 
                                               ("1", "Safe.")])
 def test_the_quick_exit_word_works_in_the_drafts_language(phone: SmsPhone, choice: str, word: str) -> None:
     start(phone, choice)
-    phone.send("Anna Leeds")
+    phone.send("SA-0412")
     assert phone.send(word) == ["OK."]
     assert phone.draft() is None
 
@@ -226,7 +226,7 @@ def test_the_quick_exit_word_of_another_language_is_an_answer(phone: SmsPhone) -
 
 def test_an_expired_polish_draft_is_reported_in_polish_with_the_plural(phone: SmsPhone) -> None:
     start(phone, "6")
-    phone.send("Anna Leeds")
+    phone.send("SA-0412")
     phone.age_draft(utcnow() - timedelta(days=8))
     replies = phone.send("dzień dobry")
     text = "\n".join(replies)
@@ -241,7 +241,7 @@ def test_a_one_day_expiry_is_said_in_the_singular(tmp_path: Path, monkeypatch: p
     try:
         phone = SmsPhone(app)
         start(phone)
-        phone.send("Anna Leeds")
+        phone.send("SA-0412")
         phone.age_draft(utcnow() - timedelta(days=2))
         phone.send("hello")
         assert "Your unfinished referral was deleted after 1 day. Here is a new one." in phone.text

@@ -79,10 +79,10 @@ def test_unsigned_requests_are_accepted_in_development_without_a_token(
         with caplog.at_level(logging.WARNING, logger="bot.sms"):
             assert phone.post(form("hello"), signature=None).status_code == 200
             assert phone.post(form("1"), signature=None).status_code == 200  # English
-            assert phone.post(form("Anna Leeds"), signature=None).status_code == 200
+            assert phone.post(form("SA-0412"), signature=None).status_code == 200
         warnings = [r for r in caplog.records if "UNSIGNED" in r.getMessage()]
         assert len(warnings) == 1  # warned once
-        assert phone.answer("reference") == "Anna Leeds"
+        assert phone.answer("reference") == "SA-0412"
     finally:
         db.get_db(app).engine.dispose()
 
@@ -147,7 +147,7 @@ def test_the_first_message_asks_the_language_and_is_not_an_answer(phone: SmsPhon
 
 def test_anything_but_a_language_at_first_contact_gets_the_list_again(phone: SmsPhone) -> None:
     phone.send("hello")
-    replies = phone.send("Anna Leeds")
+    replies = phone.send("SA-0412")
     assert "Please reply with the number of your answer, 1 to 7" in replies[0]
     assert replies[-1].endswith(languages.menu_lines())
     assert phone.choosing_language() and "reference" not in phone.state()["answers"]
@@ -161,13 +161,13 @@ def test_anything_but_a_language_at_first_contact_gets_the_list_again(phone: Sms
 def test_a_retried_message_sid_gets_the_same_reply_and_advances_once(phone: SmsPhone) -> None:
     start(phone)
     sid = new_sid()
-    first = phone.send("Anna Leeds", sid=sid)
+    first = phone.send("SA-0412", sid=sid)
     after_first = phone.state()
-    second = phone.send("Anna Leeds", sid=sid)
+    second = phone.send("SA-0412", sid=sid)
     third = phone.send("something different", sid=sid)  # same sid: never applied again
     assert first == second == third
     assert phone.state() == after_first
-    assert phone.answer("reference") == "Anna Leeds"
+    assert phone.answer("reference") == "SA-0412"
     assert _count(phone.app, InboundMessage) == 3  # hello, the language, the answer
 
 
@@ -179,14 +179,14 @@ def test_stop_silences_the_service_until_start(phone: SmsPhone) -> None:
     assert phone.send("STOP") == []
     assert phone.responder().opted_out_at is not None
     before = phone.state()
-    assert phone.send("Anna Leeds") == []  # nothing sent, nothing applied
+    assert phone.send("SA-0412") == []  # nothing sent, nothing applied
     assert phone.send("HELP") == []
     assert phone.state() == before
     replies = phone.send("START")
     assert phone.responder().opted_out_at is None
     assert replies and replies[-1].startswith("(1/")  # the current question again
-    phone.send("Anna Leeds")
-    assert phone.answer("reference") == "Anna Leeds"
+    phone.send("SA-0412")
+    assert phone.answer("reference") == "SA-0412"
 
 
 @pytest.mark.parametrize("word", ["stop", "Stopall", "UNSUBSCRIBE", "cancel", "End.", "quit"])
@@ -231,7 +231,7 @@ def test_bare_help_gets_the_dialogue_help_for_the_current_question(phone: SmsPho
 
 def test_discard_then_yes_abandons_the_draft_over_sms(phone: SmsPhone) -> None:
     start(phone)
-    phone.send("Anna Leeds")
+    phone.send("SA-0412")
     phone.send("DISCARD")
     assert "Reply YES to confirm" in phone.text
     phone.send("Yes", OptOutType="START")
@@ -249,9 +249,9 @@ def test_a_picture_is_not_taken_but_the_text_is(phone: SmsPhone) -> None:
                MediaContentType0="image/jpeg")
     assert "cannot be received by SMS" in phone.text
     assert phone.current() == "reference"
-    phone.send("Anna Leeds", NumMedia=2)
+    phone.send("SA-0412", NumMedia=2)
     assert "cannot be received by SMS" in phone.text
-    assert phone.answer("reference") == "Anna Leeds"
+    assert phone.answer("reference") == "SA-0412"
 
 
 # -- long answers in parts --------------------------------------------------------------------------
@@ -259,7 +259,7 @@ def test_a_picture_is_not_taken_but_the_text_is(phone: SmsPhone) -> None:
 
 def test_a_long_answer_can_be_sent_in_parts_until_done(phone: SmsPhone) -> None:
     start(phone)
-    phone.send("Anna")
+    phone.send("SA-0412")
     phone.send("1")  # fr-location England
     phone.send("no")
     phone.send("no")
@@ -281,9 +281,9 @@ def test_a_long_answer_can_be_sent_in_parts_until_done(phone: SmsPhone) -> None:
 
 def test_a_part_then_an_ordinary_message_completes_the_answer(phone: SmsPhone) -> None:
     start(phone)
-    phone.send("Anna, Leeds...")
+    phone.send("Leeds team, SA...")
     phone.send("case 12")
-    assert phone.answer("reference") == "Anna, Leeds case 12"
+    assert phone.answer("reference") == "Leeds team, SA case 12"
 
 
 # -- returning senders --------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def test_a_part_then_an_ordinary_message_completes_the_answer(phone: SmsPhone) -
 
 def test_a_sender_back_after_an_hour_is_offered_resume_or_new(phone: SmsPhone) -> None:
     start(phone)
-    phone.send("Anna Leeds")
+    phone.send("SA-0412")
     before = phone.state()
     phone.age_draft(utcnow() - timedelta(hours=2))
     replies = phone.send("England")
@@ -309,7 +309,7 @@ def test_a_sender_back_after_an_hour_is_offered_resume_or_new(phone: SmsPhone) -
 
 def test_new_at_the_offer_deletes_the_old_draft_and_starts_again(phone: SmsPhone) -> None:
     start(phone)
-    phone.send("Anna Leeds")
+    phone.send("SA-0412")
     old = phone.draft().id
     phone.age_draft(utcnow() - timedelta(hours=3))
     phone.send("hi")
@@ -323,7 +323,7 @@ def test_new_at_the_offer_deletes_the_old_draft_and_starts_again(phone: SmsPhone
 
 def test_an_expired_draft_is_deleted_when_its_sender_writes(phone: SmsPhone) -> None:
     start(phone)
-    phone.send("Anna Leeds")
+    phone.send("SA-0412")
     old = phone.draft().id
     phone.age_draft(utcnow() - timedelta(days=8))
     replies = phone.send("hello again")
@@ -337,7 +337,7 @@ def test_an_expired_draft_is_deleted_when_its_sender_writes(phone: SmsPhone) -> 
 
 def test_purge_deletes_expired_drafts(phone: SmsPhone) -> None:
     start(phone)
-    phone.send("Anna Leeds")
+    phone.send("SA-0412")
     runner = phone.app.test_cli_runner()
     result = runner.invoke(args=["purge"])
     assert result.exit_code == 0, result.output
@@ -355,7 +355,7 @@ def test_purge_deletes_expired_drafts(phone: SmsPhone) -> None:
 def test_the_quick_exit_word_deletes_the_draft_at_once(phone: SmsPhone) -> None:
     before = row_counts(phone.app)
     start(phone)
-    phone.send("Anna Leeds")
+    phone.send("SA-0412")
     assert phone.send("safe") == ["OK."]
     assert phone.draft() is None
     after = row_counts(phone.app)
@@ -384,7 +384,7 @@ def test_the_quick_exit_word_is_configurable(tmp_path: Path, monkeypatch: pytest
 # -- a whole referral -------------------------------------------------------------------------------
 
 
-def test_a_full_referral_over_sms_ends_with_a_reference(phone: SmsPhone) -> None:
+def test_a_full_referral_over_sms_ends_with_a_reference_and_repeats_the_responders_own(phone: SmsPhone) -> None:
     start(phone)
     asked = walk(phone, ADULT_NRM)
     assert "user-organisation" not in asked and "user-email" not in asked  # from registration
@@ -406,6 +406,8 @@ def test_a_full_referral_over_sms_ends_with_a_reference(phone: SmsPhone) -> None
     with phone.app.app_context(), db.get_db(phone.app).transaction(readonly=True) as session:
         case = session.scalars(select(Case)).one()
         assert case.reference == reference
+        assert "reference" not in case.payload["answers"]  # the responder's own: in the receipt only
+    assert f"Your own reference: {ADULT_NRM['reference']}." in text
     assert phone.draft() is None
     # a retry of CONFIRM is answered from the stored reply, and submits nothing more
     assert phone.send("CONFIRM", sid=confirm) == replies

@@ -139,7 +139,7 @@ def validate(payload: dict[str, Any]) -> None:
 # -- answer sets ----------------------------------------------------------------------------
 
 COMMON: dict[str, str] = {
-    "reference": "Anna Leeds",
+    "reference": "SA-0412",
     "user-organisation": "salvation army",
     "user-email": "sam.jones@example.org",
     "fr-location": "1",

@@ -144,7 +144,7 @@ def test_a_wrong_answer_says_why_and_asks_the_same_question_with_nothing_lost(
     summary = conversation.summary()
     assert len(summary.splitlines()) == len(before) + 1
     if before:
-        assert summary.splitlines()[1] == "1 Your reference: Anna Leeds"
+        assert summary.splitlines()[1] == "1 Your reference: SA-0412"
     assert conversation.question_id == question
 
 
@@ -256,7 +256,7 @@ def test_review_mid_dialogue_shows_numbered_answers_then_the_same_question(typed
     lines = conversation.summary().splitlines()
     assert lines[:6] == [
         "Your answers:",
-        "1 Your reference: Anna Leeds",
+        "1 Your reference: SA-0412",
         "2 Organisation: The Salvation Army",
         "3 Your email: sam.jones@example.org",
         "4 Where you are: England",
@@ -644,7 +644,7 @@ def test_registration_answers_are_never_asked_and_are_in_the_payload() -> None:
 
 def test_back_steps_over_registration_answers() -> None:
     conversation = Conversation(registration=REGISTRATION)
-    conversation.say("Anna Leeds")
+    conversation.say("SA-0412")
     assert conversation.question_id == "user-email"
     assert conversation.progress == (2, 33)
     conversation.say("BACK")
@@ -753,7 +753,7 @@ def test_a_conversation_survives_a_restart_through_json() -> None:
     assert resumed.last == conversation.last  # repeat() asks the same question, same progress
     resumed.answer_all(ADULT_NRM)
     submission = confirm(resumed)
-    assert submission["answers"]["reference"] == "Anna Leeds"
+    assert submission["answers"]["user-email"] == ADULT_NRM["user-email"]
     assert submission["answers"]["birthplace"] == "Elbasan, Albania"
 
 
@@ -794,4 +794,4 @@ def test_every_turn_of_a_route_shows_a_question_with_progress_or_the_summary() -
     while conversation.question_id is not None:
         assert PROGRESS.match(conversation.last)
         conversation.say(ADULT_NRM[conversation.question_id])
-    assert conversation.summary().startswith("Your answers:\n1 Your reference: Anna Leeds")
+    assert conversation.summary().startswith("Your answers:\n1 Your reference: SA-0412")

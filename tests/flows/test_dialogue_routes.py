@@ -16,7 +16,7 @@ from tests.flows.conversation import PROGRESS, Conversation, conversation_at, va
 # -- golden conversations (one per route) -----------------------------------------------------
 
 ADULT_WITH_SUPPORT: dict[str, str] = {
-    "reference": "Anna Leeds",
+    "reference": "SA-0412",
     "user-organisation": "salvation army",
     "user-email": "Sam.Jones@Example.org",
     "fr-location": "England",
@@ -203,8 +203,9 @@ def confirmed_payload(conversation: Conversation) -> dict[str, Any]:
 
 
 def answered(answers: dict[str, str]) -> set[str]:
-    """The field ids a payload must hold: every question asked and not skipped."""
-    return {qid for qid, text in answers.items() if text != "SKIP"}
+    """The field ids a payload must hold: every question asked and not skipped, but the
+    responder's own reference, which is never sent."""
+    return {qid for qid, text in answers.items() if text != "SKIP"} - {"reference"}
 
 
 def test_adult_who_consents_walks_every_question_to_a_valid_nrm_referral() -> None:

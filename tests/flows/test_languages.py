@@ -17,7 +17,7 @@ import pytest
 
 from bot.segments import is_gsm7, segments
 from bot.translate import in_memory
-from flows import dialogue, languages, payload
+from flows import consent, dialogue, languages, payload
 from flows.commands import Command, recognise
 from flows.dialogue import Turn
 from flows.i18n import ENGLISH, Translator
@@ -344,15 +344,14 @@ def test_explain_with_a_number_shows_the_explanation_in_that_language_and_the_pa
     chat.say("EXPLAIN 4")
 
     vi = catalogue("vi")
-    assert chat.turn.messages[0] == vi.gettext(languages.CONSENT_EXPLANATION)
-    assert chat.turn.messages[1] == vi.gettext(languages.PRIVACY_SUMMARY)
-    assert chat.turn.messages[0] != languages.CONSENT_EXPLANATION
+    assert chat.turn.messages[:4] == [vi.gettext(text) for text in consent.ADULT.texts]
+    assert chat.turn.messages[0] != consent.ADULT_IF_YES
     assert chat.state.language == "en"  # the dialogue stays in English
     assert chat.question_id == "pv-want-to-submit-nrm"
     assert chat.last.endswith("1 Yes\n2 No")
 
     chat.say("EXPLAIN")  # and in the dialogue's own language
-    assert chat.turn.messages[0] == languages.CONSENT_EXPLANATION
+    assert chat.turn.messages[:4] == list(consent.ADULT.texts)
 
     chat.say("yes")
     for _ in range(120):
@@ -363,30 +362,34 @@ def test_explain_with_a_number_shows_the_explanation_in_that_language_and_the_pa
     submission = chat.turn.submission
     assert submission is not None
     validate(submission)
-    assert submission["consent_text_version"] == languages.CONSENT_TEXT_VERSION == "2026-11"
-    assert submission["consent_text_languages"] == ["vi", "en"]
+    assert submission["consent_question_version"] == consent.QUESTION_VERSION == "consent-question-v2"
+    assert submission["consent_explanations"] == [
+        {"version": "explanation-adult-v2", "language": "vi"},
+        {"version": "explanation-adult-v2", "language": "en"},
+    ]
 
 
 def test_without_explain_the_payload_says_no_explanation_was_shown() -> None:
     chat = Chat.at("pv-want-to-submit-nrm")
     chat.say("yes")
     record = payload.build(chat.state)
-    assert record["consent_text_version"] is None
-    assert record["consent_text_languages"] == []
+    assert record["consent_question_version"] == "consent-question-v2"
+    assert record["consent_explanations"] == []
 
 
 def test_explain_with_a_number_that_is_no_language() -> None:
     chat = Chat.at("pv-want-to-submit-nrm")
     chat.say("EXPLAIN 9")
     assert chat.turn.messages[0] == "There is no option 9. Choose from 1 to 7"
-    assert chat.state.consent_text_languages == []
+    assert chat.state.consent_explanations == []
     assert chat.question_id == "pv-want-to-submit-nrm"
 
 
 def test_the_explanation_is_short_enough_to_read_on_a_phone_in_every_language() -> None:
     for code in languages.CODES:
-        for text in languages.explanation(catalogue(code)):
-            assert segments(text) <= 7, (code, segments(text), text)
+        for text in sorted(consent.READ_ALOUD):
+            translated = catalogue(code).gettext(text)
+            assert segments(translated) <= 7, (code, segments(translated), translated)
 
 
 # -- SMS fitting --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ The per-account lock-out columns go: repeated wrong passwords are throttled per 
 (``backend.limits``), so nobody can lock a named caseworker out.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-10
 """
 

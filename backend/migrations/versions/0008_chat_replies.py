@@ -1,7 +1,7 @@
 """Web chat idempotency: the stored reply of each web chat message, by its client message id.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-29
 """
 

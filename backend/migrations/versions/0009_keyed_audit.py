@@ -4,7 +4,7 @@ Existing events keep version 1 (plain SHA-256 over the whole event) and still ve
 event is version 2 (HMAC-SHA256 with ``AUDIT_KEY``). See ``backend.audit``.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-29
 """
 
