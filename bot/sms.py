@@ -323,7 +323,7 @@ def _step(db: Session, draft: Conversation, sender: str, actor: str, text: str,
     current = state.get("current")
     question = BY_ID.get(current or "")
     parts: list[str] = list(channel.get("parts") or []) if channel.get("question") == current else []
-    typed = recognise(text, t)
+    typed = recognise(text, t, state.get("language") or languages.SOURCE)
     collecting = question is not None and question.kind is Kind.TEXT and state.get("pending") is None
 
     kept_parts = False

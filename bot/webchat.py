@@ -112,7 +112,7 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
     conversation = db.get(Conversation, reply.conversation)
     if conversation is not None and conversation.status == "draft":
         t = translator(conversation.language)
-        typed = recognise(text, t)
+        typed = recognise(text, t, conversation.language)
         if typed is not None and typed.command is Command.REVIEW:
             code = resume_codes.offer(db, conversation, "sms", _address(), t)
             reply = engine.Reply(reply.conversation, [*reply.messages, code], reply.question,

@@ -33,6 +33,8 @@ def _value_schema(question: Question) -> dict[str, Any]:
         return {"type": "array", "items": {"enum": values}, "minItems": 1, "uniqueItems": True}
     if kind is Kind.LOOKUP:
         assert question.lookup is not None
+        if question.free_text:  # an entry of the list, or what was typed ("none of these")
+            return {"type": "string", "minLength": 1, "maxLength": question.max_length}
         return {"enum": [e for e in lookups.entries(question.lookup) if e not in question.exclude]}
     if kind is Kind.DATE:
         return {

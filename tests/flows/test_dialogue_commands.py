@@ -115,7 +115,7 @@ WRONG_ANSWERS = [
     ("types-of-exploitation", "1 lots", '"lots" is not one of the options'),
     ("details-last-contact", "He wrote on www.example.com/chat", "Please remove the web address www.example.com/chat"),
     ("user-email", "sam@", "Enter a valid email address, like name@example.com"),
-    ("where-exploitation-happened-uk-city-1", "Qwxzplk", 'Nothing matches "Qwxzplk"'),
+    ("user-organisation", "Qwxzplk", 'Nothing matches "Qwxzplk"'),  # a list that binds
     ("pv-dob", "31/2/1990", "That date does not exist"),
     ("pv-dob", "3/2/2027", "That date is in the future"),
     ("pv-dob", "12/25/1990", "Please put the day first, like 25/12/1990"),
@@ -680,7 +680,8 @@ def test_an_ambiguous_place_offers_numbered_choices_and_a_number_picks_one() -> 
         "Did you mean one of these? Reply with the number, or type it again.\n"
         "1 Newport\n"
         "2 Newport / Casnewydd\n"
-        "3 Newport / Trefdraeth"
+        "3 Newport / Trefdraeth\n"
+        '4 None of these: keep "Newport"'
     )
     assert conversation.question_id == "where-exploitation-happened-uk-city-1"
 
@@ -701,8 +702,8 @@ def test_the_pick_number_as_typed_on_a_phone(typed: str) -> None:
 def test_a_pick_number_out_of_range_shows_the_list_again() -> None:
     conversation = conversation_at("where-exploitation-happened-uk-city-1")
     conversation.say("Newport")
-    conversation.say("4")
-    assert conversation.turn.messages[0] == "There is no option 4."
+    conversation.say("5")
+    assert conversation.turn.messages[0] == "There is no option 5."
     assert conversation.turn.messages[1].splitlines()[1] == "1 Newport"
     conversation.say("1")
     assert conversation.values()["where-exploitation-happened-uk-city-1"] == "Newport"
@@ -724,6 +725,7 @@ def test_an_ambiguous_police_force_can_be_typed_again() -> None:
         "1 West Yorkshire Police",
         "2 North Yorkshire Police",
         "3 South Yorkshire Police",
+        '4 None of these: keep "Yorkshire"',
     ]
     conversation.say("south yorks")
     assert conversation.values()["reported-to-police-police-forces"] == "South Yorkshire Police"
