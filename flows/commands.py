@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from flows.i18n import Translator, catalogue
+from flows.i18n import Catalogues, Translator, catalogue
 from flows.languages import ARABIC_ARTICLE, CODES, COMMAND_WORDS, SOURCE, key, language_command
 from flows.question import N_
 
@@ -144,11 +144,12 @@ def recognise(text: str, t: Translator, language: str = SOURCE) -> Typed | None:
     return _look_up(text, _forms(t, language))
 
 
-def in_any_language(text: str) -> Typed | None:
+def in_any_language(text: str, catalogues: Catalogues | None = None) -> Typed | None:
     """The command ``text`` names in any of the seven languages (the dialogue asks before storing
-    such a word as a free-text answer: "cofnij" typed in an English dialogue means BACK)."""
+    such a word as a free-text answer: "cofnij" typed in an English dialogue means BACK).
+    ``catalogues`` gives each language's translator (default: flows.i18n.catalogue)."""
     for code in CODES:
-        found = recognise(text, catalogue(code), code)
+        found = recognise(text, (catalogues or catalogue)(code), code)
         if found is not None:
             return found
     return None

@@ -384,7 +384,7 @@ def _meant(step: _Step, text: str, typed: Typed | None) -> Typed | None:
         return None
     if typed is not None and (not question.proper_name or commands.as_shown(text, step.t)):
         return None
-    meant = typed if typed is not None else commands.in_any_language(text)
+    meant = typed if typed is not None else commands.in_any_language(text, step.catalogues)
     return None if meant is None or meant.command is Command.LANGUAGE else meant
 
 
