@@ -92,6 +92,14 @@ def latest_draft(session: Session, channel: str, address: str) -> Conversation |
     return session.scalars(statement).first()
 
 
+def drafts(session: Session, channel: str, address: str) -> list[Conversation]:
+    """All of a sender's unfinished drafts on a channel."""
+    statement = select(Conversation).where(
+        Conversation.channel == channel, Conversation.address == address, Conversation.status == "draft"
+    )
+    return list(session.scalars(statement))
+
+
 def receive(
     session: Session,
     conversation_id: str,
