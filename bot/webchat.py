@@ -32,6 +32,7 @@ from backend.models import Conversation
 from bot import engine, resume_codes
 from bot.i18n import translator
 from flows.commands import Command, recognise
+from flows.dialogue import MEANT_QUESTION
 from flows.languages import CODES
 
 bp = Blueprint("webchat", __name__, url_prefix="/api/chat")
@@ -113,7 +114,8 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
     if conversation is not None and conversation.status == "draft":
         t = translator(conversation.language)
         typed = recognise(text, t, conversation.language)
-        if typed is not None and typed.command is Command.REVIEW:
+        asked = (reply.question or {}).get("id") == MEANT_QUESTION  # "Did you mean REVIEW?" first
+        if typed is not None and typed.command is Command.REVIEW and not asked:
             code = resume_codes.offer(db, conversation, "sms", _address(), t)
             reply = engine.Reply(reply.conversation, [*reply.messages, code], reply.question,
                                  reply.done, reply.reference)
