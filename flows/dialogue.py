@@ -14,11 +14,9 @@ from typing import Any
 
 from flows import languages
 from flows import payload as payloads
-from flows import lookups, render, validators
-from flows import commands
+from flows import commands, lookups, render, validators
 from flows.commands import Command, Typed, recognise
 from flows.i18n import Catalogues, Translator, catalogue, tr, trn
-from flows.lookups import NoMatch
 from flows.question import N_, YES_NO_CHOICES, Ambiguous, Invalid, Kind, ParseContext, Question
 from flows.referral_questions import QUESTIONS
 from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route
@@ -171,7 +169,7 @@ def _answer(step: _Step, question: Question, text: str) -> Turn:
         value = validators.parse(question, text, context)
         if question.cross_check is not None:
             question.cross_check(value, step.state.values(), context)
-    except NoMatch as error:
+    except lookups.NoMatch as error:
         step.say(error.message, **error.params)
         if question.free_text:  # not in the list: keeping it as typed is one of the ways on
             return _offer_candidates(step, question.id, [], text)
