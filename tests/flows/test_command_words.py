@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from flows import languages
 from flows.commands import Command, recognise
 from tests.flows.test_languages import Chat, catalogue
 
@@ -51,7 +52,7 @@ def test_each_languages_common_forms_of_the_commands_are_recognised(
                                              ("vi", "quaylai"), ("ar", "الرجوع")])
 def test_back_typed_as_people_type_it_goes_back_and_stores_nothing(code: str, typed: str) -> None:
     chat = Chat.at("does-pv-have-children")
-    chat.say(f"LANGUAGE {['en', 'cy', 'sq', 'vi', 'ro', 'pl', 'ar'].index(code) + 1}")
+    chat.say(f"LANGUAGE {languages.number_of(code)}")
     before = chat.state.values()
 
     chat.say(typed)
@@ -63,7 +64,7 @@ def test_back_typed_as_people_type_it_goes_back_and_stores_nothing(code: str, ty
 @pytest.mark.parametrize(("code", "typed"), [("sq", "kapërce"), ("ro", "omite"), ("vi", "bo qua")])
 def test_skip_typed_as_people_type_it_skips_an_optional_question(code: str, typed: str) -> None:
     chat = Chat.at("pv-dob")
-    chat.say(f"LANGUAGE {['en', 'cy', 'sq', 'vi', 'ro', 'pl', 'ar'].index(code) + 1}")
+    chat.say(f"LANGUAGE {languages.number_of(code)}")
 
     chat.say(typed)
 
