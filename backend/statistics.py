@@ -251,8 +251,9 @@ def choice_labels(question_id: str) -> dict[str, str]:
 
 
 def nationalities() -> frozenset[str]:
-    """Every value the nationality lookup allows."""
-    return frozenset(_answer_schemas()[NATIONALITY].get("enum", ()))
+    """Every entry of the nationality list (a nationality kept as typed counts as ``other``)."""
+    schema = _answer_schemas()[NATIONALITY]
+    return frozenset(schema.get("enum") or schema.get("x-entries", ()))
 
 
 # --- months -------------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from wtforms import PasswordField, StringField
 

@@ -95,6 +95,22 @@ def latest_draft(session: Session, channel: str, address: str) -> Conversation |
     return session.scalars(statement).first()
 
 
+def drafts(session: Session, channel: str, address: str) -> list[Conversation]:
+    """All of a sender's unfinished drafts on a channel, locked until the transaction ends
+    (``SELECT ... FOR UPDATE``).
+
+    Locked before anything reads them, so a web chat takeover of the same draft
+    (``resume_codes.redeem`` locks it too) is applied either wholly before this message (the
+    draft is then no longer the sender's and is not returned) or wholly after it.
+    """
+    statement = (select(Conversation)
+                 .where(Conversation.channel == channel, Conversation.address == address,
+                        Conversation.status == "draft")
+                 .order_by(Conversation.id).with_for_update()
+                 .execution_options(populate_existing=True))
+    return list(session.scalars(statement))
+
+
 def receive(
     session: Session,
     conversation_id: str,

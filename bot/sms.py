@@ -72,7 +72,7 @@ from backend.db import Database, get_db, get_for_update, utcnow
 from backend.models import Conversation, InboundMessage, Responder
 from backend.request_guards import handles_own_input
 from backend import text_hygiene
-from bot import engine, resume_codes
+from bot import engine, quick_exit, resume_codes
 from bot.i18n import translator
 from bot.registration import prefill
 from bot.segments import MAX_SEGMENTS, fits, looks_cut, pack, sanitise, segments
@@ -103,7 +103,6 @@ HELPLINE = (
     "slavery, call the Modern Slavery & Exploitation Helpline free on 08000 121 700."
 )
 """English only: nothing is known about an unregistered sender, not even their language."""
-QUICK_EXIT_REPLY = "OK."
 
 MEDIA = N_("Photos and files cannot be received by SMS, and none was kept. Describe the evidence "
            "in words, or send it separately.")
@@ -119,9 +118,6 @@ OFFER_AT_REVIEW = N_("You have a referral in progress (all questions answered). 
 WORD_DONE = N_("DONE")
 WORD_RESUME = N_("RESUME")
 WORD_NEW = N_("NEW")
-# TRANSLATORS: the default quick-exit word: texting it deletes the unfinished referral at once.
-# One everyday word in capitals, unlikely as an answer, not a command word or "yes".
-WORD_SAFE = N_("SAFE")
 
 
 @dataclass(frozen=True)
@@ -144,7 +140,7 @@ class Settings:
     @classmethod
     def of(cls, app: Flask) -> Settings:
         return cls(
-            quick_exit_word=" ".join(str(app.config["QUICK_EXIT_WORD"]).split()).upper(),
+            quick_exit_word=quick_exit.word(app.config),
             resume_after=timedelta(minutes=app.config["SMS_RESUME_AFTER_MINUTES"]),
             draft_expiry=timedelta(days=app.config["DRAFT_EXPIRY_DAYS"]),
         )
@@ -249,20 +245,18 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
     word = _word(inbound.body)
     opted_out = responder.opted_out_at is not None
 
-    drafts = _drafts(db, inbound.sender)
-    if _is_quick_exit(inbound.body, settings, drafts):
-        for draft in drafts:
-            _delete(db, draft)
-        return [] if opted_out else [QUICK_EXIT_REPLY]  # and no InboundMessage: nothing stored
+    drafts = engine.drafts(db, CHANNEL, inbound.sender)
+    if quick_exit.apply(db, inbound.body, settings.quick_exit_word, drafts):
+        return [] if opted_out else [quick_exit.REPLY]  # and no InboundMessage: nothing stored
 
     keyword = _keyword(word, inbound.opt_out_type, opted_out)
     draft = engine.latest_draft(db, CHANNEL, inbound.sender)
     notes: list[str] = []
     if draft is not None and draft.updated_at < now - settings.draft_expiry:
-        expired_language = _language_of(draft)
+        expired_language = quick_exit.language_of(draft)
         for stale in drafts:
             if stale.updated_at < now - settings.draft_expiry:
-                _delete(db, stale)
+                quick_exit.delete_draft(db, stale)
         draft = engine.latest_draft(db, CHANNEL, inbound.sender)
         if draft is None:  # said in the language the sender last used
             notes.append(_expired(translator(expired_language), settings.draft_expiry.days))
@@ -287,7 +281,7 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
     if draft is None:
         moved = _moved_to_web(db, f"responder:{responder.id}")
         if moved is not None:  # taken over in web chat since the sender's last message: say so
-            return _remember(db, inbound.sid, moved, notes + [tr(translator(_language_of(moved)), MOVED)])
+            return _remember(db, inbound.sid, moved, notes + [tr(translator(quick_exit.language_of(moved)), MOVED)])
         # first contact: the language list comes first (language=None)
         reply = engine.begin(db, CHANNEL, inbound.sender, prefill(responder), language=None)
         draft = db.get(Conversation, reply.conversation)
@@ -324,7 +318,7 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
 
 def _remember(db: Session, sid: str, draft: Conversation | None, messages: list[str]) -> list[str]:
     """Fit the reply to SMS and store it under the MessageSid, in this transaction."""
-    language = _language_of(draft)
+    language = quick_exit.language_of(draft)
     fitted = pack([as_sms(message, language) for message in messages])
     conversation_id = draft.id if draft is not None and draft in db else None
     db.add(InboundMessage(id=sid, conversation_id=conversation_id, reply=fitted))
@@ -342,7 +336,7 @@ def _step(db: Session, draft: Conversation, sender: str, actor: str, text: str,
     current = state.get("current")
     question = BY_ID.get(current or "")
     parts: list[str] = list(channel.get("parts") or []) if channel.get("question") == current else []
-    typed = recognise(text, t)
+    typed = recognise(text, t, state.get("language") or languages.SOURCE)
     collecting = question is not None and question.kind is Kind.TEXT and state.get("pending") is None
 
     kept_parts = False
@@ -399,7 +393,7 @@ def _resume_from_web(db: Session, code: str, sender: str, actor: str,
     try:
         moved = resume_codes.redeem(db, code, CHANNEL, sender, redeemer=actor)
     except resume_codes.TooManyFailures as refused:
-        return draft, [refused.message(translator(_language_of(draft)))]
+        return draft, [refused.message(translator(quick_exit.language_of(draft)))]
     except resume_codes.ResumeCodeError:
         t = translator(draft.language if draft is not None else "en")
         return draft, [resume_codes.not_valid_by_sms(t)]
@@ -436,7 +430,7 @@ def _answer_offer(db: Session, draft: Conversation, responder: Responder, sender
         return engine.resume(db, draft).messages
     if says(word, t, WORD_NEW):
         language = draft.language
-        _delete(db, draft)
+        quick_exit.delete_draft(db, draft)
         return engine.begin(db, CHANNEL, sender, prefill(responder), language).messages
     return [_offer(db, draft, t)]
 
@@ -459,11 +453,6 @@ def as_sms(text: str, language: str) -> str:
     return sent if fits(sent) else clean
 
 
-def _language_of(draft: Conversation | None) -> str:
-    """The language a draft's replies are in (English without a draft)."""
-    if draft is None:
-        return languages.SOURCE
-    return (draft.state or {}).get("language") or draft.language or languages.SOURCE
 
 
 def _choosing_first_language(draft: Conversation) -> bool:
@@ -471,10 +460,6 @@ def _choosing_first_language(draft: Conversation) -> bool:
     return ((draft.state or {}).get("pending") or {}).get("language") == "start"
 
 
-def _is_quick_exit(body: str, settings: Settings, drafts: list[Conversation]) -> bool:
-    """The quick-exit word, in English or in the language of one of the sender's drafts."""
-    codes = {_language_of(draft) for draft in drafts} | {languages.SOURCE}
-    return any(says(body, translator(code), settings.quick_exit_word) for code in codes)
 
 
 def _expired(t: Translator, days: int) -> str:
@@ -516,27 +501,3 @@ def _set_channel(draft: Conversation, channel: dict[str, Any]) -> None:
         draft.state = state
 
 
-def _drafts(db: Session, sender: str) -> list[Conversation]:
-    """The sender's drafts, locked until the transaction ends (``SELECT ... FOR UPDATE``).
-
-    Locked before anything reads them, so a web chat takeover of the same draft
-    (``resume_codes.redeem`` locks it too) is applied either wholly before this message (the
-    draft is then no longer the sender's and is not returned) or wholly after it.
-    """
-    statement = (select(Conversation)
-                 .where(Conversation.channel == CHANNEL, Conversation.address == sender,
-                        Conversation.status == "draft")
-                 .order_by(Conversation.id).with_for_update()
-                 .execution_options(populate_existing=True))
-    return list(db.scalars(statement))
-
-
-def _delete(db: Session, conversation: Conversation) -> None:
-    """Hard-delete a draft and the stored replies of its messages, keeping their MessageSids as
-    tombstones (no conversation, no reply): a Twilio retry of one of them, even after the quick
-    exit, is then answered with nothing and opens nothing. ``nrm purge`` deletes tombstones
-    after the retry window (``bot.purge.REPLY_RETENTION``)."""
-    db.execute(update(InboundMessage).where(InboundMessage.conversation_id == conversation.id)
-               .values(conversation_id=None, reply=None))
-    db.delete(conversation)
-    db.flush()

@@ -1,19 +1,21 @@
 """``nrm chat``: the SMS dialogue in a terminal, through the same engine and database.
 
 Useful for trying the dialogue and for support staff; a draft typed here survives the process
-being killed, and ``nrm chat`` picks it up again.
+being killed, and ``nrm chat`` picks it up again. The quick-exit word deletes the draft at once
+and ends the session, as by SMS (``bot.quick_exit``).
 """
 
 from __future__ import annotations
 
 import click
 import phonenumbers
+from flask import current_app
 from sqlalchemy import select
 
 from backend import text_hygiene
 from backend.db import get_db
 from backend.models import Responder
-from bot import engine
+from bot import engine, quick_exit
 from bot.registration import prefill
 from flows import languages
 
@@ -66,5 +68,10 @@ def chat_command(phone: str | None, fresh: bool, language: str | None) -> None:
             click.echo("\nDraft saved. Run `nrm chat` to carry on.")
             return
         with database.transaction() as db:
-            reply = engine.receive(db, reply.conversation, address, text_hygiene.clean(text), actor)
+            text = text_hygiene.clean(text)
+            drafts = engine.drafts(db, CHANNEL, address)
+            if quick_exit.apply(db, text, quick_exit.word(current_app.config), drafts):
+                click.echo(quick_exit.REPLY)  # nothing of the message is stored
+                return
+            reply = engine.receive(db, reply.conversation, address, text, actor)
         _show(reply)

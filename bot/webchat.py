@@ -46,6 +46,7 @@ from backend.models import Case, ChatReply, Conversation
 from bot import engine, resume_codes
 from bot.i18n import translator
 from flows.commands import Command, recognise
+from flows.dialogue import MEANT_QUESTION
 from flows.languages import CODES
 
 bp = Blueprint("webchat", __name__, url_prefix="/api/chat")
@@ -145,8 +146,9 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
     reply = engine.receive(db, conversation.id, _address(), text, actor=_address())
     if conversation.status == "draft":
         t = translator(conversation.language)
-        typed = recognise(text, t)
-        if typed is not None and typed.command is Command.REVIEW:
+        typed = recognise(text, t, conversation.language)
+        asked = (reply.question or {}).get("id") == MEANT_QUESTION  # "Did you mean REVIEW?" first
+        if typed is not None and typed.command is Command.REVIEW and not asked:
             code = resume_codes.offer(db, conversation, "sms", _address(), t)
             reply = engine.Reply(reply.conversation, [*reply.messages, code], reply.question,
                                  reply.done, reply.reference)

@@ -3,6 +3,10 @@
 The words are msgids, so each language's catalogue gives its own word; the English word always
 works too, because staff often know the English commands. Over SMS, CANCEL is a carrier opt-out
 keyword (DESIGN.md §3), so DISCARD is the word we advertise for abandoning a draft.
+
+Besides the catalogue's word, a command is recognised as people type it: the label of its button
+on the web chat page (``LABELS``) and the other common words of each language
+(``flows.languages.COMMAND_WORDS``), with or without accents and spaces.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
-from flows.i18n import Translator
-from flows.languages import key, language_command
+from flows.i18n import Catalogues, Translator, catalogue
+from flows.languages import ARABIC_ARTICLE, CODES, COMMAND_WORDS, SOURCE, key, language_command
 from flows.question import N_
 
 
@@ -43,6 +48,17 @@ WORDS: dict[Command, tuple[str, ...]] = {
     Command.EXPLAIN: (N_("EXPLAIN"),),
 }
 
+LABELS: dict[Command, tuple[str, ...]] = {
+    Command.HELP: (N_("Help"),),
+    Command.BACK: (N_("Back"),),
+    Command.SKIP: (N_("Skip"),),
+    Command.REVIEW: (N_("Review answers"),),
+    Command.CONFIRM: (N_("Confirm and send"),),
+    Command.LANGUAGE: (N_("Language"),),
+}
+"""The labels of the web chat page's command buttons (bot/templates/chat.html): what people read
+there, they type (a test checks that every button of the page is here)."""
+
 NUMBERED = frozenset({Command.EDIT, Command.LANGUAGE, Command.EXPLAIN})
 """Commands that take a number: EDIT n (an answer), LANGUAGE n and EXPLAIN n (a language)."""
 
@@ -56,11 +72,21 @@ class Typed:
 
 
 _EDIT = re.compile(r"^(?P<word>.+?)\s*(?P<number>\d+)$", re.UNICODE)
+_SHOWN = re.compile(r"^(?P<word>.*?)(?:\s*(?P<number>\d+))?$", re.UNICODE)
 
 
 def _normalise(text: str) -> str:
     """Case, accents and spacing do not matter ("quay lai" is QUAY LẠI; see languages.key)."""
     return key(text.strip().strip(".!"))
+
+
+def _variants(form: str) -> set[str]:
+    """A reduced form as it may be typed: with or without its spaces ("quaylai"), and an Arabic
+    word with or without the article ("الرجوع" is "رجوع")."""
+    found = {form, form.replace(" ", "")}
+    if form.startswith(ARABIC_ARTICLE) and len(form) > len(ARABIC_ARTICLE) + 1:
+        found.add(form[len(ARABIC_ARTICLE) :])
+    return found
 
 
 def spellings(msgids: Iterable[str], t: Translator) -> set[str]:
@@ -77,17 +103,69 @@ def says(text: str, t: Translator, *msgids: str) -> bool:
     return _normalise(text) in spellings(msgids, t)
 
 
-def recognise(text: str, t: Translator) -> Typed | None:
-    """The command typed, or None when the text is an answer."""
+@lru_cache(maxsize=32)
+def _forms(t: Translator, language: str) -> dict[str, Command]:
+    """Every reduced form of every command in English and in ``language`` (translated by ``t``):
+    the catalogue's words, the page's button labels and the other common words."""
+    forms: dict[str, Command] = {}
+    for command in Command:
+        msgids = (*WORDS.get(command, ()), *LABELS.get(command, ()))
+        written = [
+            *msgids,
+            *(t.gettext(m) for m in msgids),
+            *COMMAND_WORDS.get(SOURCE, {}).get(command.value, ()),
+            *COMMAND_WORDS.get(language, {}).get(command.value, ()),
+        ]
+        for word in written:
+            for form in _variants(key(word)):
+                forms.setdefault(form, command)
+    return forms
+
+
+def _look_up(text: str, forms: dict[str, Command]) -> Typed | None:
     typed = _normalise(text)
     match = _EDIT.match(typed)
     word, number = (match["word"], int(match["number"])) if match else (typed, None)
-    is_language, language_number = language_command(text)
-    if is_language:  # LANGUAGE works in all seven languages, whatever the dialogue's language
-        return Typed(Command.LANGUAGE, language_number)
-    for command, msgids in WORDS.items():
-        if word in spellings(msgids, t):
+    for form in sorted(_variants(word)):
+        command = forms.get(form)
+        if command is not None:
             if number is not None and command not in NUMBERED:
                 return None
             return Typed(command, number)
     return None
+
+
+def recognise(text: str, t: Translator, language: str = SOURCE) -> Typed | None:
+    """The command typed, in English or in ``language`` (translated by ``t``), or None when the
+    text is an answer."""
+    is_language, language_number = language_command(text)
+    if is_language:  # LANGUAGE works in all seven languages, whatever the dialogue's language
+        return Typed(Command.LANGUAGE, language_number)
+    return _look_up(text, _forms(t, language))
+
+
+def in_any_language(text: str, catalogues: Catalogues | None = None) -> Typed | None:
+    """The command ``text`` names in any of the seven languages (the dialogue asks before storing
+    such a word as a free-text answer: "cofnij" typed in an English dialogue means BACK).
+    ``catalogues`` gives each language's translator (default: flows.i18n.catalogue)."""
+    for code in CODES:
+        found = recognise(text, (catalogues or catalogue)(code), code)
+        if found is not None:
+            return found
+    return None
+
+
+def as_shown(text: str, t: Translator) -> bool:
+    """Is ``text`` a command word exactly as the product shows it ("BACK", "NÔL", "EDIT 3"), in
+    English or in the language of ``t``? Typed so, it is a command even on a free-text question;
+    any other form there ("back", "Back", "cofnij") may be the answer itself."""
+    shown = _SHOWN.match(text.strip().rstrip(".!"))
+    word = shown["word"] if shown else ""
+    msgids = [m for words in WORDS.values() for m in words]
+    return word in {*msgids, *(t.gettext(m) for m in msgids)}
+
+
+def shown_word(typed: Typed, t: Translator) -> str:
+    """The command as the dialogue names it in the language of ``t`` ("WSTECZ", "ZMIEŃ 3")."""
+    word = t.gettext(WORDS[typed.command][0])
+    return word if typed.number is None else f"{word} {typed.number}"

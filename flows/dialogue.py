@@ -14,10 +14,10 @@ from typing import Any
 
 from flows import consent, languages
 from flows import payload as payloads
-from flows import render, validators
+from flows import commands, lookups, render, validators
 from flows.commands import Command, Typed, recognise
 from flows.i18n import Catalogues, Translator, catalogue, tr, trn
-from flows.question import Ambiguous, Invalid, ParseContext, Question
+from flows.question import N_, YES_NO_CHOICES, Ambiguous, Invalid, Kind, ParseContext, Question
 from flows.referral_questions import QUESTIONS
 from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route
 from flows.state import REGISTRATION, DialogueState
@@ -108,7 +108,7 @@ def handle(
     if state.current in (SUBMITTED, CANCELLED):
         step.say("This conversation has ended. Send any message to start a new referral.")
         return Turn(state, step.messages, done=True)
-    typed = recognise(text, t)
+    typed = recognise(text, t, state.language)
     if state.pending is not None and "language" in state.pending:
         return _language_reply(step, text, typed)
     if typed is not None and typed.command is Command.LANGUAGE:
@@ -116,6 +116,9 @@ def handle(
         return _language(step, typed.number)
     if state.pending is not None:
         return _pending(step, text, typed)
+    meant = _meant(step, text, typed)
+    if meant is not None:
+        return _ask_meant(step, meant, text)
     if typed is not None:
         return _command(step, typed)
     if state.current == REVIEW:
@@ -168,6 +171,11 @@ def _answer(step: _Step, question: Question, text: str) -> Turn:
         value = validators.parse(question, text, context)
         if question.cross_check is not None:
             question.cross_check(value, step.state.values(), context)
+    except lookups.NoMatch as error:
+        step.say(error.message, **error.params)
+        if question.free_text:  # not in the list: keeping it as typed is one of the ways on
+            return _offer_candidates(step, question.id, [], text)
+        return _finish(step)
     except Invalid as error:
         step.say(error.message, **error.params)
         return _finish(step)
@@ -176,14 +184,36 @@ def _answer(step: _Step, question: Question, text: str) -> Turn:
     return _store(step, question, value, text)
 
 
+NONE_OF_THESE = N_("None of these: keep \"{typed}\"")
+KEEP_AS_TYPED = N_("Keep \"{typed}\" as typed")
+
+
 def _offer_candidates(step: _Step, qid: str, candidates: list[str], typed: str) -> Turn:
-    """Close list matches, numbered: the next reply picks one or is typed afresh."""
+    """Close list matches, numbered: the next reply picks one or is typed afresh. Where the list
+    does not bind (``free_text``), the last number keeps what was typed ("none of these")."""
     step.state.pending = {"pick": qid, "candidates": candidates, "typed": typed}
-    lines = [f"{n} {c}" for n, c in enumerate(candidates, start=1)]
-    step.messages.append(
-        "\n".join([tr(step.t, "Did you mean one of these? Reply with the number, or type it again.")] + lines)
-    )
-    return Turn(step.state, step.messages, _view(step))
+    question = BY_ID[qid]
+    options = list(candidates)
+    if question.free_text:
+        shown = lookups.shortened(typed)
+        options.append(tr(step.t, NONE_OF_THESE if candidates else KEEP_AS_TYPED, typed=shown))
+    lines = [f"{n} {option}" for n, option in enumerate(options, start=1)]
+    header = [tr(step.t, "Did you mean one of these? Reply with the number, or type it again.")]
+    step.messages.append("\n".join((header if candidates else []) + lines))
+    step_no, of = _progress(step.state, question)
+    choices = [{"value": value, "label": label} for value, label in zip([*candidates, typed], options)]
+    view = render.QuestionView(qid, question.kind.value, choices, question.optional, step_no, of)
+    return Turn(step.state, step.messages, view)
+
+
+def _keep_as_typed(step: _Step, question: Question, typed: str) -> Turn:
+    """"None of these": the answer is the text as typed, not an entry of the list."""
+    try:
+        value = validators.as_typed(question, typed)
+    except Invalid as error:
+        step.say(error.message, **error.params)
+        return _finish(step)
+    return _store(step, question, value, typed)
 
 
 def _store(step: _Step, question: Question, value: Any, typed: str) -> Turn:
@@ -310,12 +340,16 @@ def _edit(step: _Step, number: int | None) -> Turn:
 def _pending(step: _Step, text: str, typed: Typed | None) -> Turn:
     pending = step.state.pending or {}
     step.state.pending = None
+    if "meant" in pending:
+        return _meant_reply(step, text, pending)
     if "pick" in pending:
         choice = text.strip().rstrip(".)").strip()  # "2." or "2)" as phones and habit type it
         candidates = pending["candidates"]
+        question = BY_ID[pending["pick"]]
         if choice.isdigit() and 1 <= int(choice) <= len(candidates):
-            question = BY_ID[pending["pick"]]
             return _store(step, question, candidates[int(choice) - 1], pending["typed"])
+        if question.free_text and choice == str(len(candidates) + 1):
+            return _keep_as_typed(step, question, pending["typed"])
         if choice.isdigit():
             step.say("There is no option {number}.", number=int(choice))
             return _offer_candidates(step, pending["pick"], candidates, pending["typed"])
@@ -336,6 +370,57 @@ def _pending(step: _Step, text: str, typed: Typed | None) -> Turn:
         return Turn(step.state, step.messages, done=True)
     step.say("OK, nothing deleted.")
     return _finish(step)
+
+
+# -- a command word typed as a free-text answer -----------------------------------------------
+
+
+def _meant(step: _Step, text: str, typed: Typed | None) -> Typed | None:
+    """The command a free-text answer may mean, to ask about before storing it: a command word
+    of another of the seven languages ("cofnij" in an English dialogue), and on a question that
+    asks for a name, any command word not typed exactly as the dialogue shows it ("back" or
+    "Back" may be a surname; "BACK" is BACK). LANGUAGE always acts at once."""
+    question = BY_ID.get(step.state.current)
+    if question is None or question.kind is not Kind.TEXT:
+        return None
+    if typed is not None and (not question.proper_name or commands.as_shown(text, step.t)):
+        return None
+    meant = typed if typed is not None else commands.in_any_language(text, step.catalogues)
+    return None if meant is None or meant.command is Command.LANGUAGE else meant
+
+
+def _ask_meant(step: _Step, meant: Typed, text: str) -> Turn:
+    """"Did you mean BACK?": YES carries out the command, NO stores the text as the answer."""
+    step.state.pending = {"meant": meant.command.value, "number": meant.number, "typed": text}
+    step.say(DID_YOU_MEAN, command=commands.shown_word(meant, step.t))
+    question = BY_ID[step.state.current]
+    step_no, of = _progress(step.state, question)
+    choices = [{"value": c.value, "label": tr(step.t, c.label)} for c in YES_NO_CHOICES]
+    view = render.QuestionView(MEANT_QUESTION, Kind.YES_NO.value, choices, False, step_no, of)
+    return Turn(step.state, step.messages, view)
+
+
+def _meant_reply(step: _Step, text: str, pending: dict[str, Any]) -> Turn:
+    """YES (or 1): the command; NO (or 2): the text typed is the answer; anything else is a new
+    message to the question."""
+    choice = text.strip().rstrip(".)").strip()
+    if choice == "1" or _is_yes(text, step.t, step.state.language):
+        return _command(step, Typed(Command(pending["meant"]), pending["number"]))
+    if choice == "2" or _is_no(text, step.t, step.state.language):
+        return _answer(step, BY_ID[step.state.current], pending["typed"])
+    return handle(step.state, text, step.t, step.today, step.catalogues)
+
+
+MEANT_QUESTION = "did-you-mean"
+"""The id of the yes/no sub-question "Did you mean BACK?" in the web chat API."""
+DID_YOU_MEAN = N_("Did you mean {command}? Reply YES for {command}, or NO to keep what you typed as the answer.")
+
+
+def _is_no(text: str, t: Translator, language: str = "en") -> bool:
+    """A NO, in English or the conversation's language (accents optional)."""
+    word = languages.key(text.strip().strip(".!"))
+    local = {languages.key(w) for w in languages.NO_WORDS.get(language, ())}
+    return word in {"no", "n", languages.key(t.gettext("No"))} | local
 
 
 def _is_yes(text: str, t: Translator, language: str = "en") -> bool:

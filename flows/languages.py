@@ -134,6 +134,82 @@ def language_command(text: str) -> tuple[bool, int | None]:
     return False, None
 
 
+# -- command words, per language ---------------------------------------------------------------
+
+COMMAND_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "help": ("help me",),
+        "back": ("go back", "previous"),
+        "skip": ("skip it", "skip this"),
+        "review": ("review answers", "check answers", "check my answers"),
+        "restart": ("start again", "start over"),
+        "cancel": ("delete",),
+        "confirm": ("confirm and send", "submit"),
+    },
+    "cy": {
+        "back": ("yn ôl", "mynd yn ôl"),
+        "skip": ("neidio",),
+        "review": ("adolygu'r atebion", "gwirio"),
+        "restart": ("dechrau eto",),
+        "confirm": ("cadarnhau ac anfon",),
+        "explain": ("egluro",),
+    },
+    "sq": {
+        "back": ("prapa", "kthehu"),
+        "skip": ("kapërce", "anashkalo"),
+        "review": ("rishiko përgjigjet",),
+        "restart": ("fillo nga e para",),
+        "cancel": ("fshi",),
+        "confirm": ("konfirmo dhe dërgo",),
+    },
+    "vi": {
+        "help": ("giúp", "giúp đỡ"),
+        "back": ("trở lại", "lùi lại"),
+        "review": ("xem lại câu trả lời",),
+        "edit": ("thay đổi",),
+        "restart": ("bắt đầu lại",),
+        "confirm": ("xác nhận và gửi",),
+    },
+    "ro": {
+        "back": ("revino", "mergi înapoi"),
+        "skip": ("omite", "omiteți", "sări peste", "treci peste"),
+        "review": ("verificați", "verificați răspunsurile"),
+        "edit": ("modificați", "schimbați"),
+        "restart": ("începe din nou", "reîncepeți"),
+        "cancel": ("ștergeți",),
+        "confirm": ("confirmați", "trimiteți", "confirmați și trimiteți"),
+        "explain": ("explicați",),
+    },
+    "pl": {
+        "back": ("cofnij", "wróć", "powrót", "z powrotem"),
+        "review": ("przejrzyj", "przejrzyj odpowiedzi", "sprawdź odpowiedzi"),
+        "edit": ("edytuj",),
+        "restart": ("zacznij od nowa",),
+        "cancel": ("skasuj",),
+        "confirm": ("zatwierdź", "potwierdź i wyślij"),
+        "explain": ("objaśnij",),
+    },
+    "ar": {
+        "help": ("ساعدني",),
+        "back": ("ارجع", "عودة", "السابق"),
+        "skip": ("تخط", "تجاوز"),
+        "review": ("مراجعة الإجابات",),
+        "edit": ("عدل",),
+        "restart": ("ابدأ من جديد",),
+        "cancel": ("احذف",),
+        "confirm": ("التأكيد والإرسال",),
+        "explain": ("اشرح",),
+    },
+}
+"""How people type the commands besides the catalogue's word (the msgstr of BACK...) and the web
+chat page's button labels, which are always recognised: other common words and spellings, per
+language. Case, accents and spaces do not matter (``key``: "quaylai" is QUAY LẠI), and in Arabic
+a word with the article ("الرجوع") is the word. A test checks that none is a carrier keyword or the
+label of a choice in that language."""
+
+ARABIC_ARTICLE = "ال"
+
+
 # -- words typed in answers, per language (compared after lookups.fold) ----------------------
 
 YES_WORDS: dict[str, tuple[str, ...]] = {

@@ -233,6 +233,16 @@ ALIASES: dict[str, dict[str, str]] = {
 """Per list: short or other form -> exact entry (keys are compared after ``_key``; a test checks
 every target is in its list). Lists with an "Unknown" entry also take UNKNOWN_WORDS."""
 
+OTHER_NAMES: dict[str, tuple[str, ...]] = {
+    "uk-regions": (
+        "North East", "North West", "Yorkshire and the Humber", "East Midlands", "East of England",
+        "South East", "South West",
+    ),
+}
+"""True answers a Home Office list lacks, found like its entries: the regions of England
+("East of England" spans six counties of the list). Only for questions that keep free text
+(``Question.free_text``: a test checks it), since they are not entries of the form's list."""
+
 UNKNOWN_WORDS = ("dont know", "do not know", "not known", "unsure", "not sure", "dk", "idk")
 
 
@@ -263,7 +273,7 @@ def _index(list_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Parallel tuples (key, entry): each entry under its whole key and each " / " part."""
     keys: list[str] = []
     owners: list[str] = []
-    for entry in entries(list_name):
+    for entry in (*entries(list_name), *OTHER_NAMES.get(list_name, ())):
         variants = {_key(entry), *(_key(part) for part in entry.split(" / "))}
         for variant in sorted(variants):
             if variant:
@@ -351,7 +361,7 @@ def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, flo
         score = max(whole.get(position, 0.0), _word_score(typed, keys[position].split(), similar))
         scores[entry] = max(scores.get(entry, 0.0), score)
         tiebreak[entry] = max(tiebreak.get(entry, 0.0), whole.get(position, 0.0))
-    order = {entry: position for position, entry in enumerate(entries(list_name))}
+    order = {entry: position for position, entry in enumerate(dict.fromkeys(owners))}
     ranked = sorted(scores.items(), key=lambda item: (-item[1], -tiebreak[item[0]], order[item[0]]))
     return [item for item in ranked if item[1] >= SUGGEST_SCORE / 2]
 
@@ -435,8 +445,15 @@ def _decide(ranked: list[tuple[str, float]], text: str) -> str:
     raise Ambiguous(close[:MAX_CANDIDATES])
 
 
-def _no_match(text: str) -> Invalid:
+class NoMatch(Invalid):
+    """Nothing in the list is close to what was typed."""
+
+
+def shortened(text: str, width: int = 40) -> str:
+    """Typed text as it is quoted back in a short message: one line, at most ``width`` characters."""
     shown = " ".join(text.split())
-    if len(shown) > 40:
-        shown = shown[:39] + "…"
-    return Invalid(N_("Nothing matches \"{text}\". Check the spelling and try again"), text=shown)
+    return shown if len(shown) <= width else shown[: width - 1] + "…"
+
+
+def _no_match(text: str) -> NoMatch:
+    return NoMatch(N_("Nothing matches \"{text}\". Check the spelling and try again"), text=shortened(text))

@@ -255,6 +255,13 @@ class Question:
     """Raises Invalid when a valid answer contradicts an earlier one (a date of birth that makes a
     "child" 36), so the mistake is caught while the responder is still on the question."""
     prefillable: bool = False
+    proper_name: bool = False
+    """The answer is a name (of a person or a place), so one word is a plausible answer: a command
+    word typed other than exactly as the dialogue shows it ("Back", "skip") is asked about."""
+    free_text: bool = False
+    """For LOOKUP questions: the list guides but does not bind, so an answer that is not in it is
+    kept as typed when the user says so ("none of these"). NRM-FORM.md requires a list entry
+    only for the organisation and the local authority."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def applies(self, answers: Answers) -> bool:

@@ -138,6 +138,7 @@ def _more_places(
             when=when & Answer(f"{id_prefix}-{n - 1}").given(),
             lookup=first.lookup,
             exclude=first.exclude,
+            free_text=first.free_text,
         )
         for n in range(2, 11)
     )
@@ -150,6 +151,7 @@ _SET_UP = (
     Question(
         id="reference",
         kind=Kind.TEXT,
+        proper_name=True,
         prompt=N_(
             "Give this referral a short reference of your own, so you can find it later, "
             "e.g. your team's case number or a code like SA-0412."
@@ -255,6 +257,7 @@ _AGE = (
     Question(
         id="local-authority-contacted-about-child-local-authority-first-name",
         kind=Kind.TEXT,
+        proper_name=True,
         optional=True,
         when=CHILD,
         prompt=N_("What is the first name of your contact at the local authority?"),
@@ -265,6 +268,7 @@ _AGE = (
     Question(
         id="local-authority-contacted-about-child-local-authority-last-name",
         kind=Kind.TEXT,
+        proper_name=True,
         optional=True,
         when=CHILD,
         prompt=N_("What is the last name of your contact at the local authority?"),
@@ -647,6 +651,7 @@ _UK_TOWNS = _more_places(
     Question(
         id="where-exploitation-happened-uk-city-1",
         kind=Kind.LOOKUP,
+        free_text=True,
         lookup="uk-towns",
         when=UK_PLACES,
         prompt=N_("In which UK town or city were they exploited? Reply Unknown if they are not sure."),
@@ -669,6 +674,7 @@ _COUNTRIES = _more_places(
     Question(
         id="where-exploitation-happened-overseas-country-1",
         kind=Kind.LOOKUP,
+        free_text=True,
         lookup="countries",
         exclude=("United Kingdom",),
         when=OVERSEAS_PLACES,
@@ -725,6 +731,7 @@ _WHERE_AND_WHO = (
     Question(
         id="current-pv-location-uk-city",
         kind=Kind.LOOKUP,
+        free_text=True,
         lookup="uk-towns",
         prompt=N_("Which UK town or city is the person in now? Reply Unknown if you do not know."),
         help=N_("Where they are now tells the authorities who can support and protect them."),
@@ -734,6 +741,7 @@ _WHERE_AND_WHO = (
     Question(
         id="current-pv-location-uk-region",
         kind=Kind.LOOKUP,
+        free_text=True,
         lookup="uk-regions",
         prompt=N_("Which county or region is that in? Reply Unknown if you do not know."),
         help=N_("For example Greater London, Kent or County Antrim. It helps route the case locally."),
@@ -869,6 +877,7 @@ _WHERE_AND_WHO = (
     Question(
         id="reported-to-police-police-forces",
         kind=Kind.LOOKUP,
+        free_text=True,
         lookup="uk-police-forces",
         when=Answer("reported-to-police").is_("yes"),
         prompt=N_("Which police force was it reported to?"),
@@ -1019,6 +1028,7 @@ _PERSON = (
     Question(
         id="pv-name-first-name",
         kind=Kind.TEXT,
+        proper_name=True,
         when=_NAMED,
         prompt=N_("What is the person's first name?"),
         help=N_(
@@ -1031,6 +1041,7 @@ _PERSON = (
     Question(
         id="pv-name-last-name",
         kind=Kind.TEXT,
+        proper_name=True,
         when=_NAMED,
         prompt=N_("What is the person's last name (surname)?"),
         help=N_("Use the name they gave you. Reply Not known if they did not give one."),
@@ -1040,6 +1051,7 @@ _PERSON = (
     Question(
         id="pv-name-nickname",
         kind=Kind.TEXT,
+        proper_name=True,
         optional=True,
         when=_NAMED,
         prompt=N_("Did they use any other name or nickname, e.g. during the exploitation?"),
@@ -1094,6 +1106,7 @@ _PERSON = (
     Question(
         id="pv-nationality",
         kind=Kind.LOOKUP,
+        free_text=True,
         lookup="nationalities",
         when=_DESCRIBED,
         prompt=N_("What is the person's nationality? Reply Unknown if you do not know."),
@@ -1104,6 +1117,7 @@ _PERSON = (
     Question(
         id="pv-nationality-second",
         kind=Kind.LOOKUP,
+        free_text=True,
         lookup="nationalities",
         optional=True,
         when=_DESCRIBED,
@@ -1209,6 +1223,7 @@ _CONTACT = (
     Question(
         id="someone-else-first-name",
         kind=Kind.TEXT,
+        proper_name=True,
         optional=True,
         when=DECISION_TO_SOMEONE_ELSE,
         prompt=N_("What is the first name of the contact who will get the decision?"),
@@ -1219,6 +1234,7 @@ _CONTACT = (
     Question(
         id="someone-else-last-name",
         kind=Kind.TEXT,
+        proper_name=True,
         optional=True,
         when=DECISION_TO_SOMEONE_ELSE,
         prompt=N_("What is the contact's last name?"),
@@ -1247,6 +1263,7 @@ _CONTACT = (
     Question(
         id="someone-else-town",
         kind=Kind.TEXT,
+        proper_name=True,
         when=_ELSE_POST,
         prompt=N_("Which town or city is the contact's address in?"),
         help=N_("The town or city of the address letters go to."),
@@ -1256,6 +1273,7 @@ _CONTACT = (
     Question(
         id="someone-else-county",
         kind=Kind.TEXT,
+        proper_name=True,
         optional=True,
         when=_ELSE_POST,
         prompt=N_("Which county is the contact's address in?"),
@@ -1334,6 +1352,7 @@ _CONTACT = (
     Question(
         id="pv-contact-details-town",
         kind=Kind.TEXT,
+        proper_name=True,
         when=_PV_POST,
         prompt=N_("Which town or city is the person's address in?"),
         help=N_("The town or city of the address letters go to."),
@@ -1343,6 +1362,7 @@ _CONTACT = (
     Question(
         id="pv-contact-details-county",
         kind=Kind.TEXT,
+        proper_name=True,
         optional=True,
         when=_PV_POST,
         prompt=N_("Which county is the person's address in?"),
@@ -1381,6 +1401,7 @@ _YOUR_DETAILS = (
     Question(
         id="fr-details-first-name",
         kind=Kind.TEXT,
+        proper_name=True,
         when=REFERRAL,
         prompt=N_("What is your first name?"),
         help=N_("The decision makers may contact you about this referral."),
@@ -1391,6 +1412,7 @@ _YOUR_DETAILS = (
     Question(
         id="fr-details-last-name",
         kind=Kind.TEXT,
+        proper_name=True,
         when=REFERRAL,
         prompt=N_("What is your last name?"),
         help=N_("The decision makers may contact you about this referral."),

@@ -33,7 +33,10 @@ def _value_schema(question: Question) -> dict[str, Any]:
         return {"type": "array", "items": {"enum": values}, "minItems": 1, "uniqueItems": True}
     if kind is Kind.LOOKUP:
         assert question.lookup is not None
-        return {"enum": [e for e in lookups.entries(question.lookup) if e not in question.exclude]}
+        listed = [e for e in lookups.entries(question.lookup) if e not in question.exclude]
+        if question.free_text:  # an entry of the list, or what was typed ("none of these")
+            return {"type": "string", "minLength": 1, "maxLength": question.max_length, "x-entries": listed}
+        return {"enum": listed}
     if kind is Kind.DATE:
         return {
             "type": "object",
@@ -58,8 +61,8 @@ def _value_schema(question: Question) -> dict[str, Any]:
 def _described(question: Question) -> dict[str, Any]:
     """The value schema plus annotations for people reading a payload (the casework pages):
     ``title`` is the question's summary label, ``x-section`` its section of the review summary
-    (in route order), ``x-choices`` the label of each choice value. Annotations only: they never
-    change what is valid."""
+    (in route order), ``x-choices`` the label of each choice value (and ``x-entries``, the list of
+    a lookup that also keeps free text). Annotations only: they never change what is valid."""
     described = {**_value_schema(question), "title": question.summary, "x-section": question.section}
     if question.has_choices:
         described["x-choices"] = {choice.value: choice.label for choice in question.options()}

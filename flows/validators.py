@@ -192,6 +192,17 @@ def _lookup(question: Question, text: str, ctx: ParseContext) -> str:
     return lookups.match(question.lookup, text, question.exclude)
 
 
+def as_typed(question: Question, text: str) -> str:
+    """A LOOKUP answer kept as typed ("none of these"), where the question does not bind the
+    answer to its list: one line, within max_length."""
+    if not question.free_text:
+        raise ValueError(f"question {question.id} takes only entries of its list")
+    cleaned = single_line(text)
+    if not cleaned:
+        raise _empty(question)
+    return _text(question, cleaned, ParseContext(today=None))
+
+
 _TLDS = "com|org|net|uk|info|biz|io|co|me|ly|app|xyz|online|site|eu|gov|edu|tv|ru|de|fr|cn|in"
 _URL = re.compile(
     rf"""(?ix)

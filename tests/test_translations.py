@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from functools import cache
 
 import pytest
@@ -27,7 +28,8 @@ from babel.messages.catalog import Catalog
 from bot import translate
 from bot.segments import GSM7, encoding, is_gsm7, sanitise, segments
 from flows import consent, languages, render
-from flows.commands import WORDS, Command, recognise, says
+from flows.commands import LABELS, WORDS, Command, recognise, says
+from flows.languages import COMMAND_WORDS
 from flows.i18n import ENGLISH, Translator, tr
 from flows.question import Kind, ParseContext
 from flows.referral_questions import QUESTIONS
@@ -232,6 +234,55 @@ def test_choice_labels_are_not_command_words(code: str) -> None:
         for choice in question.options():
             label = languages.key(t.gettext(choice.label))
             assert label not in commands, (code, question.id, choice.label)
+
+
+CHAT_PAGE = Path(__file__).resolve().parents[1] / "bot" / "templates" / "chat.html"
+
+
+def page_buttons() -> dict[str, str]:
+    """The web chat page's command buttons: label msgid -> the command word the button sends."""
+    found = re.findall(r'data-command="(\w+)"[^>]*>\{\{ _\("([^"]+)"\) \}\}', CHAT_PAGE.read_text("utf-8"))
+    assert found, "no command buttons found on the chat page"
+    return {label: word for word, label in found}
+
+
+@pytest.mark.parametrize("code", ALL)
+def test_every_label_the_product_shows_for_a_command_is_recognised(code: str) -> None:
+    """The catalogue's command words and the labels of the page's buttons ("Kapërce", "Yn ôl"),
+    as shown, in lower case and without accents: people type what they read."""
+    t = catalogue(code)
+    shown = {(t.gettext(m), command) for command, msgids in WORDS.items() for m in msgids}
+    for label, word in page_buttons().items():
+        command = recognise(word, ENGLISH)
+        assert command is not None and label in LABELS[command.command], (label, word)
+        shown.add((t.gettext(label), command.command))
+    for text, command in shown:
+        for typed in (text, text.lower(), languages.unaccented(text).lower()):
+            found = recognise(typed, t, code)
+            assert found is not None and found.command is command, (code, typed, command)
+
+
+@pytest.mark.parametrize("code", ALL)
+def test_no_command_synonym_is_a_carrier_keyword_a_choice_label_or_two_commands(code: str) -> None:
+    t = catalogue(code)
+    english = {languages.key(m) for msgids in WORDS.values() for m in msgids}  # HELP, CANCEL...
+    owner: dict[str, Command] = {}
+    for command in Command:
+        words = [*COMMAND_WORDS.get("en", {}).get(command.value, ()),
+                 *COMMAND_WORDS.get(code, {}).get(command.value, ()),
+                 *(t.gettext(m) for m in LABELS.get(command, ()))]
+        for word in words:
+            form = languages.key(word)
+            found = recognise(word, t, code)
+            assert found is not None and found.command is command, (code, word, found)
+            assert owner.setdefault(form, command) is command, (code, word, owner[form], command)
+            if form not in english:
+                assert form not in CARRIER_KEYWORDS and form.replace(" ", "") not in CARRIER_KEYWORDS, (code, word)
+    labels = {languages.key(label) for question in QUESTIONS for choice in question.options()
+              for label in (choice.label, t.gettext(choice.label))}
+    labels |= {languages.key(w) for w in (*languages.YES_WORDS.get(code, ()), *languages.NO_WORDS.get(code, ()))}
+    labels |= {languages.key(t.gettext(m)) for m in SMS_WORDS}
+    assert not labels & set(owner), (code, labels & set(owner))
 
 
 def test_the_word_for_language_in_each_catalogue_works_from_every_language() -> None:

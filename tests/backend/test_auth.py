@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from backend import auth
 from backend.models import AuditEvent, Case
-from backend.db import utcnow
 from tests.conftest import TINY_SCHEMA, tiny_payload
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from backend import auth, db
-from backend.models import AuditEvent, Conversation, Decision, InboundMessage, User
+from backend.models import AuditEvent, Conversation, Decision, InboundMessage
 from backend.text_hygiene import MAX_JSON_DEPTH, is_clean
 from tests.bot.conftest import claimed_case, make_user
 from tests.bot.sms_support import ENV_KEYS, SmsPhone, form, make_sms_app, messages_of, start

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -94,3 +95,26 @@ def test_a_whole_child_referral_in_the_terminal_ends_with_a_reference(env: dict[
     assert "Local authority: Leeds City Council" in output
     terminal.process.wait(timeout=20)
     assert terminal.process.returncode == 0
+
+
+def test_the_quick_exit_word_in_the_terminal_deletes_the_draft_and_stores_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    terminal = Terminal(env, "--new", "--language", "en")
+    terminal.wait_for("(1/")
+    terminal.type("Ref A")
+    terminal.wait_for("(2/")
+
+    terminal.type("SAFE")  # at the organisation question: not an answer, and not kept as one
+
+    terminal.wait_for("OK.")
+    terminal.process.wait(timeout=20)
+    assert terminal.process.returncode == 0
+    assert "Nothing matches" not in terminal.seen
+    with sqlite3.connect(tmp_path / "instance" / "nrm.sqlite3") as database:
+        assert database.execute("SELECT count(*) FROM conversations").fetchone() == (0,)
+    again = Terminal(env)
+    output = again.wait_for("Cymraeg")  # a new first contact: no draft to resume
+    assert "Resuming your saved draft" not in output
+    again.process.kill()
+    again.process.wait()

@@ -100,6 +100,26 @@ def test_choices_are_described_for_buttons(product: Flask) -> None:
     assert question["optional"] is False
 
 
+def test_did_you_mean_and_a_pick_are_questions_with_choices_for_buttons(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    client = product.test_client()
+    reply = _open(client, token)
+
+    asked = _send(client, token, reply["conversation"], "review")  # at "your reference": maybe the answer
+    assert asked["question"]["id"] == "did-you-mean" and asked["question"]["kind"] == "yes_no"
+    assert asked["question"]["choices"] == [{"value": "yes", "label": "Yes"}, {"value": "no", "label": "No"}]
+    assert len(asked["messages"]) == 1  # no resume code before the question is answered
+    kept = _send(client, token, reply["conversation"], "2")  # the No button
+    assert kept["question"]["id"] == "user-organisation"
+
+    pick = _send(client, token, reply["conversation"], "Yorkshire")
+    assert pick["question"]["id"] == "user-organisation"
+    labels = [choice["label"] for choice in pick["question"]["choices"]]
+    assert len(labels) >= 2 and all(f"{n} {label}" in pick["messages"][-1] for n, label in enumerate(labels, 1))
+    picked = _send(client, token, reply["conversation"], "1")
+    assert picked["question"]["id"] == "user-email"
+
+
 def test_a_bad_answer_is_explained_and_the_same_question_asked_again(product: Flask) -> None:
     token = make_user(product, "operator@example.org", "operator")
     client = product.test_client()

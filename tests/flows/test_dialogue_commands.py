@@ -115,7 +115,7 @@ WRONG_ANSWERS = [
     ("types-of-exploitation", "1 lots", '"lots" is not one of the options'),
     ("details-last-contact", "He wrote on www.example.com/chat", "Please remove the web address www.example.com/chat"),
     ("user-email", "sam@", "Enter a valid email address, like name@example.com"),
-    ("where-exploitation-happened-uk-city-1", "Qwxzplk", 'Nothing matches "Qwxzplk"'),
+    ("user-organisation", "Qwxzplk", 'Nothing matches "Qwxzplk"'),  # a list that binds
     ("pv-dob", "31/2/1990", "That date does not exist"),
     ("pv-dob", "3/2/2027", "That date is in the future"),
     ("pv-dob", "12/25/1990", "Please put the day first, like 25/12/1990"),
@@ -680,7 +680,8 @@ def test_an_ambiguous_place_offers_numbered_choices_and_a_number_picks_one() -> 
         "Did you mean one of these? Reply with the number, or type it again.\n"
         "1 Newport\n"
         "2 Newport / Casnewydd\n"
-        "3 Newport / Trefdraeth"
+        "3 Newport / Trefdraeth\n"
+        '4 None of these: keep "Newport"'
     )
     assert conversation.question_id == "where-exploitation-happened-uk-city-1"
 
@@ -701,11 +702,72 @@ def test_the_pick_number_as_typed_on_a_phone(typed: str) -> None:
 def test_a_pick_number_out_of_range_shows_the_list_again() -> None:
     conversation = conversation_at("where-exploitation-happened-uk-city-1")
     conversation.say("Newport")
-    conversation.say("4")
-    assert conversation.turn.messages[0] == "There is no option 4."
+    conversation.say("5")
+    assert conversation.turn.messages[0] == "There is no option 5."
     assert conversation.turn.messages[1].splitlines()[1] == "1 Newport"
     conversation.say("1")
     assert conversation.values()["where-exploitation-happened-uk-city-1"] == "Newport"
+
+
+def test_east_of_england_is_accepted_for_the_county_or_region() -> None:
+    conversation = conversation_at("current-pv-location-uk-region")
+
+    conversation.say("East of England")
+
+    assert conversation.values()["current-pv-location-uk-region"] == "East of England"
+    assert conversation.question_id == "who-exploited-pv"
+
+
+def test_a_pick_offers_none_of_these_where_the_form_allows_free_text_and_it_keeps_the_typed_text() -> None:
+    conversation = conversation_at("where-exploitation-happened-uk-city-1")
+    conversation.say("Shipley Glen")
+    assert conversation.text.splitlines()[1:] == ["1 Shipley", '2 None of these: keep "Shipley Glen"']
+
+    conversation.say("2")
+
+    assert conversation.values()["where-exploitation-happened-uk-city-1"] == "Shipley Glen"
+    assert conversation.question_id == "where-exploitation-happened-uk-city-2"
+    conversation.answer_all(ADULT_NRM)
+    assert confirm(conversation)["answers"]["where-exploitation-happened-uk-city-1"] == "Shipley Glen"
+
+
+def test_the_picks_api_question_has_the_numbered_choices() -> None:
+    conversation = conversation_at("where-exploitation-happened-uk-city-1")
+
+    conversation.say("Newport")
+
+    view = conversation.turn.question
+    assert view is not None and view.id == "where-exploitation-happened-uk-city-1"
+    assert [c["label"] for c in view.choices] == [
+        "Newport", "Newport / Casnewydd", "Newport / Trefdraeth", 'None of these: keep "Newport"',
+    ]
+    assert [c["value"] for c in view.choices][:3] == ["Newport", "Newport / Casnewydd", "Newport / Trefdraeth"]
+
+
+def test_nothing_matching_where_free_text_is_allowed_offers_to_keep_it() -> None:
+    conversation = conversation_at("current-pv-location-uk-city")
+    conversation.say("Qwxzplk")
+    assert conversation.turn.messages == [
+        'Nothing matches "Qwxzplk". Check the spelling and try again',
+        '1 Keep "Qwxzplk" as typed',
+    ]
+    assert [c["label"] for c in conversation.turn.question.choices] == ['Keep "Qwxzplk" as typed']
+
+    conversation.say("1")
+
+    assert conversation.values()["current-pv-location-uk-city"] == "Qwxzplk"
+    assert conversation.question_id == "current-pv-location-uk-region"
+
+
+def test_a_list_that_binds_offers_no_way_around_it() -> None:
+    """NRM-FORM.md: the organisation must be an entry of the list."""
+    conversation = conversation_at("user-organisation")
+    conversation.say("Yorkshire")
+    assert "None of these" not in conversation.text
+    assert conversation.turn.question is not None
+    assert all("None of these" not in c["label"] for c in conversation.turn.question.choices)
+    conversation.say(str(len(conversation.turn.question.choices) + 1))
+    assert "user-organisation" not in conversation.values()
 
 
 def test_skip_at_the_summary_says_there_is_nothing_to_skip() -> None:
@@ -724,6 +786,7 @@ def test_an_ambiguous_police_force_can_be_typed_again() -> None:
         "1 West Yorkshire Police",
         "2 North Yorkshire Police",
         "3 South Yorkshire Police",
+        '4 None of these: keep "Yorkshire"',
     ]
     conversation.say("south yorks")
     assert conversation.values()["reported-to-police-police-forces"] == "South Yorkshire Police"

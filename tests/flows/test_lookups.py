@@ -294,3 +294,48 @@ def test_one_letter_dropped_from_a_long_name_still_finds_it(data: st.DataObject)
     entry = data.draw(st.sampled_from([e for e in entries(list_name) if len(e) >= 8]))
     position = data.draw(st.integers(0, len(entry) - 1))
     assert entry in outcome(list_name, entry[:position] + entry[position + 1 :])
+
+
+# --- lookups that do not dead-end (issue 8) ------------------------------------------------------
+
+
+def _lists_of_lookup_questions() -> list[tuple[str, tuple[str, ...]]]:
+    from flows.referral_questions import QUESTIONS
+
+    return sorted({(q.lookup, q.exclude) for q in QUESTIONS if q.lookup})
+
+
+@pytest.mark.parametrize(("list_name", "exclude"), _lists_of_lookup_questions())
+def test_every_entry_of_every_list_used_by_a_lookup_question_is_found_by_its_own_name(
+    list_name: str, exclude: tuple[str, ...]
+) -> None:
+    """Each entry, and each other true name the list takes (OTHER_NAMES: "East of England"), typed
+    as it is written, is the answer; only a name that several entries share ("Newport": also
+    "Newport / Casnewydd" in Wales) is offered as a pick, with that entry first."""
+    names = [*entries(list_name), *lookups.OTHER_NAMES.get(list_name, ())]
+    wrong = []
+    for name in names:
+        if name in exclude:
+            continue
+        found = outcome(list_name, name, exclude)
+        shared = len(lookups._exact(list_name).get(lookups._key(name), ())) > 1
+        if found[:1] != [name] or (len(found) > 1 and not shared):
+            wrong.append((name, found))
+    assert not wrong, wrong
+
+
+def test_other_names_are_only_for_lists_whose_questions_keep_free_text() -> None:
+    from flows.referral_questions import QUESTIONS
+
+    for question in QUESTIONS:
+        if question.lookup in lookups.OTHER_NAMES:
+            assert question.free_text, question.id
+
+
+@pytest.mark.parametrize(
+    ("typed", "region"),
+    [("East of England", "East of England"), ("east of england", "East of England"),
+     ("South West", "South West"), ("yorkshire and the humber", "Yorkshire and the Humber")],
+)
+def test_the_regions_of_england_are_accepted_for_the_county_or_region(typed: str, region: str) -> None:
+    assert match("uk-regions", typed) == region
