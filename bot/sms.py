@@ -103,7 +103,7 @@ MEDIA = N_("Photos and files cannot be received by SMS, and none was kept. Descr
            "in words, or send it separately.")
 GOT_PART = N_("Got it. Send more, or DONE when finished.")
 PARTS_KEPT = N_("Your answer so far is kept. Send more, or DONE when finished.")
-OFFER = N_("You have a referral in progress (question {step} of {of}). "
+OFFER = N_("You have a referral in progress ({section} {step}/{of}). "
            "Reply RESUME to carry on or NEW to start again.")
 OFFER_AT_REVIEW = N_("You have a referral in progress (all questions answered). "
                      "Reply RESUME to carry on or NEW to start again.")
@@ -389,9 +389,9 @@ def _resume_from_web(db: Session, code: str, sender: str, actor: str,
 
 def _offer(db: Session, draft: Conversation, t: Translator) -> str:
     question = engine.resume(db, draft).question
-    if question is None:
+    if question is None or question["kind"] == "confirm":
         return tr(t, OFFER_AT_REVIEW)
-    return tr(t, OFFER, step=question["step"], of=question["of"])
+    return tr(t, OFFER, section=question["section"], step=question["step"], of=question["of"])
 
 
 def _answer_offer(db: Session, draft: Conversation, responder: Responder, sender: str, word: str,
