@@ -18,7 +18,7 @@ from flows import render, validators
 from flows.commands import Command, Typed, recognise
 from flows.i18n import Catalogues, Translator, catalogue, tr, trn
 from flows.question import N_, YES_NO_CHOICES, Ambiguous, Invalid, ParseContext, Question
-from flows.referral_questions import PART_OF, PARTS, QUESTIONS
+from flows.referral_questions import PARTS, QUESTIONS, part_of
 from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route
 from flows.state import REGISTRATION, DialogueState
 
@@ -495,17 +495,17 @@ def _progress(state: DialogueState, question: Question) -> render.Progress:
     """The question's part of the form and its place in that part, on the route as it stands
     (not counting what registration answered). A question asked again off the route (a doubtful
     date of birth while consent is unanswered) is placed where it would be."""
-    part = PART_OF[question.section]
+    part, name = part_of(question)
     values = state.values()
     shown = [
         q
         for q in QUESTIONS
-        if PART_OF[q.section] == part
+        if part_of(q)[0] == part
         and (q.applies(values) or q is question)
         and state.answers.get(q.id, {}).get("source") != REGISTRATION
     ]
     step = next((n for n, q in enumerate(shown, start=1) if q is question), len(shown))
-    return render.Progress(PARTS[part - 1][0], part, len(PARTS), step, len(shown))
+    return render.Progress(name, part, len(PARTS), step, len(shown))
 
 
 def _where(step: _Step) -> render.Progress:

@@ -96,6 +96,12 @@ PART_OF: dict[str, int] = {
 }
 """Summary section -> the number of its part (1 to 7)."""
 
+
+def part_of(question: Question) -> tuple[int, str]:
+    """The number (1 to 7) and the name (a msgid) of the part of the form a question is in."""
+    number = PART_OF[question.section]
+    return number, PARTS[number - 1][0]
+
 # -- route conditions (NRM-FORM.md §1.2, §1.3) ------------------------------------------------
 
 CHILD: Condition = Answer("pv-under-age").is_("yes", "not-sure")

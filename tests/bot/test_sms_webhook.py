@@ -184,7 +184,7 @@ def test_stop_silences_the_service_until_start(phone: SmsPhone) -> None:
     assert phone.state() == before
     replies = phone.send("START")
     assert phone.responder().opted_out_at is None
-    assert replies and replies[-1].startswith("(1/")  # the current question again
+    assert replies and replies[-1].startswith("(About you 1/")  # the current question again
     phone.send("Anna Leeds")
     assert phone.answer("reference") == "Anna Leeds"
 
@@ -203,7 +203,7 @@ def test_twilio_opt_out_type_is_honoured_and_yes_opts_in_only_when_opted_out(pho
     assert phone.responder().opted_out_at is not None
     replies = phone.send("yes", OptOutType="START")
     assert phone.responder().opted_out_at is None
-    assert replies[-1].startswith("(1/")
+    assert replies[-1].startswith("(About you 1/")
     assert "answers" in phone.state() and "reference" not in phone.state()["answers"]
 
 
@@ -296,13 +296,13 @@ def test_a_sender_back_after_an_hour_is_offered_resume_or_new(phone: SmsPhone) -
     phone.age_draft(utcnow() - timedelta(hours=2))
     replies = phone.send("England")
     assert len(replies) == 1
-    assert "You have a referral in progress (question 2 of " in replies[0]
+    assert "You have a referral in progress (About you 2/" in replies[0]
     assert "Reply RESUME to carry on or NEW to start again." in replies[0]
     assert phone.state()["answers"] == before["answers"]  # "England" was not taken as an answer
     phone.send("what?")
     assert "Reply RESUME" in phone.text
     phone.send("resume")
-    assert phone.text.startswith("(2/") or "(2/" in phone.text
+    assert phone.text.startswith("(About you 2/") or "(About you 2/" in phone.text
     phone.send("1")
     assert phone.answer("fr-location") == "england"
 

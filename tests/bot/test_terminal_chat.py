@@ -62,16 +62,16 @@ def test_killing_the_process_between_messages_loses_nothing(env: dict[str, str])
     first = Terminal(env)
     first.wait_for("Cymraeg")  # first contact offers the languages, each named in itself
     first.type("1")
-    first.wait_for("(1/")
+    first.wait_for("(About you 1/")
     first.type("Ref A")
-    first.wait_for("(2/")
+    first.wait_for("(About you 2/")
     first.type("salvation army")
-    first.wait_for("(3/")
+    first.wait_for("(About you 3/")
     first.process.send_signal(signal.SIGKILL)
     first.process.wait()
 
     second = Terminal(env)
-    output = second.wait_for("(3/")
+    output = second.wait_for("(About you 3/")
     assert "Resuming your saved draft" in output
     assert "work email" in output
     second.type("REVIEW")

@@ -13,7 +13,7 @@ from backend.models import Case, Conversation
 from tests.bot.conftest import make_user
 from tests.flows.conversation import CHILD, DTN
 
-QUESTION_KEYS = {"id", "kind", "choices", "optional", "step", "of"}
+QUESTION_KEYS = {"id", "kind", "choices", "optional", "step", "of", "section", "section_number", "sections"}
 
 
 def _open(client: FlaskClient, token: str) -> dict[str, Any]:
@@ -35,10 +35,11 @@ def _send(client: FlaskClient, token: str, conversation: str, text: str) -> dict
 def _walk(client: FlaskClient, token: str, answers: dict[str, str]) -> dict[str, Any]:
     """Answer every question the API asks, by field id, then CONFIRM; returns the last reply."""
     reply = _open(client, token)
-    while reply["question"] is not None:
+    while reply["question"]["kind"] != "confirm":
         question = reply["question"]
         assert set(question) == QUESTION_KEYS
         assert 1 <= question["step"] <= question["of"]
+        assert 1 <= question["section_number"] <= question["sections"] == 7
         reply = _send(client, token, reply["conversation"], answers[question["id"]])
     assert "Your answers:" in "\n".join(reply["messages"])
     return _send(client, token, reply["conversation"], "CONFIRM")
@@ -167,7 +168,7 @@ def test_a_referral_the_backend_refuses_keeps_the_draft_at_the_summary(
     token = make_user(product, "operator@example.org", "operator")
     client = product.test_client()
     reply = _open(client, token)
-    while reply["question"] is not None:
+    while reply["question"]["kind"] != "confirm":
         reply = _send(client, token, reply["conversation"], CHILD[reply["question"]["id"]])
     with monkeypatch.context() as patch:
         patch.setattr(intake, "validate", lambda payload, schema=None: ["answers.pv-name-first-name: 'Anna' is refused"])
