@@ -183,9 +183,6 @@ def _answer(step: _Step, question: Question, text: str) -> Turn:
     context = ParseContext(step.today, step.state.language, step.t)
     try:
         value = validators.parse(question, text, context)
-        problem = consistency.refusal(question.id, value, step.state.values(), step.today, BY_ID)
-        if problem is not None:
-            raise problem
     except Invalid as error:
         step.say(error.message, **error.params)
         return _finish(step)
@@ -205,6 +202,11 @@ def _offer_candidates(step: _Step, qid: str, candidates: list[str], typed: str) 
 
 
 def _store(step: _Step, question: Question, value: Any, typed: str) -> Turn:
+    """Keep a valid answer and move on, unless it breaks a rule that asks this question."""
+    problem = consistency.refusal(question.id, value, step.state.values(), step.today, BY_ID)
+    if problem is not None:
+        step.say(problem.message, **problem.params)
+        return _finish(step)
     step.state.answer(question.id, value, typed)
     step.route.send("advance")
     _skip_answered(step)

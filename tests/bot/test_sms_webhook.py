@@ -307,6 +307,31 @@ def test_a_sender_back_after_an_hour_is_offered_resume_or_new(phone: SmsPhone) -
     assert phone.answer("fr-location") == "england"
 
 
+def test_a_pending_discard_is_asked_again_when_the_sender_resumes(phone: SmsPhone) -> None:
+    start(phone)
+    phone.send("Anna Leeds")
+    asked = phone.send("DISCARD")
+    phone.age_draft(utcnow() - timedelta(hours=2))
+    assert "You have a referral in progress" in phone.send("hello")[0]
+
+    resumed = phone.send("RESUME")
+
+    assert resumed == asked  # the confirmation again, not the question under it
+    assert phone.state()["pending"] == {"confirm": "cancel"}
+    phone.send("YES")
+    assert phone.draft() is None
+
+
+def test_anything_but_yes_cancels_a_pending_discard_by_sms_visibly(phone: SmsPhone) -> None:
+    start(phone)
+    phone.send("Anna Leeds")
+    phone.send("DISCARD")
+    replies = phone.send("England")
+    assert replies[0].startswith("OK, nothing deleted.")
+    assert "\n".join(replies[1:] or replies).count("(About you 2/") == 1  # the question again
+    assert phone.state()["pending"] is None and "fr-location" not in phone.state()["answers"]
+
+
 def test_new_at_the_offer_deletes_the_old_draft_and_starts_again(phone: SmsPhone) -> None:
     start(phone)
     phone.send("Anna Leeds")
