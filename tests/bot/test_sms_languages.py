@@ -75,7 +75,7 @@ def test_the_language_can_be_named_at_first_contact(phone: SmsPhone) -> None:
     phone.send("hello")
     phone.send("Tieng Viet")
     assert phone.state()["language"] == "vi"
-    assert " 1/4" in phone.replies[-1]
+    assert " 1/2" in phone.replies[-1]
     assert _contains(phone.text, translator("vi").gettext(BY_ID["reference"].prompt))
 
 
@@ -93,7 +93,7 @@ def test_a_first_contact_left_at_the_language_list_is_not_offered_back(phone: Sm
     phone.age_draft(utcnow() - timedelta(hours=2))
     replies = phone.send("3")  # Shqip: taken as the reply to the list, no RESUME/NEW offer
     assert phone.state()["language"] == "sq" and not phone.choosing_language()
-    assert "RESUME" not in "\n".join(replies) and " 1/4" in replies[-1]
+    assert "RESUME" not in "\n".join(replies) and " 1/2" in replies[-1]
 
 
 # -- LANGUAGE mid-dialogue ------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_language_mid_dialogue_switches_and_asks_the_question_again(phone: SmsPh
     text = "\n".join(replies)
     assert phone.state()["language"] == "pl" and not phone.choosing_language()
     assert pl.gettext(languages.CHANGED) in text
-    assert "\n(2/" in replies[-1] and _contains(replies[-1], pl.gettext(BY_ID["fr-location"].prompt))
+    assert "\n(" + pl.gettext("About you") + " 2/" in replies[-1] and _contains(replies[-1], pl.gettext(BY_ID["fr-location"].prompt))
     assert phone.answer("reference") == "Anna Leeds" and phone.current() == "fr-location"
 
     # the Polish word for LANGUAGE, typed without its accent, with a number: switched at once
@@ -196,7 +196,7 @@ def test_done_resume_and_new_work_in_polish_without_accents(phone: SmsPhone) -> 
 
     phone.age_draft(utcnow() - timedelta(hours=2))
     replies = phone.send("dzień dobry")
-    assert len(replies) == 1 and replies[0].startswith("Masz rozpoczęte zgłoszenie (pytanie 2 z ")
+    assert len(replies) == 1 and replies[0].startswith("Masz rozpoczęte zgłoszenie (O Tobie 2/2). ")
     assert "WZNÓW" in replies[0] and "NOWE" in replies[0]
     assert phone.send("co?") == replies  # not a word of the channel: the offer again
     phone.send("wznow")  # WZNÓW, without the accent

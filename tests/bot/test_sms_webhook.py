@@ -137,7 +137,7 @@ def test_the_first_message_asks_the_language_and_is_not_an_answer(phone: SmsPhon
 
     replies = phone.send("1")  # English
     assert "NRM referral" in phone.text
-    assert "\n(1/" in replies[-1]  # welcome and first question, in one message
+    assert "\n(About you 1/" in replies[-1]  # welcome and first question, in one message
     assert "Give this referral a short reference" in phone.text
     assert phone.current() == "reference" and not phone.choosing_language()
     assert phone.state()["language"] == "en"
