@@ -203,7 +203,8 @@ def test_the_page_is_in_the_browsers_language_around_an_english_conversation(chr
         assert page.inner_text("h1") == "Atgyfeiriad drwy sgwrs ar y we"
         start(page, "en")
         assert page.get_attribute("#conversation", "lang") == "en"
-        assert page.inner_text("#progress") == "Amdanoch chi: cwestiwn 1 o 4 (rhan 1 o 7)"
+        # the page's words in Welsh; the part's name is the conversation's (English), as the API gives it
+        assert page.inner_text("#progress") == "About you: cwestiwn 1 o 4 (rhan 1 o 7)"
         assert "Cynorthwyydd:" in page.inner_text("#transcript .app-chat__message--bot .govuk-visually-hidden")
         page.fill("#answer", "")
         page.press("#answer", "Enter")  # nothing typed: the script's own error, in Welsh
