@@ -94,3 +94,22 @@ def test_a_whole_child_referral_in_the_terminal_ends_with_a_reference(env: dict[
     assert "Local authority: Leeds City Council" in output
     terminal.process.wait(timeout=20)
     assert terminal.process.returncode == 0
+
+
+def test_a_pending_discard_is_asked_again_when_nrm_chat_resumes(env: dict[str, str]) -> None:
+    first = Terminal(env, "--language", "en")
+    first.wait_for("(About you 1/")
+    first.type("Ref A")
+    first.wait_for("(About you 2/")
+    first.type("DISCARD")
+    first.wait_for("This deletes this referral without sending it.")
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait()
+
+    second = Terminal(env)
+    output = second.wait_for("This deletes this referral without sending it.")
+    assert "Resuming your saved draft" in output and "(About you 2/" not in output
+    second.type("no")
+    assert "(About you 2/" in second.wait_for("OK, nothing deleted.\n\n(About you 2/")
+    second.process.kill()
+    second.process.wait()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from flows import consistency, dialogue
 from flows.dialogue import ASKED_AGAIN, BY_ID, NOT_SENT_YET
 from flows.i18n import ENGLISH
@@ -174,3 +176,28 @@ def test_every_rule_reads_questions_of_the_catalogue_and_asks_one_it_reads() -> 
 def test_an_approximate_date_of_birth_breaks_no_rule() -> None:
     values = {"pv-dob": {"date": "2012", "approximate": True}, "pv-under-age": "no"}
     assert consistency.broken(values, date(2026, 11, 28), BY_ID) == []
+
+
+BROKEN = {
+    "date-of-birth-and-under-18": {"pv-dob": CHILD_DOB},
+    "date-of-birth-and-under-18-when-exploited": {"pv-dob": CHILD_DOB},
+    "second-nationality-not-the-first": {"pv-nationality-second": "Albanian"},
+    "children-yes-means-one-or-more": {"does-pv-have-children": "yes", "does-pv-have-children-yes-amount": 0},
+    "other-email-not-your-own": {"fr-alternative-contact": "sam.jones@example.org"},
+}
+"""Stored answers that break each rule on the adult route (as a draft saved before the rule)."""
+
+
+def test_every_rule_has_a_broken_example() -> None:
+    assert set(BROKEN) == {rule.id for rule in consistency.RULES}
+
+
+@pytest.mark.parametrize("rule", consistency.RULES, ids=lambda rule: rule.id)
+def test_confirm_refuses_to_send_while_a_rule_fails_and_asks_the_answer_again(rule: consistency.Rule) -> None:
+    conversation = finished(ADULT_NRM)
+    for qid, value in BROKEN[rule.id].items():
+        conversation.state.answer(qid, value, typed=str(value))
+    reply = conversation.say("CONFIRM")
+    assert conversation.turn.submission is None
+    assert reply.startswith(NOT_SENT_YET)
+    assert conversation.question_id == rule.ask
