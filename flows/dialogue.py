@@ -495,15 +495,17 @@ def _summary_items(state: DialogueState) -> list[tuple[Question, Any]]:
 
 def _progress(state: DialogueState, question: Question) -> render.Progress:
     """The question's part of the form and its place in that part, on the route as it stands
-    (not counting what registration answered). A question asked again off the route (a doubtful
-    date of birth while consent is unanswered) is placed where it would be."""
+    (not counting what registration answered). A question asked again off the route as it stands
+    (a doubtful date of birth while consent is unanswered) is counted among the questions of its
+    part that may still come (``Question.may_apply``)."""
     part, name = part_of(question)
     values = state.values()
+    on_route = question.applies(values)
     shown = [
         q
         for q in QUESTIONS
         if part_of(q)[0] == part
-        and (q.applies(values) or q is question)
+        and (q.applies(values) or q is question or (not on_route and q.may_apply(values)))
         and state.answers.get(q.id, {}).get("source") != REGISTRATION
     ]
     step = next((n for n, q in enumerate(shown, start=1) if q is question), len(shown))
