@@ -112,7 +112,9 @@ def test_a_language_is_picked_by_number_or_by_name(reply: str, code: str) -> Non
     assert chat.state.pending is None
     assert chat.question_id == "reference"
     assert prompt_in(code, "reference") in chat.last
-    assert chat.last.startswith("(" + catalogue(code).gettext("About you") + " 1/4)")
+    t = catalogue(code)
+    assert chat.last.startswith(t.gettext("({section} {step}/{of})").format(
+        section=t.gettext("About you"), step=1, of=4))
 
 
 def test_anything_else_at_first_contact_gets_the_list_again() -> None:
