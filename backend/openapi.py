@@ -195,14 +195,20 @@ SCHEMAS: dict[str, Any] = {
     },
     "ChatQuestion": {
         "type": "object", "required": ["id", "kind", "choices", "optional", "step", "of"],
-        "description": "The question the conversation waits for; `choices` let a page show buttons.",
+        "description": "The question the conversation waits for; `choices` let a page show buttons. Besides "
+                       "the form's questions: a pending YES/NO confirmation (`confirm-restart`, "
+                       "`confirm-discard`, `did-you-mean`, kind `yes_no`) and the summary (`confirm`).",
         "properties": {
             "id": {"type": "string"},
             "kind": {"enum": list(QUESTION_KINDS)},
             "choices": {"type": "array", "items": {
                 "type": "object", "required": ["value", "label"],
                 "properties": {"value": {"type": "string"}, "label": {"type": "string"}}}},
-            "optional": {"type": "boolean"}, "step": {"type": "integer"}, "of": {"type": "integer"},
+            "optional": {"type": "boolean"},
+            "step": {"type": "integer", "description": "The question's place in its part of the form."},
+            "of": {"type": "integer", "description": "How many questions that part has, as the route stands."},
+            "section": {"type": "string", "description": "The part of the form, translated."},
+            "section_number": {"type": "integer"}, "sections": {"type": "integer"},
         },
     },
     "ChatReply": {

@@ -139,7 +139,8 @@ def receive(
             # The draft is left exactly as it was (still at the summary): nothing typed is lost.
             fields = sorted({problem.split(":", 1)[0] for problem in error.errors})  # never the values
             log.error("referral not accepted by intake (%s) at %s", error.code, ", ".join(fields))
-            return Reply(conversation.id, [tr(t, NOT_SENT)], None, False, None)
+            summary = dialogue.repeat(turn.state, t).question  # still the question: kind confirm
+            return Reply(conversation.id, [tr(t, NOT_SENT)], summary.as_json() if summary else None, False, None)
         turn = dialogue.submitted(turn.state, case.reference, t)
         return _reply(conversation, turn)
     if turn.done:

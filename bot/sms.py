@@ -110,7 +110,7 @@ GOT_PART = N_("Got it. Send more, or DONE when finished.")
 PARTS_KEPT = N_("Your answer so far is kept. Send more, or DONE when finished.")
 MOVED = N_("This referral has moved to web chat and carries on there. Text again to start a new "
            "referral.")
-OFFER = N_("You have a referral in progress (question {step} of {of}). "
+OFFER = N_("You have a referral in progress ({section} {step}/{of}). "
            "Reply RESUME to carry on or NEW to start again.")
 OFFER_AT_REVIEW = N_("You have a referral in progress (all questions answered). "
                      "Reply RESUME to carry on or NEW to start again.")
@@ -416,9 +416,9 @@ def _moved_to_web(db: Session, actor: str) -> Conversation | None:
 
 def _offer(db: Session, draft: Conversation, t: Translator) -> str:
     question = engine.resume(db, draft).question
-    if question is None:
+    if question is None or question["kind"] == "confirm":
         return tr(t, OFFER_AT_REVIEW)
-    return tr(t, OFFER, step=question["step"], of=question["of"])
+    return tr(t, OFFER, section=question["section"], step=question["step"], of=question["of"])
 
 
 def _answer_offer(db: Session, draft: Conversation, responder: Responder, sender: str, word: str,

@@ -6,7 +6,10 @@ the operator's session cookie and its CSRF token in ``X-CSRFToken``
 (``backend.auth.require_api_user``); anyone else gets 401, other roles 403.
 
 Besides the documented keys every reply carries ``language`` (the conversation's language code),
-so the page can set ``lang`` and ``dir``. Also here:
+so the page can set ``lang`` and ``dir``. ``question`` is whatever awaits a reply: a question of
+the form, the language list, a pending RESTART/DISCARD confirmation (``confirm-restart`` /
+``confirm-discard``, kind ``yes_no``) or the summary (``confirm``, kind ``confirm``); it is null only
+once the conversation has ended. Also here:
 
 - ``GET /api/chat/conversations?status=draft``: the operator's drafts, latest first (what the page
   resumes after a reload);

@@ -1,15 +1,26 @@
-"""Checks of one answer against earlier ones, for ``Question.cross_check``.
+"""Rules between answers to different questions, declared once as data.
 
-Each answer is valid on its own; these catch combinations that cannot both be true, because a
-wrong age decides whether the person is referred as a child (no consent asked) or as an adult.
+The form implies them (NRM-FORM.md §2): a date of birth must agree with both "under 18" answers,
+a second nationality is not the first, "has children: yes" means at least one child, and the
+"other email for when you are away" is not the responder's own. Each rule names every field it
+reads and the one answer to ask again (``ask``) when it fails. The dialogue checks a rule
+
+- when ``ask`` is answered: an answer that breaks it is refused on the spot;
+- whenever any answer changes (EDIT, BACK, RESTART, LANGUAGE, resuming) and at CONFIRM: if it
+  fails, ``ask`` is asked again with the reason, before any new question and before sending.
+
+Answers are read as stored, including those the route left behind for now (under 18 changed
+from yes to no leaves the child's date of birth stored while consent is unanswered), but a rule
+whose field can no longer be on the route (``Question.may_apply``) does not count.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
-from flows.question import N_, Answers, Invalid, ParseContext
+from flows.question import N_, Answers, Invalid, Question
 
 ADULT_AGE = 18
 
@@ -29,15 +40,102 @@ def _age_range(iso: str, today: date) -> tuple[int, int]:
     return age, age
 
 
-def age_matches_under_18(value: Any, answers: Answers, ctx: ParseContext) -> None:
-    """A date of birth must agree with the answer to "Is the person under 18?"."""
-    if value is None or value.get("approximate"):
-        return
-    youngest, oldest = _age_range(value["date"], ctx.today)
-    said = answers.get("pv-under-age")
+def _ages(values: Answers, today: date) -> tuple[int, int] | None:
+    """The age range a date of birth gives, or None for an approximate date (a guess)."""
+    born = values["pv-dob"]
+    return None if born.get("approximate") else _age_range(born["date"], today)
+
+
+def _under_18_now(values: Answers, today: date) -> Invalid | None:
+    ages = _ages(values, today)
+    if ages is None:
+        return None
+    youngest, oldest = ages
+    said = values["pv-under-age"]
     if said == "yes" and youngest >= ADULT_AGE:
-        raise Invalid(N_("That date makes the person {age} now, but you said they are under 18. "
-                         "Check the date, or use REVIEW and EDIT to change that answer."), age=youngest)
+        return Invalid(N_("That date makes the person {age} now, but you said they are under 18. "
+                          "Check the date, or use REVIEW and EDIT to change that answer."), age=youngest)
     if said == "no" and oldest < ADULT_AGE:
-        raise Invalid(N_("That date makes the person {age} now, so they are a child. Check the date, "
-                         "or use REVIEW and EDIT to change the answer about their age."), age=oldest)
+        return Invalid(N_("That date makes the person {age} now, so they are a child. Check the date, "
+                          "or use REVIEW and EDIT to change the answer about their age."), age=oldest)
+    return None
+
+
+def _under_18_when_exploited(values: Answers, today: date) -> Invalid | None:
+    """Someone under 18 today was under 18 during any exploitation so far."""
+    ages = _ages(values, today)
+    if ages is None or values["pv-under-age-at-time-of-exploitation"] != "no" or ages[1] >= ADULT_AGE:
+        return None
+    return Invalid(N_("That date makes the person {age} now, so they were under 18 during the "
+                      "exploitation, but you said they were not. Check the date, or use REVIEW and "
+                      "EDIT to change that answer."), age=ages[1])
+
+
+def _second_nationality(values: Answers, today: date) -> Invalid | None:
+    if values["pv-nationality-second"] != values["pv-nationality"]:
+        return None
+    return Invalid(N_("The second nationality is the same as the first. Give a different one, "
+                      "or reply SKIP."))
+
+
+def _number_of_children(values: Answers, today: date) -> Invalid | None:
+    if values["does-pv-have-children"] != "yes" or values["does-pv-have-children-yes-amount"] > 0:
+        return None
+    return Invalid(N_("You said the person has children, so the number is 1 or more. To change "
+                      "that answer, use REVIEW and EDIT."))
+
+
+def _other_email(values: Answers, today: date) -> Invalid | None:
+    if str(values["fr-alternative-contact"]).casefold() != str(values["user-email"]).casefold():
+        return None
+    return Invalid(N_("That is your own work email. Give another address for when you are away, "
+                      "e.g. a team inbox."))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule between answers: holds while any of ``fields`` is unanswered or skipped."""
+
+    id: str
+    fields: tuple[str, ...]
+    ask: str
+    """The answer asked again when the rule fails; an answer to it that breaks the rule is refused."""
+    check: Callable[[Answers, date], Invalid | None]
+
+    def broken(self, values: Answers, today: date, by_id: dict[str, Question]) -> Invalid | None:
+        """Why the answers break the rule, or None when it holds or does not apply."""
+        if any(values.get(f) is None for f in self.fields):
+            return None
+        if not all(by_id[f].may_apply(values) for f in self.fields):
+            return None
+        return self.check(values, today)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("date-of-birth-and-under-18", ("pv-dob", "pv-under-age"), "pv-dob", _under_18_now),
+    Rule("date-of-birth-and-under-18-when-exploited",
+         ("pv-dob", "pv-under-age-at-time-of-exploitation"), "pv-dob", _under_18_when_exploited),
+    Rule("second-nationality-not-the-first", ("pv-nationality", "pv-nationality-second"),
+         "pv-nationality-second", _second_nationality),
+    Rule("children-yes-means-one-or-more", ("does-pv-have-children", "does-pv-have-children-yes-amount"),
+         "does-pv-have-children-yes-amount", _number_of_children),
+    Rule("other-email-not-your-own", ("user-email", "fr-alternative-contact"),
+         "fr-alternative-contact", _other_email),
+)
+
+
+def broken(values: Answers, today: date, by_id: dict[str, Question]) -> list[tuple[Rule, Invalid]]:
+    """Every rule the answers break, in declaration order."""
+    found = ((rule, rule.broken(values, today, by_id)) for rule in RULES)
+    return [(rule, problem) for rule, problem in found if problem is not None]
+
+
+def refusal(qid: str, value: Any, values: Answers, today: date, by_id: dict[str, Question]) -> Invalid | None:
+    """Why an answer to ``qid`` breaks a rule that asks it (None: it may be stored)."""
+    proposed = {**values, qid: value}
+    for rule in RULES:
+        if rule.ask == qid:
+            problem = rule.broken(proposed, today, by_id)
+            if problem is not None:
+                return problem
+    return None

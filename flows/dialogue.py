@@ -12,18 +12,30 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flows import consent, languages
+from flows import consent, consistency, languages
 from flows import payload as payloads
 from flows import commands, lookups, render, validators
 from flows.commands import Command, Typed, recognise
 from flows.i18n import Catalogues, Translator, catalogue, tr, trn
 from flows.question import N_, YES_NO_CHOICES, Ambiguous, Invalid, Kind, ParseContext, Question
-from flows.referral_questions import QUESTIONS
+from flows.referral_questions import PARTS, QUESTIONS, part_of
 from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route
 from flows.state import REGISTRATION, DialogueState
 
 BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
+INDEX: dict[str, int] = {q.id: n for n, q in enumerate(QUESTIONS)}
 RG_TARGET_WORKING_DAYS = 5
+
+ASKED_AGAIN = N_("This answer does not agree with another answer you gave, so it is asked again.")
+NOT_SENT_YET = N_("The referral has not been sent: two answers do not agree.")
+CONFIRM_RESTART = N_("This deletes all your answers and starts again. Reply YES to confirm, or NO to carry on.")
+CONFIRM_DISCARD = N_("This deletes this referral without sending it. Reply YES to confirm, or NO to carry on.")
+NOTHING_DELETED = N_("OK, nothing deleted.")
+CONFIRM_LABEL = N_("Confirm and send")
+SUMMARY_QUESTION = "confirm"
+"""The id of the summary in the web chat API (kind ``confirm``): CONFIRM sends the referral."""
+CONFIRMATION_QUESTIONS = {Command.RESTART.value: "confirm-restart", Command.CANCEL.value: "confirm-discard"}
+"""The ids of the YES/NO confirmations of RESTART and DISCARD in the web chat API."""
 
 
 @dataclass
@@ -112,6 +124,8 @@ def handle(
     if state.pending is not None and "language" in state.pending:
         return _language_reply(step, text, typed)
     if typed is not None and typed.command is Command.LANGUAGE:
+        if state.pending is not None and "confirm" in state.pending:
+            step.say(NOTHING_DELETED)  # the confirmation is dropped, visibly
         state.pending = None  # a pick or a YES to confirm is dropped: the question is asked again
         return _language(step, typed.number)
     if state.pending is not None:
@@ -131,9 +145,16 @@ def repeat(state: DialogueState, t: Translator) -> Turn:
     """The current question again, e.g. when a stored draft is resumed (the language list again
     while it is waiting for a language: at first contact that comes before any question)."""
     step = _Step(state, t, date.today())
-    if state.pending is not None and "language" in state.pending:
+    pending = state.pending or {}
+    if "language" in pending:
         step.messages.append(languages.menu(t))
         return Turn(state, step.messages, _language_view(step))
+    if "confirm" in pending:
+        return _ask_confirmation(step, pending["confirm"])
+    if "pick" in pending:
+        return _offer_candidates(step, pending["pick"], pending["candidates"], pending["typed"])
+    if "meant" in pending:
+        return _ask_meant(step, Typed(Command(pending["meant"]), pending["number"]), pending["typed"])
     return _finish(step)
 
 
@@ -169,8 +190,6 @@ def _answer(step: _Step, question: Question, text: str) -> Turn:
     context = ParseContext(step.today, step.state.language, step.t)
     try:
         value = validators.parse(question, text, context)
-        if question.cross_check is not None:
-            question.cross_check(value, step.state.values(), context)
     except lookups.NoMatch as error:
         step.say(error.message, **error.params)
         if question.free_text:  # not in the list: keeping it as typed is one of the ways on
@@ -200,9 +219,9 @@ def _offer_candidates(step: _Step, qid: str, candidates: list[str], typed: str) 
     lines = [f"{n} {option}" for n, option in enumerate(options, start=1)]
     header = [tr(step.t, "Did you mean one of these? Reply with the number, or type it again.")]
     step.messages.append("\n".join((header if candidates else []) + lines))
-    step_no, of = _progress(step.state, question)
     choices = [{"value": value, "label": label} for value, label in zip([*candidates, typed], options)]
-    view = render.QuestionView(qid, question.kind.value, choices, question.optional, step_no, of)
+    view = render.other_view(qid, question.kind.value, choices, _progress(step.state, question), step.t,
+                             question.optional)
     return Turn(step.state, step.messages, view)
 
 
@@ -217,6 +236,11 @@ def _keep_as_typed(step: _Step, question: Question, typed: str) -> Turn:
 
 
 def _store(step: _Step, question: Question, value: Any, typed: str) -> Turn:
+    """Keep a valid answer and move on, unless it breaks a rule that asks this question."""
+    problem = consistency.refusal(question.id, value, step.state.values(), step.today, BY_ID)
+    if problem is not None:
+        step.say(problem.message, **problem.params)
+        return _finish(step)
     step.state.answer(question.id, value, typed)
     consent.record_answer(step.state, question.id)
     step.route.send("advance")
@@ -253,12 +277,50 @@ def _prune(state: DialogueState) -> None:
 
 
 def _skip_answered(step: _Step) -> None:
-    """Move past questions already answered: after BACK or EDIT, resume where work is needed."""
+    """Move on to where work is needed: past the questions already answered (after BACK or EDIT),
+    or back to the first unanswered question of the route when one comes before this point (after
+    a doubtful answer further on was asked again)."""
+    earlier = _first_unanswered_before(step.state)
+    if earlier is not None:
+        step.route.send("edit", field=earlier)
     while step.state.current in BY_ID and step.state.current in step.state.answers:
         step.route.send("advance")
     if step.state.current == REVIEW:
         _prune(step.state)
         step.state.editing = False
+
+
+def _first_unanswered_before(state: DialogueState) -> str | None:
+    position = INDEX.get(state.current, len(QUESTIONS))
+    values = state.values()
+    for question in QUESTIONS[:position]:
+        if question.id not in state.answers and question.applies(values):
+            return question.id
+    return None
+
+
+def _recheck(step: _Step, lead: str = ASKED_AGAIN) -> bool:
+    """Take the conversation to an answer that a rule between answers now doubts, saying why.
+
+    Checked on every turn, so a rule is re-checked whatever changed the answers it reads (an
+    answer, EDIT, BACK, RESTART, LANGUAGE, resuming a draft on a later day). It moves before a
+    new question or the summary is shown, not while the user is on one of the rule's own
+    questions or has gone back to an answered one: there they are fixing it, and the next new
+    question brings them back here if they did not.
+    """
+    state = step.state
+    if state.current not in BY_ID and state.current != REVIEW:
+        return False
+    failures = consistency.broken(state.values(), step.today, BY_ID)
+    if not failures or state.current in state.answers:
+        return False
+    if any(state.current in rule.fields for rule, _ in failures):
+        return False
+    rule, problem = failures[0]
+    step.route.send("edit", field=rule.ask)
+    step.say(lead)
+    step.say(problem.message, **problem.params)
+    return True
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -291,13 +353,20 @@ def _command(step: _Step, typed: Typed) -> Turn:
         if state.current != REVIEW:
             step.say("You can send the referral once every question is answered.")
             return _finish(step)
+        if _recheck(step, NOT_SENT_YET):
+            return _finish(step)
         return Turn(state, step.messages, submission=payloads.build(state))
     state.pending = {"confirm": typed.command.value}
-    if typed.command is Command.RESTART:
-        step.say("This deletes all your answers and starts again. Reply YES to confirm, or NO to carry on.")
-    else:
-        step.say("This deletes this referral without sending it. Reply YES to confirm, or NO to carry on.")
-    return Turn(state, step.messages, _view(step))
+    return _ask_confirmation(step, typed.command.value)
+
+
+def _ask_confirmation(step: _Step, command: str) -> Turn:
+    """RESTART or DISCARD awaiting YES: the current question until answered, in every channel
+    (a reload or a resumed draft asks it again rather than the question under it)."""
+    step.say(CONFIRM_RESTART if command == Command.RESTART.value else CONFIRM_DISCARD)
+    choices = [{"value": c.value, "label": step.t.gettext(c.label)} for c in YES_NO_CHOICES]
+    view = render.other_view(CONFIRMATION_QUESTIONS[command], "yes_no", choices, _where(step), step.t)
+    return Turn(step.state, step.messages, view)
 
 
 def _back(step: _Step) -> Turn:
@@ -356,7 +425,7 @@ def _pending(step: _Step, text: str, typed: Typed | None) -> Turn:
         if typed is not None:
             return _command(step, typed)
         return _answer(step, BY_ID[pending["pick"]], text)
-    if _is_yes(text, step.t, step.state.language):
+    if _is_yes(text, step.t, step.state.language) or text.strip().rstrip(".)") == "1":
         if pending["confirm"] == Command.RESTART.value:
             kept = {k: v for k, v in step.state.answers.items() if v.get("source") == REGISTRATION}
             step.state.answers = kept
@@ -368,7 +437,7 @@ def _pending(step: _Step, text: str, typed: Typed | None) -> Turn:
         step.route.send("cancel")
         step.say("Deleted. Nothing was sent.")
         return Turn(step.state, step.messages, done=True)
-    step.say("OK, nothing deleted.")
+    step.say(NOTHING_DELETED)
     return _finish(step)
 
 
@@ -394,9 +463,8 @@ def _ask_meant(step: _Step, meant: Typed, text: str) -> Turn:
     step.state.pending = {"meant": meant.command.value, "number": meant.number, "typed": text}
     step.say(DID_YOU_MEAN, command=commands.shown_word(meant, step.t))
     question = BY_ID[step.state.current]
-    step_no, of = _progress(step.state, question)
     choices = [{"value": c.value, "label": tr(step.t, c.label)} for c in YES_NO_CHOICES]
-    view = render.QuestionView(MEANT_QUESTION, Kind.YES_NO.value, choices, False, step_no, of)
+    view = render.other_view(MEANT_QUESTION, Kind.YES_NO.value, choices, _progress(step.state, question), step.t)
     return Turn(step.state, step.messages, view)
 
 
@@ -504,10 +572,8 @@ def _explain(step: _Step, number: int | None) -> Turn:
 
 def _language_view(step: _Step) -> render.QuestionView:
     """The language list as the web chat API describes a question (kind choice, id language)."""
-    question = BY_ID.get(step.state.current)
-    step_no, of = _progress(step.state, question) if question is not None else (0, 0)
     choices = [{"value": lang.code, "label": lang.name} for lang in languages.LANGUAGES]
-    return render.QuestionView(languages.LANGUAGE_QUESTION, "choice", choices, False, step_no, of)
+    return render.other_view(languages.LANGUAGE_QUESTION, "choice", choices, _where(step), step.t)
 
 
 # -- where the conversation stands ----------------------------------------------------------
@@ -518,38 +584,63 @@ def _summary_items(state: DialogueState) -> list[tuple[Question, Any]]:
     return [(q, values[q.id]) for q in route(QUESTIONS, values) if q.id in values]
 
 
-def _progress(state: DialogueState, question: Question) -> tuple[int, int]:
-    """Position in the route as it stands, not counting what registration answered."""
+def _progress(state: DialogueState, question: Question) -> render.Progress:
+    """The question's part of the form and its place in that part, on the route as it stands
+    (not counting what registration answered). A question asked again off the route as it stands
+    (a doubtful date of birth while consent is unanswered) is counted among the questions of its
+    part that may still come (``Question.may_apply``)."""
+    part, name = part_of(question)
+    values = state.values()
+    on_route = question.applies(values)
     shown = [
         q
-        for q in route(QUESTIONS, state.values())
-        if state.answers.get(q.id, {}).get("source") != REGISTRATION
+        for q in QUESTIONS
+        if part_of(q)[0] == part
+        and (q.applies(values) or q is question or (not on_route and q.may_apply(values)))
+        and state.answers.get(q.id, {}).get("source") != REGISTRATION
     ]
-    ids = [q.id for q in shown]
-    return (ids.index(question.id) + 1 if question.id in ids else len(ids), len(ids))
+    step = next((n for n, q in enumerate(shown, start=1) if q is question), len(shown))
+    return render.Progress(name, part, len(PARTS), step, len(shown))
+
+
+def _where(step: _Step) -> render.Progress:
+    """Progress at the current question, or at the end of the last part on the summary."""
+    question = BY_ID.get(step.state.current)
+    if question is None:
+        question = route(QUESTIONS, step.state.values())[-1]
+    return _progress(step.state, question)
 
 
 def _view(step: _Step) -> render.QuestionView | None:
     question = BY_ID.get(step.state.current)
     if question is None:
         return None
-    step_no, of = _progress(step.state, question)
-    return render.view(question, step_no, of, step.t)
+    return render.view(question, _progress(step.state, question), step.t)
+
+
+def _summary_view(step: _Step) -> render.QuestionView:
+    """The summary as the web chat API describes it: kind ``confirm``, one choice, CONFIRM."""
+    choices = [{"value": SUMMARY_QUESTION, "label": step.t.gettext(CONFIRM_LABEL)}]
+    return render.other_view(SUMMARY_QUESTION, "confirm", choices, _where(step), step.t)
 
 
 def _finish(step: _Step, ask: bool = True) -> Turn:
-    """Close the turn with the current question (or the summary once everything is answered)."""
+    """Close the turn with the current question (or the summary once everything is answered),
+    after checking the rules between answers (:func:`_recheck`)."""
+    _recheck(step)
     state = step.state
     question = BY_ID.get(state.current)
     if question is not None:
-        step_no, of = _progress(state, question)
+        progress = _progress(state, question)
         if ask:
             if question.id == consent.CONSENT_QUESTION and not step.explained:
                 step.messages.append(tr(step.t, languages.EXPLAIN_OFFER) + "\n" + languages.menu_lines())
             current = state.answers.get(question.id, {}).get("value")
-            step.messages.append(render.prompt(question, step_no, of, current, step.t))
-        return Turn(state, step.messages, render.view(question, step_no, of, step.t))
-    if state.current == REVIEW and ask:
-        step.messages.append(render.summary(_summary_items(state), step.t))
-        step.say("Reply CONFIRM to send the referral, or EDIT and a number to change an answer.")
+            step.messages.append(render.prompt(question, progress, current, step.t))
+        return Turn(state, step.messages, render.view(question, progress, step.t))
+    if state.current == REVIEW:
+        if ask:
+            step.messages.append(render.summary(_summary_items(state), step.t))
+            step.say("Reply CONFIRM to send the referral, or EDIT and a number to change an answer.")
+        return Turn(state, step.messages, _summary_view(step))
     return Turn(state, step.messages, None, done=state.current in (SUBMITTED, CANCELLED))

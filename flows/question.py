@@ -76,6 +76,11 @@ class Condition:
         """The same predicate as a JSON Schema over the answers object (for the payload schema)."""
         raise NotImplementedError
 
+    def decided(self, answers: Answers) -> bool | None:
+        """True or False once the answers it reads settle it, None while an unanswered question
+        could still swing it (Kleene logic): a question whose condition is None may yet be asked."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class _All(Condition):
@@ -89,6 +94,10 @@ class _All(Condition):
 
     def schema(self) -> dict[str, Any]:
         return {"allOf": [part.schema() for part in self.parts]}
+
+    def decided(self, answers: Answers) -> bool | None:
+        results = [part.decided(answers) for part in self.parts]
+        return False if False in results else None if None in results else True
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,10 @@ class _Any(Condition):
     def schema(self) -> dict[str, Any]:
         return {"anyOf": [part.schema() for part in self.parts]}
 
+    def decided(self, answers: Answers) -> bool | None:
+        results = [part.decided(answers) for part in self.parts]
+        return True if True in results else None if None in results else False
+
 
 @dataclass(frozen=True)
 class _Not(Condition):
@@ -117,6 +130,10 @@ class _Not(Condition):
 
     def schema(self) -> dict[str, Any]:
         return {"not": self.part.schema()}
+
+    def decided(self, answers: Answers) -> bool | None:
+        result = self.part.decided(answers)
+        return None if result is None else not result
 
 
 @dataclass(frozen=True)
@@ -149,6 +166,9 @@ class _Is(Condition):
     def __str__(self) -> str:
         return f"{self.field_id} in {sorted(self.values)}"
 
+    def decided(self, answers: Answers) -> bool | None:
+        return self(answers) if self.field_id in answers else None
+
     def schema(self) -> dict[str, Any]:
         return {"required": [self.field_id], "properties": {self.field_id: {"enum": sorted(self.values)}}}
 
@@ -163,6 +183,9 @@ class _Includes(Condition):
 
     def __str__(self) -> str:
         return f"{self.value} ticked in {self.field_id}"
+
+    def decided(self, answers: Answers) -> bool | None:
+        return self(answers) if self.field_id in answers else None
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -180,6 +203,9 @@ class _Given(Condition):
 
     def __str__(self) -> str:
         return f"{self.field_id} given"
+
+    def decided(self, answers: Answers) -> bool | None:
+        return self(answers) if self.field_id in answers else None
 
     def schema(self) -> dict[str, Any]:
         return {"required": [self.field_id]}
@@ -213,9 +239,6 @@ class Ambiguous(ValueError):
         super().__init__(", ".join(candidates))
         self.candidates = candidates
 
-
-CrossCheck = Callable[[Any, Answers, ParseContext], None]
-"""Checks a parsed value against the answers so far; raises Invalid to refuse it."""
 
 Validator = Callable[["Question", str, ParseContext], Any]
 """Turns typed text into the stored value of a question, or raises Invalid / Ambiguous."""
@@ -251,9 +274,6 @@ class Question:
     """msgid explaining why "no" cannot be accepted when ``must_be_yes``."""
     partial_date: bool = False
     """Dates may be given as a year or month and year, or marked as approximate."""
-    cross_check: CrossCheck | None = field(default=None, compare=False)
-    """Raises Invalid when a valid answer contradicts an earlier one (a date of birth that makes a
-    "child" 36), so the mistake is caught while the responder is still on the question."""
     prefillable: bool = False
     proper_name: bool = False
     """The answer is a name (of a person or a place), so one word is a plausible answer: a command
@@ -267,6 +287,10 @@ class Question:
     def applies(self, answers: Answers) -> bool:
         """Is this question on the route, given these answers?"""
         return self.when is None or self.when(answers)
+
+    def may_apply(self, answers: Answers) -> bool:
+        """Could this question still be on the route, whatever the unanswered questions get?"""
+        return self.when is None or self.when.decided(answers) is not False
 
     @property
     def has_choices(self) -> bool:

@@ -45,7 +45,6 @@ the format hints and "Reply SKIP to leave it out." for optional questions). ASCI
 
 from __future__ import annotations
 
-from flows.consistency import age_matches_under_18
 from flows.question import N_, Answer, Choice, Condition, Kind, Question
 
 # -- sections of the review summary, in route order -------------------------------------------
@@ -75,6 +74,33 @@ SECTIONS: tuple[str, ...] = (
     S_YOUR_DETAILS,
     S_EVIDENCE,
 )
+
+P_DETAILS = N_("Details and contact")
+
+PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (S_ABOUT_YOU, (S_ABOUT_YOU,)),
+    (S_AGE, (S_AGE,)),
+    (S_BACKGROUND, (S_BACKGROUND,)),
+    (S_WHAT_HAPPENED, (S_WHAT_HAPPENED,)),
+    (S_WHERE_WHO, (S_WHERE_WHO,)),
+    (S_CONSENT, (S_CONSENT, S_SUPPORT)),
+    (P_DETAILS, (S_PERSON, S_CONTACT, S_YOUR_DETAILS, S_EVIDENCE)),
+)
+"""The form's seven parts (NRM-FORM.md §1.1: set-up, age, background, account of exploitation,
+where and who, consent, then the referral or DtN details), each with the summary sections it
+groups. Progress is counted by part ("What happened 4/28"), so it only moves forward while the
+questions are answered in order: a branch can add a question to a part, never a part."""
+
+PART_OF: dict[str, int] = {
+    section: number for number, (_, sections) in enumerate(PARTS, start=1) for section in sections
+}
+"""Summary section -> the number of its part (1 to 7)."""
+
+
+def part_of(question: Question) -> tuple[int, str]:
+    """The number (1 to 7) and the name (a msgid) of the part of the form a question is in."""
+    number = PART_OF[question.section]
+    return number, PARTS[number - 1][0]
 
 # -- route conditions (NRM-FORM.md §1.2, §1.3) ------------------------------------------------
 
@@ -1065,7 +1091,6 @@ _PERSON = (
         optional=True,
         partial_date=True,
         when=REFERRAL,
-        cross_check=age_matches_under_18,
         prompt=N_("What is the person's date of birth?"),
         help=N_("A year, or month and year, is fine if that is all they know. It helps identify them."),
         section=S_PERSON,

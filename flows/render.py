@@ -17,15 +17,33 @@ SUMMARY_WIDTH = 80
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Where a question stands: its part of the form (``section``, an English msgid, number
+    ``section_number`` of ``sections``) and its place ``step`` of ``of`` within that part."""
+
+    section: str
+    section_number: int
+    sections: int
+    step: int
+    of: int
+
+
+@dataclass(frozen=True)
 class QuestionView:
-    """The current question as the web chat API describes it (DESIGN.md §3)."""
+    """The current question as the web chat API describes it (DESIGN.md §3).
+
+    ``step`` and ``of`` count the questions of the current part of the form, ``section`` names
+    that part (translated), number ``section_number`` of ``sections``; answering in order never
+    makes (``section_number``, ``step``) go down. Besides the form's questions it describes a
+    pending YES/NO confirmation (kind ``yes_no``, its own id) and the summary (kind ``confirm``).
+    """
 
     id: str
     kind: str
     choices: list[dict[str, str]]
     optional: bool
-    step: int
-    of: int
+    progress: Progress
+    section: str
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -33,14 +51,32 @@ class QuestionView:
             "kind": self.kind,
             "choices": self.choices,
             "optional": self.optional,
-            "step": self.step,
-            "of": self.of,
+            "step": self.progress.step,
+            "of": self.progress.of,
+            "section": self.section,
+            "section_number": self.progress.section_number,
+            "sections": self.progress.sections,
         }
 
 
-def view(question: Question, step: int, of: int, t: Translator) -> QuestionView:
+def view(question: Question, progress: Progress, t: Translator) -> QuestionView:
     choices = [{"value": c.value, "label": t.gettext(c.label)} for c in question.options()]
-    return QuestionView(question.id, question.kind.value, choices, question.optional, step, of)
+    return other_view(question.id, question.kind.value, choices, progress, t, question.optional)
+
+
+def other_view(
+    qid: str, kind: str, choices: list[dict[str, str]], progress: Progress, t: Translator,
+    optional: bool = False,
+) -> QuestionView:
+    """A view of something asked that is not one of the form's questions (language list,
+    confirmation, summary), placed where the conversation stands."""
+    return QuestionView(qid, kind, choices, optional, progress, t.gettext(progress.section))
+
+
+def progress_line(progress: Progress, t: Translator) -> str:
+    """The short progress shown before every prompt, e.g. "(What happened 4/28)"."""
+    return tr(t, "({section} {step}/{of})", section=t.gettext(progress.section),
+              step=progress.step, of=progress.of)
 
 
 def _hint(question: Question, t: Translator) -> str:
@@ -53,9 +89,9 @@ def _hint(question: Question, t: Translator) -> str:
     return ""
 
 
-def prompt(question: Question, step: int, of: int, current: Any, t: Translator) -> str:
+def prompt(question: Question, progress: Progress, current: Any, t: Translator) -> str:
     """The question with progress, numbered choices and how to answer it."""
-    lines = [tr(t, "({step}/{of})", step=step, of=of) + " " + t.gettext(question.prompt)]
+    lines = [progress_line(progress, t) + " " + t.gettext(question.prompt)]
     lines += [f"{n} {t.gettext(c.label)}" for n, c in enumerate(question.options(), start=1)]
     hint = _hint(question, t)
     if hint:

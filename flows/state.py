@@ -20,7 +20,8 @@ class DialogueState:
     ``answers`` maps field id -> {"value", "typed", "lang", "source"}: the validated value, the text
     as typed, and the language it was typed in (value None means the question was skipped).
     ``pending`` holds a sub-question: a pick from close list matches, a YES to confirm RESTART or
-    CANCEL, or the language menu (``{"language": "start" | "switch"}``).
+    CANCEL, or the language menu (``{"language": "start" | "switch"}``). While set, it is the
+    current question: resuming the draft asks it again (``dialogue.repeat``).
     """
 
     current: str = ""

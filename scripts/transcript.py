@@ -3,9 +3,11 @@
 Runs the real command on a throw-away database and answers each question from the answer sets
 the tests use (tests/flows/conversation.py), waiting for every reply before typing the next line,
 so the file shows exactly what a responder sees, including the explanation (EXPLAIN) read to the
-person on that route. Usage:
+person on that route. Usage (a route of ROUTES, or a scenario of SCENARIOS):
 
     .venv/bin/python scripts/transcript.py child en docs/transcripts/child-referral-en.txt
+    .venv/bin/python scripts/transcript.py edit-under-18 en \
+        docs/transcripts/edit-under-18-after-date-of-birth-en.txt
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flows import languages  # noqa: E402
-from tests.flows.conversation import ROUTES, Conversation  # noqa: E402
+from tests.flows.conversation import ADULT_NRM, CHILD, ROUTES, Conversation  # noqa: E402
 
 NRM = str(Path(sys.executable).with_name("nrm"))
 PROMPT = "> "
@@ -50,12 +52,31 @@ def _with_explain(asked: list[str], answers: dict[str, str]) -> list[str]:
     return typed
 
 
-def record(route: str, language: str) -> str:
+def walk(route: str) -> list[str]:
+    """Every answer of a golden route, in the order asked, with EXPLAIN where it is read."""
     answers = ROUTES[route]
-    asked = Conversation().answer_all(answers)
+    return _with_explain(Conversation().answer_all(answers), answers)
+
+
+def edit_under_18() -> list[str]:
+    """A child's referral with the date of birth 3/2/2012, then under 18 edited to no at the
+    summary: the date of birth is asked again (the same date is refused), then what an adult needs."""
+    conversation = Conversation()
+    typed = [CHILD[qid] for qid in conversation.answer_all(CHILD)]
+    for text in (f"EDIT {conversation.summary_number('Under 18')}", "no", CHILD["pv-dob"], ADULT_NRM["pv-dob"]):
+        typed.append(text)
+        conversation.say(text)
+    return typed + [ADULT_NRM[qid] for qid in conversation.answer_all(ADULT_NRM)]
+
+
+SCENARIOS = {"edit-under-18": edit_under_18}
+
+
+def record(name: str, language: str) -> str:
     lines: list[str] = []
     number = languages.CODES.index(language) + 1
-    typed = [str(number)] + _with_explain(asked, answers) + ["CONFIRM"]
+    answers = SCENARIOS[name]() if name in SCENARIOS else walk(name)
+    typed = [str(number)] + answers + ["CONFIRM"]
     with tempfile.TemporaryDirectory() as instance:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "NRM_"))}
         env.update(NRM_INSTANCE_PATH=instance, NRM_ENV="development", PYTHONUNBUFFERED="1")

@@ -3,7 +3,8 @@
 - every msgid of a freshly extracted template (``bot.translate.fresh_template``: the code as it is
   now, not a possibly stale messages.pot) is translated in every language, with no fuzzy entry
   and exactly the msgid's ``{named}`` placeholders (Babel reads the catalogues);
-- every SMS prompt (``render.prompt`` of every question, with three-digit step numbers) is within
+- every SMS prompt (``render.prompt`` of every question, with its part of the form and two-digit
+  step numbers: a part has fewer than 100 questions) is within
   three segments in every language, counted as GSM-7 or UCS-2 by ``bot.segments``, as the SMS
   channel sends it (``sanitise``, then ``languages.sms_text``: an over-long Latin-script text goes
   out without accents, in GSM-7); Arabic cannot fall back and must fit as it is;
@@ -31,14 +32,20 @@ from flows import consent, languages, render
 from flows.commands import LABELS, WORDS, Command, recognise, says
 from flows.languages import COMMAND_WORDS
 from flows.i18n import ENGLISH, Translator, tr
-from flows.question import Kind, ParseContext
-from flows.referral_questions import QUESTIONS
+from flows.question import Kind, ParseContext, Question
+from flows.referral_questions import PARTS, QUESTIONS, part_of
 from flows.validators import parse
 
 LOCALES = translate.LOCALES
 ALL = languages.CODES
-BIG = 999
-"""Step numbers for the budget: more digits than any route has."""
+BIG = 99
+"""Step numbers for the budget: as many digits as any part of the form has."""
+
+
+def widest(question: Question, step: int = BIG, of: int = BIG) -> render.Progress:
+    """The progress shown before a question's prompt, with ``step`` of ``of`` in its part."""
+    number, name = part_of(question)
+    return render.Progress(name, number, len(PARTS), step, of)
 
 CARRIER_KEYWORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout",
                     "start", "unstop", "yes", "help", "info"}
@@ -87,7 +94,7 @@ def test_the_template_has_the_pages_strings() -> None:
     ids = {m.id for m in template() if m.id}
     assert "Sign in" in ids  # backend/templates, _("...")
     assert "Web chat referral" in ids  # bot/templates/chat.html
-    assert "Question {step} of {of}" in ids  # chat.js's words, passed in by chat.html
+    assert "{section}: question {step} of {of} (part {number} of {parts})" in ids  # chat.js's words, passed in by chat.html
     assert "Select whether the decision is positive or negative" in ids  # lazy_gettext in backend/forms.py
     assert "You have claimed case {reference} until {time}." in ids  # a flash message
     assert ("{n} case waiting for a decision", "{n} cases waiting for a decision") in ids  # ngettext
@@ -102,7 +109,7 @@ def test_every_catalogue_is_complete_without_fuzzy_entries_and_keeps_the_placeho
 
 
 def test_placeholders_are_parsed_like_str_format() -> None:
-    assert translate.placeholders("({step}/{of})") == {"step", "of"}
+    assert translate.placeholders("({section} {step}/{of})") == {"section", "step", "of"}
     assert translate.placeholders("{{literal}} {name}") == {"name"}
     assert translate.placeholders("no placeholder") == set()
 
@@ -128,7 +135,7 @@ def test_the_translator_is_used_for_plurals() -> None:
 
 def _prompts(code: str) -> list[tuple[str, str]]:
     t = catalogue(code)
-    return [(q.id, render.prompt(q, BIG, BIG, None, t)) for q in QUESTIONS]
+    return [(q.id, render.prompt(q, widest(q), None, t)) for q in QUESTIONS]
 
 
 @pytest.mark.parametrize("code", ALL)
@@ -188,7 +195,7 @@ def test_no_no_break_spaces_in_prompts_or_answers_shown(code: str) -> None:
     date_question = next(q for q in QUESTIONS if q.kind is Kind.DATE)
     shown = [prompt for _, prompt in _prompts(code)]
     shown.append(render.display(date_question, {"date": "1990-02-03", "approximate": True}, t))
-    shown.append(render.prompt(date_question, 3, 40, {"date": "1990-02", "approximate": False}, t))
+    shown.append(render.prompt(date_question, widest(date_question, 3, 40), {"date": "1990-02", "approximate": False}, t))
     for text in shown:
         assert "\u00a0" not in text and "\u202f" not in text, text
 
@@ -328,7 +335,7 @@ HINT_EXAMPLES = {
 def test_the_date_hint_examples_are_understood(code: str) -> None:
     question = next(q for q in QUESTIONS if q.kind is Kind.DATE and q.partial_date)
     t = catalogue(code)
-    hint = render.prompt(question, 1, 1, None, t)
+    hint = render.prompt(question, widest(question, 1, 1), None, t)
     ctx = ParseContext(today=__import__("datetime").date(2026, 11, 28), language=code, t=t)
     expected = ({"date": "1990-02-03", "approximate": False}, {"date": "1990-02", "approximate": False},
                 {"date": "1990", "approximate": True})

@@ -230,22 +230,26 @@
     }
     doneBox.hidden = true;
     questionBox.hidden = false;
+    // the summary is a question of kind "confirm": its one choice is the Confirm button
+    var summary = !question || question.kind === "confirm";
     questionBox.setAttribute("data-question-id", question ? question.id : "review");
     questionBox.setAttribute("data-question-kind", question ? question.kind : "review");
-    confirmButton.hidden = Boolean(question);
+    confirmButton.hidden = !summary;
     skipButton.hidden = !(question && question.optional);
-    if (question && question.of) {
-      progress.textContent = uiText("question_of", "Question {step} of {of}", { step: question.step, of: question.of });
-    } else if (question) {
-      progress.textContent = "";
-    } else {
+    if (summary) {
       progress.textContent = uiText("check_answers", "Check your answers");
+    } else if (question.of) {
+      progress.textContent = uiText("section_progress", "{section}: question {step} of {of} (part {number} of {parts})", {
+        section: question.section, step: question.step, of: question.of,
+        number: question.section_number, parts: question.sections });
+    } else {
+      progress.textContent = "";
     }
-    if (question && question.choices && question.choices.length) {
+    if (!summary && question.choices && question.choices.length) {
       choicesBox.appendChild(question.kind === "multi" ? choiceCheckboxes(question) : choiceButtons(question));
     }
     answerInput.value = "";
-    var first = choicesBox.querySelector("button, input") || (question ? answerInput : confirmButton);
+    var first = choicesBox.querySelector("button, input") || (summary ? confirmButton : answerInput);
     if (first && !busy) first.focus();
   }
 

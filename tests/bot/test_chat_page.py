@@ -121,7 +121,7 @@ def test_the_page_chrome_and_the_scripts_words_follow_accept_language(product: F
     assert 'data-command="BACK">رجوع</button>' in html  # the label; the command sent stays BACK
     strings = json.loads(re.search(r'<script type="application/json" id="chat-strings">(.*?)</script>',
                                    html, re.DOTALL).group(1))
-    assert strings["question_of"] == "السؤال {step} من {of}"
+    assert strings["section_progress"] == "{section}: السؤال {step} من {of} (الجزء {number} من {parts})"
     assert set(strings) >= {"error", "you_said", "assistant", "select_all", "check_answers"}
     english = client.get("/chat").get_data(as_text=True)
     assert '<html lang="en" dir="ltr"' in english and "Web chat referral" in english

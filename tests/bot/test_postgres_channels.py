@@ -178,7 +178,7 @@ def test_one_message_sid_delivered_by_four_threads_at_once_on_postgres_is_applie
 
     assert run_held(pg_product, lock_responder, RESPONDER_LOCK, 4, send) == []
     assert len(replies) == 4 and len({tuple(reply) for reply in replies.values()}) == 1
-    assert "(2/" in replies[0][-1]  # the reply of the one that applied it: the next question
+    assert "(About you 2/" in replies[0][-1]  # the reply of the one that applied it: the next question
     assert count(pg_product, InboundMessage) == 3  # hello, "1", this one
     phone = SmsPhone(pg_product)
     assert phone.answer("reference") == "SA-0412"
@@ -235,7 +235,7 @@ def test_two_operators_confirming_at_once_on_postgres_get_consecutive_references
     def operator(index: int) -> None:
         client, token = pg_product.test_client(), tokens[index]
         reply = post(client, token, "")
-        while reply["question"] is not None:  # both operators answer side by side
+        while reply["question"]["kind"] != "confirm":  # both operators answer side by side
             reply = post(client, token, f"/{reply['conversation']}/messages",
                          {"text": CHILD[reply["question"]["id"]]})
         assert "Your answers:" in "\n".join(reply["messages"])

@@ -215,7 +215,7 @@ def test_review_in_web_chat_offers_a_code_to_carry_on_by_sms(app: Flask) -> None
     assert draft is not None and draft.id == conversation
     assert (draft.channel, draft.address) == ("sms", PHONE)
     assert phone.current() == "user-organisation"
-    assert "\n".join(replies).startswith("(2/")  # the current question, asked again
+    assert "\n".join(replies).startswith("(About you 2/")  # the current question, asked again
     # web chat has lost it
     gone = operator.client.get(f"/api/chat/conversations/{conversation}", headers=operator.headers)
     assert gone.status_code == 404

@@ -8,7 +8,8 @@ from bot.segments import (GSM7, MAX_MESSAGE_CHARS, MAX_SEGMENTS, UCS2, encoding,
                           looks_cut, pack, sanitise, segments, units)
 from flows import render
 from flows.i18n import ENGLISH
-from flows.referral_questions import QUESTIONS
+from flows.question import Question
+from flows.referral_questions import PARTS, QUESTIONS, part_of
 
 # -- GSM-7 --------------------------------------------------------------------------------------
 
@@ -132,11 +133,16 @@ def test_pack_joins_short_messages_and_sanitises() -> None:
 # -- every prompt of the dialogue fits -------------------------------------------------------------
 
 
+def _progress(question: Question, step: int) -> render.Progress:
+    number, name = part_of(question)
+    return render.Progress(name, number, len(PARTS), step, step)
+
+
 def _rendered_prompts() -> list[tuple[int, int, str]]:
-    largest = len(QUESTIONS)  # no route is longer than the whole catalogue: (112/112)
+    largest = len(QUESTIONS)  # no part is longer than the whole catalogue: (Where and who 112/112)
     rendered = []
     for question in QUESTIONS:
-        text = sanitise(render.prompt(question, largest, largest, None, ENGLISH))
+        text = sanitise(render.prompt(question, _progress(question, largest), None, ENGLISH))
         rendered.append((segments(text), units(text), question.id))
     return sorted(rendered, reverse=True)
 
@@ -151,4 +157,4 @@ def test_every_prompt_fits_in_three_segments() -> None:
 
 def test_every_prompt_is_gsm7_after_sanitising() -> None:
     for question in QUESTIONS:
-        assert encoding(sanitise(render.prompt(question, 99, 99, None, ENGLISH))) == GSM7, question.id
+        assert encoding(sanitise(render.prompt(question, _progress(question, 99), None, ENGLISH))) == GSM7, question.id

@@ -92,7 +92,7 @@ def test_two_first_messages_at_once_open_one_draft_and_both_are_applied(sms_app:
     # the first opened the draft (its text is not an answer), the later one picked the language
     assert phone.state()["language"] == languages.by_number(int(texts[second]))
     assert not phone.choosing_language() and phone.current() == "reference"
-    assert "(1/" in replies[second][-1] and "(1/" not in "\n".join(replies[first])
+    assert " 1/2" in replies[second][-1] and " 1/2" not in "\n".join(replies[first])
 
 
 def test_the_same_message_sid_delivered_twice_at_once_is_applied_once(sms_app: Flask) -> None:

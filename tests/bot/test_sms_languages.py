@@ -21,13 +21,14 @@ from bot.i18n import translator
 from bot.segments import MAX_SEGMENTS, is_gsm7, sanitise, segments
 from flows import languages, render
 from flows.dialogue import BY_ID
+from flows.referral_questions import PARTS, part_of
 from flows.i18n import ENGLISH
 from tests.bot.sms_support import ENV_KEYS, SmsPhone, make_sms_app, start
 from tests.flows.conversation import ADULT_NRM
 
 pytestmark = pytest.mark.usefixtures("compiled_catalogues")
 
-PROGRESS = re.compile(r"^\((\d+)/(\d+)\) ")
+PROGRESS = re.compile(r"^\([^()]+ (\d+)/(\d+)\) ")
 
 
 def _contains(text: str, wanted: str) -> bool:
@@ -59,7 +60,7 @@ def test_a_welsh_first_contact_gets_the_welcome_and_first_question_in_welsh(phon
     assert phone.current() == "reference"
     assert "Atgyfeiriad NRM" in text  # the welcome, in Welsh
     assert "NRM referral" not in text
-    assert replies[-1].startswith("(1/") and cy.gettext(BY_ID["reference"].prompt) in replies[-1]
+    assert replies[-1].startswith("(" + cy.gettext("About you") + " 1/") and cy.gettext(BY_ID["reference"].prompt) in replies[-1]
     assert all(segments(message) <= MAX_SEGMENTS for message in replies)
     # registration answers are kept through the language question
     assert phone.state()["answers"]["user-organisation"]["value"] == "The Salvation Army"
@@ -74,7 +75,7 @@ def test_the_language_can_be_named_at_first_contact(phone: SmsPhone) -> None:
     phone.send("hello")
     phone.send("Tieng Viet")
     assert phone.state()["language"] == "vi"
-    assert phone.replies[-1].startswith("(1/")
+    assert " 1/2" in phone.replies[-1]
     assert _contains(phone.text, translator("vi").gettext(BY_ID["reference"].prompt))
 
 
@@ -92,7 +93,7 @@ def test_a_first_contact_left_at_the_language_list_is_not_offered_back(phone: Sm
     phone.age_draft(utcnow() - timedelta(hours=2))
     replies = phone.send("3")  # Shqip: taken as the reply to the list, no RESUME/NEW offer
     assert phone.state()["language"] == "sq" and not phone.choosing_language()
-    assert "RESUME" not in "\n".join(replies) and replies[-1].startswith("(1/")
+    assert "RESUME" not in "\n".join(replies) and " 1/2" in replies[-1]
 
 
 # -- LANGUAGE mid-dialogue ------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def test_language_mid_dialogue_switches_and_asks_the_question_again(phone: SmsPh
     text = "\n".join(replies)
     assert phone.state()["language"] == "pl" and not phone.choosing_language()
     assert pl.gettext(languages.CHANGED) in text
-    assert "\n(2/" in replies[-1] and _contains(replies[-1], pl.gettext(BY_ID["fr-location"].prompt))
+    assert "\n(" + pl.gettext("About you") + " 2/" in replies[-1] and _contains(replies[-1], pl.gettext(BY_ID["fr-location"].prompt))
     assert phone.answer("reference") == "SA-0412" and phone.current() == "fr-location"
 
     # the Polish word for LANGUAGE, typed without its accent, with a number: switched at once
@@ -139,7 +140,9 @@ def test_a_long_prompt_goes_out_as_one_gsm7_message_without_accents(
     assert len(carrying) == 1, phone.replies
     message = carrying[0]
     step, of = (int(n) for n in PROGRESS.match(message).groups())
-    accented = sanitise(render.prompt(question, step, of, None, t))
+    number, name = part_of(question)
+    progress = render.Progress(name, number, len(PARTS), step, of)
+    accented = sanitise(render.prompt(question, progress, None, t))
     assert segments(accented) > MAX_SEGMENTS  # with its accents (UCS-2) it would not fit
     assert message.endswith(languages.unaccented(accented))  # every option, in one message
     assert is_gsm7(message) and segments(message) <= MAX_SEGMENTS
@@ -193,7 +196,7 @@ def test_done_resume_and_new_work_in_polish_without_accents(phone: SmsPhone) -> 
 
     phone.age_draft(utcnow() - timedelta(hours=2))
     replies = phone.send("dzień dobry")
-    assert len(replies) == 1 and replies[0].startswith("Masz rozpoczęte zgłoszenie (pytanie 2 z ")
+    assert len(replies) == 1 and replies[0].startswith("Masz rozpoczęte zgłoszenie (O Tobie 2/2). ")
     assert "WZNÓW" in replies[0] and "NOWE" in replies[0]
     assert phone.send("co?") == replies  # not a word of the channel: the offer again
     phone.send("wznow")  # WZNÓW, without the accent

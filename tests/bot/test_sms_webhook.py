@@ -137,7 +137,7 @@ def test_the_first_message_asks_the_language_and_is_not_an_answer(phone: SmsPhon
 
     replies = phone.send("1")  # English
     assert "NRM referral" in phone.text
-    assert "\n(1/" in replies[-1]  # welcome and first question, in one message
+    assert "\n(About you 1/" in replies[-1]  # welcome and first question, in one message
     assert "Give this referral a short reference" in phone.text
     assert phone.current() == "reference" and not phone.choosing_language()
     assert phone.state()["language"] == "en"
@@ -184,7 +184,7 @@ def test_stop_silences_the_service_until_start(phone: SmsPhone) -> None:
     assert phone.state() == before
     replies = phone.send("START")
     assert phone.responder().opted_out_at is None
-    assert replies and replies[-1].startswith("(1/")  # the current question again
+    assert replies and replies[-1].startswith("(About you 1/")  # the current question again
     phone.send("SA-0412")
     assert phone.answer("reference") == "SA-0412"
 
@@ -203,7 +203,7 @@ def test_twilio_opt_out_type_is_honoured_and_yes_opts_in_only_when_opted_out(pho
     assert phone.responder().opted_out_at is not None
     replies = phone.send("yes", OptOutType="START")
     assert phone.responder().opted_out_at is None
-    assert replies[-1].startswith("(1/")
+    assert replies[-1].startswith("(About you 1/")
     assert "answers" in phone.state() and "reference" not in phone.state()["answers"]
 
 
@@ -296,15 +296,40 @@ def test_a_sender_back_after_an_hour_is_offered_resume_or_new(phone: SmsPhone) -
     phone.age_draft(utcnow() - timedelta(hours=2))
     replies = phone.send("England")
     assert len(replies) == 1
-    assert "You have a referral in progress (question 2 of " in replies[0]
+    assert "You have a referral in progress (About you 2/" in replies[0]
     assert "Reply RESUME to carry on or NEW to start again." in replies[0]
     assert phone.state()["answers"] == before["answers"]  # "England" was not taken as an answer
     phone.send("what?")
     assert "Reply RESUME" in phone.text
     phone.send("resume")
-    assert phone.text.startswith("(2/") or "(2/" in phone.text
+    assert phone.text.startswith("(About you 2/") or "(About you 2/" in phone.text
     phone.send("1")
     assert phone.answer("fr-location") == "england"
+
+
+def test_a_pending_discard_is_asked_again_when_the_sender_resumes(phone: SmsPhone) -> None:
+    start(phone)
+    phone.send("Anna Leeds")
+    asked = phone.send("DISCARD")
+    phone.age_draft(utcnow() - timedelta(hours=2))
+    assert "You have a referral in progress" in phone.send("hello")[0]
+
+    resumed = phone.send("RESUME")
+
+    assert resumed == asked  # the confirmation again, not the question under it
+    assert phone.state()["pending"] == {"confirm": "cancel"}
+    phone.send("YES")
+    assert phone.draft() is None
+
+
+def test_anything_but_yes_cancels_a_pending_discard_by_sms_visibly(phone: SmsPhone) -> None:
+    start(phone)
+    phone.send("Anna Leeds")
+    phone.send("DISCARD")
+    replies = phone.send("England")
+    assert replies[0].startswith("OK, nothing deleted.")
+    assert "\n".join(replies[1:] or replies).count("(About you 2/") == 1  # the question again
+    assert phone.state()["pending"] is None and "fr-location" not in phone.state()["answers"]
 
 
 def test_new_at_the_offer_deletes_the_old_draft_and_starts_again(phone: SmsPhone) -> None:

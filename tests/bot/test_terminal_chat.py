@@ -63,16 +63,16 @@ def test_killing_the_process_between_messages_loses_nothing(env: dict[str, str])
     first = Terminal(env)
     first.wait_for("Cymraeg")  # first contact offers the languages, each named in itself
     first.type("1")
-    first.wait_for("(1/")
+    first.wait_for("(About you 1/")
     first.type("Ref A")
-    first.wait_for("(2/")
+    first.wait_for("(About you 2/")
     first.type("salvation army")
-    first.wait_for("(3/")
+    first.wait_for("(About you 3/")
     first.process.send_signal(signal.SIGKILL)
     first.process.wait()
 
     second = Terminal(env)
-    output = second.wait_for("(3/")
+    output = second.wait_for("(About you 3/")
     assert "Resuming your saved draft" in output
     assert "work email" in output
     second.type("REVIEW")
@@ -101,9 +101,9 @@ def test_the_quick_exit_word_in_the_terminal_deletes_the_draft_and_stores_nothin
     env: dict[str, str], tmp_path: Path
 ) -> None:
     terminal = Terminal(env, "--new", "--language", "en")
-    terminal.wait_for("(1/")
+    terminal.wait_for("(About you 1/")
     terminal.type("Ref A")
-    terminal.wait_for("(2/")
+    terminal.wait_for("(About you 2/")
 
     terminal.type("SAFE")  # at the organisation question: not an answer, and not kept as one
 
@@ -118,3 +118,22 @@ def test_the_quick_exit_word_in_the_terminal_deletes_the_draft_and_stores_nothin
     assert "Resuming your saved draft" not in output
     again.process.kill()
     again.process.wait()
+
+
+def test_a_pending_discard_is_asked_again_when_nrm_chat_resumes(env: dict[str, str]) -> None:
+    first = Terminal(env, "--language", "en")
+    first.wait_for("(About you 1/")
+    first.type("Ref A")
+    first.wait_for("(About you 2/")
+    first.type("DISCARD")
+    first.wait_for("This deletes this referral without sending it.")
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait()
+
+    second = Terminal(env)
+    output = second.wait_for("This deletes this referral without sending it.")
+    assert "Resuming your saved draft" in output and "(About you 2/" not in output
+    second.type("no")
+    assert "(About you 2/" in second.wait_for("OK, nothing deleted.\n\n(About you 2/")
+    second.process.kill()
+    second.process.wait()

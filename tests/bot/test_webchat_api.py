@@ -13,7 +13,7 @@ from backend.models import AuditEvent, Case, Conversation, User
 from tests.bot.conftest import make_user
 from tests.flows.conversation import CHILD, DTN
 
-QUESTION_KEYS = {"id", "kind", "choices", "optional", "step", "of"}
+QUESTION_KEYS = {"id", "kind", "choices", "optional", "step", "of", "section", "section_number", "sections"}
 
 
 def _open(client: FlaskClient, token: str) -> dict[str, Any]:
@@ -35,10 +35,11 @@ def _send(client: FlaskClient, token: str, conversation: str, text: str) -> dict
 def _walk(client: FlaskClient, token: str, answers: dict[str, str]) -> dict[str, Any]:
     """Answer every question the API asks, by field id, then CONFIRM; returns the last reply."""
     reply = _open(client, token)
-    while reply["question"] is not None:
+    while reply["question"]["kind"] != "confirm":
         question = reply["question"]
         assert set(question) == QUESTION_KEYS
         assert 1 <= question["step"] <= question["of"]
+        assert 1 <= question["section_number"] <= question["sections"] == 7
         reply = _send(client, token, reply["conversation"], answers[question["id"]])
     assert "Your answers:" in "\n".join(reply["messages"])
     return _send(client, token, reply["conversation"], "CONFIRM")
@@ -203,7 +204,7 @@ def test_a_referral_the_backend_refuses_keeps_the_draft_at_the_summary(
     token = make_user(product, "operator@example.org", "operator")
     client = product.test_client()
     reply = _open(client, token)
-    while reply["question"] is not None:
+    while reply["question"]["kind"] != "confirm":
         reply = _send(client, token, reply["conversation"], CHILD[reply["question"]["id"]])
     with monkeypatch.context() as patch:
         patch.setattr(intake, "validate", lambda payload, schema=None: ["answers.pv-name-first-name: 'Anna' is refused"])
@@ -214,3 +215,48 @@ def test_a_referral_the_backend_refuses_keeps_the_draft_at_the_summary(
     review = _send(client, token, reply["conversation"], "REVIEW")
     assert "First name: Anna" in "\n".join(review["messages"])
     assert _send(client, token, reply["conversation"], "CONFIRM")["reference"].startswith("NRM-")
+
+
+def _get(client: FlaskClient, token: str, conversation: str) -> dict[str, Any]:
+    """What the page asks for after a reload."""
+    response = client.get(f"/api/chat/conversations/{conversation}", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_pending_discard_survives_a_reload_as_a_yes_no_question_of_its_own(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    client = product.test_client()
+    conversation = _open(client, token)["conversation"]
+    _send(client, token, conversation, "Ref A")
+    asked = _send(client, token, conversation, "DISCARD")
+    assert (asked["question"]["id"], asked["question"]["kind"]) == ("confirm-discard", "yes_no")
+    assert set(asked["question"]) == QUESTION_KEYS
+
+    reloaded = _get(client, token, conversation)
+
+    assert reloaded["question"] == asked["question"]
+    assert reloaded["messages"] == asked["messages"]  # the confirmation, not the question under it
+    again = _send(client, token, conversation, "DISCARD")  # anything but yes/no: cancelled, visibly
+    assert again["messages"][0] == "OK, nothing deleted."
+    assert again["question"]["id"] == "user-organisation"
+    _send(client, token, conversation, "DISCARD")
+    deleted = _send(client, token, conversation, "1")  # the page's Yes button
+    assert deleted["done"] is True and deleted["reference"] is None
+    with product.app_context():
+        assert db.session().get(Conversation, conversation).status == "cancelled"
+
+
+def test_the_summary_is_a_confirm_question_and_confirm_sends(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    client = product.test_client()
+    reply = _open(client, token)
+    while reply["question"]["kind"] != "confirm":
+        reply = _send(client, token, reply["conversation"], DTN[reply["question"]["id"]])
+    summary = reply["question"]
+    assert reply["done"] is False
+    assert (summary["id"], summary["choices"]) == ("confirm", [{"value": "confirm", "label": "Confirm and send"}])
+    assert summary["section_number"] == summary["sections"] == 7
+    assert _get(client, token, reply["conversation"])["question"]["kind"] == "confirm"
+    sent = _send(client, token, reply["conversation"], "CONFIRM")
+    assert sent["done"] is True and sent["question"] is None and sent["reference"]

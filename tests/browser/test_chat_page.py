@@ -93,12 +93,13 @@ def test_an_operator_makes_a_whole_referral_in_the_browser(page: Any, live_serve
         qid, kind = question(page)
         if not qid:
             break
-        if qid == "review":  # the numbered summary: send it
+        if kind == "confirm":  # the numbered summary: send it with its Confirm button
+            assert page.is_visible("#confirm") and page.inner_text("#progress") == "Check your answers"
             before = turns(page)
             page.click("#confirm")
             wait_for_reply(page, before)
             continue
-        assert page.inner_text("#progress").startswith("Question ")
+        assert ": question " in page.inner_text("#progress") and "of 7)" in page.inner_text("#progress")
         if qid == SCREENSHOT_AT and not reloaded:
             shot = tmp_path / "mid-referral.png"
             page.set_viewport_size({"width": 1280, "height": 1160})  # the whole question in view
@@ -202,7 +203,8 @@ def test_the_page_is_in_the_browsers_language_around_an_english_conversation(chr
         assert page.inner_text("h1") == "Atgyfeiriad drwy sgwrs ar y we"
         start(page, "en")
         assert page.get_attribute("#conversation", "lang") == "en"
-        assert page.inner_text("#progress").startswith("Cwestiwn ")
+        # the page's words in Welsh; the part's name is the conversation's (English), as the API gives it
+        assert page.inner_text("#progress") == "About you: cwestiwn 1 o 4 (rhan 1 o 7)"
         assert "Cynorthwyydd:" in page.inner_text("#transcript .app-chat__message--bot .govuk-visually-hidden")
         page.fill("#answer", "")
         page.press("#answer", "Enter")  # nothing typed: the script's own error, in Welsh
@@ -211,3 +213,24 @@ def test_the_page_is_in_the_browsers_language_around_an_english_conversation(chr
         assert page.get_attribute("#chat-error-text", "lang") == "cy"
     finally:
         context.close()
+
+
+def test_a_pending_discard_is_still_asked_after_a_reload(page: Any, live_server: LiveServer) -> None:
+    """DISCARD, reload: the page shows the YES/NO confirmation, not the question under it."""
+    sign_in(page, live_server, OPERATORS[4])
+    start(page)
+    assert page.inner_text("#progress") == "About you: question 1 of 4 (part 1 of 7)"
+    before = turns(page)
+    page.fill("#answer", "DISCARD")
+    page.press("#answer", "Enter")
+    wait_for_reply(page, before)
+    assert question(page) == ("confirm-discard", "yes_no")
+    page.reload()
+    page.wait_for_selector("#conversation-panel:not([hidden])")
+    assert question(page) == ("confirm-discard", "yes_no")
+    assert "This deletes this referral without sending it." in page.inner_text("#transcript")
+    before = turns(page)
+    page.click("#choices button[data-value='no']")
+    wait_for_reply(page, before)
+    assert question(page) == ("reference", "text")
+    assert "OK, nothing deleted." in page.inner_text("#transcript")

@@ -22,7 +22,8 @@ from flows.schema import payload_schema
 from flows.state import DialogueState
 
 TODAY = date(2026, 11, 28)
-PROGRESS = re.compile(r"^\((\d+)/(\d+)\) ")
+PROGRESS = re.compile(r"^\(([^()]+) (\d+)/(\d+)\) ")
+"""The progress before every prompt: "(What happened 4/28) ..." (part of the form, place in it)."""
 
 
 class Conversation:
@@ -59,18 +60,28 @@ class Conversation:
 
     @property
     def question_id(self) -> str | None:
-        return self.turn.question.id if self.turn.question is not None else None
+        """The id of what is asked (None at the summary, whose view is kind confirm, and at the end)."""
+        question = self.turn.question
+        return question.id if question is not None and question.kind != "confirm" else None
 
     @property
-    def progress(self) -> tuple[int, int]:
-        """(n, m) as printed at the start of the question."""
+    def progress(self) -> tuple[str, int, int]:
+        """(part, n, m) as printed at the start of the question."""
         found = PROGRESS.match(self.last)
         assert found, f"no progress at the start of {self.last!r}"
-        return int(found[1]), int(found[2])
+        return found[1], int(found[2]), int(found[3])
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """(part number, place in the part) of what is asked, from the API's view of it."""
+        question = self.turn.question
+        assert question is not None, self.text
+        return question.progress.section_number, question.progress.step
 
     @property
     def at_summary(self) -> bool:
-        return self.state.current == "review" and self.turn.question is None and not self.turn.done
+        question = self.turn.question
+        return self.state.current == "review" and question is not None and question.kind == "confirm"
 
     def values(self) -> dict[str, Any]:
         return self.state.values()

@@ -60,13 +60,13 @@ def confirm(conversation: Conversation) -> dict:
 )
 def test_choice_by_number_or_by_word(question: str, typed: str, stored: str) -> None:
     conversation = conversation_at(question)
-    step, _ = conversation.progress
+    before = conversation.position
 
     conversation.say(typed)
 
     assert conversation.values()[question] == stored
     assert conversation.question_id != question
-    assert conversation.progress[0] == step + 1
+    assert conversation.position > before
 
 
 @pytest.mark.parametrize("typed", ["1 3", "1,3", "1, 3", "1 and 3", "3 1", "Forced to work for little or no pay, 3"])
@@ -186,11 +186,11 @@ def test_help_explains_the_question_and_asks_it_again(typed: str) -> None:
 
 def test_back_shows_the_previous_question_with_the_answer_so_far() -> None:
     conversation = conversation_at("pv-under-age")
-    assert conversation.progress == (5, 34)
+    assert conversation.progress == ("Age", 1, 1)
 
     conversation.say("back")
     assert conversation.question_id == "fr-location"
-    assert conversation.last.startswith("(4/34) In which part of the UK")
+    assert conversation.last.startswith("(About you 4/4) In which part of the UK")
     assert conversation.last.endswith("Answer so far: England")
 
     conversation.say("BACK")
@@ -209,7 +209,7 @@ def test_back_on_the_first_question_says_so() -> None:
     conversation.say("BACK")
     assert conversation.turn.messages[0] == "This is the first question."
     assert conversation.question_id == "reference"
-    assert conversation.last.startswith("(1/34) Give this referral a short reference")
+    assert conversation.last.startswith("(About you 1/4) Give this referral a short reference")
 
 
 def test_back_from_the_summary_goes_to_the_last_question() -> None:
@@ -333,11 +333,11 @@ def test_edit_under_18_from_no_to_yes_drops_consent_and_asks_the_local_authority
     assert "Agrees to referral: Yes" in conversation.summary()
 
     conversation.say(f"EDIT {conversation.summary_number('Under 18')}")
-    step, total = conversation.progress
     conversation.say("yes")
 
     asked = conversation.answer_all(CHILD)
     assert asked == [
+        "pv-dob",  # 3/2/1990 makes the person 36: it is asked again before anything else
         "local-authority-contacted-about-child-local-authority-name",
         "local-authority-contacted-about-child-local-authority-phone",
         "local-authority-contacted-about-child-local-authority-email",
@@ -382,9 +382,10 @@ def test_edit_under_18_from_yes_to_no_drops_the_local_authority_and_asks_consent
     conversation.say("no")
 
     asked = conversation.answer_all(ADULT_NRM)
-    # The person's details (name, date of birth...) are kept: only what an adult needs is asked
-    # (the form keeps the values too, NRM-FORM.md §1.3).
+    # The person's details (name...) are kept: only what an adult needs is asked (the form keeps
+    # the values too, NRM-FORM.md §1.3), after the child's date of birth is asked again.
     assert asked == [
+        "pv-dob",
         "pv-under-age-at-time-of-exploitation",
         "pv-want-to-submit-nrm",
         "does-pv-need-support",
@@ -492,7 +493,7 @@ def test_restart_asks_for_yes_and_no_keeps_everything() -> None:
     conversation.say("yes")
     assert conversation.turn.messages[0] == "Started again."
     assert conversation.question_id == "reference"
-    assert conversation.last.startswith("(1/34) ")
+    assert conversation.last.startswith("(About you 1/4) ")
     assert conversation.values() == {}
 
 
@@ -594,34 +595,33 @@ def test_submitted_duty_to_notify_says_so() -> None:
 # -- progress -------------------------------------------------------------------------------------
 
 
-def test_every_prompt_shows_progress_and_the_total_grows_with_a_branch() -> None:
+def test_every_prompt_shows_its_part_of_the_form_and_its_place_in_that_part() -> None:
     conversation = Conversation()
-    assert conversation.last.startswith("(1/34) ")
-    assert (conversation.turn.question.step, conversation.turn.question.of) == (1, 34)
+    assert conversation.last.startswith("(About you 1/4) ")
+    question = conversation.turn.question.as_json()
+    assert {k: question[k] for k in ("step", "of", "section", "section_number", "sections")} == {
+        "step": 1, "of": 4, "section": "About you", "section_number": 1, "sections": 7}
 
     conversation.answer_all(CHILD, until="pv-under-age")
-    assert conversation.progress == (5, 34)
-    conversation.say("yes")
-    step, total = conversation.progress
-    assert step == 6
-    assert total > 34
-    assert (conversation.turn.question.step, conversation.turn.question.of) == (step, total)
+    assert conversation.progress == ("Age", 1, 1)
+    conversation.say("yes")  # a child: the local authority questions join the part
+    assert conversation.progress == ("Age", 2, 6)
+    conversation.say("Leeds")
+    assert conversation.progress == ("Age", 3, 6)
 
-    # an adult gets fewer extra questions before consent is known
     adult = Conversation()
     adult.answer_all(ADULT_NRM, until="pv-under-age")
     adult.say("no")
-    assert adult.progress == (6, 36)  # under 18 when exploited, and consent
-
-    conversation.say("Leeds")
-    assert conversation.progress == (7, total)
+    assert adult.progress == ("Age", 2, 2)  # under 18 when exploited
+    adult.say("no")
+    assert adult.progress[0] == "Background" and adult.position == (3, 1)
 
 
 def test_progress_grows_when_a_yes_adds_a_question() -> None:
     conversation = conversation_at("modern-slavery-indicators")
-    step, total = conversation.progress
+    part, step, total = conversation.progress
     conversation.say("yes")
-    assert conversation.progress == (step + 1, total + 1)
+    assert conversation.progress == (part, step + 1, total + 1)
 
 
 # -- registration --------------------------------------------------------------------------------
@@ -632,7 +632,7 @@ REGISTRATION = {"user-organisation": "The Salvation Army", "fr-details-phone": "
 def test_registration_answers_are_never_asked_and_are_in_the_payload() -> None:
     answers = {k: v for k, v in ADULT_NRM.items() if k not in REGISTRATION}
     conversation = Conversation(registration=REGISTRATION)
-    assert conversation.last.startswith("(1/33) ")
+    assert conversation.last.startswith("(About you 1/3) ")
 
     conversation.answer_all(answers, must_not_ask=REGISTRATION)
 
@@ -646,7 +646,7 @@ def test_back_steps_over_registration_answers() -> None:
     conversation = Conversation(registration=REGISTRATION)
     conversation.say("SA-0412")
     assert conversation.question_id == "user-email"
-    assert conversation.progress == (2, 33)
+    assert conversation.progress == ("About you", 2, 3)
     conversation.say("BACK")
     assert conversation.question_id == "reference"
 

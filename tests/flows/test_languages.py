@@ -65,7 +65,9 @@ class Chat:
 
     @property
     def question_id(self) -> str | None:
-        return self.turn.question.id if self.turn.question is not None else None
+        """What is asked (None at the summary, kind confirm, and at the end)."""
+        question = self.turn.question
+        return question.id if question is not None and question.kind != "confirm" else None
 
     @property
     def last(self) -> str:
@@ -90,7 +92,8 @@ def test_first_contact_offers_the_seven_languages_each_named_in_itself() -> None
     assert view is not None and view.id == "language" and view.kind == "choice"
     assert [c["label"] for c in view.choices] == NAMES
     assert [c["value"] for c in view.choices] == list(languages.CODES)
-    assert set(view.as_json()) == {"id", "kind", "choices", "optional", "step", "of"}
+    assert set(view.as_json()) == {"id", "kind", "choices", "optional", "step", "of", "section",
+                                   "section_number", "sections"}
     assert segments(menu) <= 3
 
 
@@ -109,7 +112,9 @@ def test_a_language_is_picked_by_number_or_by_name(reply: str, code: str) -> Non
     assert chat.state.pending is None
     assert chat.question_id == "reference"
     assert prompt_in(code, "reference") in chat.last
-    assert chat.last.startswith("(1/")
+    t = catalogue(code)
+    assert chat.last.startswith(t.gettext("({section} {step}/{of})").format(
+        section=t.gettext("About you"), step=1, of=4))
 
 
 def test_anything_else_at_first_contact_gets_the_list_again() -> None:
