@@ -224,3 +224,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"{problem}: CI must run the PostgreSQL tests (.ci/run starts a server via "
                     "scripts/system-deps.sh and exports DATABASE_URL_PG)", pytrace=False)
     pytest.skip(problem)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The schemathesis figures, when tests/test_api_fuzz.py ran in this session."""
+    import sys
+
+    fuzz = sys.modules.get("tests.test_api_fuzz")
+    line = fuzz.summary() if fuzz is not None else None
+    if line:
+        terminalreporter.write_line(line)

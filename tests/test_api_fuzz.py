@@ -4,7 +4,7 @@ Every operation of the document (the casework API and the web chat API it also d
 with generated requests, valid and invalid, as each role and as nobody. Every response must be no
 5xx and match the document: a documented status code, the documented content type and a body that
 validates against the documented schema. The figures of the run (operations, requests, failures)
-are printed at the end of the module.
+are printed at the end of pytest's report.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ RUNS: set[tuple[str, str]] = set()
 
 
 @pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The whole product (casework API and web chat API) on SQLite, one user and token per role,
     and cases in several states, so that generated references sometimes hit a real case."""
     with pytest.MonkeyPatch.context() as patch:
@@ -60,18 +60,22 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
         session.commit()
         session.close()
     yield {"app": app, "tokens": tokens}
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        operations = {operation for operation, _ in RUNS}
-        reporter.write_line(
-            f"schemathesis: {len(operations)} operations x {len(CALLERS)} callers = {len(RUNS)} runs, "
-            f"{TALLY['requests']} requests, {TALLY['failures']} failures")
     db.get_db(app).engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def api_document(fuzzed: dict[str, Any]) -> Any:
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzzed["app"])
+
+
+def summary() -> str | None:
+    """The figures of this run, for the end of pytest's report (``tests/conftest.py``)."""
+    if not RUNS:
+        return None
+    operations = {operation for operation, _ in RUNS}
+    return (f"schemathesis: {len(operations)} operations x {len(CALLERS)} callers = {len(RUNS)} runs, "
+            f"{TALLY['examples']} examples sent as each caller = {TALLY['requests']} requests, "
+            f"{TALLY['failures']} failures")
 
 
 def headers_of(caller: str, tokens: dict[str, str]) -> dict[str, str]:
@@ -102,6 +106,7 @@ def test_every_operation_answers_as_documented_for_every_role(
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
               suppress_health_check=list(HealthCheck), derandomize=True)
     def each(case: Any) -> None:
+        TALLY["examples"] += 1
         for caller in CALLERS:
             RUNS.add((f"{method} {path}", caller))
             TALLY["requests"] += 1
