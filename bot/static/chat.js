@@ -203,10 +203,22 @@
     return form;
   }
 
+  // The conversation this tab is on (an id, nothing personal), so that a reload after a lost
+  // response, e.g. to CONFIRM, shows that conversation again: its reference once it was sent.
+  var SHOWN = "nrm-chat-conversation";
+  function keep(id) {
+    try { if (id) { sessionStorage.setItem(SHOWN, id); } else { sessionStorage.removeItem(SHOWN); } }
+    catch (ignored) { /* storage refused: a reload then resumes the latest draft */ }
+  }
+  function kept() {
+    try { return sessionStorage.getItem(SHOWN); } catch (ignored) { return null; }
+  }
+
   function render(reply, resumed) {
     turns += 1;
     root.setAttribute("data-turns", String(turns));  // lets tests wait for the next reply
     conversationId = reply.conversation;
+    keep(conversationId);
     startSection.hidden = true;
     conversationPanel.hidden = false;
     setLanguage(reply.language);
@@ -333,6 +345,7 @@
 
   el("new-referral").addEventListener("click", function () {
     transcript.textContent = "";
+    keep(null);
     showStart();
   });
 
@@ -357,17 +370,18 @@
       .catch(function (problem) { setBusy(false); showError(problem.message, problem.language); });
   });
 
-  var draft = root.getAttribute("data-draft");
-  if (draft) {
-    setBusy(true);
-    request("GET", "/conversations/" + encodeURIComponent(draft))
+  // On load: the conversation this tab showed, if it is still open or was sent (so its reference
+  // is shown); otherwise the operator's latest draft; otherwise the start.
+  function open(ids) {
+    var id = ids.shift();
+    if (!id) { setBusy(false); showStart(); return; }
+    request("GET", "/conversations/" + encodeURIComponent(id))
       .then(function (reply) {
-        setBusy(false);
-        if (reply.done) { showStart(); } else { render(reply, true); }
+        if (!reply.done || reply.reference) { setBusy(false); render(reply, true); } else { open(ids); }
       })
-      .catch(function () { setBusy(false); showStart(); });
-  } else {
-    showStart();
+      .catch(function () { open(ids); });
   }
+  setBusy(true);
+  open([kept(), root.getAttribute("data-draft")].filter(function (id) { return id; }));
   root.setAttribute("data-ready", "true");
 })();

@@ -1,5 +1,6 @@
 """The web chat page sends an answer whose response was lost again with the same
-``client_message_id``, so the API applies it once and answers with the stored reply."""
+``client_message_id``, so the API applies it once and answers with the stored reply; and a reload
+after every response to CONFIRM was lost shows the referral's reference, not a new start."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from backend import db
-from backend.models import ChatReply, Conversation
+from backend import auth, db
+from backend.models import Case, ChatReply, Conversation, User
 from tests.browser.conftest import OPERATORS, LiveServer
 from tests.browser.test_chat_page import question, sign_in, start, turns, wait_for_reply
+from tests.flows.conversation import CHILD
 
 pytestmark = pytest.mark.browser
 
@@ -49,3 +51,38 @@ def test_the_page_resends_a_lost_answer_with_the_same_client_message_id_and_it_i
         assert conversation.state["current"] == shown  # applied once: not to the next question too
         replies = session.scalars(select(ChatReply).where(ChatReply.conversation_id == conversation.id)).all()
         assert [reply.client_message_id for reply in replies] == [sent[0]["client_message_id"]]
+
+
+def _draft_at_the_summary(server: LiveServer, email: str) -> str:
+    """A child referral answered up to the summary through the API, as ``email``'s own draft."""
+    with server.app.app_context(), db.get_db(server.app).transaction() as session:
+        user = session.scalars(select(User).where(User.email == email)).one()
+        token = auth.create_token(session, user)
+    client, headers = server.app.test_client(), {"Authorization": f"Bearer {token}"}
+    reply = client.post("/api/chat/conversations", json={"language": "en"}, headers=headers).get_json()
+    while reply["question"]["kind"] != "confirm":
+        reply = client.post(f"/api/chat/conversations/{reply['conversation']}/messages",
+                            json={"text": CHILD[reply["question"]["id"]]}, headers=headers).get_json()
+    return reply["conversation"]
+
+
+def test_a_reload_after_every_confirm_response_was_lost_shows_the_reference(
+        page: Any, live_server: LiveServer) -> None:
+    conversation = _draft_at_the_summary(live_server, OPERATORS[1])
+    sign_in(page, live_server, OPERATORS[1])
+    page.wait_for_selector("#confirm:not([hidden])")  # the draft, at its summary
+
+    def lose_every_response(route: Any) -> None:
+        route.fetch()  # the server sends the referral...
+        route.abort("connectionreset")  # ...and no answer ever reaches the page
+
+    page.route("**/api/chat/conversations/*/messages", lose_every_response)
+    page.click("#confirm")
+    page.wait_for_selector("#chat-error:not([hidden])", timeout=20_000)  # the retries gave up
+    page.unroute("**/api/chat/conversations/*/messages")
+
+    page.reload()
+    page.wait_for_selector("#done:not([hidden])")
+    with live_server.app.app_context(), db.get_db(live_server.app).transaction(readonly=True) as session:
+        reference = session.scalars(select(Case.reference).where(Case.conversation_id == conversation)).one()
+    assert page.get_attribute("#reference", "data-reference") == reference
