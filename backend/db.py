@@ -95,21 +95,22 @@ class Database:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the product's SQLite settings (WAL, foreign keys, busy timeout).
 
-    ``hide_parameters``: SQLAlchemy's error messages never carry the statement's parameters
-    (answers, reasons, phone numbers), whoever logs or prints them.
+    ``hide_parameters=True`` on every engine, and no caller can turn it off: SQLAlchemy's error
+    messages never carry the statement's parameters (answers, reasons, phone numbers), whoever
+    logs or prints them.
     """
     parsed = make_url(url)
-    kwargs.setdefault("hide_parameters", True)
+    kwargs.pop("hide_parameters", None)
     if parsed.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         if parsed.database in (None, "", ":memory:"):
             kwargs.setdefault("poolclass", StaticPool)
-        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **kwargs)
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    return create_engine(url, hide_parameters=True, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:

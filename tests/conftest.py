@@ -164,7 +164,8 @@ def postgres_unavailable() -> str | None:
         url = os.environ.get("DATABASE_URL_PG")
         problem = None if url else "DATABASE_URL_PG is not set"
         if url:
-            engine = create_engine(normalise_database_url(url), connect_args={"connect_timeout": 5})
+            engine = create_engine(normalise_database_url(url), connect_args={"connect_timeout": 5},
+                                   hide_parameters=True)
             try:
                 with engine.connect() as connection:
                     connection.execute(text("SELECT 1"))
@@ -197,7 +198,7 @@ def fresh_postgres_url() -> Iterator[str]:
 
     base = make_url(normalise_database_url(os.environ["DATABASE_URL_PG"]))
     schema = f"nrm_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", hide_parameters=True)
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -190,11 +190,14 @@ def test_nrm_serve_logs_no_personal_data_when_writes_fail(tmp_path: Path) -> Non
     assert phone not in stderr and phone.lstrip("+") not in stderr
 
 
-def test_database_errors_never_carry_sql_parameters() -> None:
-    """Whoever logs or prints a SQLAlchemy error of the product's engines sees no parameters."""
+@pytest.mark.parametrize("asked", [{}, {"hide_parameters": False}], ids=["default", "asked-to-show"])
+def test_database_errors_never_carry_sql_parameters(asked: dict[str, bool]) -> None:
+    """Whoever logs or prints a SQLAlchemy error of the product's engines sees no parameters, even
+    when a caller asks the engine to show them."""
     from sqlalchemy.exc import DBAPIError
 
-    engine = db.make_engine("sqlite://")
+    engine = db.make_engine("sqlite://", **asked)
+    assert engine.hide_parameters is True
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT :name FROM no_such_table"), {"name": NAME})
