@@ -24,11 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend import db, sessions
+from backend.config import INT_DEFAULTS
 from backend.db import utcnow
 from backend.models import ROLES, ApiToken, User
 
 TOKEN_PREFIX = "nrm_"
-DEFAULT_TOKEN_DAYS = 90
 TOKEN_USE_RECORDED_EVERY = timedelta(seconds=60)
 """``last_used_at`` is written at most this often per token (a busy client is one write a minute)."""
 
@@ -115,7 +115,7 @@ def _token_hash(secret: str) -> str:
 def token_lifetime() -> timedelta:
     """How long a new API token lives: ``API_TOKEN_DAYS`` of the current app (default 90)."""
     days = current_app.config.get("API_TOKEN_DAYS") if has_app_context() else None
-    return timedelta(days=days or DEFAULT_TOKEN_DAYS)
+    return timedelta(days=days or INT_DEFAULTS["API_TOKEN_DAYS"])
 
 
 def create_token(session: Session, user: User) -> str:

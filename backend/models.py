@@ -255,7 +255,6 @@ class Case(Base):
 
     conversation: Mapped[Conversation | None] = relationship()
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
-    returned_decider: Mapped[User | None] = relationship(foreign_keys=[returned_decider_id])
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="case", order_by="Decision.id", cascade="all, delete-orphan", passive_deletes=True)
     reviews: Mapped[list[Review]] = relationship(

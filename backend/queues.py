@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case as sql_case, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from backend import audit
 from backend.calendar import uk_date
@@ -141,7 +141,8 @@ def decision_queue(session: Session, now: datetime | None = None, user: User | N
                    *, overdue_only: bool = False, limit: int | None = None) -> list[QueueEntry]:
     """The decision queue in the order cases should be taken (claimed ones included, marked)."""
     now = now or utcnow()
-    statement = select(Case).where(_decision_queue_clause(now)).order_by(*DECISION_ORDER)
+    statement = (select(Case).where(_decision_queue_clause(now)).order_by(*DECISION_ORDER)
+                 .options(selectinload(Case.reviews)))  # a returned case shows the panel's reasons
     if overdue_only:
         statement = statement.where(overdue_clause(now))
     if limit is not None:

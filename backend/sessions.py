@@ -16,7 +16,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
@@ -73,17 +73,12 @@ def end(db_session: Session, secret: str | None) -> None:
 
 def end_all(db_session: Session, user: User) -> int:
     """End every live session of ``user``; how many there were."""
-    live = db_session.scalars(select(UserSession).where(UserSession.user_id == user.id,
-                                                        UserSession.revoked_at.is_(None))).all()
-    now = utcnow()
-    for record in live:
-        record.revoked_at = now
-    return len(live)
+    ended = db_session.execute(update(UserSession)
+                               .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+                               .values(revoked_at=utcnow()))
+    return ended.rowcount
 
 
 def purge(db_session: Session, before: datetime) -> int:
     """Delete the records of sessions that began before ``before`` (all ended by then)."""
-    rows = db_session.scalars(select(UserSession).where(UserSession.created_at < before)).all()
-    for record in rows:
-        db_session.delete(record)
-    return len(rows)
+    return db_session.execute(delete(UserSession).where(UserSession.created_at < before)).rowcount

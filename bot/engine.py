@@ -30,9 +30,6 @@ from flows.state import DialogueState
 
 log = logging.getLogger(__name__)
 
-# The msgids that ``flows.dialogue.submitted`` says (extracted and translated from there).
-SENT_NRM = "NRM referral sent. Reference: {reference}. Quote it in any contact."
-SENT_DTN = "Duty to Notify report sent. Reference: {reference}."
 NOT_SENT = N_("The referral could not be sent. Reply REVIEW to check your answers, or HELP.")
 
 
@@ -166,7 +163,7 @@ def finished(session: Session, conversation: Conversation) -> Reply:
     if case is None:
         return Reply(conversation.id, [], None, True, None)
     t = translator(conversation.language)
-    sent = SENT_DTN if case.series == "DTN" else SENT_NRM
+    sent = dialogue.SENT_DTN if case.series == "DTN" else dialogue.SENT_NRM
     return Reply(conversation.id, [tr(t, sent, reference=case.reference)], None, True, case.reference)
 
 

@@ -61,6 +61,7 @@ def chat_command(phone: str | None, fresh: bool, language: str | None) -> None:
         else:
             reply = engine.begin(db, CHANNEL, address, registration, language)
     _show(reply)
+    exit_word = quick_exit.word(current_app.config)
     while not reply.done:
         try:
             text = click.prompt(">", prompt_suffix=" ", default="", show_default=False)
@@ -70,7 +71,7 @@ def chat_command(phone: str | None, fresh: bool, language: str | None) -> None:
         with database.transaction() as db:
             text = text_hygiene.clean(text)
             drafts = engine.drafts(db, CHANNEL, address)
-            if quick_exit.apply(db, text, quick_exit.word(current_app.config), drafts):
+            if quick_exit.apply(db, text, exit_word, drafts):
                 click.echo(quick_exit.REPLY)  # nothing of the message is stored
                 return
             reply = engine.receive(db, reply.conversation, address, text, actor)

@@ -23,6 +23,9 @@ from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route
 from flows.state import REGISTRATION, DialogueState
 
 BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
+SENT_NRM = N_("NRM referral sent. Reference: {reference}. Quote it in any contact.")
+SENT_DTN = N_("Duty to Notify report sent. Reference: {reference}.")
+"""The receipts' first lines (also what a channel answers to a message after the referral was sent)."""
 INDEX: dict[str, int] = {q.id: n for n, q in enumerate(QUESTIONS)}
 RG_TARGET_WORKING_DAYS = 5
 
@@ -164,10 +167,10 @@ def submitted(state: DialogueState, reference: str, t: Translator) -> Turn:
     values = state.values()
     step.route.send("submit")
     if payloads.route_of(values) == "dtn":
-        step.say("Duty to Notify report sent. Reference: {reference}.", reference=reference)
+        step.say(SENT_DTN, reference=reference)
         step.say("It is anonymous unless the person agreed to police contact. No decision follows.")
     else:
-        step.say("NRM referral sent. Reference: {reference}. Quote it in any contact.", reference=reference)
+        step.say(SENT_NRM, reference=reference)
         step.messages.append(
             trn(
                 step.t,
@@ -311,8 +314,10 @@ def _recheck(step: _Step, lead: str = ASKED_AGAIN) -> bool:
     state = step.state
     if state.current not in BY_ID and state.current != REVIEW:
         return False
+    if state.current in state.answers:
+        return False  # going back over answered questions: nothing new is asked yet
     failures = consistency.broken(state.values(), step.today, BY_ID)
-    if not failures or state.current in state.answers:
+    if not failures:
         return False
     if any(state.current in rule.fields for rule, _ in failures):
         return False
@@ -484,18 +489,23 @@ MEANT_QUESTION = "did-you-mean"
 DID_YOU_MEAN = N_("Did you mean {command}? Reply YES for {command}, or NO to keep what you typed as the answer.")
 
 
+def _says(text: str, t: Translator, language: str, label: str, english: set[str],
+          table: dict[str, tuple[str, ...]]) -> bool:
+    """``text`` is this word (``label``'s translation, its English forms or a form of ``table``
+    in the conversation's language), whatever the case and accents."""
+    word = languages.key(text.strip().strip(".!"))
+    local = {languages.key(w) for w in table.get(language, ())}
+    return word in english | {languages.key(t.gettext(label))} | local
+
+
 def _is_no(text: str, t: Translator, language: str = "en") -> bool:
     """A NO, in English or the conversation's language (accents optional)."""
-    word = languages.key(text.strip().strip(".!"))
-    local = {languages.key(w) for w in languages.NO_WORDS.get(language, ())}
-    return word in {"no", "n", languages.key(t.gettext("No"))} | local
+    return _says(text, t, language, "No", {"no", "n"}, languages.NO_WORDS)
 
 
 def _is_yes(text: str, t: Translator, language: str = "en") -> bool:
     """A YES to a confirmation, in English or the conversation's language (accents optional)."""
-    word = languages.key(text.strip().strip(".!"))
-    local = {languages.key(w) for w in languages.YES_WORDS.get(language, ())}
-    return word in {"yes", "y", languages.key(t.gettext("Yes"))} | local
+    return _says(text, t, language, "Yes", {"yes", "y"}, languages.YES_WORDS)
 
 
 # -- languages and the consent explanation ---------------------------------------------------

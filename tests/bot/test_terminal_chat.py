@@ -53,6 +53,11 @@ class Terminal:
                 raise AssertionError(f"{text!r} never appeared in:\n{self.seen}") from None
         return self.seen
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing gets the chance to save or clean up."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
     def type(self, line: str) -> None:
         assert self.process.stdin is not None
         self.process.stdin.write(line + "\n")
@@ -68,8 +73,7 @@ def test_killing_the_process_between_messages_loses_nothing(env: dict[str, str])
     first.wait_for("(About you 2/")
     first.type("salvation army")
     first.wait_for("(About you 3/")
-    first.process.send_signal(signal.SIGKILL)
-    first.process.wait()
+    first.kill()
 
     second = Terminal(env)
     output = second.wait_for("(About you 3/")
@@ -78,8 +82,7 @@ def test_killing_the_process_between_messages_loses_nothing(env: dict[str, str])
     second.type("REVIEW")
     review = second.wait_for("2 Organisation: The Salvation Army")
     assert "1 Your reference: Ref A" in review
-    second.process.kill()
-    second.process.wait()
+    second.kill()
 
 
 def test_a_whole_child_referral_in_the_terminal_ends_with_a_reference(env: dict[str, str]) -> None:
@@ -116,8 +119,7 @@ def test_the_quick_exit_word_in_the_terminal_deletes_the_draft_and_stores_nothin
     again = Terminal(env)
     output = again.wait_for("Cymraeg")  # a new first contact: no draft to resume
     assert "Resuming your saved draft" not in output
-    again.process.kill()
-    again.process.wait()
+    again.kill()
 
 
 def test_a_pending_discard_is_asked_again_when_nrm_chat_resumes(env: dict[str, str]) -> None:
@@ -127,13 +129,11 @@ def test_a_pending_discard_is_asked_again_when_nrm_chat_resumes(env: dict[str, s
     first.wait_for("(About you 2/")
     first.type("DISCARD")
     first.wait_for("This deletes this referral without sending it.")
-    first.process.send_signal(signal.SIGKILL)
-    first.process.wait()
+    first.kill()
 
     second = Terminal(env)
     output = second.wait_for("This deletes this referral without sending it.")
     assert "Resuming your saved draft" in output and "(About you 2/" not in output
     second.type("no")
     assert "(About you 2/" in second.wait_for("OK, nothing deleted.\n\n(About you 2/")
-    second.process.kill()
-    second.process.wait()
+    second.kill()
