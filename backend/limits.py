@@ -28,11 +28,11 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import TooManyRequests
 
 from backend.auth import normalise_email
-from backend.i18n import PAGE_LANGUAGES, ngettext
+from backend.i18n import ngettext, page_language
+from backend.web_auth import wants_json
 
 EXTENSION = "nrm_limiter"
 SIGN_IN_ENDPOINT = "web_auth.sign_in"
-JSON_PREFIX = "/api/"
 
 
 def _setting(key: str) -> Callable[[], str]:
@@ -76,7 +76,7 @@ def limit_endpoint(app: Flask, endpoint: str, setting: str) -> None:
         app.view_functions[endpoint])
 
 
-def _retry_after_seconds(error: TooManyRequests) -> int:
+def _retry_after_seconds() -> int:
     limiter: Limiter | None = current_app.extensions.get(EXTENSION)
     breached = limiter.current_limit if limiter is not None else None
     if breached is None:
@@ -88,14 +88,13 @@ def _retry_after_seconds(error: TooManyRequests) -> int:
 
 def _too_many_requests(error: TooManyRequests) -> Any:
     """429 with Retry-After and the message in the client's language (JSON under ``/api/``)."""
-    seconds = _retry_after_seconds(error)
+    seconds = _retry_after_seconds()
     minutes = max(1, math.ceil(seconds / 60))
-    if request.path.startswith(JSON_PREFIX):
-        language = request.accept_languages.best_match(PAGE_LANGUAGES, default="en")
+    if wants_json():
         response = jsonify({
             "error": ngettext("Too many requests. Wait {n} minute, then try again.",
                               "Too many requests. Wait {n} minutes, then try again.", minutes),
-            "retry_after_minutes": minutes, "language": language})
+            "retry_after_minutes": minutes, "language": page_language().code})
     else:
         response = current_app.make_response(render_template("too_many_requests.html", minutes=minutes))
     response.status_code = 429

@@ -30,7 +30,7 @@ from werkzeug.exceptions import InternalServerError
 
 from backend import text_hygiene
 from backend.i18n import N_, gettext, page_language
-from backend.web_auth import JSON_PREFIXES
+from backend.web_auth import wants_json
 
 INVALID_TEXT = N_("This contains characters that cannot be accepted, such as control characters. "
                   "Remove them and try again.")
@@ -90,7 +90,7 @@ def _refuse_unclean_input() -> Any:
 
 def _refusal(msgid: str, code: str, status: int) -> Any:
     message = gettext(msgid)
-    if request.path.startswith(JSON_PREFIXES):
+    if wants_json():
         return jsonify({"error": message, "code": code, "language": page_language().code}), status
     return render_template("problem.html", message=message), status
 
@@ -115,10 +115,7 @@ def _log_without_values(exc_info: ExcInfo) -> None:
 
 
 def _server_error(error: InternalServerError) -> Any:
-    message = gettext(SERVER_ERROR)
-    if request.path.startswith(JSON_PREFIXES):
-        return jsonify({"error": message, "code": "internal_error", "language": page_language().code}), 500
     try:
-        return render_template("problem.html", message=message), 500
+        return _refusal(SERVER_ERROR, "internal_error", 500)
     except Exception:  # noqa: BLE001 - the page itself failed (e.g. no database): plain text, no values
-        return message, 500, {"Content-Type": "text/plain; charset=utf-8"}
+        return gettext(SERVER_ERROR), 500, {"Content-Type": "text/plain; charset=utf-8"}

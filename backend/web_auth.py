@@ -247,18 +247,19 @@ def sign_out() -> Any:
 # -- error pages -------------------------------------------------------------------------------
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
+    """Errors on this path are answered as JSON (the APIs and Twilio's webhook), not as pages."""
     return request.path.startswith(JSON_PREFIXES)
 
 
 def _csrf_error(error: CSRFError) -> Any:
-    if _wants_json():
+    if wants_json():
         return jsonify({"error": f"CSRF check failed: {error.description}"}), 400
     return render_template("csrf_error.html"), 400
 
 
 def _forbidden(error: HTTPException) -> Any:
-    if _wants_json():
+    if wants_json():
         return error
     return render_template("forbidden.html"), 403
 

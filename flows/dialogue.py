@@ -369,9 +369,13 @@ def _ask_confirmation(step: _Step, command: str) -> Turn:
     """RESTART or DISCARD awaiting YES: the current question until answered, in every channel
     (a reload or a resumed draft asks it again rather than the question under it)."""
     step.say(CONFIRM_RESTART if command == Command.RESTART.value else CONFIRM_DISCARD)
+    return Turn(step.state, step.messages, _yes_no_view(step, CONFIRMATION_QUESTIONS[command]))
+
+
+def _yes_no_view(step: _Step, qid: str) -> render.QuestionView:
+    """A pending YES/NO sub-question as the API describes it: its own id, kind yes_no."""
     choices = [{"value": c.value, "label": step.t.gettext(c.label)} for c in YES_NO_CHOICES]
-    view = render.other_view(CONFIRMATION_QUESTIONS[command], "yes_no", choices, _where(step), step.t)
-    return Turn(step.state, step.messages, view)
+    return render.other_view(qid, Kind.YES_NO.value, choices, _where(step), step.t)
 
 
 def _back(step: _Step) -> Turn:
@@ -467,10 +471,7 @@ def _ask_meant(step: _Step, meant: Typed, text: str) -> Turn:
     """"Did you mean BACK?": YES carries out the command, NO stores the text as the answer."""
     step.state.pending = {"meant": meant.command.value, "number": meant.number, "typed": text}
     step.say(DID_YOU_MEAN, command=commands.shown_word(meant, step.t))
-    question = BY_ID[step.state.current]
-    choices = [{"value": c.value, "label": tr(step.t, c.label)} for c in YES_NO_CHOICES]
-    view = render.other_view(MEANT_QUESTION, Kind.YES_NO.value, choices, _progress(step.state, question), step.t)
-    return Turn(step.state, step.messages, view)
+    return Turn(step.state, step.messages, _yes_no_view(step, MEANT_QUESTION))
 
 
 def _meant_reply(step: _Step, text: str, pending: dict[str, Any]) -> Turn:
