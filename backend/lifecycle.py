@@ -163,6 +163,12 @@ def returned_to_another_caseworker() -> bool:
     return True
 
 
+def returned_to(case: Case, user: User | None) -> bool:
+    """Whether ``user`` made the decision the panel returned and so may not take the case."""
+    return (user is not None and case.returned_at is not None and case.returned_decider_id == user.id
+            and returned_to_another_caseworker())
+
+
 @dataclass(frozen=True)
 class Clocks:
     """The case clocks' settings, in days: each target date is computed from them."""
@@ -192,7 +198,6 @@ class Step:
     now: datetime | None = None
     requested_by: str | None = None
     clocks: Clocks = Clocks()
-    returned_to_another: bool = True
 
     @property
     def today(self) -> date:
@@ -272,9 +277,7 @@ class CaseLifecycle(StateMachine):
         return self.step.actor is not None and not reviewed_by(self.step.session, self.case, self.step.actor)
 
     def not_returned_to_decider(self) -> bool:
-        actor = self.step.actor
-        return actor is not None and not (self.step.returned_to_another
-                                          and self.case.returned_decider_id == actor.id)
+        return self.step.actor is not None and not returned_to(self.case, self.step.actor)
 
     def did_not_decide(self) -> bool:
         return self.step.actor is not None and not decided_by(self.step.session, self.case, self.step.actor)
@@ -599,8 +602,7 @@ def fire(session: Session, reference: str, event: str, actor: User | None, reaso
     if case.status not in CaseLifecycle.states_map:
         raise Refused(f"case {reference} has no decisions to make: {status_label(case.status)}")
     step = Step(session=session, actor=actor, reasons=reasons.strip() if reasons else reasons,
-                now=now or utcnow(), requested_by=requested_by, clocks=Clocks.configured(),
-                returned_to_another=returned_to_another_caseworker())
+                now=now or utcnow(), requested_by=requested_by, clocks=Clocks.configured())
     machine = CaseLifecycle(case, step)
     _explain(machine, event)
     try:

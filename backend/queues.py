@@ -37,8 +37,8 @@ from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.lifecycle import (AWAITING_CG, AWAITING_RG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
                                ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
-                               decided_by, lock_case, release_claim, returned_to_another_caseworker,
-                               reviewed_by, same_organisation, status_label)
+                               decided_by, lock_case, release_claim, returned_to,
+                               returned_to_another_caseworker, reviewed_by, same_organisation, status_label)
 from backend.models import Case, Decision, Review, User
 
 
@@ -108,12 +108,6 @@ def returned_reasons(case: Case) -> str | None:
         return None
     returned = [review for review in case.reviews if review.outcome == "returned"]
     return returned[-1].reasons if returned else None
-
-
-def returned_to(case: Case, user: User | None) -> bool:
-    """Whether ``user`` made the decision the panel returned and so may not take the case."""
-    return (user is not None and case.returned_at is not None and case.returned_decider_id == user.id
-            and returned_to_another_caseworker())
 
 
 def _decision_queue_clause(now: datetime) -> Any:
