@@ -4,6 +4,7 @@ referral of the same person."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -158,3 +159,45 @@ def test_stored_chat_replies_of_a_sent_referral_are_purged_after_the_retry_windo
         assert purge(session, expiry_days=30, now=later).replies == 1  # the CONFIRM's reply
         kept = session.scalars(select(ChatReply.conversation_id)).all()
     assert kept == [draft]  # a live draft keeps its replies
+
+
+def test_the_same_client_message_id_sent_twice_at_once_is_applied_once(product: Flask) -> None:
+    operator = Operator(product)
+    reply = operator.open()
+    conversation, client_id = reply["conversation"], str(uuid.uuid4())
+    barrier, replies = threading.Barrier(2), []
+
+    def send() -> None:
+        client = product.test_client()  # each thread its own connection, as two retries would be
+        barrier.wait(timeout=10)
+        response = client.post(f"/api/chat/conversations/{conversation}/messages", headers=operator.headers,
+                               json={"text": "Ref A", "client_message_id": client_id})
+        replies.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert [status for status, _ in replies] == [200, 200] and replies[0][1] == replies[1][1]
+    shown = operator.get(f"/api/chat/conversations/{conversation}")
+    assert shown["question"] == replies[0][1]["question"]  # applied once, not to the next question
+    with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
+        stored = session.scalar(select(func.count()).select_from(ChatReply)
+                                .where(ChatReply.conversation_id == conversation))
+    assert stored == 1
+
+
+def test_an_empty_or_overlong_answer_is_refused_and_the_draft_is_unchanged(product: Flask) -> None:
+    operator = Operator(product)
+    reply = operator.open()
+    conversation = reply["conversation"]
+    empty = operator.send(conversation, "")
+    assert empty["messages"][0] == "Please type an answer"
+    assert empty["question"]["id"] == reply["question"]["id"]  # asked again, nothing stored
+    overlong = operator.client.post(f"/api/chat/conversations/{conversation}/messages",
+                                    json={"text": "x" * 16001, "client_message_id": str(uuid.uuid4())},
+                                    headers=operator.headers)
+    assert overlong.status_code == 400 and "16,000 characters" in overlong.get_json()["error"]
+    assert operator.get(f"/api/chat/conversations/{conversation}")["question"] == reply["question"]
