@@ -1,17 +1,21 @@
-"""The append-only, keyed hash chain of the audit trail: who did what to which case, when (DESIGN §5).
+"""The append-only, keyed hash chains of the audit trail: who did what to which case, when (DESIGN §5).
 
-Chain. Each event's ``hash`` is HMAC-SHA256, keyed with ``AUDIT_KEY`` (``backend.config``; kept
-outside the database), over the previous event's hash and the canonical JSON of the event. Editing,
-deleting or reordering an event breaks the chain from that point on, and someone who can write to
-the database but does not hold the key cannot recompute the later hashes to hide it. ``prev_hash``
-is unique, so concurrent writers cannot fork the chain; on PostgreSQL writers also queue on a
-transaction-scoped advisory lock, on SQLite the write transaction (BEGIN IMMEDIATE) already
-serialises them.
+Chains. Every case has its own chain (events without a case: one per actor, ``actor:user:7``).
+Each event carries its chain and its place in it (``seq`` 1, 2, 3, ...), and its ``hash`` is
+HMAC-SHA256, keyed with ``AUDIT_KEY`` (``backend.config``; kept outside the database), over the
+previous event's hash and the canonical JSON of the event, chain and seq included. Editing,
+deleting or reordering an event breaks its chain from that point on, and someone who can write to
+the database but does not hold the key cannot recompute the later hashes to hide it. ``(chain,
+seq)`` is unique, so concurrent writers cannot fork a chain. Writers queue per chain only: on
+PostgreSQL on a transaction-scoped advisory lock keyed by the chain (two cases never wait for each
+other), on SQLite the write transaction (BEGIN IMMEDIATE) already serialises them. Every chain's
+first event links to the head of the legacy chain (below), so that cannot be shortened either.
 
-Anchors. Deleting the newest events leaves a shorter chain that is still consistent, and so does
-replacing the whole table. :func:`make_anchor` signs the current head ("event id, hash, time,
-HMAC") as one line to keep elsewhere (``nrm audit anchor``); :func:`verify` with anchors checks the
-chain still contains each anchored event unchanged, i.e. it still reaches at least that far.
+Anchors. Deleting the newest events of a chain, or a whole chain, leaves chains that are still
+consistent. ``backend.audit_anchors`` seals every event written since the last anchor into a new
+epoch and signs a digest of all sealed events (``nrm audit anchor``, ``nrm jobs run``); the line
+printed is kept elsewhere, and :func:`verify` checks every anchor (those stored in the database
+and those given) still matches the events sealed by then.
 
 Erasure. The HMAC covers ``detail_digest`` (an HMAC of ``detail``), not ``detail`` itself, so when
 a case is erased or reaches its retention period (``backend.retention``) its events' ``detail`` is
@@ -19,13 +23,15 @@ removed (:func:`redact_case`, which sets ``redacted_at``) while actor, action, t
 the chain stay verifiable. :func:`verify` accepts a redacted event only if an erasure event for
 the same case follows it, so redaction cannot be used to hide an edit of a live case.
 
-Versions. Events written before migration 0009 are version 1: plain SHA-256 over the whole event
-including ``detail``. They still verify as they are (they were never re-keyed, which would have
-meant trusting the table at migration time); the first keyed event's HMAC covers the last plain
-hash, so once a keyed event exists the plain prefix cannot be rewritten either. A plain event
-after a keyed one is reported. Version 1 events are never redacted: their hash covers their
-detail, which never held personal data. Replacing the *whole* chain by plain events is only
-caught by an anchor, which is why anchors should be taken regularly.
+Versions. Events written before migration 0013 are on one legacy chain, ``global`` (their ``seq``
+is their id), and keep their versions. Version 1, before migration 0009: plain SHA-256 over the
+whole event including ``detail``; they still verify as they are (never re-keyed, which would have
+meant trusting the table at migration time); the first version 2 (keyed) event's HMAC covers the
+last plain hash, so once a keyed event exists the plain prefix cannot be rewritten either. A plain
+event after a keyed one is reported, and so is a version 1 or 2 event outside the legacy chain.
+Version 1 events are never redacted: their hash covers their detail, which never held personal
+data. Replacing the *whole* trail by plain events is only caught by an anchor, which is why
+anchors should be taken regularly.
 
 ``detail`` must not contain personal data (names, dates of birth, contacts, free text): it is
 stored in clear so the trail stays readable after a field key is lost.
@@ -36,9 +42,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
@@ -46,15 +54,21 @@ from sqlalchemy.orm import Session
 from backend.db import utcnow
 from backend.models import AuditEvent
 
+if TYPE_CHECKING:
+    from backend.audit_anchors import Anchor
+
 GENESIS = "0" * 64
 PLAIN = 1
 KEYED = 2
+CHAINED = 3
+LEGACY_CHAIN = "global"
+"""The one chain of every event written before migration 0013 (versions 1 and 2)."""
 ERASED = "case.erased"
 RETENTION_DELETED = "case.retention_deleted"
 ERASURE_ACTIONS = (ERASED, RETENTION_DELETED)
 """The events after which a case's earlier events may have their detail removed."""
-ANCHOR_PREFIX = "nrm-audit-anchor"
-_ADVISORY_LOCK_KEY = 0x4E524D_A0D17  # "NRM" audit: any constant shared by all writers
+VERIFY_BATCH = 2000
+"""Events fetched at a time while verifying (streamed, so memory does not grow with the trail)."""
 _KEY_ATTRIBUTE = "_nrm_audit_key"
 
 
@@ -67,14 +81,16 @@ def bind_key(engine: Engine, key: str) -> None:
     setattr(engine.dialect, _KEY_ATTRIBUTE, key.encode("utf-8"))
 
 
-def _key(session: Session) -> bytes:
+def session_key(session: Session) -> bytes:
+    """The ``AUDIT_KEY`` bound to the session's engine."""
     key = getattr(session.get_bind().dialect, _KEY_ATTRIBUTE, None)
     if key is None:
         raise AuditKeyMissing("no AUDIT_KEY bound to this database: call backend.app.init_backend(app)")
     return key
 
 
-def _mac(key: bytes, message: str) -> str:
+def mac(key: bytes, message: str) -> str:
+    """HMAC-SHA256 of ``message`` with ``key``, in hex."""
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -90,7 +106,12 @@ def canonical(obj: Any) -> str:
 def pseudonym(session: Session, value: str) -> str:
     """A keyed hash of ``value`` (e.g. an email typed at sign-in) that links repeats without
     revealing the value: without ``AUDIT_KEY`` it cannot be reversed by guessing."""
-    return _mac(_key(session), "pseudonym|" + value)[:32]
+    return mac(session_key(session), "pseudonym|" + value)[:32]
+
+
+def chain_of(actor: str, case_reference: str | None) -> str:
+    """The chain an event goes on: its case's, or for events without a case its actor's."""
+    return case_reference or f"actor:{actor}"
 
 
 def compute_hash(prev_hash: str, at: datetime, actor: str, action: str,
@@ -102,37 +123,62 @@ def compute_hash(prev_hash: str, at: datetime, actor: str, action: str,
 
 
 def detail_digest(key: bytes, detail: dict[str, Any]) -> str:
-    """What a version 2 chain hash covers instead of ``detail`` (so the detail can be erased)."""
-    return _mac(key, "detail|" + canonical(detail))
+    """What a version 2 or 3 chain hash covers instead of ``detail`` (so the detail can be erased)."""
+    return mac(key, "detail|" + canonical(detail))
 
 
 def compute_keyed_hash(key: bytes, prev_hash: str, at: datetime, actor: str, action: str,
-                       case_reference: str | None, digest: str) -> str:
-    """The chain hash of a version 2 event: HMAC-SHA256 with ``AUDIT_KEY``."""
-    body = canonical({"v": KEYED, "at": _timestamp(at), "actor": actor, "action": action,
-                      "case_reference": case_reference, "detail_digest": digest})
-    return _mac(key, prev_hash + body)
+                       case_reference: str | None, digest: str,
+                       place: tuple[str, int] | None = None) -> str:
+    """The chain hash of a keyed event: HMAC-SHA256 with ``AUDIT_KEY``. Version 3 events pass
+    their ``place`` (chain, seq), which the hash then covers; version 2 events have none."""
+    fields: dict[str, Any] = {"v": KEYED, "at": _timestamp(at), "actor": actor, "action": action,
+                              "case_reference": case_reference, "detail_digest": digest}
+    if place is not None:
+        fields.update(v=CHAINED, chain=place[0], seq=place[1])
+    return mac(key, prev_hash + canonical(fields))
 
 
-def _lock_chain(session: Session) -> None:
+def chain_lock_id(chain: str) -> int:
+    """The PostgreSQL advisory lock of one chain: a signed 64-bit hash of its key (two chains
+    sharing one only means they sometimes queue together)."""
+    return int.from_bytes(hashlib.sha256(b"nrm-audit-chain|" + chain.encode("utf-8")).digest()[:8],
+                          "big", signed=True)
+
+
+def _lock_chain(session: Session, chain: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chain_lock_id(chain)})
+
+
+def chain_start(session: Session) -> str:
+    """Where every per-case chain starts: the head of the legacy chain (GENESIS if it is empty)."""
+    return session.scalars(select(AuditEvent.hash).where(AuditEvent.chain == LEGACY_CHAIN)
+                           .order_by(AuditEvent.seq.desc()).limit(1)).first() or GENESIS
 
 
 def record(session: Session, actor: str, action: str, case_reference: str | None = None,
            detail: dict[str, Any] | None = None, at: datetime | None = None) -> AuditEvent:
-    """Append an event in the caller's transaction (flushed, not committed)."""
-    key = _key(session)
+    """Append an event to its chain in the caller's transaction (flushed, not committed).
+
+    Holds the chain's lock until the transaction ends; a transaction auditing several chains
+    takes them in the order it audits (case writers already queue on the case's row first).
+    """
+    key = session_key(session)
     detail = json.loads(canonical(dict(detail or {})))  # exactly what the JSON column gives back
     at = (at or utcnow()).astimezone(timezone.utc)
-    _lock_chain(session)
+    chain = chain_of(actor, case_reference)
+    _lock_chain(session, chain)
     session.flush()
-    prev_hash = session.scalars(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first() or GENESIS
+    head = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == chain)
+                           .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, chain_start(session))
     digest = detail_digest(key, detail)
-    event = AuditEvent(at=at, actor=actor, action=action, case_reference=case_reference,
-                       detail=detail, prev_hash=prev_hash, version=KEYED, detail_digest=digest,
-                       hash=compute_keyed_hash(key, prev_hash, at, actor, action, case_reference, digest))
+    event = AuditEvent(chain=chain, seq=seq, at=at, actor=actor, action=action,
+                       case_reference=case_reference, detail=detail, prev_hash=prev_hash,
+                       version=CHAINED, detail_digest=digest,
+                       hash=compute_keyed_hash(key, prev_hash, at, actor, action, case_reference, digest,
+                                               (chain, seq)))
     session.add(event)
     session.flush()
     return event
@@ -146,12 +192,14 @@ def redact_case(session: Session, reference: str, now: datetime | None = None) -
     """
     result = session.execute(
         update(AuditEvent)
-        .where(AuditEvent.case_reference == reference, AuditEvent.version == KEYED,
+        .where(AuditEvent.case_reference == reference, AuditEvent.version.in_((KEYED, CHAINED)),
                AuditEvent.redacted_at.is_(None))
         .values(detail={}, redacted_at=now or utcnow())
         .execution_options(synchronize_session=False))
     return int(result.rowcount or 0)
 
+
+# --- verification -------------------------------------------------------------------------------
 
 def _erasures(session: Session) -> dict[str, int]:
     """Each erased case's reference and the id of its last erasure event."""
@@ -161,99 +209,99 @@ def _erasures(session: Session) -> dict[str, int]:
     return {reference: last for reference, last in rows if reference is not None}
 
 
-def _event_problems(key: bytes, event: AuditEvent, erasures: dict[str, int], keyed_seen: bool) -> list[str]:
+def leaf(key: bytes, chain: str, seq: int, event_hash: str) -> int:
+    """One event's keyed digest as a number, for the order-free (XOR) digest of an epoch."""
+    return int(mac(key, f"leaf|{chain}|{seq}|{event_hash}"), 16)
+
+
+@dataclass
+class Sealed:
+    """Per epoch, how many events it holds now and the XOR of their :func:`leaf` digests."""
+
+    counts: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    digests: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    _prefix: list[tuple[int, int, int]] = field(default_factory=list, init=False)
+
+    def add(self, epoch: int, digest: int) -> None:
+        self.counts[epoch] += 1
+        self.digests[epoch] ^= digest
+        self._prefix.clear()
+
+    def upto(self, epoch: int) -> tuple[int, int]:
+        """Events sealed in ``epoch`` or before, and their XOR digest."""
+        if not self._prefix:
+            count = digest = 0
+            self._prefix.append((0, 0, 0))
+            for each in sorted(self.counts):
+                count, digest = count + self.counts[each], digest ^ self.digests[each]
+                self._prefix.append((each, count, digest))
+        _, count, digest = self._prefix[bisect_right(self._prefix, (epoch, float("inf"), 0)) - 1]
+        return count, digest
+
+
+_COLUMNS = (AuditEvent.id, AuditEvent.chain, AuditEvent.seq, AuditEvent.at, AuditEvent.actor,
+            AuditEvent.action, AuditEvent.case_reference, AuditEvent.detail, AuditEvent.prev_hash,
+            AuditEvent.hash, AuditEvent.version, AuditEvent.detail_digest, AuditEvent.redacted_at,
+            AuditEvent.epoch)
+
+
+def _event_problems(key: bytes, event: Any, erasures: dict[str, int], keyed_seen: bool) -> list[str]:
     detail = event.detail or {}
-    if event.version == PLAIN:
+    legacy = event.chain == LEGACY_CHAIN
+    if event.version == PLAIN and legacy:
         if keyed_seen:
             return [f"event {event.id}: a plain (unkeyed) event after keyed ones (written without AUDIT_KEY)"]
-        recomputed = compute_hash(event.prev_hash, event.at, event.actor, event.action,
-                                  event.case_reference, detail)
-    elif event.version == KEYED:
-        problems = []
-        if event.redacted_at is None and event.detail_digest != detail_digest(key, detail):
-            problems.append(f"event {event.id}: detail does not match its digest (the detail was edited)")
-        if event.redacted_at is not None and erasures.get(event.case_reference or "", 0) <= event.id:
-            problems.append(f"event {event.id}: detail removed without a later erasure of its case")
-        recomputed = compute_keyed_hash(key, event.prev_hash, event.at, event.actor, event.action,
-                                        event.case_reference, event.detail_digest or "")
-        if event.hash != recomputed:
-            problems.append(f"event {event.id}: content does not match its hash (the row was edited, "
-                            "or written with another AUDIT_KEY)")
-        return problems
-    else:
+        if event.hash != compute_hash(event.prev_hash, event.at, event.actor, event.action,
+                                      event.case_reference, detail):
+            return [f"event {event.id}: content does not match its hash (the row was edited)"]
+        return []
+    if event.version not in (PLAIN, KEYED, CHAINED):
         return [f"event {event.id}: unknown chain version {event.version}"]
-    if event.hash != recomputed:
-        return [f"event {event.id}: content does not match its hash (the row was edited)"]
-    return []
-
-
-def verify(session: Session, anchors: Iterable[Anchor] = ()) -> list[str]:
-    """Check the whole chain, and that it still reaches every anchor unchanged; one line per
-    problem (an empty list means intact)."""
-    key = _key(session)
-    erasures = _erasures(session)
-    problems: list[str] = []
-    expected_prev = GENESIS
-    keyed_seen = False
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-        if event.prev_hash != expected_prev:
-            problems.append(f"event {event.id}: prev_hash does not match the hash of the event before "
-                            "it (an event was removed, inserted or reordered)")
-        problems.extend(_event_problems(key, event, erasures, keyed_seen))
-        keyed_seen = keyed_seen or event.version == KEYED
-        expected_prev = event.hash
-    for anchor in anchors:
-        problems.extend(check_anchor(session, anchor))
+    if (event.version != CHAINED) != legacy:
+        return [f"event {event.id}: a version {event.version} event on chain {event.chain} "
+                "(versions 1 and 2 exist only on the legacy chain)"]
+    problems = []
+    if event.redacted_at is None and event.detail_digest != detail_digest(key, detail):
+        problems.append(f"event {event.id}: detail does not match its digest (the detail was edited)")
+    if event.redacted_at is not None and erasures.get(event.case_reference or "", 0) <= event.id:
+        problems.append(f"event {event.id}: detail removed without a later erasure of its case")
+    place = None if legacy else (event.chain, event.seq)
+    if event.hash != compute_keyed_hash(key, event.prev_hash, event.at, event.actor, event.action,
+                                        event.case_reference, event.detail_digest or "", place):
+        problems.append(f"event {event.id}: content does not match its hash (the row was edited, "
+                        "moved, or written with another AUDIT_KEY)")
     return problems
 
 
-# --- anchors ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Anchor:
-    """A signed copy of the chain's head, kept outside the database."""
-
-    event_id: int
-    hash: str
-    taken_at: str
-    signature: str
-
-    def line(self) -> str:
-        return f"{ANCHOR_PREFIX} {self.event_id} {self.hash} {self.taken_at} {self.signature}"
-
-
-def _anchor_signature(key: bytes, event_id: int, event_hash: str, taken_at: str) -> str:
-    return _mac(key, f"{ANCHOR_PREFIX}|{event_id}|{event_hash}|{taken_at}")
-
-
-def make_anchor(session: Session, now: datetime | None = None) -> Anchor | None:
-    """The signed head of the chain now (None while the trail is empty)."""
-    head = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
-    if head is None:
-        return None
-    taken_at = (now or utcnow()).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Anchor(head.id, head.hash, taken_at, _anchor_signature(_key(session), head.id, head.hash, taken_at))
+def check_chains(session: Session) -> tuple[list[str], Sealed]:
+    """Check every chain, streamed chain by chain; the problems, and what each epoch now holds."""
+    key = session_key(session)
+    erasures = _erasures(session)
+    start = chain_start(session)
+    problems: list[str] = []
+    sealed = Sealed()
+    chain, expected_prev, keyed_seen = None, GENESIS, False
+    rows = session.execute(select(*_COLUMNS).order_by(AuditEvent.chain, AuditEvent.seq)
+                           .execution_options(yield_per=VERIFY_BATCH))
+    for event in rows:
+        if event.chain != chain:
+            chain, keyed_seen = event.chain, False
+            expected_prev = GENESIS if chain == LEGACY_CHAIN else start
+        if event.prev_hash != expected_prev:
+            problems.append(f"event {event.id}: prev_hash does not match the hash of the event before "
+                            f"it on chain {chain} (an event was removed, inserted or reordered)")
+        problems.extend(_event_problems(key, event, erasures, keyed_seen))
+        keyed_seen = keyed_seen or event.version != PLAIN
+        expected_prev = event.hash
+        if event.epoch is not None:
+            sealed.add(event.epoch, leaf(key, event.chain, event.seq, event.hash))
+    return problems, sealed
 
 
-def parse_anchor(line: str) -> Anchor:
-    """An :class:`Anchor` from the line ``nrm audit anchor`` printed; ValueError if malformed."""
-    parts = line.split()
-    if len(parts) != 5 or parts[0] != ANCHOR_PREFIX or not parts[1].isdigit():
-        raise ValueError(f"not an audit anchor (expected '{ANCHOR_PREFIX} ID HASH TIME SIGNATURE')")
-    return Anchor(int(parts[1]), parts[2], parts[3], parts[4])
+def verify(session: Session, anchors: Iterable[Anchor] = ()) -> list[str]:
+    """Check every chain, every anchor stored in the database and every anchor given (lines kept
+    elsewhere); one line per problem (an empty list means intact)."""
+    from backend.audit_anchors import check_anchors  # anchors build on the chains, not the other way
 
-
-def check_anchor(session: Session, anchor: Anchor) -> list[str]:
-    """Problems with the chain against one anchor (the chain itself is checked by :func:`verify`)."""
-    expected = _anchor_signature(_key(session), anchor.event_id, anchor.hash, anchor.taken_at)
-    if not hmac.compare_digest(expected, anchor.signature):
-        return [f"anchor of event {anchor.event_id} ({anchor.taken_at}): signature does not match "
-                "(altered, or not made with this AUDIT_KEY)"]
-    event = session.get(AuditEvent, anchor.event_id)
-    if event is None:
-        return [f"anchor of event {anchor.event_id} ({anchor.taken_at}): the chain no longer reaches "
-                "that event (it was removed, with any after it: the trail was truncated)"]
-    if event.hash != anchor.hash:
-        return [f"anchor of event {anchor.event_id} ({anchor.taken_at}): the event's hash changed "
-                "(the chain was rewritten)"]
-    return []
+    problems, sealed = check_chains(session)
+    return problems + check_anchors(session, sealed, anchors)

@@ -4,9 +4,10 @@
 ``jobs run`` is safe to run at any time and as often as wanted (e.g. every few minutes from cron):
 it clears expired claims, moves cases whose recovery period is over to the CG decision queue and
 deletes closed cases past ``RETENTION_DAYS`` (``backend.retention``) and the records of sign-in
-sessions past their absolute limit (``backend.sessions``). ``audit anchor`` prints the
-signed head of the audit chain to keep elsewhere; ``audit verify --anchor LINE`` then also detects
-events removed from the end. ``erase REFERENCE`` deletes one case's personal data.
+sessions past their absolute limit (``backend.sessions``), then anchors the audit trail.
+``audit anchor`` seals the audit events written since the last anchor and prints the signed
+anchor line to keep elsewhere (``backend.audit_anchors``; ``jobs run`` prints one too); ``audit
+verify --anchor LINE`` then also detects events removed from the end of a chain, or whole chains. ``erase REFERENCE`` deletes one case's personal data.
 ``stats`` prints the aggregate statistics of ``backend.statistics`` (the same figures as
 ``GET /api/v1/stats`` and ``/casework/stats``, small numbers suppressed) as text tables, or as JSON
 with ``--json``; ``--from``/``--to`` (YYYY-MM-DD) limit them to cases submitted in that period.
@@ -26,7 +27,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from backend import audit, db, retention, sessions
+from backend import audit, audit_anchors, db, retention, sessions
 from backend.access_audit import cli_actor
 from backend.lifecycle import CaseNotFound, diagram_markdown, end_recoveries
 from backend.queues import expire_claims
@@ -47,7 +48,8 @@ def add_job(app: Flask, name: str, job: Callable[[Flask], str]) -> None:
 
 def run_casework_jobs(app: Flask) -> list[str]:
     """Expire stale claims, end recovery periods that are over, delete closed cases past their
-    retention period and sign-in sessions that can no longer be used; one summary line each."""
+    retention period and sign-in sessions that can no longer be used, then anchor the audit trail
+    (last, so it seals their events too); one summary line each."""
     database = db.get_db(app)
     with database.transaction() as session:
         expired = expire_claims(session)
@@ -58,8 +60,11 @@ def run_casework_jobs(app: Flask) -> list[str]:
     with database.transaction() as session:
         oldest = sessions.utcnow() - timedelta(hours=app.config["SESSION_MAX_HOURS"])
         purged = sessions.purge(session, oldest)
+    with database.transaction() as session:
+        anchor = audit_anchors.make_anchor(session)
     return [f"claims expired: {len(expired)}", f"recovery periods ended: {len(moved)}",
-            f"cases past retention deleted: {len(deleted)}", f"sign-in sessions deleted: {purged}"]
+            f"cases past retention deleted: {len(deleted)}", f"sign-in sessions deleted: {purged}",
+            f"audit anchor: {anchor.line() if anchor else 'none (the audit trail is empty)'}"]
 
 
 @jobs_cli.command("run")
@@ -81,34 +86,35 @@ def jobs_run() -> None:
 
 @audit_cli.command("anchor")
 def audit_anchor() -> None:
-    """Print the signed head of the chain: one line to keep outside the database (for verify)."""
-    with db.get_db().transaction(readonly=True) as session:
-        anchor = audit.make_anchor(session)
+    """Seal the events written since the last anchor and print the signed anchor: one line to
+    keep outside the database (for verify)."""
+    with db.get_db().transaction() as session:
+        anchor = audit_anchors.make_anchor(session)
     if anchor is None:
         raise click.ClickException("the audit trail is empty: nothing to anchor yet")
     click.echo(anchor.line())
 
 
-def _anchors(lines: tuple[str, ...], files: tuple[Path, ...]) -> list[audit.Anchor]:
+def _anchors(lines: tuple[str, ...], files: tuple[Path, ...]) -> list[audit_anchors.Anchor]:
     """The anchors given on the command line and in files (one per line; blank lines and # skipped)."""
     given = list(lines)
     for path in files:
         given += [line for line in path.read_text(encoding="utf-8").splitlines()
                   if line.strip() and not line.lstrip().startswith("#")]
     try:
-        return [audit.parse_anchor(line) for line in given]
+        return [audit_anchors.parse_anchor(line) for line in given]
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--anchor") from None
 
 
 @audit_cli.command("verify")
 @click.option("--anchor", "anchor_lines", multiple=True, metavar="LINE",
-              help="A line printed by `nrm audit anchor`: the chain must still reach that event unchanged.")
+              help="A line printed by `nrm audit anchor`: every event sealed by then must still be there unchanged.")
 @click.option("--anchor-file", "anchor_files", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A file of anchor lines.")
 def audit_verify(anchor_lines: tuple[str, ...], anchor_files: tuple[Path, ...]) -> None:
-    """Check the audit trail's keyed hash chain (and anchors); print every problem and exit 1 if
-    there is any."""
+    """Check the audit trail's keyed hash chains, the anchors stored with them and those given;
+    print every problem and exit 1 if there is any."""
     anchors = _anchors(anchor_lines, anchor_files)
     with db.get_db().transaction(readonly=True) as session:
         problems = audit.verify(session, anchors)

@@ -292,25 +292,53 @@ class AuditEvent(Base):
     ``detail`` must never hold personal data: ids, references, statuses and reason codes only.
     Version 2 events (migration 0009) chain an HMAC over ``detail_digest`` rather than ``detail``,
     so an erased or expired case's detail can be removed (``redacted_at``) and the chain still verifies.
+    Version 3 events (migration 0013) are on one chain per case (or per actor), not one for all.
     """
 
     __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+    """No forks: two events can never take the same place in a chain."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain: Mapped[str] = mapped_column(String(340), server_default="global")
+    """The case reference, ``actor:<actor>`` for events without a case, or ``global`` (the one
+    chain of every event written before 0013)."""
+    seq: Mapped[int] = mapped_column(Integer)
+    """Place in the chain: 1, 2, 3, ... (the event id on the ``global`` chain)."""
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(64))
     case_reference: Mapped[str | None] = mapped_column(String(20), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    """Unique: two events can never extend the chain from the same point (no forks)."""
+    prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
-    version: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
-    """1: plain SHA-256 over the whole event (before 0009); 2: HMAC-SHA256 with AUDIT_KEY."""
+    version: Mapped[int] = mapped_column(Integer, default=3, server_default="1")
+    """1: plain SHA-256 over the whole event (before 0009); 2: HMAC-SHA256 with AUDIT_KEY on the
+    global chain (before 0013); 3: the same on the event's own chain, covering chain and seq."""
     detail_digest: Mapped[str | None] = mapped_column(String(64))
-    """Version 2: HMAC of ``detail``; the chain covers this, so ``detail`` itself can be erased."""
+    """Version 2 and 3: HMAC of ``detail``; the chain covers this, so ``detail`` itself can be erased."""
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When ``detail`` was removed because its case was erased or reached its retention period."""
+    epoch: Mapped[int | None] = mapped_column(Integer, index=True)
+    """The anchor that sealed this event (``backend.audit_anchors``); None until the next one."""
+
+
+class AuditAnchor(Base):
+    """A signed digest of every audit event sealed up to one epoch (``backend.audit_anchors``).
+
+    Kept so the next anchor only has to read the events written since; the line printed for it is
+    what is kept outside the database.
+    """
+
+    __tablename__ = "audit_anchors"
+
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    events: Mapped[int] = mapped_column(Integer)
+    """How many events were sealed in this epoch and every earlier one."""
+    digest: Mapped[str] = mapped_column(String(64))
+    """XOR of the keyed digests of those events (order-free, so it can be extended epoch by epoch)."""
+    signature: Mapped[str] = mapped_column(String(64))
 
 
 class Decision(Base):

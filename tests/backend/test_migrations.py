@@ -47,8 +47,11 @@ def test_sqlite_connection_settings(app):
         connection.execute(text("SELECT 1"))
 
 
-def test_plain_audit_events_from_before_0009_still_verify_after_the_upgrade(tmp_path, monkeypatch):
-    """Migration 0009 keeps existing events as version 1 (plain SHA-256); new ones are keyed."""
+def test_the_legacy_chain_of_plain_and_keyed_events_still_verifies_after_the_per_case_chains_migration(
+        tmp_path, monkeypatch):
+    """Events from before 0009 (version 1, plain SHA-256) and before 0013 (version 2, keyed, one
+    chain) stay as they are on the legacy chain and still verify; new events go on their case's
+    chain, which starts where the legacy chain ends (so its tail cannot be cut off either)."""
     from datetime import timedelta
 
     from backend import audit
@@ -58,23 +61,39 @@ def test_plain_audit_events_from_before_0009_still_verify_after_the_upgrade(tmp_
 
     monkeypatch.delenv("AUDIT_KEY", raising=False)
     app = create_app(backend_test_config(tmp_path))
+    key = app.config["AUDIT_KEY"].encode("utf-8")
+    insert = text("INSERT INTO audit_events (at, actor, action, case_reference, detail, prev_hash, hash{}) "
+                  "VALUES (:at, 'user:1', 'case.claimed', 'NRM-2025-000001', :detail, :prev, :hash{})")
     upgrade_database(app, "0005")
     prev, at = audit.GENESIS, utcnow() - timedelta(days=1)
     with db.get_db(app).engine.begin() as connection:
         for number in (1, 2):
             digest = audit.compute_hash(prev, at, "user:1", "case.claimed", "NRM-2025-000001", {"n": number})
-            connection.execute(text(
-                "INSERT INTO audit_events (at, actor, action, case_reference, detail, prev_hash, hash) "
-                "VALUES (:at, 'user:1', 'case.claimed', 'NRM-2025-000001', :detail, :prev, :hash)"),
-                {"at": at.replace(tzinfo=None), "detail": f'{{"n": {number}}}', "prev": prev, "hash": digest})
+            connection.execute(text(insert.text.format("", "")),
+                               {"at": at.replace(tzinfo=None), "detail": f'{{"n": {number}}}', "prev": prev,
+                                "hash": digest})
             prev = digest
+    upgrade_database(app, "0010")
+    with db.get_db(app).engine.begin() as connection:  # what record() wrote between 0009 and 0013
+        detail_digest = audit.detail_digest(key, {"n": 3})
+        keyed = audit.compute_keyed_hash(key, prev, at, "user:1", "case.claimed", "NRM-2025-000001", detail_digest)
+        connection.execute(text(insert.text.format(", version, detail_digest", ", 2, :digest")),
+                           {"at": at.replace(tzinfo=None), "detail": '{"n": 3}', "prev": prev, "hash": keyed,
+                            "digest": detail_digest})
     upgrade_database(app)
     try:
         with app.app_context(), db.get_db(app).transaction() as session:
-            keyed = audit.record(session, "user:2", "case.released", "NRM-2025-000001")
-            assert keyed.version == audit.KEYED and keyed.prev_hash == prev
+            new = audit.record(session, "user:2", "case.released", "NRM-2025-000001")
+            assert (new.version, new.chain, new.seq, new.prev_hash) == (audit.CHAINED, "NRM-2025-000001", 1, keyed)
         with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+            assert session.execute(text("SELECT chain, seq FROM audit_events WHERE id <= 3 ORDER BY id")).all() == [
+                (audit.LEGACY_CHAIN, 1), (audit.LEGACY_CHAIN, 2), (audit.LEGACY_CHAIN, 3)]
             assert audit.verify(session) == []
+        with db.get_db(app).engine.begin() as connection:
+            connection.execute(text("DELETE FROM audit_events WHERE id = 3"))  # the legacy chain's tail
+        with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+            problems = audit.verify(session)
+        assert len(problems) == 1 and problems[0].startswith(f"event {new.id}:") and "removed" in problems[0]
     finally:
         db.get_db(app).engine.dispose()
 
