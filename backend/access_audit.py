@@ -1,5 +1,6 @@
 """Audit events for access, not change: who read which case or queue, who signed in (or failed
-to), who administered what. Appended to the same keyed chain as the case lifecycle (``backend.audit``).
+to), who administered what. Appended to the same keyed chains as the case lifecycle
+(``backend.audit``: a case read on its case's chain, the others on their actor's).
 
 Who, what and when only, never the data: ids (``user:7``, ``responder:3``), case references,
 roles, counts. An email typed at a failed sign-in is kept only as a keyed pseudonym

@@ -7,7 +7,8 @@ deletes closed cases past ``RETENTION_DAYS`` (``backend.retention``) and the rec
 sessions past their absolute limit (``backend.sessions``), then anchors the audit trail.
 ``audit anchor`` seals the audit events written since the last anchor and prints the signed
 anchor line to keep elsewhere (``backend.audit_anchors``; ``jobs run`` prints one too); ``audit
-verify --anchor LINE`` then also detects events removed from the end of a chain, or whole chains. ``erase REFERENCE`` deletes one case's personal data.
+verify --anchor LINE`` then also detects events removed from the end of a chain, or whole chains.
+``erase REFERENCE`` deletes one case's personal data.
 ``stats`` prints the aggregate statistics of ``backend.statistics`` (the same figures as
 ``GET /api/v1/stats`` and ``/casework/stats``, small numbers suppressed) as text tables, or as JSON
 with ``--json``; ``--from``/``--to`` (YYYY-MM-DD) limit them to cases submitted in that period.
