@@ -301,7 +301,8 @@ def check_chains(session: Session) -> tuple[list[str], Sealed]:
 def verify(session: Session, anchors: Iterable[Anchor] = ()) -> list[str]:
     """Check every chain, every anchor stored in the database and every anchor given (lines kept
     elsewhere); one line per problem (an empty list means intact)."""
-    from backend.audit_anchors import check_anchors  # anchors build on the chains, not the other way
+    from backend.audit_anchors import check_anchors, stored_anchors  # anchors build on the chains
 
+    stored = stored_anchors(session)  # before the scan, which then sees every event they sealed
     problems, sealed = check_chains(session)
-    return problems + check_anchors(session, sealed, anchors)
+    return problems + check_anchors(session, sealed, stored, anchors)

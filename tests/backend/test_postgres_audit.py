@@ -72,19 +72,26 @@ def _chain(app, reference: str) -> list[AuditEvent]:
                                     .order_by(AuditEvent.seq)))
 
 
-def test_two_transactions_auditing_different_cases_do_not_wait_for_each_other(pg_app):
-    holder = Holder(pg_app, "NRM-2026-000101")
+def _finishes_while_another_holds(app, reference: str, work: Callable) -> bool:
+    """Whether ``work`` (in its own transaction) commits while another transaction that audited
+    ``reference`` is still open."""
+    holder = Holder(app, reference)
     holder.start()
     assert holder.holding.wait(WAIT) and not holder.errors
-    thread, done, errors = _in_thread(pg_app, lambda s: audit.record(s, "user:2", "case.claimed", "NRM-2026-000102"))
+    thread, done, errors = _in_thread(app, work)
     try:
-        committed_while_held = done.wait(WAIT)
+        finished = done.wait(WAIT)
     finally:
         holder.release.set()
         holder.join(WAIT)
         thread.join(WAIT)
     assert not errors and not holder.errors
-    assert committed_while_held  # with one lock for the whole trail it would wait for the holder
+    return finished
+
+
+def test_two_transactions_auditing_different_cases_do_not_wait_for_each_other(pg_app):
+    assert _finishes_while_another_holds(  # with one lock for the whole trail it would wait for the holder
+        pg_app, "NRM-2026-000101", lambda s: audit.record(s, "user:2", "case.claimed", "NRM-2026-000102"))
 
 
 def test_two_writers_on_the_same_case_queue_and_never_fork_its_chain(pg_app):
@@ -131,18 +138,9 @@ def test_many_writers_on_one_case_and_on_many_cases_keep_every_chain_linear(pg_a
 def test_an_anchor_neither_waits_for_an_open_writer_nor_seals_its_uncommitted_event(pg_app):
     with pg_app.app_context(), db.get_db(pg_app).transaction() as session:
         audit.record(session, "user:1", "case.read", "NRM-2026-000500")  # something to seal
-    holder = Holder(pg_app, "NRM-2026-000501")
-    holder.start()
-    assert holder.holding.wait(WAIT)
     anchors: list[audit_anchors.SealAnchor] = []
-    thread, done, errors = _in_thread(pg_app, lambda s: anchors.append(audit_anchors.make_anchor(s)))
-    try:
-        anchored_while_held = done.wait(WAIT)
-    finally:
-        holder.release.set()
-        holder.join(WAIT)
-        thread.join(WAIT)
-    assert anchored_while_held and not errors and not holder.errors
+    assert _finishes_while_another_holds(pg_app, "NRM-2026-000501",
+                                         lambda s: anchors.append(audit_anchors.make_anchor(s)))
     with pg_app.app_context(), db.get_db(pg_app).transaction() as session:
         late = session.scalars(select(AuditEvent).where(AuditEvent.chain == "NRM-2026-000501")).one()
         assert late.epoch is None  # committed after the seal: the next anchor takes it
