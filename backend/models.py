@@ -217,6 +217,9 @@ class Case(Base):
         Index("ix_cases_queue_unclaimed", "queue", "queue_rank", "queue_due_date", "queue_since", "id",
               postgresql_where=text("queue IS NOT NULL AND claimed_by_id IS NULL"),
               sqlite_where=text("queue IS NOT NULL AND claimed_by_id IS NULL")),
+        # ... and the claims that lapse (claim-next, ``nrm jobs run``).
+        Index("ix_cases_claim_expires_at", "claim_expires_at", postgresql_where=text("claimed_by_id IS NOT NULL"),
+              sqlite_where=text("claimed_by_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -133,10 +133,10 @@ def returned_reasons(case: Case) -> str | None:
 
 # --- the queues in index order ------------------------------------------------------------------
 
-_ORDER = tuple(getattr(Case, name) for name in ORDER_COLUMNS)
+QUEUE_ORDER = tuple(getattr(Case, name) for name in ORDER_COLUMNS)
 
 
-def _in_queue(queue: str, now: datetime) -> list[ColumnElement[bool]]:
+def in_queue(queue: str, now: datetime) -> list[ColumnElement[bool]]:
     """Membership of ``queue`` today (a CG case only once its recovery period is over)."""
     clauses: list[ColumnElement[bool]] = [Case.queue == queue]
     if queue == DECISION:
@@ -223,12 +223,12 @@ def _after(queue: str, cursor: str) -> ColumnElement[bool]:
             raise ValueError(name)
     except (ValueError, TypeError, UnicodeDecodeError) as error:
         raise InvalidQuery('"after" is not a cursor of this queue: use the "next" of the previous page') from error
-    return tuple_(*_ORDER) > _key(values)
+    return tuple_(*QUEUE_ORDER) > order_key(values)
 
 
-def _key(values: tuple[Any, ...]) -> Any:
-    """A place in the queue order as an SQL row value, to compare with ``tuple_(*_ORDER)``."""
-    return tuple_(*(bindparam(None, value, type_=column.type) for value, column in zip(values, _ORDER)))
+def order_key(values: tuple[Any, ...]) -> Any:
+    """A place in the queue order as an SQL row value, to compare with ``tuple_(*QUEUE_ORDER)``."""
+    return tuple_(*(bindparam(None, value, type_=column.type) for value, column in zip(values, QUEUE_ORDER)))
 
 
 def _page(session: Session, queue: str, clauses: list[ColumnElement[bool]], now: datetime,
@@ -240,7 +240,7 @@ def _page(session: Session, queue: str, clauses: list[ColumnElement[bool]], now:
     rows = select(Case).where(*clauses)
     if after is not None:
         rows = rows.where(_after(queue, after))
-    cases = list(session.scalars(rows.options(defer(Case.payload)).order_by(*_ORDER).limit(limit + 1)))
+    cases = list(session.scalars(rows.options(defer(Case.payload)).order_by(*QUEUE_ORDER).limit(limit + 1)))
     more = len(cases) > limit
     cases = cases[:limit]
     count, overdue = session.execute(
@@ -279,7 +279,7 @@ def decision_page(session: Session, now: datetime | None = None, user: User | No
     """A page of the decision queue in the order cases should be taken (claimed ones included,
     marked), read along ``ix_cases_queue_order``; no payload is read."""
     now = now or utcnow()
-    clauses = _in_queue(DECISION, now) + _filtered(filters, now)
+    clauses = in_queue(DECISION, now) + _filtered(filters, now)
     return _page(session, DECISION, clauses, now, user, after, limit)
 
 
@@ -299,7 +299,7 @@ def review_page(session: Session, now: datetime | None = None, user: User | None
     With ``user``, only the cases that user may review (not decided by them, not referred by their
     organisation: the organisations are matched as :func:`same_organisation` does, in SQL)."""
     now = now or utcnow()
-    clauses = _in_queue(REVIEW, now) + _filtered(filters, now)
+    clauses = in_queue(REVIEW, now) + _filtered(filters, now)
     if user is not None:
         clauses.append(~exists().where(Decision.case_id == Case.id, Decision.decided_by_id == user.id))
         own = [name for name in session.scalars(select(Case.organisation).where(Case.queue == REVIEW).distinct())
@@ -377,8 +377,7 @@ def claim_next(session: Session, user: User, now: datetime | None = None) -> Cas
     """
     now = now or utcnow()
     _require_caseworker(user)
-    lapsed = session.scalars(_locked_first([*_claimable(user, now), Case.claimed_by_id.is_not(None),
-                                            or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now)])).first()
+    lapsed = _first_lapsed(session, user, now)
     case = session.scalars(next_unclaimed(user, now, before=lapsed)).first() or lapsed
     return _take(session, case, user, now) if case is not None else None
 
@@ -387,12 +386,27 @@ def next_unclaimed(user: User, now: datetime, before: Case | None = None) -> Any
     """Claim-next's query: the first unclaimed case ``user`` may take (earlier than ``before``)."""
     clauses = [*_claimable(user, now), Case.claimed_by_id.is_(None)]
     if before is not None:
-        clauses.append(tuple_(*_ORDER) < _key(tuple(getattr(before, column.key) for column in _ORDER)))
+        clauses.append(tuple_(*QUEUE_ORDER) < order_key(tuple(getattr(before, column.key) for column in QUEUE_ORDER)))
     return _locked_first(clauses)
 
 
+def _first_lapsed(session: Session, user: User, now: datetime) -> Case | None:
+    """The first case in queue order whose claim has lapsed, locked; read along
+    ``ix_cases_claim_expires_at`` (the few lapsed claims, sorted here) rather than the queue."""
+    lapsed = session.execute(select(Case.id, *QUEUE_ORDER[:-1]).where(
+        *_claimable(user, now), Case.claimed_by_id.is_not(None),
+        or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))).all()
+    for row in sorted(lapsed, key=lambda row: (*row[1:], row[0])):
+        case = session.scalars(select(Case).where(Case.id == row[0], Case.claimed_by_id.is_not(None),
+                                                  or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))
+                               .with_for_update(skip_locked=True).execution_options(populate_existing=True)).first()
+        if case is not None:
+            return case
+    return None
+
+
 def _claimable(user: User, now: datetime) -> list[ColumnElement[bool]]:
-    clauses = [*_in_queue(DECISION, now), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user.id)]
+    clauses = [*in_queue(DECISION, now), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user.id)]
     if returned_to_another_caseworker():
         clauses.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user.id))
     return clauses
@@ -400,7 +414,7 @@ def _claimable(user: User, now: datetime) -> list[ColumnElement[bool]]:
 
 def _locked_first(clauses: list[ColumnElement[bool]]) -> Any:
     """The first case matching ``clauses`` in queue order, row-locked, skipping locked rows."""
-    return (select(Case).where(*clauses).order_by(*_ORDER).limit(1)
+    return (select(Case).where(*clauses).order_by(*QUEUE_ORDER).limit(1)
             .with_for_update(skip_locked=True, of=Case).execution_options(populate_existing=True))
 
 

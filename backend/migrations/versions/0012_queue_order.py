@@ -27,6 +27,7 @@ depends_on: str | Sequence[str] | None = None
 _ORDER = ["queue", "queue_rank", "queue_due_date", "queue_since", "id"]
 _QUEUED = sa.text("queue IS NOT NULL")
 _UNCLAIMED = sa.text("queue IS NOT NULL AND claimed_by_id IS NULL")
+_CLAIMED = sa.text("claimed_by_id IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -41,9 +42,12 @@ def upgrade() -> None:
                     postgresql_where=_QUEUED, sqlite_where=_QUEUED)
     op.create_index("ix_cases_queue_unclaimed", "cases", _ORDER,
                     postgresql_where=_UNCLAIMED, sqlite_where=_UNCLAIMED)
+    op.create_index("ix_cases_claim_expires_at", "cases", ["claim_expires_at"],
+                    postgresql_where=_CLAIMED, sqlite_where=_CLAIMED)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_claim_expires_at", table_name="cases")
     op.drop_index("ix_cases_queue_unclaimed", table_name="cases")
     op.drop_index("ix_cases_queue_order", table_name="cases")
     with op.batch_alter_table("cases") as batch:
