@@ -4,7 +4,8 @@ SQLite is the embedded default, PostgreSQL the multi-worker engine. On SQLite ev
 starts with ``BEGIN IMMEDIATE``: it takes the database's single write lock up front (waiting up to
 the busy timeout), so read-then-write transactions such as "load the conversation, step it, save"
 or "allocate the next reference" are applied one after the other instead of failing with
-"database is locked" when two arrive together. Readers that must not queue behind writers can ask
+"database is locked" when two arrive together (and when many writers keep the lock busy past the
+busy timeout, the BEGIN is tried again rather than failing: ``SQLITE_LOCK_PATIENCE_S``). Readers that must not queue behind writers can ask
 for ``readonly=True`` sessions, which begin DEFERRED (WAL lets them read during a write).
 """
 

@@ -20,6 +20,11 @@ decision maker, never from the referring organisation), due ``REVIEW_WORKING_DAY
 decision and overdue after that. A panel member may read only those cases and the ones they
 reviewed (:func:`panel_may_read`).
 
+Reading: every queue is read in its index's order (``backend.queue_order``), a page at a time
+(:func:`decision_page`, :func:`review_page`: ``limit`` cases after an opaque ``after`` cursor, with
+the caseworker's filters), and its counts come from the queue's own columns; no payload is
+decrypted, only the panel's reasons of the returned cases shown.
+
 Everything here works in the caller's transaction and commits nothing.
 """
 
@@ -37,7 +42,7 @@ from sqlalchemy.orm import Session, defer
 from backend import audit
 from backend.calendar import uk_date
 from backend.db import utcnow
-from backend.lifecycle import (AWAITING_CG, AWAITING_RG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
+from backend.lifecycle import (AWAITING_CG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
                                CaseworkError, ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
                                decided_by, lock_case, release_claim, returned_to,
                                returned_to_another_caseworker, reviewed_by, same_organisation, status_label)

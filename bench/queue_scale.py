@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import statistics
 import sys
 import threading
 import time
