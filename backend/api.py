@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from backend import access_audit, db, lifecycle, queues
@@ -158,14 +158,25 @@ def _done(case: Case, status: int = 200, **extra: Any) -> Any:
 
 # --- queues and claims --------------------------------------------------------------------------
 
+def _queue_page(queue: str, read: Any) -> Any:
+    """One page of a queue as JSON: ``cases``, ``count`` and ``overdue`` of the whole (filtered)
+    queue, and ``next`` (the cursor of the following page, also as ``next_url``) or null."""
+    filters, after, limit = queues.query_from(request.args)
+    page = read(db.session(), user=_user(), filters=filters, after=after, limit=limit)
+    _listed(queue, len(page.entries))
+    next_url = None
+    if page.next_cursor is not None:
+        next_url = url_for(request.endpoint, **{**request.args.to_dict(), "after": page.next_cursor})
+    return jsonify({"cases": [entry.as_json() for entry in page.entries], "count": page.count,
+                    "overdue": page.overdue, "limit": limit, "next": page.next_cursor, "next_url": next_url})
+
+
 @api_casework.get("/queues/decision")
 @require_token("caseworker")
 def get_decision_queue() -> Any:
-    """The decision queue: priority first, then due date; ``?overdue=1`` for overdue RG cases only."""
-    overdue = request.args.get("overdue", "").lower() in ("1", "true", "yes")
-    entries = queues.decision_queue(db.session(), user=_user(), overdue_only=overdue)
-    _listed("decision", len(entries))
-    return jsonify({"cases": [entry.as_json() for entry in entries], "count": len(entries)})
+    """The decision queue, a page at a time: priority first, then due date; filters ``stage``,
+    ``priority``, ``overdue``, ``claimed``, ``reference``; ``limit`` and ``after`` page it."""
+    return _queue_page("decision", queues.decision_page)
 
 
 @api_casework.post("/queues/decision/claim")
@@ -184,10 +195,8 @@ def post_claim_next() -> Any:
 @api_casework.get("/queues/review")
 @require_token("panel")
 def get_review_queue() -> Any:
-    """Negative decisions waiting for review that this panel member may review."""
-    entries = queues.review_queue(db.session(), user=_user())
-    _listed("review", len(entries))
-    return jsonify({"cases": [entry.as_json() for entry in entries], "count": len(entries)})
+    """Negative decisions waiting for review that this panel member may review, a page at a time."""
+    return _queue_page("review", queues.review_page)
 
 
 @api_casework.post("/cases/<reference>/claim")

@@ -189,18 +189,42 @@ def decision_queue() -> Any:
     return _render_decision_queue()
 
 
-def _render_decision_queue(errors: list[dict[str, str]] | None = None, status: int = 200) -> Any:
-    session = db.session()
-    user = _user()
-    entries = queues.decision_queue(session, user=user)
-    access_audit.queue_read(session, user, "decision", len(entries), "page")
+def _queue_page(queue: str, read: Any) -> tuple[queues.QueuePage, dict[str, Any], list[dict[str, str]]]:
+    """One page of a queue for the request's filters and cursor (a query the page cannot read
+    shows the first page unfiltered, and says so); audited as shown."""
+    session, user = db.session(), _user()
+    errors: list[dict[str, str]] = []
+    try:
+        filters, after, limit = queues.query_from(request.args)
+        page = read(session, user=user, filters=filters, after=after, limit=limit)
+    except queues.InvalidQuery:
+        errors.append({"text": _("The filters or the page could not be read, so the first page of the "
+                                 "whole queue is shown."), "href": "#queue-filters"})
+        filters = queues.QueueFilters()
+        page = read(session, user=user)
+    access_audit.queue_read(session, user, queue, len(page.entries), "page")
     session.commit()
-    holders = dict(session.execute(
+    shown = {key: value for key, value in request.args.items() if key not in ("after", "limit") and value}
+    return page, ({} if errors else shown), errors
+
+
+def _render_decision_queue(errors: list[dict[str, str]] | None = None, status: int = 200) -> Any:
+    page, shown, query_errors = _queue_page("decision", queues.decision_page)
+    claimed = [e.reference for e in page.entries if e.claimed]
+    holders = dict(db.session().execute(
         select(Case.reference, User.email).join(User, User.id == Case.claimed_by_id)
-        .where(Case.reference.in_([e.reference for e in entries if e.claimed]))).all()) if entries else {}
-    return render_template("casework/decision_queue.html", entries=entries, holders=holders,
-                           overdue=sum(1 for e in entries if e.overdue),
-                           errors=errors or [], banners=_banners()), status
+        .where(Case.reference.in_(claimed))).all()) if claimed else {}
+    errors = (errors or []) + query_errors
+    return render_template("casework/decision_queue.html", page=page, entries=page.entries, holders=holders,
+                           filters=shown, next_url=_next_url(page), errors=errors, banners=_banners()), \
+        status if not query_errors else 400
+
+
+def _next_url(page: queues.QueuePage) -> str | None:
+    """The link to the following page: the same filters, after this page's last case."""
+    if page.next_cursor is None:
+        return None
+    return url_for(request.endpoint, **{**request.args.to_dict(), "after": page.next_cursor})
 
 
 @bp.post("/claim-next")
@@ -235,11 +259,9 @@ def _claimed(reference: str, expires: Any) -> Any:
 def review_queue() -> Any:
     """Negative decisions waiting for review that this panel member may review."""
     require_role(PANEL)
-    session = db.session()
-    entries = queues.review_queue(session, user=_user())
-    access_audit.queue_read(session, _user(), "review", len(entries), "page")
-    session.commit()
-    return render_template("casework/review_queue.html", entries=entries, banners=_banners())
+    page, shown, errors = _queue_page("review", queues.review_page)
+    return render_template("casework/review_queue.html", page=page, entries=page.entries, filters=shown,
+                           next_url=_next_url(page), errors=errors, banners=_banners()), 400 if errors else 200
 
 
 # --- the case page ------------------------------------------------------------------------------

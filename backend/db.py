@@ -4,12 +4,15 @@ SQLite is the embedded default, PostgreSQL the multi-worker engine. On SQLite ev
 starts with ``BEGIN IMMEDIATE``: it takes the database's single write lock up front (waiting up to
 the busy timeout), so read-then-write transactions such as "load the conversation, step it, save"
 or "allocate the next reference" are applied one after the other instead of failing with
-"database is locked" when two arrive together. Readers that must not queue behind writers can ask
+"database is locked" when two arrive together (and when many writers keep the lock busy past the
+busy timeout, the BEGIN is tried again rather than failing: ``SQLITE_LOCK_PATIENCE_S``). Readers that must not queue behind writers can ask
 for ``readonly=True`` sessions, which begin DEFERRED (WAL lets them read during a write).
 """
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +27,8 @@ from sqlalchemy.types import TypeDecorator
 
 EXTENSION = "nrm_db"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+SQLITE_LOCK_PATIENCE_S = 120
+"""How long a transaction may wait in all for SQLite's write lock before "database is locked"."""
 _BEGIN_OPTION = "nrm_sqlite_begin"
 
 NAMING_CONVENTION = {
@@ -135,7 +140,22 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        _begin_patiently(connection.connection.dbapi_connection, mode)
+
+
+def _begin_patiently(dbapi_connection: Any, mode: str) -> None:
+    """``BEGIN`` that waits its turn for the write lock: when the busy timeout runs out while
+    other writers keep the database busy (a crowd of claimers), try again rather than fail with
+    "database is locked", for up to ``SQLITE_LOCK_PATIENCE_S``. Nothing has been done in the
+    transaction yet, so trying again is always safe."""
+    deadline = time.monotonic() + SQLITE_LOCK_PATIENCE_S
+    while True:
+        try:
+            dbapi_connection.execute(f"BEGIN {mode}")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() >= deadline:
+                raise
 
 
 def create_database(url: str, **kwargs: Any) -> Database:

@@ -60,6 +60,7 @@ from backend.config import INT_DEFAULTS
 from backend.db import get_for_update, utcnow
 from backend.models import (CASE_DTN_RECORDED, CASE_STATUSES, DECISION_OUTCOMES, DECISION_STAGES,
                             REQUESTED_BY, REVIEW_OUTCOMES, Case, CaseNote, Decision, Review, User)
+from backend.queue_order import DECISION_STATUSES, REVIEW_STATUSES  # also keeps each case's queue place
 
 RECOVERY_PERIOD_DAYS_2019 = 45
 """The recovery period under the 2019 guidance (the default, 30, is in backend.config)."""
@@ -77,10 +78,6 @@ CG_NEGATIVE = "cg_negative"
 SUSPENDED = "suspended"
 WITHDRAWN = "withdrawn"
 
-DECISION_STATUSES = (AWAITING_RG, AWAITING_CG)
-"""The decision queue."""
-REVIEW_STATUSES = (RG_REVIEW, CG_REVIEW)
-"""The review queue."""
 FINAL_STATUSES = (CG_POSITIVE, WITHDRAWN, RG_NEGATIVE, CG_NEGATIVE)
 """No further decision is pending (an upheld negative can still be reopened by reconsideration)."""
 STAGE_OF = {AWAITING_RG: "rg", AWAITING_CG: "cg", RG_REVIEW: "rg", CG_REVIEW: "cg",
@@ -751,3 +748,4 @@ def diagram_markdown() -> str:
 
 
 assert set(states()) | {CASE_DTN_RECORDED} == set(CASE_STATUSES), "models.CASE_STATUSES is out of date"
+assert (set(DECISION_STATUSES), set(REVIEW_STATUSES)) == ({AWAITING_RG, AWAITING_CG}, {RG_REVIEW, CG_REVIEW})

@@ -13,7 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, String,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.crypto import EncryptedJSON
@@ -208,6 +209,17 @@ class Case(Base):
         Index("ix_cases_status_priority_rg_due_date", "status", "priority", "rg_due_date"),
         Index("ix_cases_status_priority_cg_due_date", "status", "priority", "cg_due_date"),
         Index("ix_cases_status_priority_review_due_date", "status", "priority", "review_due_date"),
+        # The queues' order (backend.queue_order): listing, keyset pages and counts ...
+        Index("ix_cases_queue_order", "queue", "queue_rank", "queue_due_date", "queue_since", "id",
+              "queue_available_on", postgresql_where=text("queue IS NOT NULL"),
+              sqlite_where=text("queue IS NOT NULL")),
+        # ... and "claim next": the same order over the unclaimed cases only.
+        Index("ix_cases_queue_unclaimed", "queue", "queue_rank", "queue_due_date", "queue_since", "id",
+              postgresql_where=text("queue IS NOT NULL AND claimed_by_id IS NULL"),
+              sqlite_where=text("queue IS NOT NULL AND claimed_by_id IS NULL")),
+        # ... and the claims that lapse (claim-next, ``nrm jobs run``).
+        Index("ix_cases_claim_expires_at", "claim_expires_at", postgresql_where=text("claimed_by_id IS NOT NULL"),
+              sqlite_where=text("claimed_by_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -252,6 +264,15 @@ class Case(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # --- place in the queues (migration 0012): written only by backend.queue_order ---
+    queue: Mapped[str | None] = mapped_column(String(8))
+    """``decision``, ``review`` or NULL (in neither queue)."""
+    queue_rank: Mapped[int | None] = mapped_column(SmallInteger)
+    """0 for a priority case, 1 otherwise."""
+    queue_due_date: Mapped[date | None] = mapped_column(Date)
+    queue_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    queue_available_on: Mapped[date | None] = mapped_column(Date)
+    """A CG case may be decided from this day (the end of its recovery period)."""
 
     conversation: Mapped[Conversation | None] = relationship()
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])

@@ -11,6 +11,7 @@ from typing import Any
 
 from backend.lifecycle import REVIEW_OUTCOMES
 from backend.models import AGE_ROUTES, CASE_STATUSES, DECISION_OUTCOMES, DECISION_STAGES, FR_LOCATIONS, ROUTES
+from backend.queues import BOOLEAN_WORDS, MAX_PAGE_SIZE, PAGE_SIZE
 from backend.statistics import HIDDEN, MIN_FOR_MEDIAN, SMALL, TOP_NATIONALITIES
 
 VERSION = "1.2.0"
@@ -158,8 +159,15 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "Queue": {
-        "type": "object", "required": ["cases", "count"],
-        "properties": {"cases": {"type": "array", "items": _ref("QueueEntry")}, "count": {"type": "integer"}},
+        "type": "object", "required": ["cases", "count", "overdue", "limit", "next", "next_url"],
+        "properties": {
+            "cases": {"type": "array", "items": _ref("QueueEntry"), "description": "This page, in queue order."},
+            "count": {"type": "integer", "description": "Cases in the whole queue with these filters."},
+            "overdue": {"type": "integer", "description": "How many of those are overdue."},
+            "limit": {"type": "integer"},
+            "next": {"type": ["string", "null"], "description": "Pass as `after` for the next page; null on the last."},
+            "next_url": {"type": ["string", "null"], "description": "The next page's URL, filters kept."},
+        },
     },
     "CaseDetail": {
         "allOf": [_ref("CaseStatus"), {
@@ -306,6 +314,28 @@ CHAT_PATHS: dict[str, Any] = {
               "properties": {"code": {"type": "string", "maxLength": 64, "examples": ["ABCD-2345"]}}})},
 }
 
+
+def _yes_no(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"enum": list(BOOLEAN_WORDS)},
+            "description": description}
+
+
+QUEUE_PARAMETERS = [
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": PAGE_SIZE},
+     "description": "Cases per page."},
+    {"name": "after", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "The `next` cursor of the previous page (opaque)."},
+    {"name": "stage", "in": "query", "required": False, "schema": {"enum": ["rg", "cg"]},
+     "description": "Reasonable Grounds or Conclusive Grounds cases only."},
+    _yes_no("priority", "Yes: priority cases (children, age unknown, urgent) only; no: the others."),
+    _yes_no("overdue", "Yes: overdue cases only; no: the others."),
+    _yes_no("claimed", "Yes: cases someone holds a claim on; no: unclaimed ones."),
+    {"name": "reference", "in": "query", "required": False,
+     "schema": REFERENCE["schema"], "description": "Exactly this case, if it is in the queue."},
+]
+"""The query of both queues: a page (``limit``, ``after``) and the caseworker's filters."""
+
 PATHS: dict[str, Any] = {
     "/api/v1/referrals": {"post": _operation(
         "Submit a complete referral payload", ("responder", "operator"),
@@ -317,9 +347,7 @@ PATHS: dict[str, Any] = {
                      "`no_organisation`)."))},
     "/api/v1/queues/decision": {"get": _operation(
         "The decision queue", ("caseworker",), ("200", "Priority cases first, then by due date.", _ref("Queue")),
-        ("401", "403"),
-        parameters=[{"name": "overdue", "in": "query", "required": False, "schema": {"type": "string"},
-                     "description": "1 to list overdue cases only."}])},
+        ("400", "401", "403"), parameters=QUEUE_PARAMETERS)},
     "/api/v1/queues/decision/claim": {"post": _operation(
         "Claim the next case of the decision queue", ("caseworker",),
         ("200", "The claimed case, or `case: null` when none is waiting.",
@@ -328,7 +356,7 @@ PATHS: dict[str, Any] = {
         ("401", "403"))},
     "/api/v1/queues/review": {"get": _operation(
         "The review queue", ("panel",), ("200", "Negative decisions this panel member may review.", _ref("Queue")),
-        ("401", "403"))},
+        ("400", "401", "403"), parameters=QUEUE_PARAMETERS)},
     "/api/v1/cases/{reference}": {"get": _operation(
         "A case", ("caseworker", "panel", "responder"),
         ("200", "Caseworkers: any case in full; panel: the cases they may review now or reviewed, in "

@@ -20,26 +20,39 @@ decision maker, never from the referring organisation), due ``REVIEW_WORKING_DAY
 decision and overdue after that. A panel member may read only those cases and the ones they
 reviewed (:func:`panel_may_read`).
 
+Reading: every queue is read in its index's order (``backend.queue_order``), a page at a time
+(:func:`decision_page`, :func:`review_page`: ``limit`` cases after an opaque ``after`` cursor, with
+the caseworker's filters), and its counts come from the queue's own columns; no payload is
+decrypted, only the panel's reasons of the returned cases shown.
+
 Everything here works in the caller's transaction and commits nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Mapping
 
-from sqlalchemy import and_, case as sql_case, exists, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, not_, or_, select, tuple_
+from sqlalchemy.orm import Session, defer
 
 from backend import audit
 from backend.calendar import uk_date
 from backend.db import utcnow
-from backend.lifecycle import (AWAITING_CG, AWAITING_RG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
-                               ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
+from backend.lifecycle import (AWAITING_CG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
+                               CaseworkError, ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
                                decided_by, lock_case, release_claim, returned_to,
                                returned_to_another_caseworker, reviewed_by, same_organisation, status_label)
 from backend.models import Case, Decision, Review, User
+from backend.queue_order import DECISION, DUE_COLUMN_OF, NO_DUE_DATE, ORDER_COLUMNS, REVIEW
+
+PAGE_SIZE = 50
+"""Cases per page of a queue when the caller does not say."""
+MAX_PAGE_SIZE = 200
+"""The most cases one page of a queue may hold."""
 
 
 # --- queue entries ------------------------------------------------------------------------------
@@ -75,13 +88,32 @@ class QueueEntry:
         return data
 
 
-DUE_COLUMNS = {AWAITING_RG: Case.rg_due_date, AWAITING_CG: Case.cg_due_date,
-               **{status: Case.review_due_date for status in REVIEW_STATUSES}}
+@dataclass(frozen=True)
+class QueueFilters:
+    """What a caseworker narrows a queue to; None means either way."""
+
+    stage: str | None = None
+    """``rg`` or ``cg``."""
+    priority: bool | None = None
+    overdue: bool | None = None
+    claimed: bool | None = None
+    reference: str | None = None
+    """Exactly this reference."""
+
+
+@dataclass
+class QueuePage:
+    """One page of a queue in its order, and how many cases the whole (filtered) queue holds."""
+
+    entries: list[QueueEntry]
+    next_cursor: str | None
+    """Opaque: pass it back as ``after`` for the next page; None on the last page."""
+    count: int
+    overdue: int
+
+
+DUE_COLUMNS = {status: getattr(Case, column) for status, column in DUE_COLUMN_OF.items()}
 """The target date of each waiting status (a suspended case's clocks stand still: none is due)."""
-
-
-def _due_column() -> Any:
-    return sql_case(*((Case.status == status, column) for status, column in DUE_COLUMNS.items()), else_=None)
 
 
 def due_date(case: Case) -> date | None:
@@ -96,12 +128,6 @@ def is_overdue(case: Case, now: datetime | None = None) -> bool:
     return due is not None and due < uk_date(now or utcnow())
 
 
-def overdue_clause(now: datetime | None = None) -> Any:
-    """The SQL form of :func:`is_overdue`, for filtering and counting."""
-    today = uk_date(now or utcnow())
-    return or_(*(and_(Case.status == status, column < today) for status, column in DUE_COLUMNS.items()))
-
-
 def returned_reasons(case: Case) -> str | None:
     """The panel's reasons for returning the case, while it waits to be decided again."""
     if case.returned_at is None:
@@ -110,15 +136,136 @@ def returned_reasons(case: Case) -> str | None:
     return returned[-1].reasons if returned else None
 
 
-def _decision_queue_clause(now: datetime) -> Any:
-    return and_(Case.route == "nrm", Case.status.in_(DECISION_STATUSES),
-                or_(Case.status == AWAITING_RG, Case.cg_not_before <= uk_date(now)))
+# --- the queues in index order ------------------------------------------------------------------
+
+QUEUE_ORDER = tuple(getattr(Case, name) for name in ORDER_COLUMNS)
 
 
-DECISION_ORDER = (Case.priority.desc(), _due_column().asc(), Case.submitted_at.asc(), Case.id.asc())
+def in_queue(queue: str, now: datetime) -> list[ColumnElement[bool]]:
+    """Membership of ``queue`` today (a CG case only once its recovery period is over)."""
+    clauses: list[ColumnElement[bool]] = [Case.queue == queue]
+    if queue == DECISION:
+        clauses.append(or_(Case.queue_available_on.is_(None), Case.queue_available_on <= uk_date(now)))
+    return clauses
 
 
-def _entry(case: Case, now: datetime, user: User | None) -> QueueEntry:
+def _free(now: datetime) -> ColumnElement[bool]:
+    return or_(Case.claimed_by_id.is_(None), Case.claim_expires_at.is_(None), Case.claim_expires_at <= now)
+
+
+def _filtered(filters: QueueFilters, now: datetime) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if filters.stage is not None:
+        clauses.append(Case.status.in_([s for s, stage in STAGE_OF.items()
+                                        if stage == filters.stage and s in DECISION_STATUSES + REVIEW_STATUSES]))
+    if filters.priority is not None:
+        clauses.append(Case.queue_rank == (0 if filters.priority else 1))
+    if filters.overdue is not None:
+        clauses.append(overdue_clause(now) if filters.overdue else not_(overdue_clause(now)))
+    if filters.claimed is not None:
+        clauses.append(not_(_free(now)) if filters.claimed else _free(now))
+    if filters.reference is not None:
+        clauses.append(Case.reference == filters.reference)
+    return clauses
+
+
+class InvalidQuery(CaseworkError):
+    """A queue's query parameter is not one it takes (limit, cursor, filter values)."""
+
+    status = 400
+    code = "invalid_query"
+
+
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+BOOLEAN_WORDS = (*_YES, *_NO)
+"""What a yes/no filter of the query string may say."""
+
+
+def _yes_no(args: Mapping[str, str], name: str) -> bool | None:
+    value = (args.get(name) or "").strip().lower()
+    if not value:
+        return None
+    if value not in BOOLEAN_WORDS:
+        raise InvalidQuery(f'"{name}" must be one of {", ".join(BOOLEAN_WORDS)}')
+    return value in _YES
+
+
+def query_from(args: Mapping[str, str]) -> tuple[QueueFilters, str | None, int]:
+    """The filters, ``after`` cursor and ``limit`` of a queue request (page or API)."""
+    stage = (args.get("stage") or "").strip().lower() or None
+    if stage is not None and stage not in ("rg", "cg"):
+        raise InvalidQuery('"stage" must be rg or cg')
+    reference = (args.get("reference") or "").strip().upper() or None
+    limit_text = (args.get("limit") or "").strip()
+    if limit_text and not limit_text.isdigit():
+        raise InvalidQuery(f'"limit" must be a whole number from 1 to {MAX_PAGE_SIZE}')
+    limit = int(limit_text) if limit_text else PAGE_SIZE
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidQuery(f'"limit" must be a whole number from 1 to {MAX_PAGE_SIZE}')
+    filters = QueueFilters(stage=stage, priority=_yes_no(args, "priority"), overdue=_yes_no(args, "overdue"),
+                           claimed=_yes_no(args, "claimed"), reference=reference)
+    return filters, (args.get("after") or None), limit
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """The SQL form of :func:`is_overdue` for queued cases, on the index's due date."""
+    return and_(Case.queue_due_date > NO_DUE_DATE, Case.queue_due_date < uk_date(now))
+
+
+def encode_cursor(queue: str, case: Case) -> str:
+    """The opaque ``after`` cursor: the queue and the last case's place in its order."""
+    key = [case.queue_rank, case.queue_due_date.isoformat(), case.queue_since.isoformat(), case.id]
+    raw = json.dumps([queue, key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(queue: str, cursor: str) -> ColumnElement[bool]:
+    """Cases after ``cursor`` in the queue's order; InvalidRequest if it is not one of ours."""
+    try:
+        name, (rank, due, since, case_id) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        values = (int(rank), date.fromisoformat(due), datetime.fromisoformat(since), int(case_id))
+        if name != queue or values[2].tzinfo is None:
+            raise ValueError(name)
+    except (ValueError, TypeError, UnicodeDecodeError) as error:
+        raise InvalidQuery('"after" is not a cursor of this queue: use the "next" of the previous page') from error
+    return tuple_(*QUEUE_ORDER) > order_key(values)
+
+
+def order_key(values: tuple[Any, ...]) -> Any:
+    """A place in the queue order as an SQL row value, to compare with ``tuple_(*QUEUE_ORDER)``."""
+    return tuple_(*(bindparam(None, value, type_=column.type) for value, column in zip(values, QUEUE_ORDER)))
+
+
+def _page(session: Session, queue: str, clauses: list[ColumnElement[bool]], now: datetime,
+          user: User | None, after: str | None, limit: int) -> QueuePage:
+    """One page of ``queue`` in index order, and the counts of the (filtered) queue: both read
+    the index's columns and the rows shown, never a payload."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidQuery(f'"limit" must be a whole number from 1 to {MAX_PAGE_SIZE}')
+    rows = select(Case).where(*clauses)
+    if after is not None:
+        rows = rows.where(_after(queue, after))
+    cases = list(session.scalars(rows.options(defer(Case.payload)).order_by(*QUEUE_ORDER).limit(limit + 1)))
+    more = len(cases) > limit
+    cases = cases[:limit]
+    count, overdue = session.execute(
+        select(func.count(), func.count().filter(overdue_clause(now))).select_from(Case)
+        .where(*clauses)).one()
+    reasons = _returned_reasons(session, [case.id for case in cases if case.returned_at is not None])
+    return QueuePage([_entry(case, now, user, reasons.get(case.id)) for case in cases],
+                     encode_cursor(queue, cases[-1]) if more else None, count, overdue)
+
+
+def _returned_reasons(session: Session, case_ids: list[int]) -> dict[int, str]:
+    """The panel's latest "returned" reasons of these cases only (the rows shown)."""
+    if not case_ids:
+        return {}
+    rows = session.execute(select(Review.case_id, Review.reasons).where(
+        Review.case_id.in_(case_ids), Review.outcome == "returned").order_by(Review.id)).all()
+    return {case_id: reasons for case_id, reasons in rows}
+
+
+def _entry(case: Case, now: datetime, user: User | None, reasons: str | None) -> QueueEntry:
     active = claim_active(case, now)
     return QueueEntry(
         reference=case.reference, status=case.status, status_label=status_label(case.status),
@@ -127,38 +274,50 @@ def _entry(case: Case, now: datetime, user: User | None) -> QueueEntry:
         fr_location=case.fr_location, claimed=active,
         claimed_by_me=active and user is not None and case.claimed_by_id == user.id,
         claim_expires_at=case.claim_expires_at if active else None,
-        returned=case.returned_at is not None, returned_reasons=returned_reasons(case),
+        returned=case.returned_at is not None, returned_reasons=reasons if case.returned_at is not None else None,
         returned_to_decider=returned_to(case, user))
 
 
-def decision_queue(session: Session, now: datetime | None = None, user: User | None = None,
-                   *, overdue_only: bool = False, limit: int | None = None) -> list[QueueEntry]:
-    """The decision queue in the order cases should be taken (claimed ones included, marked)."""
+def decision_page(session: Session, now: datetime | None = None, user: User | None = None, *,
+                  filters: QueueFilters = QueueFilters(), after: str | None = None,
+                  limit: int = PAGE_SIZE) -> QueuePage:
+    """A page of the decision queue in the order cases should be taken (claimed ones included,
+    marked), read along ``ix_cases_queue_order``; no payload is read."""
     now = now or utcnow()
-    statement = (select(Case).where(_decision_queue_clause(now)).order_by(*DECISION_ORDER)
-                 .options(selectinload(Case.reviews)))  # a returned case shows the panel's reasons
-    if overdue_only:
-        statement = statement.where(overdue_clause(now))
-    if limit is not None:
-        statement = statement.limit(limit)
-    return [_entry(case, now, user) for case in session.scalars(statement)]
+    clauses = in_queue(DECISION, now) + _filtered(filters, now)
+    return _page(session, DECISION, clauses, now, user, after, limit)
 
 
-def review_queue(session: Session, now: datetime | None = None, user: User | None = None) -> list[QueueEntry]:
-    """Negative decisions waiting for the panel, priority first then longest waiting.
+def decision_queue(session: Session, now: datetime | None = None, user: User | None = None,
+                   *, overdue_only: bool = False, limit: int = PAGE_SIZE) -> list[QueueEntry]:
+    """The first ``limit`` cases of the decision queue (``overdue_only``: overdue ones)."""
+    return decision_page(session, now, user, filters=QueueFilters(overdue=True if overdue_only else None),
+                         limit=limit).entries
+
+
+def review_page(session: Session, now: datetime | None = None, user: User | None = None, *,
+                filters: QueueFilters = QueueFilters(), after: str | None = None,
+                limit: int = PAGE_SIZE) -> QueuePage:
+    """A page of the negative decisions waiting for the panel, priority first then due date then
+    longest waiting.
 
     With ``user``, only the cases that user may review (not decided by them, not referred by their
-    organisation)."""
+    organisation: the organisations are matched as :func:`same_organisation` does, in SQL)."""
     now = now or utcnow()
-    statement = select(Case).where(Case.status.in_(REVIEW_STATUSES)).order_by(
-        Case.priority.desc(), Case.review_due_date.asc(), Case.status_changed_at.asc(), Case.id.asc())
+    clauses = in_queue(REVIEW, now) + _filtered(filters, now)
     if user is not None:
-        statement = statement.where(~exists().where(Decision.case_id == Case.id,
-                                                    Decision.decided_by_id == user.id))
-    cases = session.scalars(statement).all()
-    if user is not None:
-        cases = [case for case in cases if not same_organisation(user.organisation, case.organisation)]
-    return [_entry(case, now, user) for case in cases]
+        clauses.append(~exists().where(Decision.case_id == Case.id, Decision.decided_by_id == user.id))
+        own = [name for name in session.scalars(select(Case.organisation).where(Case.queue == REVIEW).distinct())
+               if same_organisation(user.organisation, name)]
+        if own:
+            clauses.append(Case.organisation.not_in(own))
+    return _page(session, REVIEW, clauses, now, user, after, limit)
+
+
+def review_queue(session: Session, now: datetime | None = None, user: User | None = None,
+                 *, limit: int = PAGE_SIZE) -> list[QueueEntry]:
+    """The first ``limit`` cases of the review queue (see :func:`review_page`)."""
+    return review_page(session, now, user, limit=limit).entries
 
 
 def panel_may_read(session: Session, case: Case, user: User) -> bool:
@@ -212,27 +371,56 @@ def claim(session: Session, reference: str, user: User, now: datetime | None = N
 
 
 def claim_next(session: Session, user: User, now: datetime | None = None) -> Case | None:
-    """Atomically claim the first unclaimed case of the decision queue; None if there is none.
+    """Atomically claim the first free case of the decision queue; None if there is none.
 
     Skips cases the user may not decide (ones they reviewed, and by default ones whose decision
-    by them the panel returned). Concurrent callers never get the
-    same case: PostgreSQL skips rows another transaction has locked, SQLite runs them in turn.
+    by them the panel returned). Concurrent callers never get the same case: PostgreSQL skips
+    rows another transaction has locked, SQLite runs them in turn. The unclaimed cases are read
+    along ``ix_cases_queue_unclaimed`` (:func:`next_unclaimed`: one index range, no sort); cases
+    whose claim has lapsed (few: ``nrm jobs run`` clears them) are looked up among the claimed
+    ones first, and the earlier of the two in queue order is taken.
     """
     now = now or utcnow()
     _require_caseworker(user)
-    free = or_(Case.claimed_by_id.is_(None), Case.claim_expires_at.is_(None), Case.claim_expires_at <= now)
-    not_reviewed = ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user.id)
-    allowed = [_decision_queue_clause(now), free, not_reviewed]
+    lapsed = _first_lapsed(session, user, now)
+    case = session.scalars(next_unclaimed(user, now, before=lapsed)).first() or lapsed
+    return _take(session, case, user, now) if case is not None else None
+
+
+def next_unclaimed(user: User, now: datetime, before: Case | None = None) -> Any:
+    """Claim-next's query: the first unclaimed case ``user`` may take (earlier than ``before``)."""
+    clauses = [*_claimable(user, now), Case.claimed_by_id.is_(None)]
+    if before is not None:
+        clauses.append(tuple_(*QUEUE_ORDER) < order_key(tuple(getattr(before, column.key) for column in QUEUE_ORDER)))
+    return _locked_first(clauses)
+
+
+def _first_lapsed(session: Session, user: User, now: datetime) -> Case | None:
+    """The first case in queue order whose claim has lapsed, locked; read along
+    ``ix_cases_claim_expires_at`` (the few lapsed claims, sorted here) rather than the queue."""
+    lapsed = session.execute(select(Case.id, *QUEUE_ORDER[:-1]).where(
+        *_claimable(user, now), Case.claimed_by_id.is_not(None),
+        or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))).all()
+    for row in sorted(lapsed, key=lambda row: (*row[1:], row[0])):
+        case = session.scalars(select(Case).where(Case.id == row[0], Case.claimed_by_id.is_not(None),
+                                                  or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))
+                               .with_for_update(skip_locked=True).execution_options(populate_existing=True)).first()
+        if case is not None:
+            return case
+    return None
+
+
+def _claimable(user: User, now: datetime) -> list[ColumnElement[bool]]:
+    clauses = [*in_queue(DECISION, now), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user.id)]
     if returned_to_another_caseworker():
-        allowed.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user.id))
-    statement = (select(Case).where(*allowed)
-                 .order_by(*DECISION_ORDER).limit(1)
-                 .with_for_update(skip_locked=True, of=Case)
-                 .execution_options(populate_existing=True))
-    case = session.scalars(statement).first()
-    if case is None:
-        return None
-    return _take(session, case, user, now)
+        clauses.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user.id))
+    return clauses
+
+
+def _locked_first(clauses: list[ColumnElement[bool]]) -> Any:
+    """The first case matching ``clauses`` in queue order, row-locked, skipping locked rows."""
+    return (select(Case).where(*clauses).order_by(*QUEUE_ORDER).limit(1)
+            .with_for_update(skip_locked=True, of=Case).execution_options(populate_existing=True))
 
 
 def release(session: Session, reference: str, user: User, now: datetime | None = None) -> Case:

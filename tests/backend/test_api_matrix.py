@@ -268,3 +268,26 @@ def _walk(node):
             yield from _walk(value)
     else:
         yield node
+
+
+def test_the_queue_api_pages_with_a_cursor_and_filters_by_reference(api):
+    app, session, users, tokens, extra = api
+    client = app.test_client()
+    mine = {make_case(session).reference for _ in range(5)}
+    session.commit()
+    seen: list[str] = []
+    url = "/api/v1/queues/decision?limit=2&claimed=no"
+    while url:
+        body = _call(client, "GET", url, tokens["caseworker"]).get_json()
+        assert len(body["cases"]) <= 2 and body["limit"] == 2
+        seen += [entry["reference"] for entry in body["cases"]]
+        assert (body["next"] is None) == (body["next_url"] is None)
+        url = body["next_url"]
+    assert len(seen) == len(set(seen)) == body["count"] and mine <= set(seen)
+
+    one = sorted(mine)[0]
+    found = _call(client, "GET", f"/api/v1/queues/decision?reference={one}", tokens["caseworker"]).get_json()
+    assert [entry["reference"] for entry in found["cases"]] == [one] and found["count"] == 1
+    for query in ("limit=0", "limit=1000", "after=garbage", "stage=xx", "overdue=perhaps"):
+        refused = _call(client, "GET", f"/api/v1/queues/decision?{query}", tokens["caseworker"])
+        assert refused.status_code == 400 and refused.get_json()["code"] == "invalid_query", query

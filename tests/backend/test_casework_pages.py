@@ -531,3 +531,23 @@ def test_a_case_stored_with_the_responders_reference_never_shows_it(app: Flask, 
     assert "Ayesha K Leeds" not in page and "Ayesha K Leeds" not in detail.get_data(as_text=True)
     keys = re.findall(r'govuk-summary-list__key"> ([^<]+?) </dt>', page)
     assert "Under 18" in keys and "Reference" not in keys
+
+
+def test_the_queue_page_shows_one_page_at_a_time_with_filters(app, clients):
+    references = [new_case(app) for _ in range(3)]
+    client = clients("caseworker")
+    first = client.get("/casework/?limit=1")
+    html = first.get_data(as_text=True)
+    assert first.status_code == 200 and html.count('href="/casework/cases/') == 1
+    following = re.search(r'href="([^"]+after=[^"]+)"[^>]*rel="next"', html).group(1).replace("&amp;", "&")
+    second = client.get(following).get_data(as_text=True)
+    assert 'id="first-page"' in second and re.search(r'/casework/cases/[^"]+', html).group(0) not in second
+
+    only = client.get(f"/casework/?reference={references[1]}").get_data(as_text=True)
+    assert set(re.findall(r'href="/casework/cases/([^"]+)"', only)) == {references[1]}
+    assert "1 case waiting for a decision" in only and "Clear filters" in only
+    assert "No case waiting for a decision matches these filters." in client.get(
+        "/casework/?reference=NRM-1999-000001").get_data(as_text=True)
+
+    refused = client.get("/casework/?stage=zz&limit=1")
+    assert refused.status_code == 400 and "the first page of the whole queue is shown" in refused.get_data(as_text=True)

@@ -121,13 +121,13 @@ def test_the_migration_drops_the_responders_reference_from_stored_cases(app):
     from tests.backend.casework_helpers import make_case
 
     engine = db.get_db(app).engine
+    with app.app_context(), db.get_db(app).transaction() as session:  # as stored before schema 2.0
+        stored = make_case(session, route="dtn", answers={"reference": "Ayesha K Leeds"}).id
+        clean = make_case(session).id
     with engine.begin() as connection:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, "0009")  # just before the migration under test
-    with app.app_context(), db.get_db(app).transaction() as session:
-        stored = make_case(session, route="dtn", answers={"reference": "Ayesha K Leeds"}).id
-        clean = make_case(session).id
     with engine.connect() as connection:
         token = connection.execute(text("SELECT payload FROM cases WHERE id = :id"), {"id": clean}).scalar()
 

@@ -103,3 +103,38 @@ def test_decide_and_review_on_postgres(pg_app):
             case = session.scalar(select(Case).where(Case.reference == reference))
             assert case.status == "rg_negative" and case.reviews[0].reasons == "Sound."
             assert audit.verify(session) == []
+
+
+def _plan_nodes(plan: dict) -> list[dict]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in _plan_nodes(child))]
+
+
+def test_claim_next_and_the_queue_page_read_the_queue_index_in_order_without_a_sort(pg_app):
+    """On 30,000 cases (analysed), claim-next's query and the first page of the queue walk the
+    queue's composite index in its order: an index scan on it and no Sort node anywhere."""
+    from datetime import timedelta
+
+    from bench.queue_scale import explain, seed
+    from backend.crypto import cipher_for
+    from backend.db import utcnow
+    from sqlalchemy import tuple_
+
+    database = db.get_db(pg_app)
+    seed(database.engine, 30_000, cipher_for(database.engine.dialect).encrypt_json({"answers": {}}))
+    with pg_app.app_context(), database.transaction() as session:
+        worker = make_user(session, "caseworker")
+        first = session.scalars(queues.next_unclaimed(worker, utcnow())).first()
+    now = utcnow()
+    page = (select(Case).where(*queues.in_queue("decision", now)).order_by(*queues.QUEUE_ORDER).limit(51))
+    with database.engine.connect() as connection:
+        for statement, index in ((queues.next_unclaimed(worker, now), "ix_cases_queue_unclaimed"),
+                                 (queues.next_unclaimed(worker, now, before=first), "ix_cases_queue_unclaimed"),
+                                 (page, "ix_cases_queue_order"),
+                                 (page.where(tuple_(*queues.QUEUE_ORDER) > queues.order_key(
+                                     (1, first.queue_due_date + timedelta(days=3), first.queue_since, 0))),
+                                  "ix_cases_queue_order")):
+            nodes = _plan_nodes(explain(connection, statement)[0]["Plan"])
+            types = [node["Node Type"] for node in nodes]
+            assert "Sort" not in types and "Incremental Sort" not in types, types
+            assert index in [node.get("Index Name") for node in nodes], types
+        connection.rollback()

@@ -4,6 +4,7 @@ decides, release, atomic claim-next on SQLite) and review eligibility (statistic
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -206,3 +207,131 @@ def test_review_queue_shows_each_panel_member_what_they_may_review(db_session):
     assert queues.review_queue(db_session, user=decider) == []
     assert [e.stage for e in queues.review_queue(db_session)] == ["rg", "rg", "cg"]
     db_session.rollback()
+
+
+def test_claimers_on_sqlite_wait_their_turn_instead_of_database_is_locked(tmp_path, monkeypatch):
+    """Eight threads claim at once on a file database while another writer holds the write lock for
+    far longer than the busy timeout: each waits its turn, gets a distinct case, and none fails."""
+    from backend.app import create_app
+    from backend.cli import upgrade_database
+    from tests.conftest import backend_test_config
+
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    app = create_app(backend_test_config(tmp_path))
+    upgrade_database(app)
+    database = db.get_db(app)
+    assert database.engine.url.database.endswith(".sqlite3")
+    with app.app_context(), database.transaction() as session:
+        worker_ids = [make_user(session, "caseworker").id for _ in range(8)]
+        references = {make_case(session).reference for _ in range(40)}
+    got: list[str] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(worker_ids) + 1)
+
+    def claimer(worker_id: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                for _ in range(5):
+                    with database.transaction() as session:
+                        got.append(queues.claim_next(session, session.get(User, worker_id)).reference)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claimer, args=(worker_id,)) for worker_id in worker_ids]
+    for thread in threads:
+        thread.start()
+    with database.transaction() as blocker:  # another writer keeps the lock for 20 busy timeouts
+        blocker.execute(select(1))  # BEGIN IMMEDIATE: the write lock is taken here
+        barrier.wait()
+        time.sleep(1.0)
+        assert not got  # nobody got past it
+    for thread in threads:
+        thread.join(60)
+    database.engine.dispose()
+    assert not errors, [type(error).__name__ + ": " + str(error)[:80] for error in errors]
+    assert len(got) == len(set(got)) == 40 and set(got) == references
+
+
+def _page_refs(page):
+    return [entry.reference for entry in page.entries]
+
+
+def test_the_queue_is_read_a_page_at_a_time_in_order_with_counts_of_the_whole_queue(db_session):
+    now = utcnow()
+    cases = [make_case(db_session, rg_due_offset_days=offset) for offset in (-3, -2, -1, 1, 2)]
+    child = make_case(db_session, age_route="child", rg_due_offset_days=9)
+    later_cg = make_case(db_session, "awaiting_cg", cg_not_before=uk_date(now) + timedelta(days=2))
+    db_session.commit()
+    order = [child.reference] + [case.reference for case in cases]
+
+    first = queues.decision_page(db_session, now, limit=2)
+    assert _page_refs(first) == order[:2] and (first.count, first.overdue) == (6, 3)
+    second = queues.decision_page(db_session, now, after=first.next_cursor, limit=2)
+    third = queues.decision_page(db_session, now, after=second.next_cursor, limit=2)
+    assert _page_refs(second) == order[2:4] and _page_refs(third) == order[4:] and third.next_cursor is None
+    assert later_cg.reference not in _page_refs(third)  # still in its recovery period
+
+    # a case claimed or decided between pages moves nothing: the next page starts after the last one shown
+    cases[1].status = "withdrawn"
+    db_session.commit()
+    assert _page_refs(queues.decision_page(db_session, now, after=first.next_cursor, limit=2)) == order[3:5]
+
+    with pytest.raises(queues.InvalidQuery):
+        queues.decision_page(db_session, now, after="not-a-cursor")
+    with pytest.raises(queues.InvalidQuery):  # a review queue cursor is not a decision queue one
+        queues.decision_page(db_session, now, after=queues.encode_cursor("review", cases[0]))
+    with pytest.raises(queues.InvalidQuery):
+        queues.decision_page(db_session, now, limit=queues.MAX_PAGE_SIZE + 1)
+
+
+def test_the_queue_filters_stage_priority_overdue_claimed_and_reference(db_session):
+    now = utcnow()
+    worker = make_user(db_session, "caseworker")
+    overdue_adult = make_case(db_session, rg_due_offset_days=-1)
+    child = make_case(db_session, age_route="child")
+    claimed = make_case(db_session, rg_due_offset_days=3)
+    give_claim(claimed, worker)
+    cg = make_case(db_session, "awaiting_cg", cg_not_before=uk_date(now) - timedelta(days=1),
+                   cg_due_date=uk_date(now) + timedelta(days=5))
+    db_session.commit()
+
+    def refs(**filters):
+        return set(_page_refs(queues.decision_page(db_session, now, filters=queues.QueueFilters(**filters))))
+
+    assert refs(stage="cg") == {cg.reference}
+    assert refs(stage="rg") == {overdue_adult.reference, child.reference, claimed.reference}
+    assert refs(priority=True) == {child.reference}
+    assert refs(overdue=True) == {overdue_adult.reference}
+    assert refs(claimed=True) == {claimed.reference}
+    assert refs(claimed=False, priority=False) == {overdue_adult.reference, cg.reference}
+    assert refs(reference=cg.reference) == {cg.reference}
+    assert refs(reference="NRM-2026-999999") == set()
+    filters, after, limit = queues.query_from({"stage": "cg", "overdue": "no", "claimed": "0", "limit": "5",
+                                               "reference": "nrm-2026-000001"})
+    assert (filters, after, limit) == (queues.QueueFilters(stage="cg", overdue=False, claimed=False,
+                                                           reference="NRM-2026-000001"), None, 5)
+    for bad in ({"stage": "xx"}, {"overdue": "maybe"}, {"limit": "0"}, {"limit": "-1"}, {"limit": "201"}):
+        with pytest.raises(queues.InvalidQuery):
+            queues.query_from(bad)
+
+
+def test_a_queue_listing_decrypts_no_payload_and_only_the_returned_reasons_it_shows(db_session, monkeypatch):
+    from backend import crypto
+
+    worker, panel = make_user(db_session, "caseworker"), make_user(db_session, "panel", PANEL_ORG)
+    returned = make_case(db_session, age_route="child")
+    decision = add_decision(db_session, returned, "rg", "negative", worker)
+    add_review(db_session, returned, decision, "returned", panel)
+    returned.returned_at, returned.returned_decider_id = utcnow(), worker.id
+    for _ in range(3):
+        make_case(db_session)
+    db_session.commit()
+    db_session.expunge_all()
+    decrypted: list[str] = []
+    real = crypto.FieldCipher.decrypt_json
+    monkeypatch.setattr(crypto.FieldCipher, "decrypt_json",
+                        lambda self, token: decrypted.append(token) or real(self, token))
+    page = queues.decision_page(db_session, user=worker)
+    assert [entry.returned_reasons for entry in page.entries] == ["r", None, None, None]
+    assert len(decrypted) == 1  # the one returned case's reasons; no payload
