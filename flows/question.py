@@ -81,6 +81,10 @@ class Condition:
         could still swing it (Kleene logic): a question whose condition is None may yet be asked."""
         raise NotImplementedError
 
+    def fields(self) -> frozenset[str]:
+        """The fields whose answers it reads (nothing else changes its result)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class _All(Condition):
@@ -98,6 +102,9 @@ class _All(Condition):
     def decided(self, answers: Answers) -> bool | None:
         results = [part.decided(answers) for part in self.parts]
         return False if False in results else None if None in results else True
+
+    def fields(self) -> frozenset[str]:
+        return frozenset().union(*(part.fields() for part in self.parts))
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,9 @@ class _Any(Condition):
         results = [part.decided(answers) for part in self.parts]
         return True if True in results else None if None in results else False
 
+    def fields(self) -> frozenset[str]:
+        return frozenset().union(*(part.fields() for part in self.parts))
+
 
 @dataclass(frozen=True)
 class _Not(Condition):
@@ -134,6 +144,9 @@ class _Not(Condition):
     def decided(self, answers: Answers) -> bool | None:
         result = self.part.decided(answers)
         return None if result is None else not result
+
+    def fields(self) -> frozenset[str]:
+        return self.part.fields()
 
 
 @dataclass(frozen=True)
@@ -169,6 +182,9 @@ class _Is(Condition):
     def decided(self, answers: Answers) -> bool | None:
         return self(answers) if self.field_id in answers else None
 
+    def fields(self) -> frozenset[str]:
+        return frozenset({self.field_id})
+
     def schema(self) -> dict[str, Any]:
         return {"required": [self.field_id], "properties": {self.field_id: {"enum": sorted(self.values)}}}
 
@@ -186,6 +202,9 @@ class _Includes(Condition):
 
     def decided(self, answers: Answers) -> bool | None:
         return self(answers) if self.field_id in answers else None
+
+    def fields(self) -> frozenset[str]:
+        return frozenset({self.field_id})
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -206,6 +225,9 @@ class _Given(Condition):
 
     def decided(self, answers: Answers) -> bool | None:
         return self(answers) if self.field_id in answers else None
+
+    def fields(self) -> frozenset[str]:
+        return frozenset({self.field_id})
 
     def schema(self) -> dict[str, Any]:
         return {"required": [self.field_id]}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Callable
 
 from statemachine import StateChart
@@ -62,6 +62,16 @@ class Chart:
     """State value -> event -> transitions in the order they are tried."""
     anywhere: Events
     final: tuple[str, ...] = (SUBMITTED, CANCELLED)
+
+    @cached_property
+    def requested(self) -> dict[str, dict[str, str]]:
+        """Event -> field -> target, for the enclosing events whose every transition is guarded
+        by the field asked for (``edit``): one look-up instead of a guard per question."""
+        return {
+            event: {a.requested: a.target for a in chain if a.requested is not None}
+            for event, chain in self.anywhere.items()
+            if chain and all(a.requested is not None and a.applies is None for a in chain)
+        }
 
 
 def _guarded_chain(candidates: Sequence[Question], end: str | None) -> tuple[Arrow, ...]:
@@ -160,26 +170,14 @@ def chart_class(questions: tuple[Question, ...]) -> type[StateChart]:
 # -- walking the chart ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _requested_targets(questions: tuple[Question, ...]) -> dict[str, dict[str, str]]:
-    """Event -> field -> target, for the enclosing events whose every transition is guarded by
-    the field asked for (``edit``): one look-up instead of a guard per question."""
-    return {
-        event: {a.requested: a.target for a in chain if a.requested is not None}
-        for event, chain in arrows(questions).anywhere.items()
-        if chain and all(a.requested is not None and a.applies is None for a in chain)
-    }
-
-
 class Route:
     """The chart bound to one conversation's state: move, then read where it stands."""
 
-    def __init__(self, questions: tuple[Question, ...], model: Any) -> None:
+    def __init__(self, chart: Chart, model: Any) -> None:
         self._model = model
-        self._chart = arrows(questions)
-        self._requested = _requested_targets(questions)
+        self._chart = chart
         if not model.current:
-            model.current = questions[0].id
+            model.current = chart.questions[0].id
 
     def send(self, event: str, field: str = "") -> bool:
         """Fire an event; True when it moved the conversation."""
@@ -200,8 +198,8 @@ class Route:
         for arrow in own:
             if arrow.holds(values, field):
                 return arrow.target
-        if event in self._requested:
-            return self._requested[event].get(field)
+        if event in self._chart.requested:
+            return self._chart.requested[event].get(field)
         values = values or self._model.values()
         return next((a.target for a in self._chart.anywhere.get(event, ()) if a.holds(values, field)), None)
 
@@ -213,3 +211,53 @@ class Route:
 def route(questions: Sequence[Question], values: dict[str, Any]) -> list[Question]:
     """The questions on the route as it stands, given the answers so far."""
     return [q for q in questions if q.applies(values)]
+
+
+# -- which questions are on the route ------------------------------------------------------------
+
+_ABSENT = object()
+
+
+def _frozen(value: Any) -> Any:
+    """An answer as part of a dictionary key (multi-choice answers are lists)."""
+    if isinstance(value, list):
+        return ("list", *map(_frozen, value))
+    if isinstance(value, dict):
+        return ("dict", *sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
+@dataclass(frozen=True)
+class OnRoute:
+    """Which questions the answers put on the route, and which may still come."""
+
+    applies: frozenset[str]
+    """``Question.applies``: on the route as it stands."""
+    may_apply: frozenset[str]
+    """``Question.may_apply``: on it, or could be once an unanswered question is answered."""
+
+
+class Conditions:
+    """Every question's route condition, evaluated once per distinct set of the answers the
+    conditions read, and remembered (a dialogue step asks "which questions are on the route?"
+    many times, and most steps do not change those few answers)."""
+
+    LIMIT = 4096
+
+    def __init__(self, questions: tuple[Question, ...]) -> None:
+        self.questions = questions
+        self.fields = tuple(sorted(frozenset().union(*(q.when.fields() for q in questions if q.when))))
+        self._known: dict[tuple[Any, ...], OnRoute] = {}
+
+    def of(self, values: Mapping[str, Any]) -> OnRoute:
+        key = tuple(_frozen(values.get(field, _ABSENT)) for field in self.fields)
+        found = self._known.get(key)
+        if found is None:
+            found = OnRoute(
+                frozenset(q.id for q in self.questions if q.applies(values)),
+                frozenset(q.id for q in self.questions if q.may_apply(values)),
+            )
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()
+            self._known[key] = found
+        return found
