@@ -81,13 +81,30 @@ class Condition:
         could still swing it (Kleene logic): a question whose condition is None may yet be asked."""
         raise NotImplementedError
 
-    def fields(self) -> frozenset[str]:
-        """The fields whose answers it reads (nothing else changes its result)."""
+    def atoms(self) -> frozenset[Condition]:
+        """The one-field tests it is made of (``Answer(...).is_(...)`` and the like): its result
+        follows from theirs and from which of their fields are answered."""
         raise NotImplementedError
 
 
+class _Combination(Condition):
+    parts: tuple[Condition, ...]
+
+    def atoms(self) -> frozenset[Condition]:
+        return frozenset().union(*(part.atoms() for part in self.parts))
+
+
+class _Atom(Condition):
+    """A test of one field's answer."""
+
+    field_id: str
+
+    def atoms(self) -> frozenset[Condition]:
+        return frozenset({self})
+
+
 @dataclass(frozen=True)
-class _All(Condition):
+class _All(_Combination):
     parts: tuple[Condition, ...]
 
     def __call__(self, answers: Answers) -> bool:
@@ -103,12 +120,9 @@ class _All(Condition):
         results = [part.decided(answers) for part in self.parts]
         return False if False in results else None if None in results else True
 
-    def fields(self) -> frozenset[str]:
-        return frozenset().union(*(part.fields() for part in self.parts))
-
 
 @dataclass(frozen=True)
-class _Any(Condition):
+class _Any(_Combination):
     parts: tuple[Condition, ...]
 
     def __call__(self, answers: Answers) -> bool:
@@ -123,9 +137,6 @@ class _Any(Condition):
     def decided(self, answers: Answers) -> bool | None:
         results = [part.decided(answers) for part in self.parts]
         return True if True in results else None if None in results else False
-
-    def fields(self) -> frozenset[str]:
-        return frozenset().union(*(part.fields() for part in self.parts))
 
 
 @dataclass(frozen=True)
@@ -145,8 +156,8 @@ class _Not(Condition):
         result = self.part.decided(answers)
         return None if result is None else not result
 
-    def fields(self) -> frozenset[str]:
-        return self.part.fields()
+    def atoms(self) -> frozenset[Condition]:
+        return self.part.atoms()
 
 
 @dataclass(frozen=True)
@@ -165,11 +176,11 @@ class Answer:
 
     def given(self) -> Condition:
         """True when the field has a value (an optional question that was not skipped)."""
-        return _Given(self.field_id)
+        return Given(self.field_id)
 
 
 @dataclass(frozen=True)
-class _Is(Condition):
+class _Is(_Atom):
     field_id: str
     values: frozenset[str]
 
@@ -182,15 +193,12 @@ class _Is(Condition):
     def decided(self, answers: Answers) -> bool | None:
         return self(answers) if self.field_id in answers else None
 
-    def fields(self) -> frozenset[str]:
-        return frozenset({self.field_id})
-
     def schema(self) -> dict[str, Any]:
         return {"required": [self.field_id], "properties": {self.field_id: {"enum": sorted(self.values)}}}
 
 
 @dataclass(frozen=True)
-class _Includes(Condition):
+class _Includes(_Atom):
     field_id: str
     value: str
 
@@ -203,9 +211,6 @@ class _Includes(Condition):
     def decided(self, answers: Answers) -> bool | None:
         return self(answers) if self.field_id in answers else None
 
-    def fields(self) -> frozenset[str]:
-        return frozenset({self.field_id})
-
     def schema(self) -> dict[str, Any]:
         return {
             "required": [self.field_id],
@@ -214,7 +219,9 @@ class _Includes(Condition):
 
 
 @dataclass(frozen=True)
-class _Given(Condition):
+class Given(_Atom):
+    """Reads only whether the field was given, never what was given."""
+
     field_id: str
 
     def __call__(self, answers: Answers) -> bool:
@@ -225,9 +232,6 @@ class _Given(Condition):
 
     def decided(self, answers: Answers) -> bool | None:
         return self(answers) if self.field_id in answers else None
-
-    def fields(self) -> frozenset[str]:
-        return frozenset({self.field_id})
 
     def schema(self) -> dict[str, Any]:
         return {"required": [self.field_id]}

@@ -26,7 +26,7 @@ from typing import Any, Callable
 from statemachine import StateChart
 from statemachine.io import create_machine_class_from_definition
 
-from flows.question import Question
+from flows.question import Given, Question
 
 REVIEW = "review"
 SUBMITTED = "submitted"
@@ -216,14 +216,15 @@ def route(questions: Sequence[Question], values: dict[str, Any]) -> list[Questio
 # -- which questions are on the route ------------------------------------------------------------
 
 _ABSENT = object()
+_EMPTY = (None, "", [])
 
 
 def _frozen(value: Any) -> Any:
     """An answer as part of a dictionary key (multi-choice answers are lists)."""
     if isinstance(value, list):
-        return ("list", *map(_frozen, value))
+        return tuple(map(_frozen, value))
     if isinstance(value, dict):
-        return ("dict", *sorted((k, _frozen(v)) for k, v in value.items()))
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
     return value
 
 
@@ -239,18 +240,35 @@ class OnRoute:
 
 class Conditions:
     """Every question's route condition, evaluated once per distinct set of the answers the
-    conditions read, and remembered (a dialogue step asks "which questions are on the route?"
-    many times, and most steps do not change those few answers)."""
+    conditions read, and remembered: a dialogue step asks "which questions are on the route?"
+    several times, and few answers move the route.
+
+    The conditions read choices (kept in the key as they are) and whether a list answer was given
+    (kept as absent, skipped or given: the place typed is never kept).
+    """
 
     LIMIT = 4096
 
     def __init__(self, questions: tuple[Question, ...]) -> None:
         self.questions = questions
-        self.fields = tuple(sorted(frozenset().union(*(q.when.fields() for q in questions if q.when))))
+        atoms = frozenset().union(*(q.when.atoms() for q in questions if q.when))
+        read = {a.field_id for a in atoms if not isinstance(a, Given)}
+        given = {a.field_id for a in atoms} - read
+        self.value_fields = tuple(sorted(read))
+        self.given_fields = tuple(sorted(given))
         self._known: dict[tuple[Any, ...], OnRoute] = {}
 
+    def key(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """What the conditions read of ``values``: two answers with one key share a route."""
+        chosen = [values.get(field, _ABSENT) for field in self.value_fields]
+        given = [values.get(field, _ABSENT) for field in self.given_fields]
+        return (
+            *[value if value.__class__ is str or value is None else _frozen(value) for value in chosen],
+            *[0 if value is _ABSENT else 1 if value in _EMPTY else 2 for value in given],
+        )
+
     def of(self, values: Mapping[str, Any]) -> OnRoute:
-        key = tuple(_frozen(values.get(field, _ABSENT)) for field in self.fields)
+        key = self.key(values)
         found = self._known.get(key)
         if found is None:
             found = OnRoute(
