@@ -9,6 +9,7 @@ Nothing here touches a network or a database, and time and language are passed i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from typing import Any
 
@@ -496,23 +497,27 @@ MEANT_QUESTION = "did-you-mean"
 DID_YOU_MEAN = N_("Did you mean {command}? Reply YES for {command}, or NO to keep what you typed as the answer.")
 
 
-def _says(text: str, t: Translator, language: str, label: str, english: set[str],
+def _says(text: str, t: Translator, language: str, label: str, english: frozenset[str],
           table: dict[str, tuple[str, ...]]) -> bool:
     """``text`` is this word (``label``'s translation, its English forms or a form of ``table``
     in the conversation's language), whatever the case and accents."""
-    word = languages.key(text.strip().strip(".!"))
-    local = {languages.key(w) for w in table.get(language, ())}
-    return word in english | {languages.key(t.gettext(label))} | local
+    return languages.key(text) in _word_forms(t, label, english, table.get(language, ()))
+
+
+@lru_cache(maxsize=64)
+def _word_forms(t: Translator, label: str, english: frozenset[str], local: tuple[str, ...]) -> frozenset[str]:
+    """The reduced forms of a word, once per translator and language."""
+    return english | {languages.key(t.gettext(label))} | {languages.key(w) for w in local}
 
 
 def _is_no(text: str, t: Translator, language: str = "en") -> bool:
     """A NO, in English or the conversation's language (accents optional)."""
-    return _says(text, t, language, "No", {"no", "n"}, languages.NO_WORDS)
+    return _says(text, t, language, "No", frozenset({"no", "n"}), languages.NO_WORDS)
 
 
 def _is_yes(text: str, t: Translator, language: str = "en") -> bool:
     """A YES to a confirmation, in English or the conversation's language (accents optional)."""
-    return _says(text, t, language, "Yes", {"yes", "y"}, languages.YES_WORDS)
+    return _says(text, t, language, "Yes", frozenset({"yes", "y"}), languages.YES_WORDS)
 
 
 # -- languages and the consent explanation ---------------------------------------------------

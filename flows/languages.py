@@ -123,9 +123,10 @@ def pick(text: str) -> str | None:
 _COMMAND = re.compile(r"^(?P<word>.*?)\s*(?P<number>\d+)?$")
 
 
-def language_command(text: str) -> tuple[bool, int | None]:
-    """Is this the LANGUAGE command (in any of the seven languages), and with which number?"""
-    found = _COMMAND.match(key(text))
+def language_command(typed: str) -> tuple[bool, int | None]:
+    """Is this the LANGUAGE command (in any of the seven languages), and with which number?
+    ``typed`` is what was typed, reduced by :func:`key`."""
+    found = _COMMAND.match(typed)
     if not found or not found["word"]:
         return False, None
     word = found["word"]
