@@ -20,13 +20,13 @@ from flows.commands import Command, Typed, recognise
 from flows.i18n import Catalogues, Translator, catalogue, tr, trn
 from flows.question import N_, YES_NO_CHOICES, Ambiguous, Invalid, Kind, ParseContext, Question
 from flows.referral_questions import PARTS, QUESTIONS, part_of
-from flows.route import CANCELLED, REVIEW, SUBMITTED, Conditions, Route, arrows
+from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, arrows
 from flows.state import REGISTRATION, DialogueState
 
 BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
 CHART = arrows(QUESTIONS)
 """The route chart of the catalogue, declared once."""
-CONDITIONS = Conditions(QUESTIONS)
+CONDITIONS = CHART.conditions
 """Which questions are on the route, remembered per set of the answers the conditions read."""
 IN_PART: dict[int, tuple[Question, ...]] = {
     number: tuple(q for q in QUESTIONS if part_of(q)[0] == number) for number in range(1, len(PARTS) + 1)
@@ -274,7 +274,7 @@ def _prune(state: DialogueState) -> None:
     carries the answers on the route).
     """
     while True:
-        on_route = CONDITIONS.of(state.values()).applies
+        on_route = CONDITIONS.of(state.answers).applies
         stale = [
             qid
             for qid, record in state.answers.items()
@@ -302,7 +302,7 @@ def _skip_answered(step: _Step) -> None:
 
 def _first_unanswered_before(state: DialogueState) -> str | None:
     position = INDEX.get(state.current, len(QUESTIONS))
-    on_route = CONDITIONS.of(state.values()).applies
+    on_route = CONDITIONS.of(state.answers).applies
     for question in QUESTIONS[:position]:
         if question.id not in state.answers and question.id in on_route:
             return question.id
@@ -602,9 +602,9 @@ def _language_view(step: _Step) -> render.QuestionView:
 
 
 def _summary_items(state: DialogueState) -> list[tuple[Question, Any]]:
-    values = state.values()
-    on_route = CONDITIONS.of(values).applies
-    return [(q, values[q.id]) for q in QUESTIONS if q.id in on_route and q.id in values]
+    answers = state.answers
+    on_route = CONDITIONS.of(answers).applies
+    return [(q, answers[q.id]["value"]) for q in QUESTIONS if q.id in on_route and q.id in answers]
 
 
 def _progress(state: DialogueState, question: Question) -> render.Progress:
@@ -613,7 +613,7 @@ def _progress(state: DialogueState, question: Question) -> render.Progress:
     (a doubtful date of birth while consent is unanswered) is counted among the questions of its
     part that may still come (``Question.may_apply``)."""
     part, name = part_of(question)
-    conditions = CONDITIONS.of(state.values())
+    conditions = CONDITIONS.of(state.answers)
     on_route = question.id in conditions.applies
     shown = [
         q
@@ -629,7 +629,7 @@ def _where(step: _Step) -> render.Progress:
     """Progress at the current question, or at the end of the last part on the summary."""
     question = BY_ID.get(step.state.current)
     if question is None:
-        on_route = CONDITIONS.of(step.state.values()).applies
+        on_route = CONDITIONS.of(step.state.answers).applies
         question = next(q for q in reversed(QUESTIONS) if q.id in on_route)
     return _progress(step.state, question)
 

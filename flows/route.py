@@ -64,6 +64,10 @@ class Chart:
     final: tuple[str, ...] = (SUBMITTED, CANCELLED)
 
     @cached_property
+    def conditions(self) -> Conditions:
+        return Conditions(self.questions)
+
+    @cached_property
     def requested(self) -> dict[str, dict[str, str]]:
         """Event -> field -> target, for the enclosing events whose every transition is guarded
         by the field asked for (``edit``): one look-up instead of a guard per question."""
@@ -193,15 +197,23 @@ class Route:
         current = self._model.current
         if current in self._chart.final:
             return None
-        own = self._chart.own[current].get(event, ())
-        values = self._model.values() if any(a.applies is not None for a in own) else {}
-        for arrow in own:
-            if arrow.holds(values, field):
-                return arrow.target
+        target = self._first(self._chart.own[current].get(event, ()), field)
+        if target is not None:
+            return target
         if event in self._chart.requested:
             return self._chart.requested[event].get(field)
-        values = values or self._model.values()
-        return next((a.target for a in self._chart.anywhere.get(event, ()) if a.holds(values, field)), None)
+        return self._first(self._chart.anywhere.get(event, ()), field)
+
+    def _first(self, chain: tuple[Arrow, ...], field: str) -> str | None:
+        """``Arrow.holds`` over the chain, with the route conditions read from those remembered."""
+        guarded = any(arrow.applies is not None for arrow in chain)
+        on_route = self._chart.conditions.of(self._model.answers).applies if guarded else frozenset()
+        for arrow in chain:
+            if arrow.applies is not None and arrow.applies.id not in on_route:
+                continue
+            if arrow.requested is None or arrow.requested == field:
+                return arrow.target
+        return None
 
     @property
     def position(self) -> str:
@@ -258,19 +270,22 @@ class Conditions:
         self.given_fields = tuple(sorted(given))
         self._known: dict[tuple[Any, ...], OnRoute] = {}
 
-    def key(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        """What the conditions read of ``values``: two answers with one key share a route."""
-        chosen = [values.get(field, _ABSENT) for field in self.value_fields]
-        given = [values.get(field, _ABSENT) for field in self.given_fields]
+    def key(self, answers: Mapping[str, Mapping[str, Any]]) -> tuple[Any, ...]:
+        """What the conditions read of the answers (``DialogueState.answers``): two sets of
+        answers with one key share a route."""
+        chosen = [answers[field]["value"] if field in answers else _ABSENT for field in self.value_fields]
+        given = [answers[field]["value"] if field in answers else _ABSENT for field in self.given_fields]
         return (
             *[value if value.__class__ is str or value is None else _frozen(value) for value in chosen],
             *[0 if value is _ABSENT else 1 if value in _EMPTY else 2 for value in given],
         )
 
-    def of(self, values: Mapping[str, Any]) -> OnRoute:
-        key = self.key(values)
+    def of(self, answers: Mapping[str, Mapping[str, Any]]) -> OnRoute:
+        """Which questions are on the route given ``DialogueState.answers``."""
+        key = self.key(answers)
         found = self._known.get(key)
         if found is None:
+            values = {qid: record["value"] for qid, record in answers.items()}
             found = OnRoute(
                 frozenset(q.id for q in self.questions if q.applies(values)),
                 frozenset(q.id for q in self.questions if q.may_apply(values)),
