@@ -4,7 +4,8 @@ A responder is walked to the person's nationality (an adult who consents), then 
 is replayed in a loop: answers (a date, a nationality from the list, one with a typo and its pick,
 a yes/no, a choice), BACK, EDIT n, REVIEW, HELP, SKIP and a command word in another language. The
 mix ends where it started, so every round does the same work. ``run()`` returns steps/s; run it
-alone with ``python -m bench.dialogue_speed [steps] [language]``.
+alone with ``python -m bench.dialogue_speed [steps]``, or add ``--profile`` for pyinstrument's
+call tree of those steps.
 """
 
 from __future__ import annotations
@@ -145,5 +146,17 @@ def run(steps: int = 20000, language: str = "en", t: Translator = ENGLISH) -> di
     }
 
 
+def profile(steps: int = 2000) -> str:
+    """Where the time of ``steps`` steps goes, as pyinstrument's call tree (the ``bench`` extra)."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005)
+    with profiler:
+        run(steps)
+    return profiler.output_text(color=False)
+
+
 if __name__ == "__main__":
-    print(run(int(sys.argv[1]) if len(sys.argv) > 1 else 20000))
+    arguments = [a for a in sys.argv[1:] if a != "--profile"]
+    count = int(arguments[0]) if arguments else 20000
+    print(profile(count) if "--profile" in sys.argv else run(count))
