@@ -9,8 +9,8 @@ Nothing here touches a network or a database, and time and language are passed i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from flows import consent, consistency, languages
@@ -20,11 +20,11 @@ from flows.commands import Command, Typed, recognise
 from flows.i18n import Catalogues, Translator, catalogue, tr, trn
 from flows.question import N_, YES_NO_CHOICES, Ambiguous, Invalid, Kind, ParseContext, Question
 from flows.referral_questions import PARTS, QUESTIONS, part_of
-from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, arrows
+from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route_chart
 from flows.state import REGISTRATION, DialogueState
 
 BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
-CHART = arrows(QUESTIONS)
+CHART = route_chart(QUESTIONS)
 """The route chart of the catalogue, declared once."""
 CONDITIONS = CHART.conditions
 """Which questions are on the route, remembered per set of the answers the conditions read."""

@@ -8,8 +8,8 @@ are declared once on the enclosing ``dialogue`` state and so work from every que
 summary; ``submit`` leaves only the summary. The dialogue drives the chart; the chart decides
 where it may go.
 
-The chart is declared as data (:func:`arrows`) and given to python-statemachine in its dict form
-(:func:`chart_definition`, :func:`chart_class`: the library checks and draws it, and the tests
+The chart is declared as data (:func:`route_chart`) and given to python-statemachine in its dict
+form (:func:`chart_definition`, :func:`chart_class`: the library checks and draws it, and the tests
 run it as the reference). A message walks the same declaration through :class:`Route`, which
 takes, from the current state and then from the states enclosing it, the first transition of the
 event whose guard holds, as the library's engine does: the engine's processing loop costs more
@@ -89,7 +89,7 @@ def _guarded_chain(candidates: Sequence[Question], end: str | None) -> tuple[Arr
 
 
 @lru_cache(maxsize=4)
-def arrows(questions: tuple[Question, ...]) -> Chart:
+def route_chart(questions: tuple[Question, ...]) -> Chart:
     """The route chart of a catalogue, declared once."""
     own: dict[str, Events] = {}
     for index, question in enumerate(questions):
@@ -140,7 +140,7 @@ def _transitions(chain: tuple[Arrow, ...]) -> list[dict[str, Any]]:
 
 def chart_definition(questions: tuple[Question, ...]) -> dict[str, Any]:
     """The states and transitions of the route, as python-statemachine's dict definition."""
-    chart = arrows(questions)
+    chart = route_chart(questions)
     asking: dict[str, Any] = {}
     for index, question in enumerate(questions):
         state: dict[str, Any] = {"value": question.id, "name": question.summary}
