@@ -613,13 +613,15 @@ def _progress(state: DialogueState, question: Question) -> render.Progress:
     (a doubtful date of birth while consent is unanswered) is counted among the questions of its
     part that may still come (``Question.may_apply``)."""
     part, name = part_of(question)
-    conditions = CONDITIONS.of(state.answers)
-    on_route = question.id in conditions.applies
+    answers = state.answers
+    conditions = CONDITIONS.of(answers)
+    applies, may_apply = conditions.applies, conditions.may_apply
+    on_route = question.id in applies
     shown = [
         q
         for q in IN_PART[part]
-        if (q.id in conditions.applies or q is question or (not on_route and q.id in conditions.may_apply))
-        and state.answers.get(q.id, {}).get("source") != REGISTRATION
+        if (q.id in applies or q is question or (not on_route and q.id in may_apply))
+        and (q.id not in answers or answers[q.id].get("source") != REGISTRATION)
     ]
     step = next((n for n, q in enumerate(shown, start=1) if q is question), len(shown))
     return render.Progress(name, part, len(PARTS), step, len(shown))

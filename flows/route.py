@@ -229,6 +229,7 @@ def route(questions: Sequence[Question], values: dict[str, Any]) -> list[Questio
 
 _ABSENT = object()
 _EMPTY = (None, "", [])
+_CONTAINERS = frozenset({list, dict})
 
 
 def _frozen(value: Any) -> Any:
@@ -276,7 +277,7 @@ class Conditions:
         chosen = [answers[field]["value"] if field in answers else _ABSENT for field in self.value_fields]
         given = [answers[field]["value"] if field in answers else _ABSENT for field in self.given_fields]
         return (
-            *[value if value.__class__ is str or value is None else _frozen(value) for value in chosen],
+            *[_frozen(value) if value.__class__ in _CONTAINERS else value for value in chosen],
             *[0 if value is _ABSENT else 1 if value in _EMPTY else 2 for value in given],
         )
 
