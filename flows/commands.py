@@ -12,7 +12,6 @@ on the web chat page (``LABELS``) and the other common words of each language
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -75,11 +74,6 @@ _EDIT = re.compile(r"^(?P<word>.+?)\s*(?P<number>\d+)$", re.UNICODE)
 _SHOWN = re.compile(r"^(?P<word>.*?)(?:\s*(?P<number>\d+))?$", re.UNICODE)
 
 
-def _normalise(text: str) -> str:
-    """Case, accents and spacing do not matter ("quay lai" is QUAY LẠI; see languages.key)."""
-    return key(text.strip().strip(".!"))
-
-
 def _variants(form: str) -> set[str]:
     """A reduced form as it may be typed: with or without its spaces ("quaylai"), and an Arabic
     word with or without the article ("الرجوع" is "رجوع")."""
@@ -89,18 +83,19 @@ def _variants(form: str) -> set[str]:
     return found
 
 
-def spellings(msgids: Iterable[str], t: Translator) -> set[str]:
+@lru_cache(maxsize=256)
+def spellings(msgids: tuple[str, ...], t: Translator) -> frozenset[str]:
     """How command words may be typed: each msgid in English and in the language of ``t``, reduced
-    by :func:`flows.languages.key` (so case and accents do not matter)."""
-    msgids = tuple(msgids)
-    return {key(m) for m in msgids} | {key(t.gettext(m)) for m in msgids}
+    by :func:`flows.languages.key` (so case and accents do not matter). Computed once per
+    translator: a catalogue does not change while the process runs."""
+    return frozenset({key(m) for m in msgids} | {key(t.gettext(m)) for m in msgids})
 
 
 def says(text: str, t: Translator, *msgids: str) -> bool:
     """Is ``text`` one of these words, in English or in the language of ``t``? (case, accents,
     spacing and end punctuation do not matter: "wznow!" is WZNÓW). For a channel's own words,
     such as the SMS channel's DONE, RESUME and NEW."""
-    return _normalise(text) in spellings(msgids, t)
+    return key(text) in spellings(msgids, t)
 
 
 @lru_cache(maxsize=32)
@@ -122,8 +117,8 @@ def _forms(t: Translator, language: str) -> dict[str, Command]:
     return forms
 
 
-def _look_up(text: str, forms: dict[str, Command]) -> Typed | None:
-    typed = _normalise(text)
+def _look_up(typed: str, forms: dict[str, Command]) -> Typed | None:
+    """The command of ``typed`` (reduced by ``key``), with its number."""
     match = _EDIT.match(typed)
     word, number = (match["word"], int(match["number"])) if match else (typed, None)
     for form in sorted(_variants(word)):
@@ -135,21 +130,26 @@ def _look_up(text: str, forms: dict[str, Command]) -> Typed | None:
     return None
 
 
-def recognise(text: str, t: Translator, language: str = SOURCE) -> Typed | None:
-    """The command typed, in English or in ``language`` (translated by ``t``), or None when the
-    text is an answer."""
-    is_language, language_number = language_command(text)
+def _recognised(typed: str, t: Translator, language: str) -> Typed | None:
+    is_language, language_number = language_command(typed)
     if is_language:  # LANGUAGE works in all seven languages, whatever the dialogue's language
         return Typed(Command.LANGUAGE, language_number)
-    return _look_up(text, _forms(t, language))
+    return _look_up(typed, _forms(t, language))
+
+
+def recognise(text: str, t: Translator, language: str = SOURCE) -> Typed | None:
+    """The command typed, in English or in ``language`` (translated by ``t``), or None when the
+    text is an answer (case, accents, spacing and punctuation do not matter)."""
+    return _recognised(key(text), t, language)
 
 
 def in_any_language(text: str, catalogues: Catalogues | None = None) -> Typed | None:
     """The command ``text`` names in any of the seven languages (the dialogue asks before storing
     such a word as a free-text answer: "cofnij" typed in an English dialogue means BACK).
     ``catalogues`` gives each language's translator (default: flows.i18n.catalogue)."""
+    typed = key(text)
     for code in CODES:
-        found = recognise(text, (catalogues or catalogue)(code), code)
+        found = _recognised(typed, (catalogues or catalogue)(code), code)
         if found is not None:
             return found
     return None
@@ -161,8 +161,13 @@ def as_shown(text: str, t: Translator) -> bool:
     any other form there ("back", "Back", "cofnij") may be the answer itself."""
     shown = _SHOWN.match(text.strip().rstrip(".!"))
     word = shown["word"] if shown else ""
+    return word in _shown_words(t)
+
+
+@lru_cache(maxsize=32)
+def _shown_words(t: Translator) -> frozenset[str]:
     msgids = [m for words in WORDS.values() for m in words]
-    return word in {*msgids, *(t.gettext(m) for m in msgids)}
+    return frozenset({*msgids, *(t.gettext(m) for m in msgids)})
 
 
 def shown_word(typed: Typed, t: Translator) -> str:

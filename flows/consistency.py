@@ -104,8 +104,9 @@ class Rule:
 
     def broken(self, values: Answers, today: date, by_id: dict[str, Question]) -> Invalid | None:
         """Why the answers break the rule, or None when it holds or does not apply."""
-        if any(values.get(f) is None for f in self.fields):
-            return None
+        for field in self.fields:
+            if values.get(field) is None:
+                return None
         if not all(by_id[f].may_apply(values) for f in self.fields):
             return None
         return self.check(values, today)

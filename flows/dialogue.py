@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from flows import consent, consistency, languages
@@ -19,10 +20,18 @@ from flows.commands import Command, Typed, recognise
 from flows.i18n import Catalogues, Translator, catalogue, tr, trn
 from flows.question import N_, YES_NO_CHOICES, Ambiguous, Invalid, Kind, ParseContext, Question
 from flows.referral_questions import PARTS, QUESTIONS, part_of
-from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route
+from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route_chart
 from flows.state import REGISTRATION, DialogueState
 
 BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
+CHART = route_chart(QUESTIONS)
+"""The route chart of the catalogue, declared once."""
+CONDITIONS = CHART.conditions
+"""Which questions are on the route, remembered per set of the answers the conditions read."""
+IN_PART: dict[int, tuple[Question, ...]] = {
+    number: tuple(q for q in QUESTIONS if part_of(q)[0] == number) for number in range(1, len(PARTS) + 1)
+}
+"""The questions of each part of the form, in order (progress counts within a part)."""
 SENT_NRM = N_("NRM referral sent. Reference: {reference}. Quote it in any contact.")
 SENT_DTN = N_("Duty to Notify report sent. Reference: {reference}.")
 """The receipts' first lines (also what a channel answers to a message after the referral was sent)."""
@@ -67,7 +76,7 @@ class _Step:
     """EXPLAIN answered in this turn: the consent question is asked without offering it again."""
 
     def __post_init__(self) -> None:
-        self.route = Route(QUESTIONS, self.state)
+        self.route = Route(CHART, self.state)
 
     def translator(self, language: str) -> Translator:
         """The catalogue of ``language`` (this turn's translator when it is the dialogue's)."""
@@ -265,13 +274,11 @@ def _prune(state: DialogueState) -> None:
     carries the answers on the route).
     """
     while True:
-        values = state.values()
+        on_route = CONDITIONS.of(state.answers).applies
         stale = [
             qid
             for qid, record in state.answers.items()
-            if qid in BY_ID
-            and record.get("source") != REGISTRATION
-            and not BY_ID[qid].applies(values)
+            if qid in BY_ID and record.get("source") != REGISTRATION and qid not in on_route
         ]
         if not stale:
             return
@@ -295,9 +302,9 @@ def _skip_answered(step: _Step) -> None:
 
 def _first_unanswered_before(state: DialogueState) -> str | None:
     position = INDEX.get(state.current, len(QUESTIONS))
-    values = state.values()
+    on_route = CONDITIONS.of(state.answers).applies
     for question in QUESTIONS[:position]:
-        if question.id not in state.answers and question.applies(values):
+        if question.id not in state.answers and question.id in on_route:
             return question.id
     return None
 
@@ -490,23 +497,27 @@ MEANT_QUESTION = "did-you-mean"
 DID_YOU_MEAN = N_("Did you mean {command}? Reply YES for {command}, or NO to keep what you typed as the answer.")
 
 
-def _says(text: str, t: Translator, language: str, label: str, english: set[str],
+def _says(text: str, t: Translator, language: str, label: str, english: frozenset[str],
           table: dict[str, tuple[str, ...]]) -> bool:
     """``text`` is this word (``label``'s translation, its English forms or a form of ``table``
     in the conversation's language), whatever the case and accents."""
-    word = languages.key(text.strip().strip(".!"))
-    local = {languages.key(w) for w in table.get(language, ())}
-    return word in english | {languages.key(t.gettext(label))} | local
+    return languages.key(text) in _word_forms(t, label, english, table.get(language, ()))
+
+
+@lru_cache(maxsize=64)
+def _word_forms(t: Translator, label: str, english: frozenset[str], local: tuple[str, ...]) -> frozenset[str]:
+    """The reduced forms of a word, once per translator and language."""
+    return english | {languages.key(t.gettext(label))} | {languages.key(w) for w in local}
 
 
 def _is_no(text: str, t: Translator, language: str = "en") -> bool:
     """A NO, in English or the conversation's language (accents optional)."""
-    return _says(text, t, language, "No", {"no", "n"}, languages.NO_WORDS)
+    return _says(text, t, language, "No", frozenset({"no", "n"}), languages.NO_WORDS)
 
 
 def _is_yes(text: str, t: Translator, language: str = "en") -> bool:
     """A YES to a confirmation, in English or the conversation's language (accents optional)."""
-    return _says(text, t, language, "Yes", {"yes", "y"}, languages.YES_WORDS)
+    return _says(text, t, language, "Yes", frozenset({"yes", "y"}), languages.YES_WORDS)
 
 
 # -- languages and the consent explanation ---------------------------------------------------
@@ -591,8 +602,9 @@ def _language_view(step: _Step) -> render.QuestionView:
 
 
 def _summary_items(state: DialogueState) -> list[tuple[Question, Any]]:
-    values = state.values()
-    return [(q, values[q.id]) for q in route(QUESTIONS, values) if q.id in values]
+    answers = state.answers
+    on_route = CONDITIONS.of(answers).applies
+    return [(q, answers[q.id]["value"]) for q in QUESTIONS if q.id in on_route and q.id in answers]
 
 
 def _progress(state: DialogueState, question: Question) -> render.Progress:
@@ -601,14 +613,15 @@ def _progress(state: DialogueState, question: Question) -> render.Progress:
     (a doubtful date of birth while consent is unanswered) is counted among the questions of its
     part that may still come (``Question.may_apply``)."""
     part, name = part_of(question)
-    values = state.values()
-    on_route = question.applies(values)
+    answers = state.answers
+    conditions = CONDITIONS.of(answers)
+    applies, may_apply = conditions.applies, conditions.may_apply
+    on_route = question.id in applies
     shown = [
         q
-        for q in QUESTIONS
-        if part_of(q)[0] == part
-        and (q.applies(values) or q is question or (not on_route and q.may_apply(values)))
-        and state.answers.get(q.id, {}).get("source") != REGISTRATION
+        for q in IN_PART[part]
+        if (q.id in applies or q is question or (not on_route and q.id in may_apply))
+        and (q.id not in answers or answers[q.id].get("source") != REGISTRATION)
     ]
     step = next((n for n, q in enumerate(shown, start=1) if q is question), len(shown))
     return render.Progress(name, part, len(PARTS), step, len(shown))
@@ -618,7 +631,8 @@ def _where(step: _Step) -> render.Progress:
     """Progress at the current question, or at the end of the last part on the summary."""
     question = BY_ID.get(step.state.current)
     if question is None:
-        question = route(QUESTIONS, step.state.values())[-1]
+        on_route = CONDITIONS.of(step.state.answers).applies
+        question = next(q for q in reversed(QUESTIONS) if q.id in on_route)
     return _progress(step.state, question)
 
 

@@ -84,16 +84,19 @@ def menu(t: Translator) -> str:
 # -- reading what was typed ------------------------------------------------------------------
 
 _ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي"})
+_NOT_WORD = re.compile(r"[\W_]+")
 _UNACCENTED = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "ø": "o", "Ø": "O"})
 
 
 def key(text: str) -> str:
     """A typed word or phrase reduced for comparing: case, accents, Arabic letter variants and
     diacritics, punctuation and spaces do not matter ("Ngôn ngữ" = "ngon ngu", "JĘZYK" = "jezyk")."""
+    if text.isascii():  # nothing to decompose or to fold beyond case
+        return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
     decomposed = unicodedata.normalize("NFKD", text.translate(_UNACCENTED))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     plain = plain.translate(_ARABIC_LETTERS).replace("\u0640", "")  # and the tatweel
-    return " ".join(re.sub(r"[\W_]+", " ", plain).split())
+    return " ".join(_NOT_WORD.sub(" ", plain).split())
 
 
 LANGUAGE_WORDS: frozenset[str] = frozenset(
@@ -123,9 +126,10 @@ def pick(text: str) -> str | None:
 _COMMAND = re.compile(r"^(?P<word>.*?)\s*(?P<number>\d+)?$")
 
 
-def language_command(text: str) -> tuple[bool, int | None]:
-    """Is this the LANGUAGE command (in any of the seven languages), and with which number?"""
-    found = _COMMAND.match(key(text))
+def language_command(typed: str) -> tuple[bool, int | None]:
+    """Is this the LANGUAGE command (in any of the seven languages), and with which number?
+    ``typed`` is what was typed, reduced by :func:`key`."""
+    found = _COMMAND.match(typed)
     if not found or not found["word"]:
         return False, None
     word = found["word"]

@@ -54,8 +54,11 @@ def fold(text: str) -> str:
     Apostrophes are dropped ("Barnardo's" -> "barnardos") and "&" reads as "and"; everything else
     that is not a letter or digit separates words.
     """
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    if text.isascii():  # nothing to decompose or to fold beyond case
+        plain = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     plain = re.sub(r"['\u2018\u2019`\u00b4]", "", plain).replace("&", " and ")
     return " ".join(re.sub(r"[\W_]+", " ", plain).split())
 
@@ -358,12 +361,21 @@ def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, flo
         entry = owners[position]
         if entry in excluded:
             continue
-        score = max(whole.get(position, 0.0), _word_score(typed, keys[position].split(), similar))
+        score = whole.get(position, 0.0)
+        if position in by_words:  # elsewhere no typed word is like a word of the key: score <= 0
+            score = max(score, _word_score(typed, keys[position].split(), similar))
         scores[entry] = max(scores.get(entry, 0.0), score)
         tiebreak[entry] = max(tiebreak.get(entry, 0.0), whole.get(position, 0.0))
-    order = {entry: position for position, entry in enumerate(dict.fromkeys(owners))}
+    order = _order(list_name)
     ranked = sorted(scores.items(), key=lambda item: (-item[1], -tiebreak[item[0]], order[item[0]]))
     return [item for item in ranked if item[1] >= SUGGEST_SCORE / 2]
+
+
+@cache
+def _order(list_name: str) -> dict[str, int]:
+    """Each entry's place in its list (the last tie-break)."""
+    _, owners = _index(list_name)
+    return {entry: position for position, entry in enumerate(dict.fromkeys(owners))}
 
 
 GENERIC_WORDS = frozenset(

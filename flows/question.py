@@ -81,9 +81,30 @@ class Condition:
         could still swing it (Kleene logic): a question whose condition is None may yet be asked."""
         raise NotImplementedError
 
+    def atoms(self) -> frozenset[Condition]:
+        """The one-field tests it is made of (``Answer(...).is_(...)`` and the like): its result
+        follows from theirs and from which of their fields are answered."""
+        raise NotImplementedError
+
+
+class _Combination(Condition):
+    parts: tuple[Condition, ...]
+
+    def atoms(self) -> frozenset[Condition]:
+        return frozenset().union(*(part.atoms() for part in self.parts))
+
+
+class _Atom(Condition):
+    """A test of one field's answer."""
+
+    field_id: str
+
+    def atoms(self) -> frozenset[Condition]:
+        return frozenset({self})
+
 
 @dataclass(frozen=True)
-class _All(Condition):
+class _All(_Combination):
     parts: tuple[Condition, ...]
 
     def __call__(self, answers: Answers) -> bool:
@@ -101,7 +122,7 @@ class _All(Condition):
 
 
 @dataclass(frozen=True)
-class _Any(Condition):
+class _Any(_Combination):
     parts: tuple[Condition, ...]
 
     def __call__(self, answers: Answers) -> bool:
@@ -135,6 +156,9 @@ class _Not(Condition):
         result = self.part.decided(answers)
         return None if result is None else not result
 
+    def atoms(self) -> frozenset[Condition]:
+        return self.part.atoms()
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -152,11 +176,11 @@ class Answer:
 
     def given(self) -> Condition:
         """True when the field has a value (an optional question that was not skipped)."""
-        return _Given(self.field_id)
+        return Given(self.field_id)
 
 
 @dataclass(frozen=True)
-class _Is(Condition):
+class _Is(_Atom):
     field_id: str
     values: frozenset[str]
 
@@ -174,7 +198,7 @@ class _Is(Condition):
 
 
 @dataclass(frozen=True)
-class _Includes(Condition):
+class _Includes(_Atom):
     field_id: str
     value: str
 
@@ -195,7 +219,9 @@ class _Includes(Condition):
 
 
 @dataclass(frozen=True)
-class _Given(Condition):
+class Given(_Atom):
+    """Reads only whether the field was given, never what was given."""
+
     field_id: str
 
     def __call__(self, answers: Answers) -> bool:

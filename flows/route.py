@@ -1,4 +1,4 @@
-"""The referral route as a python-statemachine chart built from the question catalogue.
+"""The referral route: a chart declared once from the question catalogue, walked per message.
 
 Each question is a state of the compound state ``asking``. ``advance`` leaves a question for the
 next question that applies: its transitions list the following questions in order, each guarded by
@@ -7,25 +7,110 @@ exactly the forks of the form and no more. ``back`` mirrors it. ``edit``, ``rest
 are declared once on the enclosing ``dialogue`` state and so work from every question and from the
 summary; ``submit`` leaves only the summary. The dialogue drives the chart; the chart decides
 where it may go.
+
+The chart is declared as data (:func:`route_chart`) and given to python-statemachine in its dict
+form (:func:`chart_definition`, :func:`chart_class`: the library checks and draws it, and the tests
+run it as the reference). A message walks the same declaration through :class:`Route`, which
+takes, from the current state and then from the states enclosing it, the first transition of the
+event whose guard holds, as the library's engine does: the engine's processing loop costs more
+than a whole dialogue step, and ``edit`` is looked up by field rather than by trying 129 guards.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Callable
 
 from statemachine import StateChart
 from statemachine.io import create_machine_class_from_definition
 
-from flows.question import Question
+from flows.question import Given, Question
 
 REVIEW = "review"
 SUBMITTED = "submitted"
 CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Arrow:
+    """One declared transition: to ``target`` (a state's value), taken when its guard holds."""
+
+    target: str
+    applies: Question | None = None
+    """Guard: this question is on the route, given the answers so far."""
+    requested: str | None = None
+    """Guard: the event asks for this field (``edit`` with ``field=``)."""
+
+    def holds(self, values: Mapping[str, Any], field: str) -> bool:
+        if self.applies is not None and not self.applies.applies(values):
+            return False
+        return self.requested is None or self.requested == field
+
+
+Events = dict[str, tuple[Arrow, ...]]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The route's states and transitions: each state's own events, and those of the enclosing
+    ``dialogue`` state, which apply from every question and from the summary."""
+
+    questions: tuple[Question, ...]
+    own: dict[str, Events]
+    """State value -> event -> transitions in the order they are tried."""
+    anywhere: Events
+    final: tuple[str, ...] = (SUBMITTED, CANCELLED)
+
+    @cached_property
+    def conditions(self) -> Conditions:
+        return Conditions(self.questions)
+
+    @cached_property
+    def requested(self) -> dict[str, dict[str, str]]:
+        """Event -> field -> target, for the enclosing events whose every transition is guarded
+        by the field asked for (``edit``): one look-up instead of a guard per question."""
+        return {
+            event: {a.requested: a.target for a in chain if a.requested is not None}
+            for event, chain in self.anywhere.items()
+            if chain and all(a.requested is not None and a.applies is None for a in chain)
+        }
+
+
+def _guarded_chain(candidates: Sequence[Question], end: str | None) -> tuple[Arrow, ...]:
+    """Transitions to the first applicable candidate, stopping at the first unconditional one."""
+    chain: list[Arrow] = []
+    for question in candidates:
+        if question.when is None:
+            return (*chain, Arrow(question.id))
+        chain.append(Arrow(question.id, applies=question))
+    return (*chain, Arrow(end)) if end is not None else tuple(chain)
+
+
+@lru_cache(maxsize=4)
+def route_chart(questions: tuple[Question, ...]) -> Chart:
+    """The route chart of a catalogue, declared once."""
+    own: dict[str, Events] = {}
+    for index, question in enumerate(questions):
+        events = {"advance": _guarded_chain(questions[index + 1 :], REVIEW)}
+        back = _guarded_chain(list(reversed(questions[:index])), None)
+        if back:
+            events["back"] = back
+        own[question.id] = events
+    own[REVIEW] = {
+        "back": _guarded_chain(list(reversed(questions)), None),
+        "submit": (Arrow(SUBMITTED),),
+    }
+    anywhere = {
+        "edit": tuple(Arrow(q.id, requested=q.id) for q in questions),
+        "restart": (Arrow(questions[0].id),),
+        "cancel": (Arrow(CANCELLED),),
+    }
+    return Chart(questions, own, anywhere)
+
+
+# -- the chart as python-statemachine declares it ----------------------------------------------
 
 
 def _state_id(value: str) -> str:
@@ -33,47 +118,35 @@ def _state_id(value: str) -> str:
     return "q_" + value.replace("-", "_")
 
 
-def _applies(question: Question) -> Callable[..., bool]:
-    def cond(model: Any) -> bool:
-        return question.applies(model.values())
+def _cond(arrow: Arrow) -> Callable[..., bool]:
+    """The guard as a python-statemachine condition (it is given the model and the event's
+    keyword arguments by name)."""
 
-    cond.__name__ = f"applies_{_state_id(question.id)}"
+    def cond(model: Any, field: str = "") -> bool:
+        return arrow.holds(model.values(), field)
+
+    cond.__name__ = f"to_{_state_id(arrow.target)}"
     return cond
 
 
-def _requested(question: Question) -> Callable[..., bool]:
-    def cond(field: str = "") -> bool:
-        return field == question.id
-
-    cond.__name__ = f"requested_{_state_id(question.id)}"
-    return cond
-
-
-def _guarded_chain(candidates: Sequence[Question], end: str | None) -> list[dict[str, Any]]:
-    """Transitions to the first applicable candidate, stopping at the first unconditional one."""
-    transitions: list[dict[str, Any]] = []
-    for question in candidates:
-        if question.when is None:
-            transitions.append({"target": _state_id(question.id)})
-            return transitions
-        transitions.append({"target": _state_id(question.id), "cond": _applies(question)})
-    if end is not None:
-        transitions.append({"target": end})
-    return transitions
+def _transitions(chain: tuple[Arrow, ...]) -> list[dict[str, Any]]:
+    ids = {REVIEW: REVIEW, SUBMITTED: SUBMITTED, CANCELLED: CANCELLED}
+    return [
+        {"target": ids.get(a.target) or _state_id(a.target)}
+        | ({"cond": _cond(a)} if a.applies is not None or a.requested is not None else {})
+        for a in chain
+    ]
 
 
-def chart_definition(questions: Sequence[Question]) -> dict[str, Any]:
+def chart_definition(questions: tuple[Question, ...]) -> dict[str, Any]:
     """The states and transitions of the route, as python-statemachine's dict definition."""
+    chart = route_chart(questions)
     asking: dict[str, Any] = {}
     for index, question in enumerate(questions):
         state: dict[str, Any] = {"value": question.id, "name": question.summary}
         if index == 0:
             state["initial"] = True
-        events = {"advance": _guarded_chain(questions[index + 1 :], REVIEW)}
-        back = _guarded_chain(list(reversed(questions[:index])), None)
-        if back:
-            events["back"] = back
-        state["on"] = events
+        state["on"] = {event: _transitions(chain) for event, chain in chart.own[question.id].items()}
         asking[_state_id(question.id)] = state
     return {
         "dialogue": {
@@ -82,19 +155,10 @@ def chart_definition(questions: Sequence[Question]) -> dict[str, Any]:
                 "asking": {"initial": True, "states": asking},
                 REVIEW: {
                     "value": REVIEW,
-                    "on": {
-                        "back": _guarded_chain(list(reversed(questions)), None),
-                        "submit": [{"target": SUBMITTED}],
-                    },
+                    "on": {event: _transitions(chain) for event, chain in chart.own[REVIEW].items()},
                 },
             },
-            "on": {
-                "edit": [
-                    {"target": _state_id(q.id), "cond": _requested(q)} for q in questions
-                ],
-                "restart": [{"target": _state_id(questions[0].id)}],
-                "cancel": [{"target": CANCELLED}],
-            },
+            "on": {event: _transitions(chain) for event, chain in chart.anywhere.items()},
         },
         SUBMITTED: {"value": SUBMITTED, "final": True},
         CANCELLED: {"value": CANCELLED, "final": True},
@@ -103,99 +167,53 @@ def chart_definition(questions: Sequence[Question]) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def chart_class(questions: tuple[Question, ...]) -> type[StateChart]:
-    """Build the chart class once per catalogue (building it is the slow part)."""
+    """The chart as a python-statemachine class (building it takes about 0.1 s)."""
     return create_machine_class_from_definition("ReferralRoute", states=chart_definition(questions))
 
 
-class _ChartModel:
-    """Adapts a DialogueState to the chart, which keeps its active leaf in ``state``.
-
-    The adapter is re-pointed at each conversation in turn, so one chart instance serves them all.
-    """
-
-    def __init__(self, state: Any) -> None:
-        self.bound = state
-
-    def values(self) -> dict[str, Any]:
-        return self.bound.values()
-
-    @property
-    def state(self) -> Any:
-        return self.bound.current or None
-
-    @state.setter
-    def state(self, configuration: Any) -> None:
-        self.bound.current = _leaf(configuration)
-
-
-def _leaf(configuration: Any) -> str:
-    """The chart reports the whole active configuration (dialogue, asking, leaf); keep the leaf."""
-    if isinstance(configuration, str) or configuration is None:
-        return configuration or ""
-    return list(configuration)[-1]
-
-
-@dataclass
-class _Instance:
-    chart: StateChart
-    adapter: _ChartModel
-
-
-_idle: dict[int, list[_Instance]] = {}
-_idle_lock = threading.Lock()
-
-
-@contextmanager
-def _bound_chart(questions: tuple[Question, ...], state: Any) -> Iterator[StateChart]:
-    """An idle chart instance, pointed at ``state`` for the duration of the block.
-
-    Instantiating the chart resolves thousands of callbacks (about 0.1 s), far too slow to do per
-    message; the chart reads its position from the model on every event, so an instance
-    re-pointed at another conversation behaves exactly like a fresh one. Instances are pooled
-    rather than kept per thread because web servers start a thread per request.
-    """
-    with _idle_lock:
-        idle = _idle.setdefault(id(questions), [])
-        instance = idle.pop() if idle else None
-    if instance is None:
-        adapter = _ChartModel(_Unbound())
-        instance = _Instance(chart_class(questions)(model=adapter), adapter)
-    instance.adapter.bound = state
-    try:
-        yield instance.chart
-    finally:
-        instance.adapter.bound = _Unbound()
-        # a chart that reached a final state (submitted, cancelled) stops for good: drop it
-        if not instance.chart.is_terminated:
-            with _idle_lock:
-                idle.append(instance)
-
-
-@dataclass
-class _Unbound:
-    """Stands in for a conversation while the chart instance is first built."""
-
-    current: str = ""
-
-    def values(self) -> dict[str, Any]:
-        return {}
+# -- walking the chart ---------------------------------------------------------------------------
 
 
 class Route:
     """The chart bound to one conversation's state: move, then read where it stands."""
 
-    def __init__(self, questions: tuple[Question, ...], model: Any) -> None:
+    def __init__(self, chart: Chart, model: Any) -> None:
         self._model = model
-        self._questions = questions
+        self._chart = chart
         if not model.current:
-            model.current = questions[0].id
+            model.current = chart.questions[0].id
 
-    def send(self, event: str, **kwargs: Any) -> bool:
+    def send(self, event: str, field: str = "") -> bool:
         """Fire an event; True when it moved the conversation."""
-        before = self._model.current
-        with _bound_chart(self._questions, self._model) as chart:
-            chart.send(event, **kwargs)
-        return self._model.current != before
+        target = self._target(event, field)
+        if target is None or target == self._model.current:
+            return False
+        self._model.current = target
+        return True
+
+    def _target(self, event: str, field: str) -> str | None:
+        """The first transition of ``event`` whose guard holds, from the current state and then
+        from the enclosing ``dialogue`` (a final state has none)."""
+        current = self._model.current
+        if current in self._chart.final:
+            return None
+        target = self._first(self._chart.own[current].get(event, ()), field)
+        if target is not None:
+            return target
+        if event in self._chart.requested:
+            return self._chart.requested[event].get(field)
+        return self._first(self._chart.anywhere.get(event, ()), field)
+
+    def _first(self, chain: tuple[Arrow, ...], field: str) -> str | None:
+        """``Arrow.holds`` over the chain, with the route conditions read from those remembered."""
+        guarded = any(arrow.applies is not None for arrow in chain)
+        on_route = self._chart.conditions.of(self._model.answers).applies if guarded else frozenset()
+        for arrow in chain:
+            if arrow.applies is not None and arrow.applies.id not in on_route:
+                continue
+            if arrow.requested is None or arrow.requested == field:
+                return arrow.target
+        return None
 
     @property
     def position(self) -> str:
@@ -205,3 +223,75 @@ class Route:
 def route(questions: Sequence[Question], values: dict[str, Any]) -> list[Question]:
     """The questions on the route as it stands, given the answers so far."""
     return [q for q in questions if q.applies(values)]
+
+
+# -- which questions are on the route ------------------------------------------------------------
+
+_ABSENT = object()
+_EMPTY = (None, "", [])
+_CONTAINERS = frozenset({list, dict})
+
+
+def _frozen(value: Any) -> Any:
+    """An answer as part of a dictionary key (multi-choice answers are lists)."""
+    if isinstance(value, list):
+        return tuple(map(_frozen, value))
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
+@dataclass(frozen=True)
+class OnRoute:
+    """Which questions the answers put on the route, and which may still come."""
+
+    applies: frozenset[str]
+    """``Question.applies``: on the route as it stands."""
+    may_apply: frozenset[str]
+    """``Question.may_apply``: on it, or could be once an unanswered question is answered."""
+
+
+class Conditions:
+    """Every question's route condition, evaluated once per distinct set of the answers the
+    conditions read, and remembered: a dialogue step asks "which questions are on the route?"
+    several times, and few answers move the route.
+
+    The conditions read choices (kept in the key as they are) and whether a list answer was given
+    (kept as absent, skipped or given: the place typed is never kept).
+    """
+
+    LIMIT = 4096
+
+    def __init__(self, questions: tuple[Question, ...]) -> None:
+        self.questions = questions
+        atoms = frozenset().union(*(q.when.atoms() for q in questions if q.when))
+        read = {a.field_id for a in atoms if not isinstance(a, Given)}
+        given = {a.field_id for a in atoms} - read
+        self.value_fields = tuple(sorted(read))
+        self.given_fields = tuple(sorted(given))
+        self._known: dict[tuple[Any, ...], OnRoute] = {}
+
+    def key(self, answers: Mapping[str, Mapping[str, Any]]) -> tuple[Any, ...]:
+        """What the conditions read of the answers (``DialogueState.answers``): two sets of
+        answers with one key share a route."""
+        chosen = [answers[field]["value"] if field in answers else _ABSENT for field in self.value_fields]
+        given = [answers[field]["value"] if field in answers else _ABSENT for field in self.given_fields]
+        return (
+            *[_frozen(value) if value.__class__ in _CONTAINERS else value for value in chosen],
+            *[0 if value is _ABSENT else 1 if value in _EMPTY else 2 for value in given],
+        )
+
+    def of(self, answers: Mapping[str, Mapping[str, Any]]) -> OnRoute:
+        """Which questions are on the route given ``DialogueState.answers``."""
+        key = self.key(answers)
+        found = self._known.get(key)
+        if found is None:
+            values = {qid: record["value"] for qid, record in answers.items()}
+            found = OnRoute(
+                frozenset(q.id for q in self.questions if q.applies(values)),
+                frozenset(q.id for q in self.questions if q.may_apply(values)),
+            )
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()
+            self._known[key] = found
+        return found

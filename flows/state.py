@@ -6,7 +6,7 @@ so a dialogue survives any restart; nothing else about a conversation lives in m
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 REGISTRATION = "registration"
@@ -44,7 +44,9 @@ class DialogueState:
         self.answers[qid] = {"value": value, "typed": typed, "lang": self.language, "source": source}
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """A copy to store, sharing nothing with the state (``dataclasses.asdict`` gives the same,
+        but deep-copies every string: more than a whole dialogue step costs)."""
+        return {f.name: _copied(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DialogueState:
@@ -54,3 +56,12 @@ class DialogueState:
         if version is not None and "consent_explanations" not in data:
             data["consent_explanations"] = [{"version": version, "language": code} for code in languages]
         return cls(**data)
+
+
+def _copied(value: Any) -> Any:
+    """JSON-like data copied: new dicts and lists, the same immutable leaves."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(v) for v in value)
+    return value

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Callable
 
 import phonenumbers
@@ -62,33 +62,47 @@ FILLER_WORDS = frozenset({"and", "also", "plus", "or"})
 """Words allowed between the picks of a multi-choice answer ("1, 3 and 4")."""
 
 
-def _phrases(question: Question, ctx: ParseContext | None = None) -> list[tuple[str, int]]:
+def _phrases(question: Question, ctx: ParseContext | None = None) -> tuple[tuple[str, int], ...]:
     """Every folded phrase that picks an option (label, value, extra words), longest first: in
     English and, when the dialogue has another language, in that language too."""
+    if ctx is None or ctx.language == "en":
+        return _phrase_table(question.options(), "en", None)
+    return _phrase_table(question.options(), ctx.language, ctx.t)
+
+
+@lru_cache(maxsize=512)
+def _phrase_table(options: tuple[Choice, ...], language: str, t: Any) -> tuple[tuple[str, int], ...]:
+    """``_phrases`` for a question's options in one language, folded once (per translator: the
+    labels are read in the language of ``t``)."""
     found: dict[str, int] = {}
-    for index, choice in enumerate(question.options()):
-        for phrase in _choice_phrases(choice, ctx):
+    for index, choice in enumerate(options):
+        for phrase in _choice_phrases(choice, language, t):
             found.setdefault(phrase, index)
-    return sorted(found.items(), key=lambda item: -len(item[0]))
+    return tuple(sorted(found.items(), key=lambda item: -len(item[0])))
 
 
-def _choice_phrases(choice: Choice, ctx: ParseContext | None = None) -> set[str]:
+def _choice_phrases(choice: Choice, language: str, t: Any) -> set[str]:
     extra = YES_WORDS if choice.value == "yes" else NO_WORDS if choice.value == "no" else ()
     words = [choice.label, choice.value, *choice.words, *extra]
-    if ctx is not None and ctx.language != "en":
-        if ctx.t is not None:
-            words.append(ctx.t.gettext(choice.label))
+    if language != "en":
+        if t is not None:
+            words.append(t.gettext(choice.label))
         local = languages.YES_WORDS if choice.value == "yes" else languages.NO_WORDS
         if choice.value in ("yes", "no"):
-            words.extend(local.get(ctx.language, ()))
+            words.extend(local.get(language, ()))
     folded = {fold(word) for word in words} | {fold(languages.unaccented(word)) for word in words}
     return {phrase for phrase in folded if phrase}
+
+
+@lru_cache(maxsize=16)
+def _fillers_of(language: str) -> frozenset[str]:
+    return FILLER_WORDS | {fold(word) for word in languages.AND_WORDS.get(language, ())}
 
 
 def _fillers(ctx: ParseContext | None) -> frozenset[str]:
     if ctx is None or ctx.language == "en":
         return FILLER_WORDS
-    return FILLER_WORDS | {fold(word) for word in languages.AND_WORDS.get(ctx.language, ())}
+    return _fillers_of(ctx.language)
 
 
 def _pick_one(question: Question, text: str, ctx: ParseContext) -> str:
