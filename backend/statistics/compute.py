@@ -192,20 +192,28 @@ def _totals(grid: Grid) -> list[Cell]:
     return [primary(sum(column.values())) for column in grid]
 
 
-def _listed_keys(grid: Grid) -> list[Any]:
-    """The values of a list breakdown seen in any shown quarter: entries alphabetically, then the
-    special values (a fixed order, so suppression picks the same cells on every page)."""
-    seen = {key for column in grid for key, count in column.items() if count}
-    entries = sorted(key for key in seen if key not in LISTED_SPECIAL)
-    return [*entries, *(key for key in LISTED_SPECIAL if key in seen)]
+def _listed_keys(entries: Iterable[str]) -> list[Any]:
+    """Every value of a list breakdown (nationality, local authority): entries alphabetically, then
+    the special values. A fixed set and order, so suppression picks the same cells on every page."""
+    return [*sorted(set(entries) - set(LISTED_SPECIAL)), *LISTED_SPECIAL]
+
+
+def _worth_showing(keys: Sequence[Any], published: Sequence[Mapping[Any, Count]]) -> list[Any]:
+    """The rows of a long list with something to show: a row is left out when each of its cells is 0
+    or in a withheld column (all "[c]"). Decided on published cells only, so leaving a row out tells
+    nothing a withheld column hides (which of its rows are zero)."""
+    open_columns = [column for column in published if any(value != HIDDEN for value in column.values())]
+    return [key for key in keys if any(column[key] != 0 for column in open_columns)]
 
 
 def _listed_table(table_id: str, title: str, series: str, heading: str, period: Period, grid: Grid,
-                  notes: Iterable[str]) -> StatTable:
-    keys = _listed_keys(grid)
+                  entries: Iterable[str], notes: Iterable[str]) -> StatTable:
+    keys = _listed_keys(entries)
     labels = {key: LISTED_SPECIAL.get(key, key) for key in keys}
     published = _suppressed(grid, keys, lambda _, counts: suppress_table(counts))
-    return _table(table_id, title, series, heading, period, labels, published, _totals(grid), notes, keys=keys)
+    return _table(table_id, title, series, heading, period, labels, published, _totals(grid),
+                  (*notes, "Rows with nothing to show (only zeros or withheld cells) are left out."),
+                  keys=_worth_showing(keys, published))
 
 
 def _partition(table_id: str, title: str, series: str, heading: str, period: Period, grid: Grid,
@@ -216,8 +224,7 @@ def _partition(table_id: str, title: str, series: str, heading: str, period: Per
 
 def _geography(period: Period, forces: Grid) -> list[StatTable]:
     """Region (a region is its police force areas) and police force area, the second nested in the first."""
-    regions = derived.force_regions()
-    region_of = {force: regions.get(force, force) for column in forces for force in column}
+    region_of: dict[Any, Any] = {**derived.force_regions(), derived.OTHER: derived.OTHER, None: None}
     region_grid: Grid = [defaultdict(int) for _ in forces]
     for column, totals in zip(forces, region_grid):
         for force, count in column.items():
@@ -225,7 +232,7 @@ def _geography(period: Period, forces: Grid) -> list[StatTable]:
     region_keys = [*derived.REGIONS, derived.OTHER, None]
     region_published = _suppressed(region_grid, region_keys, lambda _, counts: suppress_table(counts))
     force_keys = [force for region in region_keys
-                  for force in sorted((f for f in {*region_of} if region_of[f] == region), key=str)]
+                  for force in sorted((f for f in region_of if region_of[f] == region), key=str)]
     force_published = [{} for _ in forces]
     for region in region_keys:
         members = [force for force in force_keys if region_of[force] == region]
@@ -241,7 +248,8 @@ def _geography(period: Period, forces: Grid) -> list[StatTable]:
         _table("nrm-referrals-by-police-force-area", "NRM referrals by police force area of exploitation, by quarter",
                "nrm", "Police force area", period, force_labels, force_published, _totals(forces),
                (where, "A force's count is hidden whenever its region's count is, so that the forces cannot "
-                       "give the region away."), keys=force_keys),
+                       "give the region away. Rows with nothing to show (only zeros or withheld cells) are "
+                       "left out."), keys=_worth_showing(force_keys, force_published)),
     ]
 
 
@@ -325,19 +333,21 @@ def report(session: Session, period: Period, today: date) -> Report:
         _partition("nrm-referrals-by-gender", "NRM referrals by gender, by quarter", "nrm", "Gender", period,
                    genders.get("nrm", empty), GENDER_NAMES),
         _listed_table("nrm-referrals-by-nationality", "NRM referrals by nationality, by quarter", "nrm",
-                      "Nationality", period, nationalities.get("nrm", empty), nationality_note),
+                      "Nationality", period, nationalities.get("nrm", empty), derived.list_entries("nationality"),
+                      nationality_note),
         *_exploitation_tables(period, exploitation, "nrm",
                               [(age, age_cells[AGE_NAMES[age]]) for age in derived.AGE_GROUPS]),
         *_geography(period, forces.get("nrm", empty)),
         _listed_table("nrm-referrals-by-local-authority", "NRM referrals by local authority, by quarter", "nrm",
-                      "Local authority", period, authorities.get("nrm", empty),
+                      "Local authority", period, authorities.get("nrm", empty), derived.list_entries("authority"),
                       ("The local authority the first responder contacted about a child (asked for children "
                        "only: adults are counted as not recorded).",)),
         _partition("dtn-reports-by-first-responder-type", "Duty to Notify reports by first responder organisation "
                    "type, by quarter", "dtn", "First responder organisation type", period, types.get("dtn", empty),
                    TYPE_NAMES, type_note),
         _listed_table("dtn-reports-by-nationality", "Duty to Notify reports by nationality, by quarter", "dtn",
-                      "Nationality", period, nationalities.get("dtn", empty), nationality_note),
+                      "Nationality", period, nationalities.get("dtn", empty), derived.list_entries("nationality"),
+                      nationality_note),
         *_exploitation_tables(period, exploitation, "dtn",
                               [(None, _totals(ages.get("dtn", empty)))]),
     ]

@@ -83,6 +83,11 @@ def _lists() -> dict[str, frozenset[str]]:
             "authority": entries("local-authority-contacted-about-child-local-authority-name")}
 
 
+def list_entries(name: str) -> frozenset[str]:
+    """The entries of a list breakdown: ``nationality``, ``force`` or ``authority``."""
+    return _lists()[name]
+
+
 def _listed(value: Any, allowed: frozenset[str]) -> str | None:
     if not isinstance(value, str) or not value:
         return None
