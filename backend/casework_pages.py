@@ -544,7 +544,7 @@ def statistics() -> Any:
         period = aggregate.parse(asked, today)
     except aggregate.InvalidPeriod as error:
         message = _(PERIOD_FORMAT_ERROR) if error.problem == "format" else \
-            _(PERIOD_NOT_ENDED_ERROR, quarter=asked.upper(), latest=latest.code)
+            _(PERIOD_NOT_ENDED_ERROR, quarter=error.quarter, latest=latest.code)
         return render_template("casework/stats.html", report=None, asked=asked, choices=choices,
                                errors=[{"text": message, "href": "#period"}], period_error=message), 400
     report = aggregate.build(db.session(), period, today)

@@ -211,8 +211,9 @@ class Case(Base):
         Index("ix_cases_status_priority_rg_due_date", "status", "priority", "rg_due_date"),
         Index("ix_cases_status_priority_cg_due_date", "status", "priority", "cg_due_date"),
         Index("ix_cases_status_priority_review_due_date", "status", "priority", "review_due_date"),
-        Index("ix_cases_route_submitted_at_statistics", "route", "submitted_at",
-              postgresql_include=list(STATISTICS_COLUMNS)),
+        Index("ix_cases_submitted_at_statistics", "submitted_at",
+              postgresql_include=["route", *STATISTICS_COLUMNS]),
+        Index("ix_cases_id_submitted_at", "id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

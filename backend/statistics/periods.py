@@ -27,11 +27,13 @@ FIRST_YEAR = 2000
 
 class InvalidPeriod(ValueError):
     """A period that is not a quarter, year or rolling 12 months, or has not ended. ``str()`` is the
-    English message (the API's); ``problem`` is ``format`` or ``not-ended`` for pages that translate."""
+    English message (the API's); ``problem`` is ``format`` or ``not-ended`` for pages that translate,
+    ``quarter`` the quarter that has not ended (``not-ended``)."""
 
-    def __init__(self, message: str, problem: str) -> None:
+    def __init__(self, message: str, problem: str, quarter: str | None = None) -> None:
         super().__init__(message)
         self.problem = problem
+        self.quarter = quarter
 
 
 @dataclass(frozen=True, order=True)
@@ -147,5 +149,6 @@ def parse(text: str | None, today: date) -> Period:
         raise InvalidPeriod(FORMAT_MESSAGE, "format")
     if period.last > latest(today):
         raise InvalidPeriod(f"{period.last.label} has not ended yet: statistics are published for whole quarters "
-                            f"once they have ended (the latest is {latest(today).code}).", "not-ended")
+                            f"once they have ended (the latest is {latest(today).code}).", "not-ended",
+                            period.last.code)
     return period

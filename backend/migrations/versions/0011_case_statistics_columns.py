@@ -74,8 +74,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("local_authority", sa.String(96), nullable=True))
         batch.add_column(sa.Column("exploitation_groups", sa.Integer, nullable=False, server_default="32"))
     _backfill(op.get_bind())
-    op.create_index("ix_cases_route_submitted_at_statistics", "cases", ["route", "submitted_at"],
-                    postgresql_include=list(STATISTICS))
+    op.create_index("ix_cases_submitted_at_statistics", "cases", ["submitted_at"],
+                    postgresql_include=["route", *STATISTICS])
+    op.create_index("ix_cases_id_submitted_at", "cases", ["id", "submitted_at"])
     op.create_index("ix_decisions_decided_at_stage_outcome", "decisions", ["decided_at", "stage", "outcome"],
                     postgresql_include=["case_id"])
     op.create_index("ix_reviews_reviewed_at_outcome", "reviews", ["reviewed_at", "outcome"])
@@ -86,7 +87,8 @@ def downgrade() -> None:
     op.drop_index("ix_case_notes_kind_at", "case_notes")
     op.drop_index("ix_reviews_reviewed_at_outcome", "reviews")
     op.drop_index("ix_decisions_decided_at_stage_outcome", "decisions")
-    op.drop_index("ix_cases_route_submitted_at_statistics", "cases")
+    op.drop_index("ix_cases_id_submitted_at", "cases")
+    op.drop_index("ix_cases_submitted_at_statistics", "cases")
     with op.batch_alter_table("cases") as batch:
         for name in reversed(STATISTICS):
             batch.drop_column(name)
