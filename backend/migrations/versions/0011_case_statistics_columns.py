@@ -13,14 +13,13 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.engine import Connection
 
-from backend.crypto import FieldCipher, cipher_for
+from backend.crypto import FieldCipher, migration_cipher
 from backend.statistics.derived import columns as derived_columns
 
 revision: str = "0011"
@@ -36,18 +35,6 @@ _CASES = sa.table("cases", sa.column("id", sa.Integer), sa.column("payload", sa.
                   sa.column("organisation", sa.String), *(sa.column(name) for name in STATISTICS))
 
 
-def _cipher(bind: Connection) -> FieldCipher:
-    """The app's cipher (``nrm db upgrade``), else one from ``FIELD_ENCRYPTION_KEY``."""
-    try:
-        return cipher_for(bind.dialect)
-    except RuntimeError:
-        keys = os.environ.get("FIELD_ENCRYPTION_KEY")
-        if not keys:
-            raise RuntimeError("cases need their statistics columns: run `nrm db upgrade`, or set "
-                               "FIELD_ENCRYPTION_KEY for alembic") from None
-        return FieldCipher.from_setting(keys)
-
-
 def _backfill(bind: Connection) -> None:
     cipher: FieldCipher | None = None
     last = 0
@@ -56,7 +43,7 @@ def _backfill(bind: Connection) -> None:
                             .where(_CASES.c.id > last).order_by(_CASES.c.id).limit(BATCH)).all()
         if not rows:
             return
-        cipher = cipher or _cipher(bind)
+        cipher = cipher or migration_cipher(bind.dialect)
         for case_id, token, organisation in rows:
             payload = cipher.decrypt_json(token) if token is not None else {}
             values = derived_columns(payload if isinstance(payload, dict) else {}, organisation or "")
