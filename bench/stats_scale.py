@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 PERIODS = ("2026Q3", "2025", "12m-2026Q3")
 TODAY = date(2026, 11, 29)
-ROUNDS = 5
+ROUNDS = 3
 START, END = "2023-01-01 00:00+00", "2026-10-01 00:00+00"
 
 SEED_CASES = """
