@@ -217,3 +217,15 @@ def test_partial_without_a_chart_is_the_table_alone_and_says_not_applicable_in_w
 
 def test_charts_are_drawn_only_for_the_tables_that_ask_for_one():
     assert set(charts(REPORT)) == {BY_AGE.id, BY_TYPE.id}
+
+
+def test_chart_follows_the_page_language_arabic_right_to_left_welsh_left_to_right(page_app):
+    with page_app.test_request_context(headers={"Accept-Language": "ar"}):
+        arabic = ET.fromstring(str(chart_svg(BY_AGE)))
+    with page_app.test_request_context(headers={"Accept-Language": "cy"}):
+        welsh = ET.fromstring(str(chart_svg(BY_AGE)))
+    assert arabic.get("direction") == "rtl" and welsh.get("direction") == "ltr"
+    assert arabic.find(f"{SVG}desc").text.startswith("مخطط أعمدة مكدسة")
+    assert "عدد الإحالات" in texts(arabic)
+    assert welsh.find(f"{SVG}desc").text.endswith("Mae'r ffigurau yn y tabl ar ôl y siart hwn.")
+    assert x_of(bars(arabic)[0]) > x_of(bars(arabic)[-1])
