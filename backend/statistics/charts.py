@@ -5,9 +5,9 @@ a column (e.g. a quarter), split by the table's rows (e.g. age groups); total li
 The page shows the table itself right after the chart (``casework/_stat_table.html``), so the chart
 adds a picture, never a figure the table does not have.
 
-- Accessible: ``role="img"`` named by its ``<title>`` and described by its ``<desc>``
-  (``aria-labelledby``), which says what the bars are and that the figures are in the table after
-  the chart. Axis titles, tick labels and a legend (in stack order, top first) are SVG text.
+- Accessible: ``role="img"`` named by its ``<title>`` (``aria-labelledby``) and described by its
+  ``<desc>`` (``aria-describedby``: both in one ``aria-labelledby`` would make the whole description
+  its name), which says what the bars are and that the figures are in the table after the chart. Axis titles, tick labels and a legend (in stack order, top first) are SVG text.
 - Colour: the Analysis Function's categorical palette, every colour at least 3:1 against white
   (WCAG 1.4.11; :func:`contrast` checks it in the tests), segments parted by white gaps; colour is
   never the only cue: each series after the first also has its own white pattern, the same in the
@@ -15,8 +15,9 @@ adds a picture, never a figure the table does not have.
 - Suppressed counts (``"<5"``, ``"[c]"``) are not drawn (a gap in the stack) and their symbols are
   written above the bar, with a note under the chart saying what they mean and why.
 - Right to left: with ``rtl`` (default: the page language's direction) the chart is mirrored, the
-  first bar and the value axis on the right; ``direction`` is always set on the ``<svg>``, so it
-  never inherits the page's direction by accident.
+  first bar and the value axis on the right. Every text sets its own ``direction`` from its first
+  strong letter, so "2026 Q1" and "<5" read left to right in an Arabic chart and an Arabic label
+  right to left in any chart, whatever the page around the chart says.
 - CSP: no script, no ``style`` attribute, no external resource; only SVG presentation attributes
   and the class ``app-chart`` (``app.css`` sizes it). Ids start with ``chart-`` and the table's id,
   so several charts can share a page.
@@ -201,7 +202,7 @@ def chart_svg(table: StatTable, *, rtl: bool | None = None) -> Markup:
     svg = ET.Element("svg", {
         "xmlns": "http://www.w3.org/2000/svg", "viewBox": f"0 0 {width} {height}", "width": str(width),
         "height": str(height), "class": "app-chart", "role": "img", "focusable": "false",
-        "aria-labelledby": f"{uid}-title {uid}-desc", "direction": "rtl" if rtl else "ltr", "id": uid})
+        "aria-labelledby": f"{uid}-title", "aria-describedby": f"{uid}-desc", "direction": "rtl" if rtl else "ltr", "id": uid})
     ET.SubElement(svg, "title", id=f"{uid}-title").text = table.title
     description = [gettext(DESCRIPTION, columns=", ".join(table.columns), heading=table.row_heading,
                            series=", ".join(row.label for row in series))]

@@ -44,7 +44,7 @@ def texts(element: ET.Element) -> list[str]:
 def test_chart_is_an_image_named_by_its_title_and_described_by_its_desc():
     svg = parse(BY_AGE, rtl=False)
     assert svg.get("role") == "img"
-    title_id, desc_id = svg.get("aria-labelledby").split()
+    title_id, desc_id = svg.get("aria-labelledby"), svg.get("aria-describedby")
     title = svg.find(f"{SVG}title")
     desc = svg.find(f"{SVG}desc")
     assert (title.get("id"), title.text) == (title_id, BY_AGE.title)
