@@ -77,6 +77,14 @@ class _Segment:
     value: int
 
 
+@dataclass(frozen=True)
+class _Bar:
+    column: str
+    segments: list[_Segment]
+    marks: list[str]
+    """The symbols of its suppressed cells, written above it."""
+
+
 def contrast(colour: str, background: str = WHITE) -> float:
     """The WCAG 2 contrast ratio of two ``#rrggbb`` colours."""
     def luminance(hex_colour: str) -> float:
@@ -113,8 +121,8 @@ def text_direction(text: str) -> str:
     return "ltr"
 
 
-def _width(text: str, size: int = FONT) -> float:
-    return len(text) * size * CHAR_WIDTH
+def _width(text: str) -> float:
+    return len(text) * FONT * CHAR_WIDTH
 
 
 def _slug(text: str) -> str:
@@ -131,10 +139,9 @@ class _Canvas:
     def x(self, x: float, width: float = 0) -> float:
         return round(self.width - x - width if self.rtl else x, 1)
 
-    def rect(self, parent: ET.Element, x: float, y: float, width: float, height: float, fill: str,
-             **extra: str) -> ET.Element:
-        return ET.SubElement(parent, "rect", x=f"{self.x(x, width)}", y=f"{round(y, 1)}", width=f"{round(width, 1)}",
-                             height=f"{round(height, 1)}", fill=fill, **extra)
+    def rect(self, parent: ET.Element, x: float, y: float, width: float, height: float, fill: str) -> None:
+        ET.SubElement(parent, "rect", x=f"{self.x(x, width)}", y=f"{round(y, 1)}", width=f"{round(width, 1)}",
+                      height=f"{round(height, 1)}", fill=fill)
 
     def text(self, parent: ET.Element, x: float, y: float, content: str, align: str = "left",
              **extra: str) -> ET.Element:
@@ -154,10 +161,9 @@ class _Canvas:
         element.text = content
         return element
 
-    def line(self, parent: ET.Element, x1: float, y1: float, x2: float, y2: float, stroke: str,
-             **extra: str) -> ET.Element:
-        return ET.SubElement(parent, "line", x1=f"{self.x(x1)}", y1=f"{round(y1, 1)}", x2=f"{self.x(x2)}",
-                             y2=f"{round(y2, 1)}", stroke=stroke, **extra)
+    def line(self, parent: ET.Element, x1: float, y1: float, x2: float, y2: float, stroke: str) -> None:
+        ET.SubElement(parent, "line", x1=f"{self.x(x1)}", y1=f"{round(y1, 1)}", x2=f"{self.x(x2)}",
+                      y2=f"{round(y2, 1)}", stroke=stroke)
 
 
 def _swatch(canvas: _Canvas, parent: ET.Element, uid: str, index: int, x: float, y: float, width: float,
@@ -169,44 +175,81 @@ def _swatch(canvas: _Canvas, parent: ET.Element, uid: str, index: int, x: float,
         canvas.rect(parent, x, y, width, height, f"url(#{uid}-pattern-{index % len(PATTERNS)})")
 
 
+def _bars(table: StatTable) -> list[_Bar]:
+    """A bar a column: the positive counts of the series (not the totals) and the symbols hidden."""
+    series = [row for row in table.rows if not row.total]
+    bars = []
+    for column, heading in enumerate(table.columns):
+        cells = [row.cells[column] if column < len(row.cells) else None for row in series]
+        bars.append(_Bar(heading, [_Segment(index, series[index].label, cell) for index, cell in enumerate(cells)
+                                   if isinstance(cell, int) and not isinstance(cell, bool) and cell > 0],
+                         [symbol for symbol in (SMALL, HIDDEN) if symbol in cells]))
+    return bars
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where things go, left to right (``_Canvas`` mirrors it): the value axis's title above the
+    plot, tick labels left of it, column labels under it, then the legend and the note."""
+
+    ticks: list[int]
+    y_title: str
+    series: int
+    slot: float  # the width given to each bar
+    plot_left: float
+    plot_top: float
+    width: float
+    note: list[str]
+
+    @classmethod
+    def of(cls, table: StatTable, bars: list[_Bar], series: int) -> "_Layout":
+        ticks = nice_ticks(max([sum(segment.value for segment in bar.segments) for bar in bars], default=0))
+        y_title = gettext(Y_TITLES.get(table.series, NUMBER))
+        slot = max(64.0, max([_width(column) for column in table.columns], default=0) + 16)
+        plot_left = 8 + max(_width(f"{tick:,}") for tick in ticks) + 8
+        labels = [table.row_heading, *(row.label for row in table.rows if not row.total)]
+        width = math.ceil(max(plot_left + slot * max(len(bars), 1) + 16, _width(y_title) + 16,
+                              max(_width(label) for label in labels) + 34 + 16, 320))
+        note = _wrap(gettext(SUPPRESSED), width - 16) if any(bar.marks for bar in bars) else []
+        return cls(ticks, y_title, series, slot, plot_left, LINE * 2, width, note)
+
+    @property
+    def plot_bottom(self) -> float:
+        return self.plot_top + PLOT_HEIGHT
+
+    @property
+    def legend_top(self) -> float:
+        return self.plot_bottom + LINE * 2 + 4
+
+    @property
+    def note_top(self) -> float:
+        return self.legend_top + LINE * (self.series + 1) + 8
+
+    @property
+    def height(self) -> int:
+        return math.ceil(self.note_top + LINE * len(self.note))
+
+    def y(self, value: float) -> float:
+        return self.plot_bottom - value * PLOT_HEIGHT / self.ticks[-1]
+
+
 def chart_svg(table: StatTable, *, rtl: bool | None = None) -> Markup:
     """The table as an accessible stacked bar chart (inline SVG markup; see the module docstring)."""
     rtl = page_language().rtl if rtl is None else rtl
     uid = f"chart-{_slug(table.id)}"
     series = [row for row in table.rows if not row.total]
-    bars: list[list[_Segment]] = []
-    marks: list[list[str]] = []
-    for column in range(len(table.columns)):
-        cells = [row.cells[column] if column < len(row.cells) else None for row in series]
-        bars.append([_Segment(index, series[index].label, cell) for index, cell in enumerate(cells)
-                     if isinstance(cell, int) and not isinstance(cell, bool) and cell > 0])
-        marks.append([symbol for symbol in (SMALL, HIDDEN) if symbol in cells])
-    ticks = nice_ticks(max([sum(segment.value for segment in bar) for bar in bars], default=0))
-    suppressed = any(marks)
-
-    y_title = gettext(Y_TITLES.get(table.series, NUMBER))
-    tick_width = max(_width(f"{tick:,}") for tick in ticks)
-    slot = max(64.0, max([_width(column) for column in table.columns], default=0) + 16)
-    plot_left = LINE + 12 + tick_width + 8
-    plot_top = LINE
-    plot_bottom = plot_top + PLOT_HEIGHT
-    labels_bottom = plot_bottom + LINE + 4
-    legend_top = labels_bottom + LINE
-    legend_width = max([_width(table.row_heading), *(_width(row.label) + 28 for row in series)], default=0)
-    width = math.ceil(max(plot_left + slot * max(len(table.columns), 1) + 16, legend_width + 16, 320))
-    note_top = legend_top + LINE * (len(series) + 1) + 8
-    note_lines = _wrap(gettext(SUPPRESSED), width - 16) if suppressed else []
-    height = math.ceil(note_top + LINE * len(note_lines))
-
-    canvas = _Canvas(width, rtl)
+    bars = _bars(table)
+    layout = _Layout.of(table, bars, len(series))
+    canvas = _Canvas(layout.width, rtl)
     svg = ET.Element("svg", {
-        "xmlns": "http://www.w3.org/2000/svg", "viewBox": f"0 0 {width} {height}", "width": str(width),
-        "height": str(height), "class": "app-chart", "role": "img", "focusable": "false",
-        "aria-labelledby": f"{uid}-title", "aria-describedby": f"{uid}-desc", "direction": "rtl" if rtl else "ltr", "id": uid})
+        "xmlns": "http://www.w3.org/2000/svg", "viewBox": f"0 0 {layout.width} {layout.height}",
+        "width": str(layout.width), "height": str(layout.height), "class": "app-chart", "role": "img",
+        "focusable": "false", "aria-labelledby": f"{uid}-title", "aria-describedby": f"{uid}-desc",
+        "direction": "rtl" if rtl else "ltr", "id": uid})
     ET.SubElement(svg, "title", id=f"{uid}-title").text = table.title
     description = [gettext(DESCRIPTION, columns=", ".join(table.columns), heading=table.row_heading,
                            series=", ".join(row.label for row in series))]
-    if suppressed:
+    if layout.note:
         description.append(gettext(SUPPRESSED))
     description.append(gettext(WHERE_THE_TABLE_IS))
     ET.SubElement(svg, "desc", id=f"{uid}-desc").text = " ".join(description)
@@ -218,48 +261,50 @@ def chart_svg(table: StatTable, *, rtl: bool | None = None) -> Markup:
                                     patternUnits="userSpaceOnUse")
             ET.SubElement(pattern, "path", d=path, stroke=WHITE, **{"stroke-width": "1.5"})
 
-    scale = PLOT_HEIGHT / ticks[-1]
+    right = layout.plot_left + layout.slot * len(bars)
     axis = ET.SubElement(svg, "g", {"class": "app-chart__axis"})
-    canvas.text(axis, LINE - 4, plot_top + PLOT_HEIGHT / 2, y_title, "middle",
-                transform=f"rotate(-90 {canvas.x(LINE - 4)} {plot_top + PLOT_HEIGHT / 2})")
-    for tick in ticks:
-        y = plot_bottom - tick * scale
+    canvas.text(axis, 8, LINE, layout.y_title)
+    for tick in layout.ticks:
         if tick:
-            canvas.line(axis, plot_left, y, plot_left + slot * len(table.columns), y, GRIDLINE)
-        canvas.text(axis, plot_left - 8, y + FONT / 3, f"{tick:,}", "right")
-
-    for position, (column, bar, mark) in enumerate(zip(table.columns, bars, marks)):
-        group = ET.SubElement(svg, "g", {"class": "app-chart__bar", "data-column": column})
-        left = plot_left + slot * position
-        bar_width = slot * 0.6
-        bar_left = left + (slot - bar_width) / 2
-        base = plot_bottom
-        for segment in bar:
-            tall = segment.value * scale
-            piece = ET.SubElement(group, "g", {"data-series": segment.label})
-            ET.SubElement(piece, "title").text = f"{segment.label}, {column}: {segment.value:,}"
-            _swatch(canvas, piece, uid, segment.series, bar_left, base - tall + GAP / 2,
-                    bar_width, max(tall - GAP, 1))
-            base -= tall
-        if mark:
-            canvas.text(group, bar_left + bar_width / 2, base - 6, " ".join(mark), "middle")
-        canvas.text(group, left + slot / 2, labels_bottom - 6, column, "middle")
-    canvas.line(axis, plot_left, plot_bottom, plot_left + slot * len(table.columns), plot_bottom, TEXT)
-    canvas.line(axis, plot_left, plot_top, plot_left, plot_bottom, TEXT)
+            canvas.line(axis, layout.plot_left, layout.y(tick), right, layout.y(tick), GRIDLINE)
+        canvas.text(axis, layout.plot_left - 8, layout.y(tick) + FONT / 3, f"{tick:,}", "right")
+    for position, bar in enumerate(bars):
+        _draw_bar(canvas, ET.SubElement(svg, "g", {"class": "app-chart__bar", "data-column": bar.column}),
+                  uid, layout, bar, layout.plot_left + layout.slot * position)
+    canvas.line(axis, layout.plot_left, layout.plot_bottom, right, layout.plot_bottom, TEXT)
+    canvas.line(axis, layout.plot_left, layout.plot_top, layout.plot_left, layout.plot_bottom, TEXT)
 
     legend = ET.SubElement(svg, "g", {"class": "app-chart__legend"})
-    canvas.text(legend, 8, legend_top + FONT, table.row_heading, "left", **{"font-weight": "bold"})
+    canvas.text(legend, 8, layout.legend_top + FONT, table.row_heading, **{"font-weight": "bold"})
     for line, index in enumerate(reversed(range(len(series)))):  # the stack's order, top first
-        y = legend_top + LINE * (line + 1)
+        y = layout.legend_top + LINE * (line + 1)
         entry = ET.SubElement(legend, "g", {"data-series": series[index].label})
         _swatch(canvas, entry, uid, index, 8, y + 2, 18, 16)
         canvas.text(entry, 8 + 18 + 8, y + FONT + 1, series[index].label)
 
-    if note_lines:
+    if layout.note:
         note = ET.SubElement(svg, "g", {"class": "app-chart__note"})
-        for line, text in enumerate(note_lines):
-            canvas.text(note, 8, note_top + LINE * line + FONT, text)
+        for line, text in enumerate(layout.note):
+            canvas.text(note, 8, layout.note_top + LINE * line + FONT, text)
     return Markup(ET.tostring(svg, encoding="unicode"))
+
+
+def _draw_bar(canvas: _Canvas, group: ET.Element, uid: str, layout: _Layout, bar: _Bar, left: float) -> None:
+    """One column: its segments stacked from the axis with white gaps, each with a tooltip, the
+    symbols of its suppressed cells above it and its label under the axis."""
+    width = layout.slot * 0.6
+    bar_left = left + (layout.slot - width) / 2
+    base = 0
+    for segment in bar.segments:
+        top = base + segment.value
+        piece = ET.SubElement(group, "g", {"data-series": segment.label})
+        ET.SubElement(piece, "title").text = f"{segment.label}, {bar.column}: {segment.value:,}"
+        _swatch(canvas, piece, uid, segment.series, bar_left, layout.y(top) + GAP / 2, width,
+                max(layout.y(base) - layout.y(top) - GAP, 1))
+        base = top
+    if bar.marks:
+        canvas.text(group, bar_left + width / 2, layout.y(base) - 6, " ".join(bar.marks), "middle")
+    canvas.text(group, left + layout.slot / 2, layout.plot_bottom + LINE, bar.column, "middle")
 
 
 def charts(report: Report, *, rtl: bool | None = None) -> dict[str, Markup]:
