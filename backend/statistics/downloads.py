@@ -20,7 +20,10 @@ Notes, then one sheet a table named from the table's id (at most 31 characters, 
 characters a spreadsheet forbids). Counts are numeric cells; symbols are text cells, so no cell is
 ever a formula. Each table's header row is a ``table-header-rows`` row and the table is a named
 database range "with header", the ODF form of a spreadsheet table that screen readers and
-conversions to Excel recognise.
+conversions to Excel recognise; the document's title and language are set.
+
+A route or command serves them as ``file_name(report, "csv")`` with :data:`CSV_MEDIA_TYPE`, or
+``file_name(report, "ods")`` with :data:`ODS_MEDIA_TYPE`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from odf.dc import Language, Title
 from odf.number import Number, NumberStyle
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.style import (ParagraphProperties, Style, TableCellProperties, TableColumnProperties,
@@ -113,6 +117,12 @@ def _table_lines(table: StatTable) -> list[list[int | float | str]]:
             *([row.label, *(cell_value(cell) for cell in row.cells)] for row in rows)]
 
 
+def file_name(report: Report, extension: str) -> str:
+    """The download's file name, lower case with dashes (ONS style): ``nrm-statistics-2026q3.ods``."""
+    code = re.sub(r"[^a-z0-9]+", "-", report.period_code.lower()).strip("-")
+    return f"nrm-statistics-{code or 'all'}.{extension}"
+
+
 # --- CSV ----------------------------------------------------------------------------------------
 
 def csv_safe(value: int | float | str) -> int | float | str:
@@ -173,8 +183,10 @@ def sheet_names(tables: Iterable[StatTable]) -> list[str]:
 class _Workbook:
     """The ODS document, its styles, and helpers to add sheets of rows."""
 
-    def __init__(self) -> None:
+    def __init__(self, title: str) -> None:
         self.doc = OpenDocumentSpreadsheet()
+        self.doc.meta.addElement(Title(text=title))  # the document title accessibility checkers ask for
+        self.doc.meta.addElement(Language(text="en-GB"))
         self.ranges = DatabaseRanges()
         number_format = NumberStyle(name="thousands")
         number_format.addElement(Number(decimalplaces="0", grouping="true", minintegerdigits="1"))
@@ -279,7 +291,7 @@ def _column_letters(number: int) -> str:
 
 def to_ods(report: Report) -> bytes:
     """The report as an ODS workbook: Cover, Contents, Notes, then one sheet a table."""
-    book = _Workbook()
+    book = _Workbook(report.title)
     notes = Notes(report)
     names = sheet_names(report.tables)
     about = f"Figures for {report.period_code}, as of {report.as_of}."

@@ -10,13 +10,14 @@ from dataclasses import replace
 
 import pytest
 from odf import teletype
+from odf.dc import Language, Title
 from odf.namespaces import TABLENS
 from odf.opendocument import load
 from odf.table import DatabaseRange, Table, TableCell, TableHeaderRows, TableRow
 from odf.text import A
 
-from backend.statistics.downloads import (CSV_ENCODING, SHEET_NAME_MAX, SYMBOLS, sheet_names, table_csv, to_csv,
-                                          to_ods)
+from backend.statistics.downloads import (CSV_ENCODING, SHEET_NAME_MAX, SYMBOLS, file_name, sheet_names, table_csv,
+                                          to_csv, to_ods)
 from backend.statistics.report import Report, Row, StatTable
 from tests.backend.statistics_reports import (ARABIC, BY_AGE, DECISIONS, EMPTY, FORMULA_LABEL, REPORT,
                                               SUPPRESSION_NOTE, WELSH)
@@ -218,3 +219,16 @@ def test_sheet_names_are_unique_short_and_free_of_characters_spreadsheets_forbid
     assert all(0 < len(name) <= SHEET_NAME_MAX for name in names)
     assert not any(set(name) & set("[]:*?/\\'") for name in names)
     assert names[:3] == ["a" * 31, "a" * 29 + "-2", "a" * 29 + "-3"]
+
+
+def test_ods_document_has_the_report_title_and_language_in_its_properties(workbook):
+    document = load(io.BytesIO(workbook))
+    assert teletype.extractText(document.meta.getElementsByType(Title)[0]) == REPORT.title
+    assert teletype.extractText(document.meta.getElementsByType(Language)[0]) == "en-GB"
+
+
+@pytest.mark.parametrize("code, name", [("2026Q3", "nrm-statistics-2026q3.csv"),
+                                        ("12m-2026Q3", "nrm-statistics-12m-2026q3.csv"),
+                                        ("../x y", "nrm-statistics-x-y.csv"), ("", "nrm-statistics-all.csv")])
+def test_download_file_name_is_lower_case_with_dashes_and_nothing_else(code, name):
+    assert file_name(replace(REPORT, period_code=code), "csv") == name
