@@ -49,8 +49,8 @@ CSV_ENCODING = "utf-8-sig"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 ODS_MEDIA_TYPE = "application/vnd.oasis.opendocument.spreadsheet"
 
-SMALL = "<5"
-HIDDEN = "[c]"
+SMALL = "<5"  # backend.statistics.SMALL and HIDDEN (a test keeps them equal; importing the package
+HIDDEN = "[c]"  # from here would tie the renderers to the database code)
 NOT_APPLICABLE = "[z]"
 SYMBOLS: dict[str, str] = {
     SMALL: f'"{SMALL}" is a count from 1 to 4, not shown exactly so that nobody counted can be identified.',
@@ -81,6 +81,11 @@ def symbols_used(tables: Iterable[StatTable]) -> list[str]:
     return [symbol for symbol in SYMBOLS if symbol in found]
 
 
+def table_notes(table: StatTable) -> list[str]:
+    """What a reader of one table must know: its own notes, then what each symbol in it means."""
+    return list(dict.fromkeys([*table.notes, *(SYMBOLS[symbol] for symbol in symbols_used([table]))]))
+
+
 @dataclass(frozen=True)
 class Note:
     number: int
@@ -105,9 +110,7 @@ class Notes:
         return [Note(number, text) for text, number in self._numbers.items()]
 
     def of(self, table: StatTable) -> list[Note]:
-        """The notes of one table: its own and those of the symbols in its cells."""
-        texts = [*table.notes, *(SYMBOLS[symbol] for symbol in symbols_used([table]))]
-        return [Note(self._numbers[text], text) for text in dict.fromkeys(texts)]
+        return [Note(self._numbers[text], text) for text in table_notes(table)]
 
 
 def _table_lines(table: StatTable) -> list[list[int | float | str]]:
@@ -140,8 +143,7 @@ def _csv_text(lines: Iterable[Sequence[int | float | str]]) -> str:
 
 
 def _table_block(table: StatTable) -> list[list[int | float | str]]:
-    notes = [*table.notes, *(SYMBOLS[symbol] for symbol in symbols_used([table]))]
-    return [[table.id, table.title], *(["Note", text] for text in notes), *_table_lines(table)]
+    return [[table.id, table.title], *(["Note", text] for text in table_notes(table)), *_table_lines(table)]
 
 
 def table_csv(table: StatTable) -> str:

@@ -16,13 +16,16 @@ WELSH = "Oedolyn (dros 18 oed) — ŵyr"
 ARABIC = "بالغ"
 SUPPRESSION_NOTE = "Counts from 1 to 4 are shown as <5; [c] hides a count so that a <5 cannot be worked out."
 
-BY_AGE = StatTable(
-    id="nrm-referrals-by-age-group",
-    title="NRM referrals by age group at exploitation, by quarter",
-    series="nrm",
-    row_heading="Age group",
-    columns=QUARTERS,
-    rows=(
+
+def quarterly(id_: str, title: str, row_heading: str, rows: tuple[Row, ...], *notes: str) -> StatTable:
+    """A table of NRM referrals by quarter, drawn as a stacked bar chart."""
+    return StatTable(id=id_, title=title, series="nrm", row_heading=row_heading, columns=QUARTERS, rows=rows,
+                     notes=notes, chart="stacked-bar")
+
+
+BY_AGE = quarterly(
+    "nrm-referrals-by-age-group", "NRM referrals by age group at exploitation, by quarter", "Age group",
+    (
         Row("Adult", (120, 95, 40, 1234)),
         Row("Child", (30, "<5", 20, 10)),
         Row(WELSH, (12, "[c]", 0, 6)),
@@ -30,16 +33,11 @@ BY_AGE = StatTable(
         Row(FORMULA_LABEL, (0, 0, 0, 0)),
         Row("Total", (167, 112, 62, 1250), total=True),
     ),
-    notes=("Counts NRM referrals by the quarter they were submitted in.", SUPPRESSION_NOTE),
-    chart="stacked-bar",
+    "Counts NRM referrals by the quarter they were submitted in.", SUPPRESSION_NOTE,
 )
-BY_TYPE = StatTable(
-    id="nrm-referrals-by-exploitation-type",
-    title="NRM referrals by type of exploitation, by quarter",
-    series="nrm",
-    row_heading="Type of exploitation",
-    columns=QUARTERS,
-    rows=(
+BY_TYPE = quarterly(
+    "nrm-referrals-by-exploitation-type", "NRM referrals by type of exploitation, by quarter", "Type of exploitation",
+    (
         Row("Labour", (50, 60, 70, 80)),
         Row("Sexual", (40, 30, 20, 10)),
         Row("Criminal", (25, 25, 25, 25)),
@@ -49,8 +47,7 @@ BY_TYPE = StatTable(
         Row("Not recorded", (11, 12, 13, 14)),
         Row("Several at once", (6, 6, 6, 6)),
     ),
-    notes=("A referral can have several types of exploitation, so the rows do not add up to the total.",),
-    chart="stacked-bar",
+    "A referral can have several types of exploitation, so the rows do not add up to the total.",
 )
 EMPTY = StatTable(id="dtn-reports-by-nation", title="Duty to Notify reports by nation", series="dtn",
                   row_heading="Nation", columns=("Count",), rows=())

@@ -16,6 +16,7 @@ from odf.opendocument import load
 from odf.table import DatabaseRange, Table, TableCell, TableHeaderRows, TableRow
 from odf.text import A
 
+from backend.statistics import downloads
 from backend.statistics.downloads import (CSV_ENCODING, SHEET_NAME_MAX, SYMBOLS, file_name, sheet_names, table_csv,
                                           to_csv, to_ods)
 from backend.statistics.report import Report, Row, StatTable
@@ -232,3 +233,9 @@ def test_ods_document_has_the_report_title_and_language_in_its_properties(workbo
                                         ("../x y", "nrm-statistics-x-y.csv"), ("", "nrm-statistics-all.csv")])
 def test_download_file_name_is_lower_case_with_dashes_and_nothing_else(code, name):
     assert file_name(replace(REPORT, period_code=code), "csv") == name
+
+
+def test_download_symbols_are_the_ones_the_statistics_suppress_with():
+    from backend import statistics
+
+    assert (downloads.SMALL, downloads.HIDDEN) == (statistics.SMALL, statistics.HIDDEN)
