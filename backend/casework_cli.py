@@ -9,7 +9,8 @@ signed head of the audit chain to keep elsewhere; ``audit verify --anchor LINE``
 events removed from the end. ``erase REFERENCE`` deletes one case's personal data.
 ``stats --quarter 2026Q3`` prints the published statistics of ``backend.statistics`` for a quarter,
 a year (``2026``) or a rolling 12 months (``12m-2026Q3``): the same figures as ``GET /api/v1/stats``
-and ``/casework/stats``, small numbers suppressed, as text tables or ``--format json``.
+and ``/casework/stats``, small numbers suppressed, as text tables, ``--format json``, or the page's
+downloads ``--format csv`` / ``--format ods`` (``--output FILE`` to write a file).
 
 Other parts of the product add their own periodic work with :func:`add_job` (each job gets the app
 and returns a short summary line); they run after the casework jobs, each in its own try.
@@ -32,6 +33,7 @@ from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.lifecycle import CaseNotFound, diagram_markdown, end_recoveries
 from backend.queues import expire_claims
+from backend.statistics import downloads
 
 JOBS_EXTENSION = "nrm_jobs"
 DEFAULT_DIAGRAM = Path("docs") / "lifecycle.md"
@@ -156,6 +158,8 @@ def lifecycle_diagram(path: Path | None) -> None:
 STATS_FORMATS: dict[str, Callable[[statistics.Report], str | bytes]] = {
     "text": statistics.text_report,
     "json": lambda report: json.dumps(statistics.as_json(report), indent=2, ensure_ascii=False) + "\n",
+    "csv": lambda report: downloads.to_csv(report).encode(downloads.CSV_ENCODING),
+    "ods": downloads.to_ods,
 }
 
 

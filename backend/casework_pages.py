@@ -27,12 +27,15 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable
 
-from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, flash, get_flashed_messages, redirect, render_template, request,
+                   url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from backend import access_audit, api, db, lifecycle, queues
 from backend import statistics as aggregate
+from backend.statistics import downloads as stat_downloads
+from backend.statistics.charts import charts as stat_charts
 from backend.calendar import UK_TIME, uk_date
 from backend.forms import OUTCOME_LABELS, REVIEW_LABELS, DecisionForm, ReviewForm, error_list, field_errors
 from backend.i18n import N_
@@ -548,8 +551,35 @@ def statistics() -> Any:
         return render_template("casework/stats.html", report=None, asked=asked, choices=choices,
                                errors=[{"text": message, "href": "#period"}], period_error=message), 400
     report = aggregate.build(db.session(), period, today)
+    downloads = [(kind, url_for("casework.statistics_download", kind=kind, period=period.code))
+                 for kind in DOWNLOADS]
     return render_template("casework/stats.html", report=report, asked=period.code, choices=choices,
-                           errors=[], period_error=None)
+                           errors=[], period_error=None, charts=stat_charts(report), downloads=downloads)
+
+
+DOWNLOADS = {"csv": (lambda report: stat_downloads.to_csv(report).encode(stat_downloads.CSV_ENCODING),
+                     stat_downloads.CSV_MEDIA_TYPE),
+             "ods": (stat_downloads.to_ods, stat_downloads.ODS_MEDIA_TYPE)}
+"""Each download of the statistics page: how the report is rendered, and its media type."""
+
+
+@bp.get("/stats/download.<kind>")
+@login_required
+def statistics_download(kind: str) -> Any:
+    """The page's tables as a CSV file or an ODS workbook (``backend.statistics.downloads``): the same
+    report, so never a figure the page hides. A wrong period goes back to the page, which explains."""
+    require_role(*STATS_ROLES)
+    if kind not in DOWNLOADS:
+        abort(404)
+    today = uk_date(datetime.now(UK_TIME))
+    try:
+        period = aggregate.parse(request.args.get("period", ""), today)
+    except aggregate.InvalidPeriod:
+        return redirect(url_for("casework.statistics", period=request.args.get("period", "")))
+    report = aggregate.build(db.session(), period, today)
+    render, media_type = DOWNLOADS[kind]
+    return Response(render(report), mimetype=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{stat_downloads.file_name(report, kind)}"'})
 
 
 def _period_choices(latest: aggregate.Quarter) -> list[tuple[str, str]]:

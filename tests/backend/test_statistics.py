@@ -28,6 +28,7 @@ from backend.models import ROLES, CaseNote, Decision, Review
 from backend.openapi import document
 from backend.statistics import (HIDDEN, SMALL, InvalidPeriod, Quarter, Report, as_json, build, parse, primary,
                                 recoverable, suppress_table, suppress_within, text_report)
+from backend.statistics import downloads
 from backend.statistics.compute import percentile_cont
 from backend.statistics.derived import force_regions, organisation_types
 from tests.backend.casework_helpers import make_case, make_user, shared_app, token_for
@@ -546,3 +547,47 @@ def test_cli_rejects_a_bad_period(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["stats", "--quarter", "2026-02-30"])
     assert result.exit_code == 2 and "2026Q3" in result.output
     assert app.test_cli_runner().invoke(args=["stats", "--from", "2026-01-01"]).exit_code == 2
+
+
+# --- downloads and charts (backend.statistics.downloads and charts render the same Report) -------
+
+def test_the_page_offers_the_same_report_as_csv_and_ods(app: Flask) -> None:
+    client = signed_in(app, "analyst")
+    html = page_text(client.get("/casework/stats?period=2023"))
+    assert 'href="/casework/stats/download.csv?period=2023"' in html
+    assert 'href="/casework/stats/download.ods?period=2023"' in html
+    report = report_for(app, "2023", datetime.now(timezone.utc).date())
+    csv_response = client.get("/casework/stats/download.csv?period=2023")
+    assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+    assert csv_response.get_data() == downloads.to_csv(report).encode(downloads.CSV_ENCODING)
+    assert 'attachment; filename="' in csv_response.headers["Content-Disposition"]
+    no_case_data(csv_response.get_data().decode("utf-8-sig"))
+    ods = client.get("/casework/stats/download.ods?period=2023")
+    assert ods.status_code == 200 and ods.mimetype == downloads.ODS_MEDIA_TYPE
+    assert ods.get_data()[:2] == b"PK"  # an OpenDocument zip
+    bad = client.get("/casework/stats/download.csv?period=2023-05-01")
+    assert bad.status_code == 302 and "/casework/stats?period=2023-05-01" in bad.headers["Location"]
+    assert client.get("/casework/stats/download.xls?period=2023").status_code == 404
+    assert signed_in(app, "caseworker").get("/casework/stats/download.csv?period=2023").status_code == 403
+
+
+def test_charts_stand_beside_their_tables(app: Flask) -> None:
+    html = page_text(signed_in(app, "analyst").get("/casework/stats?period=2025"))
+    report = report_for(app, "2025")
+    charted = [t.id for t in report.tables if t.chart == "stacked-bar"]
+    assert html.count('class="app-chart"') == len(charted) >= 4
+    for table_id in charted:  # the chart, then its table, in the same block
+        block = html[html.index(f'id="{table_id}"'):]
+        assert block.index("<svg") < block.index("<table")
+
+
+def test_cli_writes_the_same_csv_and_ods(app: Flask, tmp_path) -> None:
+    runner = app.test_cli_runner()
+    today = datetime.now(timezone.utc).date()
+    report = report_for(app, "2023Q2", today)
+    as_csv = runner.invoke(args=["stats", "--quarter", "2023Q2", "--format", "csv"])
+    assert as_csv.exit_code == 0, as_csv.output
+    assert as_csv.stdout_bytes == downloads.to_csv(report).encode(downloads.CSV_ENCODING)
+    target = tmp_path / "stats.ods"
+    as_ods = runner.invoke(args=["stats", "--quarter", "2023Q2", "--format", "ods", "--output", str(target)])
+    assert as_ods.exit_code == 0 and target.read_bytes()[:2] == b"PK"
