@@ -21,13 +21,13 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 from sqlalchemy import select
 
-from backend import access_audit, db, lifecycle, queues
+from backend import access_audit, db, lifecycle, queues, statistics
 from backend.auth import require_token
 from backend.db import utcnow
 from backend.lifecycle import (CaseNotFound, CaseworkError, InvalidRequest, ReasonsRequired,
                                same_organisation, status_label)
+from backend.calendar import uk_date
 from backend.models import Case, User
-from backend.statistics import InvalidPeriod, parse_period, statistics
 
 api_casework = Blueprint("api_casework", __name__, url_prefix="/api/v1")
 
@@ -303,13 +303,19 @@ def get_case(reference: str) -> Any:
 @api_casework.get("/stats")
 @require_token(*STATS_ROLES)
 def get_stats() -> Any:
-    """Aggregate counts only (``backend.statistics``), small numbers suppressed; optional
-    ``from``/``to`` (YYYY-MM-DD, dates of submission), else 400."""
+    """The published statistics (``backend.statistics``) for ``period``: a quarter (``2026Q3``), a
+    year (``2026``) or a rolling 12 months (``12m-2026Q3``), the latest ended quarter by default;
+    else 400. Free ``from``/``to`` dates are refused: comparing two of them singled people out."""
+    if "from" in request.args or "to" in request.args:
+        return jsonify({"error": "from/to dates are no longer accepted: ask for period=2026Q3 (a quarter), "
+                                 "period=2026 (a year) or period=12m-2026Q3 (a rolling 12 months)",
+                        "code": "invalid_period"}), 400
+    today = uk_date(utcnow())
     try:
-        period = parse_period(request.args.get("from"), request.args.get("to"))
-    except InvalidPeriod as error:
+        period = statistics.parse(request.args.get("period"), today)
+    except statistics.InvalidPeriod as error:
         return jsonify({"error": str(error), "code": "invalid_period"}), 400
-    return jsonify(statistics(db.session(), period=period))
+    return jsonify(statistics.as_json(statistics.build(db.session(), period, today)))
 
 
 @api_casework.get("/openapi.json")

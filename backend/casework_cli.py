@@ -9,9 +9,10 @@ sessions past their absolute limit (``backend.sessions``), then anchors the audi
 anchor line to keep elsewhere (``backend.audit_anchors``; ``jobs run`` prints one too); ``audit
 verify --anchor LINE`` then also detects events removed from the end of a chain, or whole chains.
 ``erase REFERENCE`` deletes one case's personal data.
-``stats`` prints the aggregate statistics of ``backend.statistics`` (the same figures as
-``GET /api/v1/stats`` and ``/casework/stats``, small numbers suppressed) as text tables, or as JSON
-with ``--json``; ``--from``/``--to`` (YYYY-MM-DD) limit them to cases submitted in that period.
+``stats --quarter 2026Q3`` prints the published statistics of ``backend.statistics`` for a quarter,
+a year (``2026``) or a rolling 12 months (``12m-2026Q3``): the same figures as ``GET /api/v1/stats``
+and ``/casework/stats``, small numbers suppressed, as text tables, ``--format json``, or the page's
+downloads ``--format csv`` / ``--format ods`` (``--output FILE`` to write a file).
 
 Other parts of the product add their own periodic work with :func:`add_job` (each job gets the app
 and returns a short summary line); they run after the casework jobs, each in its own try.
@@ -28,11 +29,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from backend import audit, audit_anchors, db, retention, sessions
+from backend import audit, audit_anchors, db, retention, sessions, statistics
 from backend.access_audit import cli_actor
+from backend.calendar import uk_date
+from backend.db import utcnow
 from backend.lifecycle import CaseNotFound, diagram_markdown, end_recoveries
 from backend.queues import expire_claims
-from backend.statistics import InvalidPeriod, parse_period, statistics, text_report
+from backend.statistics import downloads
 
 JOBS_EXTENSION = "nrm_jobs"
 DEFAULT_DIAGRAM = Path("docs") / "lifecycle.md"
@@ -159,20 +162,39 @@ def lifecycle_diagram(path: Path | None) -> None:
     click.echo(f"wrote {target}")
 
 
+STATS_FORMATS: dict[str, Callable[[statistics.Report], str | bytes]] = {
+    "text": statistics.text_report,
+    "json": lambda report: json.dumps(statistics.as_json(report), indent=2, ensure_ascii=False) + "\n",
+    "csv": lambda report: downloads.to_csv(report).encode(downloads.CSV_ENCODING),
+    "ods": downloads.to_ods,
+}
+
+
 @click.command("stats")
 @with_appcontext
-@click.option("--from", "start", metavar="YYYY-MM-DD", help="Only cases submitted on or after this UK date.")
-@click.option("--to", "end", metavar="YYYY-MM-DD", help="Only cases submitted on or before this UK date.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (the shape of GET /api/v1/stats).")
-def stats(start: str | None, end: str | None, as_json: bool) -> None:
-    """Print aggregate statistics (counts only; 1 to 4 shown as "<5")."""
+@click.option("--quarter", "--period", "period", metavar="PERIOD",
+              help="2026Q3 (a quarter), 2026 (a year) or 12m-2026Q3 (rolling 12 months); default: the latest "
+                   "ended quarter.")
+@click.option("--format", "output_format", type=click.Choice(list(STATS_FORMATS)), default="text",
+              show_default=True, help="How to print the tables.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of the terminal.")
+def stats(period: str | None, output_format: str, output: Path | None) -> None:
+    """Print the published statistics (counts only; 1 to 4 shown as "<5")."""
+    today = uk_date(utcnow())
     try:
-        period = parse_period(start, end)
-    except InvalidPeriod as error:
-        raise click.BadParameter(str(error), param_hint=f"--{error.field}") from None
+        chosen = statistics.parse(period, today)
+    except statistics.InvalidPeriod as error:
+        raise click.BadParameter(str(error), param_hint="--quarter") from None
     with db.get_db().transaction(readonly=True) as session:
-        result = statistics(session, period=period)
-    click.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else text_report(result))
+        report = statistics.build(session, chosen, today)
+    rendered = STATS_FORMATS[output_format](report)
+    data = rendered.encode("utf-8") if isinstance(rendered, str) else rendered
+    if output is not None:
+        output.write_bytes(data)
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(data, nl=False)
 
 
 def register(app: Flask) -> None:

@@ -27,12 +27,15 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable
 
-from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, flash, get_flashed_messages, redirect, render_template, request,
+                   url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from backend import access_audit, api, db, lifecycle, queues
 from backend import statistics as aggregate
+from backend.statistics import downloads as stat_downloads
+from backend.statistics.charts import charts as stat_charts
 from backend.calendar import UK_TIME, uk_date
 from backend.forms import OUTCOME_LABELS, REVIEW_LABELS, DecisionForm, ReviewForm, error_list, field_errors
 from backend.i18n import N_
@@ -83,13 +86,9 @@ STATUS_LABELS = (N_("Awaiting RG decision"), N_("Recovery period"), N_("Awaiting
 """``lifecycle.status_label`` of every status, marked for extraction: the pages show them translated
 (:func:`shown_status`); the JSON API keeps the English."""
 OTHER_SECTION = N_("Other answers")
-PERIOD_ERRORS = {
-    ("from", "date"): N_("Submitted from must be a real date in the format YYYY-MM-DD, "
-                         "for example 2026-01-01"),
-    ("to", "date"): N_("Submitted to must be a real date in the format YYYY-MM-DD, "
-                       "for example 2026-03-31"),
-    ("from", "order"): N_("Submitted from must be the same as or before submitted to"),
-}
+PERIOD_FORMAT_ERROR = N_("Enter a whole quarter such as 2026Q3, a year such as 2026, or the 12 months to the end "
+                         "of a quarter such as 12m-2026Q3")
+PERIOD_NOT_ENDED_ERROR = N_("{quarter} has not ended yet: choose a quarter up to {latest}")
 
 
 # --- formatting (template filters) --------------------------------------------------------------
@@ -556,18 +555,58 @@ def review(reference: str) -> Any:
 @bp.get("/stats")
 @login_required
 def statistics() -> Any:
-    """Aggregate counts only (``backend.statistics``), small numbers suppressed; optional ``from``
-    and ``to`` dates of submission (YYYY-MM-DD), a GOV.UK error summary (400) when one is wrong."""
+    """The published statistics (``backend.statistics``) for ``period`` (a quarter, year or rolling 12
+    months; the latest ended quarter by default), a GOV.UK error summary (400) when it is wrong.
+    Free from/to dates are refused the same way: comparing two of them singled people out."""
     require_role(*STATS_ROLES)
-    filters = {"from": request.args.get("from", "").strip(), "to": request.args.get("to", "").strip()}
+    today = uk_date(datetime.now(UK_TIME))
+    latest = aggregate.periods.latest(today)
+    asked = request.args.get("period", "").strip()
+    choices = _period_choices(latest)
     try:
-        period = aggregate.parse_period(filters["from"], filters["to"])
+        if "from" in request.args or "to" in request.args:
+            raise aggregate.InvalidPeriod(aggregate.periods.FORMAT_MESSAGE, "format")
+        period = aggregate.parse(asked, today)
     except aggregate.InvalidPeriod as error:
-        message = _(PERIOD_ERRORS[error.field, error.problem])
-        return render_template("casework/stats.html", stats=None, filters=filters,
-                               errors=[{"text": message, "href": f"#{error.field}"}],
-                               filter_errors={error.field: message}), 400
-    stats = aggregate.statistics(db.session(), period=period)
-    return render_template("casework/stats.html", stats=stats, filters=filters, filter_errors={},
-                           totals=aggregate.totals(stats), tables=aggregate.tables(stats),
-                           period_text=aggregate.describe_period(stats))
+        message = _(PERIOD_FORMAT_ERROR) if error.problem == "format" else \
+            _(PERIOD_NOT_ENDED_ERROR, quarter=error.quarter, latest=latest.code)
+        return render_template("casework/stats.html", report=None, asked=asked, choices=choices,
+                               errors=[{"text": message, "href": "#period"}], period_error=message), 400
+    report = aggregate.build(db.session(), period, today)
+    downloads = [(kind, url_for("casework.statistics_download", kind=kind, period=period.code))
+                 for kind in DOWNLOADS]
+    return render_template("casework/stats.html", report=report, asked=period.code, choices=choices,
+                           errors=[], period_error=None, charts=stat_charts(report), downloads=downloads)
+
+
+DOWNLOADS = {"csv": (lambda report: stat_downloads.to_csv(report).encode(stat_downloads.CSV_ENCODING),
+                     stat_downloads.CSV_MEDIA_TYPE),
+             "ods": (stat_downloads.to_ods, stat_downloads.ODS_MEDIA_TYPE)}
+"""Each download of the statistics page: how the report is rendered, and its media type."""
+
+
+@bp.get("/stats/download.<kind>")
+@login_required
+def statistics_download(kind: str) -> Any:
+    """The page's tables as a CSV file or an ODS workbook (``backend.statistics.downloads``): the same
+    report, so never a figure the page hides. A wrong period goes back to the page, which explains."""
+    require_role(*STATS_ROLES)
+    if kind not in DOWNLOADS:
+        abort(404)
+    today = uk_date(datetime.now(UK_TIME))
+    try:
+        period = aggregate.parse(request.args.get("period", ""), today)
+    except aggregate.InvalidPeriod:
+        return redirect(url_for("casework.statistics", period=request.args.get("period", "")))
+    report = aggregate.build(db.session(), period, today)
+    render, media_type = DOWNLOADS[kind]
+    return Response(render(report), mimetype=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{stat_downloads.file_name(report, kind)}"'})
+
+
+def _period_choices(latest: aggregate.Quarter) -> list[tuple[str, str]]:
+    """Quick links: the latest quarter, the rolling 12 months to it and the latest whole year."""
+    year = latest.year if latest.number == 4 else latest.year - 1
+    return [(latest.code, _("Latest quarter ({quarter})", quarter=latest.label)),
+            (f"12m-{latest.code}", _("12 months to {quarter}", quarter=latest.label)),
+            (str(year), _("Year {year}", year=year))]

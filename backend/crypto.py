@@ -89,6 +89,21 @@ def cipher_for(dialect: Any = None) -> FieldCipher:
     return cipher
 
 
+def migration_cipher(dialect: Any) -> FieldCipher:
+    """For a migration that reads payloads: the app's cipher (``nrm db upgrade``), else one from
+    ``FIELD_ENCRYPTION_KEY`` (plain ``alembic upgrade``)."""
+    import os
+
+    try:
+        return cipher_for(dialect)
+    except RuntimeError:
+        keys = os.environ.get("FIELD_ENCRYPTION_KEY")
+        if not keys:
+            raise RuntimeError("stored cases must be decrypted: run `nrm db upgrade`, or set "
+                               "FIELD_ENCRYPTION_KEY for alembic") from None
+        return FieldCipher.from_setting(keys)
+
+
 class EncryptedJSON(TypeDecorator[Any]):
     """A JSON document stored as one Fernet token in a TEXT column.
 

@@ -28,6 +28,7 @@ from backend.lifecycle import same_organisation
 from backend.models import (AGE_ROUTES, CASE_AWAITING_RG, CASE_DTN_RECORDED, FR_LOCATIONS, ROUTES,
                             Case, Conversation)
 from backend.references import allocate
+from backend.statistics.derived import columns as statistics_columns
 
 DEFAULT_RG_WORKING_DAYS = 5
 _MAX_MESSAGE = 300
@@ -181,6 +182,7 @@ def submit(session: Session, payload: dict[str, Any], conversation_id: str | Non
                 submitted_at=now,
                 rg_due_date=rg_due_date(now, answers["fr-location"], _working_days(rg_working_days))
                 if nrm else None,
+                **statistics_columns(payload, answers["user-organisation"]),
             )
             session.add(case)
             if conversation is not None:

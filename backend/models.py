@@ -39,6 +39,9 @@ DECISION_OUTCOMES = ("positive", "negative")
 REVIEW_OUTCOMES = ("upheld", "returned")
 NOTE_KINDS = ("reconsideration", "withdrawal", "suspension", "resumption")
 REQUESTED_BY = ("first_responder", "support_provider")
+STATISTICS_COLUMNS = ("age_group", "gender", "nationality", "organisation_type", "police_force", "local_authority",
+                      "exploitation_groups")
+"""The columns of ``Case`` derived at intake for statistics (``backend.statistics.derived``)."""
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -220,6 +223,9 @@ class Case(Base):
         # ... and the claims that lapse (claim-next, ``nrm jobs run``).
         Index("ix_cases_claim_expires_at", "claim_expires_at", postgresql_where=text("claimed_by_id IS NOT NULL"),
               sqlite_where=text("claimed_by_id IS NOT NULL")),
+        Index("ix_cases_submitted_at_statistics", "submitted_at",
+              postgresql_include=["route", *STATISTICS_COLUMNS]),
+        Index("ix_cases_id_submitted_at", "id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -262,6 +268,17 @@ class Case(Base):
     """Who made the decision the panel returned (kept off the case unless configured otherwise)."""
     claimed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # --- statistics (migration 0011; derived at intake, see backend.statistics.derived) ---
+    age_group: Mapped[str] = mapped_column(String(13), default="not-specified", server_default="not-specified")
+    """Age at exploitation: adult, child or not-specified."""
+    gender: Mapped[str | None] = mapped_column(String(7))
+    nationality: Mapped[str | None] = mapped_column(String(64))
+    """An entry of the nationality list, or ``other``; never free text."""
+    organisation_type: Mapped[str] = mapped_column(String(24), default="other", server_default="other")
+    police_force: Mapped[str | None] = mapped_column(String(64))
+    local_authority: Mapped[str | None] = mapped_column(String(96))
+    exploitation_groups: Mapped[int] = mapped_column(Integer, default=32, server_default="32")
+    """A bit per published exploitation type group (``backend.statistics.derived.EXPLOITATION_GROUPS``)."""
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # --- place in the queues (migration 0012): written only by backend.queue_order ---
@@ -369,6 +386,8 @@ class Decision(Base):
     __table_args__ = (
         CheckConstraint(_one_of("stage", DECISION_STAGES), name="stage"),
         CheckConstraint(_one_of("outcome", DECISION_OUTCOMES), name="outcome"),
+        Index("ix_decisions_decided_at_stage_outcome", "decided_at", "stage", "outcome",
+              postgresql_include=["case_id"]),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -387,7 +406,8 @@ class Review(Base):
     """The panel's review of a negative decision: upheld, or returned for reconsideration."""
 
     __tablename__ = "reviews"
-    __table_args__ = (CheckConstraint(_one_of("outcome", REVIEW_OUTCOMES), name="outcome"),)
+    __table_args__ = (CheckConstraint(_one_of("outcome", REVIEW_OUTCOMES), name="outcome"),
+                      Index("ix_reviews_reviewed_at_outcome", "reviewed_at", "outcome"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -413,6 +433,7 @@ class CaseNote(Base):
     __table_args__ = (
         CheckConstraint(_one_of("kind", NOTE_KINDS), name="kind"),
         CheckConstraint(_one_of("requested_by", REQUESTED_BY), name="requested_by"),
+        Index("ix_case_notes_kind_at", "kind", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

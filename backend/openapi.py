@@ -12,31 +12,13 @@ from typing import Any
 from backend.lifecycle import REVIEW_OUTCOMES
 from backend.models import AGE_ROUTES, CASE_STATUSES, DECISION_OUTCOMES, DECISION_STAGES, FR_LOCATIONS, ROUTES
 from backend.queues import BOOLEAN_WORDS, MAX_PAGE_SIZE, PAGE_SIZE
-from backend.statistics import HIDDEN, MIN_FOR_MEDIAN, SMALL, TOP_NATIONALITIES
+from backend.statistics import HIDDEN, SMALL
 
 VERSION = "1.2.0"
 
 QUESTION_KINDS = ("choice", "multi", "yes_no", "lookup", "text", "date", "phone", "email", "postcode", "number",
                   "confirm")
 """The kinds of question the web chat API names (the dialogue's ``flows.question.Kind``; a test checks)."""
-
-STATS_TABLES = {  # every key of backend.statistics.TABLES (a test checks)
-    "by_route": f"{', '.join(ROUTES)}.",
-    "by_month": "UK month of submission `YYYY-MM`: the 12 months up to the end of the period, and `earlier`.",
-    "by_status": f"{', '.join(CASE_STATUSES)}.",
-    "by_age_route": f"{', '.join(AGE_ROUTES)}.",
-    "by_fr_location": f"The UK nation where the referral was made: {', '.join(FR_LOCATIONS)}.",
-    "by_exploitation_type": "Each value of `types-of-exploitation` (a case can have several, so this table does "
-                            "not add up to the total), and `not-recorded`.",
-    "by_exploitation_location": "`where-exploitation-happened`: uk, overseas, uk-and-overseas, not-recorded.",
-    "by_nationality": f"`pv-nationality`: the {TOP_NATIONALITIES} most common, `other`, `not-known`, "
-                      "`not-recorded`.",
-    "by_gender": "`pv-gender`: female, male, unknown (does not identify as male or female), not-recorded.",
-    "decisions": "Decisions made on these cases, `<stage>-<outcome>`: rg-positive, rg-negative, cg-positive, "
-                 "cg-negative.",
-    "panel_reviews": "Panel reviews of negative decisions on these cases: upheld, returned.",
-}
-
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -250,33 +232,38 @@ SCHEMAS: dict[str, Any] = {
                            "updated_at": {"type": "string", "format": "date-time"},
                            "reference": {"type": ["string", "null"]}}}}},
     },
-    "Count": {"oneOf": [{"type": "integer", "minimum": 0}, {"enum": [SMALL, HIDDEN]}],
-              "description": f'A count. "{SMALL}": from 1 to 4; "{HIDDEN}": hidden so that a "{SMALL}" in the '
-                             "same table cannot be worked out from the total (see backend.statistics)."},
-    "Counts": {"type": "object", "additionalProperties": _ref("Count"),
-               "description": "Counts keyed by a stable code; `labels` gives each code's readable name."},
-    "Stats": {
-        "type": "object",
-        "required": ["as_of", "period", "total", "overdue_rg", "rg_decided_cases", "median_days_to_rg_decision",
-                     *STATS_TABLES, "labels", "suppression"],
-        "description": "Aggregates only, of the cases submitted in the period: no reference, name, free text "
-                       "or date of any case.",
+    "Cell": {"oneOf": [{"type": "number"}, {"enum": [SMALL, HIDDEN]}, {"type": "null"}],
+             "description": f'A count, a median or percentile (number); "{SMALL}": a count from 1 to 4; '
+                            f'"{HIDDEN}": hidden so that a "{SMALL}" cannot be worked out (see backend.statistics); '
+                            "null: not shown (too few decisions)."},
+    "StatTable": {
+        "type": "object", "required": ["id", "title", "series", "row_heading", "columns", "rows", "notes", "chart"],
         "properties": {
-            "as_of": {"type": "string", "format": "date", "description": "Today's UK date."},
-            "period": {"type": "object", "required": ["from", "to"],
-                       "properties": {"from": {"type": ["string", "null"], "format": "date"},
-                                      "to": {"type": ["string", "null"], "format": "date"}}},
-            "total": _ref("Count"),
-            "overdue_rg": {**_ref("Count"), "description": "Awaiting an RG decision past its target date."},
-            "rg_decided_cases": {**_ref("Count"), "description": "Cases with at least one RG decision."},
-            "median_days_to_rg_decision": {
-                "type": ["number", "null"],
-                "description": f"UK calendar days from submission to the first RG decision; null when fewer "
-                               f"than {MIN_FOR_MEDIAN} cases have one."},
-            **{key: {**_ref("Counts"), "description": description} for key, description in STATS_TABLES.items()},
-            "labels": {"type": "object", "description": "Per table: code -> readable label.",
-                       "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}},
-            "suppression": {"type": "string", "description": "The suppression rule in words."},
+            "id": {"type": "string", "description": "Stable code, e.g. `nrm-referrals-by-age-group`."},
+            "title": {"type": "string"},
+            "series": {"enum": ["nrm", "dtn", "decisions", "reviews"]},
+            "row_heading": {"type": "string"},
+            "columns": {"type": "array", "items": {"type": "string"}, "description": "Quarters, e.g. `2026 Q3`."},
+            "rows": {"type": "array", "items": {
+                "type": "object", "required": ["label", "cells", "total"],
+                "properties": {"label": {"type": "string"}, "total": {"type": "boolean"},
+                               "cells": {"type": "array", "items": _ref("Cell"),
+                                         "description": "One per column."}}}},
+            "notes": {"type": "array", "items": {"type": "string"},
+                      "description": "What is counted, and what was suppressed and why."},
+            "chart": {"type": ["string", "null"]},
+        },
+    },
+    "Report": {
+        "type": "object", "required": ["title", "period_code", "as_of", "tables", "notes"],
+        "description": "The published tables for one period: counts only, suppressed, one column per quarter; "
+                       "no reference, name, free text or date of any case.",
+        "properties": {
+            "title": {"type": "string"},
+            "period_code": {"type": "string", "description": "`2026Q3`, `2026` or `12m-2026Q3`."},
+            "as_of": {"type": "string", "format": "date"},
+            "tables": {"type": "array", "items": _ref("StatTable")},
+            "notes": {"type": "array", "items": {"type": "string"}},
         },
     },
 }
@@ -397,17 +384,18 @@ PATHS: dict[str, Any] = {
         "Resume a suspended case where it was", ("caseworker",), ("200", "Resumed.", _ref("CaseStatus")),
         ("401", "403", "404", "409", "422"), body=_ref("Reasons"), path_ref=True)},
     "/api/v1/stats": {"get": _operation(
-        "Aggregate statistics", ("analyst", "admin"),
-        ("200", "Counts only, small numbers suppressed.", _ref("Stats")), ("400", "401", "403"),
-        description=f'Counts from 1 to 4 are shown as "{SMALL}"; a table with one also hides its next smallest '
-                    f'count as "{HIDDEN}", and a table whose total would still give a "{SMALL}" away is withheld '
-                    f'(every cell "{HIDDEN}"; the rule is in backend.statistics). Totals are exact. '
-                    "Every payload in the period is decrypted to count it, so a request costs O(cases).",
-        parameters=[{"name": name, "in": "query", "required": False,
-                     "schema": {"type": "string", "format": "date"},
-                     "description": f"Only cases submitted {when} this UK date (YYYY-MM-DD); 400 if it is not a "
-                                    "real date or `from` is after `to`."}
-                    for name, when in (("from", "on or after"), ("to", "on or before"))])},
+        "Published statistics for a quarter, year or rolling 12 months", ("analyst", "admin"),
+        ("200", "Counts only, small numbers suppressed.", _ref("Report")), ("400", "401", "403"),
+        description=f'The Home Office quarterly tables, NRM and DtN apart, one column per quarter. Counts from 1 '
+                    f'to 4 are shown as "{SMALL}"; a column with one also hides its next smallest count as '
+                    f'"{HIDDEN}", or is withheld; each quarter is suppressed on its own counts, so it reads the '
+                    "same in every period (the rule is in backend.statistics). Counted in SQL on columns set "
+                    "at intake. `from`/`to` dates are refused (400).",
+        parameters=[{"name": "period", "in": "query", "required": False,
+                     "schema": {"type": "string", "pattern": r"^(\d{4}([Qq][1-4])?|12[mM]-\d{4}[Qq][1-4])$"},
+                     "description": "`2026Q3` (that quarter and the four before it), `2026` (its quarters) or "
+                                    "`12m-2026Q3` (the four quarters to 2026 Q3); the latest ended quarter when "
+                                    "left out. 400 if malformed or not yet ended."}])},
     **CHAT_PATHS,
     "/api/v1/openapi.json": {"get": _operation(
         "This document", None, ("200", "OpenAPI 3.1.", {"type": "object"}), ())},

@@ -22,6 +22,7 @@ from backend.calendar import uk_date
 from backend.cli import upgrade_database
 from backend.db import utcnow
 from backend.models import Case, Decision, Review, User
+from backend.statistics.derived import columns as statistics_columns
 from tests.conftest import backend_test_config, tiny_payload
 
 ORG = "The Salvation Army"
@@ -76,7 +77,7 @@ def make_case(session, status: str = "awaiting_rg", *, route: str = "nrm", age_r
                 priority=bool(priority) if priority is not None else is_priority(route, age_route, payload),
                 submitted_at=submitted_at,
                 rg_due_date=uk_date(utcnow()) + timedelta(days=rg_due_offset_days) if route == "nrm" else None,
-                **columns)
+                **{**statistics_columns(payload, organisation), **columns})
     session.add(case)
     session.flush()
     return case

@@ -218,7 +218,7 @@ def test_journey_through_the_queues(api):
     assert status["status"] == "recovery"
 
     stats = _call(client, "GET", "/api/v1/stats", tokens["analyst"]).get_json()
-    assert set(stats["by_status"]) >= {"awaiting_rg", "recovery"} and "payload" not in str(stats)
+    assert stats["tables"] and stats["tables"][0]["id"] == "nrm-referrals-by-age-group" and "payload" not in str(stats)
 
 
 def test_a_returned_case_shows_returned_with_the_panels_reasons_in_the_api(api):

@@ -116,18 +116,22 @@ def test_the_sessions_migration_keeps_existing_tokens_and_gives_them_an_expiry(t
         assert "failed_logins" not in {column["name"] for column in inspect(engine).get_columns("users")}
     finally:
         engine.dispose()
+def downgrade_to(engine, revision: str) -> None:
+    with engine.begin() as connection:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+
 def test_the_migration_drops_the_responders_reference_from_stored_cases(app):
     from backend.models import Case
     from tests.backend.casework_helpers import make_case
 
     engine = db.get_db(app).engine
-    with app.app_context(), db.get_db(app).transaction() as session:  # as stored before schema 2.0
+    with app.app_context(), db.get_db(app).transaction() as session:  # made with today's columns, then
         stored = make_case(session, route="dtn", answers={"reference": "Ayesha K Leeds"}).id
         clean = make_case(session).id
-    with engine.begin() as connection:
-        cfg = alembic_config()
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0009")  # just before the migration under test
+    downgrade_to(engine, "0009")  # just before the migration under test
     with engine.connect() as connection:
         token = connection.execute(text("SELECT payload FROM cases WHERE id = :id"), {"id": clean}).scalar()
 
@@ -139,3 +143,31 @@ def test_the_migration_drops_the_responders_reference_from_stored_cases(app):
     assert answers["pv-name-first-name"] == "Zbigniew" and answers["fr-location"] == "england"
     with engine.connect() as connection:  # a payload without the reference is left as it was
         assert connection.execute(text("SELECT payload FROM cases WHERE id = :id"), {"id": clean}).scalar() == token
+
+
+def test_the_migration_derives_the_statistics_columns_of_stored_cases(app):
+    """Cases stored before 0011 get their statistics columns from their (decrypted) payload, once."""
+    from backend.models import Case
+    from tests.backend.casework_helpers import make_case
+
+    engine = db.get_db(app).engine
+    with app.app_context(), db.get_db(app).transaction() as session:
+        child = make_case(session, age_route="child", answers={
+            "types-of-exploitation": ["forced-to-commit-crime", "prostitution"], "pv-nationality": "Eritrean",
+            "pv-gender": "male", "reported-to-police-police-forces": "Kent Police",
+            "local-authority-contacted-about-child-local-authority-name": "Birmingham City Council"}).id
+        adult = make_case(session, answers={"pv-under-age-at-time-of-exploitation": "yes",
+                                            "pv-nationality": "Martian"}, organisation="Kent Police").id
+    downgrade_to(engine, "0010")
+    assert "age_group" not in {column["name"] for column in inspect(engine).get_columns("cases")}
+
+    upgrade_database(app)
+
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        first, second = session.get(Case, child), session.get(Case, adult)
+        assert (first.age_group, first.gender, first.nationality, first.police_force, first.local_authority,
+                first.organisation_type, first.exploitation_groups) == (
+            "child", "male", "Eritrean", "Kent Police", "Birmingham City Council", "ngo", 2 | 4)
+        # a child at the time of exploitation; a nationality typed in is "other", never the text
+        assert (second.age_group, second.nationality, second.organisation_type, second.gender) == (
+            "child", "other", "police", None)

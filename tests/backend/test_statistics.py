@@ -1,10 +1,11 @@
-"""Aggregate statistics (backend.statistics): every table counted from the case columns and the
-decrypted payloads, small-number suppression (primary and secondary, checked exhaustively on small
-tables), the ``from``/``to`` period, and the three ways out (``GET /api/v1/stats``, the page
-``/casework/stats`` and ``nrm stats``), none of which may show a reference or any personal data.
+"""Published statistics (backend.statistics): the columns derived at intake, quarters/years/rolling
+12 months only, every table counted in SQL (NRM and DtN apart, age at exploitation, decisions by
+decision date, percentiles), small-number suppression that holds across periods and tables
+(checked exhaustively on small columns), and the three ways out (``GET /api/v1/stats``, the page
+``/casework/stats`` and ``nrm stats``), none of which may show a reference or personal data.
 
-One migrated app serves the module. Each test's cases are submitted in their own period (a year
-nobody else uses) and the test reads that period only, so tests do not see each other's cases.
+One migrated app serves the module. Each test's cases are submitted in their own year (one nobody
+else uses) and the test reads periods of that year only, so tests do not see each other's cases.
 """
 
 from __future__ import annotations
@@ -21,34 +22,28 @@ from flask import Flask
 from jsonschema import Draft202012Validator
 
 from backend import auth, db
+from backend.crypto import FieldCipher
 from backend.intake import submit
-from backend.models import ROLES, Decision, Review
-from backend.openapi import STATS_TABLES, document
-from backend.statistics import (HIDDEN, SMALL, TABLES, InvalidPeriod, Period, parse_period, recoverable,
-                                statistics, suppress, suppress_table, text_report)
+from backend.models import ROLES, CaseNote, Decision, Review
+from backend.openapi import document
+from backend.statistics import (HIDDEN, SMALL, InvalidPeriod, Quarter, Report, as_json, build, parse, primary,
+                                recoverable, suppress_table, suppress_within, text_report)
+from backend.statistics import downloads
+from backend.statistics.compute import percentile_cont
+from backend.statistics.derived import force_regions, organisation_types
 from tests.backend.casework_helpers import make_case, make_user, shared_app, token_for
 from tests.flows.conversation import walked_payload
 
-NOW = datetime(2026, 3, 16, 12, 0, tzinfo=timezone.utc)
-MAIN = Period(date(2025, 1, 1), date(2026, 3, 31))
-SMALL_WORLD = Period(date(2021, 1, 1), date(2021, 12, 31))
-BOUNDARY = Period(date(2024, 3, 1), date(2024, 4, 30))
-NATIONS = Period(date(2022, 1, 1), date(2022, 12, 31))
-INTAKE = Period(date(2023, 1, 1), date(2023, 12, 31))
+TODAY = date(2026, 11, 29)  # 2026 Q3 is the latest ended quarter
 PASSWORD = "statistics password 1"
 SIGN_IN = "/casework/sign-in"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 NAMES = ("Zbigniew", "Quellmalz", "Anna", "Hoxha")  # the names in the test payloads
-ORGANISATION = "Salvation Army"
+ORGANISATION = "The Salvation Army"
 
 
 def at(day: date, hour: int = 12, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=timezone.utc)
-
-
-def answers(types: list[str], where: str, nationality: str, gender: str) -> dict[str, Any]:
-    return {"types-of-exploitation": types, "where-exploitation-happened": where, "pv-nationality": nationality,
-            "pv-gender": gender}
 
 
 def decide(session, case, stage: str, outcome: str, by, when: datetime) -> Decision:
@@ -60,95 +55,116 @@ def decide(session, case, stage: str, outcome: str, by, when: datetime) -> Decis
 
 
 def seed_main(session) -> None:
-    """21 cases, every count 0 or at least 5, so nothing is suppressed (period MAIN, now NOW)."""
+    """2025: NRM and DtN, ages, exploitation, forces, decisions (some made in a later quarter than the
+    referral), reviews and reconsiderations. Every count is 0 or at least 5 in 2025 Q1 unless said."""
     decider, reviewer = make_user(session, "caseworker"), make_user(session, "panel", "Panel")
-    england = answers(["forced-to-work", "wages-taken"], "uk", "Albanian", "female")
-    for offset in range(5):  # RG positive 2..6 days after submission
-        case = make_case(session, "recovery", submitted_at=at(date(2026, 2, 2 + offset)), answers=england)
-        decide(session, case, "rg", "positive", decider, at(date(2026, 2, 8), 9))
-    for _ in range(5):  # RG negative after 10 days, upheld by the panel
-        case = make_case(session, "rg_negative", submitted_at=at(date(2026, 2, 10)), answers=england)
-        decision = decide(session, case, "rg", "negative", decider, at(date(2026, 2, 20), 16))
+    labour = {"types-of-exploitation": ["forced-to-work", "wages-taken"], "pv-nationality": "Albanian",
+              "pv-gender": "female", "reported-to-police-police-forces": "Kent Police",
+              "pv-under-age-at-time-of-exploitation": "no"}
+    for offset in range(5):  # adults, RG positive 2..6 days after referral (Q1)
+        case = make_case(session, "recovery", submitted_at=at(date(2025, 2, 2 + offset)), answers=labour)
+        decide(session, case, "rg", "positive", decider, at(date(2025, 2, 8), 9))
+    for _ in range(5):  # adults exploited as children: RG negative in Q2, upheld by the panel in Q2
+        case = make_case(session, "rg_negative", submitted_at=at(date(2025, 3, 25)),
+                         answers={**labour, "pv-under-age-at-time-of-exploitation": "yes"})
+        decision = decide(session, case, "rg", "negative", decider, at(date(2025, 4, 4), 16))
         session.add(Review(case_id=case.id, decision_id=decision.id, outcome="upheld", reviewer_id=reviewer.id,
-                           reviewed_at=at(date(2026, 2, 25)), reasons="Upheld."))
-    for _ in range(6):  # children in Wales, past their RG target date
-        case = make_case(session, "awaiting_rg", age_route="child", fr_location="wales",
-                         submitted_at=at(date(2026, 3, 2)),
-                         answers=answers(["forced-to-commit-crime"], "uk-and-overseas", "Vietnamese", "male"))
-        case.rg_due_date = date(2026, 3, 9)
-    for _ in range(5):  # Duty to Notify reports, more than 12 months before the end of the period
-        make_case(session, "dtn_recorded", route="dtn", fr_location="scotland", submitted_at=at(date(2025, 1, 10)),
-                  answers=answers(["prostitution"], "overseas", "Unknown", "female"))
+                           reviewed_at=at(date(2025, 4, 10)), reasons="Upheld."))
+        session.add(CaseNote(case_id=case.id, kind="reconsideration", requested_by="support_provider",
+                             at=at(date(2025, 5, 1)), reasons="Please look again."))
+    for _ in range(6):  # children, criminal and sexual exploitation, in Q1
+        make_case(session, age_route="child", submitted_at=at(date(2025, 3, 2)),
+                  answers={"types-of-exploitation": ["forced-to-commit-crime", "child-exploitation"],
+                           "pv-nationality": "Vietnamese", "pv-gender": "male",
+                           "reported-to-police-police-forces": "West Midlands Police",
+                           "local-authority-contacted-about-child-local-authority-name": "Birmingham City Council"})
+    for _ in range(5):  # Duty to Notify reports in Q1, made by the police
+        make_case(session, "dtn_recorded", route="dtn", organisation="Kent Police", submitted_at=at(date(2025, 1, 10)),
+                  answers={"types-of-exploitation": ["prostitution"], "pv-nationality": "Albanian",
+                           "pv-gender": "female"})
 
 
-def seed_small_world(session) -> None:
-    """9 cases: 6 adults in England, 2 children in Wales, 1 DtN report in Scotland (2021)."""
+def seed_small(session) -> None:
+    """2023 Q2: 6 adults reported to Kent Police, 1 child reported to the Metropolitan Police."""
     for day in range(1, 7):
-        make_case(session, submitted_at=at(date(2021, 5, day)))
-    for day in (7, 8):
-        make_case(session, age_route="child", fr_location="wales", submitted_at=at(date(2021, 5, day)))
-    make_case(session, "dtn_recorded", route="dtn", fr_location="scotland", submitted_at=at(date(2021, 5, 9)))
+        make_case(session, submitted_at=at(date(2023, 5, day)),
+                  answers={"reported-to-police-police-forces": "Kent Police",
+                           "pv-under-age-at-time-of-exploitation": "no"})
+    make_case(session, age_route="child", submitted_at=at(date(2023, 5, 9)),
+              answers={"reported-to-police-police-forces": "Metropolitan Police Service"})
 
 
-def nationality_names() -> list[str]:
-    from backend.statistics import nationalities
-
-    return sorted(nationalities() - {"Unknown"})[:12]
-
-
-def seed_nationalities(session) -> None:
-    """The i-th of 12 nationalities (alphabetically) 1 + i times, and one value not on the list."""
-    for index, name in enumerate(nationality_names()):
-        for _ in range(index + 1):
-            make_case(session, submitted_at=at(date(2022, 6, 1)), answers={"pv-nationality": name})
-    make_case(session, submitted_at=at(date(2022, 6, 1)), answers={"pv-nationality": "Martian"})
+def seed_october(session) -> None:
+    """The issue's scenario, in 2020: DtN reports from 1 to 24 October, and on 25 October one more,
+    the only Eritrean."""
+    for day in range(1, 25):
+        make_case(session, "dtn_recorded", route="dtn", submitted_at=at(date(2020, 10, day)),
+                  answers={"pv-nationality": ("Albanian", "Vietnamese", "Sudanese")[day % 3],
+                           "types-of-exploitation": ["forced-to-work"]})
+    make_case(session, "dtn_recorded", route="dtn", submitted_at=at(date(2020, 10, 25)),
+              answers={"pv-nationality": "Eritrean", "types-of-exploitation": ["forced-to-work"]})
+    for month in (1, 4, 7):  # the rest of the year has reports too
+        for day in range(1, 8):
+            make_case(session, "dtn_recorded", route="dtn", submitted_at=at(date(2020, month, day)),
+                      answers={"pv-nationality": "Albanian", "types-of-exploitation": ["forced-to-work"]})
+    for day in range(1, 8):
+        make_case(session, "dtn_recorded", route="dtn", submitted_at=at(date(2021, 2, day)),
+                  answers={"pv-nationality": "Albanian", "types-of-exploitation": ["forced-to-work"]})
 
 
 def seed_boundary(session) -> None:
-    """UK dates around the clocks going forward (31 March 2024, 01:00 UTC)."""
-    for _ in range(5):  # 23:30 BST on 31 March
+    """UK dates around the end of 2024 Q1 (31 March 2024, the clocks go forward at 01:00 UTC)."""
+    for _ in range(5):  # 23:30 BST on 31 March: Q1
         make_case(session, submitted_at=at(date(2024, 3, 31), 22, 30))
-    for _ in range(6):  # 00:30 BST on 1 April
+    for _ in range(6):  # 00:30 BST on 1 April: Q2
         make_case(session, submitted_at=at(date(2024, 3, 31), 23, 30))
-    for _ in range(7):
-        make_case(session, submitted_at=at(date(2024, 4, 15)))
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with shared_app(tmp_path_factory.mktemp("statistics")) as application:
         with application.app_context(), db.get_db(application).transaction() as session:
-            for seed in (seed_main, seed_small_world, seed_nationalities, seed_boundary):
+            for seed in (seed_main, seed_small, seed_october, seed_boundary):
                 seed(session)
             for role in ROLES:
                 auth.create_user(session, f"{role}@example.org", role, PASSWORD,
-                                 organisation="The Salvation Army" if role in ("responder", "operator") else None)
+                                 organisation=ORGANISATION if role in ("responder", "operator") else None)
         yield application
 
 
 @pytest.fixture(scope="module")
 def tokens(app: Flask) -> dict[str, str]:
     with app.app_context(), db.get_db(app).transaction() as session:
-        return {role: token_for(session, make_user(session, role, "The Salvation Army"
+        return {role: token_for(session, make_user(session, role, ORGANISATION
                                                    if role in ("responder", "operator") else None))
                 for role in ROLES}
 
 
-def stats_for(app: Flask, period: Period, now: datetime = NOW) -> dict[str, Any]:
+def report_for(app: Flask, code: str, today: date = TODAY) -> Report:
     with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
-        return statistics(session, now, period)
+        return build(session, parse(code, today), today)
+
+
+def table(report: Report, table_id: str) -> dict[str, dict[str, Any]]:
+    """A table as {row label: {column: cell}}."""
+    found = next(t for t in report.tables if t.id == table_id)
+    return {row.label: dict(zip(found.columns, row.cells)) for row in found.rows}
+
+
+def column(report: Report, table_id: str, quarter: str) -> dict[str, Any]:
+    return {label: cells[quarter] for label, cells in table(report, table_id).items()}
 
 
 def no_case_data(text: str) -> None:
     assert "NRM-" not in text and "DTN-" not in text
-    for name in (*NAMES, ORGANISATION, "Martian", "1990-02-03", "must never reach"):
+    for name in (*NAMES, "Martian", "1990-02-03", "must never reach", "Please look again"):
         assert name not in text
 
 
 # --- suppression --------------------------------------------------------------------------------
 
 def test_primary_suppression_boundaries() -> None:
-    assert suppress({"a": 0, "b": 1, "c": 4, "d": 5, "e": 12}) == {"a": 0, "b": SMALL, "c": SMALL, "d": 5, "e": 12}
+    assert [primary(value) for value in (0, 1, 4, 5, 12)] == [0, SMALL, SMALL, 5, 12]
 
 
 @pytest.mark.parametrize(("counts", "expected"), [
@@ -178,15 +194,14 @@ def test_recoverable_is_the_arithmetic_of_the_rule() -> None:
 
 
 def published(counts: tuple[int, ...]) -> tuple[Any, ...]:
-    table = suppress_table({f"k{index}": value for index, value in enumerate(counts)})
-    return tuple(table.values())
+    return tuple(suppress_table({f"k{index}": value for index, value in enumerate(counts)}).values())
 
 
 @pytest.mark.parametrize(("cells", "highest"), [(2, 16), (3, 14), (4, 10)])
 def test_no_hidden_count_can_be_worked_out_from_the_total(cells: int, highest: int) -> None:
-    """Exhaustively: group every table (cells 0..highest) by what is published, total included; among
-    the tables published the same way, every "<5" cell takes at least two values, so the total and
-    the shown cells never give it away. Only totals up to ``highest`` are judged, so every table an
+    """Exhaustively: group every column (cells 0..highest) by what is published, total included; among
+    the columns published the same way, every "<5" cell takes at least two values, so the total and
+    the shown cells never give it away. Only totals up to ``highest`` are judged, so every column an
     attacker would have to consider is in the enumeration."""
     seen: dict[tuple[Any, ...], list[tuple[int, ...]]] = defaultdict(list)
     for counts in itertools.product(range(highest + 1), repeat=cells):
@@ -204,137 +219,220 @@ def test_no_hidden_count_can_be_worked_out_from_the_total(cells: int, highest: i
     assert checked >= 20  # the check did run
 
 
-def test_totals_stay_exact_when_cells_are_hidden(app: Flask) -> None:
-    stats = stats_for(app, SMALL_WORLD)
-    assert stats["total"] == 9  # exact: by_age_route below hides cells, the total stays
-    assert stats["by_route"] == {"nrm": HIDDEN, "dtn": SMALL}
-    assert stats["by_fr_location"] == {"england": HIDDEN, "wales": SMALL, "scotland": SMALL, "northern-ireland": 0}
-    assert stats["by_age_route"] == {"adult": HIDDEN, "child": SMALL, "unknown": 0}
-    assert stats["by_status"]["awaiting_rg"] == HIDDEN and stats["by_status"]["dtn_recorded"] == SMALL
-    assert stats["by_gender"] == {"female": 0, "male": 0, "unknown": 0, "not-recorded": 9}
-    for key, _, _ in TABLES:
-        assert all(value in (SMALL, HIDDEN) or value == 0 or value >= 5 for value in stats[key].values()), key
-    tiny = stats_for(app, Period(date(2021, 5, 9), date(2021, 5, 9)))
-    assert tiny["total"] == SMALL and tiny["by_route"] == {"nrm": HIDDEN, "dtn": HIDDEN}  # withheld
+def test_a_hidden_region_hides_all_its_police_forces() -> None:
+    assert suppress_within(HIDDEN, {"Kent Police": 0, "Sussex Police": 9}) == {"Kent Police": HIDDEN,
+                                                                              "Sussex Police": HIDDEN}
+    assert suppress_within(SMALL, {"Kent Police": 3}) == {"Kent Police": HIDDEN}
+    assert suppress_within(12, {"Kent Police": 3, "Sussex Police": 9}) == {"Kent Police": SMALL,
+                                                                          "Sussex Police": HIDDEN}
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+def test_periods_are_whole_quarters_years_or_rolling_12_months() -> None:
+    quarter = parse("2026Q3", TODAY)
+    assert [q.code for q in quarter.quarters] == ["2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3"]
+    assert quarter.title == "July to September 2026"
+    assert [q.code for q in parse("2025", TODAY).quarters] == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+    rolling = parse("12m-2026Q2", TODAY)
+    assert [q.code for q in rolling.quarters] == ["2025Q3", "2025Q4", "2026Q1", "2026Q2"]
+    assert rolling.title == "July 2025 to June 2026"
+    assert parse("", TODAY).code == "2026Q3" and parse(None, date(2027, 1, 1)).code == "2026Q4"
+    assert Quarter.of(2024, 2).starts_at() == datetime(2024, 3, 31, 23, 0, tzinfo=timezone.utc)  # BST
+
+
+@pytest.mark.parametrize("text", ["2026-10-01", "2026Q5", "Q3 2026", "12m-2026", "2026-01-01..2026-10-24",
+                                  "1999Q4", "12m-2026Q3x"])
+def test_only_quarters_years_and_rolling_12_months_are_accepted(text: str) -> None:
+    with pytest.raises(InvalidPeriod) as raised:
+        parse(text, TODAY)
+    assert raised.value.problem == "format" and "2026Q3" in str(raised.value)
+
+
+@pytest.mark.parametrize("text", ["2026Q4", "2026", "12m-2026Q4", "2027Q1"])
+def test_a_quarter_that_has_not_ended_is_not_published(text: str) -> None:
+    with pytest.raises(InvalidPeriod) as raised:
+        parse(text, TODAY)
+    assert raised.value.problem == "not-ended" and "2026Q3" in str(raised.value)
+
+
+# --- derived at intake --------------------------------------------------------------------------
+
+def test_every_listed_organisation_has_a_published_type_and_every_force_a_region() -> None:
+    from flows.schema import payload_schema
+
+    questions = payload_schema()["properties"]["answers"]["properties"]
+
+    def listed(question_id: str) -> set[str]:
+        return set(questions[question_id].get("enum") or questions[question_id]["x-entries"])
+
+    assert listed("user-organisation") == set(organisation_types())
+    assert listed("reported-to-police-police-forces") == set(force_regions())
+    assert organisation_types()["Kent Police"] == "police"
+    assert organisation_types()["Birmingham City Council"] == "local-authority"
+    assert organisation_types()["Home Office - UK Border Force UKBF"] == "border-force"
+
+
+def test_intake_derives_the_statistics_columns_from_a_real_referral(app: Flask) -> None:
+    with app.app_context(), db.get_db(app).transaction() as session:
+        for route in ("adult", "child", "dtn"):
+            payload = walked_payload(route)
+            payload["answers"]["user-organisation"] = ORGANISATION
+            case = submit(session, payload, None, "user:1", now=at(date(2019, 5, 1)))
+            answers = payload["answers"]
+            assert case.gender == answers["pv-gender"] and case.nationality == answers["pv-nationality"]
+            assert case.organisation_type == "ngo"
+            assert case.age_group in ("adult", "child", "not-specified")
+            assert case.exploitation_groups > 0
+        session.rollback()
+
+
+@pytest.mark.parametrize(("age_route", "at_exploitation", "expected"), [
+    ("child", None, "child"), ("unknown", None, "not-specified"), ("adult", "yes", "child"),
+    ("adult", "no", "adult"), ("adult", "not-sure", "not-specified"), ("adult", None, "not-specified"),
+])
+def test_age_group_is_the_age_at_exploitation(app: Flask, age_route: str, at_exploitation: str | None,
+                                              expected: str) -> None:
+    with app.app_context(), db.get_db(app).transaction() as session:
+        answers = {"pv-under-age-at-time-of-exploitation": at_exploitation} if at_exploitation else {}
+        assert make_case(session, age_route=age_route, answers=answers).age_group == expected
+        session.rollback()
 
 
 # --- every table --------------------------------------------------------------------------------
 
-def test_every_table_is_counted(app: Flask) -> None:
-    stats = stats_for(app, MAIN)
-    assert stats["as_of"] == "2026-03-16" and stats["period"] == {"from": "2025-01-01", "to": "2026-03-31"}
-    assert stats["total"] == 21
-    assert stats["overdue_rg"] == 6
-    assert stats["rg_decided_cases"] == 10
-    assert stats["median_days_to_rg_decision"] == 8.0  # 2, 3, 4, 5, 6 and five tens
-    assert stats["by_route"] == {"nrm": 16, "dtn": 5}
-    months = {f"2025-{month:02d}": 0 for month in range(4, 13)} | {"2026-01": 0, "2026-02": 10, "2026-03": 6}
-    assert stats["by_month"] == {"earlier": 5, **months}
-    assert list(stats["by_month"]) == ["earlier", *sorted(months)]
-    assert stats["by_status"] == {"awaiting_rg": 6, "recovery": 5, "awaiting_cg": 0, "cg_positive": 0,
-                                  "rg_review": 0, "cg_review": 0, "rg_negative": 5, "cg_negative": 0,
-                                  "suspended": 0, "withdrawn": 0, "dtn_recorded": 5}
-    assert stats["by_age_route"] == {"adult": 15, "child": 6, "unknown": 0}
-    assert stats["by_fr_location"] == {"england": 10, "wales": 6, "scotland": 5, "northern-ireland": 0}
-    types = stats["by_exploitation_type"]
-    assert {key: value for key, value in types.items() if value} == {
-        "forced-to-work": 10, "wages-taken": 10, "forced-to-commit-crime": 6, "prostitution": 5}
-    assert list(types)[0] == "forced-to-work" and list(types)[-1] == "not-recorded"
-    assert stats["by_exploitation_location"] == {"uk": 10, "overseas": 5, "uk-and-overseas": 6, "not-recorded": 0}
-    assert stats["by_nationality"] == {"Albanian": 10, "Vietnamese": 6, "other": 0, "not-known": 5,
-                                       "not-recorded": 0}
-    assert stats["by_gender"] == {"female": 15, "male": 6, "unknown": 0, "not-recorded": 0}
-    assert stats["decisions"] == {"rg-positive": 5, "rg-negative": 5, "cg-positive": 0, "cg-negative": 0}
-    assert stats["panel_reviews"] == {"upheld": 5, "returned": 0}
+def test_nrm_referrals_and_dtn_reports_are_counted_apart(app: Flask) -> None:
+    report = report_for(app, "2025")
+    assert column(report, "nrm-referrals-by-age-group", "2025 Q1") == {
+        "Adult": 5, "Child": 11, "Not specified or unknown": 0, "Total": 16}  # 5 exploited as children + 6
+    assert column(report, "dtn-reports-by-first-responder-type", "2025 Q1")["Police"] == 5
+    assert column(report, "dtn-reports-by-first-responder-type", "2025 Q1")["Total"] == 5
+    assert column(report, "nrm-referrals-by-first-responder-type", "2025 Q1")["Non-governmental organisation"] == 16
+    assert column(report, "nrm-referrals-by-nationality", "2025 Q1") == {"Albanian": 10, "Vietnamese": 6,
+                                                                          "Total": 16}
+    assert column(report, "dtn-reports-by-nationality", "2025 Q1") == {"Albanian": 5, "Total": 5}
+    assert {row.label for row in next(t for t in report.tables if t.id == "nrm-referrals-by-age-group").rows} == {
+        "Adult", "Child", "Not specified or unknown", "Total"}
+    assert column(report, "nrm-referrals-by-gender", "2025 Q1") == {
+        "Female": 10, "Male": 6, "Does not identify as male or female": 0, "Not recorded": 0, "Total": 16}
 
 
-def test_labels_come_from_the_published_schema(app: Flask) -> None:
-    labels = stats_for(app, MAIN)["labels"]
-    assert set(labels) == {key for key, _, _ in TABLES}
-    assert labels["by_exploitation_type"]["forced-to-work"] == "Forced to work for little or no pay"
-    assert labels["by_exploitation_type"]["not-recorded"] == "Not recorded"
-    assert labels["by_exploitation_location"]["uk-and-overseas"] == "Both UK and overseas"
-    assert labels["by_gender"]["unknown"] == "They do not identify as male or female"
-    assert labels["by_fr_location"]["northern-ireland"] == "Northern Ireland"
-    assert labels["by_nationality"] == {"Albanian": "Albanian", "Vietnamese": "Vietnamese",
-                                        "other": "Other nationalities", "not-known": "Not known",
-                                        "not-recorded": "Not recorded"}
-    assert labels["by_month"]["earlier"] == "Before April 2025" and labels["by_month"]["2026-02"] == "February 2026"
-    assert labels["decisions"]["rg-negative"] == "Reasonable Grounds: negative"
-    assert labels["by_status"]["dtn_recorded"] == "Duty to Notify report recorded"
+def test_exploitation_types_are_grouped_as_published_and_split_by_age(app: Flask) -> None:
+    report = report_for(app, "2025")
+    child = column(report, "nrm-referrals-by-exploitation-type-child", "2025 Q1")
+    assert child == {"Labour": 5, "Sexual": 6, "Criminal": 6, "Domestic servitude": 0, "Organ harvesting": 0,
+                     "Not specified or unknown": 0, "Total": 11}  # the total is the age table's cell
+    assert column(report, "nrm-referrals-by-exploitation-type-adult", "2025 Q1")["Labour"] == 5
+    assert column(report, "dtn-reports-by-exploitation-type", "2025 Q1")["Sexual"] == 5
+    charts = {t.id for t in report.tables if t.chart == "stacked-bar"}
+    assert {"nrm-referrals-by-age-group", "nrm-referrals-by-exploitation-type-adult"} <= charts
 
 
-def test_the_ten_most_common_nationalities_then_other(app: Flask) -> None:
-    names = nationality_names()  # names[i] was given i + 1 times
-    stats = stats_for(app, NATIONS)
-    expected = {name: 1 + index for index, name in enumerate(names) if index >= 5}  # 6 or more: shown
-    assert stats["by_nationality"] == {
-        **dict(sorted(expected.items(), key=lambda item: -item[1])),  # largest first
-        names[2]: SMALL, names[3]: SMALL,  # 3 and 4: in the top 10, hidden
-        names[4]: HIDDEN,  # 5: the smallest count shown otherwise (rule 2)
-        "other": SMALL,  # names[0] and names[1] (1 + 2) and the one not on the list
-        "not-known": 0, "not-recorded": 0,
-    }
-    assert list(stats["by_nationality"])[:10] == [*(names[index] for index in range(11, 4, -1)),
-                                                  names[2], names[3], names[4]]  # hidden: alphabetical
-    assert names[0] not in stats["by_nationality"] and names[1] not in stats["by_nationality"]
-    no_case_data(json.dumps(stats))  # "Martian" is never named
+def test_police_force_area_region_and_local_authority(app: Flask) -> None:
+    report = report_for(app, "2025")
+    regions = column(report, "nrm-referrals-by-region", "2025 Q1")
+    assert regions["South East"] == 10 and regions["West Midlands"] == 6
+    assert regions["Not reported to the police"] == 0 and regions["Total"] == 16
+    forces = column(report, "nrm-referrals-by-police-force-area", "2025 Q1")
+    assert forces["Kent Police"] == 10 and forces["West Midlands Police"] == 6
+    assert column(report, "nrm-referrals-by-local-authority", "2025 Q1")["Birmingham City Council"] == 6
 
 
-def test_real_referrals_from_the_dialogue_are_counted(app: Flask) -> None:
-    """Payloads walked through the dialogue and accepted by the intake (full schema validation)."""
-    with app.app_context(), db.get_db(app).transaction() as session:
-        for index in range(5):
-            payload = walked_payload("adult")
-            payload["answers"]["pv-nationality"] = "Eritrean"
-            payload["answers"]["pv-gender"] = "male"
-            payload["answers"]["types-of-exploitation"] = ["forced-to-commit-crime", "wages-taken"]
-            submit(session, payload, None, actor="user:1", now=at(date(2023, 6, 1 + index)))
-        for index in range(5):
-            submit(session, walked_payload("dtn"), None, actor="user:1", now=at(date(2023, 7, 1 + index)))
-    stats = stats_for(app, INTAKE)
-    assert stats["total"] == 10 and stats["by_route"] == {"nrm": 5, "dtn": 5}
-    assert stats["by_status"]["awaiting_rg"] == 5 and stats["by_status"]["dtn_recorded"] == 5
-    assert stats["by_nationality"] == {"Albanian": 5, "Eritrean": 5, "other": 0, "not-known": 0, "not-recorded": 0}
-    assert stats["by_gender"] == {"female": 5, "male": 5, "unknown": 0, "not-recorded": 0}
-    assert {k: v for k, v in stats["by_exploitation_type"].items() if v} == {
-        "forced-to-work": 5, "forced-to-commit-crime": 5, "wages-taken": 5}
-    assert stats["by_exploitation_location"]["uk"] == 10
-    assert stats["by_month"]["2023-06"] == 5 and stats["by_month"]["2023-07"] == 5
+def test_the_forces_of_a_hidden_region_never_give_it_away(app: Flask) -> None:
+    """2023 Q2: 6 in the South East (Kent), 1 in London (the Met): London is "<5", the South East
+    hidden with it, and so are all their forces, Kent's 6 included."""
+    report = report_for(app, "2023")
+    regions = column(report, "nrm-referrals-by-region", "2023 Q2")
+    assert regions["London"] == SMALL and regions["South East"] == HIDDEN and regions["Total"] == 7
+    forces = column(report, "nrm-referrals-by-police-force-area", "2023 Q2")
+    assert forces["Kent Police"] == HIDDEN and forces["Metropolitan Police Service"] == HIDDEN
+    notes = next(t for t in report.tables if t.id == "nrm-referrals-by-region").notes
+    assert any(note.startswith("2023 Q2: 1 count(s) of 1 to 4") for note in notes)
 
 
-# --- the period ---------------------------------------------------------------------------------
-
-def test_the_period_is_by_uk_date_of_submission(app: Flask) -> None:
-    assert stats_for(app, Period(date(2024, 3, 1), date(2024, 3, 31)))["total"] == 5  # 23:30 BST on 31 March
-    assert stats_for(app, Period(date(2024, 4, 1), date(2024, 4, 30)))["total"] == 13  # 00:30 BST is 1 April
-    assert stats_for(app, Period(date(2024, 3, 31), date(2024, 4, 1)))["total"] == 11
-    assert stats_for(app, Period(date(2024, 4, 2), date(2024, 4, 14)))["total"] == 0
-    both = stats_for(app, BOUNDARY)
-    assert both["by_month"] == {"2024-03": 5, "2024-04": 13}  # no "earlier": the period starts in March
-    assert stats_for(app, Period(date(2024, 3, 1), None))["total"] >= 18
-    everything = stats_for(app, Period())
-    assert everything["period"] == {"from": None, "to": None} and "earlier" in everything["by_month"]
-    assert len(everything["by_month"]) == 13 and list(everything["by_month"])[-1] == "2026-03"
-    future = stats_for(app, Period(date(2027, 5, 3), None))
-    assert future["total"] == 0 and future["by_month"] == {"2027-05": 0}
+def test_decisions_reviews_and_reconsiderations_are_counted_by_the_date_they_were_made(app: Flask) -> None:
+    report = report_for(app, "2025")
+    rg = table(report, "rg-decisions-by-outcome")
+    assert rg["Positive"]["2025 Q1"] == 5 and rg["Negative"]["2025 Q1"] == 0
+    assert rg["Negative"]["2025 Q2"] == 5  # referred in Q1, decided in Q2: counted in Q2
+    assert table(report, "panel-reviews-by-outcome")["Negative decision upheld"]["2025 Q2"] == 5
+    assert table(report, "reconsiderations")["Asked by the support provider"]["2025 Q2"] == 5
+    days = table(report, "days-to-decision")
+    assert days["Median days to Reasonable Grounds decision"]["2025 Q1"] == 4.0  # 2, 3, 4, 5, 6
+    assert days["90th percentile days to Reasonable Grounds decision"]["2025 Q1"] == 5.6
+    assert days["Median days to Reasonable Grounds decision"]["2025 Q2"] == 10.0
+    assert days["Median days to Conclusive Grounds decision"]["2025 Q1"] is None  # fewer than 5
 
 
-def test_parse_period() -> None:
-    assert parse_period(None, None) == Period() == parse_period("", " ")
-    assert parse_period("2026-01-01", "2026-01-01") == Period(date(2026, 1, 1), date(2026, 1, 1))
-    assert parse_period(" 2026-02-28 ", None) == Period(date(2026, 2, 28), None)
-    for bad in ("2026-02-30", "2026/01/01", "1/2/2026", "yesterday", "2026-1-1", "20260101"):
-        with pytest.raises(InvalidPeriod) as raised:
-            parse_period(bad, None)
-        assert raised.value.field == "from" and raised.value.problem == "date"
-        assert "YYYY-MM-DD" in str(raised.value)
-    with pytest.raises(InvalidPeriod) as raised:
-        parse_period(None, "2026-13-01")
-    assert raised.value.field == "to"
-    with pytest.raises(InvalidPeriod) as raised:
-        parse_period("2026-03-02", "2026-03-01")
-    assert raised.value.problem == "order" and "before" in str(raised.value)
+def test_percentile_cont_interpolates_like_postgresql() -> None:
+    assert percentile_cont([2, 3, 4, 5, 6], 0.9) == pytest.approx(5.6)
+    assert percentile_cont([1, 10], 0.5) == 5.5 and percentile_cont([7], 0.9) == 7
+
+
+def test_quarters_are_uk_dates(app: Flask) -> None:
+    rows = table(report_for(app, "2024"), "nrm-referrals-by-age-group")
+    assert rows["Total"]["2024 Q1"] == 5 and rows["Total"]["2024 Q2"] == 6
+
+
+def test_statistics_never_decrypt_a_payload(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a payload was decrypted")
+
+    monkeypatch.setattr(FieldCipher, "decrypt_json", refuse)
+    assert column(report_for(app, "2025"), "nrm-referrals-by-age-group", "2025 Q1")["Total"] == 16
+
+
+# --- across periods and tables ------------------------------------------------------------------
+
+def published_cells(report: Report) -> dict[tuple[str, str, str], Any]:
+    return {(t.id, row.label, quarter): cell for t in report.tables for row in t.rows
+            for quarter, cell in zip(t.columns, row.cells)}
+
+
+def test_two_overlapping_periods_cannot_single_out_a_case(app: Flask, tokens: dict[str, str]) -> None:
+    """The issue's attack: 1-24 October against 1-25 October showed a "<5" Eritrean DtN report made
+    on 25 October. Now (1) dates cannot be asked for; (2) on 25 October the quarter has not ended, so
+    it is not shown at all, and nothing shown changes from the 24th to the 25th; (3) once it has
+    ended, every period that includes 2020 Q4 shows exactly the same 2020 Q4 cells, no period shows a
+    figure over several quarters for a breakdown, so no two periods can be subtracted to isolate
+    anything smaller than a quarter, and the Eritrean report is hidden in all of them."""
+    headers = {"Authorization": f"Bearer {tokens['analyst']}"}
+    for query in ("from=2020-10-01&to=2020-10-24", "from=2020-10-01&to=2020-10-25", "period=2020-10-25"):
+        response = app.test_client().get(f"/api/v1/stats?{query}", headers=headers)
+        assert response.status_code == 400 and response.get_json()["code"] == "invalid_period"
+
+    with pytest.raises(InvalidPeriod):
+        parse("2020Q4", date(2020, 10, 25))
+    before, after = (published_cells(report_for(app, "2020Q3", date(2020, 10, day))) for day in (24, 25))
+    assert before == after  # the 25th's report changes nothing that can be shown
+
+    later = date(2021, 12, 1)
+    codes = ["2020Q4", "2021Q1", "2021Q2", "2021Q3", "2020", "12m-2020Q4", "12m-2021Q1", "12m-2021Q2",
+             "12m-2021Q3"]
+    pages = {code: published_cells(report_for(app, code, later)) for code in codes}
+    october = [(key, cell) for page in pages.values() for key, cell in page.items() if key[2] == "2020 Q4"]
+    assert len({key for key, _ in october}) < len(october)  # 2020 Q4 is on many pages ...
+    merged: dict[tuple[str, str, str], Any] = {}
+    for key, cell in october:
+        assert merged.setdefault(key, cell) == cell, key  # ... and reads the same on every one
+    eritrean = {cell for (table_id, label, _), cell in merged.items() if label == "Eritrean"}
+    assert eritrean == {SMALL}
+    nationality = {label: cell for (table_id, label, _), cell in merged.items()
+                   if table_id == "dtn-reports-by-nationality"}
+    assert nationality["Total"] == 25 and list(nationality.values()).count(HIDDEN) >= 1  # secondary suppression
+    for page in pages.values():  # every column is one quarter: nothing over several quarters to subtract
+        assert all(re.fullmatch(r"\d{4} Q[1-4]", quarter) for _, _, quarter in page)
+
+
+def test_a_quarter_reads_the_same_in_every_period_and_table(app: Flask) -> None:
+    """Each quarter is suppressed on its own counts: 2025 Q1 in the year, the rolling 12 months to
+    2025 Q1, 2025 Q4 (its earlier columns) and 2025 Q1's own page is cell for cell the same."""
+    pages = [published_cells(report_for(app, code)) for code in ("2025", "12m-2025Q1", "2025Q1", "2025Q4")]
+    q1 = [{key: cell for key, cell in page.items() if key[2] == "2025 Q1"} for page in pages]
+    assert len(q1[0]) > 50
+    for one, other in itertools.combinations(q1, 2):
+        for key in one.keys() | other.keys():  # a long list leaves out rows with nothing to show
+            assert one.get(key, 0) == other.get(key, 0), key
 
 
 # --- the JSON API -------------------------------------------------------------------------------
@@ -342,38 +440,38 @@ def test_parse_period() -> None:
 @pytest.mark.parametrize("role", [*ROLES, None])
 def test_api_roles(app: Flask, tokens: dict[str, str], role: str | None) -> None:
     headers = {"Authorization": f"Bearer {tokens[role]}"} if role else {}
-    response = app.test_client().get("/api/v1/stats", headers=headers)
+    response = app.test_client().get("/api/v1/stats?period=2025", headers=headers)
     expected = 200 if role in ("analyst", "admin") else 401 if role is None else 403
     assert response.status_code == expected, response.get_data(as_text=True)
 
 
-def test_api_filters_and_shape(app: Flask, tokens: dict[str, str]) -> None:
+def test_api_returns_the_report_as_documented(app: Flask, tokens: dict[str, str]) -> None:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {tokens['analyst']}"}
-    response = client.get("/api/v1/stats?from=2024-03-01&to=2024-03-31", headers=headers)
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["total"] == 5 and body["period"] == {"from": "2024-03-01", "to": "2024-03-31"}
+    body = client.get("/api/v1/stats?period=2025", headers=headers).get_json()
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        today = datetime.now(timezone.utc).date()
+        assert body == json.loads(json.dumps(as_json(build(session, parse("2025", today), today))))
     spec = document()
-    validator = Draft202012Validator({"components": spec["components"], "$ref": "#/components/schemas/Stats"})
-    everything = client.get("/api/v1/stats", headers=headers).get_json()
-    for result in (body, everything, stats_for(app, MAIN)):
+    validator = Draft202012Validator({"components": spec["components"], "$ref": "#/components/schemas/Report"})
+    latest = client.get("/api/v1/stats", headers=headers).get_json()
+    for result in (body, latest):
         assert not list(validator.iter_errors(result))
-    assert set(STATS_TABLES) == {key for key, _, _ in TABLES}
-    no_case_data(client.get("/api/v1/stats", headers=headers).get_data(as_text=True))
+    assert body["period_code"] == "2025" and body["tables"][0]["columns"] == ["2025 Q1", "2025 Q2", "2025 Q3",
+                                                                               "2025 Q4"]
+    no_case_data(json.dumps(body))
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("from=2026-02-30", "from"), ("to=31/03/2026", "to"), ("from=2026-03-02&to=2026-03-01", "from"),
+@pytest.mark.parametrize(("query", "says"), [
+    ("from=2026-01-01", "period=2026Q3"), ("to=2026-03-31", "period=2026Q3"), ("period=2026-03", "2026Q3"),
+    ("period=2999Q1", "has not ended"),
 ])
-def test_api_rejects_a_bad_period(app: Flask, tokens: dict[str, str], query: str, field: str) -> None:
-    response = app.test_client().get(f"/api/v1/stats?{query}",
-                                     headers={"Authorization": f"Bearer {tokens['admin']}"})
+def test_api_rejects_dates_and_bad_periods(app: Flask, tokens: dict[str, str], query: str, says: str) -> None:
+    response = app.test_client().get(f"/api/v1/stats?{query}", headers={"Authorization": f"Bearer {tokens['admin']}"})
     assert response.status_code == 400
     body = response.get_json()
-    assert body["code"] == "invalid_period" and f'"{field}"' in body["error"]
-    unauthenticated = app.test_client().get(f"/api/v1/stats?{query}")
-    assert unauthenticated.status_code == 401  # the token is checked before the query
+    assert body["code"] == "invalid_period" and says in body["error"]
+    assert app.test_client().get(f"/api/v1/stats?{query}").status_code == 401  # the token is checked first
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -391,63 +489,105 @@ def page_text(response: Any) -> str:
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
 
 
-def test_the_page_shows_every_table_accessibly(app: Flask) -> None:
+def test_the_page_shows_every_table_with_its_notes_and_the_suppression_explained(app: Flask) -> None:
     client = signed_in(app, "analyst")
-    html = page_text(client.get("/casework/stats?from=2025-01-01&to=2026-03-31"))
-    for caption in ("Totals", *(caption for _, caption, _ in TABLES)):
-        pattern = rf'<caption class="govuk-table__caption[^"]*">\s*{re.escape(caption)}\s*</caption>'
-        assert re.search(pattern, html), caption
-    assert html.count("<table") == len(TABLES) + 1
-    assert html.count('scope="col"') == 2 * (len(TABLES) + 1) and 'scope="row"' in html
-    assert "govuk-table__cell--numeric" in html
-    assert "Forced to work for little or no pay" in html and "Both UK and overseas" in html
-    assert "submitted from 1 January 2025 to 31 March 2026" in html
-    assert 'id="from"' in html and 'value="2025-01-01"' in html and '<label class="govuk-label" for="from">' in html
+    html = page_text(client.get("/casework/stats?period=2023"))
+    report = report_for(app, "2023")
+    for stat in report.tables:
+        pattern = rf'<caption class="govuk-table__caption[^"]*">\s*{re.escape(stat.title)}\s*</caption>'
+        assert re.search(pattern, html), stat.title
+        assert f'id="{stat.id}"' in html
+    assert html.count("<table") == len(report.tables)
+    assert 'scope="col"' in html and 'scope="row"' in html and "govuk-table__cell--numeric" in html
+    assert 'id="suppression-explained"' in html and "&lt;5" in html and "[c]" in html
+    assert "2023 Q2: withheld" in html or "2023 Q2: 1 count(s) of 1 to 4" in html  # what was suppressed
+    assert "Modern Slavery: NRM and Duty to Notify statistics, January to December 2023" in html
     no_case_data(html)
-    small = page_text(client.get("/casework/stats?from=2021-01-01&to=2021-12-31"))
-    assert "&lt;5" in small and "[c]" in small
-    assert page_text(signed_in(app, "admin").get("/casework/stats")).count("<table") == len(TABLES) + 1
+    assert signed_in(app, "admin").get("/casework/stats").status_code == 200  # the latest quarter
     assert signed_in(app, "caseworker").get("/casework/stats").status_code == 403
 
 
-def test_the_page_explains_a_bad_period(app: Flask) -> None:
-    response = signed_in(app, "analyst").get("/casework/stats?from=2026-03-02&to=2026-02-30")
+def test_the_page_chrome_is_translated(app: Flask) -> None:
+    html = page_text(signed_in(app, "analyst").get("/casework/stats?period=2023", headers={"Accept-Language": "cy"}))
+    assert "Ystadegau" in html and 'lang="en"' in html  # Welsh chrome, the English release marked as such
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("from=2026-03-02&to=2026-03-30", "Enter a whole quarter such as 2026Q3"),
+    ("period=2026-10-24", "Enter a whole quarter such as 2026Q3"),
+    ("period=2999Q1", "2999Q1 has not ended yet"),
+])
+def test_the_page_explains_a_bad_period(app: Flask, query: str, message: str) -> None:
+    response = signed_in(app, "analyst").get(f"/casework/stats?{query}")
     html = page_text(response)
     assert response.status_code == 400
     assert "<title>Error: Statistics - NRM Referral Assistant</title>" in html
-    assert "govuk-error-summary" in html and 'href="#to"' in html
-    assert "Submitted to must be a real date in the format YYYY-MM-DD" in html
+    assert "govuk-error-summary" in html and 'href="#period"' in html and message in html
     assert "govuk-error-message" in html and "<table" not in html
-    assert 'value="2026-02-30"' in html  # what they typed stays in the box
 
 
 # --- nrm stats ----------------------------------------------------------------------------------
 
-def test_cli_prints_text_tables_and_json(app: Flask) -> None:
+def test_cli_gives_the_same_figures_as_the_page_in_text_and_json(app: Flask) -> None:
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["stats", "--from", "2021-01-01", "--to", "2021-12-31"])
-    assert result.exit_code == 0, result.output
-    output = result.output
-    assert "submitted from 1 January 2021 to 31 December 2021" in output
-    for caption in ("Totals", *(caption for _, caption, _ in TABLES)):
-        assert f"\n{caption}\n" in output
-    assert re.search(r"^  All cases \(NRM referrals and Duty to Notify reports\) +9$", output, re.M)
-    assert re.search(r"^  NRM referral +\[c\]$", output, re.M)
-    assert re.search(r"^  Duty to Notify report +<5$", output, re.M)
-    assert re.search(r"^  England +\[c\]$", output, re.M)
-    no_case_data(output)
-
-    as_json = runner.invoke(args=["stats", "--json", "--from", "2021-01-01", "--to", "2021-12-31"])
-    assert as_json.exit_code == 0, as_json.output
-    data = json.loads(as_json.output)
+    as_json_output = runner.invoke(args=["stats", "--quarter", "2023Q2", "--format", "json"])
+    assert as_json_output.exit_code == 0, as_json_output.output
+    today = datetime.now(timezone.utc).date()
     with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
-        assert data == statistics(session, period=SMALL_WORLD)
-    assert text_report(data) + "\n" == output
+        report = build(session, parse("2023Q2", today), today)
+    assert json.loads(as_json_output.output) == json.loads(json.dumps(as_json(report)))
+    text = runner.invoke(args=["stats", "--quarter", "2023Q2"])
+    assert text.exit_code == 0 and text.output == text_report(report)
+    assert "\nNRM referrals by region of exploitation, by quarter\n" in text.output
+    assert re.search(r"^  London +0 +0 +0 +0 +<5$", text.output, re.M)
+    no_case_data(text.output)
 
 
 def test_cli_rejects_a_bad_period(app: Flask) -> None:
-    result = app.test_cli_runner().invoke(args=["stats", "--to", "2026-02-30"])
-    assert result.exit_code == 2
-    assert "--to" in result.output and "YYYY-MM-DD" in result.output
-    result = app.test_cli_runner().invoke(args=["stats", "--from", "2026-03-02", "--to", "2026-03-01"])
-    assert result.exit_code == 2 and "before" in result.output
+    result = app.test_cli_runner().invoke(args=["stats", "--quarter", "2026-02-30"])
+    assert result.exit_code == 2 and "2026Q3" in result.output
+    assert app.test_cli_runner().invoke(args=["stats", "--from", "2026-01-01"]).exit_code == 2
+
+
+# --- downloads and charts (backend.statistics.downloads and charts render the same Report) -------
+
+def test_the_page_offers_the_same_report_as_csv_and_ods(app: Flask) -> None:
+    client = signed_in(app, "analyst")
+    html = page_text(client.get("/casework/stats?period=2023"))
+    assert 'href="/casework/stats/download.csv?period=2023"' in html
+    assert 'href="/casework/stats/download.ods?period=2023"' in html
+    report = report_for(app, "2023", datetime.now(timezone.utc).date())
+    csv_response = client.get("/casework/stats/download.csv?period=2023")
+    assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+    assert csv_response.get_data() == downloads.to_csv(report).encode(downloads.CSV_ENCODING)
+    assert 'attachment; filename="' in csv_response.headers["Content-Disposition"]
+    no_case_data(csv_response.get_data().decode("utf-8-sig"))
+    ods = client.get("/casework/stats/download.ods?period=2023")
+    assert ods.status_code == 200 and ods.mimetype == downloads.ODS_MEDIA_TYPE
+    assert ods.get_data()[:2] == b"PK"  # an OpenDocument zip
+    bad = client.get("/casework/stats/download.csv?period=2023-05-01")
+    assert bad.status_code == 302 and "/casework/stats?period=2023-05-01" in bad.headers["Location"]
+    assert client.get("/casework/stats/download.xls?period=2023").status_code == 404
+    assert signed_in(app, "caseworker").get("/casework/stats/download.csv?period=2023").status_code == 403
+
+
+def test_charts_stand_beside_their_tables(app: Flask) -> None:
+    html = page_text(signed_in(app, "analyst").get("/casework/stats?period=2025"))
+    report = report_for(app, "2025")
+    charted = [t.id for t in report.tables if t.chart == "stacked-bar"]
+    assert html.count('class="app-chart"') == len(charted) >= 4
+    for table_id in charted:  # the chart, then its table, in the same block
+        block = html[html.index(f'id="{table_id}"'):]
+        assert block.index("<svg") < block.index("<table")
+
+
+def test_cli_writes_the_same_csv_and_ods(app: Flask, tmp_path) -> None:
+    runner = app.test_cli_runner()
+    today = datetime.now(timezone.utc).date()
+    report = report_for(app, "2023Q2", today)
+    as_csv = runner.invoke(args=["stats", "--quarter", "2023Q2", "--format", "csv"])
+    assert as_csv.exit_code == 0, as_csv.output
+    assert as_csv.stdout_bytes == downloads.to_csv(report).encode(downloads.CSV_ENCODING)
+    target = tmp_path / "stats.ods"
+    as_ods = runner.invoke(args=["stats", "--quarter", "2023Q2", "--format", "ods", "--output", str(target)])
+    assert as_ods.exit_code == 0 and target.read_bytes()[:2] == b"PK"

@@ -12,14 +12,12 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.engine import Connection
 
-from backend.crypto import FieldCipher, cipher_for
+from backend.crypto import migration_cipher
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -29,24 +27,12 @@ depends_on: str | Sequence[str] | None = None
 _CASES = sa.table("cases", sa.column("id", sa.Integer), sa.column("payload", sa.Text))
 
 
-def _cipher(bind: Connection) -> FieldCipher:
-    """The app's cipher (``nrm db upgrade``), else one from ``FIELD_ENCRYPTION_KEY``."""
-    try:
-        return cipher_for(bind.dialect)
-    except RuntimeError:
-        keys = os.environ.get("FIELD_ENCRYPTION_KEY")
-        if not keys:
-            raise RuntimeError("cases need re-encrypting: run `nrm db upgrade`, or set "
-                               "FIELD_ENCRYPTION_KEY for alembic") from None
-        return FieldCipher.from_setting(keys)
-
-
 def upgrade() -> None:
     bind = op.get_bind()
     rows = bind.execute(sa.select(_CASES.c.id, _CASES.c.payload).where(_CASES.c.payload.is_not(None))).all()
     if not rows:
         return
-    cipher = _cipher(bind)
+    cipher = migration_cipher(bind.dialect)
     for case_id, token in rows:
         payload = cipher.decrypt_json(token)
         answers = payload.get("answers") if isinstance(payload, dict) else None

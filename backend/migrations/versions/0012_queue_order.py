@@ -20,7 +20,7 @@ from alembic import op
 from backend.queue_order import BACKFILL_SQL
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
