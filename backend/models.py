@@ -208,6 +208,7 @@ class Case(Base):
         Index("ix_cases_status_priority_rg_due_date", "status", "priority", "rg_due_date"),
         Index("ix_cases_status_priority_cg_due_date", "status", "priority", "cg_due_date"),
         Index("ix_cases_status_priority_review_due_date", "status", "priority", "review_due_date"),
+        Index("ix_cases_status_status_changed_at", "status", "status_changed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -232,6 +233,8 @@ class Case(Base):
     rg_due_date: Mapped[date | None] = mapped_column(Date)
     # --- casework (migration 0003; see backend.lifecycle and backend.queues) ---
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the case entered its current status (set at submission too, since migration 0014):
+    the oldest waiting case of a queue is one index lookup (``backend.metrics``)."""
     cg_not_before: Mapped[date | None] = mapped_column(Date)
     """First UK date a CG decision may be made: the RG decision date + RECOVERY_PERIOD_DAYS."""
     suspended_from: Mapped[str | None] = mapped_column(String(32))
@@ -418,3 +421,21 @@ class ResumeFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobRun(Base):
+    """The schedule of one periodic job of ``nrm jobs run`` (``backend.jobs``), shared by every
+    machine: who may run it now (``lease_until``), when it is due again, how it last went."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """None until it first succeeds: due at once."""
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set while a runner runs it; another runner takes it over only once this has passed."""
+    runner: Mapped[str | None] = mapped_column(String(128))
+    """The host name and process id of the runner that last took it (no personal data)."""
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,44 @@
+"""Job schedules shared by every machine, and the time each case entered its status.
+
+``job_runs`` holds one row per periodic job of ``nrm jobs run`` (``backend.jobs``): its lease and
+when it is due again, so that runners on several machines never run one job twice. Cases are now
+given ``status_changed_at`` when they are submitted; existing ones without it get their submission
+time, and ``(status, status_changed_at)`` is indexed for the queue-age gauges of ``/metrics``.
+
+Revision ID: 0014
+Revises: 0010
+Create Date: 2026-11-29
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "job_runs",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("runner", sa.String(length=128), nullable=True),
+        sa.Column("last_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_succeeded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_failed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_job_runs")),
+    )
+    op.execute("UPDATE cases SET status_changed_at = submitted_at WHERE status_changed_at IS NULL")
+    op.create_index("ix_cases_status_status_changed_at", "cases", ["status", "status_changed_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_cases_status_status_changed_at", table_name="cases")
+    op.drop_table("job_runs")
