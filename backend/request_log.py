@@ -38,6 +38,8 @@ UNMATCHED = "(no route)"
 """The route of a request no rule matched (a 404): its URL is never logged."""
 _VALID_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 _STARTED = "nrm_request_started"
+QUIET_LOGGERS = ("werkzeug", "alembic.runtime.migration")
+"""werkzeug's access lines carry raw URLs; Alembic says which dialect it uses at every readiness check."""
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -101,5 +103,6 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> logging.Han
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # its access lines carry raw URLs
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return handler
