@@ -24,7 +24,7 @@ import re
 import sys
 import time
 import uuid
-from typing import Any
+from typing import IO, Any
 
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
@@ -93,16 +93,20 @@ def formatter(log_format: str) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT)
 
 
-def configure_logging(log_format: str, level: int = logging.INFO) -> logging.Handler:
+def handler(log_format: str, stream: IO[str]) -> logging.Handler:
+    """A handler writing to ``stream`` in ``log_format``, with request ids."""
+    made = logging.StreamHandler(stream)
+    made.setFormatter(formatter(log_format))
+    made.addFilter(RequestIdFilter())
+    return made
+
+
+def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     """Send every log record to stderr in ``log_format``, replacing the root's handlers."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(formatter(log_format))
-    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler)
+    root.addHandler(handler(log_format, sys.stderr))
     root.setLevel(level)
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    return handler
