@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from backend import audit, db, retention, sessions

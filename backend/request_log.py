@@ -62,7 +62,7 @@ def route_rule() -> str:
 
 def _finish(response: Any) -> Any:
     started = g.get(_STARTED)
-    if started is None:  # a response made before the first hook ran (nothing to time)
+    if started is None:  # an app whose own hooks answered before this one ran: nothing to time
         return response
     seconds = time.perf_counter() - started
     endpoint = request.endpoint or UNMATCHED

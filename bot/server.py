@@ -75,8 +75,7 @@ def serve_gunicorn(bind: str, workers: int, threads: int, log_format: str) -> No
     request_log.configure_logging(log_format)
     directory, made = metrics.use_multiprocess_dir(os.environ.get(metrics.MULTIPROC_ENV) or None)
     if made:
-        master = os.getpid()
-        atexit.register(lambda: os.getpid() == master and shutil.rmtree(directory, ignore_errors=True))
+        atexit.register(_remove_in_master, os.getpid(), directory)
     _Logger.log_format = log_format
     ProductServer({
         "bind": [bind], "workers": workers, "threads": threads, "worker_class": "gthread",
@@ -84,6 +83,12 @@ def serve_gunicorn(bind: str, workers: int, threads: int, log_format: str) -> No
         "accesslog": None, "errorlog": "-", "loglevel": "info", "logger_class": _Logger,
         "proc_name": "nrm", "control_socket_disable": True,  # one fixed path per user: two servers clash
     }).run()
+
+
+def _remove_in_master(master: int, directory: str) -> None:
+    """Remove the metrics directory when gunicorn's master exits (workers run atexit too)."""
+    if os.getpid() == master:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def serve_development(app: Flask, bind: str, log_format: str) -> None:

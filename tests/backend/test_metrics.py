@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from flask import Flask
@@ -24,7 +25,7 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def metered(tmp_path: Path) -> Flask:
+def metered(tmp_path: Path) -> Iterator[Flask]:
     app = create_app(backend_test_config(tmp_path, NRM_METRICS_TOKEN=TOKEN))
     upgrade_database(app)
     yield app

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +22,7 @@ from flask.cli import ScriptInfo
 
 from bot.app import create_app
 from bot.cli import serve_command
+from tests.bot.serve_support import free_port, wait_until_serving
 from tests.bot.sms_support import ENV_KEYS
 from tests.conftest import backend_test_config
 
@@ -42,16 +41,10 @@ class Served:
         return self.stderr.read_text(encoding="utf-8")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items()
            if key not in ENV_KEYS and not key.startswith(("NRM_", "PROMETHEUS"))}
     env.update({"NRM_INSTANCE_PATH": str(folder / "instance"), "PORT": str(port), "NRM_WORKERS": "2",
@@ -65,13 +58,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         process = subprocess.Popen([NRM, "serve"], env=env, stdout=subprocess.PIPE, stderr=sink, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
+        if not wait_until_serving(base):
             pytest.fail(f"nrm serve did not start: {stderr.read_text()}")
         yield Served(base, process, stderr, folder / "metrics")
     finally:
