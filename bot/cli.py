@@ -40,6 +40,9 @@ def serve_command(bind: str, workers: int, threads: int, dev: bool) -> None:
         server.serve_development(current_app._get_current_object(), bind, config["NRM_LOG_FORMAT"])
         return
     click.echo(f"  gunicorn:              {workers} worker(s) x {threads} thread(s); Ctrl-C or SIGTERM stops")
+    if workers > 1 and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        click.echo("  note: RATELIMIT_STORAGE_URI is memory://, so each worker counts its own rate limits; "
+                   "set a shared store (e.g. redis://) in production")
     server.serve_gunicorn(bind, workers, threads, config["NRM_LOG_FORMAT"])
 
 
