@@ -13,7 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.crypto import EncryptedJSON
@@ -33,6 +34,8 @@ CASE_STATUSES = (
     "rg_negative", "cg_negative", "suspended", "withdrawn", "dtn_recorded",
 )
 """Every ``Case.status``: the states of ``backend.lifecycle.CaseLifecycle`` plus ``dtn_recorded``."""
+WAITING_STATUSES = ("awaiting_rg", "awaiting_cg", "rg_review", "cg_review")
+"""The statuses of the decision and review queues (``backend.queues``)."""
 DECISION_STAGES = ("rg", "cg")
 DECISION_OUTCOMES = ("positive", "negative")
 REVIEW_OUTCOMES = ("upheld", "returned")
@@ -42,6 +45,11 @@ REQUESTED_BY = ("first_responder", "support_provider")
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+WAITING = _one_of("status", WAITING_STATUSES)
+"""The predicate of the partial index of waiting cases, written the same way in the queries that
+use it (PostgreSQL uses a partial index only when the query's condition matches it)."""
 
 
 def _new_uuid() -> str:
@@ -208,7 +216,8 @@ class Case(Base):
         Index("ix_cases_status_priority_rg_due_date", "status", "priority", "rg_due_date"),
         Index("ix_cases_status_priority_cg_due_date", "status", "priority", "cg_due_date"),
         Index("ix_cases_status_priority_review_due_date", "status", "priority", "review_due_date"),
-        Index("ix_cases_status_status_changed_at", "status", "status_changed_at"),
+        Index("ix_cases_waiting", "status", "status_changed_at", "rg_due_date", "cg_due_date", "review_due_date",
+              postgresql_where=text(WAITING), sqlite_where=text(WAITING)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -233,8 +242,8 @@ class Case(Base):
     rg_due_date: Mapped[date | None] = mapped_column(Date)
     # --- casework (migration 0003; see backend.lifecycle and backend.queues) ---
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    """When the case entered its current status (set at submission too, since migration 0014):
-    the oldest waiting case of a queue is one index lookup (``backend.metrics``)."""
+    """When the case entered its current status (set at submission too, since migration 0014): how
+    long the longest-waiting case of each queue has waited is its minimum (``backend.metrics``)."""
     cg_not_before: Mapped[date | None] = mapped_column(Date)
     """First UK date a CG decision may be made: the RG decision date + RECOVERY_PERIOD_DAYS."""
     suspended_from: Mapped[str | None] = mapped_column(String(32))
