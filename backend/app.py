@@ -10,7 +10,6 @@ import os
 from typing import Any, Mapping
 
 from flask import Blueprint, Flask, g, jsonify, request
-from sqlalchemy import text
 
 from backend import audit, db
 from backend import config as settings
@@ -19,18 +18,6 @@ from backend.crypto import FieldCipher, bind_cipher, use_cipher
 from backend.intake import IntakeError, submit, take_account_organisation
 
 api_referrals = Blueprint("api_referrals", __name__, url_prefix="/api/v1")
-health = Blueprint("health", __name__)
-
-
-@health.get("/healthz")
-def healthz() -> Any:
-    """Liveness and database reachability, for load balancers and ``make run`` checks."""
-    try:
-        with db.get_db().transaction(readonly=True) as db_session:
-            db_session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not healthy"; details stay in the logs
-        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-    return jsonify({"status": "ok"})
 
 
 @api_referrals.post("/referrals")
@@ -88,15 +75,19 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     from backend.cli import register
     from backend.headers import init_headers
     from backend.limits import init_limits, limit_blueprint
+    from backend import health, metrics
     from backend.request_guards import init_request_guards
+    from backend.request_log import init_request_log
     from backend.web_auth import init_web_auth
 
+    metrics.init_metrics(app)  # request metrics and /metrics; gauges are added by the parts that own them
+    init_request_log(app)  # first request hook: times, logs and counts every request
     init_request_guards(app)  # unclean input refused, failures logged without values
     init_web_auth(app)  # sessions, sign-in pages, CSRFProtect (app.extensions["csrf"]), templates
     init_headers(app)  # CSP, no-store, HSTS in production (after the cookie settings are final)
     register(app)
     register_casework(app)
-    app.register_blueprint(health)
+    app.register_blueprint(health.bp)
     app.register_blueprint(api_referrals)
     app.register_blueprint(api_casework)
     app.register_blueprint(casework_pages)  # /casework/: queues, case pages, statistics (CSRF on)
@@ -104,7 +95,9 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     if csrf is not None:  # Flask-WTF CSRFProtect guards forms, not bearer-token JSON
         csrf.exempt(api_referrals)
         csrf.exempt(api_casework)
-    init_limits(app)  # rate limits per client: sign-in here, the channels add theirs (bot.app)
+    limiter = init_limits(app)  # rate limits per client: sign-in here, the channels add theirs (bot.app)
+    limiter.exempt(health.bp)
+    limiter.exempt(metrics.bp)
     for blueprint in (api_referrals, api_casework):
         limit_blueprint(app, blueprint, "API_RATE_LIMIT")
 

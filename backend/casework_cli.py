@@ -1,10 +1,10 @@
 """Casework commands: ``nrm jobs run``, ``nrm audit anchor|verify``, ``nrm erase``,
 ``nrm lifecycle diagram``, ``nrm stats``.
 
-``jobs run`` is safe to run at any time and as often as wanted (e.g. every few minutes from cron):
-it clears expired claims, moves cases whose recovery period is over to the CG decision queue and
-deletes closed cases past ``RETENTION_DAYS`` (``backend.retention``) and the records of sign-in
-sessions past their absolute limit (``backend.sessions``), then anchors the audit trail.
+The casework jobs of ``jobs run`` (``backend.jobs``) clear expired claims, move cases whose
+recovery period is over to the CG decision queue, delete closed cases past ``RETENTION_DAYS``
+(``backend.retention``) and the records of sign-in sessions past their absolute limit
+(``backend.sessions``), and anchor the audit trail.
 ``audit anchor`` seals the audit events written since the last anchor and prints the signed
 anchor line to keep elsewhere (``backend.audit_anchors``; ``jobs run`` prints one too); ``audit
 verify --anchor LINE`` then also detects events removed from the end of a chain, or whole chains.
@@ -14,8 +14,6 @@ a year (``2026``) or a rolling 12 months (``12m-2026Q3``): the same figures as `
 and ``/casework/stats``, small numbers suppressed, as text tables, ``--format json``, or the page's
 downloads ``--format csv`` / ``--format ods`` (``--output FILE`` to write a file).
 
-Other parts of the product add their own periodic work with :func:`add_job` (each job gets the app
-and returns a short summary line); they run after the casework jobs, each in its own try.
 """
 
 from __future__ import annotations
@@ -23,69 +21,59 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from backend import audit, audit_anchors, db, retention, sessions, statistics
 from backend.access_audit import cli_actor
 from backend.calendar import uk_date
 from backend.db import utcnow
+from backend.jobs import add_job, jobs_cli
 from backend.lifecycle import CaseNotFound, diagram_markdown, end_recoveries
 from backend.queues import expire_claims
 from backend.statistics import downloads
 
-JOBS_EXTENSION = "nrm_jobs"
 DEFAULT_DIAGRAM = Path("docs") / "lifecycle.md"
 
-jobs_cli = AppGroup("jobs", help="Periodic work (claims, recovery periods, ...).")
 audit_cli = AppGroup("audit", help="The hash-chained audit trail.")
 lifecycle_cli = AppGroup("lifecycle", help="The case lifecycle chart.")
 
 
-def add_job(app: Flask, name: str, job: Callable[[Flask], str]) -> None:
-    """Register ``job`` to run in ``nrm jobs run`` after the casework jobs."""
-    app.extensions.setdefault(JOBS_EXTENSION, {})[name] = job
+def _expire_claims(app: Flask) -> str:
+    with db.get_db(app).transaction() as session:
+        return f"claims expired: {len(expire_claims(session))}"
 
 
-def run_casework_jobs(app: Flask) -> list[str]:
-    """Expire stale claims, end recovery periods that are over, delete closed cases past their
-    retention period and sign-in sessions that can no longer be used, then anchor the audit trail
-    (last, so it seals their events too); one summary line each."""
-    database = db.get_db(app)
-    with database.transaction() as session:
-        expired = expire_claims(session)
-    with database.transaction() as session:
-        moved = end_recoveries(session)
-    with database.transaction() as session:
+def _end_recoveries(app: Flask) -> str:
+    with db.get_db(app).transaction() as session:
+        return f"recovery periods ended: {len(end_recoveries(session))}"
+
+
+def _apply_retention(app: Flask) -> str:
+    with db.get_db(app).transaction() as session:
         deleted = retention.apply_retention(session, int(app.config["RETENTION_DAYS"]))
-    with database.transaction() as session:
+    return f"cases past retention deleted: {len(deleted)}"
+
+
+def _purge_sessions(app: Flask) -> str:
+    with db.get_db(app).transaction() as session:
         oldest = sessions.utcnow() - timedelta(hours=app.config["SESSION_MAX_HOURS"])
-        purged = sessions.purge(session, oldest)
-    with database.transaction() as session:
+        return f"sign-in sessions deleted: {sessions.purge(session, oldest)}"
+
+
+def _anchor_audit(app: Flask) -> str:
+    with db.get_db(app).transaction() as session:
         anchor = audit_anchors.make_anchor(session)
-    return [f"claims expired: {len(expired)}", f"recovery periods ended: {len(moved)}",
-            f"cases past retention deleted: {len(deleted)}", f"sign-in sessions deleted: {purged}",
-            f"audit anchor: {anchor.line() if anchor else 'none (the audit trail is empty)'}"]
+    return f"audit anchor: {anchor.line() if anchor else 'none (the audit trail is empty)'}"
 
 
-@jobs_cli.command("run")
-def jobs_run() -> None:
-    """Run every periodic job once."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    for line in run_casework_jobs(app):
-        click.echo(line)
-    failed = False
-    for name, job in app.extensions.get(JOBS_EXTENSION, {}).items():
-        try:
-            click.echo(f"{name}: {job(app)}")
-        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
-            failed = True
-            click.echo(f"{name}: failed ({type(exc).__name__})", err=True)
-    if failed:
-        raise SystemExit(1)
+CASEWORK_JOBS = {"claims": _expire_claims, "recoveries": _end_recoveries, "retention": _apply_retention,
+                 "sessions": _purge_sessions, "audit-anchor": _anchor_audit}
+"""Clear expired claims, move cases whose recovery period is over to the CG decision queue,
+delete closed cases past their retention period and sign-in sessions that can no longer be used,
+and seal the audit events written since the last anchor (printing the line to keep elsewhere)."""
 
 
 @audit_cli.command("anchor")
@@ -198,7 +186,9 @@ def stats(period: str | None, output_format: str, output: Path | None) -> None:
 
 
 def register(app: Flask) -> None:
-    """Add the casework commands to ``app.cli`` (idempotent)."""
+    """Add the casework commands to ``app.cli`` and the casework jobs (idempotent)."""
     for command in (jobs_cli, audit_cli, lifecycle_cli, stats, erase):
         if command.name not in app.cli.commands:
             app.cli.add_command(command)
+    for name, job in CASEWORK_JOBS.items():
+        add_job(app, name, job)

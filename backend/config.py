@@ -11,6 +11,7 @@ nothing is generated: missing secrets stop the start with a :class:`ConfigError`
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -61,6 +62,10 @@ KEYS = (
     "SESSION_MAX_HOURS",
     "API_TOKEN_DAYS",
     "TRUSTED_PROXIES",
+    "JOBS_INTERVAL_SECONDS",
+    "NRM_LOG_FORMAT",
+    "NRM_METRICS_TOKEN",
+    "NRM_METRICS_NETWORKS",
     *RATE_LIMIT_KEYS,
 )
 """Every setting this module resolves (all are also read from environment variables of that name)."""
@@ -83,6 +88,7 @@ INT_DEFAULTS = {
 }
 NON_NEGATIVE_INT_DEFAULTS = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto count
+    "JOBS_INTERVAL_SECONDS": 60,  # each job runs at most once per interval across all machines (0: every run)
 }
 MINIMUM_RECOVERY_PERIOD_DAYS = 30
 """The recovery period the law guarantees at the least (Modern Slavery Act 2015 s.50A, guidance)."""
@@ -99,6 +105,10 @@ FIELD_KEY_FILE = "field_encryption_key"
 AUDIT_KEY_FILE = "audit_key"
 MIN_AUDIT_KEY_LENGTH = 32
 """The audit chain's HMAC key must be at least this many characters (e.g. 64 hex digits)."""
+LOG_FORMATS = ("json", "text")
+"""``NRM_LOG_FORMAT``: one JSON object a line (the default in production) or plain text."""
+MIN_METRICS_TOKEN_LENGTH = 32
+"""``NRM_METRICS_TOKEN``, the bearer token of ``/metrics``, must be at least this long."""
 
 
 class ConfigError(RuntimeError):
@@ -172,7 +182,29 @@ def load(instance_path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
     for key, default in RATE_LIMIT_DEFAULTS.items():
         settings[key] = str(pick(key) or default).strip()
     check_rate_limits(settings)
+    settings.update(_observability(pick, production))
     return settings
+
+
+def _observability(pick: Any, production: bool) -> dict[str, Any]:
+    """``NRM_LOG_FORMAT`` and who may read ``/metrics``: ``NRM_METRICS_TOKEN`` (a bearer token)
+    and ``NRM_METRICS_NETWORKS`` (comma-separated addresses or networks; none by default)."""
+    log_format = str(pick("NRM_LOG_FORMAT") or ("json" if production else "text")).strip().lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"NRM_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+    token = str(pick("NRM_METRICS_TOKEN") or "").strip() or None
+    if token is not None and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        raise ConfigError(f"NRM_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters "
+                          "(make one with: python -c 'import secrets; print(secrets.token_hex(32))')")
+    networks = pick("NRM_METRICS_NETWORKS") or ()
+    if isinstance(networks, str):
+        networks = [part.strip() for part in networks.split(",") if part.strip()]
+    try:
+        parsed = tuple(ipaddress.ip_network(str(network), strict=False) for network in networks)
+    except ValueError as error:
+        raise ConfigError(f"NRM_METRICS_NETWORKS must list addresses or networks such as "
+                          f"10.0.0.0/8 ({error})") from None
+    return {"NRM_LOG_FORMAT": log_format, "NRM_METRICS_TOKEN": token, "NRM_METRICS_NETWORKS": parsed}
 
 
 def check_rate_limits(settings: Mapping[str, Any]) -> None:

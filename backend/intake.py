@@ -180,6 +180,7 @@ def submit(session: Session, payload: dict[str, Any], conversation_id: str | Non
                 status=CASE_AWAITING_RG if nrm else CASE_DTN_RECORDED,
                 priority=is_priority(route, payload["age_route"], payload),
                 submitted_at=now,
+                status_changed_at=now,
                 rg_due_date=rg_due_date(now, answers["fr-location"], _working_days(rg_working_days))
                 if nrm else None,
                 **statistics_columns(payload, answers["user-organisation"]),

@@ -34,6 +34,8 @@ CASE_STATUSES = (
     "rg_negative", "cg_negative", "suspended", "withdrawn", "dtn_recorded",
 )
 """Every ``Case.status``: the states of ``backend.lifecycle.CaseLifecycle`` plus ``dtn_recorded``."""
+WAITING_STATUSES = ("awaiting_rg", "awaiting_cg", "rg_review", "cg_review")
+"""The statuses of the decision and review queues (``backend.queues``)."""
 DECISION_STAGES = ("rg", "cg")
 DECISION_OUTCOMES = ("positive", "negative")
 REVIEW_OUTCOMES = ("upheld", "returned")
@@ -46,6 +48,11 @@ STATISTICS_COLUMNS = ("age_group", "gender", "nationality", "organisation_type",
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+WAITING = _one_of("status", WAITING_STATUSES)
+"""The predicate of the partial index of waiting cases, written the same way in the queries that
+use it (PostgreSQL uses a partial index only when the query's condition matches it)."""
 
 
 def _new_uuid() -> str:
@@ -226,6 +233,8 @@ class Case(Base):
         Index("ix_cases_submitted_at_statistics", "submitted_at",
               postgresql_include=["route", *STATISTICS_COLUMNS]),
         Index("ix_cases_id_submitted_at", "id", "submitted_at"),
+        Index("ix_cases_waiting", "status", "status_changed_at", "rg_due_date", "cg_due_date", "review_due_date",
+              postgresql_where=text(WAITING), sqlite_where=text(WAITING)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -250,6 +259,8 @@ class Case(Base):
     rg_due_date: Mapped[date | None] = mapped_column(Date)
     # --- casework (migration 0003; see backend.lifecycle and backend.queues) ---
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the case entered its current status (set at submission too, since migration 0014): how
+    long the longest-waiting case of each queue has waited is its minimum (``backend.metrics``)."""
     cg_not_before: Mapped[date | None] = mapped_column(Date)
     """First UK date a CG decision may be made: the RG decision date + RECOVERY_PERIOD_DAYS."""
     suspended_from: Mapped[str | None] = mapped_column(String(32))
@@ -488,3 +499,21 @@ class ResumeFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobRun(Base):
+    """The schedule of one periodic job of ``nrm jobs run`` (``backend.jobs``), shared by every
+    machine: who may run it now (``lease_until``), when it is due again, how it last went."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """None until it first succeeds: due at once."""
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set while a runner runs it; another runner takes it over only once this has passed."""
+    runner: Mapped[str | None] = mapped_column(String(128))
+    """The host name and process id of the runner that last took it (no personal data)."""
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

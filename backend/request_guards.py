@@ -30,6 +30,7 @@ from werkzeug.exceptions import InternalServerError
 
 from backend import text_hygiene
 from backend.i18n import N_, gettext, page_language
+from backend.request_log import route_rule
 from backend.web_auth import wants_json
 
 INVALID_TEXT = N_("This contains characters that cannot be accepted, such as control characters. "
@@ -108,7 +109,7 @@ def _log_without_values(exc_info: ExcInfo) -> None:
     while link is not None and len(causes) < 8:
         causes.append(f"{type(link).__module__}.{type(link).__qualname__}")
         link = link.__cause__ or link.__context__
-    rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    rule = route_rule()
     stack = "".join(traceback.StackSummary.extract(traceback.walk_tb(tb)).format())
     current_app.logger.error("%s on %s %s (message not logged: it may hold personal data)\n%s",
                              " <- ".join(causes), request.method, rule, stack)

@@ -9,7 +9,7 @@ from flask import Flask
 from backend.app import init_backend
 from backend.limits import limit_blueprint, limit_endpoint
 from bot import chat_page, sms, webchat
-from backend.casework_cli import add_job
+from backend.jobs import add_job
 from bot.purge import purge_command, run_purge
 from bot.terminal import chat_command
 

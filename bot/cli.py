@@ -2,31 +2,48 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
-from werkzeug.serving import run_simple
 
 from backend.config import ConfigError
+from bot import server
 from bot.app import create_app
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--bind", default=server.default_bind, show_default="HOST:PORT or 127.0.0.1:5000",
+              help="Address and port to listen on.")
+@click.option("--workers", envvar="NRM_WORKERS", type=click.IntRange(min=1), default=server.default_workers,
+              show_default="NRM_WORKERS or one per CPU core", help="gunicorn worker processes.")
+@click.option("--threads", envvar="NRM_THREADS", type=click.IntRange(min=1), default=server.DEFAULT_THREADS,
+              show_default=True, help="Threads per worker (NRM_THREADS).")
+@click.option("--dev", is_flag=True, help="werkzeug's development server instead (NRM_ENV=development only).")
 @with_appcontext
-def serve_command(host: str) -> None:
-    """Serve the product (web chat, SMS webhook, casework) on PORT (default 5000)."""
-    port = int(os.environ.get("PORT", "5000"))
-    click.echo(f"NRM Referral Assistant on http://{host}:{port}/")
-    click.echo(f"  sign in (all staff):   http://{host}:{port}/casework/sign-in")
-    click.echo(f"  web chat (operators):  http://{host}:{port}/chat")
-    click.echo(f"  casework queues:       http://{host}:{port}/casework/")
-    click.echo(f"  web chat API:          http://{host}:{port}/api/chat/conversations")
+def serve_command(bind: str, workers: int, threads: int, dev: bool) -> None:
+    """Serve the product (web chat, SMS webhook, casework) with gunicorn."""
+    config = current_app.config
+    if dev and config["NRM_ENV"] != "development":
+        raise click.ClickException(
+            f"the development server runs only with NRM_ENV=development (NRM_ENV is {config['NRM_ENV']}); "
+            "run `nrm serve` without --dev for gunicorn")
+    base = f"http://{bind}"
+    click.echo(f"NRM Referral Assistant on {base}/")
+    click.echo(f"  sign in (all staff):   {base}/casework/sign-in")
+    click.echo(f"  web chat (operators):  {base}/chat")
+    click.echo(f"  casework queues:       {base}/casework/")
+    click.echo(f"  web chat API:          {base}/api/chat/conversations")
+    click.echo(f"  health, readiness:     {base}/healthz, {base}/readyz")
     click.echo("  terminal chat:         .venv/bin/nrm chat --phone +447700900123")
     click.echo("  demo logins:           printed by `nrm demo` above; API tokens: nrm user add EMAIL --role operator")
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    if dev:
+        server.serve_development(current_app._get_current_object(), bind, config["NRM_LOG_FORMAT"])
+        return
+    click.echo(f"  gunicorn:              {workers} worker(s) x {threads} thread(s); Ctrl-C or SIGTERM stops")
+    if workers > 1 and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        click.echo("  note: RATELIMIT_STORAGE_URI is memory://, so each worker counts its own rate limits; "
+                   "set a shared store (e.g. redis://) in production")
+    server.serve_gunicorn(bind, workers, threads, config["NRM_LOG_FORMAT"])
 
 
 def _create_app() -> object:

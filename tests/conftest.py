@@ -33,6 +33,7 @@ def backend_test_config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
         "INSTANCE_PATH": str(instance),
         "DATABASE_URL": f"sqlite:///{instance / 'test.sqlite3'}",
         "NRM_ENV": "development",
+        "JOBS_INTERVAL_SECONDS": 0,  # each `jobs run` runs every job; tests/backend/test_jobs.py sets its own
         **HIGH_RATE_LIMITS,
         **extra,
     }

@@ -118,3 +118,25 @@ def test_rate_limits_come_from_the_environment_and_a_bad_one_stops_the_start(tmp
         config.load(tmp_path, environ={"CHAT_RATE_LIMIT": "lots"})
     with pytest.raises(config.ConfigError, match="SESSION_IDLE_MINUTES"):
         config.load(tmp_path, environ={"SESSION_IDLE_MINUTES": "0"})
+
+
+def test_log_format_and_metrics_access_come_from_the_environment(tmp_path):
+    settings = config.load(tmp_path, environ={"NRM_LOG_FORMAT": "JSON", "NRM_METRICS_TOKEN": "m" * 32,
+                                              "NRM_METRICS_NETWORKS": "10.0.0.0/8, 192.0.2.7",
+                                              "JOBS_INTERVAL_SECONDS": "300"})
+    assert settings["NRM_LOG_FORMAT"] == "json" and settings["NRM_METRICS_TOKEN"] == "m" * 32
+    assert [str(network) for network in settings["NRM_METRICS_NETWORKS"]] == ["10.0.0.0/8", "192.0.2.7/32"]
+    assert settings["JOBS_INTERVAL_SECONDS"] == 300
+    defaults = config.load(tmp_path, environ={})
+    assert (defaults["NRM_LOG_FORMAT"], defaults["NRM_METRICS_TOKEN"], defaults["NRM_METRICS_NETWORKS"],
+            defaults["JOBS_INTERVAL_SECONDS"]) == ("text", None, (), 60)
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("NRM_LOG_FORMAT", "xml", "NRM_LOG_FORMAT must be one of json, text"),
+    ("NRM_METRICS_TOKEN", "short", "NRM_METRICS_TOKEN must be at least 32 characters"),
+    ("NRM_METRICS_NETWORKS", "10.0.0.0/8,intranet", "NRM_METRICS_NETWORKS must list addresses or networks"),
+])
+def test_bad_log_format_or_metrics_access_stops_the_start(tmp_path, key, value, says):
+    with pytest.raises(config.ConfigError, match=says):
+        config.load(tmp_path, environ={key: value})

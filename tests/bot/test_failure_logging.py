@@ -8,11 +8,9 @@ answers the failure itself instead of handing it to the test.
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,6 +22,7 @@ from sqlalchemy import text
 from backend import db
 from backend.crypto import FieldCipher
 from tests.bot.conftest import claimed_case, make_user
+from tests.bot.serve_support import free_port, wait_until_serving
 from tests.bot.sms_support import ENV_KEYS, PHONE, form, make_sms_app
 
 NAME = "Zbigniew Quellmalz"
@@ -129,12 +128,6 @@ def test_a_database_failure_on_a_first_sms_logs_no_phone_number(
 # -- a real server ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _nrm(env: dict[str, str], *args: str) -> str:
     nrm = Path(sys.executable).with_name("nrm")
     done = subprocess.run([str(nrm), *args], env=env, capture_output=True, text=True, timeout=120)
@@ -147,7 +140,7 @@ def test_nrm_serve_logs_no_personal_data_when_writes_fail(tmp_path: Path) -> Non
     and a first SMS whose draft the database refuses; stderr holds neither the name nor the number."""
     instance = tmp_path / "instance"
     database = instance / "serve.sqlite3"
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in ENV_KEYS and key != "PORT"}
     env.update({"NRM_INSTANCE_PATH": str(instance), "DATABASE_URL": f"sqlite:///{database}",
                 "NRM_ENV": "development", "PORT": str(port)})
@@ -164,13 +157,7 @@ def test_nrm_serve_logs_no_personal_data_when_writes_fail(tmp_path: Path) -> Non
                               stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
+        if not wait_until_serving(base):
             pytest.fail("nrm serve did not start")
         headers = {**_bearer(token), "Content-Type": "application/json"}
         conversation = requests.post(f"{base}/api/chat/conversations", headers=headers,

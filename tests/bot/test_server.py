@@ -1,0 +1,123 @@
+"""``nrm serve`` as an operator runs it: gunicorn with two gthread workers on a free port answers
+the health checks and the sign-in page, adds up every worker's requests in ``/metrics``, logs one
+JSON line per request, and stops cleanly on SIGTERM. The development server needs
+NRM_ENV=development."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+from click.testing import CliRunner
+from cryptography.fernet import Fernet
+from flask.cli import ScriptInfo
+
+from bot.app import create_app
+from bot.cli import serve_command
+from tests.bot.serve_support import free_port, wait_until_serving
+from tests.bot.sms_support import ENV_KEYS
+from tests.conftest import backend_test_config
+
+TOKEN = "s" * 40
+NRM = str(Path(sys.executable).with_name("nrm"))
+
+
+@dataclass
+class Served:
+    base: str
+    process: subprocess.Popen[str]
+    stderr: Path
+    metrics_dir: Path
+
+    def log(self) -> str:
+        return self.stderr.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ENV_KEYS and not key.startswith(("NRM_", "PROMETHEUS"))}
+    env.update({"NRM_INSTANCE_PATH": str(folder / "instance"), "PORT": str(port), "NRM_WORKERS": "2",
+                "NRM_THREADS": "4", "NRM_LOG_FORMAT": "json", "NRM_METRICS_TOKEN": TOKEN,
+                "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")})
+    subprocess.run([NRM, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
+    (folder / "metrics").mkdir()
+    (folder / "metrics" / "counter_1.db").write_bytes(b"stale")  # an earlier run's: removed at start
+    stderr = folder / "stderr.log"
+    with stderr.open("w") as sink:
+        process = subprocess.Popen([NRM, "serve"], env=env, stdout=subprocess.PIPE, stderr=sink, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_until_serving(base):
+            pytest.fail(f"nrm serve did not start: {stderr.read_text()}")
+        yield Served(base, process, stderr, folder / "metrics")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+def test_nrm_serve_runs_gunicorn_and_answers_health_readiness_and_sign_in(served: Served) -> None:
+    health = requests.get(f"{served.base}/healthz", timeout=10)
+    ready = requests.get(f"{served.base}/readyz", timeout=10)
+    page = requests.get(f"{served.base}/casework/sign-in", timeout=30)
+
+    assert health.json() == {"status": "ok"} and health.headers["Server"] == "gunicorn"
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+    assert page.status_code == 200 and "Sign in" in page.text
+    log = served.log()
+    assert "Using worker: gthread" in log and log.count("Booting worker") == 2
+
+
+def test_metrics_add_up_the_requests_of_every_worker(served: Served) -> None:
+    for _ in range(12):
+        assert requests.get(f"{served.base}/casework/sign-in", timeout=30).status_code == 200
+    assert requests.get(f"{served.base}/metrics", timeout=10).status_code == 403
+
+    counts = set()
+    for _ in range(6):  # whichever worker answers, it counts all of them
+        text = requests.get(f"{served.base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"},
+                            timeout=10).text
+        line = next(line for line in text.splitlines()
+                    if line.startswith('nrm_http_requests_total{endpoint="web_auth.sign_in"'))
+        counts.add(float(line.rsplit(" ", 1)[1]))
+
+    assert counts == {13.0}  # 12 here and 1 in the test before
+    assert not (served.metrics_dir / "counter_1.db").exists()
+
+
+def test_nrm_serve_logs_one_json_line_per_request_and_stops_on_sigterm(served: Served) -> None:
+    requests.get(f"{served.base}/sms/+447700900123/nothing-here", timeout=10)
+
+    served.process.send_signal(signal.SIGTERM)
+    served.process.wait(timeout=60)
+
+    assert served.process.returncode == 0
+    lines = [json.loads(line) for line in served.log().splitlines()]
+    request_lines = [line for line in lines if line["logger"] == "nrm.requests"]
+    assert {"time", "level", "message", "method", "route", "endpoint", "status", "duration_ms",
+            "request_id"} <= set(request_lines[0])
+    assert [line["route"] for line in request_lines if line["status"] == 404] == ["(no route)"]
+    assert "447700900123" not in served.log()
+    assert any(line["message"] == "Shutting down: Master" for line in lines)
+
+
+def test_the_development_server_is_refused_outside_development(tmp_path: Path) -> None:
+    app = create_app(backend_test_config(tmp_path, NRM_ENV="production", SECRET_KEY="k" * 32,
+                                         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+                                         AUDIT_KEY="a" * 32, TWILIO_AUTH_TOKEN="t"))
+
+    result = CliRunner().invoke(serve_command, ["--dev"], obj=ScriptInfo(create_app=lambda: app))
+
+    assert result.exit_code == 1
+    assert "the development server runs only with NRM_ENV=development (NRM_ENV is production)" in result.output
