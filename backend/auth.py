@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, g, has_app_context, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from backend import db, sessions
 from backend.config import INT_DEFAULTS
@@ -137,13 +137,15 @@ def issue_token(session: Session, user: User) -> tuple[str, ApiToken]:
 def user_for_token(session: Session, secret: str) -> User | None:
     """The active user owning a live (unrevoked, unexpired) token with this secret, else None.
 
-    Records the use in ``last_used_at`` (in ``session``; the caller commits).
+    Records the use in ``last_used_at`` (in ``session``; the caller commits). One statement: the
+    token with its user.
     """
     if not secret:
         return None
     now = utcnow()
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret),
-                                                  ApiToken.revoked_at.is_(None)))
+                                                  ApiToken.revoked_at.is_(None))
+                           .options(joinedload(ApiToken.user, innerjoin=True)))
     if token is None or token.expires_at <= now or not token.user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RECORDED_EVERY:
@@ -201,7 +203,8 @@ def _token_user(roles: tuple[str, ...]) -> tuple[User | None, Any]:
     secret = _bearer()
     db_session = db.session()
     user = user_for_token(db_session, secret) if secret else None
-    db_session.commit()  # authentication is its own unit of work: the last use is kept
+    if db_session.dirty:  # the last use, at most once a minute: kept even if the view commits nothing
+        db_session.commit()
     if user is None:
         return None, _json_error("a valid bearer token is required", 401)
     if roles and user.role not in roles:

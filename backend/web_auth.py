@@ -101,7 +101,8 @@ def _check_server_session() -> None:
                               longest=timedelta(hours=config["SESSION_MAX_HOURS"]))
     except (TypeError, ValueError):
         live = False
-    db_session.commit()  # the check is its own unit of work (last seen, or the session's end)
+    if db_session.dirty:  # last seen (at most once a minute) or the session's end: kept whatever
+        db_session.commit()  # the view does; otherwise the view's own transaction carries on
     if live:
         setattr(g, _SESSION_CHECKED, int(user_id))
     else:

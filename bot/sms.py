@@ -68,7 +68,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
-from backend.db import Database, get_db, utcnow
+from backend.db import session, utcnow
 from backend.models import Conversation, InboundMessage, Responder
 from backend.request_guards import handles_own_input
 from backend import text_hygiene
@@ -172,7 +172,7 @@ def twilio_webhook() -> Response:
         num_media=num_media,
         opt_out_type=(form.get("OptOutType") or "").strip().upper() or None,
     )
-    return twiml(handle(get_db(), inbound, Settings.of(current_app)))
+    return twiml(handle(session(), inbound, Settings.of(current_app)))
 
 
 def twiml(messages: list[str]) -> Response:
@@ -214,15 +214,18 @@ def _signature_ok() -> bool:
 # -- one message --------------------------------------------------------------------------------
 
 
-def handle(database: Database, inbound: Inbound, settings: Settings) -> list[str]:
-    """Apply one inbound SMS and return the reply messages (empty: reply nothing)."""
+def handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
+    """Apply one inbound SMS in one transaction of ``db`` (committed here) and return the reply
+    messages (empty: reply nothing)."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with database.transaction() as db:
-                return _handle(db, inbound, settings)
+            messages = _handle(db, inbound, settings)
+            db.commit()
+            return messages
         except (IntegrityError, StaleDataError):
             # A concurrent copy of this MessageSid won the insert, or the draft changed under a
             # stale copy: run again from the top, which finds the stored reply or the new state.
+            db.rollback()
             if attempt == ATTEMPTS:
                 raise
             time.sleep(0.01 * attempt)
