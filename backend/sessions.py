@@ -42,27 +42,28 @@ def start(db_session: Session, user: User) -> str:
 
 
 def check(db_session: Session, secret: str | None, user_id: int, idle: timedelta,
-          longest: timedelta) -> bool:
-    """True while the session is live for ``user_id``: then it is marked as seen now.
+          longest: timedelta) -> User | None:
+    """The signed-in user while the session is live for ``user_id`` (then it is marked as seen
+    now), else None.
 
     A session found idle or too old is revoked on the spot, so it can never come back. One
     statement (the session with its user); a write only when ``last_seen_at`` moves by
     :data:`TOUCH_EVERY` or the session ends.
     """
     if not secret:
-        return False
+        return None
     record = db_session.get(UserSession, _hash(secret), options=[joinedload(UserSession.user)])
     if record is None or record.user_id != user_id or record.revoked_at is not None:
-        return False
+        return None
     user = record.user
     now = utcnow()
     if user is None or not user.active or now - record.last_seen_at >= idle \
             or now - record.created_at >= longest:
         record.revoked_at = now
-        return False
+        return None
     if now - record.last_seen_at >= TOUCH_EVERY:
         record.last_seen_at = now
-    return True
+    return user
 
 
 def end(db_session: Session, secret: str | None) -> None:

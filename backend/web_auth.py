@@ -55,7 +55,7 @@ SIGN_IN_FAILED = N_("Enter a correct email address and password.")
 """The sign-in error in English (shown through ``_`` in the page language)."""
 FLASK_LOGIN_USER_KEY = "_user_id"
 """Where Flask-Login keeps the signed-in user's id in the session."""
-_SESSION_CHECKED = "_nrm_session_user_id"
+_SESSION_CHECKED = "_nrm_session_user"
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +76,14 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    """The signed-in user, only when :func:`_check_server_session` passed for this request."""
+    """The signed-in user, only when :func:`_check_server_session` passed for this request (it
+    loaded the user with the session record)."""
     try:
         wanted = int(user_id)
     except (TypeError, ValueError):
         return None
-    if g.get(_SESSION_CHECKED) != wanted:
-        return None
-    user = db.session().get(User, wanted)
-    return user if user is not None and user.active else None
+    user = g.get(_SESSION_CHECKED)
+    return user if user is not None and user.id == wanted else None
 
 
 def _check_server_session() -> None:
@@ -96,15 +95,15 @@ def _check_server_session() -> None:
     config = current_app.config
     db_session = db.session()
     try:
-        live = sessions.check(db_session, session.get(sessions.SESSION_KEY), int(user_id),
+        user = sessions.check(db_session, session.get(sessions.SESSION_KEY), int(user_id),
                               idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
                               longest=timedelta(hours=config["SESSION_MAX_HOURS"]))
     except (TypeError, ValueError):
-        live = False
+        user = None
     if db_session.dirty:  # last seen (at most once a minute) or the session's end: kept whatever
         db_session.commit()  # the view does; otherwise the view's own transaction carries on
-    if live:
-        setattr(g, _SESSION_CHECKED, int(user_id))
+    if user is not None:
+        setattr(g, _SESSION_CHECKED, user)  # what the user loader returns: no second read
     else:
         session.clear()
 
