@@ -80,15 +80,26 @@ def check_login(session: Session, email: str, password: str) -> User | None:
     No account is ever locked: a lock-out would let anyone who knows a caseworker's email keep
     them out. Guessing is throttled per client by ``backend.limits`` instead.
     """
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None:
-        _hasher.hash(password)  # same work as a real check: do not reveal which emails exist
+    return check_password(account_for(session, email), password)
+
+
+def account_for(session: Session, email: str) -> User | None:
+    """The account an email names, whatever its state (one read, shared by the password check
+    and the audit of a failed sign-in)."""
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def check_password(account: User | None, password: str) -> User | None:
+    """``account`` when it is active and ``password`` is its password, else None; the same work
+    when there is no account (do not reveal which emails exist)."""
+    if account is None:
+        _hasher.hash(password)
         return None
-    if not verify_password(user.password_hash, password) or not user.active:
+    if not verify_password(account.password_hash, password) or not account.active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return user
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    return account
 
 
 def end_access(session: Session, user: User) -> tuple[int, int]:

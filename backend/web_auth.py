@@ -6,7 +6,7 @@
   (``backend.sessions``), checked before every request: sign-out, revocation, the idle limit
   (``SESSION_IDLE_MINUTES``) and the absolute limit (``SESSION_MAX_HOURS``) end it on the server,
   so a copied cookie stops working too. ``/casework/sign-in`` checks the password with
-  ``backend.auth.check_login``; guessing is throttled per client by ``backend.limits`` (no
+  ``backend.auth.check_password``; guessing is throttled per client by ``backend.limits`` (no
   account is ever locked); every attempt is audited by ``backend.access_audit.sign_in``.
   Cookies are HttpOnly, SameSite=Lax, and Secure in production.
 - Flask-WTF ``CSRFProtect`` on every POST/PUT/PATCH/DELETE. Bearer-token JSON APIs are exempted
@@ -42,7 +42,7 @@ from werkzeug.exceptions import HTTPException
 from wtforms import PasswordField, StringField
 
 from backend import access_audit, db, sessions
-from backend.auth import check_login
+from backend.auth import account_for, check_password
 from backend.i18n import N_, init_i18n, lazy_gettext
 from backend.i18n import gettext as _
 from backend.models import User
@@ -213,8 +213,9 @@ def sign_in() -> Any:
             errors.append({"text": _("Enter your password"), "href": "#password"})
         if not errors:
             db_session = db.session()
-            user = check_login(db_session, email, password)
-            access_audit.sign_in(db_session, email, user)
+            account = account_for(db_session, email)  # read once: the check and the audit
+            user = check_password(account, password)
+            access_audit.sign_in(db_session, email, user, account)
             secret = sessions.start(db_session, user) if user is not None else None
             db_session.commit()  # the new session, the audit event (and a rehashed password) must persist
             if user is not None:

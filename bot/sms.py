@@ -57,6 +57,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timedelta
 from typing import Any
 
@@ -208,7 +209,14 @@ def _signature_ok() -> bool:
     else:
         url = request.url
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
-    return RequestValidator(token).validate(url, request.form, signature, algorithm)
+    return _validator(token).validate(url, request.form, signature, algorithm)
+
+
+@lru_cache(maxsize=4)
+def _validator(token: str) -> RequestValidator:
+    """One validator per auth token for the life of the process (the token changes only with a
+    restart; a few slots for a rotation or tests with several apps)."""
+    return RequestValidator(token)
 
 
 # -- one message --------------------------------------------------------------------------------
