@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -36,6 +36,11 @@ from flows.state import DialogueState
 log = logging.getLogger(__name__)
 
 _STATE_FIELDS = tuple(field.name for field in fields(DialogueState))
+_DRAFTS = (select(Conversation)
+           .where(Conversation.channel == bindparam("channel"), Conversation.address == bindparam("address"),
+                  Conversation.status == "draft")
+           .order_by(Conversation.id).with_for_update()
+           .execution_options(populate_existing=True))
 
 NOT_SENT = N_("The referral could not be sent. Reply REVIEW to check your answers, or HELP.")
 
@@ -107,12 +112,7 @@ def drafts(session: Session, channel: str, address: str) -> list[Conversation]:
     (``resume_codes.redeem`` locks it too) is applied either wholly before this message (the
     draft is then no longer the sender's and is not returned) or wholly after it.
     """
-    statement = (select(Conversation)
-                 .where(Conversation.channel == channel, Conversation.address == address,
-                        Conversation.status == "draft")
-                 .order_by(Conversation.id).with_for_update()
-                 .execution_options(populate_existing=True))
-    return list(session.scalars(statement))
+    return list(session.scalars(_DRAFTS, {"channel": channel, "address": address}))
 
 
 def receive(

@@ -62,7 +62,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -145,6 +145,14 @@ class Settings:
             resume_after=timedelta(minutes=app.config["SMS_RESUME_AFTER_MINUTES"]),
             draft_expiry=timedelta(days=app.config["DRAFT_EXPIRY_DAYS"]),
         )
+
+
+_RESPONDER_AND_REPLY = (
+    select(Responder, InboundMessage.id, InboundMessage.reply)
+    .outerjoin(InboundMessage, InboundMessage.id == bindparam("sid"))
+    .where(Responder.phone_e164 == bindparam("sender"))
+    .with_for_update(of=Responder))  # one sender's messages one at a time
+"""The registered sender, locked, with what is stored under this MessageSid (built once)."""
 
 
 # -- the webhook --------------------------------------------------------------------------------
@@ -244,11 +252,7 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
     """The whole message in the caller's transaction: two locked reads (the responder with this
     MessageSid's stored reply, then the sender's drafts), the step, one write of the draft and
     the stored reply."""
-    found = db.execute(
-        select(Responder, InboundMessage.id, InboundMessage.reply)
-        .outerjoin(InboundMessage, InboundMessage.id == inbound.sid)
-        .where(Responder.phone_e164 == inbound.sender)
-        .with_for_update(of=Responder)).first()  # one sender's messages one at a time
+    found = db.execute(_RESPONDER_AND_REPLY, {"sid": inbound.sid, "sender": inbound.sender}).first()
     if found is None:
         return [HELPLINE]  # not registered: nothing is stored
     responder, done, stored_reply = found

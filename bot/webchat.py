@@ -41,7 +41,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import Select, and_, delete, null, select
+from sqlalchemy import and_, bindparam, delete, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,19 @@ MAX_CLIENT_ID_CHARS = 64
 ATTEMPTS = 3
 MOVED_TO_SMS = ("This referral has moved to SMS with its resume code and carries on there; "
                 "this message was not applied.")
+
+
+_LOCKED = (select(Conversation, null())
+           .where(Conversation.id == bindparam("conversation_id"))
+           .with_for_update(of=Conversation))
+"""A conversation, locked: its messages are applied one at a time (built once)."""
+_LOCKED_WITH_REPLY = (
+    select(Conversation, ChatReply.reply)
+    .outerjoin(ChatReply, and_(ChatReply.conversation_id == Conversation.id,
+                               ChatReply.client_message_id == bindparam("client_id")))
+    .where(Conversation.id == bindparam("conversation_id"))
+    .with_for_update(of=Conversation))
+"""The same, with the reply already stored under a client message id (None when there is none)."""
 
 
 def _address() -> str:
@@ -151,9 +164,14 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
 
 def _apply(db: Session, conversation_id: str, text: str, client_id: str | None) -> tuple[Any, int]:
     """One message in one transaction: the conversation and the reply stored under
-    ``client_id`` read in one locked statement, the step, the draft and the new reply written."""
+    ``client_id`` read in one locked statement (:data:`_LOCKED_WITH_REPLY`), the step, the draft
+    and the new reply written."""
     address = _address()
-    found = db.execute(_locked(conversation_id, client_id)).first()
+    if client_id is None:
+        found = db.execute(_LOCKED, {"conversation_id": conversation_id}).first()
+    else:
+        found = db.execute(_LOCKED_WITH_REPLY, {"conversation_id": conversation_id,
+                                                "client_id": client_id}).first()
     conversation, stored = found if found is not None else (None, None)
     if conversation is None or conversation.address != address or conversation.channel != CHANNEL:
         moved = resume_codes.moved(db, address, "sms", conversation_id) is not None
@@ -182,18 +200,6 @@ def _apply(db: Session, conversation_id: str, text: str, client_id: str | None) 
         db.add(ChatReply(conversation_id=conversation.id, client_message_id=client_id, reply=answer))
     db.commit()
     return jsonify(answer), 200
-
-
-def _locked(conversation_id: str, client_id: str | None) -> Select[tuple[Conversation, Any]]:
-    """The conversation, locked (one message at a time), with the reply already stored under
-    ``client_id`` (None when there is none)."""
-    if client_id is None:
-        statement = select(Conversation, null())
-    else:
-        statement = select(Conversation, ChatReply.reply).outerjoin(
-            ChatReply, and_(ChatReply.conversation_id == Conversation.id,
-                            ChatReply.client_message_id == client_id))
-    return statement.where(Conversation.id == conversation_id).with_for_update(of=Conversation)
 
 
 @bp.post("/resume")
