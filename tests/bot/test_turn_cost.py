@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +27,8 @@ from sqlalchemy import event
 from backend import db
 from backend.crypto import FieldCipher
 from tests.bot.conftest import make_user
-from tests.bot.sms_support import ENV_KEYS, SmsPhone, make_sms_app, start
+from tests.bot.sms_support import SmsPhone, start
 from tests.bot.test_chat_page import page_csrf, signed_in
-from tests.conftest import fresh_postgres_url
 
 TURN_STATEMENTS = 4
 
@@ -82,23 +80,10 @@ def decryptions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     yield calls
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine_app(request: pytest.FixtureRequest, tmp_path: Path,
-               monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+@pytest.fixture(params=["sms_app", pytest.param("pg_sms_app", marks=pytest.mark.postgres)])
+def engine_app(request: pytest.FixtureRequest) -> Flask:
     """The whole product with a registered SMS number, on SQLite and on PostgreSQL."""
-    for key in ENV_KEYS:
-        monkeypatch.delenv(key, raising=False)
-    if request.param == "sqlite":
-        app = make_sms_app(tmp_path)
-        yield app
-        db.get_db(app).engine.dispose()
-        return
-    with fresh_postgres_url() as url:
-        app = make_sms_app(tmp_path, DATABASE_URL=url)
-        try:
-            yield app
-        finally:
-            db.get_db(app).engine.dispose()
+    return request.getfixturevalue(request.param)
 
 
 def _sms_mid_referral(app: Flask) -> SmsPhone:
