@@ -13,7 +13,6 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend import audit
@@ -47,18 +46,18 @@ def queue_read(session: Session, user: User, queue: str, count: int, via: str) -
                         {"queue": queue, "count": count, "via": via, "role": user.role})
 
 
-def sign_in(session: Session, email: str, user: User | None) -> AuditEvent:
+def sign_in(session: Session, email: str, user: User | None, account: User | None) -> AuditEvent:
     """A sign-in: ``user`` when it succeeded, None when it failed (wrong email or password, a
-    locked or deactivated account); the failed one names the account only by id or pseudonym."""
+    locked or deactivated account); the failed one names the account (``account``: the one the
+    email names, if any, as already read by ``auth.account_for``) only by id, or the email by
+    pseudonym."""
     if user is not None:
         return audit.record(session, user_actor(user), "user.signed_in", None, {"via": "web"})
-    address = normalise_email(email)
-    account = session.scalar(select(User.id).where(User.email == address))
     detail: dict[str, Any] = {"via": "web"}
     if account is not None:
-        detail["account"] = f"user:{account}"
+        detail["account"] = f"user:{account.id}"
     else:
-        detail["email_pseudonym"] = audit.pseudonym(session, address)
+        detail["email_pseudonym"] = audit.pseudonym(session, normalise_email(email))
     return audit.record(session, ANONYMOUS, "user.sign_in_failed", None, detail)
 
 

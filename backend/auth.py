@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, g, has_app_context, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from backend import db, sessions
 from backend.config import INT_DEFAULTS
@@ -80,15 +80,26 @@ def check_login(session: Session, email: str, password: str) -> User | None:
     No account is ever locked: a lock-out would let anyone who knows a caseworker's email keep
     them out. Guessing is throttled per client by ``backend.limits`` instead.
     """
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None:
-        _hasher.hash(password)  # same work as a real check: do not reveal which emails exist
+    return check_password(account_for(session, email), password)
+
+
+def account_for(session: Session, email: str) -> User | None:
+    """The account an email names, whatever its state (one read, shared by the password check
+    and the audit of a failed sign-in)."""
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def check_password(account: User | None, password: str) -> User | None:
+    """``account`` when it is active and ``password`` is its password, else None; the same work
+    when there is no account (do not reveal which emails exist)."""
+    if account is None:
+        _hasher.hash(password)
         return None
-    if not verify_password(user.password_hash, password) or not user.active:
+    if not verify_password(account.password_hash, password) or not account.active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return user
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    return account
 
 
 def end_access(session: Session, user: User) -> tuple[int, int]:
@@ -137,13 +148,15 @@ def issue_token(session: Session, user: User) -> tuple[str, ApiToken]:
 def user_for_token(session: Session, secret: str) -> User | None:
     """The active user owning a live (unrevoked, unexpired) token with this secret, else None.
 
-    Records the use in ``last_used_at`` (in ``session``; the caller commits).
+    Records the use in ``last_used_at`` (in ``session``; the caller commits). One statement: the
+    token with its user.
     """
     if not secret:
         return None
     now = utcnow()
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret),
-                                                  ApiToken.revoked_at.is_(None)))
+                                                  ApiToken.revoked_at.is_(None))
+                           .options(joinedload(ApiToken.user, innerjoin=True)))
     if token is None or token.expires_at <= now or not token.user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RECORDED_EVERY:
@@ -201,7 +214,8 @@ def _token_user(roles: tuple[str, ...]) -> tuple[User | None, Any]:
     secret = _bearer()
     db_session = db.session()
     user = user_for_token(db_session, secret) if secret else None
-    db_session.commit()  # authentication is its own unit of work: the last use is kept
+    if db_session.dirty:  # the last use, at most once a minute: kept even if the view commits nothing
+        db_session.commit()
     if user is None:
         return None, _json_error("a valid bearer token is required", 401)
     if roles and user.role not in roles:

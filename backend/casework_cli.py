@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Callable
 
 import click
 from flask import Flask

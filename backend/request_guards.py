@@ -78,12 +78,15 @@ def _refuse_unclean_input() -> Any:
         if not all(text_hygiene.is_clean(part) for part in [*request.form.keys(), *request.form.values()]):
             return _refusal(INVALID_TEXT, "invalid_text", 400)
         if request.is_json and request.get_data(cache=True):
-            try:
-                document = text_hygiene.loads_json(request.get_data(cache=True))
-            except text_hygiene.JSONTooDeep:
-                return _refusal(JSON_TOO_DEEP, "invalid_json", 400)
-            except ValueError:
-                return None  # not JSON at all: each view answers that as it always has
+            # Parsed once per request: the view's own get_json() is answered from Flask's cache.
+            document = request.get_json(silent=True)
+            if document is None:  # unreadable (or a bare null): say why only if it is too deep
+                try:
+                    text_hygiene.loads_json(request.get_data(cache=True))
+                except text_hygiene.JSONTooDeep:
+                    return _refusal(JSON_TOO_DEEP, "invalid_json", 400)
+                except ValueError:
+                    return None  # not JSON at all: each view answers that as it always has
             if text_hygiene.unclean_path(document) is not None:
                 return _refusal(INVALID_TEXT, "invalid_text", 400)
     return None

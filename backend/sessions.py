@@ -17,7 +17,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from backend.db import utcnow
 from backend.models import User, UserSession
@@ -42,25 +42,28 @@ def start(db_session: Session, user: User) -> str:
 
 
 def check(db_session: Session, secret: str | None, user_id: int, idle: timedelta,
-          longest: timedelta) -> bool:
-    """True while the session is live for ``user_id``: then it is marked as seen now.
+          longest: timedelta) -> User | None:
+    """The signed-in user while the session is live for ``user_id`` (then it is marked as seen
+    now), else None.
 
-    A session found idle or too old is revoked on the spot, so it can never come back.
+    A session found idle or too old is revoked on the spot, so it can never come back. One
+    statement (the session with its user); a write only when ``last_seen_at`` moves by
+    :data:`TOUCH_EVERY` or the session ends.
     """
     if not secret:
-        return False
-    record = db_session.get(UserSession, _hash(secret))
+        return None
+    record = db_session.get(UserSession, _hash(secret), options=[joinedload(UserSession.user)])
     if record is None or record.user_id != user_id or record.revoked_at is not None:
-        return False
-    user = db_session.get(User, user_id)
+        return None
+    user = record.user
     now = utcnow()
     if user is None or not user.active or now - record.last_seen_at >= idle \
             or now - record.created_at >= longest:
         record.revoked_at = now
-        return False
+        return None
     if now - record.last_seen_at >= TOUCH_EVERY:
         record.last_seen_at = now
-    return True
+    return user
 
 
 def end(db_session: Session, secret: str | None) -> None:

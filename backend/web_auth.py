@@ -6,7 +6,7 @@
   (``backend.sessions``), checked before every request: sign-out, revocation, the idle limit
   (``SESSION_IDLE_MINUTES``) and the absolute limit (``SESSION_MAX_HOURS``) end it on the server,
   so a copied cookie stops working too. ``/casework/sign-in`` checks the password with
-  ``backend.auth.check_login``; guessing is throttled per client by ``backend.limits`` (no
+  ``backend.auth.check_password``; guessing is throttled per client by ``backend.limits`` (no
   account is ever locked); every attempt is audited by ``backend.access_audit.sign_in``.
   Cookies are HttpOnly, SameSite=Lax, and Secure in production.
 - Flask-WTF ``CSRFProtect`` on every POST/PUT/PATCH/DELETE. Bearer-token JSON APIs are exempted
@@ -42,7 +42,7 @@ from werkzeug.exceptions import HTTPException
 from wtforms import PasswordField, StringField
 
 from backend import access_audit, db, sessions
-from backend.auth import check_login
+from backend.auth import account_for, check_password
 from backend.i18n import N_, init_i18n, lazy_gettext
 from backend.i18n import gettext as _
 from backend.models import User
@@ -55,7 +55,7 @@ SIGN_IN_FAILED = N_("Enter a correct email address and password.")
 """The sign-in error in English (shown through ``_`` in the page language)."""
 FLASK_LOGIN_USER_KEY = "_user_id"
 """Where Flask-Login keeps the signed-in user's id in the session."""
-_SESSION_CHECKED = "_nrm_session_user_id"
+_SESSION_CHECKED = "_nrm_session_user"
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +76,14 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    """The signed-in user, only when :func:`_check_server_session` passed for this request."""
+    """The signed-in user, only when :func:`_check_server_session` passed for this request (it
+    loaded the user with the session record)."""
     try:
         wanted = int(user_id)
     except (TypeError, ValueError):
         return None
-    if g.get(_SESSION_CHECKED) != wanted:
-        return None
-    user = db.session().get(User, wanted)
-    return user if user is not None and user.active else None
+    user = g.get(_SESSION_CHECKED)
+    return user if user is not None and user.id == wanted else None
 
 
 def _check_server_session() -> None:
@@ -96,14 +95,15 @@ def _check_server_session() -> None:
     config = current_app.config
     db_session = db.session()
     try:
-        live = sessions.check(db_session, session.get(sessions.SESSION_KEY), int(user_id),
+        user = sessions.check(db_session, session.get(sessions.SESSION_KEY), int(user_id),
                               idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
                               longest=timedelta(hours=config["SESSION_MAX_HOURS"]))
     except (TypeError, ValueError):
-        live = False
-    db_session.commit()  # the check is its own unit of work (last seen, or the session's end)
-    if live:
-        setattr(g, _SESSION_CHECKED, int(user_id))
+        user = None
+    if db_session.dirty:  # last seen (at most once a minute) or the session's end: kept whatever
+        db_session.commit()  # the view does; otherwise the view's own transaction carries on
+    if user is not None:
+        setattr(g, _SESSION_CHECKED, user)  # what the user loader returns: no second read
     else:
         session.clear()
 
@@ -213,8 +213,9 @@ def sign_in() -> Any:
             errors.append({"text": _("Enter your password"), "href": "#password"})
         if not errors:
             db_session = db.session()
-            user = check_login(db_session, email, password)
-            access_audit.sign_in(db_session, email, user)
+            account = account_for(db_session, email)  # read once: the check and the audit
+            user = check_password(account, password)
+            access_audit.sign_in(db_session, email, user, account)
             secret = sessions.start(db_session, user) if user is not None else None
             db_session.commit()  # the new session, the audit event (and a rehashed password) must persist
             if user is not None:

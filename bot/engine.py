@@ -4,18 +4,23 @@ Every message is one database transaction: the conversation row is locked, the d
 and the new state written back; when the user confirms, ``backend.intake`` stores the case in the
 same transaction that marks the conversation submitted. So a crash between any two messages loses
 nothing, and a referral is either fully submitted or not at all.
+
+A channel that already holds the locked row (loaded with its idempotency record in one statement)
+passes it to :func:`step`, so the stored state is read and decrypted once per message and written
+(encrypted) once, as a shallow dict of the dialogue's state rather than a deep copy.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from backend import intake
 from backend.db import get_for_update
@@ -29,6 +34,13 @@ from flows.state import DialogueState
 
 
 log = logging.getLogger(__name__)
+
+_STATE_FIELDS = tuple(field.name for field in fields(DialogueState))
+_DRAFTS = (select(Conversation)
+           .where(Conversation.channel == bindparam("channel"), Conversation.address == bindparam("address"),
+                  Conversation.status == "draft")
+           .order_by(Conversation.id).with_for_update()
+           .execution_options(populate_existing=True))
 
 NOT_SENT = N_("The referral could not be sent. Reply REVIEW to check your answers, or HELP.")
 
@@ -73,7 +85,7 @@ def begin(
         address=address,
         status="draft",
         language=turn.state.language,
-        state=turn.state.to_dict(),
+        state=state_dict(turn.state),
     )
     session.add(conversation)
     session.flush()
@@ -100,12 +112,7 @@ def drafts(session: Session, channel: str, address: str) -> list[Conversation]:
     (``resume_codes.redeem`` locks it too) is applied either wholly before this message (the
     draft is then no longer the sender's and is not returned) or wholly after it.
     """
-    statement = (select(Conversation)
-                 .where(Conversation.channel == channel, Conversation.address == address,
-                        Conversation.status == "draft")
-                 .order_by(Conversation.id).with_for_update()
-                 .execution_options(populate_existing=True))
-    return list(session.scalars(statement))
+    return list(session.scalars(_DRAFTS, {"channel": channel, "address": address}))
 
 
 def receive(
@@ -124,9 +131,16 @@ def receive(
     conversation = get_for_update(session, Conversation, conversation_id)
     if conversation is None or conversation.address != address:
         raise ConversationNotFound(conversation_id)
+    return step(session, conversation, text, actor, today)
+
+
+def step(session: Session, conversation: Conversation, text: str, actor: str,
+         today: date | None = None) -> Reply:
+    """Apply one message to a conversation the caller has loaded and locked in this transaction
+    (``backend.db.get_for_update`` or a ``FOR UPDATE`` query of its own)."""
     if conversation.status != "draft":
         return finished(session, conversation)
-    state = DialogueState.from_dict(conversation.state)
+    state = DialogueState.from_dict(conversation.state or {})
     t = translator(state.language)
     turn = dialogue.handle(state, text, t, today or date.today())
     if turn.submission is not None:
@@ -144,9 +158,26 @@ def receive(
         conversation.status = "cancelled"
         conversation.state = {}
     else:
-        conversation.state = turn.state.to_dict()
+        save(conversation, turn.state)
         conversation.language = turn.state.language
     return _reply(conversation, turn)
+
+
+def state_dict(state: DialogueState) -> dict[str, Any]:
+    """The state as the stored JSON document: a shallow dict (it is encrypted as JSON when
+    flushed, so the deep copy of ``DialogueState.to_dict`` buys nothing here)."""
+    return {name: getattr(state, name) for name in _STATE_FIELDS}
+
+
+def save(conversation: Conversation, state: DialogueState) -> None:
+    """Store ``state`` as the conversation's state, always written at the next flush.
+
+    ``DialogueState.from_dict`` shares the loaded document's nested dicts, which the dialogue
+    changes in place; the loaded value may then compare equal to the new one, so the attribute is
+    flagged as changed rather than left to SQLAlchemy's comparison.
+    """
+    conversation.state = state_dict(state)
+    flag_modified(conversation, "state")
 
 
 def resume(session: Session, conversation: Conversation) -> Reply:

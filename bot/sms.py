@@ -57,18 +57,19 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
-from backend.db import Database, get_db, get_for_update, utcnow
+from backend.db import session, utcnow
 from backend.models import Conversation, InboundMessage, Responder
 from backend.request_guards import handles_own_input
 from backend import text_hygiene
@@ -146,6 +147,14 @@ class Settings:
         )
 
 
+_RESPONDER_AND_REPLY = (
+    select(Responder, InboundMessage.id, InboundMessage.reply)
+    .outerjoin(InboundMessage, InboundMessage.id == bindparam("sid"))
+    .where(Responder.phone_e164 == bindparam("sender"))
+    .with_for_update(of=Responder))  # one sender's messages one at a time
+"""The registered sender, locked, with what is stored under this MessageSid (built once)."""
+
+
 # -- the webhook --------------------------------------------------------------------------------
 
 
@@ -172,7 +181,7 @@ def twilio_webhook() -> Response:
         num_media=num_media,
         opt_out_type=(form.get("OptOutType") or "").strip().upper() or None,
     )
-    return twiml(handle(get_db(), inbound, Settings.of(current_app)))
+    return twiml(handle(session(), inbound, Settings.of(current_app)))
 
 
 def twiml(messages: list[str]) -> Response:
@@ -208,38 +217,47 @@ def _signature_ok() -> bool:
     else:
         url = request.url
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
-    return RequestValidator(token).validate(url, request.form, signature, algorithm)
+    return _validator(token).validate(url, request.form, signature, algorithm)
+
+
+@lru_cache(maxsize=4)
+def _validator(token: str) -> RequestValidator:
+    """One validator per auth token for the life of the process (the token changes only with a
+    restart; a few slots for a rotation or tests with several apps)."""
+    return RequestValidator(token)
 
 
 # -- one message --------------------------------------------------------------------------------
 
 
-def handle(database: Database, inbound: Inbound, settings: Settings) -> list[str]:
-    """Apply one inbound SMS and return the reply messages (empty: reply nothing)."""
-    with database.transaction(readonly=True) as db:
-        responder_id = db.scalar(select(Responder.id).where(Responder.phone_e164 == inbound.sender))
-    if responder_id is None:
-        return [HELPLINE]
+def handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
+    """Apply one inbound SMS in one transaction of ``db`` (committed here) and return the reply
+    messages (empty: reply nothing)."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with database.transaction() as db:
-                return _handle_registered(db, responder_id, inbound, settings)
+            messages = _handle(db, inbound, settings)
+            db.commit()
+            return messages
         except (IntegrityError, StaleDataError):
             # A concurrent copy of this MessageSid won the insert, or the draft changed under a
             # stale copy: run again from the top, which finds the stored reply or the new state.
+            db.rollback()
             if attempt == ATTEMPTS:
                 raise
             time.sleep(0.01 * attempt)
     raise AssertionError("unreachable")
 
 
-def _handle_registered(db: Session, responder_id: int, inbound: Inbound, settings: Settings) -> list[str]:
-    responder = get_for_update(db, Responder, responder_id)
-    if responder is None:  # deregistered a moment ago
-        return [HELPLINE]
-    done = db.get(InboundMessage, inbound.sid)
-    if done is not None:
-        return list(done.reply or [])
+def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
+    """The whole message in the caller's transaction: two locked reads (the responder with this
+    MessageSid's stored reply, then the sender's drafts), the step, one write of the draft and
+    the stored reply."""
+    found = db.execute(_RESPONDER_AND_REPLY, {"sid": inbound.sid, "sender": inbound.sender}).first()
+    if found is None:
+        return [HELPLINE]  # not registered: nothing is stored
+    responder, done, stored_reply = found
+    if done is not None:  # a Twilio retry: the stored reply, nothing applied again
+        return list(stored_reply or [])
 
     now = utcnow()
     word = _word(inbound.body)
@@ -250,14 +268,14 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
         return [] if opted_out else [quick_exit.REPLY]  # and no InboundMessage: nothing stored
 
     keyword = _keyword(word, inbound.opt_out_type, opted_out)
-    draft = engine.latest_draft(db, CHANNEL, inbound.sender)
+    draft = _latest(drafts)
     notes: list[str] = []
     if draft is not None and draft.updated_at < now - settings.draft_expiry:
         expired_language = quick_exit.language_of(draft)
-        for stale in drafts:
-            if stale.updated_at < now - settings.draft_expiry:
-                quick_exit.delete_draft(db, stale)
-        draft = engine.latest_draft(db, CHANNEL, inbound.sender)
+        stale = [old for old in drafts if old.updated_at < now - settings.draft_expiry]
+        for old in stale:
+            quick_exit.delete_draft(db, old)
+        draft = _latest([kept for kept in drafts if kept not in stale])
         if draft is None:  # said in the language the sender last used
             notes.append(_expired(translator(expired_language), settings.draft_expiry.days))
 
@@ -296,15 +314,15 @@ def _handle_registered(db: Session, responder_id: int, inbound: Inbound, setting
         _set_channel(draft, {key: value for key, value in channel.items() if key != "offer"})
         messages = _say(t, media) + engine.resume(db, draft).messages
     elif channel.get("offer"):
-        messages = _say(t, media) + _answer_offer(db, draft, responder, inbound.sender, word, t)
-        draft = engine.latest_draft(db, CHANNEL, inbound.sender)
+        draft, offered = _answer_offer(db, draft, responder, inbound.sender, word, t)
+        messages = _say(t, media) + offered
     elif draft.updated_at < now - settings.resume_after and not _choosing_first_language(draft):
         _set_channel(draft, {**channel, "offer": True})
         messages = _say(t, media) + [_offer(db, draft, t)]
     elif media and not inbound.body.strip():
         messages = _say(t, media) + engine.resume(db, draft).messages
     else:
-        messages = _say(t, media) + _step(db, draft, inbound.sender, f"responder:{responder.id}", text, t)
+        messages = _say(t, media) + _step(db, draft, f"responder:{responder.id}", text, t)
 
     if draft is not None and draft.status == "draft":
         draft.updated_at = now
@@ -329,7 +347,7 @@ def _remember(db: Session, sid: str, draft: Conversation | None, messages: list[
 # -- the dialogue step, with long answers in parts ------------------------------------------------
 
 
-def _step(db: Session, draft: Conversation, sender: str, actor: str, text: str,
+def _step(db: Session, draft: Conversation, actor: str, text: str,
           t: Translator) -> list[str]:
     state = draft.state or {}
     channel = dict(state.get("channel") or {})
@@ -357,7 +375,7 @@ def _step(db: Session, draft: Conversation, sender: str, actor: str, text: str,
     if not kept_parts and "parts" in channel:
         _set_channel(draft, {key: value for key, value in channel.items()
                              if key not in ("question", "parts")})
-    reply = engine.receive(db, draft.id, sender, text, actor=actor)
+    reply = engine.step(db, draft, text, actor=actor)
     messages = reply.messages
     if typed is not None and typed.command is Command.REVIEW and draft.status == "draft":
         messages = [*messages, resume_codes.offer(db, draft, "web", actor, t)]  # SMS -> web chat
@@ -422,17 +440,19 @@ def _offer(db: Session, draft: Conversation, t: Translator) -> str:
 
 
 def _answer_offer(db: Session, draft: Conversation, responder: Responder, sender: str, word: str,
-                  t: Translator) -> list[str]:
+                  t: Translator) -> tuple[Conversation | None, list[str]]:
+    """The sender's draft after the reply to "RESUME or NEW" (a new one after NEW), and what to say."""
     if says(word, t, WORD_RESUME):
         channel = dict((draft.state or {}).get("channel") or {})
         channel.pop("offer", None)
         _set_channel(draft, channel)
-        return engine.resume(db, draft).messages
+        return draft, engine.resume(db, draft).messages
     if says(word, t, WORD_NEW):
         language = draft.language
         quick_exit.delete_draft(db, draft)
-        return engine.begin(db, CHANNEL, sender, prefill(responder), language).messages
-    return [_offer(db, draft, t)]
+        reply = engine.begin(db, CHANNEL, sender, prefill(responder), language)
+        return db.get(Conversation, reply.conversation), reply.messages
+    return draft, [_offer(db, draft, t)]
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -453,6 +473,11 @@ def as_sms(text: str, language: str) -> str:
     return sent if fits(sent) else clean
 
 
+
+
+def _latest(drafts: list[Conversation]) -> Conversation | None:
+    """The most recently touched of the sender's drafts (the one a message goes to)."""
+    return max(drafts, key=lambda draft: draft.updated_at, default=None)
 
 
 def _choosing_first_language(draft: Conversation) -> bool:

@@ -41,10 +41,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import delete, select
+from sqlalchemy import and_, bindparam, delete, null, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from backend.auth import require_api_user
-from backend.db import get_for_update, session
+from backend.db import session
 from backend.models import Case, ChatReply, Conversation
 from bot import engine, resume_codes
 from bot.i18n import translator
@@ -56,8 +58,22 @@ bp = Blueprint("webchat", __name__, url_prefix="/api/chat")
 CHANNEL = "web"
 MAX_MESSAGE_CHARS = 16000
 MAX_CLIENT_ID_CHARS = 64
+ATTEMPTS = 3
 MOVED_TO_SMS = ("This referral has moved to SMS with its resume code and carries on there; "
                 "this message was not applied.")
+
+
+_LOCKED = (select(Conversation, null())
+           .where(Conversation.id == bindparam("conversation_id"))
+           .with_for_update(of=Conversation))
+"""A conversation, locked: its messages are applied one at a time (built once)."""
+_LOCKED_WITH_REPLY = (
+    select(Conversation, ChatReply.reply)
+    .outerjoin(ChatReply, and_(ChatReply.conversation_id == Conversation.id,
+                               ChatReply.client_message_id == bindparam("client_id")))
+    .where(Conversation.id == bindparam("conversation_id"))
+    .with_for_update(of=Conversation))
+"""The same, with the reply already stored under a client message id (None when there is none)."""
 
 
 def _address() -> str:
@@ -133,26 +149,46 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
         return _error(f"client_message_id must be a string of 1 to {MAX_CLIENT_ID_CHARS} characters "
                       "(a new UUID per message, the same one when the message is sent again).", 400)
     db = session()
-    conversation = get_for_update(db, Conversation, conversation_id)  # one message at a time
-    if conversation is None or conversation.address != _address() or conversation.channel != CHANNEL:
-        moved = resume_codes.moved(db, _address(), "sms", conversation_id) is not None
-        db.rollback()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _apply(db, conversation_id, text, client_id)
+        except IntegrityError:
+            # The same client_message_id, applied by a request that committed while this one
+            # waited for the lock (PostgreSQL read its stored reply before the wait): again, which
+            # now finds that reply.
+            db.rollback()
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(db: Session, conversation_id: str, text: str, client_id: str | None) -> tuple[Any, int]:
+    """One message in one transaction: the conversation and the reply stored under
+    ``client_id`` read in one locked statement (:data:`_LOCKED_WITH_REPLY`), the step, the draft
+    and the new reply written."""
+    address = _address()
+    if client_id is None:
+        found = db.execute(_LOCKED, {"conversation_id": conversation_id}).first()
+    else:
+        found = db.execute(_LOCKED_WITH_REPLY, {"conversation_id": conversation_id,
+                                                "client_id": client_id}).first()
+    conversation, stored = found if found is not None else (None, None)
+    if conversation is None or conversation.address != address or conversation.channel != CHANNEL:
+        moved = resume_codes.moved(db, address, "sms", conversation_id) is not None
+        db.commit()
         if moved:  # this operator's code took it to SMS (perhaps while this message was on its way)
             return _error(MOVED_TO_SMS, 409, reason="moved")
         return _error("No such conversation.", 404)
-    if client_id is not None:
-        stored = db.scalar(select(ChatReply.reply).where(ChatReply.conversation_id == conversation.id,
-                                                         ChatReply.client_message_id == client_id))
-        if stored is not None:  # a retry after a lost response: the same answer, applied once
-            db.rollback()
-            return jsonify(stored), 200
-    reply = engine.receive(db, conversation.id, _address(), text, actor=_address())
+    if stored is not None:  # a retry after a lost response: the same answer, applied once
+        db.commit()
+        return jsonify(stored), 200
+    reply = engine.step(db, conversation, text, actor=address)
     if conversation.status == "draft":
         t = translator(conversation.language)
         typed = recognise(text, t, conversation.language)
         asked = (reply.question or {}).get("id") == MEANT_QUESTION  # "Did you mean REVIEW?" first
         if typed is not None and typed.command is Command.REVIEW and not asked:
-            code = resume_codes.offer(db, conversation, "sms", _address(), t)
+            code = resume_codes.offer(db, conversation, "sms", address, t)
             reply = engine.Reply(reply.conversation, [*reply.messages, code], reply.question,
                                  reply.done, reply.reference)
     else:

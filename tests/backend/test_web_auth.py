@@ -196,3 +196,26 @@ def test_the_root_address_leads_to_sign_in(client):
     response = client.get("/")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/casework/sign-in")
+
+
+@pytest.mark.parametrize("email", ["op@example.org", "nobody@example.org"])
+def test_a_failed_sign_in_reads_the_account_once(app: Flask, client: FlaskClient, email: str) -> None:
+    """The password check and the audit of the failure share one read of the email's account."""
+    from sqlalchemy import event
+
+    add_user(app, "op@example.org", "operator")
+    token = csrf_token(client)
+    reads: list[str] = []
+
+    def on_statement(_connection, _cursor, statement: str, *_args) -> None:
+        if statement.startswith("SELECT") and "FROM users" in statement:
+            reads.append(statement)
+
+    engine = db.get_db(app).engine
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        response = client.post(SIGN_IN, data={"csrf_token": token, "email": email, "password": "wrong"})
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+    assert response.status_code == 400
+    assert len(reads) == 1

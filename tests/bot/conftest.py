@@ -12,7 +12,7 @@ from backend import auth, db
 from backend.cli import upgrade_database
 from bot.app import create_app
 from tests.bot.sms_support import ENV_KEYS, SmsPhone, make_sms_app
-from tests.conftest import backend_test_config
+from tests.conftest import backend_test_config, fresh_postgres_url
 
 
 @pytest.fixture
@@ -33,6 +33,19 @@ def sms_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     app = make_sms_app(tmp_path)
     yield app
     db.get_db(app).engine.dispose()
+
+
+@pytest.fixture
+def pg_sms_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """``sms_app`` on a fresh PostgreSQL schema (only for ``postgres``-marked tests)."""
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    with fresh_postgres_url() as url:
+        app = make_sms_app(tmp_path, DATABASE_URL=url)
+        try:
+            yield app
+        finally:
+            db.get_db(app).engine.dispose()
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ it, and lets an SMS "CONFIRM" and a takeover go at the same moment from two thre
 from __future__ import annotations
 
 import threading
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -21,23 +20,15 @@ from backend import db
 from backend.models import Case, Conversation, Responder
 from bot import resume_codes
 from tests.bot.conftest import make_user
-from tests.bot.sms_support import ENV_KEYS, PHONE, SmsPhone, form, make_sms_app, start, walk
-from tests.conftest import fresh_postgres_url
+from tests.bot.sms_support import PHONE, SmsPhone, form, start, walk
 from tests.flows.conversation import ADULT_NRM
 
 MOVED = "This referral has moved to web chat and carries on there. Text again to start a new referral."
 
 
 @pytest.fixture
-def pg_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    for key in ENV_KEYS:
-        monkeypatch.delenv(key, raising=False)
-    with fresh_postgres_url() as url:
-        app = make_sms_app(tmp_path, DATABASE_URL=url)
-        try:
-            yield app
-        finally:
-            db.get_db(app).engine.dispose()
+def pg_app(pg_sms_app: Flask) -> Flask:
+    return pg_sms_app
 
 
 class Race:

@@ -1,0 +1,181 @@
+"""What one message costs the database: a turn mid-referral is one transaction of a few statements,
+and the draft is decrypted once (issue 14).
+
+Counted on the app's engine with SQLAlchemy's events: ``begin``/``commit``/``rollback`` for
+transactions (on SQLite ``BEGIN IMMEDIATE`` is itself a statement and is not counted as one) and
+``before_cursor_execute`` for statements. The numbers are the reads and writes a turn needs:
+
+- SMS: the responder locked with this MessageSid's stored reply (a join), the sender's drafts
+  locked, the draft updated, the reply stored;
+- web chat: the bearer token with its user, the conversation locked with the reply stored under
+  the client message id (a join), the draft updated, the reply stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from backend import db
+from backend.crypto import FieldCipher
+from tests.bot.conftest import make_user
+from tests.bot.sms_support import SmsPhone, start
+from tests.bot.test_chat_page import page_csrf, signed_in
+
+TURN_STATEMENTS = 4
+
+
+@dataclass
+class Tally:
+    transactions: int = 0
+    commits: int = 0
+    statements: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def tally(app: Flask) -> Iterator[Tally]:
+    """Transactions, commits and statements on ``app``'s engine while the block runs."""
+    engine = db.get_db(app).engine
+    counted = Tally()
+
+    def on_begin(_connection: Any) -> None:
+        counted.transactions += 1
+
+    def on_commit(_connection: Any) -> None:
+        counted.commits += 1
+
+    def on_statement(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            counted.statements.append(statement.split(None, 1)[0])
+
+    listeners = (("begin", on_begin), ("commit", on_commit), ("before_cursor_execute", on_statement))
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        yield counted
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+
+
+@contextmanager
+def decryptions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """How many stored documents are decrypted while the block runs (one count per call)."""
+    calls: list[int] = []
+    decrypt = FieldCipher.decrypt_json
+
+    def counting(self: FieldCipher, token: str) -> Any:
+        calls.append(1)
+        return decrypt(self, token)
+
+    monkeypatch.setattr(FieldCipher, "decrypt_json", counting)
+    yield calls
+
+
+@pytest.fixture(params=["sms_app", pytest.param("pg_sms_app", marks=pytest.mark.postgres)])
+def engine_app(request: pytest.FixtureRequest) -> Flask:
+    """The whole product with a registered SMS number, on SQLite and on PostgreSQL."""
+    return request.getfixturevalue(request.param)
+
+
+def _sms_mid_referral(app: Flask) -> SmsPhone:
+    phone = SmsPhone(app)
+    start(phone)  # first contact, English picked: at the first question
+    phone.send("SA-0412")
+    assert phone.current() == "fr-location"
+    return phone
+
+
+class Chat:
+    """A web chat conversation one answer into the referral, sent by a bearer-token client or by
+    the signed-in page (session cookie and CSRF header)."""
+
+    def __init__(self, app: Flask, client: FlaskClient, headers: dict[str, str]) -> None:
+        self.client, self.headers = client, headers
+        opened = client.post("/api/chat/conversations", json={}, headers=headers)
+        assert opened.status_code == 201, opened.get_json()
+        self.path = f"/api/chat/conversations/{opened.get_json()['conversation']}/messages"
+        assert self.send("SA-0412")["question"]["id"] != "reference"  # the next question
+
+    def send(self, text: str, client_id: str | None = None) -> dict[str, Any]:
+        response = self.client.post(self.path, headers=self.headers, json={
+            "text": text, "client_message_id": client_id or str(uuid.uuid4())})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+
+def _bearer_chat(app: Flask) -> Chat:
+    token = make_user(app, "operator@example.org", "operator")
+    return Chat(app, app.test_client(), {"Authorization": f"Bearer {token}"})
+
+
+def test_an_sms_turn_mid_referral_is_one_transaction_of_four_statements(engine_app: Flask) -> None:
+    phone = _sms_mid_referral(engine_app)
+    with tally(engine_app) as counted:
+        phone.send("BACK")
+    assert phone.current() == "reference"
+    assert (counted.transactions, counted.commits) == (1, 1)
+    assert counted.statements == ["SELECT", "SELECT", "UPDATE", "INSERT"]
+    assert len(counted.statements) == TURN_STATEMENTS
+
+
+def test_a_web_chat_turn_mid_referral_is_one_transaction_of_four_statements(engine_app: Flask) -> None:
+    chat = _bearer_chat(engine_app)
+    with tally(engine_app) as counted:
+        answer = chat.send("BACK")
+    assert answer["question"]["id"] == "reference"
+    assert (counted.transactions, counted.commits) == (1, 1)
+    assert sorted(counted.statements) == ["INSERT", "SELECT", "SELECT", "UPDATE"]
+
+
+def test_a_web_chat_turn_from_the_signed_in_page_checks_the_session_in_the_same_transaction(
+        sms_app: Flask) -> None:
+    client = signed_in(sms_app, "op@example.org", "operator")
+    chat = Chat(sms_app, client, {"X-CSRFToken": page_csrf(client)})
+    with tally(sms_app) as counted:
+        answer = chat.send("BACK")
+    assert answer["question"]["id"] == "reference"
+    assert (counted.transactions, counted.commits) == (1, 1)  # the last-seen time moves once a minute
+    assert len(counted.statements) == TURN_STATEMENTS
+
+
+def test_an_sms_turn_decrypts_the_draft_once(sms_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    phone = _sms_mid_referral(sms_app)
+    with decryptions(monkeypatch) as calls:
+        phone.send("BACK")
+    assert len(calls) == 1
+    assert phone.current() == "reference"
+
+
+def test_a_web_chat_turn_decrypts_the_draft_once(sms_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = _bearer_chat(sms_app)
+    with decryptions(monkeypatch) as calls:
+        chat.send("BACK")
+    assert len(calls) == 1
+
+
+def test_a_retried_web_chat_message_is_answered_from_its_stored_reply_in_one_read(sms_app: Flask) -> None:
+    chat = _bearer_chat(sms_app)
+    first = chat.send("BACK", client_id="retry-me")
+    with tally(sms_app) as counted:
+        again = chat.send("BACK", client_id="retry-me")
+    assert again == first
+    assert counted.statements == ["SELECT", "SELECT"]  # the token, then the locked conversation + reply
+
+
+def test_a_retried_sms_is_answered_from_its_stored_reply_in_one_read(sms_app: Flask) -> None:
+    phone = _sms_mid_referral(sms_app)
+    sid = "SM" + uuid.uuid4().hex
+    first = phone.send("BACK", sid=sid)
+    with tally(sms_app) as counted:
+        again = phone.send("BACK", sid=sid)
+    assert again == first and phone.current() == "reference"
+    assert counted.statements == ["SELECT"]
