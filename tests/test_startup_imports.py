@@ -1,0 +1,74 @@
+"""Start-up stays fast: `nrm serve` and `nrm chat` give their first answer without importing the
+libraries only later requests need (they are imported where they are used, on first use).
+
+Each check runs in a fresh interpreter, as the command does, and lists ``sys.modules`` at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NRM = str(Path(sys.executable).with_name("nrm"))
+SLOW_OR_TEST_ONLY = ("twilio", "jsonschema", "holidays", "rapidfuzz", "phonenumbers", "email_validator",
+                     "babel.messages", "alembic", "schemathesis", "hypothesis", "pytest")
+"""Not needed for a first answer (SMS, referral intake, working-day clocks, list and phone answers,
+`nrm translate`, `nrm db upgrade`), or test tools that must never be imported by the product."""
+
+REPORT = f"""
+import atexit, json, sys
+def report():
+    loaded = sorted(name for name in {SLOW_OR_TEST_ONLY!r}
+                    if any(m == name or m.startswith(name + ".") for m in sys.modules))
+    sys.__stdout__.write("\\nLOADED " + json.dumps(loaded) + "\\n")
+atexit.register(report)
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "NRM_"))}
+    environment.update(NRM_INSTANCE_PATH=str(tmp_path / "instance"), NRM_ENV="development")
+    subprocess.run([NRM, "db", "upgrade"], env=environment, check=True, capture_output=True)
+    return environment
+
+
+def loaded_after(code: str, env: dict[str, str]) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", REPORT + code], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("LOADED ")]
+    assert lines, done.stdout + done.stderr
+    return json.loads(lines[-1].removeprefix("LOADED "))
+
+
+def test_nrm_serve_answers_its_first_page_without_importing_slow_libraries(env: dict[str, str]) -> None:
+    code = """
+from bot.cli import _create_app
+response = _create_app().test_client().get("/casework/sign-in")
+assert response.status_code == 200, response.status_code
+"""
+    assert loaded_after(code, env) == []
+
+
+def test_nrm_chat_asks_its_first_question_without_importing_slow_libraries(env: dict[str, str]) -> None:
+    code = """
+from bot.cli import main
+main(["chat", "--new"])  # stdin is empty: the first question, then "Draft saved"
+"""
+    assert loaded_after(code, env) == []
+
+
+def test_the_lazy_libraries_are_still_imported_where_they_are_used(env: dict[str, str]) -> None:
+    """The check above cannot pass vacuously: a referral's own steps do load them."""
+    code = """
+from flows.validators import _email, _phone
+_phone(None, "07700 900123", None); _email(None, "a@example.org", None)
+from backend.calendar import bank_holidays
+bank_holidays("wales", 2026)
+"""
+    assert loaded_after(code, env) == ["email_validator", "holidays", "phonenumbers"]
