@@ -72,3 +72,21 @@ from backend.calendar import bank_holidays
 bank_holidays("wales", 2026)
 """
     assert loaded_after(code, env) == ["email_validator", "holidays", "phonenumbers"]
+
+
+def test_a_restart_serves_its_first_page_without_compiling_templates_again(env: dict[str, str]) -> None:
+    code = """
+import jinja2
+compiled = []
+original = jinja2.Environment._compile
+jinja2.Environment._compile = lambda self, source, filename: compiled.append(filename) or original(self, source, filename)
+from bot.cli import _create_app
+assert _create_app().test_client().get("/casework/sign-in").status_code == 200
+print("COMPILED", len(compiled))
+"""
+    def compiled() -> int:
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+        return int(next(line for line in done.stdout.splitlines() if line.startswith("COMPILED")).split()[1])
+
+    assert compiled() > 0
+    assert compiled() == 0
