@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _databases(context: Context, stack: ExitStack) -> None:
-    from bench.seed import postgres_schema
+    from tests.conftest import fresh_postgres_url  # a schema of its own, dropped afterwards
 
     sqlite_folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="nrm-bench-sqlite-"))
     databases = [Database("SQLite", f"sqlite:///{sqlite_folder}/bench.db", sqlite_folder)]
@@ -150,8 +150,9 @@ def _databases(context: Context, stack: ExitStack) -> None:
     if url is None:
         print("no PostgreSQL (set DATABASE_URL_PG or run scripts/system-deps.sh): SQLite rows only")
     else:
+        os.environ["DATABASE_URL_PG"] = url
         pg_folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="nrm-bench-pg-"))
-        databases.append(Database("PostgreSQL", stack.enter_context(postgres_schema(url)), pg_folder))
+        databases.append(Database("PostgreSQL", stack.enter_context(fresh_postgres_url()), pg_folder))
     for database in databases:
         cases = context.cases if database.name == "PostgreSQL" else context.sqlite_cases
         began = time.perf_counter()

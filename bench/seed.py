@@ -12,15 +12,12 @@ from __future__ import annotations
 import copy
 import itertools
 import random
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, Text, create_engine, insert, text
-from sqlalchemy.engine import make_url
 
 from backend.config import normalise_database_url
 from backend.crypto import EncryptedJSON, FieldCipher
@@ -227,22 +224,3 @@ def _copy(connection: Any, table: Table, rows: list[dict[str, Any]]) -> None:
     with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy_in:
         for row in rows:
             copy_in.write_row([row[c] for c in columns])
-
-
-@contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A new schema of the ``base_url`` database for the bench (dropped afterwards): its URL."""
-    base = make_url(normalise_database_url(base_url))
-    schema = f"nrm_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", hide_parameters=True)
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-        try:
-            yield url.render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()

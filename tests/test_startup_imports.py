@@ -7,14 +7,10 @@ Each check runs in a fresh interpreter, as the command does, and lists ``sys.mod
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
-
-NRM = str(Path(sys.executable).with_name("nrm"))
+from tests.bot.test_terminal_chat import env  # noqa: F401 - the fixture: a migrated instance folder for `nrm`
 SLOW_OR_TEST_ONLY = ("twilio", "jsonschema", "holidays", "rapidfuzz", "phonenumbers", "email_validator",
                      "babel.messages", "alembic", "schemathesis", "hypothesis", "pytest")
 """Not needed for a first answer (SMS, referral intake, working-day clocks, list and phone answers,
@@ -28,14 +24,6 @@ def report():
     sys.__stdout__.write("\\nLOADED " + json.dumps(loaded) + "\\n")
 atexit.register(report)
 """
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "NRM_"))}
-    environment.update(NRM_INSTANCE_PATH=str(tmp_path / "instance"), NRM_ENV="development")
-    subprocess.run([NRM, "db", "upgrade"], env=environment, check=True, capture_output=True)
-    return environment
 
 
 def loaded_after(code: str, env: dict[str, str]) -> list[str]:
