@@ -166,12 +166,28 @@ def _preamble(context: Context, minutes: float, load_before: tuple[float, float,
     seeded = "; ".join(f"{d.name}: {d.cases:,} cases, {d.waiting:,} waiting for a decision"
                        for d in context.databases) or "no database rows in this run"
     return [f"Measured {stamp()} by `make bench BENCH_CASES={context.cases}` ({minutes:.1f} minutes).", "",
-            f"- Machine: {machine()}.",
+            f"- Machine: {machine()}{_postgres_version()}.",
             f"- Load average before the run: {load_before[0]:.1f} (other work on the machine slows every "
             f"figure; the ratios, taken against a bare endpoint in the same run, suffer least).",
             f"- Seeded: {seeded}.",
             f"- Each load run: {context.seconds:g} s per row, closed loop (each sender sends again as soon "
             f"as it is answered), load generator on the same machine."]
+
+
+def _postgres_version() -> str:
+    url = postgres_url()
+    if url is None:
+        return ""
+    from sqlalchemy import create_engine, text
+
+    from backend.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(url), hide_parameters=True)
+    try:
+        with engine.connect() as connection:
+            return ", PostgreSQL " + str(connection.execute(text("SHOW server_version")).scalar())
+    finally:
+        engine.dispose()
 
 
 NOTES = [

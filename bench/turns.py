@@ -88,6 +88,10 @@ def _versus(what: str, result: load.Result, bare: load.Result, target: float, co
     return Row(what, figure, f">= {target}x", ratio >= target and not result.errors, command, ratio)
 
 
+def _senders(count: int) -> str:
+    return f"{count} sender{'' if count == 1 else 's'}"
+
+
 def rows(context: Context) -> list[Row]:
     command = context.command("turns")
     found = []
@@ -101,17 +105,17 @@ def rows(context: Context) -> list[Row]:
                     bare = load.run(server.port, senders, lambda s, i: BARE, context.seconds, server.cpu_seconds)
                     sms = load.run(server.port, senders, lambda s, i: sms_request(database, server, s),
                                    context.seconds, server.cpu_seconds)
-                    found.append(_versus(f"SMS turn vs bare: {where}, {senders} senders", sms, bare,
+                    found.append(_versus(f"SMS turn vs bare: {where}, {_senders(senders)}", sms, bare,
                                          SMS_RATIO_TARGET, command))
                     if senders == SENDERS:
                         p99 = sms.percentile(99) * 1000
-                        found.append(Row(f"SMS turn p99: {where}, {senders} senders",
+                        found.append(Row(f"SMS turn p99: {where}, {_senders(senders)}",
                                          f"{p99:,.0f} ms (bare {bare.percentile(99) * 1000:,.1f} ms; "
                                          f"{len(sms.latencies)} turns)",
                                          f"<= {P99_TARGET_MS} ms", p99 <= P99_TARGET_MS and not sms.errors, command))
                 bare = load.run(server.port, WEBCHAT_SENDERS, lambda s, i: BARE, context.seconds, server.cpu_seconds)
                 chat = load.run(server.port, WEBCHAT_SENDERS, lambda s, i: chat_request(database, s),
                                 context.seconds, server.cpu_seconds)
-                found.append(_versus(f"web chat turn vs bare: {where}, {WEBCHAT_SENDERS} senders", chat, bare,
+                found.append(_versus(f"web chat turn vs bare: {where}, {_senders(WEBCHAT_SENDERS)}", chat, bare,
                                      WEBCHAT_RATIO_TARGET, command))
     return found
