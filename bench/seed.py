@@ -21,7 +21,7 @@ from sqlalchemy import Column, MetaData, Table, Text, create_engine, insert, tex
 
 from backend.config import normalise_database_url
 from backend.crypto import EncryptedJSON, FieldCipher
-from backend.models import Case, Decision, ReferenceCounter, Review, User
+from backend.models import FR_LOCATIONS, Case, Decision, ReferenceCounter, Review, User
 from backend.priority import is_priority
 from backend.references import format_reference
 
@@ -63,7 +63,7 @@ def payload_shapes(cipher: FieldCipher) -> list[Shape]:
     for walk in ("adult", "child", "dtn"):
         base = walked_payload(walk)
         for location, organisation, nationality, gender, kind in itertools.product(
-                ("england", "wales", "scotland", "northern-ireland"), ORGANISATIONS, NATIONALITIES,
+                FR_LOCATIONS, ORGANISATIONS, NATIONALITIES,
                 choices["pv-gender"][:2], choices["types-of-exploitation"][:4]):
             payload = copy.deepcopy(base)
             payload["answers"].update({"fr-location": location, "user-organisation": organisation,
