@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from tests.bot.test_terminal_chat import env  # noqa: F401 - the fixture: a migrated instance folder for `nrm`
+
 SLOW_OR_TEST_ONLY = ("twilio", "jsonschema", "holidays", "rapidfuzz", "phonenumbers", "email_validator",
                      "babel.messages", "alembic", "schemathesis", "hypothesis", "pytest")
 """Not needed for a first answer (SMS, referral intake, working-day clocks, list and phone answers,
@@ -28,7 +29,7 @@ atexit.register(report)
 
 def loaded_after(code: str, env: dict[str, str]) -> list[str]:
     done = subprocess.run([sys.executable, "-c", REPORT + code], env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=180)
     lines = [line for line in done.stdout.splitlines() if line.startswith("LOADED ")]
     assert lines, done.stdout + done.stderr
     return json.loads(lines[-1].removeprefix("LOADED "))
@@ -73,7 +74,7 @@ assert _create_app().test_client().get("/casework/sign-in").status_code == 200
 print("COMPILED", len(compiled))
 """
     def compiled() -> int:
-        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
         return int(next(line for line in done.stdout.splitlines() if line.startswith("COMPILED")).split()[1])
 
     assert compiled() > 0
