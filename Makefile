@@ -3,6 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 5000
+BENCH_CASES ?= 1000000
 
 .PHONY: run test install assets translations bench clean
 
@@ -29,8 +30,11 @@ run: install assets translations
 test: install assets translations
 	$(BIN)/pytest -q
 
+# Not part of `make test`: seeds BENCH_CASES cases into PostgreSQL (scripts/system-deps.sh --pg-url)
+# and up to 100,000 into SQLite, prints every figure and writes docs/performance.md (bench/run.py).
 bench: install
-	$(BIN)/python -m bench.run
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.run --cases $(BENCH_CASES) --write docs/performance.md
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis build/assets backend/static/govuk

@@ -100,6 +100,25 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     limiter.exempt(metrics.bp)
     for blueprint in (api_referrals, api_casework):
         limit_blueprint(app, blueprint, "API_RATE_LIMIT")
+    cache_compiled_templates(app)
+
+
+def cache_compiled_templates(app: Flask) -> None:
+    """Keep compiled templates in the instance folder, so that a restart serves its first page
+    without compiling the GOV.UK macros again (most of the time to a first answer after imports).
+
+    Jinja keys its cache by template source only, so the folder is named after what else shapes
+    the compiled code: Jinja's version and the environment's settings (a change starts afresh).
+    """
+    import hashlib
+
+    import jinja2
+
+    env = app.jinja_env
+    shape = repr((jinja2.__version__, env.trim_blocks, env.lstrip_blocks, env.autoescape, sorted(env.extensions)))
+    folder = os.path.join(app.instance_path, "template-cache", hashlib.sha256(shape.encode()).hexdigest()[:12])
+    os.makedirs(folder, exist_ok=True)
+    env.bytecode_cache = jinja2.FileSystemBytecodeCache(folder)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

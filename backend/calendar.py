@@ -12,8 +12,6 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 UK_TIME = ZoneInfo("Europe/London")
 SUBDIVISIONS = {"england": "ENG", "wales": "WLS", "scotland": "SCT", "northern-ireland": "NIR"}
 """``fr-location`` value -> subdivision code of ``holidays.UK``."""
@@ -26,6 +24,8 @@ def bank_holidays(nation: str, year: int) -> frozenset[date]:
         subdiv = SUBDIVISIONS[nation]
     except KeyError:
         raise ValueError(f"unknown UK nation {nation!r}; expected one of {sorted(SUBDIVISIONS)}") from None
+    import holidays  # imported when first needed: it is slow to import and start-up does not need it
+
     return frozenset(holidays.UK(subdiv=subdiv, years=year).keys())
 
 

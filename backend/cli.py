@@ -13,8 +13,6 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
@@ -103,6 +101,8 @@ FICTIONAL_GB_MOBILES = range(447700900000, 447700901000)
 
 def normalise_phone(text: str, allow_fictional: bool = False) -> str:
     """E.164 for a valid number (GB when no country code); ValueError otherwise."""
+    import phonenumbers  # imported by the commands that need it, not at every start
+
     try:
         number = phonenumbers.parse(text, "GB")
     except phonenumbers.NumberParseException as exc:
@@ -275,6 +275,8 @@ def responder_add(phone: str, organisation: str, name: str | None, email: str | 
     phone_e164 = _phone_argument(phone)
     organisation = canonical_organisation(organisation)
     if email is not None:
+        from email_validator import EmailNotValidError, validate_email
+
         try:
             email = validate_email(email, check_deliverability=False).normalized
         except EmailNotValidError as exc:

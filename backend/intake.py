@@ -11,11 +11,9 @@ row lock and enforced by the unique ``cases.conversation_id``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from flask import current_app, has_app_context
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,6 +27,9 @@ from backend.models import (AGE_ROUTES, CASE_AWAITING_RG, CASE_DTN_RECORDED, FR_
                             Case, Conversation)
 from backend.references import allocate
 from backend.statistics.derived import columns as statistics_columns
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 DEFAULT_RG_WORKING_DAYS = 5
 _MAX_MESSAGE = 300
@@ -79,6 +80,8 @@ def _message(error: ValidationError) -> str:
 
 def validate(payload: Any, schema: Mapping[str, Any] | None = None) -> list[str]:
     """Every problem with ``payload`` as readable messages, sorted by field; empty when valid."""
+    from jsonschema import Draft202012Validator  # imported at the first referral: slow, and start-up needs none
+
     validator = Draft202012Validator(_schema(schema), format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(payload), key=lambda e: [str(p) for p in e.absolute_path])
     messages = list(dict.fromkeys(_message(error) for error in errors))

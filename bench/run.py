@@ -1,112 +1,221 @@
-"""How much the SMS webhook and the web chat API cost next to a bare Flask endpoint.
+"""``make bench``: every figure of issue 14 as a ratio or against its target, in one run.
 
-Everything runs in one process, on one real HTTP server (werkzeug, threaded) on loopback, so the
-ratios compare our work per message (signature check, row lock, dialogue step, encrypted save,
-TwiML) with what any Flask endpoint costs on the same machine. Run: ``make bench``.
+Seeds ``--cases`` cases into a PostgreSQL schema of its own (COPY; created and dropped here) and up
+to 100,000 into SQLite, serves the product with werkzeug, gunicorn sync and gunicorn gthread in
+processes of their own, drives them over real HTTP on loopback, and prints the table (and writes
+``docs/performance.md`` with ``--write``). Every figure that depends on the server is compared with
+a bare Flask endpoint (``bench.app``) served by the same server in the same run.
+
+A group of rows is a function ``rows(context) -> list[Row]`` (``bench.report.Row``); a module of
+``bench/`` named in ``PLUGINS`` that defines one joins the run as a group of that name.
+
+    make bench                       # 1,000,000 cases on PostgreSQL (about 10 minutes on 2 cores)
+    make bench BENCH_CASES=100000    # a quick run
+    .venv/bin/python -m bench.run --cases 100000 --only turns,startup
 """
 
 from __future__ import annotations
 
-import http.client
-import json
+import argparse
+import importlib
 import os
-import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
+from contextlib import ExitStack
 from datetime import date
+from pathlib import Path
 from typing import Callable
-from urllib.parse import urlencode
 
-from twilio.request_validator import RequestValidator
-from werkzeug.serving import make_server
+from bench import casework, startup, turns
+from bench.context import Context, Database
+from bench.report import Row, machine, markdown, stamp, text_table
 
-ROUNDS = 300
-TOKEN = "bench-twilio-token"
-SENDER = "+447700900123"
-
-
-def _app(instance: str, port: int):
-    os.environ.update(NRM_INSTANCE_PATH=instance, NRM_ENV="development")
-    from backend import auth, db
-    from backend.cli import upgrade_database
-    from backend.models import Responder
-    from bot.app import create_app
-
-    # One client sends every timed request: lift its per-client chat limit (backend.limits).
-    app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-                      "CHAT_RATE_LIMIT": "100000 per minute"})
-    upgrade_database(app)
-
-    @app.post("/bench/bare")
-    def bare() -> tuple[str, int, dict[str, str]]:
-        return "<Response><Message>ok</Message></Response>", 200, {"Content-Type": "text/xml"}
-
-    app.extensions["csrf"].exempt(bare)  # like the webhook: no form, so no CSRF token
-
-    with app.app_context(), db.get_db(app).transaction() as session:
-        session.add(Responder(phone_e164=SENDER, organisation="The Salvation Army"))
-        operator = auth.create_user(session, "bench@example.org", "operator", auth.generate_password())
-        token = auth.create_token(session, operator)
-    return app, token
+ROOT = Path(__file__).resolve().parent.parent
+SQLITE_MAX = 100_000
+DIALOGUE_TARGET = 20_000
+STARTUP_TARGET = 2.0
+PLUGINS = ("queue_scale", "dialogue_speed", "audit_throughput")
+"""Modules other parts of the work add to ``bench/``: each joins the run if it defines ``rows``."""
 
 
-def _timed(call: Callable[[int], None]) -> list[float]:
-    times = []
-    for i in range(ROUNDS):
-        start = time.perf_counter()
-        call(i)
-        times.append(time.perf_counter() - start)
-    return times
+def dialogue_rows(context: Context) -> list[Row]:
+    """``flows.dialogue.handle`` alone, no HTTP or database: an answer and BACK, in turn."""
+    from flows import dialogue
+    from flows.i18n import ENGLISH
+
+    state = dialogue.start(ENGLISH, language="en").state
+    today = date.today()
+    dialogue.handle(state, "Ref", ENGLISH, today)  # the first step builds the route chart: not timed
+    steps = 0
+    began = time.perf_counter()
+    while time.perf_counter() - began < context.seconds:
+        dialogue.handle(state, "BACK" if steps % 2 else f"Ref {steps}", ENGLISH, today)
+        steps += 1
+    rate = steps / (time.perf_counter() - began)
+    return [Row("pure dialogue, flows.dialogue.handle", f"{rate:,.0f} steps/s", f">= {DIALOGUE_TARGET:,}/s",
+                rate >= DIALOGUE_TARGET, context.command("dialogue"))]
 
 
-def main() -> None:
-    port = 5099
-    with tempfile.TemporaryDirectory() as instance:
-        app, token = _app(instance, port)
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        connection = http.client.HTTPConnection("127.0.0.1", port)
-        validator = RequestValidator(TOKEN)
+def startup_rows(context: Context) -> list[Row]:
+    folder, env = startup.instance_env()
+    with folder:
+        bare = startup.median_seconds(startup.bare_flask, env)
+        found = []
+        for name, start in (("nrm serve", startup.nrm_serve), ("nrm chat", startup.nrm_chat)):
+            took = startup.median_seconds(start, env)
+            found.append(Row(f"`{name}` to first answer", f"{took:.2f} s vs bare Flask app {bare:.2f} s",
+                             f"<= {STARTUP_TARGET}x", took / bare <= STARTUP_TARGET, context.command("startup"),
+                             took / bare))
+    return found
 
-        def post(path: str, body: str, headers: dict[str, str]) -> bytes:
-            connection.request("POST", path, body=body, headers=headers)
-            response = connection.getresponse()
-            data = response.read()
-            assert response.status in (200, 201), (path, response.status, data[:200])
-            return data
 
-        def sms(i: int, body: str | None = None) -> None:
-            body = body if body is not None else "BACK" if i % 2 else f"Ref {i}"
-            params = {"From": SENDER, "Body": body, "MessageSid": f"SM{i:032d}", "NumMedia": "0"}
-            signature = validator.compute_signature(f"http://127.0.0.1:{port}/sms/twilio", params)
-            post("/sms/twilio", urlencode(params), {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+GROUPS: dict[str, Callable[[Context], list[Row]]] = {
+    "turns": turns.rows,
+    "dialogue": dialogue_rows,
+    "pages": casework.page_rows,
+    "statistics": casework.statistics_rows,
+    "claims": casework.claim_rows,
+    "startup": startup_rows,
+}
+NEEDS_DATABASES = {"turns", "pages", "statistics", "claims"}
 
-        sms(-2)  # the first message opens the draft and gets the language list
-        sms(-1, "1")  # English: the timed messages answer and go back from the first question
-        bare_times = _timed(lambda i: post("/bench/bare", "", {}))
-        sms_times = _timed(sms)
 
-        bearer = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        opened = json.loads(post("/api/chat/conversations", "", bearer))
-        path = f"/api/chat/conversations/{opened['conversation']}/messages"
-        chat_times = _timed(lambda i: post(path, json.dumps({"text": "BACK" if i % 2 else f"Ref {i}"}), bearer))
+def plugins() -> dict[str, Callable[[Context], list[Row]]]:
+    found = {}
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(f"bench.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"bench.{name}":
+                raise
+            continue
+        if hasattr(module, "rows"):
+            found[name] = module.rows
+    return found
 
-        from flows import dialogue
-        from flows.i18n import ENGLISH
 
-        state = dialogue.start(ENGLISH, language="en").state
-        pure = _timed(lambda i: dialogue.handle(state, "BACK" if i % 2 else f"Ref {i}", ENGLISH, date.today()))
-        server.shutdown()
+def postgres_url() -> str | None:
+    """``DATABASE_URL_PG``, else what ``scripts/system-deps.sh --pg-url`` prints (None if no server)."""
+    url = os.environ.get("DATABASE_URL_PG")
+    if not url:
+        done = subprocess.run(["bash", str(ROOT / "scripts/system-deps.sh"), "--pg-url"], capture_output=True,
+                              text=True)
+        url = done.stdout.strip() if done.returncode == 0 else None
+    return url or None
 
-    base = statistics.median(bare_times)
-    print(f"{ROUNDS} sequential requests each, one threaded werkzeug server on loopback")
-    print(f"{'endpoint':34} {'median ms':>10} {'p95 ms':>8} {'x bare':>7}")
-    for name, times in (("bare Flask endpoint", bare_times), ("POST /sms/twilio (signed)", sms_times),
-                        ("POST /api/chat/.../messages", chat_times), ("flows.dialogue.handle (no HTTP)", pure)):
-        median = statistics.median(times)
-        p95 = statistics.quantiles(times, n=20)[-1]
-        print(f"{name:34} {median * 1000:10.2f} {p95 * 1000:8.2f} {median / base:7.1f}")
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=1_000_000, help="cases seeded into PostgreSQL")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each timed load run")
+    parser.add_argument("--only", default="", help="comma-separated groups: " + ", ".join(GROUPS))
+    parser.add_argument("--write", type=Path, default=None, help="write the markdown report here")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
+    groups = {**GROUPS, **plugins()}
+    chosen = [name for name in args.only.split(",") if name] or list(groups)
+    unknown = set(chosen) - set(groups)
+    if unknown:
+        sys.exit(f"unknown group(s): {', '.join(sorted(unknown))}; known: {', '.join(groups)}")
+    context = Context(cases=args.cases, sqlite_cases=min(args.cases, SQLITE_MAX), seconds=args.seconds)
+    load_before = os.getloadavg()
+    began = time.perf_counter()
+    with ExitStack() as stack:
+        if NEEDS_DATABASES & set(chosen) or set(chosen) - set(GROUPS):
+            _databases(context, stack)
+        rows: list[Row] = []
+        for name in chosen:
+            print(f"-- {name}", flush=True)
+            found = groups[name](context)
+            print(text_table(found), flush=True)
+            rows += found
+    minutes = (time.perf_counter() - began) / 60
+    print(f"\n{text_table(rows)}\n\n{minutes:.1f} minutes")
+    if args.write:
+        args.write.write_text(markdown(rows, _preamble(context, minutes, load_before), NOTES))
+        print(f"wrote {args.write}")
+
+
+def _databases(context: Context, stack: ExitStack) -> None:
+    from tests.conftest import fresh_postgres_url  # a schema of its own, dropped afterwards
+
+    sqlite_folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="nrm-bench-sqlite-"))
+    databases = [Database("SQLite", f"sqlite:///{sqlite_folder}/bench.db", sqlite_folder)]
+    url = postgres_url()
+    if url is None:
+        print("no PostgreSQL (set DATABASE_URL_PG or run scripts/system-deps.sh): SQLite rows only")
+    else:
+        os.environ["DATABASE_URL_PG"] = url
+        pg_folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="nrm-bench-pg-"))
+        databases.append(Database("PostgreSQL", stack.enter_context(fresh_postgres_url()), pg_folder))
+    for database in databases:
+        cases = context.cases if database.name == "PostgreSQL" else context.sqlite_cases
+        began = time.perf_counter()
+        database.prepare(cases)
+        print(f"seeded {database.cases:,} cases ({database.waiting:,} waiting for a decision) into "
+              f"{database.name} in {time.perf_counter() - began:.0f} s", flush=True)
+    context.databases = databases
+
+
+def _preamble(context: Context, minutes: float, load_before: tuple[float, float, float]) -> list[str]:
+    seeded = "; ".join(f"{d.name}: {d.cases:,} cases, {d.waiting:,} waiting for a decision"
+                       for d in context.databases) or "no database rows in this run"
+    return [f"Measured {stamp()} by `make bench BENCH_CASES={context.cases}` ({minutes:.1f} minutes).", "",
+            f"- Machine: {machine()}{_postgres_version()}.",
+            f"- Load average before the run: {load_before[0]:.1f} (other work on the machine slows every "
+            f"figure; the ratios, taken against a bare endpoint in the same run, suffer least).",
+            f"- Seeded: {seeded}.",
+            f"- Each load run: {context.seconds:g} s per row, closed loop (each sender sends again as soon "
+            f"as it is answered), load generator on the same machine."]
+
+
+def _postgres_version() -> str:
+    url = postgres_url()
+    if url is None:
+        return ""
+    from sqlalchemy import create_engine, text
+
+    from backend.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(url), hide_parameters=True)
+    try:
+        with engine.connect() as connection:
+            return ", PostgreSQL " + str(connection.execute(text("SHOW server_version")).scalar())
+    finally:
+        engine.dispose()
+
+
+NOTES = [
+    "## How each figure is taken",
+    "",
+    "- **ratio** is our endpoint's throughput divided by the bare endpoint's (`POST /bench/bare`, a "
+    "fixed TwiML reply from the same app, `bench/app.py`) on the same server, database and number of "
+    "senders; for start-up, our time divided by the bare Flask app's.",
+    "- **server CPU** is the user+system time of the server process and its workers (from `/proc`) "
+    "during the run, per request answered.",
+    "- **SMS turn**: a signed Twilio webhook from a registered number mid-referral, alternating an "
+    "answer and BACK (`bench/turns.py`); 50 numbers, each with its own draft. **Web chat turn**: the "
+    "JSON API with a bearer token and a `client_message_id`.",
+    "- **Servers**: werkzeug threaded (`run_simple`), gunicorn `-k sync -w <cores>`, gunicorn "
+    "`-k gthread -w <cores> --threads 8` (`bench/servers.py`).",
+    "- **claim next**: `backend.queues.claim_next` and its commit, in-process, one caseworker, "
+    "30 claims in a row. **Concurrent claimers**: 8 caseworkers through "
+    "`POST /api/v1/queues/decision/claim` on gunicorn gthread; a reference claimed twice is a duplicate.",
+    "- **First page**: `GET /api/v1/queues/decision` (bearer token) and `GET /casework/` (signed in), "
+    "each on a fresh werkzeug server; RSS is the server's peak resident set (VmHWM, reset just before "
+    "the request) while serving it.",
+    "- **Statistics**: `GET /api/v1/stats` as an analyst. **Start-up**: from process start to the first "
+    "HTTP answer of `/casework/sign-in` (`nrm serve`) or the first line printed (`nrm chat --new`), "
+    "median of 5, bytecode cached, against a bare Flask app served by werkzeug (`bench/startup.py`).",
+    "- Seeding (`bench/seed.py`): payloads are real dialogue payloads varied over what statistics "
+    "count, one encryption per distinct shape; PostgreSQL by COPY into a schema the bench creates and "
+    "drops, SQLite by executemany.",
+]
 
 
 if __name__ == "__main__":

@@ -66,8 +66,6 @@ from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
-from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
-from twilio.twiml.messaging_response import MessagingResponse
 
 from backend.db import session, utcnow
 from backend.models import Conversation, InboundMessage, Responder
@@ -190,6 +188,8 @@ def twiml(messages: list[str]) -> Response:
     Each text is cleaned again here (``backend.text_hygiene.clean``): a reply stored earlier, or a
     draft saved before the channel removed control characters, must not make the XML unreadable.
     """
+    from twilio.twiml.messaging_response import MessagingResponse  # at the first message, not at start-up
+
     response = MessagingResponse()
     for message in messages:
         response.message(text_hygiene.clean(message))
@@ -216,6 +216,8 @@ def _signature_ok() -> bool:
         url = base.rstrip("/") + request.path + (f"?{query}" if query else "")
     else:
         url = request.url
+    from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
+
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     return _validator(token).validate(url, request.form, signature, algorithm)
 

@@ -8,7 +8,6 @@ and ends the session, as by SMS (``bot.quick_exit``).
 from __future__ import annotations
 
 import click
-import phonenumbers
 from flask import current_app
 from sqlalchemy import select
 
@@ -26,6 +25,8 @@ def _responder(phone: str | None) -> tuple[str, str, dict | None]:
     """Address, audit actor and registration answers for ``--phone`` (a registered number)."""
     if phone is None:
         return "terminal", "terminal", None
+    import phonenumbers  # only for --phone: not on every start
+
     try:
         number = phonenumbers.parse(phone, "GB")
     except phonenumbers.NumberParseException as error:

@@ -20,14 +20,14 @@ import os
 import string
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from babel.messages.catalog import Catalog, Message
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import CommandLineInterface
-from babel.messages.pofile import read_po
 
 from flows.languages import CODES, SOURCE
+
+if TYPE_CHECKING:  # babel.messages is imported by the commands only: every `nrm` start loads this module
+    from babel.messages.catalog import Catalog, Message
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
@@ -62,6 +62,8 @@ def _in_root() -> Iterator[None]:
 
 def pybabel(*args: str) -> None:
     """Run one ``pybabel`` command in-process (Babel's own command line)."""
+    from babel.messages.frontend import CommandLineInterface
+
     with _in_root():
         status = CommandLineInterface().run(["pybabel", "-q", *args])
     if status:
@@ -98,6 +100,8 @@ def compile_catalogues() -> None:
 
 def fresh_template() -> Catalog:
     """The msgids the code uses now, extracted in memory (without touching messages.pot)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
     from babel.messages.frontend import parse_mapping_cfg
 
     with open(MAPPING, encoding="utf-8") as fileobj:
@@ -123,6 +127,8 @@ def _default_keywords() -> dict[str, object]:
 
 
 def load_po(locale: str) -> Catalog:
+    from babel.messages.pofile import read_po
+
     with open(po_path(locale), "rb") as fileobj:
         return read_po(fileobj, locale=locale)
 

@@ -20,8 +20,6 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
-
 from flows.question import N_, Ambiguous, Invalid
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -339,6 +337,8 @@ def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, flo
     a word score (each typed word found in the key, in any order: "hackney council"). Partial
     whole-string scorers such as WRatio are avoided on purpose: they rate "kent" as 90% "Kenton".
     """
+    from rapidfuzz import fuzz, process  # imported at the first list answer: start-up needs none
+
     keys, owners = _index(list_name)
     typed = query.split()
     whole = {
@@ -403,6 +403,8 @@ def _word_holders(list_name: str) -> dict[str, tuple[int, ...]]:
 def _similar_words(list_name: str, typed: list[str]) -> dict[str, dict[str, float]]:
     """For each typed word, the list's words that resemble it (fuzz.ratio), or that it starts
     (scored PREFIX_WORD_SCORE at least: "salv" of "salvation")."""
+    from rapidfuzz import fuzz, process
+
     vocabulary = tuple(_word_holders(list_name))
     similar: dict[str, dict[str, float]] = {}
     for word in set(typed):

@@ -1,11 +1,11 @@
 """Every question of the referral dialogue, as data, in route order.
 
-One question per field of the Home Office's digital NRM form (``../shared/NRM-FORM.md`` §2), keyed
+One question per field of the Home Office's digital NRM form (``docs/form.md`` §2), keyed
 by the form's field id. The route chart, the prompts, the review summary, the payload and its JSON
 Schema are all generated from ``QUESTIONS``, so ids, kinds, choice values, ``optional`` and ``when``
 must match the form exactly.
 
-Where each part of NRM-FORM.md is covered
+Where each part of the form (``docs/form.md``) is covered
 - §1.1 steps and §1.2 forks: the order of ``QUESTIONS`` and each question's ``when``. A page with
   several fields becomes several questions; a "Req if yes" dependant is a required question whose
   ``when`` is its parent's triggering answer, an "Opt" one is ``optional=True``.

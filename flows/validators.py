@@ -17,9 +17,6 @@ import re
 from functools import cache, lru_cache
 from typing import Any, Callable
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from flows import languages, lookups
 from flows.lookups import fold
 from flows.question import N_, Choice, Invalid, Kind, ParseContext, Question
@@ -401,6 +398,8 @@ pages and in our test data, so accepted although libphonenumber calls it invalid
 
 def _phone(question: Question, text: str, ctx: ParseContext) -> str:
     """PHONE: a real number (UK by default, others with +country code), as E.164."""
+    import phonenumbers  # imported at the first phone answer: slow, and start-up needs none
+
     try:
         number = phonenumbers.parse(text, "GB")
     except phonenumbers.NumberParseException:
@@ -413,6 +412,8 @@ def _phone(question: Question, text: str, ctx: ParseContext) -> str:
 
 def _email(question: Question, text: str, ctx: ParseContext) -> str:
     """EMAIL: a well-formed address (no DNS check: referrals must not wait on the network)."""
+    from email_validator import EmailNotValidError, validate_email  # at the first email answer
+
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError:

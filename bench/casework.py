@@ -1,0 +1,165 @@
+"""The decision unit's side at scale: claim next, concurrent claimers, the queue's first page, statistics.
+
+Claim next is timed in-process (the query and its commit, without HTTP) on the seeded queue;
+concurrent claimers go through the API on gunicorn (several processes, so the database sees real
+contention); the first page and statistics through the API and the HTML page on werkzeug (one
+process, whose peak RSS is the server's).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import statistics
+import threading
+import time
+from urllib.parse import urlencode
+
+from bench import load
+from bench.context import CLAIMERS, PASSWORD, Context, Database
+from bench.report import Row
+from bench.servers import Server
+
+CLAIMS_TIMED = 30
+CLAIM_P50_TARGET_MS = 2
+CLAIMS_PER_SECOND_TARGET = 500
+PAGE_TARGET_MS = 50
+RSS_TARGET_MB = 150
+STATS_TARGET_S = 1
+SLOW_REQUEST_TIMEOUT = 900
+
+
+def claim_next_p50(database: Database, command: str) -> Row:
+    from backend import db
+    from backend.models import User
+    from backend.queues import claim_next
+
+    app = database.app()
+    times = []
+    with app.app_context():
+        for _ in range(CLAIMS_TIMED):
+            session = db.get_db(app).new_session()
+            user = session.query(User).filter_by(email=database.caseworker_email).one()
+            began = time.perf_counter()
+            case = claim_next(session, user)
+            session.commit()
+            times.append(time.perf_counter() - began)
+            session.close()
+            assert case is not None, "the seeded queue ran dry"
+    db.get_db(app).engine.dispose()
+    p50 = statistics.median(times) * 1000
+    return Row(f"claim next, {database.name}, {database.waiting:,} waiting",
+               f"p50 {p50:,.1f} ms, max {max(times) * 1000:,.1f} ms ({CLAIMS_TIMED} claims in a row)",
+               f"p50 <= {CLAIM_P50_TARGET_MS} ms", p50 <= CLAIM_P50_TARGET_MS, command)
+
+
+def concurrent_claimers(database: Database, seconds: float, command: str) -> Row:
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def claim(s: int, i: int) -> load.Request:
+        return ("POST", "/api/v1/queues/decision/claim", "",
+                {"Authorization": f"Bearer {database.tokens[f'caseworker-{s}']}"})
+
+    def seen(s: int, status: int, body: bytes) -> None:
+        if status == 200:
+            case = json.loads(body).get("case")
+            if case:
+                with lock:
+                    claimed.append(case["reference"])
+
+    with Server("gunicorn-gthread", database.env) as server:
+        result = load.run(server.port, CLAIMERS, claim, seconds, on_response=seen)
+    duplicates = len(claimed) - len(set(claimed))
+    rate = len(claimed) / result.elapsed
+    return Row(f"{CLAIMERS} concurrent claimers, {database.name} (gunicorn gthread)",
+               f"{rate:,.1f} claims/s; {duplicates} duplicated, {result.errors} errors",
+               f">= {CLAIMS_PER_SECOND_TARGET}/s, 0 dup., 0 err.",
+               rate >= CLAIMS_PER_SECOND_TARGET and not duplicates and not result.errors, command)
+
+
+def _timed_get(port: int, path: str, headers: dict[str, str]) -> tuple[float, int]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=SLOW_REQUEST_TIMEOUT)
+    began = time.perf_counter()
+    status, body = load.send(connection, ("GET", path, None, headers))
+    took = time.perf_counter() - began
+    connection.close()
+    assert status == 200, (path, status, body[:300])
+    return took, len(body)
+
+
+def sign_in(port: int, email: str) -> dict[str, str]:
+    """The session cookie of a caseworker signed in through the sign-in page."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", "/casework/sign-in")
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookies = _cookies(response, {})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "no CSRF token on the sign-in page"
+    form = urlencode({"csrf_token": token.group(1), "email": email, "password": PASSWORD})
+    connection.request("POST", "/casework/sign-in", body=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": _header(cookies)})
+    response = connection.getresponse()
+    response.read()
+    assert response.status in (302, 303), f"sign-in answered {response.status}"
+    connection.close()
+    return {"Cookie": _header(_cookies(response, cookies))}
+
+
+def _cookies(response: http.client.HTTPResponse, jar: dict[str, str]) -> dict[str, str]:
+    for value in response.headers.get_all("Set-Cookie") or []:
+        name, _, rest = value.partition("=")
+        jar[name.strip()] = rest.split(";", 1)[0]
+    return jar
+
+
+def _header(jar: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+
+def first_page(database: Database, kind: str, command: str) -> Row:
+    """The decision queue's first page on a fresh server: latency, size, and the server's peak RSS."""
+    with Server("werkzeug", database.env) as server:
+        if kind == "HTML":
+            path, headers = "/casework/", sign_in(server.port, database.caseworker_email)
+        else:
+            path, headers = "/api/v1/queues/decision", {"Authorization": f"Bearer {database.tokens['caseworker-0']}"}
+        before = server.peak_rss_mb()
+        server.reset_peak_rss()  # not the sign-in's password hashing (argon2 takes 64 MB for a moment)
+        took, size = _timed_get(server.port, path, headers)
+        if took < 1:  # fast enough to take the median of a few
+            took = statistics.median([took, *(_timed_get(server.port, path, headers)[0] for _ in range(4))])
+        rss = server.peak_rss_mb()
+    ms = took * 1000
+    return Row(f"decision queue first page, {kind}, {database.name}, {database.waiting:,} waiting",
+               f"{ms:,.0f} ms, {size / 1e6:,.2f} MB; server peak RSS {rss:,.0f} MB while serving it ({before:,.0f} MB before)",
+               f"<= {PAGE_TARGET_MS} ms, RSS <= {RSS_TARGET_MB} MB", ms <= PAGE_TARGET_MS and rss <= RSS_TARGET_MB,
+               command)
+
+
+def statistics_row(database: Database, command: str) -> Row:
+    with Server("werkzeug", database.env) as server:
+        took, _ = _timed_get(server.port, "/api/v1/stats", {"Authorization": f"Bearer {database.tokens['analyst']}"})
+        rss = server.peak_rss_mb()
+    return Row(f"statistics, {database.name}, {database.cases:,} cases (API)",
+               f"{took:,.2f} s; server peak RSS {rss:,.0f} MB", f"<= {STATS_TARGET_S} s", took <= STATS_TARGET_S,
+               command)
+
+
+def page_rows(context: Context) -> list[Row]:
+    postgres = context.database("PostgreSQL")
+    return [first_page(postgres, kind, context.command("pages")) for kind in ("API", "HTML")] if postgres else []
+
+
+def statistics_rows(context: Context) -> list[Row]:
+    postgres = context.database("PostgreSQL")
+    return [statistics_row(postgres, context.command("statistics"))] if postgres else []
+
+
+def claim_rows(context: Context) -> list[Row]:
+    postgres = context.database("PostgreSQL")
+    found = [claim_next_p50(postgres, context.command("claims"))] if postgres else []
+    return found + [concurrent_claimers(database, context.seconds, context.command("claims"))
+                    for database in context.databases]

@@ -1,0 +1,97 @@
+"""A small closed-loop HTTP load generator: N senders, each on its own keep-alive connection.
+
+Each sender sends its next request as soon as its previous one is answered, for a fixed time, so
+``senders`` is the number of requests in flight. Every response must be 2xx (others are counted
+as errors, and their bodies are not kept).
+"""
+
+from __future__ import annotations
+
+import http.client
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+Request = tuple[str, str, str | bytes | None, dict[str, str]]
+"""method, path, body, headers"""
+
+
+@dataclass
+class Result:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    elapsed: float = 0.0
+    cpu: float = 0.0
+    """Server CPU seconds spent during the run (when measured)."""
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu / len(self.latencies) if self.latencies else 0.0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.latencies) if self.latencies else float("nan")
+
+
+def send(connection: http.client.HTTPConnection, request: Request) -> tuple[int, bytes]:
+    method, path, body, headers = request
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def run(port: int, senders: int, make: Callable[[int, int], Request], seconds: float,
+        cpu: Callable[[], float] | None = None, timeout: float = 120,
+        on_response: Callable[[int, int, bytes], None] | None = None) -> Result:
+    """``senders`` threads, sender ``s`` sending ``make(s, i)`` for its ``i``-th request, for ``seconds``;
+    ``on_response(s, status, body)`` sees every answer."""
+    result = Result()
+    lock = threading.Lock()
+    start_line = threading.Barrier(senders + 1)
+    deadline = [0.0]
+
+    def sender(s: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        start_line.wait()
+        i = 0
+        while time.perf_counter() < deadline[0]:
+            request = make(s, i)
+            began = time.perf_counter()
+            try:
+                status, body = send(connection, request)
+            except (OSError, http.client.HTTPException):
+                status, body = 0, b""
+                connection.close()
+            took = time.perf_counter() - began
+            if on_response is not None:
+                on_response(s, status, body)
+            with lock:
+                if 200 <= status < 300:
+                    result.latencies.append(took)
+                else:
+                    result.errors += 1
+            i += 1
+        connection.close()
+
+    threads = [threading.Thread(target=sender, args=(s,), daemon=True) for s in range(senders)]
+    for thread in threads:
+        thread.start()
+    cpu_before = cpu() if cpu else 0.0
+    began = time.perf_counter()
+    deadline[0] = began + seconds
+    start_line.wait()
+    for thread in threads:
+        thread.join()
+    result.elapsed = time.perf_counter() - began
+    result.cpu = (cpu() - cpu_before) if cpu else 0.0
+    return result

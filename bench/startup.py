@@ -1,0 +1,85 @@
+"""Time to first answer: ``nrm serve`` and ``nrm chat`` against a bare Flask app started the same way.
+
+``nrm serve`` counts from the process start to the first HTTP answer of the sign-in page (what a
+member of staff opens first); ``nrm chat`` to its first line of output (the language list); the
+bare app to its first HTTP answer. Each is started ``REPEATS`` times and the median taken.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.servers import free_port, wait_for_answer
+
+REPEATS = 5
+BIN = Path(sys.executable).parent
+BARE_FLASK = ("from flask import Flask; from werkzeug.serving import run_simple; app = Flask('bare'); "
+              "app.get('/')(lambda: 'ok'); run_simple('127.0.0.1', {port}, app, threaded=True)")
+
+
+def _served(command: list[str], env: dict[str, str], port: int, path: str) -> float:
+    began = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_answer(port, process, path)
+        return time.perf_counter() - began
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def _first_line(command: list[str], env: dict[str, str]) -> float:
+    began = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+    try:
+        assert process.stdout is not None
+        if not process.stdout.readline():
+            raise RuntimeError(f"{command[0]} printed nothing")
+        return time.perf_counter() - began
+    finally:
+        process.kill()
+        process.wait()
+
+
+def bare_flask(env: dict[str, str]) -> float:
+    port = free_port()
+    return _served([sys.executable, "-c", BARE_FLASK.format(port=port)], env, port, "/")
+
+
+def nrm_serve(env: dict[str, str]) -> float:
+    port = free_port()
+    return _served([str(BIN / "nrm"), "serve"], {**env, "PORT": str(port)}, port, "/casework/sign-in")
+
+
+def nrm_chat(env: dict[str, str]) -> float:
+    return _first_line([str(BIN / "nrm"), "chat", "--new"], env)
+
+
+def median_seconds(start: callable, env: dict[str, str], repeats: int = REPEATS) -> float:  # type: ignore[valid-type]
+    return statistics.median(start(env) for _ in range(repeats))
+
+
+def instance_env() -> tuple[tempfile.TemporaryDirectory[str], dict[str, str]]:
+    """A fresh instance folder, migrated (``nrm db upgrade``), and the environment that uses it."""
+    folder = tempfile.TemporaryDirectory(prefix="nrm-bench-start-")
+    # As deployed: bytecode cached (a first start writes it), the instance's SQLite database.
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")}
+    env.update(NRM_INSTANCE_PATH=folder.name, NRM_ENV="development")
+    subprocess.run([str(BIN / "nrm"), "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "bot", "backend", "flows"], env=env, check=True,
+                   cwd=Path(__file__).parent.parent, stdout=subprocess.DEVNULL)
+    return folder, env
+
+
+if __name__ == "__main__":
+    folder, environment = instance_env()
+    with folder:
+        for name, start in (("bare Flask", bare_flask), ("nrm serve", nrm_serve), ("nrm chat", nrm_chat)):
+            print(f"{name:12} {median_seconds(start, environment):.3f} s")

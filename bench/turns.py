@@ -1,0 +1,121 @@
+"""SMS and web chat turns mid-referral against the bare endpoint, on every server and database.
+
+Each sender is a registered number with its own draft, past the language question: its messages
+alternate an answer to the first question and BACK, so every turn is a real step (signature check,
+row lock, dialogue step, encrypted save, stored reply, TwiML) that leaves the draft where it was.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import urlencode
+
+from bench import load
+from bench.context import SENDERS, Context, Database, sender_phone
+from bench.report import Row
+from bench.servers import SERVERS, Server
+
+CONCURRENCY = (1, 10, SENDERS)
+WEBCHAT_SENDERS = 10
+SMS_RATIO_TARGET = 0.35
+WEBCHAT_RATIO_TARGET = 0.5
+P99_TARGET_MS = 50
+
+
+def _answer(count: int) -> str:
+    return "BACK" if count % 2 else f"Ref {count}"
+
+
+def sms_request(database: Database, server: Server, sender: int, body: str | None = None) -> load.Request:
+    from twilio.request_validator import RequestValidator
+
+    count = database.sms_sent.get(sender, 0)
+    database.sms_sent[sender] = count + 1
+    params = {"From": sender_phone(sender), "To": "+447700900001", "Body": body or _answer(count),
+              "MessageSid": "SM" + uuid.uuid4().hex, "NumMedia": "0"}
+    url = f"http://127.0.0.1:{server.port}/sms/twilio"
+    signature = RequestValidator(database.env["TWILIO_AUTH_TOKEN"]).compute_signature(url, params)
+    return ("POST", "/sms/twilio", urlencode(params),
+            {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+
+
+def chat_request(database: Database, sender: int) -> load.Request:
+    count = database.chat_sent.get(sender, 0)
+    database.chat_sent[sender] = count + 1
+    body = json.dumps({"text": _answer(count), "client_message_id": str(uuid.uuid4())})
+    return ("POST", f"/api/chat/conversations/{database.chats[sender]}/messages", body, _bearer(database))
+
+
+def _bearer(database: Database) -> dict[str, str]:
+    return {"Authorization": f"Bearer {database.tokens['operator']}", "Content-Type": "application/json"}
+
+
+BARE: load.Request = ("POST", "/bench/bare", "", {})
+
+
+def _open_drafts(database: Database, server: Server) -> None:
+    """Once per database: every sender's draft opened and English chosen; web chat conversations opened."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    for sender in range(SENDERS):
+        if sender not in database.sms_sent:
+            for body in ("Hello", "1"):  # the first message gets the language list; 1 = English
+                status, reply = load.send(connection, sms_request(database, server, sender, body))
+                assert status == 200, (status, reply[:200])
+            database.sms_sent[sender] = 0
+    for sender in range(WEBCHAT_SENDERS):
+        if sender not in database.chats:
+            status, reply = load.send(connection, ("POST", "/api/chat/conversations", "", _bearer(database)))
+            assert status in (200, 201), (status, reply[:200])
+            database.chats[sender] = json.loads(reply)["conversation"]
+    connection.close()
+
+
+def _warm(database: Database, server: Server) -> None:
+    """A short run of each kind, so every worker has imported and compiled what it needs."""
+    load.run(server.port, 4, lambda s, i: BARE, 0.5)
+    load.run(server.port, 4, lambda s, i: sms_request(database, server, s), 1.0)
+    load.run(server.port, 4, lambda s, i: chat_request(database, s), 1.0)
+
+
+def _versus(what: str, result: load.Result, bare: load.Result, target: float, command: str) -> Row:
+    ratio = result.throughput / bare.throughput if bare.throughput else 0.0
+    errors = f"; {result.errors} errors" if result.errors else ""
+    figure = (f"{result.throughput:,.0f}/s vs bare {bare.throughput:,.0f}/s; server CPU {result.cpu_ms_per_request:.2f} "
+              f"vs {bare.cpu_ms_per_request:.2f} ms a request; p50 {result.median * 1000:.1f} ms{errors}")
+    return Row(what, figure, f">= {target}x", ratio >= target and not result.errors, command, ratio)
+
+
+def _senders(count: int) -> str:
+    return f"{count} sender{'' if count == 1 else 's'}"
+
+
+def rows(context: Context) -> list[Row]:
+    command = context.command("turns")
+    found = []
+    for database in context.databases:
+        for kind in SERVERS:
+            with Server(kind, database.env) as server:
+                _open_drafts(database, server)
+                _warm(database, server)
+                where = f"{kind}, {database.name}"
+                for senders in CONCURRENCY:
+                    bare = load.run(server.port, senders, lambda s, i: BARE, context.seconds, server.cpu_seconds)
+                    sms = load.run(server.port, senders, lambda s, i: sms_request(database, server, s),
+                                   context.seconds, server.cpu_seconds)
+                    found.append(_versus(f"SMS turn vs bare: {where}, {_senders(senders)}", sms, bare,
+                                         SMS_RATIO_TARGET, command))
+                    if senders == SENDERS:
+                        p99 = sms.percentile(99) * 1000
+                        found.append(Row(f"SMS turn p99: {where}, {_senders(senders)}",
+                                         f"{p99:,.0f} ms (bare {bare.percentile(99) * 1000:,.1f} ms; "
+                                         f"{len(sms.latencies)} turns)",
+                                         f"<= {P99_TARGET_MS} ms", p99 <= P99_TARGET_MS and not sms.errors, command))
+                bare = load.run(server.port, WEBCHAT_SENDERS, lambda s, i: BARE, context.seconds, server.cpu_seconds)
+                chat = load.run(server.port, WEBCHAT_SENDERS, lambda s, i: chat_request(database, s),
+                                context.seconds, server.cpu_seconds)
+                found.append(_versus(f"web chat turn vs bare: {where}, {_senders(WEBCHAT_SENDERS)}", chat, bare,
+                                     WEBCHAT_RATIO_TARGET, command))
+    return found

@@ -1,0 +1,81 @@
+"""Start-up stays fast: `nrm serve` and `nrm chat` give their first answer without importing the
+libraries only later requests need (they are imported where they are used, on first use).
+
+Each check runs in a fresh interpreter, as the command does, and lists ``sys.modules`` at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.bot.test_terminal_chat import env  # noqa: F401 - the fixture: a migrated instance folder for `nrm`
+
+SLOW_OR_TEST_ONLY = ("twilio", "jsonschema", "holidays", "rapidfuzz", "phonenumbers", "email_validator",
+                     "babel.messages", "alembic", "schemathesis", "hypothesis", "pytest")
+"""Not needed for a first answer (SMS, referral intake, working-day clocks, list and phone answers,
+`nrm translate`, `nrm db upgrade`), or test tools that must never be imported by the product."""
+
+REPORT = f"""
+import atexit, json, sys
+def report():
+    loaded = sorted(name for name in {SLOW_OR_TEST_ONLY!r}
+                    if any(m == name or m.startswith(name + ".") for m in sys.modules))
+    sys.__stdout__.write("\\nLOADED " + json.dumps(loaded) + "\\n")
+atexit.register(report)
+"""
+
+
+def loaded_after(code: str, env: dict[str, str]) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", REPORT + code], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=180)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("LOADED ")]
+    assert lines, done.stdout + done.stderr
+    return json.loads(lines[-1].removeprefix("LOADED "))
+
+
+def test_nrm_serve_answers_its_first_page_without_importing_slow_libraries(env: dict[str, str]) -> None:
+    code = """
+from bot.cli import _create_app
+response = _create_app().test_client().get("/casework/sign-in")
+assert response.status_code == 200, response.status_code
+"""
+    assert loaded_after(code, env) == []
+
+
+def test_nrm_chat_asks_its_first_question_without_importing_slow_libraries(env: dict[str, str]) -> None:
+    code = """
+from bot.cli import main
+main(["chat", "--new"])  # stdin is empty: the first question, then "Draft saved"
+"""
+    assert loaded_after(code, env) == []
+
+
+def test_the_lazy_libraries_are_still_imported_where_they_are_used(env: dict[str, str]) -> None:
+    """The check above cannot pass vacuously: a referral's own steps do load them."""
+    code = """
+from flows.validators import _email, _phone
+_phone(None, "07700 900123", None); _email(None, "a@example.org", None)
+from backend.calendar import bank_holidays
+bank_holidays("wales", 2026)
+"""
+    assert loaded_after(code, env) == ["email_validator", "holidays", "phonenumbers"]
+
+
+def test_a_restart_serves_its_first_page_without_compiling_templates_again(env: dict[str, str]) -> None:
+    code = """
+import jinja2
+compiled = []
+original = jinja2.Environment._compile
+jinja2.Environment._compile = lambda self, source, filename: compiled.append(filename) or original(self, source, filename)
+from bot.cli import _create_app
+assert _create_app().test_client().get("/casework/sign-in").status_code == 200
+print("COMPILED", len(compiled))
+"""
+    def compiled() -> int:
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
+        return int(next(line for line in done.stdout.splitlines() if line.startswith("COMPILED")).split()[1])
+
+    assert compiled() > 0
+    assert compiled() == 0
