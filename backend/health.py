@@ -17,8 +17,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, jsonify
 
 from backend import db
@@ -49,6 +47,8 @@ def not_ready_reason(app: Flask) -> str | None:
     required = REQUIRED_KEYS + (("TWILIO_AUTH_TOKEN",) if app.config.get("NRM_ENV") == "production" else ())
     if not all(app.config.get(key) for key in required):
         return "keys_missing"
+    from alembic.runtime.migration import MigrationContext  # on the first probe, not at start-up
+
     try:
         with db.get_db(app).transaction(readonly=True) as session:
             # Alembic reads the version table (and answers "none" when it does not exist yet).
@@ -62,6 +62,8 @@ def not_ready_reason(app: Flask) -> str | None:
 @cache
 def migration_heads() -> set[str]:
     """The head revision(s) of the migrations shipped with this code (read once a process)."""
+    from alembic.script import ScriptDirectory
+
     from backend.cli import alembic_config
 
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())

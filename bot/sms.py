@@ -59,7 +59,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import bindparam, exists, select, update
@@ -80,6 +80,9 @@ from flows.commands import Command, recognise, says
 from flows.dialogue import BY_ID
 from flows.i18n import Translator, tr, trn
 from flows.question import N_, Kind
+
+if TYPE_CHECKING:  # imported on first use (start-up time)
+    from twilio.request_validator import RequestValidator
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +219,7 @@ def _signature_ok() -> bool:
         url = base.rstrip("/") + request.path + (f"?{query}" if query else "")
     else:
         url = request.url
-    from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
+    from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, get_signature_algorithm
 
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     return _validator(token).validate(url, request.form, signature, algorithm)
@@ -225,7 +228,10 @@ def _signature_ok() -> bool:
 @lru_cache(maxsize=4)
 def _validator(token: str) -> RequestValidator:
     """One validator per auth token for the life of the process (the token changes only with a
-    restart; a few slots for a rotation or tests with several apps)."""
+    restart; a few slots for a rotation or tests with several apps). Twilio is imported on first
+    use, not at start-up."""
+    from twilio.request_validator import RequestValidator
+
     return RequestValidator(token)
 
 
