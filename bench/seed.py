@@ -1,6 +1,7 @@
 """Realistic cases in bulk: PostgreSQL by COPY, SQLite by executemany, never through the ORM.
 
-Each case has the columns ``backend.intake.submit`` writes, plus the casework columns its status
+Each case has the columns ``backend.intake.submit`` writes (with the statistics columns and the
+queues' place), plus the casework columns its status
 implies (clocks, decisions, panel reviews). Payloads are real ones (the dialogue walked to CONFIRM,
 ``tests.flows.conversation``) varied over the answers the statistics count; each distinct shape is
 encrypted once with the bench's field key and its ciphertext reused, so seeding a million cases
@@ -19,11 +20,13 @@ from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, Text, create_engine, insert, text
 
+from backend import queue_order
 from backend.config import normalise_database_url
 from backend.crypto import EncryptedJSON, FieldCipher
 from backend.models import FR_LOCATIONS, Case, Decision, ReferenceCounter, Review, User
 from backend.priority import is_priority
 from backend.references import format_reference
+from backend.statistics import derived
 
 ORGANISATIONS = ("The Salvation Army", "Barnardo's", "Metropolitan Police Service")
 NATIONALITIES = ("Albanian", "Vietnamese", "British", "Eritrean", "Sudanese", "Romanian")
@@ -50,6 +53,8 @@ class Shape:
     schema_version: str
     priority: bool
     ciphertext: str
+    statistics: dict[str, Any]
+    """The columns ``backend.statistics.derived`` sets at intake."""
 
 
 def payload_shapes(cipher: FieldCipher) -> list[Shape]:
@@ -72,7 +77,7 @@ def payload_shapes(cipher: FieldCipher) -> list[Shape]:
             shapes.append(Shape(payload["route"], payload["age_route"], location, organisation,
                                 str(payload["schema_version"]),
                                 is_priority(payload["route"], payload["age_route"], payload),
-                                cipher.encrypt_json(payload)))
+                                cipher.encrypt_json(payload), derived.columns(payload, organisation)))
     return shapes
 
 
@@ -138,6 +143,7 @@ def _case(case_id: int, submitted_at: datetime, status: str, shape: Shape, numbe
         "cg_not_before": None, "suspended_from": "awaiting_rg" if status == "suspended" else None,
         "cg_due_date": None, "review_due_date": None,
         "suspended_on": today - 3 * DAY if status == "suspended" else None,
+        **shape.statistics,
     }
     if status in RG_DECIDED:
         row["cg_not_before"] = (today - DAY if status == "awaiting_cg" else today + 20 * DAY if status == "recovery"
@@ -204,6 +210,7 @@ def seed(database_url: str, count: int, cipher: FieldCipher) -> dict[str, int]:
                 for table in TABLES:
                     connection.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                                f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)")
+            connection.exec_driver_sql(queue_order.BACKFILL_SQL)  # the queues' place, as intake keeps it
             connection.execute(insert(ReferenceCounter.__table__),
                                [{"series": s, "year": y, "last": n} for (s, y), n in sorted(last.items())])
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
