@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import threading
 import time
 from typing import Any
 
 from backend import audit, db
 from backend.app import create_app
 from backend.cli import upgrade_database
+
+from bench.load import together
 
 THREADS = 8
 EVENTS_PER_THREAD = 100
@@ -34,29 +35,16 @@ def run(database_url: str, threads: int = THREADS, events_per_thread: int = EVEN
         app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": instance, "NRM_ENV": "development"})
         upgrade_database(app)
         database = db.get_db(app)
-        barrier = threading.Barrier(threads + 1)
-        errors: list[BaseException] = []
 
         def writer(number: int) -> None:
-            try:
-                with app.app_context():
-                    barrier.wait()
-                    for _ in range(events_per_thread):
-                        with database.transaction() as session:
-                            audit.record(session, f"user:{number}", "case.read", f"NRM-2026-{number:06d}",
-                                         {"via": "bench"})
-                            time.sleep(work_ms / 1000)
-            except BaseException as exc:  # noqa: BLE001 - counted below
-                errors.append(exc)
+            with app.app_context():
+                for _ in range(events_per_thread):
+                    with database.transaction() as session:
+                        audit.record(session, f"user:{number}", "case.read", f"NRM-2026-{number:06d}",
+                                     {"via": "bench"})
+                        time.sleep(work_ms / 1000)
 
-        workers = [threading.Thread(target=writer, args=(number,)) for number in range(threads)]
-        for worker in workers:
-            worker.start()
-        barrier.wait()
-        start = time.perf_counter()
-        for worker in workers:
-            worker.join()
-        seconds = time.perf_counter() - start
+        seconds, errors = together(threads, writer)
         database.engine.dispose()
     events = threads * events_per_thread
     return {"engine": database.engine.dialect.name, "threads": threads, "events": events, "work_ms": work_ms,

@@ -31,6 +31,8 @@ from urllib.parse import urlencode
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
+from bench.load import together
+
 TOKEN = "bench-twilio-token"
 PORT = 5098
 
@@ -61,29 +63,18 @@ def _database(url: str | None, instance: str) -> Iterator[str]:
 def _run(threads: int, turns: int, call: Callable[[int, int], None]) -> tuple[float, list[float]]:
     """Every thread makes ``turns`` calls at once with the others: (requests/s, latencies)."""
     latencies: list[float] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(threads + 1)
 
     def work(index: int) -> None:
         mine = []
         try:
-            barrier.wait()
             for turn in range(turns):
                 start = time.perf_counter()
                 call(index, turn)
                 mine.append(time.perf_counter() - start)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        latencies.extend(mine)
+        finally:
+            latencies.extend(mine)
 
-    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - started
+    elapsed, errors = together(threads, work)
     if errors:
         raise errors[0]
     return len(latencies) / elapsed, latencies

@@ -95,3 +95,26 @@ def run(port: int, senders: int, make: Callable[[int, int], Request], seconds: f
     result.elapsed = time.perf_counter() - began
     result.cpu = (cpu() - cpu_before) if cpu else 0.0
     return result
+
+
+def together(count: int, work: Callable[[int], None]) -> tuple[float, list[BaseException]]:
+    """Run ``work(index)`` in ``count`` threads released at the same instant: the seconds until the
+    last one finished, and the errors they raised (so a bench reports failures instead of hanging)."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count + 1)
+
+    def guarded(index: int) -> None:
+        try:
+            barrier.wait()
+            work(index)
+        except BaseException as error:  # noqa: BLE001 - returned to the caller
+            errors.append(error)
+
+    workers = [threading.Thread(target=guarded, args=(index,)) for index in range(count)]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - started, errors
