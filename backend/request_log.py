@@ -38,8 +38,9 @@ UNMATCHED = "(no route)"
 """The route of a request no rule matched (a 404): its URL is never logged."""
 _VALID_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 _STARTED = "nrm_request_started"
-QUIET_LOGGERS = ("werkzeug", "alembic.runtime.migration")
-"""werkzeug's access lines carry raw URLs; Alembic says which dialect it uses at every readiness check."""
+QUIET_LOGGERS = ("werkzeug", "alembic.runtime.migration", "alembic.runtime.plugins")
+"""werkzeug's access lines carry raw URLs; Alembic says which dialect it uses at every readiness
+check, and lists its plugins at the first one."""
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
