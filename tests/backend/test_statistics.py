@@ -591,3 +591,32 @@ def test_cli_writes_the_same_csv_and_ods(app: Flask, tmp_path) -> None:
     target = tmp_path / "stats.ods"
     as_ods = runner.invoke(args=["stats", "--quarter", "2023Q2", "--format", "ods", "--output", str(target)])
     assert as_ods.exit_code == 0 and target.read_bytes()[:2] == b"PK"
+
+
+HOSTILE = ["", " ", "x" * 100_000, "2026Q3\x00", "2026\x01Q3", "%ED%A0%80", "٢٠٢٦Q3", "2026Q3%0A2026Q2"]
+"""Empty, blank, huge, NUL, a control character, a lone surrogate (percent-encoded), Arabic-Indic
+digits and a smuggled newline: typed or pasted into a period, a cursor or a reference."""
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_hostile_period_cursor_or_reference_is_a_clear_400_never_a_500(app: Flask, tokens: dict[str, str],
+                                                                          value: str) -> None:
+    client = app.test_client()
+    analyst = {"Authorization": f"Bearer {tokens['analyst']}"}
+    caseworker = {"Authorization": f"Bearer {tokens['caseworker']}"}
+    stats = client.get(f"/api/v1/stats?period={value}", headers=analyst)
+    if value == "٢٠٢٦Q3":  # Arabic-Indic digits read as the quarter they spell
+        assert stats.status_code == 200 and stats.get_json()["period_code"] == "2026Q3"
+    elif value.strip():
+        # control characters are refused for every request by the shared guard (invalid_text)
+        assert stats.status_code == 400 and stats.get_json()["code"] in ("invalid_period", "invalid_text")
+    else:  # no period: the latest ended quarter
+        assert stats.status_code == 200
+    cursor = client.get(f"/api/v1/queues/decision?after={value}", headers=caseworker)
+    assert cursor.status_code in (200, 400) and cursor.is_json
+    if value.strip():
+        assert cursor.status_code == 400 and cursor.get_json()["code"] in ("invalid_query", "invalid_text")
+    reference = client.get(f"/api/v1/queues/decision?reference={value}", headers=caseworker)
+    assert reference.status_code in (200, 400) and reference.is_json
+    if reference.status_code == 200:  # no case has such a reference
+        assert reference.get_json()["cases"] == [] or not value.strip()
