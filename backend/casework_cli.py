@@ -34,6 +34,7 @@ from backend.db import utcnow
 from backend.jobs import add_job, jobs_cli
 from backend.lifecycle import CaseNotFound, diagram_markdown, end_recoveries
 from backend.queues import expire_claims
+from backend.statistics import cache as statistics_cache
 from backend.statistics import downloads
 
 DEFAULT_DIAGRAM = Path("docs") / "lifecycle.md"
@@ -71,10 +72,11 @@ def _anchor_audit(app: Flask) -> str:
 
 
 CASEWORK_JOBS = {"claims": _expire_claims, "recoveries": _end_recoveries, "retention": _apply_retention,
-                 "sessions": _purge_sessions, "audit-anchor": _anchor_audit}
+                 "sessions": _purge_sessions, "audit-anchor": _anchor_audit, "statistics": statistics_cache.fill_latest}
 """Clear expired claims, move cases whose recovery period is over to the CG decision queue,
 delete closed cases past their retention period and sign-in sessions that can no longer be used,
-and seal the audit events written since the last anchor (printing the line to keep elsewhere)."""
+seal the audit events written since the last anchor (printing the line to keep elsewhere), and
+count the statistics of a quarter that has just ended (``backend.statistics.cache``)."""
 
 
 @audit_cli.command("anchor")

@@ -501,6 +501,18 @@ class ResumeFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class StatisticsQuarter(Base):
+    """What the published statistics count in one ended quarter (``backend.statistics.cache``): kept
+    so a page over a million cases reads a few rows, not the cases. Counts only, never a case."""
+
+    __tablename__ = "statistics_quarters"
+
+    quarter: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    """``backend.statistics.periods.Quarter.index`` (year * 4 + quarter number - 1)."""
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class JobRun(Base):
     """The schedule of one periodic job of ``nrm jobs run`` (``backend.jobs``), shared by every
     machine: who may run it now (``lease_until``), when it is due again, how it last went."""

@@ -6,11 +6,14 @@ generate_series`` (a few seconds; payloads are one shared dummy token, as statis
 them), decisions, panel reviews and reconsiderations for a share of them, spread over 2023 Q1 to
 2026 Q3, runs ``VACUUM ANALYZE`` as a live database's autovacuum would, then times the whole report
 (every table) for a quarter, a year and a rolling 12 months. Run:
-``python -m bench.stats_scale [DATABASE_URL] [CASES]`` (``DATABASE_URL_PG`` by default).
+``python -m bench.stats_scale [DATABASE_URL] [CASES] [--keep SCHEMA]`` (``DATABASE_URL_PG`` by
+default). ``--keep SCHEMA`` seeds into ``SCHEMA`` only if it holds no cases yet and keeps it
+afterwards, so later runs time the reports at once (drop it by hand when done).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics as stats
 import sys
@@ -116,45 +119,57 @@ def _time_reports(app: Any) -> dict[str, dict[str, float]]:
     return timings
 
 
-def run(database_url: str, cases: int = 1_000_000) -> dict[str, Any]:
-    """Seed ``cases`` cases in a fresh schema of ``database_url`` (PostgreSQL) and time every report."""
+def run(database_url: str, cases: int = 1_000_000, keep: str | None = None) -> dict[str, Any]:
+    """Seed ``cases`` cases in a fresh schema of ``database_url`` (PostgreSQL) and time every report;
+    with ``keep``, in that schema, seeded only once and kept."""
     from backend.config import normalise_database_url
 
     base = make_url(normalise_database_url(database_url))
     if base.get_backend_name() != "postgresql":
         raise SystemExit("bench.stats_scale seeds with generate_series: give it a PostgreSQL URL")
-    schema = f"nrm_bench_stats_{uuid.uuid4().hex[:8]}"
+    schema = keep or f"nrm_bench_stats_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
     try:
         with tempfile.TemporaryDirectory() as instance:
             app = _app(url, instance)
             try:
-                seed_seconds = _seed(app, cases)
+                seed_seconds = _seed(app, cases) if not keep or not _seeded(app) else 0.0
                 reports = _time_reports(app)
             finally:
                 from backend import db
 
                 db.get_db(app).engine.dispose()
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if not keep:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
     worst = max(timing["median_s"] for timing in reports.values())
     return {"cases": cases, "seed_s": round(seed_seconds, 1), "reports": reports, "worst_median_s": worst,
             "target_s": 1.0, "ok": worst <= 1.0}
 
 
+def _seeded(app: Any) -> bool:
+    from backend import db
+
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        return session.execute(text("SELECT EXISTS (SELECT 1 FROM cases)")).scalar_one()
+
+
 def main() -> None:
-    url = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("DATABASE_URL_PG", "")
-    if not url:
+    parser = argparse.ArgumentParser(prog="python -m bench.stats_scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("url", nargs="?", default=os.environ.get("DATABASE_URL_PG", ""))
+    parser.add_argument("cases", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--keep", metavar="SCHEMA", help="seed into SCHEMA once and keep it")
+    args = parser.parse_args()
+    if not args.url:
         raise SystemExit("usage: python -m bench.stats_scale DATABASE_URL [CASES] (or set DATABASE_URL_PG)")
-    cases = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
-    result = run(url, cases)
+    result = run(args.url, args.cases, args.keep)
     for code, timing in result["reports"].items():
-        print(f"statistics over {cases:,} cases, {code}: {timing['tables']} tables in {timing['median_s']:.3f} s "
+        print(f"statistics over {args.cases:,} cases, {code}: {timing['tables']} tables in {timing['median_s']:.3f} s "
               f"(median of {ROUNDS}, max {timing['max_s']:.3f} s; target <= 1 s)")
 
 

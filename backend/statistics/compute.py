@@ -1,24 +1,21 @@
-"""Count every published table in SQL, quarter by quarter, and suppress it into a :class:`Report`.
+"""Every published table, quarter by quarter, suppressed into a :class:`Report`.
 
-Three GROUP BYs (:data:`SCANS`) over the cases submitted in the shown quarters, on the columns
-derived at intake (``Case.age_group`` ...: see ``derived``), both series at once, read through the
-covering index ``ix_cases_submitted_at_statistics``; decisions, reviews and reconsiderations by the
-date they were made. No payload is read. Every column is suppressed on its own quarter's counts only
-(see the package docstring), so a quarter looks the same on every page.
+Each shown quarter's counts (``counting.Figures``: GROUP BYs in SQL on the columns derived at
+intake, no payload read) come from ``cache``: kept for ended quarters, counted from the cases
+otherwise. Every column is suppressed on its own quarter's counts only (see the package
+docstring), so a quarter looks the same on every page.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import Date, cast, func, select, text
 from sqlalchemy.orm import Session
 
-from backend.calendar import uk_date
-from backend.models import Case, CaseNote, Decision, Review
-from backend.statistics import derived
+from backend.statistics import cache, derived
+from backend.statistics.counting import SCANS, Figures, day_histograms, histogram_percentile
 from backend.statistics.periods import Period
 from backend.statistics.report import Cell, Report, Row, StatTable
 from backend.statistics.suppression import HIDDEN, SMALL, SUPPRESS_BELOW, Count, primary, suppress_table, \
@@ -61,43 +58,25 @@ SUPPRESSION_NOTE = (f'Counts from 1 to {SUPPRESS_BELOW - 1} are shown as "{SMALL
                     f'cells; a quarter of "{HIDDEN}" only is withheld. Zeros and totals are exact.')
 
 
-# --- counting -----------------------------------------------------------------------------------
-
-def _grid(period: Period, rows: Iterable[Sequence[Any]]) -> dict[Any, Grid]:
-    """(position, series, key, count) rows -> {series: one {key: count} per shown quarter}."""
-    grids: dict[Any, Grid] = defaultdict(lambda: [{} for _ in period.quarters])
-    for position, series, key, count in rows:
-        grids[series][int(position)][key] = int(count)
-    return grids
-
+# --- counts per shown quarter -------------------------------------------------------------------
 
 DIMENSIONS = ("age_group", "organisation_type", "gender", "nationality", "police_force", "local_authority")
 """The case columns broken down by (each against quarter and series)."""
-SCANS = (("age_group", "organisation_type", "gender", "exploitation_groups"), ("nationality",),
-         ("police_force", "local_authority"))
-"""The GROUP BYs that count every breakdown: each groups by columns whose combinations stay few, so
-three scans of the covering index do the work of seven."""
 
 
-def _breakdowns(session: Session, period: Period) -> tuple[dict[str, dict[Any, Grid]], dict[Any, Grid]]:
+def _breakdowns(shown: Sequence[Figures]) -> tuple[dict[str, dict[Any, Grid]], dict[Any, Grid]]:
     """Cases per shown quarter, per series (nrm, dtn), per value of each of :data:`DIMENSIONS`; and
     per (series, age group), the cases in each exploitation type group (a case counts in each of
     its groups: the bits of ``exploitation_groups``)."""
-    quarter = period.column_of(Case.submitted_at)
-    counts: dict[str, dict[Any, Grid]] = {name: defaultdict(lambda: [defaultdict(int) for _ in period.quarters])
+    counts: dict[str, dict[Any, Grid]] = {name: defaultdict(lambda: [defaultdict(int) for _ in shown])
                                           for name in DIMENSIONS}
-    exploitation: dict[Any, Grid] = defaultdict(lambda: [defaultdict(int) for _ in period.quarters])
-    for names in SCANS:
-        columns = [getattr(Case, name) for name in names]
-        places = [text(str(place)) for place in range(1, len(names) + 3)]
-        rows = session.execute(select(quarter, Case.route, *columns, func.count())
-                               .where(period.between(Case.submitted_at)).group_by(*places))
-        for position, route, *values, count in rows:
-            position, count = int(position), int(count)
-            found = dict(zip(names, values))
-            for name in names:
+    exploitation: dict[Any, Grid] = defaultdict(lambda: [defaultdict(int) for _ in shown])
+    for position, figures in enumerate(shown):
+        for scan, route, *values, count in figures["cases"]:
+            found = dict(zip(SCANS[scan], values))
+            for name, value in found.items():
                 if name in counts:
-                    counts[name][route][position][found[name]] += count
+                    counts[name][route][position][value] += count
             if "exploitation_groups" in found:
                 cell = exploitation[route, found["age_group"]][position]
                 for group, bit in derived.EXPLOITATION_GROUPS.items():
@@ -106,69 +85,26 @@ def _breakdowns(session: Session, period: Period) -> tuple[dict[str, dict[Any, G
     return counts, exploitation
 
 
-def _tune(session: Session) -> None:
-    """PostgreSQL, for this transaction only: hash aggregation in memory, and no JIT (compiling the
-    few aggregates costs more than it saves)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL work_mem = '32MB'"))
-        session.execute(text("SET LOCAL jit = off"))
+def _decisions(shown: Sequence[Figures]) -> dict[Any, Grid]:
+    """Stage -> decisions per shown quarter by outcome."""
+    grids: dict[Any, Grid] = defaultdict(lambda: [defaultdict(int) for _ in shown])
+    for position, figures in enumerate(shown):
+        for stage, outcome, _days, count in figures["decisions"]:
+            grids[stage][position][outcome] += count
+    return grids
 
 
-def _events(session: Session, period: Period, when: Any, key: Any, *where: Any) -> Grid:
-    """Decisions, reviews or notes per shown quarter of ``when``, per ``key``."""
-    quarter = period.column_of(when)
-    rows = session.execute(select(quarter, key, func.count()).where(period.between(when), *where)
-                           .group_by(text("1"), text("2")))
-    return _grid(period, ((position, None, value, count) for position, value, count in rows))[None]
+def _events(shown: Sequence[Figures], name: str) -> Grid:
+    """Panel reviews by outcome or reconsiderations by who asked, per shown quarter."""
+    return [{value: count for value, count in figures[name]} for figures in shown]
 
 
-def _decisions(session: Session, period: Period) -> dict[Any, Grid]:
-    quarter = period.column_of(Decision.decided_at)
-    rows = session.execute(select(quarter, Decision.stage, Decision.outcome, func.count())
-                           .where(period.between(Decision.decided_at)).group_by(text("1"), text("2"), text("3")))
-    return _grid(period, rows)
-
-
-def percentile_cont(values: Sequence[float], fraction: float) -> float:
-    """PostgreSQL's ``percentile_cont``: linear interpolation between the two nearest ranks."""
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def _aware(value: datetime | str) -> datetime:
-    """SQLite hands timestamps back as text or naive UTC values."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-
-
-def _days(session: Session, period: Period) -> dict[tuple[int, str], tuple[int, list[float]]]:
-    """(position, stage) -> (decisions, [median, 90th percentile]) of UK calendar days from submission
-    to each decision made in the quarter. ``percentile_cont`` in SQL on PostgreSQL; elsewhere the
-    days are fetched and interpolated the same way in Python."""
-    quarter = period.column_of(Decision.decided_at)
-    joined = (Decision.__table__.join(Case.__table__, Case.id == Decision.case_id))
-    where = period.between(Decision.decided_at)
-    if session.get_bind().dialect.name == "postgresql":
-        def uk_day(column: Any) -> Any:
-            return cast(func.timezone("Europe/London", column), Date)
-
-        days = uk_day(Decision.decided_at) - uk_day(Case.submitted_at)
-        rows = session.execute(select(quarter, Decision.stage, func.count(),
-                                      *(func.percentile_cont(fraction).within_group(days)
-                                        for _, fraction in PERCENTILES))
-                               .select_from(joined).where(where).group_by(text("1"), text("2")))
-        return {(int(position), stage): (int(count), [float(value) for value in values])
-                for position, stage, count, *values in rows}
-    collected: dict[tuple[int, str], list[float]] = defaultdict(list)
-    for position, stage, decided, submitted in session.execute(
-            select(quarter, Decision.stage, Decision.decided_at, Case.submitted_at).select_from(joined).where(where)):
-        collected[int(position), stage].append(float((uk_date(_aware(decided)) - uk_date(_aware(submitted))).days))
-    return {key: (len(values), [percentile_cont(values, fraction) for _, fraction in PERCENTILES])
-            for key, values in collected.items()}
+def _days(shown: Sequence[Figures]) -> dict[tuple[int, str], tuple[int, list[float]]]:
+    """(position, stage) -> (decisions, [median, 90th percentile]) of UK calendar days from referral
+    to each decision made in the quarter: ``percentile_cont`` exactly, from the quarter's histogram."""
+    return {(position, stage): (sum(histogram.values()),
+                                [histogram_percentile(histogram, fraction) for _, fraction in PERCENTILES])
+            for position, figures in enumerate(shown) for stage, histogram in day_histograms(figures).items()}
 
 
 # --- suppressing into tables --------------------------------------------------------------------
@@ -327,8 +263,8 @@ def _percentile_table(period: Period, days: Mapping[tuple[int, str], tuple[int, 
 
 def report(session: Session, period: Period, today: date) -> Report:
     """Every published table for ``period``, suppressed (see the package docstring)."""
-    _tune(session)
-    breakdowns, exploitation = _breakdowns(session, period)
+    shown = cache.figures(session, period.quarters)
+    breakdowns, exploitation = _breakdowns(shown)
     ages = breakdowns["age_group"]
     empty = [{} for _ in period.quarters]
     nrm_ages = ages.get("nrm", empty)
@@ -338,7 +274,7 @@ def report(session: Session, period: Period, today: date) -> Report:
                             "time during the exploitation, is counted as a child.",), "stacked-bar")
     age_cells = {row.label: row.cells for row in age_table.rows}
     types, genders, nationalities, forces, authorities = (breakdowns[name] for name in DIMENSIONS[1:])
-    decisions = _decisions(session, period)
+    decisions = _decisions(shown)
     type_note = ("The type of the referring organisation, from the list of first responder organisations.",)
     nationality_note = ("The first nationality given. \"Not on the list\" is a nationality typed in that is not "
                         "on the form's list.",)
@@ -374,14 +310,13 @@ def report(session: Session, period: Period, today: date) -> Report:
                                  f"decision", "decisions", "Outcome", period, grid, OUTCOME_NAMES,
                                  ("Counted by the date of the decision, not of the referral. A reconsidered "
                                   "decision counts again.",)))
-    tables.append(_percentile_table(period, _days(session, period)))
+    tables.append(_percentile_table(period, _days(shown)))
     tables.append(_partition("panel-reviews-by-outcome", "Panel reviews of negative decisions by outcome, by quarter "
                              "of review", "reviews", "Outcome", period,
-                             _events(session, period, Review.reviewed_at, Review.outcome), REVIEW_NAMES))
+                             _events(shown, "reviews"), REVIEW_NAMES))
     tables.append(_partition("reconsiderations", "Reconsiderations of decisions asked for, by quarter", "reviews",
                              "Asked by", period,
-                             _events(session, period, CaseNote.at, CaseNote.requested_by,
-                                     CaseNote.kind == "reconsideration"), REQUESTED_NAMES))
+                             _events(shown, "reconsiderations"), REQUESTED_NAMES))
     return Report(f"Modern Slavery: NRM and Duty to Notify statistics, {period.title}", period.code,
                   today.isoformat(), tuple(tables), release_notes(period))
 

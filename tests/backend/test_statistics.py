@@ -29,7 +29,7 @@ from backend.openapi import document
 from backend.statistics import (HIDDEN, SMALL, InvalidPeriod, Quarter, Report, as_json, build, parse, primary,
                                 recoverable, suppress_table, suppress_within, text_report)
 from backend.statistics import downloads
-from backend.statistics.compute import percentile_cont
+from backend.statistics.counting import percentile_cont
 from backend.statistics.derived import force_regions, organisation_types
 from tests.backend.casework_helpers import make_case, make_user, shared_app, token_for
 from tests.flows.conversation import walked_payload
