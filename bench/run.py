@@ -203,7 +203,10 @@ NOTES = [
     "- **First page**: `GET /api/v1/queues/decision` (bearer token) and `GET /casework/` (signed in), "
     "each on a fresh werkzeug server; RSS is the server's peak resident set (VmHWM, reset just before "
     "the request) while serving it.",
-    "- **Statistics**: `GET /api/v1/stats` as an analyst. **Start-up**: from process start to the first "
+    "- **Statistics**: `GET /api/v1/stats` as an analyst (the latest quarter and the four before it), on a "
+    "fresh server: the first request counts the cases and keeps each ended quarter's figures (cold; the "
+    "`statistics` job of `nrm jobs run` does this when a quarter ends), the next three read them (the "
+    "figure against the target). **Start-up**: from process start to the first "
     "HTTP answer of `/casework/sign-in` (`nrm serve`) or the first line printed (`nrm chat --new`), "
     "median of 5, bytecode cached, against a bare Flask app served by werkzeug (`bench/startup.py`).",
     "- Seeding (`bench/seed.py`): payloads are real dialogue payloads varied over what statistics "

@@ -64,7 +64,7 @@ SEED_EVENTS = (
     """INSERT INTO case_notes (case_id, kind, requested_by, at, reasons)
        SELECT id, 'reconsideration', CASE WHEN id % 2 = 0 THEN 'first_responder' ELSE 'support_provider' END,
               submitted_at + INTERVAL '70 days', :payload
-       FROM cases WHERE route = 'nrm' AND id % 50 = 0""",
+       FROM cases WHERE route = 'nrm' AND id % 50 = 1""",
 )
 
 

@@ -13,9 +13,10 @@ exploitation type group (one table per age group), region and police force area 
 local authority; DtN reports by organisation type, nationality and exploitation type group. RG and
 CG decisions by outcome, panel reviews by outcome and reconsiderations are counted by the date they
 were made (not the referral's); the median and 90th percentile of days from referral to RG and to CG
-decision likewise (``percentile_cont`` on PostgreSQL, the same interpolation in Python elsewhere),
+decision likewise (``percentile_cont``'s interpolation, exactly, from a histogram of whole days),
 shown for at least 5 decisions. Everything is a GROUP BY on columns derived at intake
-(``derived``); no payload is decrypted.
+(``derived``, ``counting``); no payload is decrypted. Each ended quarter's counts are kept
+(``cache``), so a page over a million cases reads a few rows.
 
 Periods (``periods``)
 ---------------------
@@ -57,7 +58,8 @@ types within an age group, forces within a region). NRM and DtN are never added 
 ``tests/backend/test_statistics.py::test_two_overlapping_periods_cannot_single_out_a_case`` shows it
 on the 24/25 October scenario.
 
-Everything here reads in the caller's transaction and commits nothing.
+Everything here reads in the caller's transaction and commits nothing, except that the counts of a
+quarter not kept yet are kept in a transaction of their own (``cache``).
 """
 
 from __future__ import annotations

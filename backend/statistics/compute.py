@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from sqlalchemy.orm import Session
 
 from backend.statistics import cache, derived
-from backend.statistics.counting import SCANS, Figures, day_histograms, histogram_percentile
+from backend.statistics.counting import DIMENSIONS, EXPLOITATION, Figures, day_histograms, histogram_percentile
 from backend.statistics.periods import Period
 from backend.statistics.report import Cell, Report, Row, StatTable
 from backend.statistics.suppression import HIDDEN, SMALL, SUPPRESS_BELOW, Count, primary, suppress_table, \
@@ -60,28 +60,18 @@ SUPPRESSION_NOTE = (f'Counts from 1 to {SUPPRESS_BELOW - 1} are shown as "{SMALL
 
 # --- counts per shown quarter -------------------------------------------------------------------
 
-DIMENSIONS = ("age_group", "organisation_type", "gender", "nationality", "police_force", "local_authority")
-"""The case columns broken down by (each against quarter and series)."""
-
-
 def _breakdowns(shown: Sequence[Figures]) -> tuple[dict[str, dict[Any, Grid]], dict[Any, Grid]]:
     """Cases per shown quarter, per series (nrm, dtn), per value of each of :data:`DIMENSIONS`; and
-    per (series, age group), the cases in each exploitation type group (a case counts in each of
-    its groups: the bits of ``exploitation_groups``)."""
+    per (series, age group), the cases in each exploitation type group."""
     counts: dict[str, dict[Any, Grid]] = {name: defaultdict(lambda: [defaultdict(int) for _ in shown])
                                           for name in DIMENSIONS}
     exploitation: dict[Any, Grid] = defaultdict(lambda: [defaultdict(int) for _ in shown])
     for position, figures in enumerate(shown):
-        for scan, route, *values, count in figures["cases"]:
-            found = dict(zip(SCANS[scan], values))
-            for name, value in found.items():
-                if name in counts:
-                    counts[name][route][position][value] += count
-            if "exploitation_groups" in found:
-                cell = exploitation[route, found["age_group"]][position]
-                for group, bit in derived.EXPLOITATION_GROUPS.items():
-                    if int(found["exploitation_groups"]) & bit:
-                        cell[group] += count
+        for route, name, value, count in figures["cases"]:
+            if name.startswith(EXPLOITATION):
+                exploitation[route, name.removeprefix(EXPLOITATION)][position][value] += count
+            else:
+                counts[name][route][position][value] += count
     return counts, exploitation
 
 

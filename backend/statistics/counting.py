@@ -19,12 +19,18 @@ from sqlalchemy.orm import Session
 
 from backend.calendar import uk_date
 from backend.models import Case, CaseNote, Decision, Review
+from backend.statistics import derived
 from backend.statistics.periods import Period, Quarter
 
 Figures = dict[str, list[list[Any]]]
-"""One quarter's counts: ``cases`` rows ``[scan, route, *values of SCANS[scan], count]``,
+"""One quarter's counts: ``cases`` rows ``[route, breakdown, value, count]`` (a breakdown of
+:data:`DIMENSIONS`, or ``exploitation:<age group>`` whose values are the exploitation type groups),
 ``decisions`` ``[stage, outcome, days from referral, count]``, ``reviews`` ``[outcome, count]``,
-``reconsiderations`` ``[requested_by, count]``."""
+``reconsiderations`` ``[requested_by, count]``. A few hundred rows a quarter, whatever the cases."""
+
+DIMENSIONS = ("age_group", "organisation_type", "gender", "nationality", "police_force", "local_authority")
+"""The case columns broken down by (each against quarter and series)."""
+EXPLOITATION = "exploitation:"
 
 SCANS = (("age_group", "organisation_type", "gender", "exploitation_groups"), ("nationality",),
          ("police_force", "local_authority"))
@@ -57,13 +63,16 @@ def count_quarters(session: Session, quarters: Sequence[Quarter]) -> dict[int, F
     period = span(quarters)
     found: dict[int, Figures] = {quarter.index: empty() for quarter in period.quarters}
     at = [found[quarter.index] for quarter in period.quarters]
-    for scan, names in enumerate(SCANS):
+    cases: list[Counter[tuple[str, str, Any]]] = [Counter() for _ in period.quarters]
+    for names in SCANS:
         places = [text(str(place)) for place in range(1, len(names) + 3)]
         rows = session.execute(select(period.column_of(Case.submitted_at), Case.route,
                                       *(getattr(Case, name) for name in names), func.count())
                                .where(period.between(Case.submitted_at)).group_by(*places))
         for position, route, *values, count in rows:
-            at[int(position)]["cases"].append([scan, route, *values, int(count)])
+            _tally(cases[int(position)], route, dict(zip(names, values)), int(count))
+    for figures, counted in zip(at, cases):
+        figures["cases"] = [[*key, count] for key, count in counted.items()]
     for position, stage, outcome, days, count in _decision_days(session, period):
         at[int(position)]["decisions"].append([stage, outcome, int(days), int(count)])
     for name, when, key, where in (("reviews", Review.reviewed_at, Review.outcome, ()),
@@ -74,6 +83,18 @@ def count_quarters(session: Session, quarters: Sequence[Quarter]) -> dict[int, F
         for position, value, count in rows:
             at[int(position)][name].append([value, int(count)])
     return {quarter.index: found[quarter.index] for quarter in quarters}
+
+
+def _tally(counted: Counter[tuple[str, str, Any]], route: str, found: Mapping[str, Any], count: int) -> None:
+    """Add one GROUP BY row to the quarter's breakdowns; a case counts in each of its exploitation
+    type groups (the bits of ``exploitation_groups``), by its age group."""
+    for name, value in found.items():
+        if name in DIMENSIONS:
+            counted[route, name, value] += count
+    if "exploitation_groups" in found:
+        for group, bit in derived.EXPLOITATION_GROUPS.items():
+            if int(found["exploitation_groups"]) & bit:
+                counted[route, EXPLOITATION + found["age_group"], group] += count
 
 
 def _aware(value: datetime | str) -> datetime:

@@ -1,5 +1,5 @@
 """On PostgreSQL the statistics are the same as on SQLite: the GROUP BYs over the quarters, and the
-median and 90th percentile by ``percentile_cont`` in SQL (SQLite interpolates the same way in Python).
+median and 90th percentile (``percentile_cont``, from day histograms counted in SQL).
 
 Needs ``DATABASE_URL_PG`` (see ``tests/backend/test_postgres_claims.py``).
 """
