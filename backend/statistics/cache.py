@@ -39,8 +39,9 @@ from backend.models import STATISTICS_COLUMNS, Case, CaseNote, Decision, Review,
 from backend.statistics.counting import Figures, count_quarters
 from backend.statistics.periods import SHOWN_FOR_A_QUARTER, Quarter, latest
 
-SETTLED = timedelta(hours=1)
-"""How long after a quarter's end its figures may be kept."""
+SETTLED = timedelta(minutes=10)
+"""How long after a quarter's end its figures may be kept: longer than any transaction that stamps a
+row (a decision's time is taken when it is made, and committed within seconds)."""
 LOCK = 0x4E524D11
 """The advisory lock filling and forgetting share (PostgreSQL): "NRM" and issue 11."""
 TRACKED: dict[type, tuple[str, tuple[str, ...]]] = {

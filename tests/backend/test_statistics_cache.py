@@ -207,8 +207,8 @@ def test_a_late_row_dated_in_a_kept_quarter_forgets_it(app: Flask) -> None:
     quarters = parse("2013", TODAY).quarters
     keep(app, quarters)
     with app.app_context(), database.transaction() as session:
-        session.add(Decision(case_id=case.id, stage="rg", outcome="positive", reasons="r", decided_at=at(date(2013, 7, 1)),
-                             decided_by_id=make_user(session, "caseworker").id))
+        session.add(Decision(case_id=case.id, stage="rg", outcome="positive", reasons="r",
+                             decided_at=at(date(2013, 7, 1)), decided_by_id=make_user(session, "caseworker").id))
     assert Quarter.of(2013, 3).index not in kept(app) and Quarter.of(2013, 1).index in kept(app)
     assert normalised(fast(app, quarters)) == normalised(straight(app, quarters))
 
@@ -229,8 +229,9 @@ def test_a_quarter_is_kept_only_once_it_has_settled(sqlite_app: Flask) -> None:
     now = db.utcnow()
     current = Quarter.containing(now.date())
     assert not cache.settled(current, now)
-    assert not cache.settled(Quarter(current.index - 1), Quarter(current.index).starts_at() + timedelta(minutes=59))
-    assert cache.settled(Quarter(current.index - 1), Quarter(current.index).starts_at() + cache.SETTLED)
+    ended = Quarter(current.index).starts_at()
+    assert not cache.settled(Quarter(current.index - 1), ended + cache.SETTLED - timedelta(seconds=1))
+    assert cache.settled(Quarter(current.index - 1), ended + cache.SETTLED)
 
 
 def test_the_statistics_job_keeps_the_quarters_the_default_page_shows(sqlite_app: Flask) -> None:
