@@ -5,7 +5,9 @@ migrates it, seeds ``cases`` cases straight into the statistics columns with ``I
 generate_series`` (a few seconds; payloads are one shared dummy token, as statistics never read
 them), decisions, panel reviews and reconsiderations for a share of them, spread over 2023 Q1 to
 2026 Q3, runs ``VACUUM ANALYZE`` as a live database's autovacuum would, then times the whole report
-(every table) for a quarter, a year and a rolling 12 months. Run:
+(every table) for a quarter, a year and a rolling 12 months: once with no quarter kept (cold: it
+counts the cases and keeps each quarter's figures, ``backend.statistics.cache``), then as every
+later request reads them. Run:
 ``python -m bench.stats_scale [DATABASE_URL] [CASES] [--keep SCHEMA]`` (``DATABASE_URL_PG`` by
 default). ``--keep SCHEMA`` seeds into ``SCHEMA`` only if it holds no cases yet and keeps it
 afterwards, so later runs time the reports at once (drop it by hand when done).
