@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics as stats
-import sys
 import tempfile
 import time
 import uuid
