@@ -10,11 +10,14 @@ two UTF-16 units; neither pair is split between two parts, as real encoders do n
 One curly quote or en dash is enough to switch a whole message to UCS-2 and more than double its
 cost, so every reply goes through :func:`sanitise` first. :func:`fit` splits a long reply into
 several messages of at most :data:`MAX_SEGMENTS` segments each (and never over Twilio's 1,600
-characters), at line boundaries where it can; :func:`pack` puts short replies together.
+characters), at line boundaries where it can, then at sentence ends; :func:`pack` puts short
+replies together. Nothing here changes a letter: a text in a language that needs UCS-2 goes out
+as written (``flows.languages.Language.sms_segments`` is each language's budget).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable
 
 from backend.text_hygiene import clean
@@ -150,16 +153,31 @@ def fit(text: str, max_segments: int = MAX_SEGMENTS) -> list[str]:
     """Split ``text`` into messages of at most ``max_segments`` segments each.
 
     Splits at line boundaries (a summary keeps each numbered item whole), a line that is too long
-    on its own at spaces, and a single word that is too long anywhere. Text that fits is returned
-    as it is, in a list of one.
+    on its own at sentence ends (a read-aloud explanation stays readable sentence by sentence), a
+    sentence that is too long on its own at spaces, and a single word that is too long anywhere.
+    Text that fits is returned as it is, in a list of one.
     """
     if fits(text, max_segments):
         return [text]
     return _greedy(text.split("\n"), "\n", max_segments, lambda line: _split_line(line, max_segments))
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?\u061f\u06d4\u0964\u3002\uff01\uff1f\u1362\u1367\u1368]) ")
+"""A space after a full stop, ! or ?, and after the Arabic ؟ and ۔, the Devanagari/Bengali danda,
+the Chinese 。！？ and the Ethiopic ። ፧ ፨ (Amharic, Tigrinya)."""
+
+
+def sentences(line: str) -> list[str]:
+    """``line`` cut after each sentence end (the spaces between sentences are dropped)."""
+    return _SENTENCE_END.split(line)
+
+
 def _split_line(line: str, max_segments: int) -> list[str]:
-    return _greedy(line.split(" "), " ", max_segments, lambda word: _split_word(word, max_segments))
+    return _greedy(sentences(line), " ", max_segments, lambda sentence: _split_sentence(sentence, max_segments))
+
+
+def _split_sentence(sentence: str, max_segments: int) -> list[str]:
+    return _greedy(sentence.split(" "), " ", max_segments, lambda word: _split_word(word, max_segments))
 
 
 def _split_word(word: str, max_segments: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""The seven dialogue languages: the first-contact menu, LANGUAGE and EXPLAIN, and SMS fitting.
+"""The seven dialogue languages: the first-contact menu, LANGUAGE and EXPLAIN, and SMS budgets.
 
 English is the source language (msgids are the English text); the other six have catalogues under
 ``translations/``. Each language is offered *named in itself*, so someone who cannot read English
@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Callable
 
 from flows.i18n import Translator, tr
 from flows.question import N_
@@ -30,19 +29,24 @@ class Language:
     english: str
     word: tuple[str, ...]
     """The word for LANGUAGE in this language (typed forms, with and without accents)."""
+    sms_segments: int = 3
+    """The SMS segments one reply may take in this language, written faithfully: letters outside
+    the GSM alphabet (ŵ, ë, ư, ș, ł, Arabic) make a message UCS-2, 67 characters a segment, and
+    accents are never stripped to save segments ("Bi ép mai dam" is ambiguous), so the longest
+    prompt (the ten kinds of exploitation) takes more segments than in English."""
     rtl: bool = False
     latin: bool = True
-    """Written in the Latin alphabet, so an over-long SMS may fall back to unaccented letters."""
+    """Written in the Latin alphabet."""
 
 
 LANGUAGES: tuple[Language, ...] = (
     Language("en", "English", "English", ("LANGUAGE",)),
-    Language("cy", "Cymraeg", "Welsh", ("IAITH",)),
-    Language("sq", "Shqip", "Albanian", ("GJUHA", "GJUHË")),
-    Language("vi", "Tiếng Việt", "Vietnamese", ("NGÔN NGỮ", "NGONNGU")),
-    Language("ro", "Română", "Romanian", ("LIMBA", "LIMBĂ")),
-    Language("pl", "Polski", "Polish", ("JĘZYK", "JEZYK")),
-    Language("ar", "العربية", "Arabic", ("لغة", "اللغة"), rtl=True, latin=False),
+    Language("cy", "Cymraeg", "Welsh", ("IAITH",), sms_segments=6),
+    Language("sq", "Shqip", "Albanian", ("GJUHA", "GJUHË"), sms_segments=6),
+    Language("vi", "Tiếng Việt", "Vietnamese", ("NGÔN NGỮ", "NGONNGU"), sms_segments=5),
+    Language("ro", "Română", "Romanian", ("LIMBA", "LIMBĂ"), sms_segments=6),
+    Language("pl", "Polski", "Polish", ("JĘZYK", "JEZYK"), sms_segments=6),
+    Language("ar", "العربية", "Arabic", ("لغة", "اللغة"), sms_segments=4, rtl=True, latin=False),
 )
 """In menu order: the number a user replies with is the position here, from 1."""
 
@@ -300,14 +304,15 @@ def strip_approximate(folded: str, language: str) -> tuple[str, bool]:
     return folded, False
 
 
-# -- fitting an SMS --------------------------------------------------------------------------
+# -- SMS: unaccented typing, and the budget of a reply -----------------------------------
 
 _GSM_LETTERS = frozenset("ÄÖÑÜäöñüàèéùìòÇÉÅåÆæØøß")
 
 
 def unaccented(text: str) -> str:
     """Latin letters without accents (keeping those the GSM 03.38 alphabet has), e.g. "Română"
-    -> "Romana": the way many people text in these languages to stay in the cheaper alphabet."""
+    -> "Romana": the way many people text in these languages to stay in the cheaper alphabet.
+    For reading what people type only: the product never sends a text stripped so."""
     out = []
     for ch in text:
         if ch in _GSM_LETTERS or ord(ch) < 128:
@@ -320,19 +325,7 @@ def unaccented(text: str) -> str:
     return "".join(out)
 
 
-def sms_text(text: str, language: str, segments: Callable[[str], int], budget: int = 3) -> str:
-    """``text`` as it should go out by SMS in ``language``.
-
-    Accented Latin letters (Welsh â, Polish ł, Romanian ș, Albanian ë, Vietnamese ư...) are not in
-    the GSM-7 alphabet, so such a message is sent in UCS-2 with 67 characters a segment instead of
-    153. A text that does not fit ``budget`` segments that way is sent without the accents when
-    that makes it fit, as SMS services in these languages commonly do; otherwise it is unchanged.
-    ``segments`` is the channel's segment counter (``bot.segments.segments``).
-    """
-    if segments(text) <= budget:
-        return text
-    lang = BY_CODE.get(language)
-    if lang is None or not lang.latin:
-        return text
-    plain = unaccented(text)
-    return plain if segments(plain) < segments(text) else text
+def sms_segments(language: str) -> int:
+    """The segment budget of one SMS reply in ``language`` (3 for an unknown code: GSM-7)."""
+    found = BY_CODE.get(language)
+    return found.sms_segments if found else 3

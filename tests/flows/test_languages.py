@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.segments import is_gsm7, segments
+from bot.segments import segments
 from bot.translate import in_memory
 from flows import consent, dialogue, languages, payload
 from flows.commands import Command, recognise
@@ -398,15 +398,6 @@ def test_the_explanation_is_short_enough_to_read_on_a_phone_in_every_language() 
 
 
 # -- SMS fitting --------------------------------------------------------------------------------
-
-
-def test_an_over_long_latin_text_falls_back_to_unaccented_gsm_letters() -> None:
-    text = "Zgłoszenie " * 30
-    sent = languages.sms_text(text, "pl", segments, budget=3)
-    assert segments(text) > 3 and is_gsm7(sent) and sent.startswith("Zgloszenie")
-    assert languages.sms_text("Zgłoszenie", "pl", segments) == "Zgłoszenie"  # short: accents kept
-    arabic = "لغة " * 80
-    assert languages.sms_text(arabic, "ar", segments) == arabic
 
 
 def test_unaccented_keeps_what_gsm_has_and_maps_the_rest() -> None:
