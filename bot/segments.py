@@ -162,14 +162,16 @@ def fit(text: str, max_segments: int = MAX_SEGMENTS) -> list[str]:
     return _greedy(text.split("\n"), "\n", max_segments, lambda line: _split_line(line, max_segments))
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?\u061f\u06d4\u0964\u3002\uff01\uff1f\u1362\u1367\u1368]) ")
-"""A space after a full stop, ! or ?, and after the Arabic ؟ and ۔, the Devanagari/Bengali danda,
-the Chinese 。！？ and the Ethiopic ። ፧ ፨ (Amharic, Tigrinya)."""
+_SENTENCE_END = re.compile(r"(?<=[.!?\u061f\u06d4\u0964\u1362\u1367\u1368]) ")
+"""A space after a full stop, ! or ?, and after the Arabic ؟, the Urdu ۔, the Bengali danda and
+the Ethiopic ። ፧ ፨ (Amharic, Tigrinya)."""
+_FULL_WIDTH_END = re.compile(r"(?<=[\u3002\uff01\uff1f])(?!$)")
+"""After the Chinese 。！？, which no space follows."""
 
 
 def sentences(line: str) -> list[str]:
     """``line`` cut after each sentence end (the spaces between sentences are dropped)."""
-    return _SENTENCE_END.split(line)
+    return [part for piece in _SENTENCE_END.split(line) for part in _FULL_WIDTH_END.split(piece)]
 
 
 def _split_line(line: str, max_segments: int) -> list[str]:

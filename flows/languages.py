@@ -37,10 +37,15 @@ class Language:
     rtl: bool = False
     latin: bool = True
     """Written in the Latin alphabet."""
+    reviewed: bool = False
+    """Reviewed by a native speaker (translations/README.md says by whom). An unreviewed
+    explanation is shown to the responder with a warning (``flows.consent.UNREVIEWED``)."""
+    catalogue: str = ""
+    """The locale of its catalogues under translations/ when it differs from ``code``."""
 
 
 LANGUAGES: tuple[Language, ...] = (
-    Language("en", "English", "English", ("LANGUAGE",)),
+    Language("en", "English", "English", ("LANGUAGE",), reviewed=True),
     Language("cy", "Cymraeg", "Welsh", ("IAITH",), sms_segments=6),
     Language("sq", "Shqip", "Albanian", ("GJUHA", "GJUHË"), sms_segments=6),
     Language("vi", "Tiếng Việt", "Vietnamese", ("NGÔN NGỮ", "NGONNGU"), sms_segments=5),
@@ -53,6 +58,29 @@ LANGUAGES: tuple[Language, ...] = (
 CODES: tuple[str, ...] = tuple(language.code for language in LANGUAGES)
 BY_CODE: dict[str, Language] = {language.code: language for language in LANGUAGES}
 SOURCE = "en"
+
+EXPLAIN_ONLY: tuple[Language, ...] = (
+    Language("ti", "ትግርኛ", "Tigrinya", (), latin=False),
+    Language("am", "አማርኛ", "Amharic", (), latin=False),
+    Language("fa", "فارسی", "Farsi", (), rtl=True, latin=False),
+    Language("prs", "دری", "Dari", (), rtl=True, latin=False, catalogue="fa_AF"),
+    Language("ps", "پښتو", "Pashto", (), rtl=True, latin=False),
+    Language("ckb", "کوردی", "Kurdish (Sorani)", (), rtl=True, latin=False),
+    Language("ur", "اردو", "Urdu", (), rtl=True, latin=False),
+    Language("bn", "বাংলা", "Bengali", (), latin=False),
+    Language("zh", "中文", "Chinese", (), latin=False, catalogue="zh_Hans"),
+    Language("pt", "Português", "Portuguese", ()),
+    Language("es", "Español", "Spanish", ()),
+)
+"""Languages of the people referred that the dialogue does not speak: the consent explanation and
+the privacy summary exist in them (``EXPLAIN 8`` ... or ``EXPLAIN Tigrinya``), to be read to or
+shown to the person; their catalogue is ``translations/<catalogue>/LC_MESSAGES/consent.po``.
+With the dialogue's seven, they cover the main language of each of the twenty nationalities most
+often referred to the NRM (Eritrean: Tigrinya; Ethiopian: Amharic; Afghan: Dari and Pashto;
+Iranian: Farsi; Iraqi: Arabic and Sorani; Indian and Pakistani: Urdu; Bangladeshi: Bengali...)."""
+EXPLAIN_LANGUAGES: tuple[Language, ...] = LANGUAGES + EXPLAIN_ONLY
+"""The EXPLAIN list, numbered from 1: the dialogue's seven keep their numbers."""
+EXPLAIN_BY_CODE: dict[str, Language] = {language.code: language for language in EXPLAIN_LANGUAGES}
 
 LANGUAGE_QUESTION = "language"
 """The id of the language question in the web chat API (it is not a field of the referral)."""
@@ -78,6 +106,18 @@ def by_number(number: int | None) -> str | None:
 def menu_lines() -> str:
     """The numbered list, each language named in itself ("1 English" ... "7 العربية")."""
     return "\n".join(f"{n} {language.name}" for n, language in enumerate(LANGUAGES, start=1))
+
+
+def explain_menu_lines() -> str:
+    """The EXPLAIN list: "1 English" ... "7 العربية", "8 ትግርኛ" ... "18 Español"."""
+    return "\n".join(f"{n} {language.name}" for n, language in enumerate(EXPLAIN_LANGUAGES, start=1))
+
+
+def explain_by_number(number: int) -> str | None:
+    """The code of EXPLAIN list entry ``number`` (1-based), or None."""
+    if 1 <= number <= len(EXPLAIN_LANGUAGES):
+        return EXPLAIN_LANGUAGES[number - 1].code
+    return None
 
 
 def menu(t: Translator) -> str:
@@ -116,6 +156,29 @@ for _language in LANGUAGES:
         _NAMES[key(_name)] = _language.code
         _NAMES[key(_name).replace(" ", "")] = _language.code
 _NAMES.update({key("عربي"): "ar", key("Cymru"): "cy", key("Welsh"): "cy", key("Viet"): "vi"})
+
+
+_EXPLAIN_NAMES: dict[str, str] = {}
+for _language in EXPLAIN_LANGUAGES:
+    for _name in (_language.code, _language.catalogue, _language.name, _language.english):
+        if _name:
+            _EXPLAIN_NAMES[key(_name)] = _language.code
+            _EXPLAIN_NAMES[key(_name).replace(" ", "")] = _language.code
+_EXPLAIN_NAMES.update({key(name): code for name, code in (
+    ("Persian", "fa"), ("Farsi", "fa"), ("Kurdish", "ckb"), ("Sorani", "ckb"), ("کوردیی ناوەندی", "ckb"),
+    ("Mandarin", "zh"), ("中文", "zh"), ("简体中文", "zh"), ("Bangla", "bn"), ("Portugues", "pt"),
+    ("Espanol", "es"), ("Castellano", "es"), ("Tigrigna", "ti"), ("Tigrigna", "ti"), ("فارسی دری", "prs"),
+    ("Welsh", "cy"), ("Arabic", "ar"), ("عربي", "ar"),
+)})
+
+
+def explain_pick(text: str) -> int | None:
+    """The EXPLAIN list number of the language ``text`` names (its own name, its English name or
+    its code: "Tigrinya", "ትግርኛ", "dari"), or None."""
+    code = _EXPLAIN_NAMES.get(key(text)) or _EXPLAIN_NAMES.get(key(text).replace(" ", ""))
+    if code is None:
+        return None
+    return [language.code for language in EXPLAIN_LANGUAGES].index(code) + 1
 
 
 def pick(text: str) -> str | None:

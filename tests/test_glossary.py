@@ -55,3 +55,41 @@ def test_the_wrong_terms_the_audit_found_are_refused(locale: str, msgid: str, wr
     catalog = Catalog(locale=locale)
     catalog.add(msgid, wrong)
     assert glossary.violations(locale, catalog)
+
+
+# -- who reviewed each language (translations/README.md) ----------------------------------------
+
+README = translate.TRANSLATIONS / "README.md"
+
+
+def _review_column() -> dict[str, str]:
+    """Language code -> the README's "Reviewed by" cell, from both tables."""
+    found = {}
+    for line in README.read_text("utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        codes = [cell.strip("`") for cell in cells if cell.startswith("`") and cell.endswith("`")]
+        if codes and len(cells) >= 5:
+            found[codes[0]] = cells[-1]
+    return found
+
+
+def test_the_readme_says_who_reviewed_every_language_and_agrees_with_the_code() -> None:
+    from flows.languages import EXPLAIN_LANGUAGES
+
+    reviewed_by = _review_column()
+    for language in EXPLAIN_LANGUAGES:
+        cell = reviewed_by.get(language.code)
+        assert cell, f"translations/README.md does not say who reviewed {language.code}"
+        unreviewed = "not yet reviewed by a native speaker" in cell
+        assert unreviewed is not language.reviewed, (language.code, cell, language.reviewed)
+
+
+@pytest.mark.parametrize("locale", translate.CONSENT_LOCALES)
+def test_every_consent_catalogue_is_complete_and_translated(locale: str) -> None:
+    from flows import consent
+
+    problems = translate.problems(locale)
+    assert not problems, problems
+    t = translate.in_memory(locale)
+    for text in consent.READ_ALOUD:
+        assert t.gettext(text) != text, (locale, text[:40])
