@@ -89,9 +89,13 @@ def sanitise(text: str) -> str:
     and remove control characters (``backend.text_hygiene.clean``: an answer quoted from an old
     draft may hold NUL or ESC, which no SMS can carry and no TwiML may contain).
 
-    Letters are left alone: a message in a language that needs UCS-2 stays correct.
+    Letters are left alone: a message in a language that needs UCS-2 stays correct. And a text
+    that needs UCS-2 anyway keeps its own punctuation too (Persian «», Polish „”, the zero-width
+    non-joiner of Persian and the joiner of Bengali): replacing them would save nothing.
     """
-    return clean(text.replace("\r\n", "\n")).translate(_TABLE)
+    cleaned = clean(text.replace("\r\n", "\n"))
+    plain = cleaned.translate(_TABLE)
+    return plain if is_gsm7(plain) else cleaned
 
 
 def is_gsm7(text: str) -> bool:
