@@ -29,6 +29,6 @@ def month_year(value: date, locale: str) -> str:
     return format_date(value, "LLLL y", locale=locale)
 
 
-def time_of_day(value: datetime, locale: str) -> str:
+def time_of_day(value: datetime) -> str:
     """``14:05``: 24-hour time, as most of these languages write it."""
     return f"{value.hour:02d}:{value.minute:02d}"
