@@ -32,7 +32,7 @@ from flask import (Blueprint, Response, abort, flash, get_flashed_messages, redi
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from backend import access_audit, api, db, lifecycle, queues
+from backend import access_audit, api, db, lifecycle, page_dates, queues
 from backend import statistics as aggregate
 from backend.statistics import downloads as stat_downloads
 from backend.statistics.charts import charts as stat_charts
@@ -100,6 +100,8 @@ def govuk_date(value: date | str | None) -> str:
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
+    if locale := page_dates.page_locale():
+        return page_dates.long_date(value, locale)
     return f"{value.day} {value:%B %Y}"
 
 
@@ -111,6 +113,8 @@ def govuk_datetime(value: datetime | str | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     local = value.astimezone(UK_TIME)
+    if locale := page_dates.page_locale():
+        return _("{date} at {time}", date=govuk_date(local.date()), time=page_dates.time_of_day(local))
     hour = local.hour % 12 or 12
     return f"{govuk_date(local.date())} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
 
@@ -302,7 +306,9 @@ def _partial_date(text: str) -> str:
         if len(parts) == 3:
             return govuk_date(date.fromisoformat(text))
         if len(parts) == 2:
-            return f"{date(int(parts[0]), int(parts[1]), 1):%B %Y}"
+            month = date(int(parts[0]), int(parts[1]), 1)
+            locale = page_dates.page_locale()
+            return page_dates.month_year(month, locale) if locale else f"{month:%B %Y}"
     except ValueError:
         return text
     return text
@@ -319,7 +325,7 @@ def format_answer(value: Any, schema: dict[str, Any] | None = None) -> str:
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, str) and value in labels:
-        return str(labels[value])
+        return _(str(labels[value]))  # the dialogue's choice labels are msgids of the catalogues
     if isinstance(value, dict):
         return ", ".join(f"{humanise(str(k))}: {format_answer(v)}" for k, v in value.items())
     return str(value)
@@ -333,9 +339,10 @@ def answer_sections(payload: dict[str, Any] | None) -> list[AnswerSection]:
     sections: dict[str, AnswerSection] = {}
     for field_id, schema in properties.items():  # schema order is route order
         if field_id in answers:
-            title = str(schema.get("x-section") or _(OTHER_SECTION))
+            title = _(str(schema.get("x-section") or OTHER_SECTION))  # section names and titles are msgids
             sections.setdefault(title, AnswerSection(title)).rows.append(
-                (str(schema.get("title") or humanise(field_id)), format_answer(answers[field_id], schema)))
+                (_(str(schema.get("title"))) if schema.get("title") else humanise(field_id),
+                 format_answer(answers[field_id], schema)))
     for field_id, value in answers.items():
         if field_id not in properties:
             sections.setdefault(_(OTHER_SECTION), AnswerSection(_(OTHER_SECTION))).rows.append(

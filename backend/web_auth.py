@@ -50,7 +50,7 @@ from backend.models import User
 HERE = Path(__file__).resolve().parent
 ASSETS_DIR = HERE / "static" / "govuk"
 APP_ASSETS_DIR = HERE / "static" / "app"
-SERVICE_NAME = "NRM Referral Assistant"
+SERVICE_NAME = N_("NRM Referral Assistant")
 SIGN_IN_FAILED = N_("Enter a correct email address and password.")
 """The sign-in error in English (shown through ``_`` in the page language)."""
 FLASK_LOGIN_USER_KEY = "_user_id"
@@ -153,7 +153,7 @@ def _use_govuk_templates(app: Flask) -> None:
 
 def _template_globals() -> dict[str, Any]:
     return {
-        "service_name": SERVICE_NAME,
+        "service_name": _(SERVICE_NAME),  # in the page language
         "asset_path": "/assets",
         "govuk_assets_built": (ASSETS_DIR / "govuk-frontend.min.css").exists(),
     }

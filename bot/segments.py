@@ -10,11 +10,14 @@ two UTF-16 units; neither pair is split between two parts, as real encoders do n
 One curly quote or en dash is enough to switch a whole message to UCS-2 and more than double its
 cost, so every reply goes through :func:`sanitise` first. :func:`fit` splits a long reply into
 several messages of at most :data:`MAX_SEGMENTS` segments each (and never over Twilio's 1,600
-characters), at line boundaries where it can; :func:`pack` puts short replies together.
+characters), at line boundaries where it can, then at sentence ends; :func:`pack` puts short
+replies together. Nothing here changes a letter: a text in a language that needs UCS-2 goes out
+as written (``flows.languages.Language.sms_segments`` is each language's budget).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable
 
 from backend.text_hygiene import clean
@@ -86,9 +89,13 @@ def sanitise(text: str) -> str:
     and remove control characters (``backend.text_hygiene.clean``: an answer quoted from an old
     draft may hold NUL or ESC, which no SMS can carry and no TwiML may contain).
 
-    Letters are left alone: a message in a language that needs UCS-2 stays correct.
+    Letters are left alone: a message in a language that needs UCS-2 stays correct. And a text
+    that needs UCS-2 anyway keeps its own punctuation too (Persian «», Polish „”, the zero-width
+    non-joiner of Persian and the joiner of Bengali): replacing them would save nothing.
     """
-    return clean(text.replace("\r\n", "\n")).translate(_TABLE)
+    cleaned = clean(text.replace("\r\n", "\n"))
+    plain = cleaned.translate(_TABLE)
+    return plain if is_gsm7(plain) else cleaned
 
 
 def is_gsm7(text: str) -> bool:
@@ -150,16 +157,33 @@ def fit(text: str, max_segments: int = MAX_SEGMENTS) -> list[str]:
     """Split ``text`` into messages of at most ``max_segments`` segments each.
 
     Splits at line boundaries (a summary keeps each numbered item whole), a line that is too long
-    on its own at spaces, and a single word that is too long anywhere. Text that fits is returned
-    as it is, in a list of one.
+    on its own at sentence ends (a read-aloud explanation stays readable sentence by sentence), a
+    sentence that is too long on its own at spaces, and a single word that is too long anywhere.
+    Text that fits is returned as it is, in a list of one.
     """
     if fits(text, max_segments):
         return [text]
     return _greedy(text.split("\n"), "\n", max_segments, lambda line: _split_line(line, max_segments))
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?\u061f\u06d4\u0964\u1362\u1367\u1368]) ")
+"""A space after a full stop, ! or ?, and after the Arabic ؟, the Urdu ۔, the Bengali danda and
+the Ethiopic ። ፧ ፨ (Amharic, Tigrinya)."""
+_FULL_WIDTH_END = re.compile(r"(?<=[\u3002\uff01\uff1f])(?!$)")
+"""After the Chinese 。！？, which no space follows."""
+
+
+def sentences(line: str) -> list[str]:
+    """``line`` cut after each sentence end (the spaces between sentences are dropped)."""
+    return [part for piece in _SENTENCE_END.split(line) for part in _FULL_WIDTH_END.split(piece)]
+
+
 def _split_line(line: str, max_segments: int) -> list[str]:
-    return _greedy(line.split(" "), " ", max_segments, lambda word: _split_word(word, max_segments))
+    return _greedy(sentences(line), " ", max_segments, lambda sentence: _split_sentence(sentence, max_segments))
+
+
+def _split_sentence(sentence: str, max_segments: int) -> list[str]:
+    return _greedy(sentence.split(" "), " ", max_segments, lambda word: _split_word(word, max_segments))
 
 
 def _split_word(word: str, max_segments: int) -> list[str]:

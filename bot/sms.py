@@ -44,11 +44,11 @@ Rules of the channel, on top of the dialogue:
 - MMS: pictures cannot be taken; the reply says so and the text part, if any, is handled as usual.
 - Cross-channel resume (``bot.resume_codes``): REVIEW also gives a one-time code for carrying on
   in web chat, and "RESUME ABCD-2345" (a code shown by REVIEW in web chat) moves that draft here.
-- Replies are TwiML: each ``<Message>`` within three segments and 1,600 characters
-  (``bot.segments``). Each text is sanitised (no curly quotes...) and, when it is too long for
-  three segments in UCS-2, sent without accents if that makes it fit (``languages.sms_text``);
-  otherwise it keeps its accents, and a long summary goes out as several messages split between
-  its lines.
+- Replies are TwiML: each ``<Message>`` within the segment budget of the draft's language
+  (three in English; a language written in UCS-2 takes more, ``Language.sms_segments``) and
+  1,600 characters (``bot.segments``). Each text is sanitised (no curly quotes...) and keeps every
+  letter and accent as written; a long summary goes out as several messages split between its
+  lines, a long explanation between its sentences.
   The service only ever answers; it never sends a message on its own.
 """
 
@@ -74,7 +74,7 @@ from backend import text_hygiene
 from bot import engine, quick_exit, resume_codes
 from bot.i18n import translator
 from bot.registration import prefill
-from bot.segments import MAX_SEGMENTS, fits, looks_cut, pack, sanitise, segments
+from bot.segments import looks_cut, pack, segments
 from flows import languages
 from flows.commands import Command, recognise, says
 from flows.dialogue import BY_ID
@@ -345,7 +345,7 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
 def _remember(db: Session, sid: str, draft: Conversation | None, messages: list[str]) -> list[str]:
     """Fit the reply to SMS and store it under the MessageSid, in this transaction."""
     language = quick_exit.language_of(draft)
-    fitted = pack([as_sms(message, language) for message in messages])
+    fitted = pack(messages, languages.sms_segments(language))
     conversation_id = draft.id if draft is not None and draft in db else None
     db.add(InboundMessage(id=sid, conversation_id=conversation_id, reply=fitted))
     db.flush()
@@ -469,18 +469,6 @@ def _answer_offer(db: Session, draft: Conversation, responder: Responder, sender
 def _word(text: str) -> str:
     """A message as a single command word: trimmed, without end punctuation, case-folded."""
     return " ".join(text.strip().strip(".!").split()).casefold()
-
-
-def as_sms(text: str, language: str) -> str:
-    """One reply text as it goes out by SMS in ``language``: sanitised, and without accents when
-    only that brings it within :data:`MAX_SEGMENTS` (``languages.sms_text``). A text too long
-    either way keeps its accents (answers quoted in a summary stay as typed) and is split by
-    ``pack``."""
-    clean = sanitise(text)
-    sent = languages.sms_text(clean, language, segments, MAX_SEGMENTS)
-    return sent if fits(sent) else clean
-
-
 
 
 def _latest(drafts: list[Conversation]) -> Conversation | None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from flows.languages import CODES, SOURCE
+from flows.languages import CODES, EXPLAIN_ONLY, SOURCE
 
 if TYPE_CHECKING:  # babel.messages is imported by the commands only: every `nrm` start loads this module
     from babel.messages.catalog import Catalog, Message
@@ -36,6 +36,11 @@ MAPPING = ROOT / "babel.cfg"
 DOMAIN = "messages"
 LOCALES: tuple[str, ...] = tuple(code for code in CODES if code != SOURCE)
 """Every language with a catalogue (English is the source)."""
+CONSENT_DOMAIN = "consent"
+CONSENT_POT = TRANSLATIONS / "consent.pot"
+CONSENT_LOCALES: tuple[str, ...] = tuple(language.catalogue or language.code for language in EXPLAIN_ONLY)
+"""The languages only the consent explanation speaks (Tigrinya, Dari...): their catalogue holds
+the texts read to the person (``flows.consent.READ_ALOUD``), in the ``consent`` domain."""
 
 KEYWORDS = ("tr:2", "trn:2,3", "say", "lazy_gettext")
 """Extraction keywords besides Babel's defaults: ``tr(t, msgid)``, ``trn(t, singular, plural, n)``,
@@ -45,8 +50,13 @@ PROJECT = "NRM Referral Assistant"
 COPYRIGHT = "NRM Referral Assistant maintainers"
 
 
-def po_path(locale: str) -> Path:
-    return TRANSLATIONS / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(locale: str, domain: str = DOMAIN) -> Path:
+    return TRANSLATIONS / locale / "LC_MESSAGES" / f"{domain}.po"
+
+
+def domain_of(locale: str) -> str:
+    """``consent`` for a language only the explanation speaks, ``messages`` for the others."""
+    return CONSENT_DOMAIN if locale in CONSENT_LOCALES else DOMAIN
 
 
 @contextlib.contextmanager
@@ -78,6 +88,31 @@ def extract() -> None:
         "--project", PROJECT, "--version", "1.0", "--copyright-holder", COPYRIGHT,
         "-o", str(POT.relative_to(ROOT)), ".",
     )
+    _write_consent_template()
+
+
+def consent_template(template: Catalog | None = None) -> Catalog:
+    """The messages of the ``consent`` domain: the texts read to the person, taken from the
+    template of the code (so a change of their English reaches these catalogues too)."""
+    from babel.messages.catalog import Catalog
+
+    from flows.consent import READ_ALOUD
+
+    source = template if template is not None else fresh_template()
+    catalog = Catalog(project=PROJECT, domain=CONSENT_DOMAIN)
+    for message in source:
+        if message.id in READ_ALOUD:
+            catalog.add(message.id, None, message.locations, auto_comments=message.auto_comments)
+    return catalog
+
+
+def _write_consent_template() -> None:
+    from babel.messages.pofile import read_po, write_po
+
+    with open(POT, "rb") as fileobj:
+        template = read_po(fileobj)
+    with open(CONSENT_POT, "wb") as fileobj:
+        write_po(fileobj, consent_template(template), width=76)
 
 
 def update() -> None:
@@ -88,11 +123,17 @@ def update() -> None:
             "update", "-i", str(POT.relative_to(ROOT)), "-d", str(TRANSLATIONS.relative_to(ROOT)),
             "-D", DOMAIN, "-l", locale, "--init-missing", "--ignore-obsolete", "--previous",
         )
+    for locale in CONSENT_LOCALES:
+        pybabel(
+            "update", "-i", str(CONSENT_POT.relative_to(ROOT)), "-d", str(TRANSLATIONS.relative_to(ROOT)),
+            "-D", CONSENT_DOMAIN, "-l", locale, "--init-missing", "--ignore-obsolete", "--previous",
+        )
 
 
 def compile_catalogues() -> None:
     """Build the .mo files (fuzzy entries are left out, so English is shown for them)."""
     pybabel("compile", "-d", str(TRANSLATIONS.relative_to(ROOT)), "-D", DOMAIN)
+    pybabel("compile", "-d", str(TRANSLATIONS.relative_to(ROOT)), "-D", CONSENT_DOMAIN)
 
 
 # -- checks (also run by tests/test_translations.py) ------------------------------------------
@@ -127,9 +168,10 @@ def _default_keywords() -> dict[str, object]:
 
 
 def load_po(locale: str) -> Catalog:
+    """The catalogue of ``locale``, in its domain (``domain_of``)."""
     from babel.messages.pofile import read_po
 
-    with open(po_path(locale), "rb") as fileobj:
+    with open(po_path(locale, domain_of(locale)), "rb") as fileobj:
         return read_po(fileobj, locale=locale)
 
 
@@ -151,9 +193,12 @@ def problems(locale: str, template: Catalog | None = None) -> list[str]:
     """Everything wrong with one catalogue: msgids of the code not in it or not translated, fuzzy
     entries, placeholders different from the msgid's, and NBSP / narrow NBSP characters."""
     template = template if template is not None else fresh_template()
+    if locale in CONSENT_LOCALES:
+        template = consent_template(template)
     found: list[str] = []
-    if not po_path(locale).exists():
-        return [f"{locale}: no catalogue at {po_path(locale).relative_to(ROOT)}"]
+    path = po_path(locale, domain_of(locale))
+    if not path.exists():
+        return [f"{locale}: no catalogue at {path.relative_to(ROOT)}"]
     catalog = load_po(locale)
     for message in template:
         if not message.id:
@@ -201,26 +246,29 @@ def update_command() -> None:
     """Extract, then merge the template into every language's messages.po."""
     extract()
     update()
-    click.echo("Updated " + ", ".join(str(po_path(locale).relative_to(ROOT)) for locale in LOCALES))
+    click.echo("Updated " + ", ".join(str(po_path(locale, domain_of(locale)).relative_to(ROOT))
+                                      for locale in (*LOCALES, *CONSENT_LOCALES)))
 
 
 @translate_group.command("compile")
 def compile_command() -> None:
     """Build the .mo files the app loads (``make translations``)."""
     compile_catalogues()
-    click.echo("Compiled " + ", ".join(LOCALES))
+    click.echo("Compiled " + ", ".join((*LOCALES, *CONSENT_LOCALES)))
 
 
 @translate_group.command("check")
 def check_command() -> None:
     """Fail if a catalogue is incomplete, has fuzzy entries or changes a placeholder."""
     template = fresh_template()
-    found = [problem for locale in LOCALES for problem in problems(locale, template)]
+    found = [problem for locale in (*LOCALES, *CONSENT_LOCALES) for problem in problems(locale, template)]
     for problem in found:
         click.echo(problem, err=True)
     if found:
         raise click.ClickException(f"{len(found)} problem(s) in the translations")
-    click.echo(f"{len(LOCALES)} catalogues complete ({sum(1 for m in template if m.id)} messages each)")
+    click.echo(f"{len(LOCALES)} catalogues complete ({sum(1 for m in template if m.id)} messages each), "
+               f"{len(CONSENT_LOCALES)} consent catalogues complete "
+               f"({sum(1 for m in consent_template(template) if m.id)} messages each)")
 
 
 def in_memory(locale: str):
@@ -235,4 +283,4 @@ def in_memory(locale: str):
     buffer = _io.BytesIO()
     write_mo(buffer, load_po(locale), use_fuzzy=False)
     buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
+    return Translations(buffer, domain=domain_of(locale))

@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from flows.i18n import Catalogues, Translator, catalogue
-from flows.languages import ARABIC_ARTICLE, CODES, COMMAND_WORDS, SOURCE, key, language_command
+from flows.languages import ARABIC_ARTICLE, CODES, COMMAND_WORDS, SOURCE, explain_pick, key, language_command
 from flows.question import N_
 
 
@@ -134,7 +134,20 @@ def _recognised(typed: str, t: Translator, language: str) -> Typed | None:
     is_language, language_number = language_command(typed)
     if is_language:  # LANGUAGE works in all seven languages, whatever the dialogue's language
         return Typed(Command.LANGUAGE, language_number)
-    return _look_up(typed, _forms(t, language))
+    forms = _forms(t, language)
+    return _look_up(typed, forms) or _explain_named(typed, forms)
+
+
+def _explain_named(typed: str, forms: dict[str, Command]) -> Typed | None:
+    """EXPLAIN and a language's name ("EXPLAIN Tigrinya", "explain ትግርኛ"), as its number."""
+    words = typed.split(" ")
+    for cut in range(1, len(words)):
+        head = " ".join(words[:cut])
+        if any(forms.get(form) is Command.EXPLAIN for form in _variants(head)):
+            number = explain_pick(" ".join(words[cut:]))
+            if number is not None:
+                return Typed(Command.EXPLAIN, number)
+    return None
 
 
 def recognise(text: str, t: Translator, language: str = SOURCE) -> Typed | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.i18n import Translator, tr
+from flows.languages import EXPLAIN_BY_CODE
 from flows.question import N_
 from flows.state import DialogueState
 
@@ -70,6 +71,13 @@ CHILD_WHAT = N_(
     "decides if you are a victim. Children's services at your local council are also told, so "
     "they can keep you safe and support you."
 )
+UNREVIEWED = N_(
+    "Warning: the explanation in {language} is a machine-assisted draft, not yet reviewed by a "
+    "native speaker. Use a qualified interpreter if you can."
+)
+"""Shown to the responder, in the dialogue's language, before an explanation in a language no
+native speaker has reviewed (``Language.reviewed``; translations/README.md)."""
+
 AGE_FIRST = N_(
     "What the person is told depends on their age. Answer whether they are under 18 first, then "
     "reply EXPLAIN."
@@ -101,12 +109,25 @@ def for_age(under_18: Any) -> Explanation | None:
     return None
 
 
-def show(state: DialogueState, explanation: Explanation, language: str, t: Translator) -> list[str]:
-    """The explanation's messages in the language of ``t``, recorded as shown in ``language``."""
+def show(state: DialogueState, explanation: Explanation, language: str, t: Translator,
+         responder: Translator) -> list[str]:
+    """The explanation's messages in the language of ``t``, recorded as shown in ``language``,
+    after a warning to the responder (in the language of ``responder``) when no native speaker
+    has reviewed that language."""
     shown = {"version": explanation.version, "language": language}
     if shown not in state.consent_explanations:
         state.consent_explanations = [*state.consent_explanations, shown]
-    return [tr(t, text) for text in explanation.texts]
+    texts = [tr(t, text) for text in explanation.texts]
+    if not reviewed(language):
+        named = EXPLAIN_BY_CODE[language]
+        texts.insert(0, tr(responder, UNREVIEWED, language=f"{named.name} ({named.english})"))
+    return texts
+
+
+def reviewed(language: str) -> bool:
+    """Has a native speaker reviewed the explanation in ``language``?"""
+    found = EXPLAIN_BY_CODE.get(language)
+    return bool(found and found.reviewed)
 
 
 def record_answer(state: DialogueState, question_id: str) -> None:

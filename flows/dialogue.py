@@ -572,22 +572,22 @@ def _switch(step: _Step, code: str) -> Turn:
 
 def _explain(step: _Step, number: int | None) -> Turn:
     """EXPLAIN: the explanation for the person's route (adult or child) and the privacy summary,
-    to read to them, in the dialogue's language or, with a number from the language list, in
-    that language."""
-    code = step.state.language if number is None else languages.by_number(number)
+    to read to them, in the dialogue's language or, with a number from the EXPLAIN list (the
+    dialogue's languages and ``languages.EXPLAIN_ONLY``), in that language."""
+    code = step.state.language if number is None else languages.explain_by_number(number)
     if code is None:
         step.say(
             "There is no option {number}. Choose from 1 to {count}",
             number=number,
-            count=len(languages.LANGUAGES),
+            count=len(languages.EXPLAIN_LANGUAGES),
         )
-        step.messages.append(languages.menu_lines())
+        step.messages.append(languages.explain_menu_lines())
         return _finish(step)
     explanation = consent.for_age(step.state.values().get("pv-under-age"))
     if explanation is None:
         step.say(consent.AGE_FIRST)
         return _finish(step)
-    step.messages.extend(consent.show(step.state, explanation, code, step.translator(code)))
+    step.messages.extend(consent.show(step.state, explanation, code, step.translator(code), step.t))
     step.explained = True
     return _finish(step)
 
@@ -659,7 +659,7 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
         progress = _progress(state, question)
         if ask:
             if question.id == consent.CONSENT_QUESTION and not step.explained:
-                step.messages.append(tr(step.t, languages.EXPLAIN_OFFER) + "\n" + languages.menu_lines())
+                step.messages.append(tr(step.t, languages.EXPLAIN_OFFER) + "\n" + languages.explain_menu_lines())
             current = state.answers.get(question.id, {}).get("value")
             step.messages.append(render.prompt(question, progress, current, step.t))
         return Turn(state, step.messages, render.view(question, progress, step.t))

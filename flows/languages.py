@@ -1,4 +1,4 @@
-"""The seven dialogue languages: the first-contact menu, LANGUAGE and EXPLAIN, and SMS fitting.
+"""The seven dialogue languages: the first-contact menu, LANGUAGE and EXPLAIN, and SMS budgets.
 
 English is the source language (msgids are the English text); the other six have catalogues under
 ``translations/``. Each language is offered *named in itself*, so someone who cannot read English
@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Callable
 
 from flows.i18n import Translator, tr
 from flows.question import N_
@@ -30,25 +29,58 @@ class Language:
     english: str
     word: tuple[str, ...]
     """The word for LANGUAGE in this language (typed forms, with and without accents)."""
+    sms_segments: int = 3
+    """The SMS segments one reply may take in this language, written faithfully: letters outside
+    the GSM alphabet (ŵ, ë, ư, ș, ł, Arabic) make a message UCS-2, 67 characters a segment, and
+    accents are never stripped to save segments ("Bi ép mai dam" is ambiguous), so the longest
+    prompt (the ten kinds of exploitation) takes more segments than in English."""
     rtl: bool = False
     latin: bool = True
-    """Written in the Latin alphabet, so an over-long SMS may fall back to unaccented letters."""
+    """Written in the Latin alphabet."""
+    reviewed: bool = False
+    """Reviewed by a native speaker (translations/README.md says by whom). An unreviewed
+    explanation is shown to the responder with a warning (``flows.consent.UNREVIEWED``)."""
+    catalogue: str = ""
+    """The locale of its catalogues under translations/ when it differs from ``code``."""
 
 
 LANGUAGES: tuple[Language, ...] = (
-    Language("en", "English", "English", ("LANGUAGE",)),
-    Language("cy", "Cymraeg", "Welsh", ("IAITH",)),
-    Language("sq", "Shqip", "Albanian", ("GJUHA", "GJUHË")),
-    Language("vi", "Tiếng Việt", "Vietnamese", ("NGÔN NGỮ", "NGONNGU")),
-    Language("ro", "Română", "Romanian", ("LIMBA", "LIMBĂ")),
-    Language("pl", "Polski", "Polish", ("JĘZYK", "JEZYK")),
-    Language("ar", "العربية", "Arabic", ("لغة", "اللغة"), rtl=True, latin=False),
+    Language("en", "English", "English", ("LANGUAGE",), reviewed=True),
+    Language("cy", "Cymraeg", "Welsh", ("IAITH",), sms_segments=6),
+    Language("sq", "Shqip", "Albanian", ("GJUHA", "GJUHË"), sms_segments=6),
+    Language("vi", "Tiếng Việt", "Vietnamese", ("NGÔN NGỮ", "NGONNGU"), sms_segments=5),
+    Language("ro", "Română", "Romanian", ("LIMBA", "LIMBĂ"), sms_segments=6),
+    Language("pl", "Polski", "Polish", ("JĘZYK", "JEZYK"), sms_segments=6),
+    Language("ar", "العربية", "Arabic", ("لغة", "اللغة"), sms_segments=4, rtl=True, latin=False),
 )
 """In menu order: the number a user replies with is the position here, from 1."""
 
 CODES: tuple[str, ...] = tuple(language.code for language in LANGUAGES)
 BY_CODE: dict[str, Language] = {language.code: language for language in LANGUAGES}
 SOURCE = "en"
+
+EXPLAIN_ONLY: tuple[Language, ...] = (
+    Language("ti", "ትግርኛ", "Tigrinya", (), latin=False),
+    Language("am", "አማርኛ", "Amharic", (), latin=False),
+    Language("fa", "فارسی", "Farsi", (), rtl=True, latin=False),
+    Language("prs", "دری", "Dari", (), rtl=True, latin=False, catalogue="fa_AF"),
+    Language("ps", "پښتو", "Pashto", (), rtl=True, latin=False),
+    Language("ckb", "کوردی", "Kurdish (Sorani)", (), rtl=True, latin=False),
+    Language("ur", "اردو", "Urdu", (), rtl=True, latin=False),
+    Language("bn", "বাংলা", "Bengali", (), latin=False),
+    Language("zh", "中文", "Chinese", (), latin=False, catalogue="zh_Hans"),
+    Language("pt", "Português", "Portuguese", ()),
+    Language("es", "Español", "Spanish", ()),
+)
+"""Languages of the people referred that the dialogue does not speak: the consent explanation and
+the privacy summary exist in them (``EXPLAIN 8`` ... or ``EXPLAIN Tigrinya``), to be read to or
+shown to the person; their catalogue is ``translations/<catalogue>/LC_MESSAGES/consent.po``.
+With the dialogue's seven, they cover the main language of each of the twenty nationalities most
+often referred to the NRM (Eritrean: Tigrinya; Ethiopian: Amharic; Afghan: Dari and Pashto;
+Iranian: Farsi; Iraqi: Arabic and Sorani; Indian and Pakistani: Urdu; Bangladeshi: Bengali...)."""
+EXPLAIN_LANGUAGES: tuple[Language, ...] = LANGUAGES + EXPLAIN_ONLY
+"""The EXPLAIN list, numbered from 1: the dialogue's seven keep their numbers."""
+EXPLAIN_BY_CODE: dict[str, Language] = {language.code: language for language in EXPLAIN_LANGUAGES}
 
 LANGUAGE_QUESTION = "language"
 """The id of the language question in the web chat API (it is not a field of the referral)."""
@@ -74,6 +106,18 @@ def by_number(number: int | None) -> str | None:
 def menu_lines() -> str:
     """The numbered list, each language named in itself ("1 English" ... "7 العربية")."""
     return "\n".join(f"{n} {language.name}" for n, language in enumerate(LANGUAGES, start=1))
+
+
+def explain_menu_lines() -> str:
+    """The EXPLAIN list: "1 English" ... "7 العربية", "8 ትግርኛ" ... "18 Español"."""
+    return "\n".join(f"{n} {language.name}" for n, language in enumerate(EXPLAIN_LANGUAGES, start=1))
+
+
+def explain_by_number(number: int) -> str | None:
+    """The code of EXPLAIN list entry ``number`` (1-based), or None."""
+    if 1 <= number <= len(EXPLAIN_LANGUAGES):
+        return EXPLAIN_LANGUAGES[number - 1].code
+    return None
 
 
 def menu(t: Translator) -> str:
@@ -112,6 +156,29 @@ for _language in LANGUAGES:
         _NAMES[key(_name)] = _language.code
         _NAMES[key(_name).replace(" ", "")] = _language.code
 _NAMES.update({key("عربي"): "ar", key("Cymru"): "cy", key("Welsh"): "cy", key("Viet"): "vi"})
+
+
+_EXPLAIN_NAMES: dict[str, str] = {}
+for _language in EXPLAIN_LANGUAGES:
+    for _name in (_language.code, _language.catalogue, _language.name, _language.english):
+        if _name:
+            _EXPLAIN_NAMES[key(_name)] = _language.code
+            _EXPLAIN_NAMES[key(_name).replace(" ", "")] = _language.code
+_EXPLAIN_NAMES.update({key(name): code for name, code in (
+    ("Persian", "fa"), ("Farsi", "fa"), ("Kurdish", "ckb"), ("Sorani", "ckb"), ("کوردیی ناوەندی", "ckb"),
+    ("Mandarin", "zh"), ("中文", "zh"), ("简体中文", "zh"), ("Bangla", "bn"), ("Portugues", "pt"),
+    ("Espanol", "es"), ("Castellano", "es"), ("Tigrigna", "ti"), ("Tigrigna", "ti"), ("فارسی دری", "prs"),
+    ("Welsh", "cy"), ("Arabic", "ar"), ("عربي", "ar"),
+)})
+
+
+def explain_pick(text: str) -> int | None:
+    """The EXPLAIN list number of the language ``text`` names (its own name, its English name or
+    its code: "Tigrinya", "ትግርኛ", "dari"), or None."""
+    code = _EXPLAIN_NAMES.get(key(text)) or _EXPLAIN_NAMES.get(key(text).replace(" ", ""))
+    if code is None:
+        return None
+    return [language.code for language in EXPLAIN_LANGUAGES].index(code) + 1
 
 
 def pick(text: str) -> str | None:
@@ -300,14 +367,15 @@ def strip_approximate(folded: str, language: str) -> tuple[str, bool]:
     return folded, False
 
 
-# -- fitting an SMS --------------------------------------------------------------------------
+# -- SMS: unaccented typing, and the budget of a reply -----------------------------------
 
 _GSM_LETTERS = frozenset("ÄÖÑÜäöñüàèéùìòÇÉÅåÆæØøß")
 
 
 def unaccented(text: str) -> str:
     """Latin letters without accents (keeping those the GSM 03.38 alphabet has), e.g. "Română"
-    -> "Romana": the way many people text in these languages to stay in the cheaper alphabet."""
+    -> "Romana": the way many people text in these languages to stay in the cheaper alphabet.
+    For reading what people type only: the product never sends a text stripped so."""
     out = []
     for ch in text:
         if ch in _GSM_LETTERS or ord(ch) < 128:
@@ -320,19 +388,7 @@ def unaccented(text: str) -> str:
     return "".join(out)
 
 
-def sms_text(text: str, language: str, segments: Callable[[str], int], budget: int = 3) -> str:
-    """``text`` as it should go out by SMS in ``language``.
-
-    Accented Latin letters (Welsh â, Polish ł, Romanian ș, Albanian ë, Vietnamese ư...) are not in
-    the GSM-7 alphabet, so such a message is sent in UCS-2 with 67 characters a segment instead of
-    153. A text that does not fit ``budget`` segments that way is sent without the accents when
-    that makes it fit, as SMS services in these languages commonly do; otherwise it is unchanged.
-    ``segments`` is the channel's segment counter (``bot.segments.segments``).
-    """
-    if segments(text) <= budget:
-        return text
-    lang = BY_CODE.get(language)
-    if lang is None or not lang.latin:
-        return text
-    plain = unaccented(text)
-    return plain if segments(plain) < segments(text) else text
+def sms_segments(language: str) -> int:
+    """The segment budget of one SMS reply in ``language`` (3 for an unknown code: GSM-7)."""
+    found = BY_CODE.get(language)
+    return found.sms_segments if found else 3

@@ -8,7 +8,10 @@ raises ``Ambiguous`` with the closest few entries so the dialogue can offer a nu
 How a match is decided, in order:
 1. an explicit alias (abbreviations and common short forms, per list);
 2. an exact match after normalisation (case, accents, punctuation, "&"/"and", a leading "The"),
-   against the whole entry or any part of a bilingual entry such as "Cardiff / Caerdydd";
+   against the whole entry or any part of a bilingual entry such as "Cardiff / Caerdydd", or
+   against the entry's names in the other languages (``flows/data/names/``: countries by their
+   CLDR names, nationality adjectives, the official Welsh names of councils and police forces,
+   Arabic script), the dialogue's language first;
 3. fuzzy scores from rapidfuzz: whole-text similarity (typos) and a word score (words in any
    order, word prefixes such as "salv army"); accepted when one entry is clearly ahead.
 """
@@ -23,6 +26,12 @@ from pathlib import Path
 from flows.question import N_, Ambiguous, Invalid
 
 DATA_DIR = Path(__file__).parent / "data"
+NAMES_DIR = DATA_DIR / "names"
+"""``<kind>.<language>.tsv`` files (columns list, entry, name): how each language names entries."""
+NAME_LANGUAGES = ("cy", "sq", "vi", "ro", "pl", "ar")
+"""Languages with names under NAMES_DIR. Every dialogue knows all of them (a responder working in
+English may type "Shqipëri" as the person said it, or paste Arabic script), but where a name means
+different entries in two languages, the dialogue's language decides."""
 
 LISTS = (
     "countries",
@@ -46,6 +55,12 @@ MIN_FUZZY_LENGTH = 3
 """Shorter text is matched only exactly or by alias: two letters fuzzy-match almost anything."""
 
 
+_LETTERS = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "ة": "ه", "ى": "ي", "ـ": ""})
+"""Letters NFKD does not take apart: Polish ł, Vietnamese đ, Turkish dotless i; Arabic taa
+marbuta and alif maqsura, often typed as haa and yaa, and the tatweel (أ إ آ lose their hamza
+and madda as combining marks)."""
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation, and collapse spaces, for comparing words.
 
@@ -55,7 +70,7 @@ def fold(text: str) -> str:
     if text.isascii():  # nothing to decompose or to fold beyond case
         plain = text.lower()
     else:
-        decomposed = unicodedata.normalize("NFKD", text)
+        decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
         plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     plain = re.sub(r"['\u2018\u2019`\u00b4]", "", plain).replace("&", " and ")
     return " ".join(re.sub(r"[\W_]+", " ", plain).split())
@@ -178,6 +193,7 @@ NATIONALITY_OF_COUNTRY: dict[str, str] = {
     "Vietnam": "Vietnamese", "Yemen": "Yemeni", "Zambia": "Zambian", "Zimbabwe": "Zimbabwean",
 }
 """Country entry -> nationality entry, so "Vietnam" answers a nationality question."""
+COUNTRY_OF_NATIONALITY: dict[str, str] = {nationality: country for country, nationality in NATIONALITY_OF_COUNTRY.items()}
 
 ALIASES: dict[str, dict[str, str]] = {
     "uk-police-forces": _POLICE_ALIASES,
@@ -227,7 +243,7 @@ ALIASES: dict[str, dict[str, str]] = {
         "uk citizen": "British",
     },
     "countries": {
-        **{nationality: country for country, nationality in NATIONALITY_OF_COUNTRY.items()},
+        **COUNTRY_OF_NATIONALITY,
         **_COUNTRY_ALIASES,
     },
 }
@@ -270,8 +286,46 @@ def entries(list_name: str) -> tuple[str, ...]:
 
 
 @cache
-def _index(list_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Parallel tuples (key, entry): each entry under its whole key and each " / " part."""
+def _names_file(path: Path) -> tuple[tuple[str, str, str], ...]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        if line.strip() and not line.startswith("#"):
+            list_name, entry, name = line.split("\t")
+            rows.append((list_name, entry, name))
+    return tuple(rows)
+
+
+@cache
+def names(list_name: str, language: str) -> tuple[tuple[str, str], ...]:
+    """(name, entry) pairs: the entries of ``list_name`` as ``language`` names them.
+
+    A country's name also answers a nationality question (its nationality) and a nationality
+    adjective a country question, as the English names do (``NATIONALITY_OF_COUNTRY``); a
+    council's or police force's name also names it as a first responder organisation."""
+    found: list[tuple[str, str]] = []
+    for path in sorted(NAMES_DIR.glob(f"*.{language}.tsv")):
+        for listed, entry, name in _names_file(path):
+            if listed == list_name:
+                found.append((name, entry))
+            elif (listed, list_name) == ("countries", "nationalities") and entry in NATIONALITY_OF_COUNTRY:
+                found.append((name, NATIONALITY_OF_COUNTRY[entry]))
+            elif (listed, list_name) == ("nationalities", "countries") and entry in COUNTRY_OF_NATIONALITY:
+                found.append((name, COUNTRY_OF_NATIONALITY[entry]))
+            elif list_name == "first-responder-organisations" and entry in entries(list_name):
+                found.append((name, entry))  # councils and police forces are first responders
+    return tuple(found)
+
+
+@cache
+def _index(list_name: str, language: str = "en") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Parallel tuples (key, entry): each entry under its whole key and each " / " part, then
+    under its names in ``language``, then in the other languages of NAME_LANGUAGES."""
+    return _own_index(list_name, language)[:2]
+
+
+@cache
+def _own_index(list_name: str, language: str) -> tuple[tuple[str, ...], tuple[str, ...], int]:
+    """``_index`` and how many of its keys are English or ``language`` (they come first)."""
     keys: list[str] = []
     owners: list[str] = []
     for entry in (*entries(list_name), *OTHER_NAMES.get(list_name, ())):
@@ -280,15 +334,27 @@ def _index(list_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             if variant:
                 keys.append(variant)
                 owners.append(entry)
-    return tuple(keys), tuple(owners)
+    own = len(keys)
+    for code in dict.fromkeys((language, *NAME_LANGUAGES)):
+        for name, entry in names(list_name, code):
+            if _key(name):
+                keys.append(_key(name))
+                owners.append(entry)
+        if code == language:
+            own = len(keys)
+    return tuple(keys), tuple(owners), own
 
 
 @cache
-def _exact(list_name: str) -> dict[str, tuple[str, ...]]:
-    """Key -> the entries it names exactly; entries whose whole name it is come first."""
-    keys, owners = _index(list_name)
+def _exact(list_name: str, language: str) -> dict[str, tuple[str, ...]]:
+    """Key -> the entries it names exactly; entries whose whole name it is come first, and a key
+    that is an English name or a name in ``language`` names only those entries."""
+    keys, owners, own = _own_index(list_name, language)
+    named_here = set(keys[:own])
     found: dict[str, list[str]] = {}
-    for key, entry in zip(keys, owners):
+    for position, (key, entry) in enumerate(zip(keys, owners)):
+        if position >= own and key in named_here:
+            continue  # another language's name for what English or this language names so
         if entry not in found.setdefault(key, []):
             found[key].append(entry)
     return {
@@ -297,8 +363,9 @@ def _exact(list_name: str) -> dict[str, tuple[str, ...]]:
     }
 
 
-def match(list_name: str, text: str, exclude: tuple[str, ...] = ()) -> str:
-    """The list entry meant by ``text``; ``Ambiguous`` with the closest few, or ``Invalid``."""
+def match(list_name: str, text: str, exclude: tuple[str, ...] = (), language: str = "en") -> str:
+    """The list entry meant by ``text``, typed in English or in ``language``; ``Ambiguous`` with
+    the closest few, or ``Invalid``."""
     query = _key(text)
     if not query:
         raise Invalid(N_("Please type a name"))
@@ -308,7 +375,7 @@ def match(list_name: str, text: str, exclude: tuple[str, ...] = ()) -> str:
     if alias is not None:
         return _allowed(alias, excluded)
 
-    exact = _exact(list_name).get(query, ())
+    exact = _exact(list_name, language).get(query, ())
     if exact:
         allowed = [entry for entry in exact if entry not in excluded]
         if not allowed:
@@ -319,7 +386,7 @@ def match(list_name: str, text: str, exclude: tuple[str, ...] = ()) -> str:
 
     if len(query.replace(" ", "")) < MIN_FUZZY_LENGTH:
         raise _no_match(text)
-    ranked = _rank(list_name, query, excluded)
+    ranked = _rank(list_name, query, excluded, language)
     return _decide(ranked, text)
 
 
@@ -330,7 +397,7 @@ def _allowed(entry: str, excluded: set[str]) -> str:
     return entry
 
 
-def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, float]]:
+def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list[tuple[str, float]]:
     """Entries with their best score over their keys, best first (ties: closer whole string).
 
     A key scores the better of the whole-text similarity (typos, missing spaces: fuzz.ratio) and
@@ -339,7 +406,7 @@ def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, flo
     """
     from rapidfuzz import fuzz, process  # imported at the first list answer: start-up needs none
 
-    keys, owners = _index(list_name)
+    keys, owners = _index(list_name, language)
     typed = query.split()
     whole = {
         position: score
@@ -347,8 +414,8 @@ def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, flo
             query, keys, scorer=fuzz.ratio, limit=None, score_cutoff=SUGGEST_SCORE / 2
         )
     }
-    similar = _similar_words(list_name, typed)
-    holders = _word_holders(list_name)
+    similar = _similar_words(list_name, typed, language)
+    holders = _word_holders(list_name, language)
     by_words = {
         position
         for word in typed
@@ -366,21 +433,21 @@ def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, flo
             score = max(score, _word_score(typed, keys[position].split(), similar))
         scores[entry] = max(scores.get(entry, 0.0), score)
         tiebreak[entry] = max(tiebreak.get(entry, 0.0), whole.get(position, 0.0))
-    order = _order(list_name)
+    order = _order(list_name, language)
     ranked = sorted(scores.items(), key=lambda item: (-item[1], -tiebreak[item[0]], order[item[0]]))
     return [item for item in ranked if item[1] >= SUGGEST_SCORE / 2]
 
 
 @cache
-def _order(list_name: str) -> dict[str, int]:
+def _order(list_name: str, language: str) -> dict[str, int]:
     """Each entry's place in its list (the last tie-break)."""
-    _, owners = _index(list_name)
+    _, owners = _index(list_name, language)
     return {entry: position for position, entry in enumerate(dict.fromkeys(owners))}
 
 
 GENERIC_WORDS = frozenset(
     "the of and on upon in city council borough county district metropolitan police "
-    "constabulary service authority".split()
+    "constabulary service authority cyngor heddlu sir sirol bwrdeistref dinas a".split()
 )
 """Words that do not identify an entry: typed but absent from an entry, they are not held
 against it ("hackney council" still finds London Borough of Hackney)."""
@@ -390,9 +457,9 @@ PREFIX_WORD_SCORE = 85.0
 
 
 @cache
-def _word_holders(list_name: str) -> dict[str, tuple[int, ...]]:
+def _word_holders(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
     """Each distinct word of the list's keys -> the positions of the keys containing it."""
-    keys, _ = _index(list_name)
+    keys, _ = _index(list_name, language)
     holders: dict[str, list[int]] = {}
     for position, key in enumerate(keys):
         for word in set(key.split()):
@@ -400,12 +467,12 @@ def _word_holders(list_name: str) -> dict[str, tuple[int, ...]]:
     return {word: tuple(positions) for word, positions in holders.items()}
 
 
-def _similar_words(list_name: str, typed: list[str]) -> dict[str, dict[str, float]]:
+def _similar_words(list_name: str, typed: list[str], language: str) -> dict[str, dict[str, float]]:
     """For each typed word, the list's words that resemble it (fuzz.ratio), or that it starts
     (scored PREFIX_WORD_SCORE at least: "salv" of "salvation")."""
     from rapidfuzz import fuzz, process
 
-    vocabulary = tuple(_word_holders(list_name))
+    vocabulary = tuple(_word_holders(list_name, language))
     similar: dict[str, dict[str, float]] = {}
     for word in set(typed):
         found = {

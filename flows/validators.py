@@ -199,8 +199,8 @@ def _lookup(question: Question, text: str, ctx: ParseContext) -> str:
         if ctx.t is not None:
             said.add(fold(languages.unaccented(ctx.t.gettext(languages.UNKNOWN))))
         if fold(languages.unaccented(text)) in said:  # "Nieznane", "Không rõ": the list's Unknown
-            return lookups.match(question.lookup, "Unknown", question.exclude)
-    return lookups.match(question.lookup, text, question.exclude)
+            return lookups.match(question.lookup, "Unknown", question.exclude, ctx.language)
+    return lookups.match(question.lookup, text, question.exclude, ctx.language)
 
 
 def as_typed(question: Question, text: str) -> str:

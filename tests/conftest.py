@@ -45,16 +45,18 @@ def compiled_catalogues() -> None:
     committed). Build them when one is missing or older than its .po, so that tests of the
     channels and pages in other languages see the current translations."""
     from backend import i18n
+    from bot import i18n as bot_i18n
     from bot import translate
 
     def stale(locale: str) -> bool:
-        po = translate.po_path(locale)
+        po = translate.po_path(locale, translate.domain_of(locale))
         mo = po.with_suffix(".mo")
         return not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime
 
-    if any(stale(locale) for locale in translate.LOCALES):
+    if any(stale(locale) for locale in (*translate.LOCALES, *translate.CONSENT_LOCALES)):
         translate.compile_catalogues()
         i18n.translator.cache_clear()
+        bot_i18n.catalogue.cache_clear()
 
 
 @pytest.fixture

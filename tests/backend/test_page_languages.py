@@ -33,7 +33,7 @@ def test_sign_in_with_accept_language_cy_is_in_welsh(client: FlaskClient) -> Non
     assert '<h1 class="govuk-heading-l">Mewngofnodi</h1>' in html
     assert 'lang="cy"' in html_tag(html) and 'dir="ltr"' in html_tag(html)
     assert "Cyfeiriad e-bost" in html and "Cyfrinair" in html  # the labels
-    assert "<title>Mewngofnodi - NRM Referral Assistant</title>" in html
+    assert "<title>Mewngofnodi - Cynorthwyydd Atgyfeirio NRM</title>" in html  # the service name too (issue 13)
     assert "Sign in" not in html
 
 

@@ -81,6 +81,13 @@ def test_sanitise_replaces_typographic_punctuation_by_gsm_equivalents() -> None:
     assert encoding(clean) == GSM7
 
 
+def test_sanitise_leaves_the_punctuation_of_a_text_that_needs_ucs2_anyway() -> None:
+    persian = "\u00abاطلاعیه حریم خصوصی\u00bb برده\u200cگی"  # guillemets and a zero-width non-joiner
+    assert sanitise(persian) == persian
+    assert sanitise("\u201eCytat\u201d \u2013 łódź") == "\u201eCytat\u201d \u2013 łódź"  # UCS-2 either way
+    assert sanitise("\u201cQuote\u201d \u2013 ok\u2026") == '"Quote" - ok...'  # GSM-7 once replaced
+
+
 def test_sanitise_leaves_letters_of_other_languages_alone() -> None:
     assert sanitise("Zażółć gęślą jaźń") == "Zażółć gęślą jaźń"
     assert sanitise("Türkçe: çok güzel") == "Türkçe: çok güzel"

@@ -1,5 +1,5 @@
 """The SMS channel in the seven languages: the language list at first contact, LANGUAGE at any step,
-every reply fitted to three segments in its language, and the channel's own words (DONE, RESUME,
+every reply fitted to its language's segment budget, with every accent, and the channel's own words (DONE, RESUME,
 NEW, the quick-exit word) in the draft's language, with or without accents.
 
 The app loads compiled catalogues; the ``compiled_catalogues`` fixture builds them when stale.
@@ -18,7 +18,7 @@ from backend import db
 from backend.db import utcnow
 from bot import sms
 from bot.i18n import translator
-from bot.segments import MAX_SEGMENTS, is_gsm7, sanitise, segments
+from bot.segments import MAX_SEGMENTS, is_gsm7, pack, sanitise, segments
 from flows import languages, render
 from flows.dialogue import BY_ID
 from flows.referral_questions import PARTS, part_of
@@ -60,8 +60,8 @@ def test_a_welsh_first_contact_gets_the_welcome_and_first_question_in_welsh(phon
     assert phone.current() == "reference"
     assert "Atgyfeiriad NRM" in text  # the welcome, in Welsh
     assert "NRM referral" not in text
-    assert replies[-1].startswith("(" + cy.gettext("About you") + " 1/") and cy.gettext(BY_ID["reference"].prompt) in replies[-1]
-    assert all(segments(message) <= MAX_SEGMENTS for message in replies)
+    assert "\n(" + cy.gettext("About you") + " 1/" in "\n" + replies[-1] and cy.gettext(BY_ID["reference"].prompt) in replies[-1]
+    assert all(segments(message) <= languages.sms_segments("cy") for message in replies)
     # registration answers are kept through the language question
     assert phone.state()["answers"]["user-organisation"]["value"] == "The Salvation Army"
 
@@ -124,18 +124,18 @@ def test_language_mid_dialogue_switches_and_asks_the_question_again(phone: SmsPh
     assert phone.answer("reference") == "SA-0412" and phone.current() == "fr-location"
 
 
-# -- fitting each message to three segments, in its language -------------------------------------
+# -- fitting each message to its language's budget, accents kept -----------------------------------
 
 
-@pytest.mark.parametrize(("choice", "code"), [("6", "pl"), ("2", "cy")])
-def test_a_long_prompt_goes_out_as_one_gsm7_message_without_accents(
+@pytest.mark.parametrize(("choice", "code"), [("6", "pl"), ("2", "cy"), ("4", "vi")])
+def test_a_long_prompt_goes_out_as_one_message_with_its_accents_within_the_language_budget(
     phone: SmsPhone, choice: str, code: str
 ) -> None:
     start(phone, choice)
     _walk_to(phone, "types-of-exploitation")
     t = translator(code)
     question = BY_ID["types-of-exploitation"]
-    title = languages.unaccented(sanitise(t.gettext(question.prompt)))
+    title = sanitise(t.gettext(question.prompt))
     carrying = [message for message in phone.replies if title in message]
     assert len(carrying) == 1, phone.replies
     message = carrying[0]
@@ -143,9 +143,10 @@ def test_a_long_prompt_goes_out_as_one_gsm7_message_without_accents(
     number, name = part_of(question)
     progress = render.Progress(name, number, len(PARTS), step, of)
     accented = sanitise(render.prompt(question, progress, None, t))
-    assert segments(accented) > MAX_SEGMENTS  # with its accents (UCS-2) it would not fit
-    assert message.endswith(languages.unaccented(accented))  # every option, in one message
-    assert is_gsm7(message) and segments(message) <= MAX_SEGMENTS
+    assert segments(accented) > MAX_SEGMENTS  # more than an English prompt may take...
+    assert message.endswith(accented)  # ...yet every option, with every accent, in one message
+    assert languages.unaccented(message) != message
+    assert segments(message) <= languages.sms_segments(code)
 
 
 def test_a_short_polish_prompt_keeps_its_accents(phone: SmsPhone) -> None:
@@ -155,7 +156,7 @@ def test_a_short_polish_prompt_keeps_its_accents(phone: SmsPhone) -> None:
     assert not is_gsm7(prompt)  # it has letters only UCS-2 can carry...
     assert prompt in replies[-1]  # ...and goes out with them
     assert "Zgłoszenie do NRM" in replies[0]
-    assert all(segments(message) <= MAX_SEGMENTS for message in replies)
+    assert all(segments(message) <= languages.sms_segments("pl") for message in replies)
 
 
 @pytest.mark.parametrize("code", [code for code in languages.CODES if code != "en"])
@@ -163,7 +164,8 @@ def test_every_reply_of_a_whole_referral_fits_in_every_language(sms_app: Flask, 
     phone = SmsPhone(sms_app)
     start(phone, str(languages.number_of(code)))
     for _ in range(100):
-        assert all(segments(m) <= MAX_SEGMENTS and len(m) <= 1600 for m in phone.replies), phone.replies
+        budget = languages.sms_segments(code)
+        assert all(segments(m) <= budget and len(m) <= 1600 for m in phone.replies), phone.replies
         current = phone.current()
         if current == "review":
             break
@@ -172,15 +174,22 @@ def test_every_reply_of_a_whole_referral_fits_in_every_language(sms_app: Flask, 
     assert phone.current() == "review"
 
 
-def test_as_sms_keeps_accents_when_they_fit_and_splits_a_long_text_keeping_them() -> None:
-    assert sms.as_sms("Zażółć gęślą jaźń", "pl") == "Zażółć gęślą jaźń"
-    assert sms.as_sms("\u201cCytat\u201d \u2013 tak", "pl") == '"Cytat" - tak'
-    long_polish = "Łódź " * 60  # 300 UCS-2 units: five segments, three without the accent
-    assert sms.as_sms(long_polish, "pl") == "Lodz " * 60
+def test_a_reply_keeps_every_accent_and_a_long_text_is_split_at_sentence_ends() -> None:
+    """Issue 13: "Bị ép mại dâm" once went out as "Bi ép mai dam" (é is in the GSM alphabet, the
+    other marks are not), decided by the dialogue's language rather than the text's own. Now no
+    letter is changed, in any language, and a long text is cut between its sentences."""
+    assert pack(["Zażółć gęślą jaźń"], languages.sms_segments("pl")) == ["Zażółć gęślą jaźń"]
+    assert pack(["\u201cCytat\u201d \u2013 tak"], 3) == ['"Cytat" - tak']
+    vietnamese = " ".join(["Bị ép mại dâm hoặc bóc lột tình dục."] * 12)
+    for budget in (languages.sms_segments("en"), languages.sms_segments("vi")):  # read in an English dialogue too
+        sent = pack([vietnamese], budget)
+        assert len(sent) > 1 and all(segments(part) <= budget for part in sent)
+        assert " ".join(sent) == vietnamese  # nothing stripped, nothing lost
+        assert all(part.endswith(".") for part in sent)  # each part ends a sentence
     summary = "\n".join(f"{n} Miejsce: Łódź, ulica Żółta {n}" for n in range(1, 40))
-    assert sms.as_sms(summary, "pl") == summary  # too long either way: split later, as typed
-    arabic = "مرحبا " * 60
-    assert sms.as_sms(arabic, "ar") == arabic  # no fallback for Arabic script
+    assert "\n".join(pack([summary], 6)) == summary  # split between lines, as typed
+    arabic = "مرحبا بك. " * 60
+    assert "".join(pack([arabic], 4)).replace(" ", "") == arabic.replace(" ", "")
 
 
 # -- the channel's words in the draft's language ---------------------------------------------------

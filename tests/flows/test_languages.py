@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.segments import is_gsm7, segments
+from bot.segments import segments
 from bot.translate import in_memory
 from flows import consent, dialogue, languages, payload
 from flows.commands import Command, recognise
@@ -34,7 +34,8 @@ NAMES = ["English", "Cymraeg", "Shqip", "Tiếng Việt", "Română", "Polski", 
 
 @cache
 def catalogue(code: str) -> Translator:
-    return ENGLISH if code == "en" else in_memory(code)
+    """The catalogue of a dialogue language, or the consent catalogue of an EXPLAIN-only one."""
+    return ENGLISH if code == "en" else in_memory(languages.EXPLAIN_BY_CODE[code].catalogue or code)
 
 
 class Chat:
@@ -327,8 +328,10 @@ def test_explain_is_offered_before_the_consent_question_for_adults() -> None:
     chat.say("HELP")
     offer = chat.turn.messages[-2]
     assert offer.startswith("Reply EXPLAIN to see the explanation")
-    assert offer.endswith("\n".join(f"{n} {name}" for n, name in enumerate(NAMES, 1)))
-    assert segments(offer) <= 3
+    assert "\n".join(f"{n} {name}" for n, name in enumerate(NAMES, 1)) in offer  # the dialogue's seven keep their numbers
+    assert offer.endswith("\n8 ትግርኛ\n9 አማርኛ\n10 فارسی\n11 دری\n12 پښتو\n13 کوردی\n14 اردو\n15 বাংলা\n16 中文"
+                          "\n17 Português\n18 Español")
+    assert segments(offer) <= 4  # Ethiopic, Arabic, Bengali and Chinese script: UCS-2 in any dialogue
 
 
 def test_explain_is_not_offered_to_children() -> None:
@@ -349,8 +352,9 @@ def test_explain_with_a_number_shows_the_explanation_in_that_language_and_the_pa
     chat.say("EXPLAIN 4")
 
     vi = catalogue("vi")
-    assert chat.turn.messages[:4] == [vi.gettext(text) for text in consent.ADULT.texts]
-    assert chat.turn.messages[0] != consent.ADULT_IF_YES
+    assert chat.turn.messages[0].startswith("Warning: the explanation in Tiếng Việt (Vietnamese) is a machine-assisted draft")
+    assert chat.turn.messages[1:5] == [vi.gettext(text) for text in consent.ADULT.texts]
+    assert chat.turn.messages[1] != consent.ADULT_IF_YES
     assert chat.state.language == "en"  # the dialogue stays in English
     assert chat.question_id == "pv-want-to-submit-nrm"
     assert chat.last.endswith("1 Yes\n2 No")
@@ -374,6 +378,56 @@ def test_explain_with_a_number_shows_the_explanation_in_that_language_and_the_pa
     ]
 
 
+EXPLAIN_ONLY = [language.code for language in languages.EXPLAIN_ONLY]
+
+
+@pytest.mark.parametrize("code", EXPLAIN_ONLY)
+def test_explain_in_a_language_of_the_people_referred_shows_its_translation_after_a_warning(code: str) -> None:
+    """Tigrinya, Amharic, Farsi, Dari, Pashto, Sorani, Urdu, Bengali, Chinese, Portuguese and
+    Spanish: not dialogue languages, but the explanation and privacy summary exist in each, and
+    the responder is warned, in the dialogue's language, that no native speaker has reviewed it."""
+    number = [language.code for language in languages.EXPLAIN_LANGUAGES].index(code) + 1
+    for route, at in (("adult", "pv-want-to-submit-nrm"), ("child", "local-authority-contacted-about-child-local-authority-name")):
+        chat = Chat.at(at, route)
+        chat.say(f"EXPLAIN {number}")
+        explanation = consent.ADULT if route == "adult" else consent.CHILD
+        translated = [catalogue(code).gettext(text) for text in explanation.texts]
+        assert all(text not in explanation.texts for text in translated), (code, "untranslated")
+        warning = chat.turn.messages[0]
+        assert warning.startswith("Warning: the explanation in ") and "not yet reviewed by a native speaker" in warning
+        assert languages.EXPLAIN_BY_CODE[code].name in warning
+        assert chat.turn.messages[1:1 + len(translated)] == translated
+        assert chat.state.language == "en" and {"version": explanation.version, "language": code} in chat.state.consent_explanations
+
+
+def test_the_warning_comes_in_the_dialogue_language_and_never_for_a_reviewed_text() -> None:
+    chat = Chat.at("pv-want-to-submit-nrm")
+    chat.say("EXPLAIN")  # English: the source text, reviewed
+    assert chat.turn.messages[0] == consent.ADULT_IF_YES
+    assert not any("native speaker" in message for message in chat.turn.messages)
+    chat.say("LANGUAGE 6")  # Polish dialogue, Tigrinya explanation: the warning is in Polish
+    chat.say("EXPLAIN 8")
+    polish = catalogue("pl").gettext(consent.UNREVIEWED).format(language="ትግርኛ (Tigrinya)")
+    assert chat.turn.messages[0] == polish and polish.startswith("Uwaga")
+    assert consent.reviewed("en") and not consent.reviewed("ti") and not consent.reviewed("pl")
+
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("EXPLAIN Tigrinya", "ti"), ("explain ትግርኛ", "ti"), ("EXPLAIN dari", "prs"), ("EXPLAIN دری", "prs"),
+    ("explain farsi", "fa"), ("EXPLAIN Persian", "fa"), ("EXPLAIN Sorani", "ckb"), ("EXPLAIN Kurdish", "ckb"),
+    ("EXPLAIN Español", "es"), ("explain espanol", "es"), ("EXPLAIN 中文", "zh"), ("EXPLAIN Urdu", "ur"),
+    ("EXPLAIN Albanian", "sq"), ("EXPLAIN العربية", "ar"),
+])
+def test_explain_takes_a_language_name_as_well_as_a_number(typed: str, code: str) -> None:
+    found = recognise(typed, ENGLISH)
+    assert found is not None and found.command is Command.EXPLAIN
+    assert languages.explain_by_number(found.number) == code
+
+
+def test_explain_with_an_unknown_language_name_is_not_a_command() -> None:
+    assert recognise("EXPLAIN Klingon", ENGLISH) is None
+
+
 def test_without_explain_the_payload_says_no_explanation_was_shown() -> None:
     chat = Chat.at("pv-want-to-submit-nrm")
     chat.say("yes")
@@ -384,29 +438,20 @@ def test_without_explain_the_payload_says_no_explanation_was_shown() -> None:
 
 def test_explain_with_a_number_that_is_no_language() -> None:
     chat = Chat.at("pv-want-to-submit-nrm")
-    chat.say("EXPLAIN 9")
-    assert chat.turn.messages[0] == "There is no option 9. Choose from 1 to 7"
+    chat.say("EXPLAIN 19")
+    assert chat.turn.messages[0] == "There is no option 19. Choose from 1 to 18"
     assert chat.state.consent_explanations == []
     assert chat.question_id == "pv-want-to-submit-nrm"
 
 
 def test_the_explanation_is_short_enough_to_read_on_a_phone_in_every_language() -> None:
-    for code in languages.CODES:
+    for code in (language.code for language in languages.EXPLAIN_LANGUAGES):
         for text in sorted(consent.READ_ALOUD):
             translated = catalogue(code).gettext(text)
             assert segments(translated) <= 7, (code, segments(translated), translated)
 
 
 # -- SMS fitting --------------------------------------------------------------------------------
-
-
-def test_an_over_long_latin_text_falls_back_to_unaccented_gsm_letters() -> None:
-    text = "Zgłoszenie " * 30
-    sent = languages.sms_text(text, "pl", segments, budget=3)
-    assert segments(text) > 3 and is_gsm7(sent) and sent.startswith("Zgloszenie")
-    assert languages.sms_text("Zgłoszenie", "pl", segments) == "Zgłoszenie"  # short: accents kept
-    arabic = "لغة " * 80
-    assert languages.sms_text(arabic, "ar", segments) == arabic
 
 
 def test_unaccented_keeps_what_gsm_has_and_maps_the_rest() -> None:

@@ -60,7 +60,7 @@ def test_every_alias_names_an_entry_of_its_list(list_name: str) -> None:
 
 @pytest.mark.parametrize("list_name", LISTS)
 def test_no_alias_hides_an_entry_of_the_same_name(list_name: str) -> None:
-    exact = lookups._exact(list_name)
+    exact = lookups._exact(list_name, "en")
     for alias, target in lookups._aliases(list_name).items():
         assert exact.get(alias, (target,)) == (target,), alias
 
@@ -318,7 +318,7 @@ def test_every_entry_of_every_list_used_by_a_lookup_question_is_found_by_its_own
         if name in exclude:
             continue
         found = outcome(list_name, name, exclude)
-        shared = len(lookups._exact(list_name).get(lookups._key(name), ())) > 1
+        shared = len(lookups._exact(list_name, "en").get(lookups._key(name), ())) > 1
         if found[:1] != [name] or (len(found) > 1 and not shared):
             wrong.append((name, found))
     assert not wrong, wrong
