@@ -69,6 +69,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backend.db import session, utcnow
 from backend.models import Conversation, InboundMessage, Responder
+from backend.outbound import commands as referrer_commands
 from backend.request_guards import handles_own_input
 from backend import text_hygiene
 from bot import engine, quick_exit, resume_codes
@@ -273,6 +274,7 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
 
     drafts = engine.drafts(db, CHANNEL, inbound.sender)
     if quick_exit.apply(db, inbound.body, settings.quick_exit_word, drafts):
+        referrer_commands.hold(db, responder)  # and nothing is sent to this number until it texts again
         return [] if opted_out else [quick_exit.REPLY]  # and no InboundMessage: nothing stored
 
     keyword = _keyword(word, inbound.opt_out_type, opted_out)
@@ -295,6 +297,9 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
         return []  # opted out: the message is not applied, nothing is sent or stored
     if opted_out:
         responder.opted_out_at = None
+    answered = referrer_commands.handle(db, responder, inbound.body, now, draft)  # STATUS, WITHDRAW, INFO...
+    if answered is not None:
+        return _remember(db, inbound.sid, draft, notes + answered)
 
     text = "HELP" if keyword == "help" else inbound.body
     media = [MEDIA] if inbound.num_media > 0 else []
