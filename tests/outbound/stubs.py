@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -47,6 +48,8 @@ class StubProvider:
     name: str
     requests: list[Received] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    """Seconds each answer takes (so that concurrent workers overlap)."""
 
     @property
     def url(self) -> str:
@@ -57,6 +60,7 @@ class StubProvider:
 
 
 def _twilio(stub: StubProvider, request: Request) -> Response:
+    time.sleep(stub.delay)
     fields = request.form.to_dict()
     stub.requests.append(Received("twilio", request.path, fields, request.authorization is not None
                                   and request.authorization.username == ACCOUNT_SID))
@@ -72,6 +76,7 @@ def _twilio(stub: StubProvider, request: Request) -> Response:
 
 
 def _notify(stub: StubProvider, request: Request) -> Response:
+    time.sleep(stub.delay)
     fields = json.loads(request.get_data(as_text=True) or "{}")
     stub.requests.append(Received("notify", request.path, fields,
                                   (request.headers.get("Authorization") or "").startswith("Bearer ")))
