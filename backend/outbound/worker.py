@@ -52,6 +52,7 @@ class Claimed:
     body: str
     subject: str | None
     template: str
+    language: str
     reference: str
     attempts: int
 
@@ -130,8 +131,8 @@ def claim(session: Session, now: datetime, settings: OutboundSettings, limit: in
         reference = session.scalar(select(Case.reference).where(Case.id == message.case_id)) or ""
         recipient = message.recipient if isinstance(message.recipient, str) else ""
         claimed.append(Claimed(message.id, message.channel, recipient, str(content.get("body") or ""),
-                               content.get("subject"), str(content.get("template") or "message"), reference,
-                               message.attempts))
+                               content.get("subject"), str(content.get("template") or "message"),
+                               message.language, reference, message.attempts))
     return claimed
 
 
@@ -141,7 +142,10 @@ def deliver(message: Claimed, settings: OutboundSettings) -> str:
         callback = (f"{settings.public_base_url}{STATUS_CALLBACK_PATH}" if settings.public_base_url else None)
         return providers.send_sms(settings, message.recipient, message.body, callback)
     personalisation = {"subject": message.subject or "", "body": message.body, "reference": message.reference}
-    return providers.send_email(settings, message.recipient, message.template, personalisation,
+    template = f"{message.template}:{message.language}"  # the language's own template where one exists
+    if template not in settings.notify_templates:
+        template = message.template
+    return providers.send_email(settings, message.recipient, template, personalisation,
                                 reference=f"outbox-{message.id}")
 
 

@@ -38,9 +38,11 @@ def outbound_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, twilio_stub, n
 
 
 def submit_referral(app: Flask, route: str = "adult", **answers: Any) -> str:
-    """A referral made by SMS from the registered number (through the intake); its reference."""
+    """A referral made by SMS from the registered number (through the intake), with ``answers``
+    changed (None removes one); its reference."""
     payload = walked_payload(route)
-    payload["answers"].update(answers)
+    payload["answers"].update(answers)  # None removes an answer
+    payload["answers"] = {key: value for key, value in payload["answers"].items() if value is not None}
     with app.app_context(), db.get_db(app).transaction() as session:
         responder = session.scalars(select(Responder).where(Responder.phone_e164 == PHONE)).one()
         return submit(session, payload, None, actor=f"responder:{responder.id}").reference
