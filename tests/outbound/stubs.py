@@ -94,28 +94,38 @@ def _notify(stub: StubProvider, request: Request) -> Response:
                     "from_email": "nrm@notifications.service.gov.uk"}}), 201, content_type="application/json")
 
 
-@pytest.fixture
-def twilio_stub() -> Iterator[StubProvider]:
+def start_twilio_stub() -> StubProvider:
+    """A running Twilio stand-in (stop it with ``stub.server.stop()``)."""
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()
     stub = StubProvider(server, "twilio")
     server.expect_request(re.compile(r"^/2010-04-01/Accounts/[^/]+/Messages\.json$"), method="POST") \
         .respond_with_handler(lambda request: _twilio(stub, request))
-    yield stub
-    server.clear()
-    server.stop()
+    return stub
 
 
-@pytest.fixture
-def notify_stub() -> Iterator[StubProvider]:
+def start_notify_stub() -> StubProvider:
+    """A running GOV.UK Notify stand-in (stop it with ``stub.server.stop()``)."""
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()
     stub = StubProvider(server, "notify")
     server.expect_request("/v2/notifications/email", method="POST") \
         .respond_with_handler(lambda request: _notify(stub, request))
+    return stub
+
+
+@pytest.fixture
+def twilio_stub() -> Iterator[StubProvider]:
+    stub = start_twilio_stub()
     yield stub
-    server.clear()
-    server.stop()
+    stub.server.stop()
+
+
+@pytest.fixture
+def notify_stub() -> Iterator[StubProvider]:
+    stub = start_notify_stub()
+    yield stub
+    stub.server.stop()
 
 
 def provider_config(twilio: StubProvider | None, notify: StubProvider | None) -> dict[str, Any]:

@@ -221,3 +221,38 @@ def _case_page(app: Flask, reference: str) -> str:
     response = client.get(f"/casework/cases/{reference}")
     assert response.status_code == 200
     return response.get_data(as_text=True)
+
+
+def _callback(app: Flask, fields: dict[str, str], signature: str | None = "sign"):  # type: ignore[no-untyped-def]
+    from tests.bot.sms_support import BASE, sign
+
+    headers = {"X-Twilio-Signature": sign(fields, BASE + "/outbound/twilio/status")} if signature == "sign" else (
+        {"X-Twilio-Signature": signature} if signature else {})
+    return app.test_client().post("/outbound/twilio/status", data=fields, headers=headers,
+                                  base_url="http://127.0.0.1:5000")
+
+
+def test_twilios_signed_status_callback_records_delivery_and_failure(outbound_app: Flask) -> None:
+    first, second = submit_referral(outbound_app), submit_referral(outbound_app)
+    caseworker = make_staff(outbound_app, "caseworker")
+    decide(outbound_app, first, caseworker, "rg", "positive")
+    decide(outbound_app, second, caseworker, "rg", "positive")
+    worker.drain(outbound_app)
+    delivered, undelivered = [row for row in outbox(outbound_app) if row.channel == "sms"]
+    assert _callback(outbound_app, {"MessageSid": delivered.provider_id, "MessageStatus": "delivered"}).status_code == 204
+    assert _callback(outbound_app, {"MessageSid": undelivered.provider_id, "MessageStatus": "undelivered",
+                                    "ErrorCode": "30005"}).status_code == 204
+    rows = {row.id: row for row in outbox(outbound_app)}
+    assert (rows[delivered.id].status, rows[delivered.id].delivered_at is not None) == ("delivered", True)
+    assert (rows[undelivered.id].status, rows[undelivered.id].reason) == ("failed", "Twilio: undelivered (error 30005)")
+
+
+def test_an_unsigned_or_forged_status_callback_changes_nothing(outbound_app: Flask) -> None:
+    reference = submit_referral(outbound_app)
+    decide(outbound_app, reference, make_staff(outbound_app, "caseworker"), "rg", "positive")
+    worker.drain(outbound_app)
+    sms = outbox(outbound_app)[0]
+    fields = {"MessageSid": sms.provider_id, "MessageStatus": "failed"}
+    assert _callback(outbound_app, fields, signature=None).status_code == 403
+    assert _callback(outbound_app, fields, signature="forged").status_code == 403
+    assert outbox(outbound_app)[0].status == "sent"
