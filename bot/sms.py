@@ -49,7 +49,10 @@ Rules of the channel, on top of the dialogue:
   three segments in UCS-2, sent without accents if that makes it fit (``languages.sms_text``);
   otherwise it keeps its accents, and a long summary goes out as several messages split between
   its lines.
-  The service only ever answers; it never sends a message on its own.
+- Referrers' commands (``STATUS``, ``WITHDRAW``, ``RECONSIDER``, ``INFO`` with a reference, and
+  the ``YES`` after WITHDRAW) are answered by ``backend.outbound.commands`` before the dialogue.
+  This webhook only ever answers; what the service sends on its own goes through the outbox
+  (``backend.outbound``, ``nrm worker``).
 """
 
 from __future__ import annotations
