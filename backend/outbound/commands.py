@@ -31,8 +31,10 @@ from backend.outbound.messages import render
 from backend.outbound.models import ContactHold, PendingCommand
 
 CONFIRM_MINUTES = 10
-_COMMAND = re.compile(r"^\s*(STATUS|WITHDRAW|RECONSIDER|INFO)\s+((?:NRM|DTN)\s*-?\s*\d{4}\s*-?\s*\d{6})\b\s*(.*)$",
+_COMMAND = re.compile(r"^\s*(STATUS|WITHDRAW|RECONSIDER|INFO)\s+((?:NRM|DTN)(?:[\s-]*\d){0,10})(.*)$",
                       re.IGNORECASE | re.DOTALL)
+"""A command word, then something meant as a reference (checked by :data:`_REFERENCE`), then text."""
+_REFERENCE = re.compile(r"^(NRM|DTN)(\d{4})(\d{6})$")
 _YES = ("yes", "y")
 
 UNKNOWN = N_("No referral of your organisation has that reference. Check it and try again.")
@@ -92,8 +94,10 @@ def handle(session: Session, responder: Responder, text: str, now: datetime | No
         return None
     session.execute(delete(ContactHold).where(ContactHold.responder_id == responder.id))  # texting again
     command, typed, rest = found.group(1).upper(), found.group(2), found.group(3).strip()
-    reference = re.sub(r"[\s-]+", "", typed.upper())
-    reference = f"{reference[:3]}-{reference[3:7]}-{reference[7:]}"
+    parts = _REFERENCE.match(re.sub(r"[\s-]+", "", typed.upper()))
+    if parts is None:
+        return [render(UNKNOWN, "en")]
+    reference = "-".join(parts.groups())
     case = session.scalar(select(Case).where(Case.reference == reference))
     if case is None or not same_organisation(case.organisation, responder.organisation):
         return [render(UNKNOWN, "en")]

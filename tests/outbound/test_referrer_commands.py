@@ -108,3 +108,26 @@ def test_an_ordinary_message_is_not_a_command(outbound_app: Flask) -> None:
     phone = SmsPhone(outbound_app)
     reply = phone.send("Status of my referral please")
     assert phone.choosing_language(), reply
+
+
+def test_hostile_command_texts_get_clean_answers(outbound_app: Flask) -> None:
+    from backend.outbound.models import InformationRequest
+    from tests.outbound.casework import ask
+
+    reference = submit_referral(outbound_app)
+    caseworker = make_staff(outbound_app, "caseworker")
+    ask(outbound_app, reference, caseworker, "Which town did they live in?")
+    phone = SmsPhone(outbound_app)
+    assert phone.send(f"STATUS {reference}\x00\x1b") == [
+        f"NRM referral {reference} is waiting for your answer to a question. Reply INFO {reference} and your answer."]
+    assert phone.send("STATUS NRM-2026-" + "9" * 200) == NEUTRAL
+    assert phone.send("WITHDRAW NRM-2026-00001") == NEUTRAL  # a digit short
+    assert phone.send(f"INFO {reference} 12 flats, 3 floors")[0].startswith("Thank you.")
+    with outbound_app.app_context(), db.get_db(outbound_app).transaction(readonly=True) as session:
+        assert session.scalars(select(InformationRequest)).one().answer == "12 flats, 3 floors"
+    ask(outbound_app, reference, caseworker, "And the street?")
+    long_answer = "Leeds \x00\x07" + "x" * 1500
+    assert phone.send(f"INFO {reference} {long_answer}")[0].startswith("Thank you.")
+    with outbound_app.app_context(), db.get_db(outbound_app).transaction(readonly=True) as session:
+        latest = session.scalars(select(InformationRequest).order_by(InformationRequest.id.desc())).first()
+        assert latest.answer == "Leeds " + "x" * 1500  # control characters removed, nothing cut
