@@ -19,7 +19,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from backend import audit, db
+from backend import access_audit, audit, db
 from backend.i18n import gettext as _
 from backend.lifecycle import CaseworkError, same_organisation
 from backend.models import Case, User
@@ -96,6 +96,8 @@ def answer(reference: str) -> Any:
             session.commit()
             return render_template("outbound/answer.html", case=case, request_row=None, answered=True, error=None)
     status = 422 if error else 200
+    access_audit.case_read(session, _user(), case.reference, "page")  # the question is case content
+    session.commit()
     return render_template("outbound/answer.html", case=case, request_row=open_request, answered=False,
                            error=error), status
 
@@ -110,7 +112,8 @@ def letters() -> Any:
     rows = session.execute(select(OutboundMessage, Case.reference).join(Case, Case.id == OutboundMessage.case_id)
                            .where(OutboundMessage.channel == POST, OutboundMessage.status == "pending")
                            .order_by(OutboundMessage.id)).all()
-    audit.record(session, f"user:{_user().id}", "outbound.print_queue_read", None, {"letters": len(rows)})
+    for _message, reference in rows:  # each letter shows a case's content (the person's address)
+        access_audit.case_read(session, _user(), reference, "page")
     session.commit()
     return render_template("outbound/letters.html", letters=rows)
 

@@ -70,6 +70,10 @@ def test_the_persons_letter_waits_in_the_print_queue_in_their_language(outbound_
     client, _ = signed_in_client(outbound_app, "caseworker")
     page = client.get("/casework/letters").get_data(as_text=True)
     assert "12 Hidden Lane" in page and 'lang="pl"' in page
+    with outbound_app.app_context(), db.get_db(outbound_app).transaction(readonly=True) as session:
+        from backend.access_audit import CASE_READ
+        assert session.scalars(select(AuditEvent.case_reference).where(AuditEvent.action == CASE_READ)).all() == [
+            reference]  # showing the letter is a read of the case, audited
     token = csrf(client, "/casework/letters")
     assert client.post(f"/casework/letters/{letter.id}/posted", data={"csrf_token": token}).status_code == 302
     assert [row.status for row in outbox(outbound_app) if row.channel == "post"] == ["sent"]
