@@ -25,6 +25,8 @@ translations: install
 run: install assets translations
 	$(BIN)/nrm db upgrade
 	$(BIN)/nrm demo
+	@# one outbox worker beside the server (`nrm worker`); Ctrl-C stops both
+	$(BIN)/nrm worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	PORT=$(PORT) $(BIN)/nrm serve
 
 test: install assets translations

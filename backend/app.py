@@ -72,6 +72,7 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     from backend.api import api_casework
     from backend.casework_pages import bp as casework_pages
     from backend.casework_cli import register as register_casework
+    from backend.outbound.wiring import init_outbound
     from backend.cli import register
     from backend.headers import init_headers
     from backend.limits import init_limits, limit_blueprint
@@ -87,6 +88,7 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     init_headers(app)  # CSP, no-store, HSTS in production (after the cookie settings are final)
     register(app)
     register_casework(app)
+    init_outbound(app)  # the outbox, `nrm worker`, requests for information, print queue (DESIGN §10)
     app.register_blueprint(health.bp)
     app.register_blueprint(api_referrals)
     app.register_blueprint(api_casework)

@@ -113,7 +113,7 @@ def govuk_datetime(value: datetime | str | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     local = value.astimezone(UK_TIME)
-    if locale := page_dates.page_locale():
+    if page_dates.page_locale():
         return _("{date} at {time}", date=govuk_date(local.date()), time=page_dates.time_of_day(local))
     hour = local.hour % 12 or 12
     return f"{govuk_date(local.date())} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"

@@ -23,6 +23,7 @@ from backend.priority import is_priority
 from backend.calendar import rg_due_date
 from backend.db import get_for_update, utcnow
 from backend.lifecycle import same_organisation
+from backend.outbound.outbox import on_submitted
 from backend.models import (AGE_ROUTES, CASE_AWAITING_RG, CASE_DTN_RECORDED, FR_LOCATIONS, ROUTES,
                             Case, Conversation)
 from backend.references import allocate
@@ -203,6 +204,7 @@ def submit(session: Session, payload: dict[str, Any], conversation_id: str | Non
                 "organisation": case.organisation,
                 "conversation": conversation_id,
             }, at=now)
+            on_submitted(session, case, at=now)  # hand-offs, in this transaction (backend.outbound)
     except IntegrityError as exc:
         if conversation_id is not None:
             raise IntakeError("already submitted: this conversation has been made into a referral",

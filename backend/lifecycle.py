@@ -58,6 +58,7 @@ from backend import audit
 from backend.calendar import add_working_days, uk_date, working_days_between
 from backend.config import INT_DEFAULTS
 from backend.db import get_for_update, utcnow
+from backend.outbound import outbox
 from backend.models import (CASE_DTN_RECORDED, CASE_STATUSES, DECISION_OUTCOMES, DECISION_STAGES,
                             REQUESTED_BY, REVIEW_OUTCOMES, Case, CaseNote, Decision, Review, User)
 from backend.queue_order import DECISION_STATUSES, REVIEW_STATUSES  # also keeps each case's queue place
@@ -202,7 +203,9 @@ class Step:
 
     @property
     def actor_id(self) -> str:
-        return SYSTEM if self.actor is None else f"user:{self.actor.id}"
+        if self.actor is None:
+            return SYSTEM
+        return f"user:{self.actor.id}" if isinstance(self.actor, User) else self.actor.actor_id  # a registered number
 
 
 _DECIDE = ["by_caseworker", "holds_claim", "did_not_review", "not_returned_to_decider", "has_reasons"]
@@ -392,6 +395,7 @@ class CaseLifecycle(StateMachine):
             detail.update(reasons_digest(self.step.reasons))
         audit.record(self.step.session, self.step.actor_id, f"case.{event}", self.case.reference,
                      detail, at=now)
+        outbox.on_transition(self.step.session, self.case, event, self.effects)  # messages, same transaction
 
     def _decision(self, stage: str, outcome: str) -> None:
         assert self.step.actor is not None
@@ -424,7 +428,7 @@ class CaseLifecycle(StateMachine):
 
     def _note(self, kind: str, requested_by: str | None = None) -> None:
         note = CaseNote(case_id=self.case.id, kind=kind, requested_by=requested_by,
-                        author_id=self.step.actor.id if self.step.actor else None,
+                        author_id=self.step.actor.id if isinstance(self.step.actor, User) else None,
                         at=self.step.now or utcnow(), reasons=self.step.reasons)
         self.step.session.add(note)
         self.step.session.flush()

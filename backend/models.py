@@ -529,3 +529,6 @@ class JobRun(Base):
     last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+from backend.outbound import models as outbound_models  # noqa: E402,F401 - the outbound tables (0016) on Base.metadata

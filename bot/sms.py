@@ -49,7 +49,10 @@ Rules of the channel, on top of the dialogue:
   1,600 characters (``bot.segments``). Each text is sanitised (no curly quotes...) and keeps every
   letter and accent as written; a long summary goes out as several messages split between its
   lines, a long explanation between its sentences.
-  The service only ever answers; it never sends a message on its own.
+- Referrers' commands (``STATUS``, ``WITHDRAW``, ``RECONSIDER``, ``INFO`` with a reference, and
+  the ``YES`` after WITHDRAW) are answered by ``backend.outbound.commands`` before the dialogue.
+  This webhook only ever answers; what the service sends on its own goes through the outbox
+  (``backend.outbound``, ``nrm worker``).
 """
 
 from __future__ import annotations
@@ -69,12 +72,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backend.db import session, utcnow
 from backend.models import Conversation, InboundMessage, Responder
+from backend.outbound import commands as referrer_commands
 from backend.request_guards import handles_own_input
 from backend import text_hygiene
 from bot import engine, quick_exit, resume_codes
 from bot.i18n import translator
 from bot.registration import prefill
-from bot.segments import looks_cut, pack, segments
+from bot.segments import looks_cut, pack
 from flows import languages
 from flows.commands import Command, recognise, says
 from flows.dialogue import BY_ID
@@ -273,6 +277,7 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
 
     drafts = engine.drafts(db, CHANNEL, inbound.sender)
     if quick_exit.apply(db, inbound.body, settings.quick_exit_word, drafts):
+        referrer_commands.hold(db, responder)  # and nothing is sent to this number until it texts again
         return [] if opted_out else [quick_exit.REPLY]  # and no InboundMessage: nothing stored
 
     keyword = _keyword(word, inbound.opt_out_type, opted_out)
@@ -295,6 +300,9 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
         return []  # opted out: the message is not applied, nothing is sent or stored
     if opted_out:
         responder.opted_out_at = None
+    answered = referrer_commands.handle(db, responder, inbound.body, now, draft)  # STATUS, WITHDRAW, INFO...
+    if answered is not None:
+        return _remember(db, inbound.sid, draft, notes + answered)
 
     text = "HELP" if keyword == "help" else inbound.body
     media = [MEDIA] if inbound.num_media > 0 else []

@@ -25,7 +25,7 @@ from backend.models import JobRun
 from tests.conftest import backend_test_config, fresh_postgres_url
 
 HOUR = 3600
-CASEWORK = ["claims", "recoveries", "retention", "sessions", "audit-anchor", "statistics"]
+CASEWORK = ["claims", "recoveries", "retention", "sessions", "audit-anchor", "statistics", "information_requests"]
 
 
 def _machines(config: dict[str, object], count: int = 2) -> list[Flask]:

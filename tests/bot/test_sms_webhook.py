@@ -385,9 +385,11 @@ def test_the_quick_exit_word_deletes_the_draft_at_once(phone: SmsPhone) -> None:
     assert phone.draft() is None
     after = row_counts(phone.app)
     tombstones = after.pop("inbound_messages") - before.pop("inbound_messages")
+    holds = after.pop("contact_holds") - before.pop("contact_holds")  # the number's id: send it nothing now
     assert after == before and tombstones == 3  # only the MessageSids (tests/bot/test_quick_exit_tombstones.py)
+    assert holds == 1
     assert phone.send("SAFE") == ["OK."]  # also with nothing to delete (and on a retry)
-    assert row_counts(phone.app) == {**before, "inbound_messages": tombstones}
+    assert row_counts(phone.app) == {**before, "inbound_messages": tombstones, "contact_holds": holds}
 
 
 def test_the_quick_exit_word_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
