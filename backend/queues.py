@@ -36,8 +36,9 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, not_, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, not_, or_, select, tuple_, update
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.util import identity_key
 
 from backend import audit
 from backend.calendar import uk_date
@@ -370,43 +371,115 @@ def claim(session: Session, reference: str, user: User, now: datetime | None = N
     return _take(session, case, user, now)
 
 
-def claim_next(session: Session, user: User, now: datetime | None = None) -> Case | None:
+@dataclass(frozen=True)
+class Claimed:
+    """The case claim-next took, as the caller shows it (no ORM object is loaded to claim it)."""
+
+    id: int
+    reference: str
+    status: str
+    claimed_by_id: int
+    claimed_at: datetime
+    claim_expires_at: datetime
+
+
+PICKED = (Case.id, Case.reference, Case.status, Case.claimed_by_id, Case.claim_expires_at, *QUEUE_ORDER[:-1])
+"""What claim-next reads of the case it picks: what it answers, and its place in the queue."""
+
+
+def claim_next(session: Session, user: User, now: datetime | None = None) -> Claimed | None:
     """Atomically claim the first free case of the decision queue; None if there is none.
 
     Skips cases the user may not decide (ones they reviewed, and by default ones whose decision
     by them the panel returned). Concurrent callers never get the same case: PostgreSQL skips
-    rows another transaction has locked, SQLite runs them in turn. The unclaimed cases are read
-    along ``ix_cases_queue_unclaimed`` (:func:`next_unclaimed`: one index range, no sort); cases
-    whose claim has lapsed (few: ``nrm jobs run`` clears them) are looked up among the claimed
-    ones first, and the earlier of the two in queue order is taken.
+    rows another transaction has locked, SQLite runs them in turn.
+
+    Two statements and the commit: one picks and locks the first unclaimed case along
+    ``ix_cases_queue_unclaimed`` (:func:`next_unclaimed`: one index range, no sort) and, in the
+    same round trip, takes its audit chain's lock (without waiting) and reads the chain's head;
+    the other writes the claim and its audit event together (``backend.audit.append``). Cases
+    whose claim has lapsed (few: ``nrm jobs run`` clears them) are looked for only when the first
+    statement says one exists; the earlier of the two in queue order is taken.
     """
     now = now or utcnow()
     _require_caseworker(user)
-    lapsed = _first_lapsed(session, user, now)
-    case = session.scalars(next_unclaimed(user, now, before=lapsed)).first() or lapsed
-    return _take(session, case, user, now) if case is not None else None
+    session.flush()
+    connection = session.connection()
+    row = connection.execute(claim_next_query(user, now, connection.dialect.name == "postgresql")).first()
+    if row is None or row.lapsed:
+        lapsed = _first_lapsed(connection, user, now)
+        if lapsed is not None and (row is None or _place(lapsed) < _place(row)):
+            row = lapsed
+    if row is None:
+        return None
+    if hasattr(row, "head_seq") and getattr(row, "chain_locked", True):
+        head = audit.Head.of(row)
+    else:  # a lapsed case, or its chain's lock is held: wait for the lock, then read the head
+        audit.lock_chain(connection, row.reference)
+        head = audit.Head.of(connection.execute(select(*audit.head_columns(row.reference))).one())
+    return _write_claim(session, connection, row, head, user, now)
 
 
-def next_unclaimed(user: User, now: datetime, before: Case | None = None) -> Any:
-    """Claim-next's query: the first unclaimed case ``user`` may take (earlier than ``before``)."""
-    clauses = [*_claimable(user, now), Case.claimed_by_id.is_(None)]
-    if before is not None:
-        clauses.append(tuple_(*QUEUE_ORDER) < order_key(tuple(getattr(before, column.key) for column in QUEUE_ORDER)))
-    return _locked_first(clauses)
+def _place(row: Any) -> tuple[Any, ...]:
+    return (*(getattr(row, column.key) for column in QUEUE_ORDER[:-1]), row.id)
 
 
-def _first_lapsed(session: Session, user: User, now: datetime) -> Case | None:
-    """The first case in queue order whose claim has lapsed, locked; read along
-    ``ix_cases_claim_expires_at`` (the few lapsed claims, sorted here) rather than the queue."""
-    lapsed = session.execute(select(Case.id, *QUEUE_ORDER[:-1]).where(
+def _write_claim(session: Session, connection: Any, row: Any, head: audit.Head, user: User,
+                 now: datetime) -> Claimed:
+    """Claim the locked case ``row`` for ``user`` and audit it, in one statement on PostgreSQL."""
+    expires = now + timedelta(minutes=claim_minutes())
+    claim_update = (update(Case.__table__).where(Case.__table__.c.id == row.id)
+                    .values(claimed_by_id=user.id, claimed_at=now, claim_expires_at=expires))
+    before = None
+    if connection.dialect.name == "postgresql":
+        before = claim_update.cte("claimed")
+    else:
+        connection.execute(claim_update)
+    renewed = row.claimed_by_id == user.id and row.claim_expires_at is not None and row.claim_expires_at > now
+    audit.append(connection, audit.session_key(session), head, f"user:{user.id}", "case.claimed",
+                 row.reference, {"expires_at": expires.isoformat(), "renewed": renewed,
+                                 "stage": STAGE_OF.get(row.status)}, now, before=before)
+    loaded = session.identity_map.get(identity_key(Case, row.id))
+    if loaded is not None:  # a copy this session already holds is stale now
+        session.expire(loaded, ["claimed_by_id", "claimed_at", "claim_expires_at"])
+    return Claimed(row.id, row.reference, row.status, user.id, now, expires)
+
+
+def next_unclaimed(user: User, now: datetime) -> Any:
+    """The first unclaimed case ``user`` may take, locked, skipping locked rows."""
+    return (select(*PICKED).where(*_claimable(user, now), Case.claimed_by_id.is_(None)).order_by(*QUEUE_ORDER)
+            .limit(1).with_for_update(skip_locked=True, of=Case))
+
+
+def claim_next_query(user: User, now: datetime, postgres: bool = True) -> Any:
+    """Claim-next's first statement: :func:`next_unclaimed`, its audit chain's head, whether any
+    claim has lapsed, and (PostgreSQL) its chain's lock taken without waiting."""
+    picked = next_unclaimed(user, now).subquery("picked")
+    columns = [*picked.c, *audit.head_columns(picked.c.reference), exists(_lapsed(now)).label("lapsed")]
+    if postgres:
+        columns.append(audit.try_lock_chain_sql(picked.c.reference).label("chain_locked"))
+    return select(*columns)
+
+
+def _lapsed(now: datetime) -> Any:
+    """Decision-queue cases whose claim has lapsed (along ``ix_cases_claim_expires_at``)."""
+    return select(Case.id).where(Case.claimed_by_id.is_not(None), Case.queue == DECISION,
+                                 or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))
+
+
+def _first_lapsed(connection: Any, user: User, now: datetime) -> Any:
+    """The first case in queue order whose claim has lapsed that ``user`` may take, locked; read
+    along ``ix_cases_claim_expires_at`` (the few lapsed claims, sorted here) rather than the queue."""
+    lapsed = connection.execute(select(*PICKED).where(
         *_claimable(user, now), Case.claimed_by_id.is_not(None),
         or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))).all()
-    for row in sorted(lapsed, key=lambda row: (*row[1:], row[0])):
-        case = session.scalars(select(Case).where(Case.id == row[0], Case.claimed_by_id.is_not(None),
-                                                  or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))
-                               .with_for_update(skip_locked=True).execution_options(populate_existing=True)).first()
-        if case is not None:
-            return case
+    for candidate in sorted(lapsed, key=_place):
+        row = connection.execute(select(*PICKED).where(
+            Case.id == candidate.id, Case.claimed_by_id.is_not(None),
+            or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))
+            .with_for_update(skip_locked=True, of=Case)).first()
+        if row is not None:
+            return row
     return None
 
 
@@ -415,12 +488,6 @@ def _claimable(user: User, now: datetime) -> list[ColumnElement[bool]]:
     if returned_to_another_caseworker():
         clauses.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user.id))
     return clauses
-
-
-def _locked_first(clauses: list[ColumnElement[bool]]) -> Any:
-    """The first case matching ``clauses`` in queue order, row-locked, skipping locked rows."""
-    return (select(Case).where(*clauses).order_by(*QUEUE_ORDER).limit(1)
-            .with_for_update(skip_locked=True, of=Case).execution_options(populate_existing=True))
 
 
 def release(session: Session, reference: str, user: User, now: datetime | None = None) -> Case:

@@ -84,6 +84,31 @@ class Database:
                 self.tokens[f"caseworker-{claimer}"] = auth.create_token(session, user)
         db.get_db(app).engine.dispose()
 
+    def saved(self) -> dict[str, Any]:
+        """What :meth:`restored` needs to serve this seeded database again (keys included: a
+        scratch file for the bench only)."""
+        return {"name": self.name, "url": self.url, "cases": self.cases, "waiting": self.waiting,
+                "env": self.env, "tokens": self.tokens}
+
+    @classmethod
+    def restored(cls, saved: dict[str, Any], instance: str) -> Database:
+        """A database :meth:`prepare` seeded in an earlier run, its claims given back (so each run
+        starts from the same queue) and vacuumed as after seeding."""
+        from sqlalchemy import create_engine, text
+
+        database = cls(saved["name"], saved["url"], instance, saved["cases"], saved["waiting"])
+        database.env = {**saved["env"], "NRM_INSTANCE_PATH": instance}
+        database.tokens = saved["tokens"]
+        engine = create_engine(database.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("UPDATE cases SET claimed_by_id = NULL, claimed_at = NULL, "
+                                        "claim_expires_at = NULL WHERE claimed_by_id IS NOT NULL"))
+                connection.execute(text("VACUUM ANALYZE cases"))
+        finally:
+            engine.dispose()
+        return database
+
 
 @dataclass
 class Context:
