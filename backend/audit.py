@@ -46,9 +46,11 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, Engine, cast, func, literal, select, text, update
+from sqlalchemy import (BigInteger, ColumnElement, Connection, Engine, bindparam, cast, func, literal, select, text,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
@@ -219,23 +221,40 @@ def event_row(key: bytes, chain: str, head: Head, actor: str, action: str, case_
                                        (chain, head.seq))}
 
 
+@lru_cache(maxsize=4)
+def insert_event(dialect: str) -> Any:
+    """``INSERT`` of one event, its values bound by the names of :func:`event_row`, that does
+    nothing if another event holds its place (``ON CONFLICT DO NOTHING``), ``RETURNING`` its id."""
+    table = AuditEvent.__table__
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (insert.values({name: bindparam(name, type_=table.c[name].type) for name in EVENT_COLUMNS})
+            .on_conflict_do_nothing().returning(table.c.id))
+
+
+EVENT_COLUMNS = ("chain", "seq", "at", "actor", "action", "case_reference", "detail", "prev_hash", "version",
+                 "detail_digest", "hash")
+
+
 def append(connection: Connection, key: bytes, head: Head, actor: str, action: str, case_reference: str,
-           detail: dict[str, Any], at: datetime, before: Any = None) -> None:
+           detail: dict[str, Any], at: datetime, statement: Any = None, extra: dict[str, Any] | None = None) -> None:
     """Append an event to the chain of ``case_reference``, whose lock the transaction holds, at
     ``head`` read earlier (one INSERT): if an event took that place meanwhile (committed between
     the reading statement's snapshot and the lock), the head is read again and the event written
-    there. ``before``: a data-changing CTE to run in the same statement (PostgreSQL)."""
-    table = AuditEvent.__table__
-    dialect = connection.dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    while True:
-        statement = (insert.values(event_row(key, case_reference, head, actor, action, case_reference, detail, at))
-                     .on_conflict_do_nothing().returning(table.c.id))
-        if before is not None:
-            statement, before = statement.add_cte(before), None
-        if connection.execute(statement).first() is not None:
-            return
-        head = Head.of(connection.execute(select(*head_columns(case_reference))).one())
+    there. ``statement``: :func:`insert_event` with more work in the same statement (a CTE),
+    whose other values are ``extra``."""
+    statement = statement if statement is not None else insert_event(connection.dialect.name)
+    while connection.execute(statement, {**event_row(key, case_reference, head, actor, action, case_reference,
+                                                     detail, at), **(extra or {})}).first() is None:
+        statement, extra = insert_event(connection.dialect.name), None
+        head = head_of(connection, case_reference)
+
+
+_HEAD = select(*head_columns(bindparam("chain", type_=AuditEvent.chain.type)))
+
+
+def head_of(connection: Connection, chain: str) -> Head:
+    """The head of ``chain`` now (read after its lock is taken)."""
+    return Head.of(connection.execute(_HEAD, {"chain": chain}).one())
 
 
 def record(session: Session, actor: str, action: str, case_reference: str | None = None,
@@ -249,7 +268,7 @@ def record(session: Session, actor: str, action: str, case_reference: str | None
     chain = chain_of(actor, case_reference)
     lock_chain(session.connection(), chain)
     session.flush()
-    head = Head.of(session.execute(select(*head_columns(chain))).one())
+    head = head_of(session.connection(), chain)
     event = AuditEvent(**event_row(key, chain, head, actor, action, case_reference, detail, at or utcnow()))
     session.add(event)
     session.flush()

@@ -34,6 +34,7 @@ import base64
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Mapping
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, not_, or_, select, tuple_, update
@@ -144,9 +145,13 @@ QUEUE_ORDER = tuple(getattr(Case, name) for name in ORDER_COLUMNS)
 
 def in_queue(queue: str, now: datetime) -> list[ColumnElement[bool]]:
     """Membership of ``queue`` today (a CG case only once its recovery period is over)."""
+    return _in_queue(queue, uk_date(now))
+
+
+def _in_queue(queue: str, today: Any) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [Case.queue == queue]
     if queue == DECISION:
-        clauses.append(or_(Case.queue_available_on.is_(None), Case.queue_available_on <= uk_date(now)))
+        clauses.append(or_(Case.queue_available_on.is_(None), Case.queue_available_on <= today))
     return clauses
 
 
@@ -405,7 +410,9 @@ def claim_next(session: Session, user: User, now: datetime | None = None) -> Cla
     _require_caseworker(user)
     session.flush()
     connection = session.connection()
-    row = connection.execute(claim_next_query(user, now, connection.dialect.name == "postgresql")).first()
+    postgres = connection.dialect.name == "postgresql"
+    row = connection.execute(_claim_next_statement(postgres, returned_to_another_caseworker()),
+                             _claim_next_params(user, now)).first()
     if row is None or row.lapsed:
         lapsed = _first_lapsed(connection, user, now)
         if lapsed is not None and (row is None or _place(lapsed) < _place(row)):
@@ -416,7 +423,7 @@ def claim_next(session: Session, user: User, now: datetime | None = None) -> Cla
         head = audit.Head.of(row)
     else:  # a lapsed case, or its chain's lock is held: wait for the lock, then read the head
         audit.lock_chain(connection, row.reference)
-        head = audit.Head.of(connection.execute(select(*audit.head_columns(row.reference))).one())
+        head = audit.head_of(connection, row.reference)
     return _write_claim(session, connection, row, head, user, now)
 
 
@@ -428,50 +435,77 @@ def _write_claim(session: Session, connection: Any, row: Any, head: audit.Head, 
                  now: datetime) -> Claimed:
     """Claim the locked case ``row`` for ``user`` and audit it, in one statement on PostgreSQL."""
     expires = now + timedelta(minutes=claim_minutes())
-    claim_update = (update(Case.__table__).where(Case.__table__.c.id == row.id)
-                    .values(claimed_by_id=user.id, claimed_at=now, claim_expires_at=expires))
-    before = None
-    if connection.dialect.name == "postgresql":
-        before = claim_update.cte("claimed")
-    else:
-        connection.execute(claim_update)
+    claim = {"claim_case": row.id, "claim_user": user.id, "claim_at": now, "claim_until": expires}
+    postgres = connection.dialect.name == "postgresql"
+    if not postgres:
+        connection.execute(_CLAIM_UPDATE, claim)
     renewed = row.claimed_by_id == user.id and row.claim_expires_at is not None and row.claim_expires_at > now
     audit.append(connection, audit.session_key(session), head, f"user:{user.id}", "case.claimed",
                  row.reference, {"expires_at": expires.isoformat(), "renewed": renewed,
-                                 "stage": STAGE_OF.get(row.status)}, now, before=before)
+                                 "stage": STAGE_OF.get(row.status)}, now,
+                 _claim_and_audit() if postgres else None, claim if postgres else None)
     loaded = session.identity_map.get(identity_key(Case, row.id))
     if loaded is not None:  # a copy this session already holds is stale now
         session.expire(loaded, ["claimed_by_id", "claimed_at", "claim_expires_at"])
     return Claimed(row.id, row.reference, row.status, user.id, now, expires)
 
 
+_CASES = Case.__table__
+_CLAIM_UPDATE = (update(_CASES).where(_CASES.c.id == bindparam("claim_case"))
+                 .values(claimed_by_id=bindparam("claim_user"), claimed_at=bindparam("claim_at", type_=Case.claimed_at.type),
+                         claim_expires_at=bindparam("claim_until", type_=Case.claim_expires_at.type)))
+"""The claim itself, its values bound by name (built once: statements are built, not just run,
+on every claim otherwise, and building costs more than running)."""
+
+
+@lru_cache(maxsize=1)
+def _claim_and_audit() -> Any:
+    """PostgreSQL: the claim and its audit event in one statement (``WITH claimed AS (UPDATE)
+    INSERT``)."""
+    return audit.insert_event("postgresql").add_cte(_CLAIM_UPDATE.cte("claimed"))
+
+
 def next_unclaimed(user: User, now: datetime) -> Any:
-    """The first unclaimed case ``user`` may take, locked, skipping locked rows."""
-    return (select(*PICKED).where(*_claimable(user, now), Case.claimed_by_id.is_(None)).order_by(*QUEUE_ORDER)
-            .limit(1).with_for_update(skip_locked=True, of=Case))
+    """The first unclaimed case ``user`` may take, locked, skipping locked rows (values bound)."""
+    return _next_unclaimed(returned_to_another_caseworker()).params(_claim_next_params(user, now))
 
 
 def claim_next_query(user: User, now: datetime, postgres: bool = True) -> Any:
+    """Claim-next's first statement with its values bound (for EXPLAIN)."""
+    return _claim_next_statement(postgres, returned_to_another_caseworker()).params(_claim_next_params(user, now))
+
+
+def _claim_next_params(user: User, now: datetime) -> dict[str, Any]:
+    return {"claimer": user.id, "now": now, "today": uk_date(now)}
+
+
+@lru_cache(maxsize=4)
+def _next_unclaimed(skip_returned: bool) -> Any:
+    clauses = [*_claimable(bindparam("claimer"), bindparam("today", type_=Case.queue_available_on.type), skip_returned),
+               Case.claimed_by_id.is_(None)]
+    return select(*PICKED).where(*clauses).order_by(*QUEUE_ORDER).limit(1).with_for_update(skip_locked=True, of=Case)
+
+
+@lru_cache(maxsize=4)
+def _claim_next_statement(postgres: bool, skip_returned: bool) -> Any:
     """Claim-next's first statement: :func:`next_unclaimed`, its audit chain's head, whether any
-    claim has lapsed, and (PostgreSQL) its chain's lock taken without waiting."""
-    picked = next_unclaimed(user, now).subquery("picked")
-    columns = [*picked.c, *audit.head_columns(picked.c.reference), exists(_lapsed(now)).label("lapsed")]
+    claim has lapsed, and (PostgreSQL) its chain's lock taken without waiting; built once per
+    setting, its values (``claimer``, ``now``, ``today``) bound when it runs."""
+    picked = _next_unclaimed(skip_returned).subquery("picked")
+    lapsed = select(Case.id).where(Case.claimed_by_id.is_not(None), Case.queue == DECISION,
+                                   or_(Case.claim_expires_at.is_(None),
+                                       Case.claim_expires_at <= bindparam("now", type_=Case.claim_expires_at.type)))
+    columns = [*picked.c, *audit.head_columns(picked.c.reference), exists(lapsed).label("lapsed")]
     if postgres:
         columns.append(audit.try_lock_chain_sql(picked.c.reference).label("chain_locked"))
     return select(*columns)
-
-
-def _lapsed(now: datetime) -> Any:
-    """Decision-queue cases whose claim has lapsed (along ``ix_cases_claim_expires_at``)."""
-    return select(Case.id).where(Case.claimed_by_id.is_not(None), Case.queue == DECISION,
-                                 or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))
 
 
 def _first_lapsed(connection: Any, user: User, now: datetime) -> Any:
     """The first case in queue order whose claim has lapsed that ``user`` may take, locked; read
     along ``ix_cases_claim_expires_at`` (the few lapsed claims, sorted here) rather than the queue."""
     lapsed = connection.execute(select(*PICKED).where(
-        *_claimable(user, now), Case.claimed_by_id.is_not(None),
+        *_claimable(user.id, uk_date(now), returned_to_another_caseworker()), Case.claimed_by_id.is_not(None),
         or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))).all()
     for candidate in sorted(lapsed, key=_place):
         row = connection.execute(select(*PICKED).where(
@@ -483,10 +517,12 @@ def _first_lapsed(connection: Any, user: User, now: datetime) -> Any:
     return None
 
 
-def _claimable(user: User, now: datetime) -> list[ColumnElement[bool]]:
-    clauses = [*in_queue(DECISION, now), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user.id)]
-    if returned_to_another_caseworker():
-        clauses.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user.id))
+def _claimable(user_id: Any, today: Any, skip_returned: bool) -> list[ColumnElement[bool]]:
+    """The decision queue today, less the cases ``user_id`` reviewed (and, ``skip_returned``, the
+    ones whose decision by them the panel returned); values or bound parameters."""
+    clauses = [*_in_queue(DECISION, today), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user_id)]
+    if skip_returned:
+        clauses.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user_id))
     return clauses
 
 
