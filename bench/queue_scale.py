@@ -74,8 +74,9 @@ def seed(engine: Engine, cases: int, payload_token: str) -> None:
 
 
 @contextmanager
-def scratch_schema(database_url: str) -> Iterator[str]:
-    """``database_url`` with a new schema first on its search path; the schema is dropped after."""
+def scratch_schema(database_url: str, keep: bool = False) -> Iterator[str]:
+    """``database_url`` with a new schema first on its search path; the schema is dropped after
+    unless ``keep``."""
     from backend.config import normalise_database_url
 
     base = make_url(normalise_database_url(database_url))
@@ -87,8 +88,9 @@ def scratch_schema(database_url: str) -> Iterator[str]:
         try:
             yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            if not keep:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
 

@@ -175,23 +175,11 @@ def _databases(context: Context, stack: ExitStack, keep_pg: Path | None = None, 
 
 def kept_postgres_url(url: str) -> str:
     """A new schema of the PostgreSQL database at ``url`` that outlives the run (``--keep-pg``)."""
-    import uuid
+    from bench.queue_scale import scratch_schema
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from backend.config import normalise_database_url
-
-    base = make_url(normalise_database_url(url))
-    schema = f"nrm_bench_kept_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", hide_parameters=True)
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    finally:
-        admin.dispose()
-    print(f"keeping PostgreSQL schema {schema}", flush=True)
-    return base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    with scratch_schema(url, keep=True) as schema_url:
+        print("keeping the seeded PostgreSQL schema (its URL is in the --keep-pg file)", flush=True)
+        return schema_url
 
 
 def _preamble(context: Context, minutes: float, load_before: tuple[float, float, float]) -> list[str]:
