@@ -506,10 +506,10 @@ def _claim_next_statement(postgres: bool, skip_returned: bool) -> Any:
     claim has lapsed, and (PostgreSQL) its chain's lock taken without waiting; built once per
     setting, its values (``claimer``, ``now``, ``today``) bound when it runs."""
     picked = _next_unclaimed(skip_returned).subquery("picked")
-    lapsed = select(Case.id).where(Case.claimed_by_id.is_not(None), Case.queue == DECISION,
-                                   or_(Case.claim_expires_at.is_(None),
-                                       Case.claim_expires_at <= bindparam("now", type_=Case.claim_expires_at.type)))
-    columns = [*picked.c, *audit.head_columns(picked.c.reference), exists(lapsed).label("lapsed")]
+    lapsed = [select(Case.id).where(Case.claimed_by_id.is_not(None), expiry)  # any lapsed claim: a few at most
+              for expiry in (Case.claim_expires_at <= bindparam("now", type_=Case.claim_expires_at.type),
+                             Case.claim_expires_at.is_(None))]  # each one range of ix_cases_claim_expires_at
+    columns = [*picked.c, *audit.head_columns(picked.c.reference), or_(*map(exists, lapsed)).label("lapsed")]
     if postgres:
         columns.append(audit.try_lock_chain_sql(picked.c.reference).label("chain_locked"))
     return select(*columns)
