@@ -10,6 +10,9 @@ seq)`` is unique, so concurrent writers cannot fork a chain. Writers queue per c
 PostgreSQL on a transaction-scoped advisory lock keyed by the chain (two cases never wait for each
 other), on SQLite the write transaction (BEGIN IMMEDIATE) already serialises them. Every chain's
 first event links to the head of the legacy chain (below), so that cannot be shortened either.
+Claim-next (``backend.queues``) takes its case's chain lock without waiting in the statement that
+picks the case, reads the head there too, and writes with :func:`append`, which re-reads the head
+if an event committed meanwhile took its place (the unique ``(chain, seq)`` says so, nothing forks).
 
 Anchors. Deleting the newest events of a chain, or a whole chain, leaves chains that are still
 consistent. ``backend.audit_anchors`` seals every event written since the last anchor into a new
@@ -221,6 +224,10 @@ def event_row(key: bytes, chain: str, head: Head, actor: str, action: str, case_
                                        (chain, head.seq))}
 
 
+EVENT_COLUMNS = ("chain", "seq", "at", "actor", "action", "case_reference", "detail", "prev_hash", "version",
+                 "detail_digest", "hash")
+
+
 @lru_cache(maxsize=4)
 def insert_event(dialect: str) -> Any:
     """``INSERT`` of one event, its values bound by the names of :func:`event_row`, that does
@@ -229,10 +236,6 @@ def insert_event(dialect: str) -> Any:
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return (insert.values({name: bindparam(name, type_=table.c[name].type) for name in EVENT_COLUMNS})
             .on_conflict_do_nothing().returning(table.c.id))
-
-
-EVENT_COLUMNS = ("chain", "seq", "at", "actor", "action", "case_reference", "detail", "prev_hash", "version",
-                 "detail_digest", "hash")
 
 
 def append(connection: Connection, key: bytes, head: Head, actor: str, action: str, case_reference: str,
