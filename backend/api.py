@@ -106,7 +106,7 @@ def _status(case: Case) -> dict[str, Any]:
             "status_label": status_label(case.status), "submitted_at": _iso(case.submitted_at)}
 
 
-def _claim(case: Case, now: datetime | None = None) -> dict[str, Any]:
+def _claim(case: Case | queues.Claimed, now: datetime | None = None) -> dict[str, Any]:
     active = lifecycle.claim_active(case, now or utcnow())
     return {"reference": case.reference, "status": case.status, "stage": lifecycle.STAGE_OF.get(case.status),
             "claimed_by": f"user:{case.claimed_by_id}" if active else None,

@@ -10,6 +10,9 @@ seq)`` is unique, so concurrent writers cannot fork a chain. Writers queue per c
 PostgreSQL on a transaction-scoped advisory lock keyed by the chain (two cases never wait for each
 other), on SQLite the write transaction (BEGIN IMMEDIATE) already serialises them. Every chain's
 first event links to the head of the legacy chain (below), so that cannot be shortened either.
+Claim-next (``backend.queues``) takes its case's chain lock without waiting in the statement that
+picks the case, reads the head there too, and writes with :func:`append`, which re-reads the head
+if an event committed meanwhile took its place (the unique ``(chain, seq)`` says so, nothing forks).
 
 Anchors. Deleting the newest events of a chain, or a whole chain, leaves chains that are still
 consistent. ``backend.audit_anchors`` seals every event written since the last anchor into a new
@@ -46,9 +49,13 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import (BigInteger, ColumnElement, Connection, Engine, bindparam, cast, func, literal, select, text,
+                        update)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
@@ -139,22 +146,118 @@ def compute_keyed_hash(key: bytes, prev_hash: str, at: datetime, actor: str, act
     return mac(key, prev_hash + canonical(fields))
 
 
+_LOCK_PREFIX = "nrm-audit-chain|"
+
+
 def chain_lock_id(chain: str) -> int:
     """The PostgreSQL advisory lock of one chain: a signed 64-bit hash of its key (two chains
     sharing one only means they sometimes queue together)."""
-    return int.from_bytes(hashlib.sha256(b"nrm-audit-chain|" + chain.encode("utf-8")).digest()[:8],
+    return int.from_bytes(hashlib.sha256((_LOCK_PREFIX + chain).encode("utf-8")).digest()[:8],
                           "big", signed=True)
 
 
-def _lock_chain(session: Session, chain: str) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chain_lock_id(chain)})
+def chain_lock_sql(chain: ColumnElement[str]) -> ColumnElement[int]:
+    """:func:`chain_lock_id` computed by PostgreSQL, for a chain known only inside a statement
+    (the case claim-next picks): the same first 8 bytes of the same SHA-256, as a signed bigint."""
+    digest = func.sha256(func.convert_to(literal(_LOCK_PREFIX) + chain, literal("UTF8")))
+    hex_text = literal("x") + func.encode(func.substr(digest, 1, 8), literal("hex"))
+    return cast(cast(hex_text, BIT(64)), BigInteger)
+
+
+def try_lock_chain_sql(chain: ColumnElement[str]) -> ColumnElement[bool]:
+    """Take the chain's lock without waiting, inside a statement (PostgreSQL): true if taken.
+
+    The statement's snapshot predates the lock, so a head read in the same statement may miss an
+    event committed in between: write with :func:`append` (which re-reads the head then)."""
+    return func.pg_try_advisory_xact_lock(chain_lock_sql(chain))
+
+
+def lock_chain(connection: Connection, chain: str) -> None:
+    """Wait for the chain's lock (PostgreSQL; on SQLite the write transaction is the lock)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chain_lock_id(chain)})
+
+
+def _latest(column: Any, chain: Any) -> Any:
+    return select(column).where(AuditEvent.chain == chain).order_by(AuditEvent.seq.desc()).limit(1)
 
 
 def chain_start(session: Session) -> str:
     """Where every per-case chain starts: the head of the legacy chain (GENESIS if it is empty)."""
-    return session.scalars(select(AuditEvent.hash).where(AuditEvent.chain == LEGACY_CHAIN)
-                           .order_by(AuditEvent.seq.desc()).limit(1)).first() or GENESIS
+    return session.scalars(_latest(AuditEvent.hash, LEGACY_CHAIN)).first() or GENESIS
+
+
+def head_columns(chain: Any) -> tuple[ColumnElement[Any], ...]:
+    """The head of ``chain`` (a value, or a column of the statement these are added to) as three
+    columns: ``head_seq`` and ``head_hash`` (NULL for an empty chain) and ``chain_start`` (the
+    legacy chain's head, where an empty chain starts); each one index probe on ``(chain, seq)``."""
+    return (_latest(AuditEvent.seq, chain).scalar_subquery().label("head_seq"),
+            _latest(AuditEvent.hash, chain).scalar_subquery().label("head_hash"),
+            _latest(AuditEvent.hash, LEGACY_CHAIN).scalar_subquery().label("chain_start"))
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where the next event of a chain goes: its ``seq`` and the hash it links to."""
+
+    seq: int
+    prev_hash: str
+
+    @classmethod
+    def of(cls, row: Any) -> Head:
+        """From a row with :func:`head_columns`."""
+        if row.head_seq is None:
+            return cls(1, row.chain_start or GENESIS)
+        return cls(row.head_seq + 1, row.head_hash)
+
+
+def event_row(key: bytes, chain: str, head: Head, actor: str, action: str, case_reference: str | None,
+              detail: dict[str, Any] | None, at: datetime) -> dict[str, Any]:
+    """The columns of a version 3 event at ``head`` of ``chain``, hash and digest computed."""
+    detail = json.loads(canonical(dict(detail or {})))  # exactly what the JSON column gives back
+    at = at.astimezone(timezone.utc)
+    digest = detail_digest(key, detail)
+    return {"chain": chain, "seq": head.seq, "at": at, "actor": actor, "action": action,
+            "case_reference": case_reference, "detail": detail, "prev_hash": head.prev_hash,
+            "version": CHAINED, "detail_digest": digest,
+            "hash": compute_keyed_hash(key, head.prev_hash, at, actor, action, case_reference, digest,
+                                       (chain, head.seq))}
+
+
+EVENT_COLUMNS = ("chain", "seq", "at", "actor", "action", "case_reference", "detail", "prev_hash", "version",
+                 "detail_digest", "hash")
+
+
+@lru_cache(maxsize=4)
+def insert_event(dialect: str) -> Any:
+    """``INSERT`` of one event, its values bound by the names of :func:`event_row`, that does
+    nothing if another event holds its place (``ON CONFLICT DO NOTHING``), ``RETURNING`` its id."""
+    table = AuditEvent.__table__
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (insert.values({name: bindparam(name, type_=table.c[name].type) for name in EVENT_COLUMNS})
+            .on_conflict_do_nothing().returning(table.c.id))
+
+
+def append(connection: Connection, key: bytes, head: Head, actor: str, action: str, case_reference: str,
+           detail: dict[str, Any], at: datetime, statement: Any = None, extra: dict[str, Any] | None = None) -> None:
+    """Append an event to the chain of ``case_reference``, whose lock the transaction holds, at
+    ``head`` read earlier (one INSERT): if an event took that place meanwhile (committed between
+    the reading statement's snapshot and the lock), the head is read again and the event written
+    there. ``statement``: :func:`insert_event` with more work in the same statement (a CTE),
+    whose other values are ``extra``."""
+    statement = statement if statement is not None else insert_event(connection.dialect.name)
+    while connection.execute(statement, {**event_row(key, case_reference, head, actor, action, case_reference,
+                                                     detail, at), **(extra or {})}).first() is None:
+        statement, extra = insert_event(connection.dialect.name), None
+        head = head_of(connection, case_reference)
+
+
+_HEAD = select(*head_columns(bindparam("chain", type_=AuditEvent.chain.type)))
+
+
+def head_of(connection: Connection, chain: str) -> Head:
+    """The head of ``chain`` now (read after its lock is taken)."""
+    return Head.of(connection.execute(_HEAD, {"chain": chain}).one())
 
 
 def record(session: Session, actor: str, action: str, case_reference: str | None = None,
@@ -165,20 +268,11 @@ def record(session: Session, actor: str, action: str, case_reference: str | None
     takes them in the order it audits (case writers already queue on the case's row first).
     """
     key = session_key(session)
-    detail = json.loads(canonical(dict(detail or {})))  # exactly what the JSON column gives back
-    at = (at or utcnow()).astimezone(timezone.utc)
     chain = chain_of(actor, case_reference)
-    _lock_chain(session, chain)
+    lock_chain(session.connection(), chain)
     session.flush()
-    head = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == chain)
-                           .order_by(AuditEvent.seq.desc()).limit(1)).first()
-    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, chain_start(session))
-    digest = detail_digest(key, detail)
-    event = AuditEvent(chain=chain, seq=seq, at=at, actor=actor, action=action,
-                       case_reference=case_reference, detail=detail, prev_hash=prev_hash,
-                       version=CHAINED, detail_digest=digest,
-                       hash=compute_keyed_hash(key, prev_hash, at, actor, action, case_reference, digest,
-                                               (chain, seq)))
+    head = head_of(session.connection(), chain)
+    event = AuditEvent(**event_row(key, chain, head, actor, action, case_reference, detail, at or utcnow()))
     session.add(event)
     session.flush()
     return event

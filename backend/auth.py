@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any, Callable, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, g, has_app_context, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from backend import db, sessions
@@ -145,6 +145,14 @@ def issue_token(session: Session, user: User) -> tuple[str, ApiToken]:
     return secret, token
 
 
+@lru_cache(maxsize=1)
+def _live_token() -> Any:
+    """The unrevoked token with a hash, and its user (built once: building the statement on
+    every API request cost more than running it)."""
+    return (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+            .options(joinedload(ApiToken.user, innerjoin=True)))
+
+
 def user_for_token(session: Session, secret: str) -> User | None:
     """The active user owning a live (unrevoked, unexpired) token with this secret, else None.
 
@@ -154,9 +162,7 @@ def user_for_token(session: Session, secret: str) -> User | None:
     if not secret:
         return None
     now = utcnow()
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret),
-                                                  ApiToken.revoked_at.is_(None))
-                           .options(joinedload(ApiToken.user, innerjoin=True)))
+    token = session.scalar(_live_token(), {"token_hash": _token_hash(secret)})
     if token is None or token.expires_at <= now or not token.user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RECORDED_EVERY:

@@ -32,14 +32,16 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Mapping
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, not_, or_, select, tuple_
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, not_, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
-from backend import audit
+from backend import audit, queue_counts
 from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.lifecycle import (AWAITING_CG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
@@ -82,10 +84,15 @@ class QueueEntry:
     """The viewer made the decision the panel returned, so it is not theirs to take."""
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The entry as JSON (field by field: ``dataclasses.asdict`` deep-copies every value, a
+        third of a queue page's time)."""
+        data = {name: getattr(self, name) for name in _ENTRY_FIELDS}
         for key in ("due_date", "submitted_at", "claim_expires_at"):
             data[key] = data[key].isoformat() if data[key] is not None else None
         return data
+
+
+_ENTRY_FIELDS = tuple(entry_field.name for entry_field in fields(QueueEntry))
 
 
 @dataclass(frozen=True)
@@ -143,9 +150,13 @@ QUEUE_ORDER = tuple(getattr(Case, name) for name in ORDER_COLUMNS)
 
 def in_queue(queue: str, now: datetime) -> list[ColumnElement[bool]]:
     """Membership of ``queue`` today (a CG case only once its recovery period is over)."""
+    return _in_queue(queue, uk_date(now))
+
+
+def _in_queue(queue: str, today: Any) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [Case.queue == queue]
     if queue == DECISION:
-        clauses.append(or_(Case.queue_available_on.is_(None), Case.queue_available_on <= uk_date(now)))
+        clauses.append(or_(Case.queue_available_on.is_(None), Case.queue_available_on <= today))
     return clauses
 
 
@@ -236,21 +247,29 @@ def order_key(values: tuple[Any, ...]) -> Any:
     return tuple_(*(bindparam(None, value, type_=column.type) for value, column in zip(values, QUEUE_ORDER)))
 
 
+ENTRY_COLUMNS = (Case.id, Case.reference, Case.status, Case.priority, Case.submitted_at, Case.age_route,
+                 Case.fr_location, Case.claimed_by_id, Case.claim_expires_at, Case.returned_at,
+                 Case.returned_decider_id, *dict.fromkeys(DUE_COLUMNS.values()), *QUEUE_ORDER[:-1])
+"""What a queue line shows and its place in the queue: rows, not ORM objects (a page of cases
+loaded as objects cost more than the query)."""
+
+
 def _page(session: Session, queue: str, clauses: list[ColumnElement[bool]], now: datetime,
-          user: User | None, after: str | None, limit: int) -> QueuePage:
+          user: User | None, after: str | None, limit: int, count_key: Any) -> QueuePage:
     """One page of ``queue`` in index order, and the counts of the (filtered) queue: both read
-    the index's columns and the rows shown, never a payload."""
+    the index's columns and the rows shown, never a payload; a large queue's counts may be a few
+    seconds old (``backend.queue_counts``, for ``count_key``: what decides them besides now)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidQuery(f'"limit" must be a whole number from 1 to {MAX_PAGE_SIZE}')
-    rows = select(Case).where(*clauses)
+    rows = select(*ENTRY_COLUMNS).where(*clauses)
     if after is not None:
         rows = rows.where(_after(queue, after))
-    cases = list(session.scalars(rows.options(defer(Case.payload)).order_by(*QUEUE_ORDER).limit(limit + 1)))
+    cases = session.execute(rows.order_by(*QUEUE_ORDER).limit(limit + 1)).all()
     more = len(cases) > limit
     cases = cases[:limit]
-    count, overdue = session.execute(
-        select(func.count(), func.count().filter(overdue_clause(now))).select_from(Case)
-        .where(*clauses)).one()
+    count, overdue = queue_counts.counts(
+        count_key, lambda: tuple(session.execute(select(func.count(), func.count().filter(overdue_clause(now)))
+                                                 .select_from(Case).where(*clauses)).one()))
     reasons = _returned_reasons(session, [case.id for case in cases if case.returned_at is not None])
     return QueuePage([_entry(case, now, user, reasons.get(case.id)) for case in cases],
                      encode_cursor(queue, cases[-1]) if more else None, count, overdue)
@@ -285,7 +304,7 @@ def decision_page(session: Session, now: datetime | None = None, user: User | No
     marked), read along ``ix_cases_queue_order``; no payload is read."""
     now = now or utcnow()
     clauses = in_queue(DECISION, now) + _filtered(filters, now)
-    return _page(session, DECISION, clauses, now, user, after, limit)
+    return _page(session, DECISION, clauses, now, user, after, limit, (DECISION, filters, uk_date(now)))
 
 
 def decision_queue(session: Session, now: datetime | None = None, user: User | None = None,
@@ -311,7 +330,8 @@ def review_page(session: Session, now: datetime | None = None, user: User | None
                if same_organisation(user.organisation, name)]
         if own:
             clauses.append(Case.organisation.not_in(own))
-    return _page(session, REVIEW, clauses, now, user, after, limit)
+    return _page(session, REVIEW, clauses, now, user, after, limit,
+                 (REVIEW, filters, uk_date(now), user.id if user is not None else None))
 
 
 def review_queue(session: Session, now: datetime | None = None, user: User | None = None,
@@ -370,57 +390,154 @@ def claim(session: Session, reference: str, user: User, now: datetime | None = N
     return _take(session, case, user, now)
 
 
-def claim_next(session: Session, user: User, now: datetime | None = None) -> Case | None:
+@dataclass(frozen=True)
+class Claimed:
+    """The case claim-next took, as the caller shows it (no ORM object is loaded to claim it)."""
+
+    id: int
+    reference: str
+    status: str
+    claimed_by_id: int
+    claimed_at: datetime
+    claim_expires_at: datetime
+
+
+PICKED = (Case.id, Case.reference, Case.status, Case.claimed_by_id, Case.claim_expires_at, *QUEUE_ORDER[:-1])
+"""What claim-next reads of the case it picks: what it answers, and its place in the queue."""
+
+
+def claim_next(session: Session, user: User, now: datetime | None = None) -> Claimed | None:
     """Atomically claim the first free case of the decision queue; None if there is none.
 
     Skips cases the user may not decide (ones they reviewed, and by default ones whose decision
     by them the panel returned). Concurrent callers never get the same case: PostgreSQL skips
-    rows another transaction has locked, SQLite runs them in turn. The unclaimed cases are read
-    along ``ix_cases_queue_unclaimed`` (:func:`next_unclaimed`: one index range, no sort); cases
-    whose claim has lapsed (few: ``nrm jobs run`` clears them) are looked up among the claimed
-    ones first, and the earlier of the two in queue order is taken.
+    rows another transaction has locked, SQLite runs them in turn.
+
+    Two statements and the commit: one picks and locks the first unclaimed case along
+    ``ix_cases_queue_unclaimed`` (:func:`next_unclaimed`: one index range, no sort) and, in the
+    same round trip, takes its audit chain's lock (without waiting) and reads the chain's head;
+    the other writes the claim and its audit event together (``backend.audit.append``). Cases
+    whose claim has lapsed (few: ``nrm jobs run`` clears them) are looked for only when the first
+    statement says one exists; the earlier of the two in queue order is taken.
     """
     now = now or utcnow()
     _require_caseworker(user)
-    lapsed = _first_lapsed(session, user, now)
-    case = session.scalars(next_unclaimed(user, now, before=lapsed)).first() or lapsed
-    return _take(session, case, user, now) if case is not None else None
+    session.flush()
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    row = connection.execute(_claim_next_statement(postgres, returned_to_another_caseworker()),
+                             _claim_next_params(user, now)).first()
+    if row is None or row.lapsed:
+        lapsed = _first_lapsed(connection, user, now)
+        if lapsed is not None and (row is None or _place(lapsed) < _place(row)):
+            row = lapsed
+    if row is None:
+        return None
+    if hasattr(row, "head_seq") and getattr(row, "chain_locked", True):
+        head = audit.Head.of(row)
+    else:  # a lapsed case, or its chain's lock is held: wait for the lock, then read the head
+        audit.lock_chain(connection, row.reference)
+        head = audit.head_of(connection, row.reference)
+    return _write_claim(session, connection, row, head, user, now)
 
 
-def next_unclaimed(user: User, now: datetime, before: Case | None = None) -> Any:
-    """Claim-next's query: the first unclaimed case ``user`` may take (earlier than ``before``)."""
-    clauses = [*_claimable(user, now), Case.claimed_by_id.is_(None)]
-    if before is not None:
-        clauses.append(tuple_(*QUEUE_ORDER) < order_key(tuple(getattr(before, column.key) for column in QUEUE_ORDER)))
-    return _locked_first(clauses)
+def _place(row: Any) -> tuple[Any, ...]:
+    return (*(getattr(row, column.key) for column in QUEUE_ORDER[:-1]), row.id)
 
 
-def _first_lapsed(session: Session, user: User, now: datetime) -> Case | None:
-    """The first case in queue order whose claim has lapsed, locked; read along
-    ``ix_cases_claim_expires_at`` (the few lapsed claims, sorted here) rather than the queue."""
-    lapsed = session.execute(select(Case.id, *QUEUE_ORDER[:-1]).where(
-        *_claimable(user, now), Case.claimed_by_id.is_not(None),
+def _write_claim(session: Session, connection: Any, row: Any, head: audit.Head, user: User,
+                 now: datetime) -> Claimed:
+    """Claim the locked case ``row`` for ``user`` and audit it, in one statement on PostgreSQL."""
+    expires = now + timedelta(minutes=claim_minutes())
+    claim = {"claim_case": row.id, "claim_user": user.id, "claim_at": now, "claim_until": expires}
+    postgres = connection.dialect.name == "postgresql"
+    if not postgres:
+        connection.execute(_CLAIM_UPDATE, claim)
+    renewed = row.claimed_by_id == user.id and row.claim_expires_at is not None and row.claim_expires_at > now
+    audit.append(connection, audit.session_key(session), head, f"user:{user.id}", "case.claimed",
+                 row.reference, {"expires_at": expires.isoformat(), "renewed": renewed,
+                                 "stage": STAGE_OF.get(row.status)}, now,
+                 _claim_and_audit() if postgres else None, claim if postgres else None)
+    loaded = session.identity_map.get(identity_key(Case, row.id))
+    if loaded is not None:  # a copy this session already holds is stale now
+        session.expire(loaded, ["claimed_by_id", "claimed_at", "claim_expires_at"])
+    return Claimed(row.id, row.reference, row.status, user.id, now, expires)
+
+
+_CASES = Case.__table__
+_CLAIM_UPDATE = (update(_CASES).where(_CASES.c.id == bindparam("claim_case"))
+                 .values(claimed_by_id=bindparam("claim_user"), claimed_at=bindparam("claim_at", type_=Case.claimed_at.type),
+                         claim_expires_at=bindparam("claim_until", type_=Case.claim_expires_at.type)))
+"""The claim itself, its values bound by name (built once: statements are built, not just run,
+on every claim otherwise, and building costs more than running)."""
+
+
+@lru_cache(maxsize=1)
+def _claim_and_audit() -> Any:
+    """PostgreSQL: the claim and its audit event in one statement (``WITH claimed AS (UPDATE)
+    INSERT``)."""
+    return audit.insert_event("postgresql").add_cte(_CLAIM_UPDATE.cte("claimed"))
+
+
+def next_unclaimed(user: User, now: datetime) -> Any:
+    """The first unclaimed case ``user`` may take, locked, skipping locked rows (values bound)."""
+    return _next_unclaimed(returned_to_another_caseworker()).params(_claim_next_params(user, now))
+
+
+def claim_next_query(user: User, now: datetime, postgres: bool = True) -> Any:
+    """Claim-next's first statement with its values bound (for EXPLAIN)."""
+    return _claim_next_statement(postgres, returned_to_another_caseworker()).params(_claim_next_params(user, now))
+
+
+def _claim_next_params(user: User, now: datetime) -> dict[str, Any]:
+    return {"claimer": user.id, "now": now, "today": uk_date(now)}
+
+
+@lru_cache(maxsize=4)
+def _next_unclaimed(skip_returned: bool) -> Any:
+    clauses = [*_claimable(bindparam("claimer"), bindparam("today", type_=Case.queue_available_on.type), skip_returned),
+               Case.claimed_by_id.is_(None)]
+    return select(*PICKED).where(*clauses).order_by(*QUEUE_ORDER).limit(1).with_for_update(skip_locked=True, of=Case)
+
+
+@lru_cache(maxsize=4)
+def _claim_next_statement(postgres: bool, skip_returned: bool) -> Any:
+    """Claim-next's first statement: :func:`next_unclaimed`, its audit chain's head, whether any
+    claim has lapsed, and (PostgreSQL) its chain's lock taken without waiting; built once per
+    setting, its values (``claimer``, ``now``, ``today``) bound when it runs."""
+    picked = _next_unclaimed(skip_returned).subquery("picked")
+    lapsed = [select(Case.id).where(Case.claimed_by_id.is_not(None), expiry)  # any lapsed claim: a few at most
+              for expiry in (Case.claim_expires_at <= bindparam("now", type_=Case.claim_expires_at.type),
+                             Case.claim_expires_at.is_(None))]  # each one range of ix_cases_claim_expires_at
+    columns = [*picked.c, *audit.head_columns(picked.c.reference), or_(*map(exists, lapsed)).label("lapsed")]
+    if postgres:
+        columns.append(audit.try_lock_chain_sql(picked.c.reference).label("chain_locked"))
+    return select(*columns)
+
+
+def _first_lapsed(connection: Any, user: User, now: datetime) -> Any:
+    """The first case in queue order whose claim has lapsed that ``user`` may take, locked; read
+    along ``ix_cases_claim_expires_at`` (the few lapsed claims, sorted here) rather than the queue."""
+    lapsed = connection.execute(select(*PICKED).where(
+        *_claimable(user.id, uk_date(now), returned_to_another_caseworker()), Case.claimed_by_id.is_not(None),
         or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))).all()
-    for row in sorted(lapsed, key=lambda row: (*row[1:], row[0])):
-        case = session.scalars(select(Case).where(Case.id == row[0], Case.claimed_by_id.is_not(None),
-                                                  or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))
-                               .with_for_update(skip_locked=True).execution_options(populate_existing=True)).first()
-        if case is not None:
-            return case
+    for candidate in sorted(lapsed, key=_place):
+        row = connection.execute(select(*PICKED).where(
+            Case.id == candidate.id, Case.claimed_by_id.is_not(None),
+            or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))
+            .with_for_update(skip_locked=True, of=Case)).first()
+        if row is not None:
+            return row
     return None
 
 
-def _claimable(user: User, now: datetime) -> list[ColumnElement[bool]]:
-    clauses = [*in_queue(DECISION, now), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user.id)]
-    if returned_to_another_caseworker():
-        clauses.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user.id))
+def _claimable(user_id: Any, today: Any, skip_returned: bool) -> list[ColumnElement[bool]]:
+    """The decision queue today, less the cases ``user_id`` reviewed (and, ``skip_returned``, the
+    ones whose decision by them the panel returned); values or bound parameters."""
+    clauses = [*_in_queue(DECISION, today), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user_id)]
+    if skip_returned:
+        clauses.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user_id))
     return clauses
-
-
-def _locked_first(clauses: list[ColumnElement[bool]]) -> Any:
-    """The first case matching ``clauses`` in queue order, row-locked, skipping locked rows."""
-    return (select(Case).where(*clauses).order_by(*QUEUE_ORDER).limit(1)
-            .with_for_update(skip_locked=True, of=Case).execution_options(populate_existing=True))
 
 
 def release(session: Session, reference: str, user: User, now: datetime | None = None) -> Case:

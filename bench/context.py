@@ -37,6 +37,8 @@ class Database:
     tokens: dict[str, str] = field(default_factory=dict)
     """``operator``, ``analyst``, ``caseworker-0`` .. ``caseworker-7`` -> API token."""
     caseworker_email: str = "bench-caseworker-0@example.org"
+    password: str = PASSWORD
+    """Every bench account's password (a kept schema's accounts get this run's: ``--keep-pg``)."""
     sms_sent: dict[int, int] = field(default_factory=dict)
     """Messages each SMS sender has sent so far (its draft goes on across servers)."""
     chats: dict[int, str] = field(default_factory=dict)
@@ -76,13 +78,43 @@ class Database:
             for sender in range(SENDERS):
                 session.add(Responder(phone_e164=sender_phone(sender), organisation="The Salvation Army"))
             for role, key in (("operator", "operator"), ("analyst", "analyst")):
-                user = auth.create_user(session, f"bench-{role}@example.org", role, PASSWORD, "The Salvation Army")
+                user = auth.create_user(session, f"bench-{role}@example.org", role, self.password,
+                                        "The Salvation Army")
                 self.tokens[key] = auth.create_token(session, user)
             for claimer in range(CLAIMERS):
-                user = auth.create_user(session, f"bench-caseworker-{claimer}@example.org", "caseworker", PASSWORD,
+                user = auth.create_user(session, f"bench-caseworker-{claimer}@example.org", "caseworker", self.password,
                                         "Single Competent Authority")
                 self.tokens[f"caseworker-{claimer}"] = auth.create_token(session, user)
         db.get_db(app).engine.dispose()
+
+    def saved(self) -> dict[str, Any]:
+        """What :meth:`restored` needs to serve this seeded database again (keys included: a
+        scratch file for the bench only)."""
+        return {"name": self.name, "url": self.url, "cases": self.cases, "waiting": self.waiting,
+                "env": self.env, "tokens": self.tokens}
+
+    @classmethod
+    def restored(cls, saved: dict[str, Any], instance: str) -> Database:
+        """A database :meth:`prepare` seeded in an earlier run, its claims given back (so each run
+        starts from the same queue) and vacuumed as after seeding."""
+        from sqlalchemy import create_engine, text
+
+        from backend.auth import hash_password
+
+        database = cls(saved["name"], saved["url"], instance, saved["cases"], saved["waiting"])
+        database.env = {**saved["env"], "NRM_INSTANCE_PATH": instance}
+        database.tokens = saved["tokens"]
+        engine = create_engine(database.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("UPDATE cases SET claimed_by_id = NULL, claimed_at = NULL, "
+                                        "claim_expires_at = NULL WHERE claimed_by_id IS NOT NULL"))
+                connection.execute(text("UPDATE users SET password_hash = :hash WHERE email LIKE 'bench-%'"),
+                                   {"hash": hash_password(database.password)})  # this run's password
+                connection.execute(text("VACUUM ANALYZE cases"))
+        finally:
+            engine.dispose()
+        return database
 
 
 @dataclass

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -74,6 +75,8 @@ GROUPS: dict[str, Callable[[Context], list[Row]]] = {
     "startup": startup_rows,
 }
 NEEDS_DATABASES = {"turns", "pages", "statistics", "claims"}
+POSTGRES_ONLY = {"pages", "statistics"}
+"""Groups whose rows are measured on PostgreSQL alone (SQLite is then not seeded)."""
 
 
 def plugins() -> dict[str, Callable[[Context], list[Row]]]:
@@ -106,6 +109,10 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each timed load run")
     parser.add_argument("--only", default="", help="comma-separated groups: " + ", ".join(GROUPS))
     parser.add_argument("--write", type=Path, default=None, help="write the markdown report here")
+    parser.add_argument("--keep-pg", type=Path, default=None, metavar="FILE",
+                        help="keep the seeded PostgreSQL schema (its URL, keys and tokens saved in FILE) and "
+                             "reuse it in later runs given the same FILE and --cases (claims given back); "
+                             "drop it yourself when done (DROP SCHEMA ... CASCADE)")
     return parser.parse_args(argv)
 
 
@@ -121,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     began = time.perf_counter()
     with ExitStack() as stack:
         if NEEDS_DATABASES & set(chosen) or set(chosen) - set(GROUPS):
-            _databases(context, stack)
+            _databases(context, stack, args.keep_pg, sqlite=not set(chosen) <= POSTGRES_ONLY)
         rows: list[Row] = []
         for name in chosen:
             print(f"-- {name}", flush=True)
@@ -135,25 +142,44 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {args.write}")
 
 
-def _databases(context: Context, stack: ExitStack) -> None:
+def _databases(context: Context, stack: ExitStack, keep_pg: Path | None = None, sqlite: bool = True) -> None:
     from tests.conftest import fresh_postgres_url  # a schema of its own, dropped afterwards
 
-    sqlite_folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="nrm-bench-sqlite-"))
-    databases = [Database("SQLite", f"sqlite:///{sqlite_folder}/bench.db", sqlite_folder)]
+    databases = []
+    if sqlite:
+        sqlite_folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="nrm-bench-sqlite-"))
+        databases.append(Database("SQLite", f"sqlite:///{sqlite_folder}/bench.db", sqlite_folder))
     url = postgres_url()
+    kept = json.loads(keep_pg.read_text()) if keep_pg is not None and keep_pg.exists() else None
     if url is None:
         print("no PostgreSQL (set DATABASE_URL_PG or run scripts/system-deps.sh): SQLite rows only")
     else:
         os.environ["DATABASE_URL_PG"] = url
         pg_folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="nrm-bench-pg-"))
-        databases.append(Database("PostgreSQL", stack.enter_context(fresh_postgres_url()), pg_folder))
+        if kept is not None and kept["cases"] == context.cases:
+            print(f"reusing the PostgreSQL schema kept in {keep_pg}", flush=True)
+            context.databases.append(Database.restored(kept, pg_folder))
+        else:
+            schema_url = kept_postgres_url(url) if keep_pg is not None else stack.enter_context(fresh_postgres_url())
+            databases.append(Database("PostgreSQL", schema_url, pg_folder))
     for database in databases:
         cases = context.cases if database.name == "PostgreSQL" else context.sqlite_cases
         began = time.perf_counter()
         database.prepare(cases)
         print(f"seeded {database.cases:,} cases ({database.waiting:,} waiting for a decision) into "
               f"{database.name} in {time.perf_counter() - began:.0f} s", flush=True)
-    context.databases = databases
+        if database.name == "PostgreSQL" and keep_pg is not None:
+            keep_pg.write_text(json.dumps(database.saved()))
+    context.databases = databases + context.databases
+
+
+def kept_postgres_url(url: str) -> str:
+    """A new schema of the PostgreSQL database at ``url`` that outlives the run (``--keep-pg``)."""
+    from bench.queue_scale import scratch_schema
+
+    with scratch_schema(url, keep=True) as schema_url:
+        print("keeping the seeded PostgreSQL schema (its URL is in the --keep-pg file)", flush=True)
+        return schema_url
 
 
 def _preamble(context: Context, minutes: float, load_before: tuple[float, float, float]) -> list[str]:

@@ -329,3 +329,19 @@ def test_jobs_run_anchors_the_trail_and_prints_the_line(app, cli_runner):
     anchor = audit_anchors.parse_anchor(line.removeprefix("audit anchor: "))
     assert (anchor.epoch, anchor.events) == (1, 3)
     assert cli_runner.invoke(args=["audit", "verify", "--anchor", anchor.line()]).exit_code == 0
+
+
+def test_an_event_appended_at_a_stale_head_goes_after_the_event_that_took_its_place(db_session):
+    """Claim-next reads its case's chain head before it holds the chain's lock; if another event
+    took that place meanwhile, its event is written after that one instead of forking or failing."""
+    start = audit.chain_start(db_session)
+    stale = audit.head_of(db_session.connection(), CASE)
+    assert stale == audit.Head(1, start)
+    audit.record(db_session, "user:2", "case.read", CASE, {"via": "page"})  # takes seq 1 meanwhile
+    audit.append(db_session.connection(), audit.session_key(db_session), stale, "user:1", "case.claimed", CASE,
+                 {"renewed": False}, utcnow())
+    db_session.commit()
+    events = db_session.scalars(select(AuditEvent).where(AuditEvent.chain == CASE).order_by(AuditEvent.seq)).all()
+    assert [(e.seq, e.action) for e in events] == [(1, "case.read"), (2, "case.claimed")]
+    assert events[0].prev_hash == start and events[1].prev_hash == events[0].hash
+    assert audit.verify(db_session) == []

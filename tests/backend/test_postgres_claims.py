@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend import audit, db, lifecycle, queues
-from backend.models import Case, User
+from backend.models import AuditEvent, Case, User
 from tests.backend.casework_helpers import PANEL_ORG, make_case, make_user, shared_app
 from tests.conftest import fresh_postgres_url
 
@@ -110,8 +110,9 @@ def _plan_nodes(plan: dict) -> list[dict]:
 
 
 def test_claim_next_and_the_queue_page_read_the_queue_index_in_order_without_a_sort(pg_app):
-    """On 30,000 cases (analysed), claim-next's query and the first page of the queue walk the
-    queue's composite index in its order: an index scan on it and no Sort node anywhere."""
+    """On 30,000 cases (analysed), claim-next's statement (the case, its chain's head and lock)
+    and the first page of the queue walk the queue's composite index in its order: an index scan
+    on it and no Sort node anywhere, and no sequential scan of cases or audit events."""
     from datetime import timedelta
 
     from bench.queue_scale import explain, seed
@@ -123,15 +124,14 @@ def test_claim_next_and_the_queue_page_read_the_queue_index_in_order_without_a_s
     seed(database.engine, 30_000, cipher_for(database.engine.dialect).encrypt_json({"answers": {}}))
     with pg_app.app_context(), database.transaction() as session:
         worker = make_user(session, "caseworker")
-        first = session.scalars(queues.next_unclaimed(worker, utcnow())).first()
+        first = session.execute(queues.next_unclaimed(worker, utcnow())).first()
     now = utcnow()
     page = (select(Case).where(*queues.in_queue("decision", now)).order_by(*queues.QUEUE_ORDER).limit(51))
     with database.engine.connect() as connection:
         # Claim-next may walk either queue index: both are in queue order (the planner picks the
         # unclaimed one, or the whole queue's when it can test the recovery date in the index).
         either = {"ix_cases_queue_unclaimed", "ix_cases_queue_order"}
-        for statement, indexes in ((queues.next_unclaimed(worker, now), either),
-                                   (queues.next_unclaimed(worker, now, before=first), either),
+        for statement, indexes in ((queues.claim_next_query(worker, now), either),
                                    (page, {"ix_cases_queue_order"}),
                                    (page.where(tuple_(*queues.QUEUE_ORDER) > queues.order_key(
                                        (1, first.queue_due_date + timedelta(days=3), first.queue_since, 0))),
@@ -139,5 +139,103 @@ def test_claim_next_and_the_queue_page_read_the_queue_index_in_order_without_a_s
             nodes = _plan_nodes(explain(connection, statement)[0]["Plan"])
             types = [node["Node Type"] for node in nodes]
             assert "Sort" not in types and "Incremental Sort" not in types, types
+            assert "Seq Scan" not in types, types
             assert indexes & {node.get("Index Name") for node in nodes}, types
         connection.rollback()
+
+
+def _statements_of(engine, work) -> list[str]:
+    """The SQL statements ``work()`` sends (the commit included, as ``COMMIT``)."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def before(_conn, _cursor, statement, *_args):
+        sent.append(statement.split(None, 1)[0].upper())
+
+    def commit(_conn):
+        sent.append("COMMIT")
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", commit)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "commit", commit)
+    return sent
+
+
+def test_claim_next_on_postgres_is_two_statements_and_the_commit(pg_app):
+    """A claim is answered after three round trips: the statement that picks and locks the case
+    and reads its chain's head, the one that writes the claim with its audit event, the commit
+    (it was eight: lapsed claims, the pick, the chain's lock, the update, two heads, the insert)."""
+    database = db.get_db(pg_app)
+    with pg_app.app_context(), database.transaction() as session:
+        worker_id = make_user(session, "caseworker").id
+        reference = make_case(session, age_route="child", rg_due_offset_days=-400).reference  # first in the queue
+    with pg_app.app_context(), database.new_session() as session:
+        user = session.get(User, worker_id)
+        session.commit()
+        claimed = []
+
+        def claim() -> None:
+            claimed.append(queues.claim_next(session, user))
+            session.commit()
+
+        sent = _statements_of(database.engine, claim)
+    assert claimed[0].reference == reference and claimed[0].claimed_by_id == worker_id
+    assert sent == ["SELECT", "WITH", "COMMIT"], sent
+    with database.transaction(readonly=True) as session:
+        case = session.scalar(select(Case).where(Case.reference == reference))
+        assert case.claimed_by_id == worker_id and case.claim_expires_at == claimed[0].claim_expires_at
+        events = session.scalars(select(AuditEvent).where(AuditEvent.chain == reference)).all()
+        assert [(e.action, e.actor, e.detail["expires_at"]) for e in events] == [
+            ("case.claimed", f"user:{worker_id}", claimed[0].claim_expires_at.isoformat())]
+        assert audit.verify(session) == []
+
+
+def test_the_chain_lock_claim_next_takes_in_sql_is_the_one_every_audited_writer_takes(pg_app):
+    from sqlalchemy import literal
+
+    with db.get_db(pg_app).engine.connect() as connection:
+        for chain in ("NRM-2026-000001", "DTN-2031-999999", "actor:user:7", "ünïcode"):
+            assert connection.scalar(select(audit.chain_lock_sql(literal(chain)))) == audit.chain_lock_id(chain)
+
+
+def test_a_claim_waits_for_a_writer_holding_the_case_chain_and_links_its_event_after_that_writers(pg_app):
+    """Someone else is auditing the very case claim-next picks (its chain's lock is held, their
+    event not yet committed): the claim waits for them, then writes its event after theirs; the
+    chain stays linear and verifies."""
+    from tests.backend.test_postgres_audit import Holder, _chain
+
+    database = db.get_db(pg_app)
+    with pg_app.app_context(), database.transaction() as session:
+        worker_id = make_user(session, "caseworker").id
+        reference = make_case(session, age_route="child", rg_due_offset_days=-400).reference  # first in the queue
+    holder = Holder(pg_app, reference)
+    holder.start()
+    assert holder.holding.wait(5) and not holder.errors
+    got: list[str] = []
+    errors: list[BaseException] = []
+
+    def claimer() -> None:
+        try:
+            with pg_app.app_context(), database.transaction() as session:
+                got.append(queues.claim_next(session, session.get(User, worker_id)).reference)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=claimer, daemon=True)
+    thread.start()
+    thread.join(1.0)
+    assert thread.is_alive() and not got  # waiting for the holder's lock on the chain
+    holder.release.set()
+    holder.join(5)
+    thread.join(10)
+    assert not errors and got == [reference]
+    events = _chain(pg_app, reference)
+    assert [(e.seq, e.actor) for e in events] == [(1, "user:1"), (2, f"user:{worker_id}")]
+    assert events[1].prev_hash == events[0].hash
+    with pg_app.app_context(), database.transaction(readonly=True) as session:
+        assert audit.verify(session) == []

@@ -335,3 +335,30 @@ def test_a_queue_listing_decrypts_no_payload_and_only_the_returned_reasons_it_sh
     page = queues.decision_page(db_session, user=worker)
     assert [entry.returned_reasons for entry in page.entries] == ["r", None, None, None]
     assert len(decrypted) == 1  # the one returned case's reasons; no payload
+
+
+def test_a_large_queues_counts_are_reused_for_a_few_seconds_and_a_small_queues_never(db_session, monkeypatch):
+    """Counting a national queue reads every entry of its index: a large queue's counts are kept
+    for ``MAX_AGE_S`` seconds (its lines are always read afresh), a small queue's never."""
+    from backend import queue_counts
+
+    monkeypatch.setattr(queue_counts, "_kept", {})
+    now = utcnow()
+    for _ in range(3):
+        make_case(db_session)
+    db_session.commit()
+    assert queues.decision_page(db_session, now).count == 3
+    make_case(db_session)
+    db_session.commit()
+    assert queues.decision_page(db_session, now).count == 4  # small: counted afresh
+
+    monkeypatch.setattr(queue_counts, "EXACT_BELOW", 4)  # now this queue counts as large
+    assert queues.decision_page(db_session, now).count == 4
+    newest = make_case(db_session, age_route="child", rg_due_offset_days=-30)
+    db_session.commit()
+    page = queues.decision_page(db_session, now)
+    assert page.count == 4 and page.entries[0].reference == newest.reference  # the lines are current
+    assert queues.decision_page(db_session, now, filters=queues.QueueFilters(priority=True)).count == 1  # own key
+
+    monkeypatch.setattr(queue_counts, "MAX_AGE_S", 0.0)  # the kept counts are now too old
+    assert queues.decision_page(db_session, now).count == 5
