@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from flask import (Blueprint, Response, abort, flash, get_flashed_messages, redirect, render_template, request,
                    url_for)
@@ -489,32 +489,34 @@ def _refused(reference: str, error: CaseworkError, **forms: Any) -> Any:
     return _render_case(case, errors=[{"text": error.message, "href": "#actions"}], status=error.status, **forms)
 
 
-@bp.post("/cases/<reference>/claim")
-@login_required
-def claim(reference: str) -> Any:
-    require_role(CASEWORKER)
+def _claim_step(reference: str, role: str, step: Callable[..., Case]) -> tuple[datetime | None, Any]:
+    """A claim or release (``step(session, reference, user)``) by the signed-in ``role``, committed:
+    (the claim's expiry, None), or (None, the case page saying why it was refused)."""
+    require_role(role)
     _case_or_404(reference)
     session = db.session()
     try:
-        case = queues.claim(session, reference, _user())
+        case = step(session, reference, _user())
     except CaseworkError as error:
-        return _refused(reference, error)
+        return None, _refused(reference, error)
     expires = case.claim_expires_at
     session.commit()
-    return _claimed(reference, expires)
+    return expires, None
+
+
+@bp.post("/cases/<reference>/claim")
+@login_required
+def claim(reference: str) -> Any:
+    expires, refused = _claim_step(reference, CASEWORKER, queues.claim)
+    return refused or _claimed(reference, expires)
 
 
 @bp.post("/cases/<reference>/release")
 @login_required
 def release(reference: str) -> Any:
-    require_role(CASEWORKER)
-    _case_or_404(reference)
-    session = db.session()
-    try:
-        queues.release(session, reference, _user())
-    except CaseworkError as error:
-        return _refused(reference, error)
-    session.commit()
+    _expires, refused = _claim_step(reference, CASEWORKER, queues.release)
+    if refused:
+        return refused
     flash(_("You have released case {reference}: it is back in the queue for anyone to claim.",
             reference=reference), "success")
     return redirect(url_for("casework.decision_queue"))
@@ -589,15 +591,9 @@ def review(reference: str) -> Any:
 @login_required
 def claim_review(reference: str) -> Any:
     """A panel member takes the review: others see "being reviewed by" and cannot record it."""
-    require_role(PANEL)
-    _case_or_404(reference)
-    session = db.session()
-    try:
-        case = review_claims.claim(session, reference, _user())
-    except CaseworkError as error:
-        return _refused(reference, error)
-    expires = case.claim_expires_at
-    session.commit()
+    expires, refused = _claim_step(reference, PANEL, review_claims.claim)
+    if refused:
+        return refused
     flash(_("You are reviewing case {reference} until {time}.", reference=reference, time=govuk_time(expires)),
           "success")
     return redirect(url_for("casework.case_page", reference=reference))
@@ -606,14 +602,9 @@ def claim_review(reference: str) -> Any:
 @bp.post("/cases/<reference>/review-release")
 @login_required
 def release_review(reference: str) -> Any:
-    require_role(PANEL)
-    _case_or_404(reference)
-    session = db.session()
-    try:
-        review_claims.release(session, reference, _user())
-    except CaseworkError as error:
-        return _refused(reference, error)
-    session.commit()
+    _expires, refused = _claim_step(reference, PANEL, review_claims.release)
+    if refused:
+        return refused
     flash(_("You have released the review of case {reference}.", reference=reference), "success")
     return redirect(url_for("casework.review_queue"))
 

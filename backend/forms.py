@@ -112,4 +112,9 @@ def error_list(form: FlaskForm) -> list[dict[str, str]]:
 
 def field_errors(form: FlaskForm) -> dict[str, str]:
     """Field id -> its first error, for the ``errorMessage`` of each component."""
-    return {error["href"][1:]: error["text"] for error in error_list(form)}
+    return by_field(error_list(form))
+
+
+def by_field(errors: list[dict[str, str]]) -> dict[str, str]:
+    """An error summary's list (``{"text", "href": "#field"}``) as field id -> its error."""
+    return {error["href"][1:]: error["text"] for error in errors}

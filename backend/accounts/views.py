@@ -17,7 +17,7 @@ from backend.accounts.forms import ROLE_NAMES, ResponderForm, RoleForm, UserForm
 from backend.auth import create_user, deactivate, generate_password, set_password
 from backend.cli import REFERRING_ROLES, find_organisation, normalise_phone
 from backend.db import utcnow
-from backend.forms import error_list, field_errors
+from backend.forms import by_field, error_list, field_errors
 from backend.i18n import gettext as _
 from backend.models import ApiToken, Responder, User
 from backend.web_auth import require_role
@@ -64,7 +64,7 @@ def users() -> Any:
 
 def _render_new_user(form: UserForm, errors: list[dict[str, str]], status: int = 200) -> Any:
     return render_template("accounts/new_user.html", form=form, errors=errors,
-                           field_errors={e["href"][1:]: e["text"] for e in errors},
+                           field_errors=by_field(errors),
                            role_names=_role_names()), status
 
 
@@ -208,7 +208,7 @@ def revoke_token(token_id: int) -> Any:
 def _render_responders(form: ResponderForm, errors: list[dict[str, str]], status: int = 200) -> Any:
     rows = db.session().scalars(select(Responder).order_by(Responder.organisation, Responder.phone_e164)).all()
     return render_template("accounts/responders.html", responders=rows, form=form, errors=errors,
-                           field_errors={e["href"][1:]: e["text"] for e in errors}, banners=_banners()), status
+                           field_errors=by_field(errors), banners=_banners()), status
 
 
 @bp.get("/responders")

@@ -129,6 +129,8 @@ def test_a_caseworker_decides_negative_and_the_panel_returns_it(page: Any, live_
     page.check("#outcome-2")  # negative
     page.fill("#reasons", "No indicators of control or exploitation in the account given.")
     page.click("#record-decision")
+    assert "You are about to record a negative" in page.inner_text("#confirm-warning")  # the confirm step
+    page.click("#confirm-negative")
     page.wait_for_url(f"{url}/casework/")
     assert "now in the review queue" in page.inner_text(".govuk-notification-banner--success")
     assert seeded["child"] not in page.inner_text("#decision-queue")
