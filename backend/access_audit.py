@@ -61,7 +61,8 @@ def sign_in(session: Session, email: str, user: User | None, account: User | Non
     return audit.record(session, ANONYMOUS, "user.sign_in_failed", None, detail)
 
 
-def administration(session: Session, action: str, **detail: Any) -> AuditEvent:
-    """An administrative change made with the ``nrm`` command (``user.added``, ``token.issued``,
-    ``responder.removed``, ``keys.rotated``, ...): ids and roles only, never emails or numbers."""
-    return audit.record(session, cli_actor(), action, None, detail)
+def administration(session: Session, action: str, *, actor: str | None = None, **detail: Any) -> AuditEvent:
+    """An administrative change (``user.added``, ``token.issued``, ``responder.removed``,
+    ``keys.rotated``, ...) made with the ``nrm`` command, or by ``actor`` (``user:7``) in the admin
+    pages: ids and roles only, never emails or numbers."""
+    return audit.record(session, actor or cli_actor(), action, None, detail)

@@ -22,6 +22,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from backend import access_audit, db, lifecycle, queues, statistics
+from backend.casework import review_claims
 from backend.auth import require_token
 from backend.db import utcnow
 from backend.lifecycle import (CaseNotFound, CaseworkError, InvalidRequest, ReasonsRequired,
@@ -241,7 +242,7 @@ def post_review(reference: str) -> Any:
     data = _body()
     outcome = _choice(data, "outcome", ("upheld", "returned"))
     reasons = _reasons(data)
-    case = lifecycle.review(db.session(), reference, _user(), outcome, reasons)
+    case = review_claims.review(db.session(), reference, _user(), outcome, reasons)
     row = case.reviews[-1]
     return _done(case, 201, review={"id": row.id, "outcome": row.outcome, "decision": row.decision_id,
                                     "reviewed_at": _iso(row.reviewed_at)})

@@ -69,12 +69,14 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     app.extensions["nrm_cipher"] = cipher
     audit.bind_key(database.engine, app.config["AUDIT_KEY"])
 
+    from backend.accounts import bp as admin_pages
     from backend.api import api_casework
     from backend.casework_pages import bp as casework_pages
     from backend.casework_cli import register as register_casework
     from backend.outbound.wiring import init_outbound
     from backend.cli import register
     from backend.headers import init_headers
+    from backend.layout import init_layout
     from backend.limits import init_limits, limit_blueprint
     from backend import health, metrics
     from backend.request_guards import init_request_guards
@@ -86,6 +88,7 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     init_request_guards(app)  # unclean input refused, failures logged without values
     init_web_auth(app)  # sessions, sign-in pages, CSRFProtect (app.extensions["csrf"]), templates
     init_headers(app)  # CSP, no-store, HSTS in production (after the cookie settings are final)
+    init_layout(app)  # navigation per role, footer pages, the 404 page (base.html)
     register(app)
     register_casework(app)
     init_outbound(app)  # the outbox, `nrm worker`, requests for information, print queue (DESIGN §10)
@@ -93,6 +96,7 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     app.register_blueprint(api_referrals)
     app.register_blueprint(api_casework)
     app.register_blueprint(casework_pages)  # /casework/: queues, case pages, statistics (CSRF on)
+    app.register_blueprint(admin_pages)  # /admin/: users, responder numbers, API tokens, audit (CSRF on)
     csrf = app.extensions.get("csrf")
     if csrf is not None:  # Flask-WTF CSRFProtect guards forms, not bearer-token JSON
         csrf.exempt(api_referrals)

@@ -25,22 +25,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from flask import (Blueprint, Response, abort, flash, get_flashed_messages, redirect, render_template, request,
                    url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from backend import access_audit, api, db, lifecycle, page_dates, queues
+from backend import access_audit, api, db, lifecycle, queues
 from backend import statistics as aggregate
 from backend.statistics import downloads as stat_downloads
 from backend.statistics.charts import charts as stat_charts
 from backend.calendar import UK_TIME, uk_date
-from backend.forms import OUTCOME_LABELS, REVIEW_LABELS, DecisionForm, ReviewForm, error_list, field_errors
+from backend.casework import formatting, review_claims
+from backend.casework.case_header import case_tags
+from backend.casework.labels import LTR_FIELDS, field_label, section_label
+from backend.forms import (OUTCOME_LABELS, REVIEW_LABELS, DecisionForm, ReviewForm, error_list, field_errors,
+                           reasons_min_chars)
 from backend.i18n import N_
 from backend.i18n import gettext as _
-from backend.lifecycle import CaseworkError, status_label
+from backend.lifecycle import MAX_REASONS, CaseworkError, status_label
 from backend.models import AuditEvent, Case, User
 from backend.web_auth import home_for, require_role
 
@@ -78,6 +82,8 @@ AUDIT_ACTIONS = {
     "case.withdraw": N_("Withdrawn"),
     "case.suspend": N_("Suspended"),
     "case.resume": N_("Resumed"),
+    "case.review_claimed": N_("Review claimed"),
+    "case.review_released": N_("Review released"),
 }
 STATUS_LABELS = (N_("Awaiting RG decision"), N_("Recovery period"), N_("Awaiting CG decision"),
                  N_("CG positive (final)"), N_("RG negative, awaiting panel review"),
@@ -95,37 +101,33 @@ PERIOD_NOT_ENDED_ERROR = N_("{quarter} has not ended yet: choose a quarter up to
 
 @bp.app_template_filter("govuk_date")
 def govuk_date(value: date | str | None) -> str:
-    """``5 March 2026`` (GOV.UK style); an empty string for None."""
+    """``5 March 2026`` (GOV.UK style), in the page language; an empty string for None."""
     if value is None:
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
-    if locale := page_dates.page_locale():
-        return page_dates.long_date(value, locale)
-    return f"{value.day} {value:%B %Y}"
+    return formatting.day(value)
 
 
 @bp.app_template_filter("govuk_datetime")
 def govuk_datetime(value: datetime | str | None) -> str:
-    """``5 March 2026 at 2:05pm``, UK time."""
+    """``5 March 2026 at 2:05pm``, UK time, in the page language."""
     if value is None:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    local = value.astimezone(UK_TIME)
-    if page_dates.page_locale():
-        return _("{date} at {time}", date=govuk_date(local.date()), time=page_dates.time_of_day(local))
-    hour = local.hour % 12 or 12
-    return f"{govuk_date(local.date())} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+    return formatting.moment(value)
 
 
 @bp.app_template_filter("govuk_time")
 def govuk_time(value: datetime | None) -> str:
-    """``2:05pm``, UK time."""
+    """``2:05pm``, UK time, in the page language."""
     if value is None:
         return ""
-    local = value.astimezone(UK_TIME)
-    return f"{local.hour % 12 or 12}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+    return formatting.time(value)
+
+
+bp.add_app_template_filter(formatting.number, "number")
 
 
 def shown_status(status: str) -> str:
@@ -186,7 +188,7 @@ def decision_queue() -> Any:
     user = _user()
     if user.role != CASEWORKER:
         home = home_for(user)
-        if home.startswith("/casework/") and home.rstrip("/") != "/casework":
+        if home.startswith(("/casework/", "/admin/")) and home.rstrip("/") != "/casework":
             return redirect(home)
         abort(403)
     return _render_decision_queue()
@@ -211,12 +213,17 @@ def _queue_page(queue: str, read: Any) -> tuple[queues.QueuePage, dict[str, Any]
     return page, ({} if errors else shown), errors
 
 
-def _render_decision_queue(errors: list[dict[str, str]] | None = None, status: int = 200) -> Any:
-    page, shown, query_errors = _queue_page("decision", queues.decision_page)
+def _holders(page: queues.QueuePage) -> dict[str, str]:
+    """Who holds each claimed case of the page (a decision, or a review): reference -> email."""
     claimed = [e.reference for e in page.entries if e.claimed]
-    holders = dict(db.session().execute(
+    return dict(db.session().execute(
         select(Case.reference, User.email).join(User, User.id == Case.claimed_by_id)
         .where(Case.reference.in_(claimed))).all()) if claimed else {}
+
+
+def _render_decision_queue(errors: list[dict[str, str]] | None = None, status: int = 200) -> Any:
+    page, shown, query_errors = _queue_page("decision", queues.decision_page)
+    holders = _holders(page)
     errors = (errors or []) + query_errors
     return render_template("casework/decision_queue.html", page=page, entries=page.entries, holders=holders,
                            filters=shown, next_url=_next_url(page), errors=errors, banners=_banners()), \
@@ -264,7 +271,8 @@ def review_queue() -> Any:
     require_role(PANEL)
     page, shown, errors = _queue_page("review", queues.review_page)
     return render_template("casework/review_queue.html", page=page, entries=page.entries, filters=shown,
-                           next_url=_next_url(page), errors=errors, banners=_banners()), 400 if errors else 200
+                           holders=_holders(page), next_url=_next_url(page), errors=errors,
+                           banners=_banners()), 400 if errors else 200
 
 
 # --- the case page ------------------------------------------------------------------------------
@@ -282,7 +290,8 @@ class TimelineEntry:
 @dataclass
 class AnswerSection:
     title: str
-    rows: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[tuple[str, str, bool]] = field(default_factory=list)
+    """(label, answer, whether the answer reads left to right in any language)."""
 
 
 @lru_cache(maxsize=1)
@@ -306,9 +315,7 @@ def _partial_date(text: str) -> str:
         if len(parts) == 3:
             return govuk_date(date.fromisoformat(text))
         if len(parts) == 2:
-            month = date(int(parts[0]), int(parts[1]), 1)
-            locale = page_dates.page_locale()
-            return page_dates.month_year(month, locale) if locale else f"{month:%B %Y}"
+            return formatting.month(date(int(parts[0]), int(parts[1]), 1))
     except ValueError:
         return text
     return text
@@ -325,28 +332,29 @@ def format_answer(value: Any, schema: dict[str, Any] | None = None) -> str:
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, str) and value in labels:
-        return _(str(labels[value]))  # the dialogue's choice labels are msgids of the catalogues
+        return _(str(labels[value]))
     if isinstance(value, dict):
         return ", ".join(f"{humanise(str(k))}: {format_answer(v)}" for k, v in value.items())
     return str(value)
 
 
 def answer_sections(payload: dict[str, Any] | None) -> list[AnswerSection]:
-    """The payload's answers, labelled and grouped by the sections of the published schema (in
-    route order); answers the schema does not know go last, under their humanised ids."""
+    """The payload's answers, labelled for the decision maker (``backend.casework.labels``) in the
+    page language and grouped by the sections of the published schema (in route order); answers the
+    schema does not know go last, under their humanised ids."""
     answers = (payload or {}).get("answers") or {}
     properties = _answer_properties()
     sections: dict[str, AnswerSection] = {}
     for field_id, schema in properties.items():  # schema order is route order
         if field_id in answers:
-            title = _(str(schema.get("x-section") or OTHER_SECTION))  # section names and titles are msgids
+            title = _(section_label(str(schema.get("x-section") or OTHER_SECTION)))
+            label = _(field_label(field_id, str(schema.get("title") or humanise(field_id))))
             sections.setdefault(title, AnswerSection(title)).rows.append(
-                (_(str(schema.get("title"))) if schema.get("title") else humanise(field_id),
-                 format_answer(answers[field_id], schema)))
+                (label, format_answer(answers[field_id], schema), field_id in LTR_FIELDS))
     for field_id, value in answers.items():
         if field_id not in properties:
             sections.setdefault(_(OTHER_SECTION), AnswerSection(_(OTHER_SECTION))).rows.append(
-                (humanise(field_id), format_answer(value)))
+                (humanise(field_id), format_answer(value), False))
     return list(sections.values())
 
 
@@ -420,10 +428,15 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
     if review_form is None:
         review_form = ReviewForm(formdata=None)
     errors = errors or []
+    overdue = queues.is_overdue(case)
+    returned = api.returned(case) if awaiting_decision else None
+    in_review = case.status in lifecycle.REVIEW_STATUSES
     page = render_template(
         "casework/case.html", case=case, errors=errors, banners=_banners(),
         stage=stage, awaiting_decision=awaiting_decision, decision_allowed_from=decision_allowed_from,
-        in_review=case.status in lifecycle.REVIEW_STATUSES,
+        in_review=in_review, tags=case_tags(case, overdue=overdue, returned=bool(returned)),
+        exploitation=_exploitation_types(case.shown_payload), due=queues.due_date(case),
+        reasons_min=reasons_min_chars(), max_reasons=MAX_REASONS,
         is_caseworker=user.role == CASEWORKER, is_panel=user.role == PANEL,
         claim_active=claim_active, claimed_by_me=claim_active and case.claimed_by_id == user.id,
         claim_holder=emails.get(case.claimed_by_id) if claim_active and case.claimed_by_id else None,
@@ -437,12 +450,22 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
         age_route_name=_name(AGE_ROUTE_NAMES, case.age_route),
         route_name=_name(ROUTE_NAMES, case.route),
         location_name=_name(LOCATION_NAMES, case.fr_location),
-        overdue=queues.is_overdue(case), today=uk_date(db.utcnow()),
-        returned=api.returned(case) if awaiting_decision else None,
+        overdue=overdue, today=uk_date(db.utcnow()), returned=returned,
     )
     access_audit.case_read(session, user, case.reference, "page")
     session.commit()  # the read is audited even when an action on the page was refused
     return page, status
+
+
+EXPLOITATION_FIELD = "types-of-exploitation"
+
+
+def _exploitation_types(payload: dict[str, Any] | None) -> str:
+    """The types of exploitation the referral names, as the form labels them (translated)."""
+    answer = ((payload or {}).get("answers") or {}).get(EXPLOITATION_FIELD)
+    if not answer:
+        return _("Not given")
+    return format_answer(answer, _answer_properties().get(EXPLOITATION_FIELD))
 
 
 def _name(names: dict[str, str], key: str) -> str:
@@ -466,32 +489,34 @@ def _refused(reference: str, error: CaseworkError, **forms: Any) -> Any:
     return _render_case(case, errors=[{"text": error.message, "href": "#actions"}], status=error.status, **forms)
 
 
-@bp.post("/cases/<reference>/claim")
-@login_required
-def claim(reference: str) -> Any:
-    require_role(CASEWORKER)
+def _claim_step(reference: str, role: str, step: Callable[..., Case]) -> tuple[datetime | None, Any]:
+    """A claim or release (``step(session, reference, user)``) by the signed-in ``role``, committed:
+    (the claim's expiry, None), or (None, the case page saying why it was refused)."""
+    require_role(role)
     _case_or_404(reference)
     session = db.session()
     try:
-        case = queues.claim(session, reference, _user())
+        case = step(session, reference, _user())
     except CaseworkError as error:
-        return _refused(reference, error)
+        return None, _refused(reference, error)
     expires = case.claim_expires_at
     session.commit()
-    return _claimed(reference, expires)
+    return expires, None
+
+
+@bp.post("/cases/<reference>/claim")
+@login_required
+def claim(reference: str) -> Any:
+    expires, refused = _claim_step(reference, CASEWORKER, queues.claim)
+    return refused or _claimed(reference, expires)
 
 
 @bp.post("/cases/<reference>/release")
 @login_required
 def release(reference: str) -> Any:
-    require_role(CASEWORKER)
-    _case_or_404(reference)
-    session = db.session()
-    try:
-        queues.release(session, reference, _user())
-    except CaseworkError as error:
-        return _refused(reference, error)
-    session.commit()
+    _expires, refused = _claim_step(reference, CASEWORKER, queues.release)
+    if refused:
+        return refused
     flash(_("You have released case {reference}: it is back in the queue for anyone to claim.",
             reference=reference), "success")
     return redirect(url_for("casework.decision_queue"))
@@ -507,6 +532,11 @@ def decide(reference: str) -> Any:
     if not form.validate_on_submit():
         errors = error_list(form)
         return _render_case(case, decision_form=form, errors=errors, status=400)
+    if request.form.get("change"):  # "Change the decision" on the confirm page: the form, as it was
+        return _render_case(case, decision_form=form)
+    if form.outcome.data == "negative" and form.confirmed.data != "yes":
+        return render_template("casework/confirm_negative.html", case=case, form=form,
+                               back=url_for("casework.case_page", reference=reference))
     session = db.session()
     stage, outcome = form.stage.data, form.outcome.data
     try:
@@ -545,7 +575,7 @@ def review(reference: str) -> Any:
     session = db.session()
     outcome = form.outcome.data
     try:
-        lifecycle.review(session, reference, _user(), outcome, form.reasons.data)
+        review_claims.review(session, reference, _user(), outcome, form.reasons.data)
     except CaseworkError as error:
         return _refused(reference, error, review_form=form)
     session.commit()
@@ -554,6 +584,28 @@ def review(reference: str) -> Any:
     else:
         flash(_("Case {reference} is returned to the decision queue for reconsideration.", reference=reference),
               "success")
+    return redirect(url_for("casework.review_queue"))
+
+
+@bp.post("/cases/<reference>/review-claim")
+@login_required
+def claim_review(reference: str) -> Any:
+    """A panel member takes the review: others see "being reviewed by" and cannot record it."""
+    expires, refused = _claim_step(reference, PANEL, review_claims.claim)
+    if refused:
+        return refused
+    flash(_("You are reviewing case {reference} until {time}.", reference=reference, time=govuk_time(expires)),
+          "success")
+    return redirect(url_for("casework.case_page", reference=reference))
+
+
+@bp.post("/cases/<reference>/review-release")
+@login_required
+def release_review(reference: str) -> Any:
+    _expires, refused = _claim_step(reference, PANEL, review_claims.release)
+    if refused:
+        return refused
+    flash(_("You have released the review of case {reference}.", reference=reference), "success")
     return redirect(url_for("casework.review_queue"))
 
 

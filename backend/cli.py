@@ -84,12 +84,20 @@ def organisations() -> tuple[str, ...]:
     return tuple(dict.fromkeys(line for line in lines if line))
 
 
-def canonical_organisation(name: str) -> str:
-    """The list entry matching ``name`` exactly (ignoring case and surrounding spaces)."""
+def find_organisation(name: str) -> str | None:
+    """The list entry matching ``name`` exactly (ignoring case and spacing), else None."""
     wanted = " ".join(name.split()).casefold()
     for entry in organisations():
         if " ".join(entry.split()).casefold() == wanted:
             return entry
+    return None
+
+
+def canonical_organisation(name: str) -> str:
+    """The list entry matching ``name`` exactly (ignoring case and surrounding spaces)."""
+    entry = find_organisation(name)
+    if entry is not None:
+        return entry
     raise click.BadParameter(
         f"{name!r} is not a designated first-responder organisation "
         f"(see flows/data/{ORGANISATIONS_LIST}.txt)", param_hint="--org")

@@ -63,6 +63,7 @@ KEYS = (
     "API_TOKEN_DAYS",
     "TRUSTED_PROXIES",
     "JOBS_INTERVAL_SECONDS",
+    "DECISION_REASONS_MIN_CHARS",
     "NRM_LOG_FORMAT",
     "NRM_METRICS_TOKEN",
     "NRM_METRICS_NETWORKS",
@@ -89,6 +90,7 @@ INT_DEFAULTS = {
 NON_NEGATIVE_INT_DEFAULTS = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto count
     "JOBS_INTERVAL_SECONDS": 60,  # each job runs at most once per interval across all machines (0: every run)
+    "DECISION_REASONS_MIN_CHARS": 50,  # the shortest reasons a decision page accepts (0: any)
 }
 MINIMUM_RECOVERY_PERIOD_DAYS = 30
 """The recovery period the law guarantees at the least (Modern Slavery Act 2015 s.50A, guidance)."""

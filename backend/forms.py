@@ -9,6 +9,7 @@ its field (``#outcome`` is the first radio, ``#reasons`` the textarea).
 
 from __future__ import annotations
 
+from flask import current_app, has_app_context
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, StopValidation
@@ -63,14 +64,33 @@ SELECT_REVIEW = lazy_gettext("Select whether to uphold the decision or return it
 """Validator messages: translated when shown (``str()``), in the language of that request."""
 
 
+def reasons_min_chars() -> int:
+    """``DECISION_REASONS_MIN_CHARS`` of the current app (default 50; 0 accepts any length)."""
+    return int(current_app.config.get("DECISION_REASONS_MIN_CHARS", 50)) if has_app_context() else 50
+
+
+def _long_enough(form: FlaskForm, field: object) -> None:
+    """Reasons a person can act on: at least ``DECISION_REASONS_MIN_CHARS`` characters, not
+    counting spaces at either end (the count the page's character count shows)."""
+    shortest = reasons_min_chars()
+    if len((getattr(field, "data", None) or "").strip()) < shortest:
+        raise StopValidation(str(lazy_gettext("Reasons must be at least {min} characters: say what the decision "
+                                              "is based on", min=shortest)))
+
+
 class DecisionForm(FlaskForm):
     """An RG or CG decision. ``stage`` is the stage the page offered: a case that moved on since
-    is refused by the lifecycle rather than decided at another stage."""
+    is refused by the lifecycle rather than decided at another stage. A negative decision is
+    recorded only with ``confirmed`` (the confirm page's button): the first POST shows that page."""
 
     stage = HiddenField(validators=[InputRequired(OUT_OF_DATE), AnyOf(STAGES, message=OUT_OF_DATE)])
     outcome = RadioField(lazy_gettext("Decision"), choices=list(DECISION_OUTCOMES), validate_choice=False,
                          validators=[InputRequired(SELECT_DECISION), AnyOf(DECISION_OUTCOMES, message=SELECT_DECISION)])
-    reasons = _reasons(lazy_gettext("Enter the reasons for the decision"))
+    reasons = TextAreaField(lazy_gettext("Reasons"), validators=[
+        _Required(lazy_gettext("Enter the reasons for the decision")), _long_enough,
+        Length(max=MAX_REASONS, message=lazy_gettext("Reasons must be {max} characters or fewer",
+                                                     max=f"{MAX_REASONS:,}"))])
+    confirmed = HiddenField()
 
 
 class ReviewForm(FlaskForm):
@@ -92,4 +112,9 @@ def error_list(form: FlaskForm) -> list[dict[str, str]]:
 
 def field_errors(form: FlaskForm) -> dict[str, str]:
     """Field id -> its first error, for the ``errorMessage`` of each component."""
-    return {error["href"][1:]: error["text"] for error in error_list(form)}
+    return by_field(error_list(form))
+
+
+def by_field(errors: list[dict[str, str]]) -> dict[str, str]:
+    """An error summary's list (``{"text", "href": "#field"}``) as field id -> its error."""
+    return {error["href"][1:]: error["text"] for error in errors}

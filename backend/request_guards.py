@@ -92,11 +92,11 @@ def _refuse_unclean_input() -> Any:
     return None
 
 
-def _refusal(msgid: str, code: str, status: int) -> Any:
+def _refusal(msgid: str, code: str, status: int, template: str = "problem.html") -> Any:
     message = gettext(msgid)
     if wants_json():
         return jsonify({"error": message, "code": code, "language": page_language().code}), status
-    return render_template("problem.html", message=message), status
+    return render_template(template, message=message), status
 
 
 # -- failures -----------------------------------------------------------------------------------
@@ -120,6 +120,6 @@ def _log_without_values(exc_info: ExcInfo) -> None:
 
 def _server_error(error: InternalServerError) -> Any:
     try:
-        return _refusal(SERVER_ERROR, "internal_error", 500)
+        return _refusal(SERVER_ERROR, "internal_error", 500, "layout/server_error.html")
     except Exception:  # noqa: BLE001 - the page itself failed (e.g. no database): plain text, no values
         return gettext(SERVER_ERROR), 500, {"Content-Type": "text/plain; charset=utf-8"}

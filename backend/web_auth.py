@@ -20,8 +20,8 @@
   match (``backend.i18n``); ``<html lang dir>`` follows it, English by default.
 
 After signing in each role goes to its start page (``home_for``): operators the web chat (``/chat``),
-caseworkers the decision queue (``/casework/``), panel members the review queue, analysts and
-admins the statistics; the casework pages themselves are ``backend.casework_pages``.
+caseworkers the decision queue (``/casework/``), panel members the review queue, analysts the
+statistics, admins the admin area (``backend.accounts``); the casework pages themselves are ``backend.casework_pages``.
 """
 
 from __future__ import annotations
@@ -168,13 +168,13 @@ class SignInForm(FlaskForm):
 
 
 HOME_PAGES = {"operator": "/chat", "panel": "/casework/review", "analyst": "/casework/stats",
-              "admin": "/casework/stats"}
+              "admin": "/admin/users"}
 """Start pages by role (``backend.casework_pages``); everyone else starts at ``/casework/``."""
 
 
 def home_for(user: User) -> str:
     """Where a user starts after signing in: operators the web chat, caseworkers the decision
-    queue, panel members the review queue, analysts and admins the statistics."""
+    queue, panel members the review queue, analysts the statistics, admins the admin area."""
     return HOME_PAGES.get(user.role, "/casework/")
 
 

@@ -128,13 +128,19 @@ ROLES = ("caseworker", "panel", "analyst", "admin", "operator", "responder", Non
 EXPECTED = {
     # page: {user: status, or the path it redirects to}
     "/casework/": {"caseworker": 200, "panel": "/casework/review", "analyst": "/casework/stats",
-                   "admin": "/casework/stats", "operator": 403, "responder": 403, None: SIGN_IN_REDIRECT},
+                   "admin": "/admin/users", "operator": 403, "responder": 403, None: SIGN_IN_REDIRECT},
     "/casework/review": {"caseworker": 403, "panel": 200, "analyst": 403, "admin": 403, "operator": 403,
                          "responder": 403, None: SIGN_IN_REDIRECT},
     "/casework/stats": {"caseworker": 403, "panel": 403, "analyst": 200, "admin": 200, "operator": 403,
                         "responder": 403, None: SIGN_IN_REDIRECT},
     "case": {"caseworker": 200, "panel": 200, "analyst": 403, "admin": 403, "operator": 403,
              "responder": 403, None: SIGN_IN_REDIRECT},
+    # the admin area (backend.accounts): administrators only
+    **{page: {"caseworker": 403, "panel": 403, "analyst": 403, "admin": 200, "operator": 403, "responder": 403,
+              None: SIGN_IN_REDIRECT}
+       for page in ("/admin/users", "/admin/users/new", "/admin/responders", "/admin/tokens", "/admin/audit")},
+    # the footer's pages: everyone, signed in or not
+    **{page: {who: 200 for who in ROLES} for page in ("/accessibility", "/privacy", "/cookies")},
 }
 
 
@@ -283,7 +289,7 @@ def test_a_refused_decision_shows_the_lifecycle_message(app: Flask, clients: Any
     reference = new_case(app)
     case_path = f"/casework/cases/{reference}"
     client = clients("caseworker")
-    decision = {"stage": "rg", "outcome": "positive", "reasons": "Credible account."}
+    decision = {"stage": "rg", "outcome": "positive", "reasons": "Credible account, consistent with the indicators of forced labour."}
     # not claimed: the lifecycle says to claim it first
     response = post(client, f"{case_path}/decision", decision, token_from=case_path)
     assert response.status_code == 409
@@ -304,7 +310,7 @@ def test_a_refused_decision_shows_the_lifecycle_message(app: Flask, clients: Any
     assert response.status_code == 409
     assert (f"cannot make a positive Conclusive Grounds decision on case {reference}: "
             "its status is awaiting_rg (Awaiting RG decision)") in text(response)
-    assert 'Credible account.</textarea>' in text(response)  # nothing typed is lost
+    assert 'Credible account, consistent with the indicators of forced labour.</textarea>' in text(response)  # nothing lost
     assert case_row(app, reference).status == "awaiting_rg"
     post(client, f"{case_path}/release", token_from=case_path)
 
@@ -315,7 +321,7 @@ def test_a_positive_rg_decision_starts_the_recovery_period(app: Flask, clients: 
     client = clients("caseworker")
     post(client, f"{case_path}/claim", token_from=case_path)
     response = post(client, f"{case_path}/decision",
-                    {"stage": "rg", "outcome": "positive", "reasons": "Consistent, detailed account."},
+                    {"stage": "rg", "outcome": "positive", "reasons": "Consistent, detailed account of forced labour on a farm."},
                     token_from=case_path)
     assert response.status_code == 302 and response.headers["Location"] == "/casework/"
     assert (f"Positive Reasonable Grounds decision recorded on case {reference}: the recovery period "
@@ -334,8 +340,12 @@ def test_decide_negative_then_the_panel_returns_it(app: Flask, clients: Any) -> 
     # the caseworker claims the case from its page and decides it negative
     assert post(caseworker, f"{case_path}/claim", token_from="/casework/").status_code == 302
     reasons = "No indicators of exploitation in the account given.\nEmployer records checked."
-    response = post(caseworker, f"{case_path}/decision", {"stage": "rg", "outcome": "negative", "reasons": reasons},
-                    token_from=case_path)
+    decision = {"stage": "rg", "outcome": "negative", "reasons": reasons}
+    response = post(caseworker, f"{case_path}/decision", decision, token_from=case_path)
+    assert response.status_code == 200  # the confirm step: nothing recorded yet
+    assert "You are about to record a negative Reasonable Grounds decision on case" in text(response)
+    assert case_row(app, reference).status == "awaiting_rg"
+    response = post(caseworker, f"{case_path}/decision", {**decision, "confirmed": "yes"}, token_from=case_path)
     assert response.status_code == 302
     assert "it is now in the review queue of the independent panel" in text(caseworker.get("/casework/"))
     assert case_row(app, reference).status == "rg_review"
@@ -377,7 +387,8 @@ def test_decide_negative_then_the_panel_returns_it(app: Flask, clients: Any) -> 
     assert "Reasonable Grounds decision" in timeline and "Negative" in timeline
     assert "Returned for reconsideration" in timeline
     assert "The account of debt bondage was not considered." in timeline
-    assert f"by {email('caseworker')}" in timeline and f"by {email('panel')}" in timeline
+    ltr = '<bdi dir="ltr">{}</bdi>'  # emails keep their own direction in a right-to-left sentence
+    assert f"by {ltr.format(email('caseworker'))}" in timeline and f"by {ltr.format(email('panel'))}" in timeline
     audit = page[page.index('id="audit-trail"'):]
     for action in ("Referral submitted", "Claimed", "Negative RG decision", "Returned for reconsideration"):
         assert action in audit
@@ -426,8 +437,8 @@ def test_the_case_page_shows_the_answers_by_section_with_labels(app: Flask, clie
     reference = new_case(app, "child")
     page = text(clients("caseworker").get(f"/casework/cases/{reference}"))
     cards = re.findall(r'class="govuk-summary-card__title"> ([^<]+?) </h3>', page)
-    assert cards[:4] == ["About you", "Age", "Background", "What happened"]  # the flows' sections, in order
-    assert re.search(r"Where you are </dt> <dd[^>]*> <span[^>]*>England</span>", page)  # a choice label
+    assert cards[:4] == ["About the referrer", "Age", "Background", "What happened"]  # the sections, in order
+    assert re.search(r"Where the referrer is </dt> <dd[^>]*> <span[^>]*>England</span>", page)  # a choice label
     assert re.search(r"Under 18 </dt> <dd[^>]*> <span[^>]*>Yes</span>", page)
     assert "pv-under-age" not in page  # labels, not field ids
     assert "Child" in page and "govuk-tag--orange" in page  # the priority tag
@@ -436,8 +447,8 @@ def test_the_case_page_shows_the_answers_by_section_with_labels(app: Flask, clie
 def test_answers_the_schema_does_not_describe_are_still_shown() -> None:
     sections = answer_sections({"answers": {"fr-location": "wales", "pv-favourite-colour": "green"}})
     assert [(s.title, s.rows) for s in sections] == [
-        ("About you", [("Where you are", "Wales")]),
-        ("Other answers", [("Pv favourite colour", "green")]),
+        ("About the referrer", [("Where the referrer is", "Wales", False)]),
+        ("Other answers", [("Pv favourite colour", "green", False)]),
     ]
     assert humanise("pv-name-first-name") == "Pv name first name"
     assert format_answer({"date": "1990-02", "approximate": True}) == "February 1990 (approximate)"

@@ -32,6 +32,7 @@ def people(app: Flask) -> dict[str, Any]:
             "panel_same_org": auth.create_user(session, "panel-org@example.org", "panel", PASSWORD, ORG),
             "panel": auth.create_user(session, "panel@example.org", "panel", PASSWORD, PANEL_ORG),
             "other_reviewer": make_user(session, "panel", PANEL_ORG),
+            "admin": auth.create_user(session, "admin@example.org", "admin", PASSWORD),
         }
         decider, same_org, other = users["decider"], users["panel_same_org"], users["other_reviewer"]
         cases = {
@@ -173,3 +174,21 @@ def test_other_administration_is_audited_by_id_only(app: Flask, people: dict[str
     assert [event.action for event in events] == actions
     for event in events:
         _assert_no_personal_data(event, "new-caseworker", "7700900555", "Ada Lovelace")
+
+
+def test_an_admin_reads_no_case_in_the_admin_area_the_case_pages_or_the_api(app: Flask,
+                                                                            people: dict[str, Any]) -> None:
+    """Administering accounts gives no access to case contents: an admin who is not also a
+    caseworker gets 403 for every case (page, API) and no case reference in the admin area."""
+    client, status = _sign_in(app, "admin@example.org")
+    assert status == 302
+    for reference in people["refs"].values():
+        page = client.get(f"/casework/cases/{reference}")
+        assert page.status_code == 403 and reference not in page.get_data(as_text=True)
+        assert _api(app, people["tokens"]["admin"], f"/api/v1/cases/{reference}").status_code == 403
+    assert client.get("/casework/").status_code == 302  # to the admin area, not a queue
+    for path in ("/admin/users", "/admin/tokens", "/admin/responders", "/admin/audit"):
+        shown = client.get(path).get_data(as_text=True)
+        assert not [ref for ref in people["refs"].values() if ref in shown]
+        assert PERSON[1] not in shown
+    assert not [event for event in _events(app, "case.read") if event.actor == f"user:{people['ids']['admin']}"]

@@ -86,7 +86,7 @@ def test_missing_fields_are_named_in_the_summary(client: FlaskClient) -> None:
     ("caseworker", "/casework/"),
     ("panel", "/casework/review"),
     ("analyst", "/casework/stats"),
-    ("admin", "/casework/stats"),
+    ("admin", "/admin/users"),
 ])
 def test_each_role_lands_on_its_start_page(app: Flask, client: FlaskClient, role: str, home: str) -> None:
     add_user(app, f"{role}@example.org", role)

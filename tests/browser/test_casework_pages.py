@@ -129,6 +129,8 @@ def test_a_caseworker_decides_negative_and_the_panel_returns_it(page: Any, live_
     page.check("#outcome-2")  # negative
     page.fill("#reasons", "No indicators of control or exploitation in the account given.")
     page.click("#record-decision")
+    assert "You are about to record a negative" in page.inner_text("#confirm-warning")  # the confirm step
+    page.click("#confirm-negative")
     page.wait_for_url(f"{url}/casework/")
     assert "now in the review queue" in page.inner_text(".govuk-notification-banner--success")
     assert seeded["child"] not in page.inner_text("#decision-queue")
@@ -138,7 +140,7 @@ def test_a_caseworker_decides_negative_and_the_panel_returns_it(page: Any, live_
     page.click("[data-testid='sign-out']")
     page.wait_for_url(f"{url}/casework/sign-in?signed-out=1")
     sign_in(page, live_server, PANEL, "/casework/review")
-    page.click(f"#review-queue a:text-is('{seeded['child']}')")
+    page.click(f"#review-queue a:has-text('{seeded['child']}')")
     page.wait_for_url(f"{url}/casework/cases/{seeded['child']}")
     assert "RG negative, awaiting panel review" in page.inner_text("#case-status")
     assert "No indicators of control" in page.inner_text("#timeline")
