@@ -24,8 +24,8 @@ ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July"
 
 
 @pytest.mark.parametrize(("code", "service", "section", "label", "choice"), [
-    ("cy", "Cynorthwyydd Atgyfeirio NRM", "Amdanoch chi", "Sefydliad", "Lloegr"),
-    ("ar", "مساعد إحالات NRM", "عنك", "الجهة", None),
+    ("cy", "Cynorthwyydd Atgyfeirio NRM", "Am yr atgyfeiriwr", "Sefydliad atgyfeirio", "Lloegr"),
+    ("ar", "مساعد إحالات NRM", "عن المُحيل", "الجهة المُحيلة", None),
 ])
 def test_a_case_page_in_welsh_or_arabic_names_the_service_dates_and_answers_in_that_language(
         app: Flask, clients: Any, code: str, service: str, section: str, label: str, choice: str | None) -> None:
@@ -37,7 +37,7 @@ def test_a_case_page_in_welsh_or_arabic_names_the_service_dates_and_answers_in_t
     assert not any(re.search(rf"\d {month} \d{{4}}", html) for month in ENGLISH_MONTHS)
     assert not re.search(r"\d:\d\d(am|pm)", html)  # times in 24-hour form, not "2:05pm"
     assert section in html and label in html  # the Referral tab: section titles and field labels
-    assert "About you" not in html and "Organisation" not in html
+    assert "About the referrer" not in html and "Referring organisation" not in html
     if choice:
         assert choice in html  # a choice answer ("england") shown by its translated label
 
@@ -49,7 +49,7 @@ def test_references_and_answers_are_isolated_from_the_right_to_left_page(app: Fl
     assert f'<bdi dir="ltr">{reference}</bdi>' in html  # the heading
     assert html.count('class="app-reasons" dir="auto"') >= 5  # each answer takes its own direction
     queue = text(client.get("/casework/", headers={"Accept-Language": "ar"}))
-    assert f'dir="ltr" href="/casework/cases/{reference}">{reference}</a>' in queue
+    assert f'href="/casework/cases/{reference}"><bdi dir="ltr">{reference}</bdi></a>' in queue
     from bot import translate
 
     arabic = translate.load_po("ar")
