@@ -349,9 +349,12 @@ def _remember(db: Session, sid: str, draft: Conversation | None, messages: list[
     language = quick_exit.language_of(draft)
     fitted = pack([as_sms(message, language) for message in messages])
     conversation_id = draft.id if draft is not None and draft in db else None
-    db.flush()  # the draft first (a new one must exist for the reply's foreign key)
+    if draft is not None and draft in db:
+        engine.write(db, draft)  # the draft first (a new one must exist for the reply's foreign key)
+    else:
+        db.flush()
     # A Core INSERT: the ORM's unit of work for one new row cost more than the row itself.
-    db.execute(_STORE_REPLY, {"id": sid, "conversation_id": conversation_id, "reply": fitted})
+    db.connection().execute(_STORE_REPLY, {"id": sid, "conversation_id": conversation_id, "reply": fitted})
     return fitted
 
 

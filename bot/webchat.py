@@ -199,9 +199,9 @@ def _apply(db: Session, conversation_id: str, text: str, client_id: str | None) 
         db.execute(delete(ChatReply).where(ChatReply.conversation_id == conversation.id))
     answer = _json(reply, conversation)
     if client_id is not None:
-        db.flush()  # the draft's UPDATE, then a Core INSERT (no unit of work for one new row)
-        db.execute(_STORE_REPLY, {"conversation_id": conversation.id, "client_message_id": client_id,
-                                  "reply": answer})
+        engine.write(db, conversation)  # the draft's UPDATE, then a Core INSERT (no unit of work)
+        db.connection().execute(_STORE_REPLY, {"conversation_id": conversation.id,
+                                               "client_message_id": client_id, "reply": answer})
     db.commit()
     return jsonify(answer), 200
 
