@@ -56,15 +56,17 @@ def _call(app: Any, environ: dict[str, Any]) -> int:
     return code
 
 
-def cpu_ms(app: Any, make: Callable[[int], dict[str, Any]], count: int) -> float:
-    """Median process CPU milliseconds of ``count`` requests (the environ is built outside the timing)."""
-    took = []
+def cpu_ms(app: Any, makers: dict[str, Callable[[int], dict[str, Any]]], count: int) -> dict[str, float]:
+    """Median process CPU milliseconds of ``count`` requests of each kind, the kinds taking turns
+    (so that other work on the machine weighs on each alike); environs are built outside the timing."""
+    took: dict[str, list[float]] = {kind: [] for kind in makers}
     for i in range(count):
-        environ = make(i)
-        began = time.process_time()
-        _call(app, environ)
-        took.append(time.process_time() - began)
-    return 1000 * statistics.median(took)
+        for kind, make in makers.items():
+            environ = make(i)
+            began = time.process_time()
+            _call(app, environ)
+            took[kind].append(time.process_time() - began)
+    return {kind: 1000 * statistics.median(times) for kind, times in took.items()}
 
 
 def main() -> None:
@@ -92,9 +94,9 @@ def main() -> None:
         opened = flask_app.test_client().post("/api/chat/conversations",
                                               headers=turns._bearer(database))  # noqa: SLF001
         database.chats[0] = opened.get_json()["conversation"]
-        for kind in KINDS:  # warm: imports, compiled templates, caches
-            cpu_ms(app, _caller(app, database, kind), 30)
-        figures = {kind: cpu_ms(app, _caller(app, database, kind), options.count) for kind in KINDS}
+        makers = {kind: _caller(app, database, kind) for kind in KINDS}
+        cpu_ms(app, makers, 30)  # warm: imports, compiled templates, caches
+        figures = cpu_ms(app, makers, options.count)
         print(f"{database.name}: median process CPU a request over {options.count} requests")
         for kind in KINDS:
             print(f"  {kind:5} {figures[kind]:6.2f} ms   {figures['bare'] / figures[kind]:.2f}x bare")
