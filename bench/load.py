@@ -33,6 +33,15 @@ class Result:
     elapsed: float = 0.0
     cpu: float = 0.0
     """Server CPU seconds spent during the run (when measured)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def record(self, status: int, took: float) -> None:
+        """One answer (from any sender's thread): its latency if 2xx, else an error."""
+        with self._lock:
+            if 200 <= status < 300:
+                self.latencies.append(took)
+            else:
+                self.errors += 1
 
     @property
     def throughput(self) -> float:
@@ -64,7 +73,6 @@ def run(port: int, senders: int, make: Callable[[int, int], Request], seconds: f
     """``senders`` threads, sender ``s`` sending ``make(s, i)`` for its ``i``-th request, for ``seconds``;
     ``on_response(s, status, body)`` sees every answer."""
     result = Result()
-    lock = threading.Lock()
     start_line = threading.Barrier(senders + 1)
     deadline = [0.0]
 
@@ -83,25 +91,12 @@ def run(port: int, senders: int, make: Callable[[int, int], Request], seconds: f
             took = time.perf_counter() - began
             if on_response is not None:
                 on_response(s, status, body)
-            with lock:
-                if 200 <= status < 300:
-                    result.latencies.append(took)
-                else:
-                    result.errors += 1
+            result.record(status, took)
             i += 1
         connection.close()
 
-    threads = [threading.Thread(target=sender, args=(s,), daemon=True) for s in range(senders)]
-    for thread in threads:
-        thread.start()
-    cpu_before = cpu() if cpu else 0.0
-    began = time.perf_counter()
-    deadline[0] = began + seconds
-    start_line.wait()
-    for thread in threads:
-        thread.join()
-    result.elapsed = time.perf_counter() - began
-    result.cpu = (cpu() - cpu_before) if cpu else 0.0
+    result.elapsed, result.cpu = _in_threads(senders, sender, start_line, cpu,
+                                             lambda began: deadline.__setitem__(0, began + seconds))
     return result
 
 
@@ -114,7 +109,6 @@ def run_open(port: int, senders: int, make: Callable[[int, int], Request], rate:
     is part of the next latency. ``Result.elapsed`` is the scheduled window (``seconds``).
     """
     result = Result()
-    lock = threading.Lock()
     start_line = threading.Barrier(senders + 1)
     origin = [0.0]
 
@@ -131,26 +125,31 @@ def run_open(port: int, senders: int, make: Callable[[int, int], Request], rate:
                 time.sleep(wait)
             status = _send_once_more_if_idle_closed(connection, request)
             took = time.perf_counter() - (origin[0] + scheduled)
-            with lock:
-                if 200 <= status < 300:
-                    result.latencies.append(took)
-                else:
-                    result.errors += 1
+            result.record(status, took)
             scheduled += arrivals.expovariate(rate)
             i += 1
         connection.close()
 
+    _, result.cpu = _in_threads(senders, sender, start_line, cpu, lambda began: origin.__setitem__(0, began))
+    result.elapsed = seconds
+    return result
+
+
+def _in_threads(senders: int, sender: Callable[[int], None], start_line: threading.Barrier,
+                cpu: Callable[[], float] | None, starting: Callable[[float], None]) -> tuple[float, float]:
+    """Run ``sender(s)`` in ``senders`` threads released together at ``start_line`` once
+    ``starting(now)`` has set their clock: the seconds until the last ended, and the server CPU
+    seconds spent meanwhile (0 without ``cpu``)."""
     threads = [threading.Thread(target=sender, args=(s,), daemon=True) for s in range(senders)]
     for thread in threads:
         thread.start()
     cpu_before = cpu() if cpu else 0.0
-    origin[0] = time.perf_counter()
+    began = time.perf_counter()
+    starting(began)
     start_line.wait()
     for thread in threads:
         thread.join()
-    result.elapsed = seconds
-    result.cpu = (cpu() - cpu_before) if cpu else 0.0
-    return result
+    return time.perf_counter() - began, (cpu() - cpu_before) if cpu else 0.0
 
 
 def _send_once_more_if_idle_closed(connection: http.client.HTTPConnection, request: Request) -> int:
