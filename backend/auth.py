@@ -20,8 +20,8 @@ from typing import Any, Callable, TypeVar, cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, g, has_app_context, jsonify, request
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from backend import db, sessions
 from backend.config import INT_DEFAULTS
@@ -145,12 +145,13 @@ def issue_token(session: Session, user: User) -> tuple[str, ApiToken]:
     return secret, token
 
 
-@lru_cache(maxsize=1)
-def _live_token() -> Any:
-    """The unrevoked token with a hash, and its user (built once: building the statement on
-    every API request cost more than running it)."""
-    return (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
-            .options(joinedload(ApiToken.user, innerjoin=True)))
+_TOKEN_USER = (select(User, ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at)
+               .join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)))
+"""A live token's user with what the check needs of the token (built once: one user loaded, not
+two entities joined and eager-loaded, and no statement compiled again per request)."""
+_RECORD_USE = (update(ApiToken).where(ApiToken.id == bindparam("token_id"))
+               .values(last_used_at=bindparam("now")).execution_options(synchronize_session=False))
 
 
 def user_for_token(session: Session, secret: str) -> User | None:
@@ -159,15 +160,25 @@ def user_for_token(session: Session, secret: str) -> User | None:
     Records the use in ``last_used_at`` (in ``session``; the caller commits). One statement: the
     token with its user.
     """
+    return token_user(session, secret)[0]
+
+
+def token_user(session: Session, secret: str) -> tuple[User | None, bool]:
+    """:func:`user_for_token`, and whether the use was recorded now (at most once a minute: an
+    UPDATE the caller must commit)."""
     if not secret:
-        return None
+        return None, False
     now = utcnow()
-    token = session.scalar(_live_token(), {"token_hash": _token_hash(secret)})
-    if token is None or token.expires_at <= now or not token.user.active:
-        return None
-    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RECORDED_EVERY:
-        token.last_used_at = now
-    return token.user
+    found = session.execute(_TOKEN_USER, {"token_hash": _token_hash(secret)}).first()
+    if found is None:
+        return None, False
+    user, token_id, expires_at, last_used_at = found
+    if expires_at <= now or not user.active:
+        return None, False
+    if last_used_at is None or now - last_used_at >= TOKEN_USE_RECORDED_EVERY:
+        session.execute(_RECORD_USE, {"token_id": token_id, "now": now})
+        return user, True
+    return user, False
 
 
 def revoke_token(session: Session, secret: str) -> bool:
@@ -219,8 +230,8 @@ def _token_user(roles: tuple[str, ...]) -> tuple[User | None, Any]:
     """(user, None) for a valid bearer token of an allowed role, else (None, error response)."""
     secret = _bearer()
     db_session = db.session()
-    user = user_for_token(db_session, secret) if secret else None
-    if db_session.dirty:  # the last use, at most once a minute: kept even if the view commits nothing
+    user, recorded = token_user(db_session, secret) if secret else (None, False)
+    if recorded:  # the last use, at most once a minute: kept even if the view commits nothing
         db_session.commit()
     if user is None:
         return None, _json_error("a valid bearer token is required", 401)

@@ -190,8 +190,9 @@ def _preamble(context: Context, minutes: float, load_before: tuple[float, float,
             f"- Load average before the run: {load_before[0]:.1f} (other work on the machine slows every "
             f"figure; the ratios, taken against a bare endpoint in the same run, suffer least).",
             f"- Seeded: {seeded}.",
-            f"- Each load run: {context.seconds:g} s per row, closed loop (each sender sends again as soon "
-            f"as it is answered), load generator on the same machine."]
+            f"- Each throughput run: {context.seconds:g} s per row, closed loop (each sender sends again as "
+            f"soon as it is answered); the p99 rows: open loop at a fixed arrival rate (see below); load "
+            f"generator on the same machine."]
 
 
 def _postgres_version() -> str:
@@ -221,6 +222,11 @@ NOTES = [
     "- **SMS turn**: a signed Twilio webhook from a registered number mid-referral, alternating an "
     "answer and BACK (`bench/turns.py`); 50 numbers, each with its own draft. **Web chat turn**: the "
     "JSON API with a bearer token and a `client_message_id`.",
+    "- **SMS turn p99**: open loop (`bench.load.run_open`): 50 senders each sending one message every "
+    "4 s on average (Poisson arrivals, 12.5 a second in all) for 16 s, whether or not answers keep up; each "
+    "latency runs from the time the message was due to the full answer, so a late generator or a "
+    "queue in the server counts. The bare endpoint is driven the same way in the same run. (A closed "
+    "loop of 50 senders measures the generator's own queueing on 2 shared cores, not the service.)",
     "- **Servers**: werkzeug threaded (`run_simple`), gunicorn `-k sync -w <cores>`, gunicorn "
     "`-k gthread -w <cores> --threads 8` (`bench/servers.py`).",
     "- **claim next**: `backend.queues.claim_next` and its commit, in-process, one caseworker, "

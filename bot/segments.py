@@ -98,9 +98,13 @@ def sanitise(text: str) -> str:
     return plain if is_gsm7(plain) else cleaned
 
 
+GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
+_BMP_END = "\uffff"
+
+
 def is_gsm7(text: str) -> bool:
     """Can ``text`` be sent in the GSM-7 alphabet (basic set plus extension table)?"""
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+    return GSM7_ALL.issuperset(text)
 
 
 def encoding(text: str) -> str:
@@ -115,18 +119,31 @@ def char_units(ch: str, alphabet: str) -> int:
     return 2 if ord(ch) > 0xFFFF else 1
 
 
+def _one_unit_each(text: str, alphabet: str) -> bool:
+    """Does every character of ``text`` take one unit (no GSM-7 escape, no UTF-16 pair)? Set and
+    ``max`` run in C: the common case of every reply needs no loop over its characters."""
+    if alphabet == GSM7:
+        return GSM7_BASIC.issuperset(text)
+    return not text or max(text) <= _BMP_END
+
+
 def units(text: str, alphabet: str | None = None) -> int:
     """The length of ``text`` in its alphabet's units: septets for GSM-7, UTF-16 units for UCS-2."""
     alphabet = alphabet or encoding(text)
+    if _one_unit_each(text, alphabet):
+        return len(text)
     return sum(char_units(ch, alphabet) for ch in text)
 
 
 def segments(text: str) -> int:
     """How many SMS segments ``text`` costs (an empty message still costs one)."""
     alphabet = encoding(text)
-    total = units(text, alphabet)
+    simple = _one_unit_each(text, alphabet)
+    total = len(text) if simple else units(text, alphabet)
     if total <= SINGLE[alphabet]:
         return 1
+    if simple:
+        return -(-total // PART[alphabet])
     # Multipart: fill parts of PART units; a two-unit character never straddles two parts.
     count, used = 1, 0
     for ch in text:

@@ -41,7 +41,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import and_, bindparam, delete, null, select
+from sqlalchemy import and_, bindparam, delete, insert, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -74,6 +74,8 @@ _LOCKED_WITH_REPLY = (
     .where(Conversation.id == bindparam("conversation_id"))
     .with_for_update(of=Conversation))
 """The same, with the reply already stored under a client message id (None when there is none)."""
+_STORE_REPLY = insert(ChatReply.__table__)
+"""The answer stored under its client message id (a duplicate fails on the unique constraint)."""
 
 
 def _address() -> str:
@@ -197,7 +199,9 @@ def _apply(db: Session, conversation_id: str, text: str, client_id: str | None) 
         db.execute(delete(ChatReply).where(ChatReply.conversation_id == conversation.id))
     answer = _json(reply, conversation)
     if client_id is not None:
-        db.add(ChatReply(conversation_id=conversation.id, client_message_id=client_id, reply=answer))
+        engine.write(db, conversation)  # the draft's UPDATE, then a Core INSERT (no unit of work)
+        db.connection().execute(_STORE_REPLY, {"conversation_id": conversation.id,
+                                               "client_message_id": client_id, "reply": answer})
     db.commit()
     return jsonify(answer), 200
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from bot.segments import (GSM7, MAX_MESSAGE_CHARS, MAX_SEGMENTS, UCS2, encoding, fit, fits,
-                          looks_cut, pack, sanitise, segments, units)
+from bot.segments import (GSM7, GSM7_BASIC, GSM7_EXTENSION, MAX_MESSAGE_CHARS, MAX_SEGMENTS, UCS2, encoding,
+                          fit, fits, looks_cut, pack, sanitise, segments, units)
 from flows import render
 from flows.i18n import ENGLISH
 from flows.question import Question
@@ -165,3 +166,26 @@ def test_every_prompt_fits_in_three_segments() -> None:
 def test_every_prompt_is_gsm7_after_sanitising() -> None:
     for question in QUESTIONS:
         assert encoding(sanitise(render.prompt(question, _progress(question, 99), None, ENGLISH))) == GSM7, question.id
+
+
+def _segments_char_by_char(text: str) -> int:
+    """The definition, one character at a time: the oracle for the counter's quick paths."""
+    alphabet = GSM7 if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text) else UCS2
+    sizes = [(2 if ch in GSM7_EXTENSION else 1) if alphabet == GSM7 else (2 if ord(ch) > 0xFFFF else 1)
+             for ch in text]
+    if sum(sizes) <= {GSM7: 160, UCS2: 70}[alphabet]:
+        return 1
+    count, used = 1, 0
+    for size in sizes:
+        if used + size > {GSM7: 153, UCS2: 67}[alphabet]:
+            count, used = count + 1, 0
+        used += size
+    return count
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*"abc XYZ.\n", "€", "[", "é", "ł", "ș", "\U0001f600", "\uffff",
+                                         "\U00010000", "ت"]), max_size=700))
+def test_segment_counts_match_the_character_by_character_definition(text: str) -> None:
+    assert segments(text) == _segments_char_by_char(text)
+    assert fits(text) == (len(text) <= MAX_MESSAGE_CHARS and _segments_char_by_char(text) <= MAX_SEGMENTS)

@@ -9,6 +9,10 @@ transactions (on SQLite ``BEGIN IMMEDIATE`` is itself a statement and is not cou
   locked, the draft updated, the reply stored;
 - web chat: the bearer token with its user, the conversation locked with the reply stored under
   the client message id (a join), the draft updated, the reply stored.
+
+Both write the draft and the reply without the ORM's unit of work (``bot.engine.write``: one Core
+UPDATE with the row-version check; profiled, the flush was a fifth of a turn's CPU), counted here
+by the session's ``before_flush`` event.
 """
 
 from __future__ import annotations
@@ -23,9 +27,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from backend import db
 from backend.crypto import FieldCipher
+from backend.models import Conversation
+from bot import engine
 from tests.bot.conftest import make_user
 from tests.bot.sms_support import SmsPhone, start
 from tests.bot.test_chat_page import page_csrf, signed_in
@@ -38,6 +46,8 @@ class Tally:
     transactions: int = 0
     commits: int = 0
     statements: list[str] = field(default_factory=list)
+    flushes: int = 0
+    """Runs of the ORM's unit of work (a flush with something to write)."""
 
 
 @contextmanager
@@ -56,14 +66,19 @@ def tally(app: Flask) -> Iterator[Tally]:
         if not statement.startswith("BEGIN"):
             counted.statements.append(statement.split(None, 1)[0])
 
+    def on_flush(*_args: Any) -> None:
+        counted.flushes += 1
+
     listeners = (("begin", on_begin), ("commit", on_commit), ("before_cursor_execute", on_statement))
     for name, listener in listeners:
         event.listen(engine, name, listener)
+    event.listen(Session, "before_flush", on_flush)
     try:
         yield counted
     finally:
         for name, listener in listeners:
             event.remove(engine, name, listener)
+        event.remove(Session, "before_flush", on_flush)
 
 
 @contextmanager
@@ -125,6 +140,7 @@ def test_an_sms_turn_mid_referral_is_one_transaction_of_four_statements(engine_a
     assert (counted.transactions, counted.commits) == (1, 1)
     assert counted.statements == ["SELECT", "SELECT", "UPDATE", "INSERT"]
     assert len(counted.statements) == TURN_STATEMENTS
+    assert counted.flushes == 0
 
 
 def test_a_web_chat_turn_mid_referral_is_one_transaction_of_four_statements(engine_app: Flask) -> None:
@@ -134,6 +150,7 @@ def test_a_web_chat_turn_mid_referral_is_one_transaction_of_four_statements(engi
     assert answer["question"]["id"] == "reference"
     assert (counted.transactions, counted.commits) == (1, 1)
     assert sorted(counted.statements) == ["INSERT", "SELECT", "SELECT", "UPDATE"]
+    assert counted.flushes == 0
 
 
 def test_a_web_chat_turn_from_the_signed_in_page_checks_the_session_in_the_same_transaction(
@@ -179,3 +196,25 @@ def test_a_retried_sms_is_answered_from_its_stored_reply_in_one_read(sms_app: Fl
         again = phone.send("BACK", sid=sid)
     assert again == first and phone.current() == "reference"
     assert counted.statements == ["SELECT"]
+
+
+def test_a_draft_changed_since_it_was_loaded_is_not_overwritten_by_a_stale_copy(engine_app: Flask) -> None:
+    """``engine.write`` keeps the ORM's row-version check: a copy loaded before another message
+    was applied fails (and the channel runs the message again) instead of losing that message."""
+    database = db.get_db(engine_app)
+    with engine_app.app_context():
+        with database.transaction() as opening:
+            conversation_id = engine.begin(opening, "web", "user:1", None, "en").conversation
+        with database.new_session() as stale_session, database.new_session() as other:
+            stale = stale_session.get(Conversation, conversation_id)
+            stale_session.commit()  # loaded values kept (expire_on_commit=False), lock released
+            engine.step(other, other.get(Conversation, conversation_id), "SA-0412", "user:1")
+            engine.write(other, other.get(Conversation, conversation_id))
+            other.commit()
+            engine.step(stale_session, stale, "SA-9999", "user:1")
+            with pytest.raises(StaleDataError):
+                engine.write(stale_session, stale)
+            stale_session.rollback()
+        with database.transaction() as reading:
+            answers = reading.get(Conversation, conversation_id).state["answers"]
+    assert answers["reference"]["value"] == "SA-0412"
