@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from functools import lru_cache, wraps
+from functools import wraps
 from typing import Any, Callable, TypeVar, cast
 
 from argon2 import PasswordHasher
