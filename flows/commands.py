@@ -121,7 +121,8 @@ def _look_up(typed: str, forms: dict[str, Command]) -> Typed | None:
     """The command of ``typed`` (reduced by ``key``), with its number."""
     match = _EDIT.match(typed)
     word, number = (match["word"], int(match["number"])) if match else (typed, None)
-    for form in sorted(_variants(word)):
+    plain = " " not in word and not word.startswith(ARABIC_ARTICLE)  # the common case: one form
+    for form in (word,) if plain else sorted(_variants(word)):
         command = forms.get(form)
         if command is not None:
             if number is not None and command not in NUMBERED:

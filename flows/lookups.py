@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from functools import cache
 from pathlib import Path
 
@@ -331,11 +332,14 @@ def _allowed(entry: str, excluded: set[str]) -> str:
 
 
 def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, float]]:
-    """Entries with their best score over their keys, best first (ties: closer whole string).
+    """Entries scoring at least SUGGEST_SCORE (only those can be accepted or offered), with their
+    best score over their keys, best first (ties: closer whole string, then list order).
 
     A key scores the better of the whole-text similarity (typos, missing spaces: fuzz.ratio) and
     a word score (each typed word found in the key, in any order: "hackney council"). Partial
     whole-string scorers such as WRatio are avoided on purpose: they rate "kent" as 90% "Kenton".
+    A word score is the mean of the typed words' best scores, so it only reaches SUGGEST_SCORE
+    on a key holding a word that scores that much: the word score of no other key is computed.
     """
     from rapidfuzz import fuzz, process  # imported at the first list answer: start-up needs none
 
@@ -344,7 +348,7 @@ def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, flo
     whole = {
         position: score
         for _, score, position in process.extract(
-            query, keys, scorer=fuzz.ratio, limit=None, score_cutoff=SUGGEST_SCORE / 2
+            query, keys, scorer=fuzz.ratio, limit=None, score_cutoff=SUGGEST_SCORE
         )
     }
     similar = _similar_words(list_name, typed)
@@ -352,23 +356,37 @@ def _rank(list_name: str, query: str, excluded: set[str]) -> list[tuple[str, flo
     by_words = {
         position
         for word in typed
-        for candidate in similar[word]
+        for candidate, score in similar[word].items()
+        if score >= SUGGEST_SCORE
         for position in holders[candidate]
     }
     scores: dict[str, float] = {}
-    tiebreak: dict[str, float] = {}
     for position in whole.keys() | by_words:
         entry = owners[position]
         if entry in excluded:
             continue
         score = whole.get(position, 0.0)
-        if position in by_words:  # elsewhere no typed word is like a word of the key: score <= 0
+        if position in by_words:
             score = max(score, _word_score(typed, keys[position].split(), similar))
-        scores[entry] = max(scores.get(entry, 0.0), score)
-        tiebreak[entry] = max(tiebreak.get(entry, 0.0), whole.get(position, 0.0))
+        if score >= SUGGEST_SCORE and score > scores.get(entry, 0.0):
+            scores[entry] = score
+    places = _places(list_name)
+    tiebreak = {  # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0)
+        entry: max(fuzz.ratio(query, keys[position], score_cutoff=SUGGEST_SCORE / 2) for position in places[entry])
+        for entry in scores
+    }
     order = _order(list_name)
-    ranked = sorted(scores.items(), key=lambda item: (-item[1], -tiebreak[item[0]], order[item[0]]))
-    return [item for item in ranked if item[1] >= SUGGEST_SCORE / 2]
+    return sorted(scores.items(), key=lambda item: (-item[1], -tiebreak[item[0]], order[item[0]]))
+
+
+@cache
+def _places(list_name: str) -> dict[str, tuple[int, ...]]:
+    """Each entry -> the positions of its keys in ``_index``."""
+    _, owners = _index(list_name)
+    found: dict[str, list[int]] = {}
+    for position, entry in enumerate(owners):
+        found.setdefault(entry, []).append(position)
+    return {entry: tuple(positions) for entry, positions in found.items()}
 
 
 @cache
@@ -406,6 +424,7 @@ def _similar_words(list_name: str, typed: list[str]) -> dict[str, dict[str, floa
     from rapidfuzz import fuzz, process
 
     vocabulary = tuple(_word_holders(list_name))
+    alphabetical = _alphabetical(list_name)
     similar: dict[str, dict[str, float]] = {}
     for word in set(typed):
         found = {
@@ -415,11 +434,19 @@ def _similar_words(list_name: str, typed: list[str]) -> dict[str, dict[str, floa
             )
         }
         if len(word) >= MIN_FUZZY_LENGTH:
-            for candidate in vocabulary:
-                if candidate.startswith(word) and candidate != word:
+            for candidate in alphabetical[bisect_left(alphabetical, word):]:  # the words it starts
+                if not candidate.startswith(word):
+                    break
+                if candidate != word:
                     found[candidate] = max(found.get(candidate, 0.0), PREFIX_WORD_SCORE)
         similar[word] = found
     return similar
+
+
+@cache
+def _alphabetical(list_name: str) -> tuple[str, ...]:
+    """The words of the list's keys in sorted order (the words a typed prefix starts are adjacent)."""
+    return tuple(sorted(_word_holders(list_name)))
 
 
 def _word_score(typed: list[str], words: list[str], similar: dict[str, dict[str, float]]) -> float:
