@@ -47,6 +47,10 @@ MIN_FUZZY_LENGTH = 3
 """Shorter text is matched only exactly or by alias: two letters fuzzy-match almost anything."""
 
 
+_APOSTROPHES = re.compile(r"['\u2018\u2019`\u00b4]")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation, and collapse spaces, for comparing words.
 
@@ -58,8 +62,8 @@ def fold(text: str) -> str:
     else:
         decomposed = unicodedata.normalize("NFKD", text)
         plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    plain = re.sub(r"['\u2018\u2019`\u00b4]", "", plain).replace("&", " and ")
-    return " ".join(re.sub(r"[\W_]+", " ", plain).split())
+    plain = _APOSTROPHES.sub("", plain).replace("&", " and ")
+    return " ".join(_NOT_WORD.sub(" ", plain).split())
 
 
 def _key(text: str) -> str:

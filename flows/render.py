@@ -141,9 +141,12 @@ def prompt(question: Question, progress: Progress, current: Any, t: Translator) 
 
 def display(question: Question, value: Any, t: Translator, width: int | None = None) -> str:
     """An answer as the user would recognise it: labels for choices, dates as typed back."""
+    return _display(question, wording(question, t).labels, value, t, width)
+
+
+def _display(question: Question, labels: dict[str, str], value: Any, t: Translator, width: int | None) -> str:
     if value is None:
         return tr(t, "(skipped)")
-    labels = wording(question, t).labels
     if question.kind is Kind.MULTI:
         text = ", ".join(labels.get(v, v) for v in value)
     elif question.kind in (Kind.CHOICE, Kind.YES_NO):
@@ -168,6 +171,6 @@ def summary(items: list[tuple[Question, Any]], t: Translator) -> str:
     """Numbered answers so far; the numbers are what EDIT n takes."""
     lines = [tr(t, "Your answers:")]
     for number, (question, value) in enumerate(items, start=1):
-        answer = display(question, value, t, SUMMARY_WIDTH)
-        lines.append(f"{number} {wording(question, t).summary}: {answer}")
+        words = wording(question, t)
+        lines.append(f"{number} {words.summary}: {_display(question, words.labels, value, t, SUMMARY_WIDTH)}")
     return "\n".join(lines)

@@ -207,12 +207,15 @@ class Route:
         return self._first(self._chart.anywhere.get(event, ()), field)
 
     def _first(self, chain: tuple[Arrow, ...], field: str) -> str | None:
-        """``Arrow.holds`` over the chain, with the route conditions read from those remembered."""
-        guarded = any(arrow.applies is not None for arrow in chain)
-        on_route = self._on_route().applies if guarded else frozenset()
+        """``Arrow.holds`` over the chain, with the route conditions read from those remembered
+        (only when a guard is reached: most chains start with an unguarded transition)."""
+        on_route: frozenset[str] | None = None
         for arrow in chain:
-            if arrow.applies is not None and arrow.applies.id not in on_route:
-                continue
+            if arrow.applies is not None:
+                if on_route is None:
+                    on_route = self._on_route().applies
+                if arrow.applies.id not in on_route:
+                    continue
             if arrow.requested is None or arrow.requested == field:
                 return arrow.target
         return None
