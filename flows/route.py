@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, Callable
-
-from statemachine import StateChart
-from statemachine.io import create_machine_class_from_definition
+from typing import TYPE_CHECKING, Any, Callable
 
 from flows.question import Given, Question
+
+if TYPE_CHECKING:
+    from statemachine import StateChart
 
 REVIEW = "review"
 SUBMITTED = "submitted"
@@ -167,7 +167,10 @@ def chart_definition(questions: tuple[Question, ...]) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def chart_class(questions: tuple[Question, ...]) -> type[StateChart]:
-    """The chart as a python-statemachine class (building it takes about 0.1 s)."""
+    """The chart as a python-statemachine class (building it takes about 0.1 s; the library's
+    dict loader is imported here, as a message never needs it)."""
+    from statemachine.io import create_machine_class_from_definition
+
     return create_machine_class_from_definition("ReferralRoute", states=chart_definition(questions))
 
 

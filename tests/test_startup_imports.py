@@ -13,9 +13,10 @@ import sys
 from tests.bot.test_terminal_chat import env  # noqa: F401 - the fixture: a migrated instance folder for `nrm`
 
 SLOW_OR_TEST_ONLY = ("twilio", "jsonschema", "holidays", "rapidfuzz", "phonenumbers", "email_validator",
-                     "babel.messages", "alembic", "schemathesis", "hypothesis", "pytest")
+                     "babel.messages", "alembic", "statemachine.io", "schemathesis", "hypothesis", "pytest")
 """Not needed for a first answer (SMS, referral intake, working-day clocks, list and phone answers,
-`nrm translate`, `nrm db upgrade`), or test tools that must never be imported by the product."""
+`nrm translate`, `nrm db upgrade`, the route chart as python-statemachine's class), or test tools
+that must never be imported by the product."""
 
 NOT_FOR_CHAT = ("gunicorn", "rich", "flask_limiter.commands")
 """Only ``nrm serve`` runs gunicorn; rich comes with Flask-Limiter's ``nrm limiter`` command."""
