@@ -7,21 +7,37 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from backend.config import ConfigError
-from bot import server
 from bot.app import create_app
+
+DEFAULT_THREADS = 8
+"""gunicorn threads per worker unless NRM_THREADS or --threads says otherwise."""
+
+
+def _default_bind() -> str:
+    from bot import server  # gunicorn: only `nrm serve` needs it, not `nrm chat` and the rest
+
+    return server.default_bind()
+
+
+def _default_workers() -> int:
+    from bot import server
+
+    return server.default_workers()
 
 
 @click.command("serve")
-@click.option("--bind", default=server.default_bind, show_default="HOST:PORT or 127.0.0.1:5000",
+@click.option("--bind", default=_default_bind, show_default="HOST:PORT or 127.0.0.1:5000",
               help="Address and port to listen on.")
-@click.option("--workers", envvar="NRM_WORKERS", type=click.IntRange(min=1), default=server.default_workers,
+@click.option("--workers", envvar="NRM_WORKERS", type=click.IntRange(min=1), default=_default_workers,
               show_default="NRM_WORKERS or one per CPU core", help="gunicorn worker processes.")
-@click.option("--threads", envvar="NRM_THREADS", type=click.IntRange(min=1), default=server.DEFAULT_THREADS,
+@click.option("--threads", envvar="NRM_THREADS", type=click.IntRange(min=1), default=DEFAULT_THREADS,
               show_default=True, help="Threads per worker (NRM_THREADS).")
 @click.option("--dev", is_flag=True, help="werkzeug's development server instead (NRM_ENV=development only).")
 @with_appcontext
 def serve_command(bind: str, workers: int, threads: int, dev: bool) -> None:
     """Serve the product (web chat, SMS webhook, casework) with gunicorn."""
+    from bot import server
+
     config = current_app.config
     if dev and config["NRM_ENV"] != "development":
         raise click.ClickException(
@@ -55,6 +71,23 @@ def _create_app() -> object:
     return app
 
 
-main = FlaskGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
+class _Commands(FlaskGroup):
+    """Flask's command group, loading other packages' ``flask.commands`` plugins (Flask-Limiter's
+    ``limiter``, which imports rich) only for a command that is not the product's own, so that
+    ``nrm chat`` and ``nrm serve`` start without them. ``nrm --help`` still lists them."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if not self._loaded_plugin_commands:
+            self._loaded_plugin_commands = True  # the built-in and the product's commands first
+            try:
+                found = super().get_command(ctx, name)
+            finally:
+                self._loaded_plugin_commands = False
+            if found is not None:
+                return found
+        return super().get_command(ctx, name)
+
+
+main = _Commands(create_app=_create_app, add_version_option=False, load_dotenv=False,
                   help="NRM Referral Assistant: referral dialogue, queues and casework.")
 main.add_command(__import__("bot.translate", fromlist=["translate_group"]).translate_group)  # needs no app

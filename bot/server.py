@@ -26,7 +26,6 @@ from gunicorn.glogging import Logger as GunicornLogger
 
 from backend import metrics, request_log
 
-DEFAULT_THREADS = 8
 TIMEOUT_SECONDS = 30
 """A worker silent for this long is restarted (no request of the product takes seconds)."""
 KEEPALIVE_SECONDS = 75

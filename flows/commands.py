@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from flows.i18n import Catalogues, Translator, catalogue
-from flows.languages import ARABIC_ARTICLE, CODES, COMMAND_WORDS, SOURCE, explain_pick, key, language_command
+from flows.languages import ARABIC_ARTICLE, CODES, COMMAND_WORDS, LANGUAGE_WORDS, SOURCE, explain_pick, key, language_command
 from flows.question import N_
 
 
@@ -121,7 +121,8 @@ def _look_up(typed: str, forms: dict[str, Command]) -> Typed | None:
     """The command of ``typed`` (reduced by ``key``), with its number."""
     match = _EDIT.match(typed)
     word, number = (match["word"], int(match["number"])) if match else (typed, None)
-    for form in sorted(_variants(word)):
+    plain = " " not in word and not word.startswith(ARABIC_ARTICLE)  # the common case: one form
+    for form in (word,) if plain else sorted(_variants(word)):
         command = forms.get(form)
         if command is not None:
             if number is not None and command not in NUMBERED:
@@ -131,6 +132,12 @@ def _look_up(typed: str, forms: dict[str, Command]) -> Typed | None:
 
 
 def _recognised(typed: str, t: Translator, language: str) -> Typed | None:
+    if typed and " " not in typed and not typed[-1].isdigit() and not typed.startswith(ARABIC_ARTICLE):
+        # the common case, one word without a number: what language_command and _look_up find
+        if typed in LANGUAGE_WORDS:
+            return Typed(Command.LANGUAGE)
+        command = _forms(t, language).get(typed)
+        return None if command is None else Typed(command)
     is_language, language_number = language_command(typed)
     if is_language:  # LANGUAGE works in all seven languages, whatever the dialogue's language
         return Typed(Command.LANGUAGE, language_number)

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from functools import lru_cache
+from typing import Any, Callable, Collection
 
 from flows.question import N_, Answers, Invalid, Question
 
 ADULT_AGE = 18
 
 
+@lru_cache(maxsize=256)
 def _age_range(iso: str, today: date) -> tuple[int, int]:
     """Youngest and oldest the person can be today, for a full or partial (year, year-month) date."""
     parts = [int(p) for p in iso.split("-")]
@@ -102,12 +104,18 @@ class Rule:
     """The answer asked again when the rule fails; an answer to it that breaks the rule is refused."""
     check: Callable[[Answers, date], Invalid | None]
 
-    def broken(self, values: Answers, today: date, by_id: dict[str, Question]) -> Invalid | None:
-        """Why the answers break the rule, or None when it holds or does not apply."""
+    def broken(self, values: Answers, today: date, by_id: dict[str, Question],
+               may_apply: Collection[str] | None = None) -> Invalid | None:
+        """Why the answers break the rule, or None when it holds or does not apply.
+        ``may_apply``: the questions that may be on the route given ``values``, when the caller
+        knows them (``flows.route.OnRoute.may_apply``); else each field's condition is evaluated."""
         for field in self.fields:
             if values.get(field) is None:
                 return None
-        if not all(by_id[f].may_apply(values) for f in self.fields):
+        if may_apply is not None:
+            if not all(f in may_apply for f in self.fields):
+                return None
+        elif not all(by_id[f].may_apply(values) for f in self.fields):
             return None
         return self.check(values, today)
 
@@ -125,9 +133,16 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def broken(values: Answers, today: date, by_id: dict[str, Question]) -> list[tuple[Rule, Invalid]]:
-    """Every rule the answers break, in declaration order."""
-    found = ((rule, rule.broken(values, today, by_id)) for rule in RULES)
+FIELDS: frozenset[str] = frozenset(field for rule in RULES for field in rule.fields)
+"""Every answer a rule reads: the only values :func:`broken` needs (with ``may_apply``)."""
+ASKED: frozenset[str] = frozenset(rule.ask for rule in RULES)
+"""The answers a rule may refuse (:func:`refusal` is None for any other)."""
+
+
+def broken(values: Answers, today: date, by_id: dict[str, Question],
+           may_apply: Collection[str] | None = None) -> list[tuple[Rule, Invalid]]:
+    """Every rule the answers break, in declaration order (``may_apply`` as for ``Rule.broken``)."""
+    found = ((rule, rule.broken(values, today, by_id, may_apply)) for rule in RULES)
     return [(rule, problem) for rule, problem in found if problem is not None]
 
 

@@ -20,7 +20,7 @@ from flows.commands import Command, Typed, recognise
 from flows.i18n import Catalogues, Translator, catalogue, tr, trn
 from flows.question import N_, YES_NO_CHOICES, Ambiguous, Invalid, Kind, ParseContext, Question
 from flows.referral_questions import PARTS, QUESTIONS, part_of
-from flows.route import CANCELLED, REVIEW, SUBMITTED, Route, route_chart
+from flows.route import CANCELLED, REVIEW, SUBMITTED, OnRoute, Route, route_chart
 from flows.state import REGISTRATION, DialogueState
 
 BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
@@ -62,6 +62,16 @@ class Turn:
     reference: str | None = None
 
 
+@dataclass(frozen=True)
+class _Standing:
+    """What the answers imply, derived once for each change of the answers (a step reads it
+    several times: the route's guards, the rules between answers, progress, the summary)."""
+
+    checked: dict[str, Any]
+    """The values the rules between answers read (``consistency.FIELDS``): read only."""
+    on_route: OnRoute
+
+
 @dataclass
 class _Step:
     """The conversation being handled: its state, the chart over it, and the replies so far."""
@@ -76,7 +86,23 @@ class _Step:
     """EXPLAIN answered in this turn: the consent question is asked without offering it again."""
 
     def __post_init__(self) -> None:
-        self.route = Route(CHART, self.state)
+        self.route = Route(CHART, self.state, lambda: self.standing().on_route)
+        self._standing: tuple[dict[str, Any], int, _Standing] | None = None
+
+    def standing(self) -> _Standing:
+        """The answers' standing, derived again only when they have changed (``answer`` and
+        ``forget`` count changes; a new answers dict is a change too)."""
+        state = self.state
+        known = self._standing
+        if known is not None and known[0] is state.answers and known[1] == state.revision:
+            return known[2]
+        answers = state.answers
+        standing = _Standing(
+            {qid: answers[qid]["value"] for qid in consistency.FIELDS if qid in answers},
+            CONDITIONS.of(answers),
+        )
+        self._standing = (answers, state.revision, standing)
+        return standing
 
     def translator(self, language: str) -> Translator:
         """The catalogue of ``language`` (this turn's translator when it is the dialogue's)."""
@@ -232,7 +258,7 @@ def _offer_candidates(step: _Step, qid: str, candidates: list[str], typed: str) 
     header = [tr(step.t, "Did you mean one of these? Reply with the number, or type it again.")]
     step.messages.append("\n".join((header if candidates else []) + lines))
     choices = [{"value": value, "label": label} for value, label in zip([*candidates, typed], options)]
-    view = render.other_view(qid, question.kind.value, choices, _progress(step.state, question), step.t,
+    view = render.other_view(qid, question.kind.value, choices, _progress(step, question), step.t,
                              question.optional)
     return Turn(step.state, step.messages, view)
 
@@ -249,7 +275,9 @@ def _keep_as_typed(step: _Step, question: Question, typed: str) -> Turn:
 
 def _store(step: _Step, question: Question, value: Any, typed: str) -> Turn:
     """Keep a valid answer and move on, unless it breaks a rule that asks this question."""
-    problem = consistency.refusal(question.id, value, step.state.values(), step.today, BY_ID)
+    problem = None
+    if question.id in consistency.ASKED:
+        problem = consistency.refusal(question.id, value, step.state.values(), step.today, BY_ID)
     if problem is not None:
         step.say(problem.message, **problem.params)
         return _finish(step)
@@ -260,7 +288,7 @@ def _store(step: _Step, question: Question, value: Any, typed: str) -> Turn:
     return _finish(step)
 
 
-def _prune(state: DialogueState) -> None:
+def _prune(step: _Step) -> None:
     """Drop answers the route no longer takes (the form's branch invalidation, done fully).
 
     Run when the route is complete (on reaching the summary), not after each answer: until then
@@ -273,8 +301,9 @@ def _prune(state: DialogueState) -> None:
     person, and is needed again as soon as the route comes back to it (the payload only ever
     carries the answers on the route).
     """
+    state = step.state
     while True:
-        on_route = CONDITIONS.of(state.answers).applies
+        on_route = step.standing().on_route.applies
         stale = [
             qid
             for qid, record in state.answers.items()
@@ -282,30 +311,31 @@ def _prune(state: DialogueState) -> None:
         ]
         if not stale:
             return
-        for qid in stale:
-            del state.answers[qid]
+        state.forget(stale)
 
 
 def _skip_answered(step: _Step) -> None:
     """Move on to where work is needed: past the questions already answered (after BACK or EDIT),
     or back to the first unanswered question of the route when one comes before this point (after
     a doubtful answer further on was asked again)."""
-    earlier = _first_unanswered_before(step.state)
+    earlier = _first_unanswered_before(step)
     if earlier is not None:
         step.route.send("edit", field=earlier)
     while step.state.current in BY_ID and step.state.current in step.state.answers:
         step.route.send("advance")
     if step.state.current == REVIEW:
-        _prune(step.state)
+        _prune(step)
         step.state.editing = False
 
 
-def _first_unanswered_before(state: DialogueState) -> str | None:
-    position = INDEX.get(state.current, len(QUESTIONS))
-    on_route = CONDITIONS.of(state.answers).applies
-    for question in QUESTIONS[:position]:
-        if question.id not in state.answers and question.id in on_route:
-            return question.id
+def _first_unanswered_before(step: _Step) -> str | None:
+    answers = step.state.answers
+    position = INDEX.get(step.state.current, len(QUESTIONS))
+    for qid in step.standing().on_route.order:
+        if INDEX[qid] >= position:
+            return None
+        if qid not in answers:
+            return qid
     return None
 
 
@@ -323,7 +353,8 @@ def _recheck(step: _Step, lead: str = ASKED_AGAIN) -> bool:
         return False
     if state.current in state.answers:
         return False  # going back over answered questions: nothing new is asked yet
-    failures = consistency.broken(state.values(), step.today, BY_ID)
+    standing = step.standing()
+    failures = consistency.broken(standing.checked, step.today, BY_ID, standing.on_route.may_apply)
     if not failures:
         return False
     if any(state.current in rule.fields for rule, _ in failures):
@@ -407,13 +438,13 @@ def _skip(step: _Step) -> Turn:
 
 def _review(step: _Step) -> Turn:
     if step.state.current != REVIEW:
-        step.messages.append(render.summary(_summary_items(step.state), step.t))
+        step.messages.append(render.summary(_summary_items(step), step.t))
         step.say("Reply EDIT and a number to change an answer. Carrying on:")
     return _finish(step)
 
 
 def _edit(step: _Step, number: int | None) -> Turn:
-    items = _summary_items(step.state)
+    items = _summary_items(step)
     if number is None or not 1 <= number <= len(items):
         step.say("Reply EDIT and the number of the answer, e.g. EDIT 3. REVIEW shows the numbers.")
         return _finish(step)
@@ -601,46 +632,59 @@ def _language_view(step: _Step) -> render.QuestionView:
 # -- where the conversation stands ----------------------------------------------------------
 
 
-def _summary_items(state: DialogueState) -> list[tuple[Question, Any]]:
-    answers = state.answers
-    on_route = CONDITIONS.of(answers).applies
-    return [(q, answers[q.id]["value"]) for q in QUESTIONS if q.id in on_route and q.id in answers]
+def _summary_items(step: _Step) -> list[tuple[Question, Any]]:
+    answers = step.state.answers
+    return [(BY_ID[qid], answers[qid]["value"]) for qid in step.standing().on_route.order if qid in answers]
 
 
-def _progress(state: DialogueState, question: Question) -> render.Progress:
+def _progress(step: _Step, question: Question) -> render.Progress:
     """The question's part of the form and its place in that part, on the route as it stands
     (not counting what registration answered). A question asked again off the route as it stands
     (a doubtful date of birth while consent is unanswered) is counted among the questions of its
     part that may still come (``Question.may_apply``)."""
     part, name = part_of(question)
-    answers = state.answers
-    conditions = CONDITIONS.of(answers)
-    applies, may_apply = conditions.applies, conditions.may_apply
-    on_route = question.id in applies
-    shown = [
-        q
-        for q in IN_PART[part]
-        if (q.id in applies or q is question or (not on_route and q.id in may_apply))
-        and (q.id not in answers or answers[q.id].get("source") != REGISTRATION)
-    ]
-    step = next((n for n, q in enumerate(shown, start=1) if q is question), len(shown))
-    return render.Progress(name, part, len(PARTS), step, len(shown))
+    counted = _counted(question, step.standing().on_route)
+    answers = step.state.answers
+    shown = [qid for qid in counted if qid not in answers or answers[qid].get("source") != REGISTRATION]
+    place = shown.index(question.id) + 1 if question.id in shown else len(shown)
+    return render.Progress(name, part, len(PARTS), place, len(shown))
+
+
+_COUNTED: dict[tuple[str, OnRoute], tuple[str, ...]] = {}
+
+
+def _counted(question: Question, on_route: OnRoute) -> tuple[str, ...]:
+    """The questions of ``question``'s part that progress counts, before leaving out those
+    registration answered: remembered per question and route (few routes are ever taken)."""
+    key = (question.id, on_route)
+    found = _COUNTED.get(key)
+    if found is None:
+        applies, may_apply = on_route.applies, on_route.may_apply
+        asked = question.id in applies
+        found = tuple(
+            q.id
+            for q in IN_PART[part_of(question)[0]]
+            if q.id in applies or q is question or (not asked and q.id in may_apply)
+        )
+        if len(_COUNTED) >= CONDITIONS.LIMIT:
+            _COUNTED.clear()
+        _COUNTED[key] = found
+    return found
 
 
 def _where(step: _Step) -> render.Progress:
     """Progress at the current question, or at the end of the last part on the summary."""
     question = BY_ID.get(step.state.current)
     if question is None:
-        on_route = CONDITIONS.of(step.state.answers).applies
-        question = next(q for q in reversed(QUESTIONS) if q.id in on_route)
-    return _progress(step.state, question)
+        question = BY_ID[step.standing().on_route.order[-1]]
+    return _progress(step, question)
 
 
 def _view(step: _Step) -> render.QuestionView | None:
     question = BY_ID.get(step.state.current)
     if question is None:
         return None
-    return render.view(question, _progress(step.state, question), step.t)
+    return render.view(question, _progress(step, question), step.t)
 
 
 def _summary_view(step: _Step) -> render.QuestionView:
@@ -656,7 +700,7 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
     state = step.state
     question = BY_ID.get(state.current)
     if question is not None:
-        progress = _progress(state, question)
+        progress = _progress(step, question)
         if ask:
             if question.id == consent.CONSENT_QUESTION and not step.explained:
                 step.messages.append(tr(step.t, languages.EXPLAIN_OFFER) + "\n" + languages.explain_menu_lines())
@@ -665,7 +709,7 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
         return Turn(state, step.messages, render.view(question, progress, step.t))
     if state.current == REVIEW:
         if ask:
-            step.messages.append(render.summary(_summary_items(state), step.t))
+            step.messages.append(render.summary(_summary_items(step), step.t))
             step.say("Reply CONFIRM to send the referral, or EDIT and a number to change an answer.")
         return Turn(state, step.messages, _summary_view(step))
     return Turn(state, step.messages, None, done=state.current in (SUBMITTED, CANCELLED))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flows.i18n import Translator, tr
 from flows.question import N_
@@ -359,12 +360,18 @@ UNKNOWN_WORDS: dict[str, tuple[str, ...]] = {
 def strip_approximate(folded: str, language: str) -> tuple[str, bool]:
     """A folded date without a leading or trailing approximate word of ``language``."""
     folded = folded.translate(_UNACCENTED)  # fold keeps ł and đ: "około" -> "okolo"
-    for word in sorted(APPROXIMATE_WORDS.get(language, ()), key=len, reverse=True):
+    for word in _approximate_words(language):
         if folded.startswith(word + " "):
             return folded[len(word) + 1 :], True
         if folded.endswith(" " + word):
             return folded[: -len(word) - 1], True
     return folded, False
+
+
+@lru_cache(maxsize=16)
+def _approximate_words(language: str) -> tuple[str, ...]:
+    """APPROXIMATE_WORDS of ``language``, longest first (sorted once)."""
+    return tuple(sorted(APPROXIMATE_WORDS.get(language, ()), key=len, reverse=True))
 
 
 # -- SMS: unaccented typing, and the budget of a reply -----------------------------------

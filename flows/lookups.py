@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from functools import cache
 from pathlib import Path
 
@@ -59,6 +60,8 @@ _LETTERS = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i",
 """Letters NFKD does not take apart: Polish ł, Vietnamese đ, Turkish dotless i; Arabic taa
 marbuta and alif maqsura, often typed as haa and yaa, and the tatweel (أ إ آ lose their hamza
 and madda as combining marks)."""
+_APOSTROPHES = re.compile(r"['\u2018\u2019`\u00b4]")
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 def fold(text: str) -> str:
@@ -72,8 +75,8 @@ def fold(text: str) -> str:
     else:
         decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
         plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    plain = re.sub(r"['\u2018\u2019`\u00b4]", "", plain).replace("&", " and ")
-    return " ".join(re.sub(r"[\W_]+", " ", plain).split())
+    plain = _APOSTROPHES.sub("", plain).replace("&", " and ")
+    return " ".join(_NOT_WORD.sub(" ", plain).split())
 
 
 def _key(text: str) -> str:
@@ -398,11 +401,14 @@ def _allowed(entry: str, excluded: set[str]) -> str:
 
 
 def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list[tuple[str, float]]:
-    """Entries with their best score over their keys, best first (ties: closer whole string).
+    """Entries scoring at least SUGGEST_SCORE (only those can be accepted or offered), with their
+    best score over their keys, best first (ties: closer whole string, then list order).
 
     A key scores the better of the whole-text similarity (typos, missing spaces: fuzz.ratio) and
     a word score (each typed word found in the key, in any order: "hackney council"). Partial
     whole-string scorers such as WRatio are avoided on purpose: they rate "kent" as 90% "Kenton".
+    A word score is the mean of the typed words' best scores, so it only reaches SUGGEST_SCORE
+    on a key holding a word that scores that much: the word score of no other key is computed.
     """
     from rapidfuzz import fuzz, process  # imported at the first list answer: start-up needs none
 
@@ -411,7 +417,7 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
     whole = {
         position: score
         for _, score, position in process.extract(
-            query, keys, scorer=fuzz.ratio, limit=None, score_cutoff=SUGGEST_SCORE / 2
+            query, keys, scorer=fuzz.ratio, limit=None, score_cutoff=SUGGEST_SCORE
         )
     }
     similar = _similar_words(list_name, typed, language)
@@ -419,23 +425,37 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
     by_words = {
         position
         for word in typed
-        for candidate in similar[word]
+        for candidate, score in similar[word].items()
+        if score >= SUGGEST_SCORE
         for position in holders[candidate]
     }
     scores: dict[str, float] = {}
-    tiebreak: dict[str, float] = {}
     for position in whole.keys() | by_words:
         entry = owners[position]
         if entry in excluded:
             continue
         score = whole.get(position, 0.0)
-        if position in by_words:  # elsewhere no typed word is like a word of the key: score <= 0
+        if position in by_words:
             score = max(score, _word_score(typed, keys[position].split(), similar))
-        scores[entry] = max(scores.get(entry, 0.0), score)
-        tiebreak[entry] = max(tiebreak.get(entry, 0.0), whole.get(position, 0.0))
+        if score >= SUGGEST_SCORE and score > scores.get(entry, 0.0):
+            scores[entry] = score
+    places = _places(list_name, language)
+    tiebreak = {  # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0)
+        entry: max(fuzz.ratio(query, keys[position], score_cutoff=SUGGEST_SCORE / 2) for position in places[entry])
+        for entry in scores
+    }
     order = _order(list_name, language)
-    ranked = sorted(scores.items(), key=lambda item: (-item[1], -tiebreak[item[0]], order[item[0]]))
-    return [item for item in ranked if item[1] >= SUGGEST_SCORE / 2]
+    return sorted(scores.items(), key=lambda item: (-item[1], -tiebreak[item[0]], order[item[0]]))
+
+
+@cache
+def _places(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
+    """Each entry -> the positions of its keys in ``_index``."""
+    _, owners = _index(list_name, language)
+    found: dict[str, list[int]] = {}
+    for position, entry in enumerate(owners):
+        found.setdefault(entry, []).append(position)
+    return {entry: tuple(positions) for entry, positions in found.items()}
 
 
 @cache
@@ -473,6 +493,7 @@ def _similar_words(list_name: str, typed: list[str], language: str) -> dict[str,
     from rapidfuzz import fuzz, process
 
     vocabulary = tuple(_word_holders(list_name, language))
+    alphabetical = _alphabetical(list_name, language)
     similar: dict[str, dict[str, float]] = {}
     for word in set(typed):
         found = {
@@ -482,11 +503,19 @@ def _similar_words(list_name: str, typed: list[str], language: str) -> dict[str,
             )
         }
         if len(word) >= MIN_FUZZY_LENGTH:
-            for candidate in vocabulary:
-                if candidate.startswith(word) and candidate != word:
+            for candidate in alphabetical[bisect_left(alphabetical, word):]:  # the words it starts
+                if not candidate.startswith(word):
+                    break
+                if candidate != word:
                     found[candidate] = max(found.get(candidate, 0.0), PREFIX_WORD_SCORE)
         similar[word] = found
     return similar
+
+
+@cache
+def _alphabetical(list_name: str, language: str) -> tuple[str, ...]:
+    """The words of the list's keys in sorted order (the words a typed prefix starts are adjacent)."""
+    return tuple(sorted(_word_holders(list_name, language)))
 
 
 def _word_score(typed: list[str], words: list[str], similar: dict[str, dict[str, float]]) -> float:

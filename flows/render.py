@@ -59,8 +59,49 @@ class QuestionView:
         }
 
 
+@dataclass(frozen=True)
+class _Wording:
+    """A question's own words in the language of one translator (they never change while the
+    process runs, so they are read from the catalogue once: see :func:`wording`)."""
+
+    prompt: str
+    choices: tuple[tuple[str, str], ...]
+    """(value, label) of each option, in order."""
+    labels: dict[str, str]
+    """Value -> label (read only)."""
+    lines: tuple[str, ...]
+    """The prompt's lines after the question: the numbered options, the hint, SKIP."""
+    summary: str
+
+
+_WORDINGS: dict[tuple[int, int], tuple[Question, Translator, _Wording]] = {}
+WORDINGS_LIMIT = 4096
+
+
+def wording(question: Question, t: Translator) -> _Wording:
+    """The question's words in the language of ``t``, translated at first use and remembered per
+    question and translator (by identity: an entry keeps both alive, so no other object can
+    take their ids while it is remembered)."""
+    key = (id(question), id(t))
+    known = _WORDINGS.get(key)
+    if known is not None:
+        return known[2]
+    choices = tuple((c.value, t.gettext(c.label)) for c in question.options())
+    lines = [f"{n} {label}" for n, (_, label) in enumerate(choices, start=1)]
+    hint = _hint(question, t)
+    if hint:
+        lines.append(hint)
+    if question.optional:
+        lines.append(tr(t, "Reply SKIP to leave it out."))
+    found = _Wording(t.gettext(question.prompt), choices, dict(choices), tuple(lines), t.gettext(question.summary))
+    if len(_WORDINGS) >= WORDINGS_LIMIT:
+        _WORDINGS.clear()
+    _WORDINGS[key] = (question, t, found)
+    return found
+
+
 def view(question: Question, progress: Progress, t: Translator) -> QuestionView:
-    choices = [{"value": c.value, "label": t.gettext(c.label)} for c in question.options()]
+    choices = [{"value": value, "label": label} for value, label in wording(question, t).choices]
     return other_view(question.id, question.kind.value, choices, progress, t, question.optional)
 
 
@@ -91,13 +132,8 @@ def _hint(question: Question, t: Translator) -> str:
 
 def prompt(question: Question, progress: Progress, current: Any, t: Translator) -> str:
     """The question with progress, numbered choices and how to answer it."""
-    lines = [progress_line(progress, t) + " " + t.gettext(question.prompt)]
-    lines += [f"{n} {t.gettext(c.label)}" for n, c in enumerate(question.options(), start=1)]
-    hint = _hint(question, t)
-    if hint:
-        lines.append(hint)
-    if question.optional:
-        lines.append(tr(t, "Reply SKIP to leave it out."))
+    words = wording(question, t)
+    lines = [progress_line(progress, t) + " " + words.prompt, *words.lines]
     if current is not None:
         lines.append(tr(t, "Answer so far: {answer}", answer=display(question, current, t)))
     return "\n".join(lines)
@@ -105,9 +141,12 @@ def prompt(question: Question, progress: Progress, current: Any, t: Translator) 
 
 def display(question: Question, value: Any, t: Translator, width: int | None = None) -> str:
     """An answer as the user would recognise it: labels for choices, dates as typed back."""
+    return _display(question, wording(question, t).labels, value, t, width)
+
+
+def _display(question: Question, labels: dict[str, str], value: Any, t: Translator, width: int | None) -> str:
     if value is None:
         return tr(t, "(skipped)")
-    labels = {c.value: t.gettext(c.label) for c in question.options()}
     if question.kind is Kind.MULTI:
         text = ", ".join(labels.get(v, v) for v in value)
     elif question.kind in (Kind.CHOICE, Kind.YES_NO):
@@ -132,6 +171,6 @@ def summary(items: list[tuple[Question, Any]], t: Translator) -> str:
     """Numbered answers so far; the numbers are what EDIT n takes."""
     lines = [tr(t, "Your answers:")]
     for number, (question, value) in enumerate(items, start=1):
-        answer = display(question, value, t, SUMMARY_WIDTH)
-        lines.append(f"{number} {t.gettext(question.summary)}: {answer}")
+        words = wording(question, t)
+        lines.append(f"{number} {words.summary}: {_display(question, words.labels, value, t, SUMMARY_WIDTH)}")
     return "\n".join(lines)

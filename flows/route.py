@@ -19,14 +19,14 @@ than a whole dialogue step, and ``edit`` is looked up by field rather than by tr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, Callable
-
-from statemachine import StateChart
-from statemachine.io import create_machine_class_from_definition
+from typing import TYPE_CHECKING, Any, Callable
 
 from flows.question import Given, Question
+
+if TYPE_CHECKING:
+    from statemachine import StateChart
 
 REVIEW = "review"
 SUBMITTED = "submitted"
@@ -167,7 +167,10 @@ def chart_definition(questions: tuple[Question, ...]) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def chart_class(questions: tuple[Question, ...]) -> type[StateChart]:
-    """The chart as a python-statemachine class (building it takes about 0.1 s)."""
+    """The chart as a python-statemachine class (building it takes about 0.1 s; the library's
+    dict loader is imported here, as a message never needs it)."""
+    from statemachine.io import create_machine_class_from_definition
+
     return create_machine_class_from_definition("ReferralRoute", states=chart_definition(questions))
 
 
@@ -177,9 +180,11 @@ def chart_class(questions: tuple[Question, ...]) -> type[StateChart]:
 class Route:
     """The chart bound to one conversation's state: move, then read where it stands."""
 
-    def __init__(self, chart: Chart, model: Any) -> None:
+    def __init__(self, chart: Chart, model: Any, on_route: Callable[[], OnRoute] | None = None) -> None:
         self._model = model
         self._chart = chart
+        self._on_route = on_route or (lambda: chart.conditions.of(model.answers))
+        """Which questions are on the route now (the dialogue passes its per-step memo)."""
         if not model.current:
             model.current = chart.questions[0].id
 
@@ -205,12 +210,15 @@ class Route:
         return self._first(self._chart.anywhere.get(event, ()), field)
 
     def _first(self, chain: tuple[Arrow, ...], field: str) -> str | None:
-        """``Arrow.holds`` over the chain, with the route conditions read from those remembered."""
-        guarded = any(arrow.applies is not None for arrow in chain)
-        on_route = self._chart.conditions.of(self._model.answers).applies if guarded else frozenset()
+        """``Arrow.holds`` over the chain, with the route conditions read from those remembered
+        (only when a guard is reached: most chains start with an unguarded transition)."""
+        on_route: frozenset[str] | None = None
         for arrow in chain:
-            if arrow.applies is not None and arrow.applies.id not in on_route:
-                continue
+            if arrow.applies is not None:
+                if on_route is None:
+                    on_route = self._on_route().applies
+                if arrow.applies.id not in on_route:
+                    continue
             if arrow.requested is None or arrow.requested == field:
                 return arrow.target
         return None
@@ -249,6 +257,8 @@ class OnRoute:
     """``Question.applies``: on the route as it stands."""
     may_apply: frozenset[str]
     """``Question.may_apply``: on it, or could be once an unanswered question is answered."""
+    order: tuple[str, ...] = field(default=(), compare=False)
+    """``applies`` in the catalogue's order (the summary, the first unanswered question)."""
 
 
 class Conditions:
@@ -274,12 +284,19 @@ class Conditions:
     def key(self, answers: Mapping[str, Mapping[str, Any]]) -> tuple[Any, ...]:
         """What the conditions read of the answers (``DialogueState.answers``): two sets of
         answers with one key share a route."""
-        chosen = [answers[field]["value"] if field in answers else _ABSENT for field in self.value_fields]
-        given = [answers[field]["value"] if field in answers else _ABSENT for field in self.given_fields]
-        return (
-            *[_frozen(value) if value.__class__ in _CONTAINERS else value for value in chosen],
-            *[0 if value is _ABSENT else 1 if value in _EMPTY else 2 for value in given],
-        )
+        get = answers.get
+        key: list[Any] = []
+        for name in self.value_fields:
+            record = get(name)
+            if record is None:
+                key.append(_ABSENT)
+            else:
+                value = record["value"]
+                key.append(_frozen(value) if value.__class__ in _CONTAINERS else value)
+        for name in self.given_fields:
+            record = get(name)
+            key.append(0 if record is None else 1 if record["value"] in _EMPTY else 2)
+        return tuple(key)
 
     def of(self, answers: Mapping[str, Mapping[str, Any]]) -> OnRoute:
         """Which questions are on the route given ``DialogueState.answers``."""
@@ -287,10 +304,8 @@ class Conditions:
         found = self._known.get(key)
         if found is None:
             values = {qid: record["value"] for qid, record in answers.items()}
-            found = OnRoute(
-                frozenset(q.id for q in self.questions if q.applies(values)),
-                frozenset(q.id for q in self.questions if q.may_apply(values)),
-            )
+            order = tuple(q.id for q in self.questions if q.applies(values))
+            found = OnRoute(frozenset(order), frozenset(q.id for q in self.questions if q.may_apply(values)), order)
             if len(self._known) >= self.LIMIT:
                 self._known.clear()
             self._known[key] = found

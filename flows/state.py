@@ -36,12 +36,23 @@ class DialogueState:
     channel: dict[str, Any] = field(default_factory=dict)
     """Kept for the channel and never read by the dialogue (e.g. SMS: a long answer sent in parts)."""
 
+    revision = 0
+    """Counts the changes made through :meth:`answer` and :meth:`forget` (not a field: never
+    stored), so what is derived from the answers can be kept until they change."""
+
     def values(self) -> dict[str, Any]:
         """Field id -> value, the form in which route conditions read answers."""
         return {qid: record["value"] for qid, record in self.answers.items()}
 
     def answer(self, qid: str, value: Any, typed: str, source: str = "user") -> None:
         self.answers[qid] = {"value": value, "typed": typed, "lang": self.language, "source": source}
+        self.revision += 1
+
+    def forget(self, qids: list[str]) -> None:
+        """Drop these answers."""
+        for qid in qids:
+            del self.answers[qid]
+        self.revision += 1
 
     def to_dict(self) -> dict[str, Any]:
         """A copy to store, sharing nothing with the state (``dataclasses.asdict`` gives the same,

@@ -37,10 +37,16 @@ def parse(question: Question, text: str, ctx: ParseContext) -> Any:
     return _PARSERS[question.kind](question, cleaned, ctx)
 
 
+_DASHES = re.compile(r"[\u2010-\u2015\u2212]")
+_RANGE = re.compile(r"\b(\d{1,2})\s*-\s*(\d{1,2})\b")
+_SPACES = re.compile(r"\s+")
+_DIGITS = re.compile(r"\d+")
+
+
 def single_line(text: str) -> str:
     """Trim, collapse runs of spaces and line breaks, and make every dash a plain hyphen (as the
     form does for single-line inputs), so phones' auto-formatting does not matter."""
-    return " ".join(re.sub(r"[\u2010-\u2015\u2212]", "-", text).split())
+    return " ".join(_DASHES.sub("-", text).split())
 
 
 def _empty(question: Question) -> Invalid:
@@ -150,7 +156,7 @@ def _expand_ranges(text: str) -> str:
         low, high = int(found[1]), int(found[2])
         return " ".join(map(str, range(low, high + 1))) if 0 < high - low < 20 else found[0]
 
-    return re.sub(r"\b(\d{1,2})\s*-\s*(\d{1,2})\b", expand, text)
+    return _RANGE.sub(expand, text)
 
 
 def _multi_indexes(
@@ -293,12 +299,25 @@ def month_names(language: str) -> dict[str, int]:
     return names
 
 
-def _join_month_words(folded: str, months: dict[str, int]) -> str:
+def _join_month_words(folded: str, language: str) -> str:
     """Join month names of several words ("thang 2") into the one token month_names knows."""
-    for name in sorted((m for m in months if " " in m), key=len, reverse=True):
+    for name, pattern, token in _month_phrases(language):
         if name in folded:
-            folded = re.sub(rf"(?<!\S){re.escape(name)}(?!\S)", name.replace(" ", "_"), folded)
+            folded = pattern.sub(token, folded)
     return folded
+
+
+@cache
+def _month_phrases(language: str) -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """The month names of several words of ``language``, longest first, each with its pattern
+    and its one-token form (compiled once per language)."""
+    names = sorted((m for m in month_names(language) if " " in m), key=len, reverse=True)
+    return tuple((name, re.compile(rf"(?<!\S){re.escape(name)}(?!\S)"), name.replace(" ", "_")) for name in names)
+
+
+@cache
+def _date_fillers(language: str) -> frozenset[str]:
+    return _FILLER | frozenset(languages.DATE_FILLERS.get(language, ()))
 
 
 def _date(question: Question, text: str, ctx: ParseContext) -> dict[str, Any]:
@@ -322,8 +341,8 @@ def _date(question: Question, text: str, ctx: ParseContext) -> dict[str, Any]:
 def _date_parts(text: str, ctx: ParseContext) -> tuple[int, int | None, int | None]:
     """(year, month, day) read from the typed text; month and day may be None (partial)."""
     months = month_names(ctx.language)
-    fillers = _FILLER | frozenset(languages.DATE_FILLERS.get(ctx.language, ()))
-    tokens = [token for token in _join_month_words(fold(text), months).split() if token not in fillers]
+    fillers = _date_fillers(ctx.language)
+    tokens = [token for token in _join_month_words(fold(text), ctx.language).split() if token not in fillers]
     shape = "".join("m" if t in months else "n" if _NUMBER.match(t) else "?" for t in tokens)
     numbers = [_NUMBER.match(t)[1] if _NUMBER.match(t) else "" for t in tokens]
     month_of = [months.get(t) for t in tokens]
@@ -429,7 +448,7 @@ _POSTCODE = re.compile(
 
 def _postcode(question: Question, text: str, ctx: ParseContext) -> str:
     """POSTCODE: a UK postcode in any case and spacing, returned as "SW1A 1AA"."""
-    compact = re.sub(r"\s+", "", text).upper()
+    compact = _SPACES.sub("", text).upper()
     if not _POSTCODE.match(compact):
         raise Invalid(N_("Enter a real UK postcode, like SW1A 1AA"))
     return f"{compact[:-3]} {compact[-3:]}"
@@ -448,7 +467,7 @@ MAX_NUMBER = 99
 def _number(question: Question, text: str, ctx: ParseContext) -> int:
     """NUMBER: a whole number from 0 to the maximum, in digits or as a word up to twelve."""
     highest = int(question.extra.get("max", MAX_NUMBER))
-    if re.fullmatch(r"\d+", text):
+    if _DIGITS.fullmatch(text):
         digits = text.lstrip("0") or "0"
         value = int(digits) if len(digits) <= 9 else highest + 1
     elif fold(text) in NUMBER_WORDS:

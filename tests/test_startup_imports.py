@@ -13,23 +13,27 @@ import sys
 from tests.bot.test_terminal_chat import env  # noqa: F401 - the fixture: a migrated instance folder for `nrm`
 
 SLOW_OR_TEST_ONLY = ("twilio", "jsonschema", "holidays", "rapidfuzz", "phonenumbers", "email_validator",
-                     "babel.messages", "alembic", "schemathesis", "hypothesis", "pytest")
+                     "babel.messages", "alembic", "statemachine.io", "schemathesis", "hypothesis", "pytest")
 """Not needed for a first answer (SMS, referral intake, working-day clocks, list and phone answers,
-`nrm translate`, `nrm db upgrade`), or test tools that must never be imported by the product."""
+`nrm translate`, `nrm db upgrade`, the route chart as python-statemachine's class), or test tools
+that must never be imported by the product."""
 
-REPORT = f"""
+NOT_FOR_CHAT = ("gunicorn", "rich", "flask_limiter.commands")
+"""Only ``nrm serve`` runs gunicorn; rich comes with Flask-Limiter's ``nrm limiter`` command."""
+
+REPORT = """
 import atexit, json, sys
 def report():
-    loaded = sorted(name for name in {SLOW_OR_TEST_ONLY!r}
+    loaded = sorted(name for name in {names!r}
                     if any(m == name or m.startswith(name + ".") for m in sys.modules))
     sys.__stdout__.write("\\nLOADED " + json.dumps(loaded) + "\\n")
 atexit.register(report)
 """
 
 
-def loaded_after(code: str, env: dict[str, str]) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", REPORT + code], env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=180)
+def loaded_after(code: str, env: dict[str, str], names: tuple[str, ...] = SLOW_OR_TEST_ONLY) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", REPORT.format(names=names) + code], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
     lines = [line for line in done.stdout.splitlines() if line.startswith("LOADED ")]
     assert lines, done.stdout + done.stderr
     return json.loads(lines[-1].removeprefix("LOADED "))
@@ -49,7 +53,16 @@ def test_nrm_chat_asks_its_first_question_without_importing_slow_libraries(env: 
 from bot.cli import main
 main(["chat", "--new"])  # stdin is empty: the first question, then "Draft saved"
 """
-    assert loaded_after(code, env) == []
+    assert loaded_after(code, env, SLOW_OR_TEST_ONLY + NOT_FOR_CHAT) == []
+
+
+def test_other_packages_commands_are_still_listed_and_run(env: dict[str, str]) -> None:
+    """Plugin commands are loaded late, not dropped: ``nrm limiter`` (Flask-Limiter's) works."""
+    nrm = [sys.executable, "-c", "from bot.cli import main; main()"]
+    listed = subprocess.run([*nrm, "--help"], env=env, capture_output=True, text=True, timeout=180)
+    assert "limiter" in listed.stdout and "chat" in listed.stdout, listed.stdout + listed.stderr
+    limits = subprocess.run([*nrm, "limiter", "limits"], env=env, capture_output=True, text=True, timeout=180)
+    assert limits.returncode == 0 and "sign_in" in limits.stdout, limits.stdout + limits.stderr
 
 
 def test_the_lazy_libraries_are_still_imported_where_they_are_used(env: dict[str, str]) -> None:
