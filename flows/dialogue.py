@@ -607,6 +607,12 @@ def _summary_items(state: DialogueState) -> list[tuple[Question, Any]]:
     return [(q, answers[q.id]["value"]) for q in QUESTIONS if q.id in on_route and q.id in answers]
 
 
+def summary_items(state: DialogueState) -> list[tuple[Question, Any]]:
+    """The answers on the route, in the form's order: what REVIEW lists and EDIT n numbers
+    (``flows.check_answers`` groups them for the web chat)."""
+    return _summary_items(state)
+
+
 def _progress(state: DialogueState, question: Question) -> render.Progress:
     """The question's part of the form and its place in that part, on the route as it stands
     (not counting what registration answered). A question asked again off the route as it stands
