@@ -67,8 +67,8 @@ def groups(state: DialogueState, t: Translator) -> list[Group]:
 
 def parts(state: DialogueState, t: Translator) -> list[Part]:
     """The form's parts with the questions on the route as it stands (registration answers not
-    counted): completed when all are answered and none is being asked, in progress when the
-    current question is in it or some are answered."""
+    counted): completed when all are answered and none is being asked (or nothing is asked in it
+    and the form is past it), in progress when the current question is in it or some are answered."""
     answers = state.answers
     applies = CONDITIONS.of(answers).applies
     current = BY_ID.get(state.current)
@@ -85,4 +85,9 @@ def parts(state: DialogueState, t: Translator) -> list[Part]:
         else:
             status = "not-started"
         shown.append(Part(number, t.gettext(name), answered, len(asked), status))
+    # a part with nothing to ask on this route (consent, for a child) is done once the form is past it
+    for index, part in enumerate(shown):
+        later = any(other.status != "not-started" for other in shown[index + 1:])
+        if not part.questions and (later or state.current == REVIEW):
+            shown[index] = Part(part.number, part.name, 0, 0, "completed")
     return shown

@@ -111,8 +111,8 @@
       });
       errorText.appendChild(holder);
     }
-    holder.setAttribute("lang", language);
-    holder.setAttribute("dir", RTL[language] ? "rtl" : "ltr");
+    errorText.setAttribute("lang", language);
+    errorText.setAttribute("dir", RTL[language] ? "rtl" : "ltr");
     holder.textContent = message;
     errorBox.hidden = false;
     errorBox.focus();
