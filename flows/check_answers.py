@@ -70,12 +70,16 @@ def parts(state: DialogueState, t: Translator) -> list[Part]:
     counted): completed when all are answered and none is being asked (or nothing is asked in it
     and the form is past it), in progress when the current question is in it or some are answered."""
     answers = state.answers
-    applies = CONDITIONS.of(answers).applies
+    conditions = CONDITIONS.of(answers)
+    applies, may_apply = conditions.applies, conditions.may_apply
     current = BY_ID.get(state.current)
     shown = []
     for number, (name, _) in enumerate(PARTS, start=1):
         asked = [q for q in IN_PART[number]
                  if q.id in applies and answers.get(q.id, {}).get("source") != REGISTRATION]
+        if not asked:  # a part the route does not yet reach: the questions it may ask
+            asked = [q for q in IN_PART[number]
+                     if q.id in may_apply and answers.get(q.id, {}).get("source") != REGISTRATION]
         answered = sum(1 for q in asked if q.id in answers)
         here = current is not None and current in IN_PART[number]
         if asked and answered == len(asked) and (not here or state.current == REVIEW):
