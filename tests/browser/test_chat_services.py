@@ -165,7 +165,7 @@ def test_a_refused_answer_shows_the_govuk_error_pattern_and_the_history_survives
     assert_accessible(page, f"the web chat, mid-referral with an error ({language})")
 
     page.reload()
-    page.wait_for_function("document.getElementById('question').getAttribute('data-question-id') === 'user-email'")
+    page.wait_for_function("() => document.getElementById('question').getAttribute('data-question-id') === 'user-email'")
     assert "not an email address" in page.inner_text("#transcript")
     assert page.locator("#transcript .app-chat__message--user").count() == typed_before + 1
     every_message_has_its_time(page)
@@ -258,7 +258,7 @@ def test_drafts_are_listed_opened_with_their_history_and_discarded_only_when_con
     assert page.locator("#drafts time[datetime]").count() == 4
     assert_accessible(page, f"the drafts list ({language})")
     page.click(f"#drafts a[data-open='{older}']")
-    page.wait_for_function("document.getElementById('question').getAttribute('data-question-id') === 'user-email'")
+    page.wait_for_function("() => document.getElementById('question').getAttribute('data-question-id') === 'user-email'")
     assert page.locator("#transcript .app-chat__message--user").count() >= 2
     page.goto(live_server.url + "/chat/drafts")
     page.click(f"#drafts a[data-discard='{newer}']")
