@@ -228,16 +228,18 @@
     return node;
   }
 
+  function make(tag, className) {
+    var node = document.createElement(tag);
+    node.className = className;
+    return node;
+  }
+
   function fieldsetForm(className, legendText) {
-    var form = document.createElement("form");
-    form.className = className;
+    var form = make("form", className);
     form.noValidate = true;
-    var group = document.createElement("div");
-    group.className = "govuk-form-group";
-    var fieldset = document.createElement("fieldset");
-    fieldset.className = "govuk-fieldset";
-    var legend = pageWords(document.createElement("legend"));
-    legend.className = "govuk-fieldset__legend govuk-fieldset__legend--s";
+    var group = make("div", "govuk-form-group");
+    var fieldset = make("fieldset", "govuk-fieldset");
+    var legend = pageWords(make("legend", "govuk-fieldset__legend govuk-fieldset__legend--s"));
     legend.textContent = legendText;
     fieldset.appendChild(legend);
     group.appendChild(fieldset);
@@ -319,16 +321,12 @@
     row.id = "date";
     row.setAttribute("dir", "ltr");  // day, month, year read left to right in every language
     [["day", 2], ["month", 2], ["year", 4]].forEach(function (field) {
-      var item = document.createElement("div");
-      item.className = "govuk-date-input__item";
-      var group = document.createElement("div");
-      group.className = "govuk-form-group";
-      var label = pageWords(document.createElement("label"));
-      label.className = "govuk-label govuk-date-input__label";
+      var item = make("div", "govuk-date-input__item");
+      var group = make("div", "govuk-form-group");
+      var label = pageWords(make("label", "govuk-label govuk-date-input__label"));
       label.htmlFor = "date-" + field[0];
       label.textContent = uiText(field[0], field[0]);
-      var input = document.createElement("input");
-      input.className = "govuk-input govuk-date-input__input govuk-input--width-" + field[1];
+      var input = make("input", "govuk-input govuk-date-input__input govuk-input--width-" + field[1]);
       input.id = "date-" + field[0];
       input.name = field[0];
       input.type = "text";
