@@ -95,8 +95,11 @@ def every_message_has_its_time(page: Any) -> None:
 
 
 def screenshot(page: Any, name: str) -> None:
+    """The top of the page, down to the first answers of "Check your answers"."""
     if os.environ.get("NRM_UPDATE_SCREENSHOTS") == "1":
-        page.screenshot(path=str(DOCS / name), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 1600})
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.screenshot(path=str(DOCS / name))
 
 
 def draft_at(server: LiveServer, email: str, language: str, stop: str) -> str:
@@ -225,7 +228,6 @@ def test_check_your_answers_groups_full_answers_by_section_with_change_links(
     assert page.locator("#tasks .govuk-task-list__status").count() == 7
     assert page.locator("#tasks .govuk-task-list__status .govuk-tag").count() == 0  # all completed
     assert_accessible(page, f"the web chat, check your answers ({language})")
-    page.set_viewport_size({"width": 1280, "height": 1000})
     screenshot(page, "webchat-arabic.png" if language == "ar" else "webchat-check-your-answers.png")
     before = turns(page)
     page.click("#answers a[data-edit='1']")  # Change: the first answer, as EDIT 1
