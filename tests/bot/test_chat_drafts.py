@@ -190,3 +190,21 @@ def test_nothing_typed_reaches_the_logs(product: Flask, caplog: pytest.LogCaptur
     client.get(f"/chat/conversations/{reply['conversation']}/panels")
     client.get("/chat/drafts")
     assert "secret.person" not in caplog.text and CHILD["reference"] not in caplog.text
+
+
+def test_the_purge_deletes_the_transcript_of_a_conversation_no_longer_a_web_draft(product: Flask) -> None:
+    """A draft finished outside the web chat (moved to SMS, then sent there) keeps no transcript."""
+    from bot.purge import run_purge
+
+    client = signed_in(product, "op@example.org", "operator")
+    headers = api(client)
+    kept = start(client, headers)["conversation"]
+    moved = start(client, headers)["conversation"]
+    say(client, headers, moved, CHILD["reference"])
+    with product.app_context(), db.get_db(product).transaction() as session:
+        conversation = session.get(Conversation, moved)
+        conversation.channel, conversation.status = "sms", "submitted"
+    run_purge(product)
+    with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
+        left = set(session.scalars(select(ChatMessage.conversation_id)))
+    assert left == {kept}
