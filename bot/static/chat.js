@@ -637,7 +637,7 @@
           setBusy(false);
           render(reply, true, panels.history);
           applyPanels(panels);
-        }).catch(function () { setBusy(false); render(reply, true); });
+        }, function () { setBusy(false); render(reply, true); });
       })
       .catch(function () { open(ids); });
   }
