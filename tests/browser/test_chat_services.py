@@ -267,6 +267,8 @@ def test_drafts_are_listed_opened_with_their_history_and_discarded_only_when_con
     page.wait_for_selector("#discard-confirm")
     assert_accessible(page, f"discard a draft, asked first ({language})")
     page.click("#discard-cancel")
+    page.wait_for_url(live_server.url + "/chat/drafts")
+    page.wait_for_selector("#drafts tbody tr")
     assert page.locator("#drafts tbody tr").count() == 2  # kept
     page.click(f"#drafts a[data-discard='{newer}']")
     page.click("#discard-confirm")
