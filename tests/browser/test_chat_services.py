@@ -260,6 +260,7 @@ def test_drafts_are_listed_opened_with_their_history_and_discarded_only_when_con
     assert page.locator("#drafts time[datetime]").count() == 4
     assert_accessible(page, f"the drafts list ({language})")
     page.click(f"#drafts a[data-open='{older}']")
+    page.wait_for_url(f"{live_server.url}/chat?conversation={older}")
     page.wait_for_function("() => document.getElementById('question').getAttribute('data-question-id') === 'user-email'")
     assert page.locator("#transcript .app-chat__message--user").count() >= 2
     page.goto(live_server.url + "/chat/drafts")
@@ -271,6 +272,7 @@ def test_drafts_are_listed_opened_with_their_history_and_discarded_only_when_con
     page.wait_for_selector("#drafts tbody tr")
     assert page.locator("#drafts tbody tr").count() == 2  # kept
     page.click(f"#drafts a[data-discard='{newer}']")
+    page.wait_for_selector("#discard-confirm")
     page.click("#discard-confirm")
     page.wait_for_selector(".govuk-notification-banner--success")
     assert page.locator("#drafts tbody tr").count() == 1
