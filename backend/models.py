@@ -2,7 +2,7 @@
 
 Enumerated columns are plain strings with CHECK constraints (portable across SQLite and
 PostgreSQL, and easy to extend in a migration). Personal data lives only in ``EncryptedJSON``
-columns: ``Conversation.state``, ``Case.payload``, ``InboundMessage.reply``, ``ChatReply.reply`` and the written reasons
+columns: ``Conversation.state``, ``Case.payload``, ``InboundMessage.reply``, ``ChatReply.reply``, ``ChatMessage.text`` and the written reasons
 of ``Decision``, ``Review`` and ``CaseNote``.
 """
 
@@ -204,6 +204,25 @@ class ChatReply(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reply: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     """The JSON body the API answered (``bot.webchat``)."""
+
+
+class ChatMessage(Base):
+    """One line of a web chat draft's transcript, so that its whole history survives a reload
+    (``bot.chat_history``). It may quote answers, so its text is encrypted; the rows go when the
+    draft is sent, discarded or deleted (quick exit, expiry)."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        CheckConstraint("sender IN ('operator', 'assistant')", name="sender"),
+        Index("ix_chat_messages_conversation_id", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(String(9))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    text: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    """``{"text": ...}``: what was sent or answered, as shown."""
 
 
 class Case(Base):

@@ -210,6 +210,9 @@ SCHEMAS: dict[str, Any] = {
             "done": {"type": "boolean"},
             "reference": {"type": ["string", "null"]},
             "language": {"type": "string", "description": "The conversation's language code."},
+            "refused": {"type": "boolean", "description": (
+                "The text was refused as the answer (not valid, or disagreeing with another answer): "
+                "the messages before the last (the question again) say why.")},
         },
     },
     "ChatMessage": {
@@ -220,7 +223,10 @@ SCHEMAS: dict[str, Any] = {
                            "type": "string", "minLength": 1, "maxLength": 64,
                            "description": "Recommended: a new id per message, the same one when a send is "
                                           "retried after a lost response (it then gets the stored reply and "
-                                          "is applied once)."}},
+                                          "is applied once)."},
+                       "shown": {"type": "string", "maxLength": 16000,
+                                 "description": "Optional: how the page showed the message (a choice's "
+                                                "label rather than its number), for the draft's transcript."}},
     },
     "ChatConversations": {
         "type": "object", "required": ["conversations"],

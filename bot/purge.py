@@ -7,6 +7,9 @@
   (Twilio's, or the chat page's after a lost response), which comes within minutes, and a reply can
   quote answers (a review summary) of a referral that has since been submitted. SMS tombstones
   (the MessageSids of a draft deleted by the quick exit, without text) go the same way.
+- Web chat transcripts (``chat_messages``) of conversations that are no longer web chat drafts
+  (sent or discarded elsewhere, e.g. after a move to SMS): a transcript is kept only to show a
+  draft again in the web chat.
 - Wrong resume codes older than ``RESUME_CODE_FAILURE_WINDOW_MINUTES``: they no longer count
   towards the throttle of ``bot.resume_codes``.
 
@@ -26,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from backend.config import INT_DEFAULTS
 from backend.db import get_db, utcnow
-from backend.models import ChatReply, Conversation, InboundMessage
+from backend.models import ChatMessage, ChatReply, Conversation, InboundMessage
 from bot import resume_codes
 
 REPLY_RETENTION = timedelta(days=1)
@@ -66,6 +69,8 @@ def purge(session: Session, expiry_days: int, now: datetime | None = None,
         .where(ChatReply.received_at < now - REPLY_RETENTION)
         .where(ChatReply.conversation_id.not_in(live_drafts))
     ).rowcount or 0
+    web_drafts = select(Conversation.id).where(Conversation.status == "draft", Conversation.channel == "web")
+    session.execute(delete(ChatMessage).where(ChatMessage.conversation_id.not_in(web_drafts)))
     failures = resume_codes.purge_failures(session, failure_window, now)
     return Purged(drafts=len(ids), replies=replies, failures=failures)
 

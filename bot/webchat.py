@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from backend.auth import require_api_user
 from backend.db import session
 from backend.models import Case, ChatReply, Conversation
-from bot import engine, resume_codes
+from bot import chat_history, engine, resume_codes
 from bot.i18n import translator
 from flows.commands import Command, recognise
 from flows.dialogue import MEANT_QUESTION
@@ -102,6 +102,7 @@ def open_conversation() -> tuple[Any, int]:
     db = session()
     reply = engine.begin(db, CHANNEL, _address(), language=str(language))
     conversation = db.get(Conversation, reply.conversation)
+    chat_history.record(db, reply.conversation, chat_history.ASSISTANT, reply.messages)
     db.commit()
     return jsonify(_json(reply, conversation)), 201
 
@@ -143,6 +144,9 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
     body = request.get_json(silent=True)
     text = body.get("text") if isinstance(body, dict) else None
     client_id = body.get("client_message_id") if isinstance(body, dict) else None
+    shown = body.get("shown") if isinstance(body, dict) else None  # the transcript's words for it
+    if not isinstance(shown, str) or not shown.strip() or len(shown) > MAX_MESSAGE_CHARS:
+        shown = text
     if not isinstance(text, str) or len(text) > MAX_MESSAGE_CHARS:
         return _error('Send JSON {"text": "...", "client_message_id": "<uuid>"} with a text of at '
                       'most 16,000 characters.', 400)
@@ -153,7 +157,7 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
     db = session()
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return _apply(db, conversation_id, text, client_id)
+            return _apply(db, conversation_id, text, client_id, shown)
         except IntegrityError:
             # The same client_message_id, applied by a request that committed while this one
             # waited for the lock (PostgreSQL read its stored reply before the wait): again, which
@@ -164,7 +168,8 @@ def post_message(conversation_id: str) -> tuple[Any, int]:
     raise AssertionError("unreachable")
 
 
-def _apply(db: Session, conversation_id: str, text: str, client_id: str | None) -> tuple[Any, int]:
+def _apply(db: Session, conversation_id: str, text: str, client_id: str | None,
+           shown: str | None = None) -> tuple[Any, int]:
     """One message in one transaction: the conversation and the reply stored under
     ``client_id`` read in one locked statement (:data:`_LOCKED_WITH_REPLY`), the step, the draft
     and the new reply written."""
@@ -184,6 +189,7 @@ def _apply(db: Session, conversation_id: str, text: str, client_id: str | None) 
     if stored is not None:  # a retry after a lost response: the same answer, applied once
         db.commit()
         return jsonify(stored), 200
+    before = chat_history.asked(conversation)
     reply = engine.step(db, conversation, text, actor=address)
     if conversation.status == "draft":
         t = translator(conversation.language)
@@ -198,6 +204,7 @@ def _apply(db: Session, conversation_id: str, text: str, client_id: str | None) 
         # longer needed, since a retry of any message now gets the outcome (the reference).
         db.execute(delete(ChatReply).where(ChatReply.conversation_id == conversation.id))
     answer = _json(reply, conversation)
+    chat_history.after_turn(db, conversation, text, shown or text, before, answer)
     if client_id is not None:
         engine.write(db, conversation)  # the draft's UPDATE, then a Core INSERT (no unit of work)
         db.connection().execute(_STORE_REPLY, {"conversation_id": conversation.id,
@@ -230,5 +237,6 @@ def resume_by_code() -> tuple[Any, int]:
         # earlier): a conflict with the other channel rather than a wrong code.
         return _error(str(problem), 409 if problem.reason == "finished" else 400, reason=problem.reason)
     reply = engine.resume(db, conversation)
+    chat_history.record(db, conversation.id, chat_history.ASSISTANT, reply.messages)
     db.commit()
     return jsonify(_json(reply, conversation)), 200

@@ -17,7 +17,7 @@ from flows import consent, consistency, languages
 from flows import payload as payloads
 from flows import commands, lookups, render, validators
 from flows.commands import Command, Typed, recognise
-from flows.i18n import Catalogues, Translator, catalogue, tr, trn
+from flows.i18n import ENGLISH, Catalogues, Translator, catalogue, tr, trn
 from flows.question import N_, YES_NO_CHOICES, Ambiguous, Invalid, Kind, ParseContext, Question
 from flows.referral_questions import PARTS, QUESTIONS, part_of
 from flows.route import CANCELLED, REVIEW, SUBMITTED, OnRoute, Route, route_chart
@@ -635,6 +635,12 @@ def _language_view(step: _Step) -> render.QuestionView:
 def _summary_items(step: _Step) -> list[tuple[Question, Any]]:
     answers = step.state.answers
     return [(BY_ID[qid], answers[qid]["value"]) for qid in step.standing().on_route.order if qid in answers]
+
+
+def summary_items(state: DialogueState) -> list[tuple[Question, Any]]:
+    """The answers on the route, in the form's order: what REVIEW lists and EDIT n numbers
+    (``flows.check_answers`` groups them for the web chat)."""
+    return _summary_items(_Step(state, ENGLISH, date.today()))
 
 
 def _progress(step: _Step, question: Question) -> render.Progress:

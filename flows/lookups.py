@@ -521,7 +521,10 @@ def _alphabetical(list_name: str, language: str) -> tuple[str, ...]:
 def _word_score(typed: list[str], words: list[str], similar: dict[str, dict[str, float]]) -> float:
     """How well the typed words are found among the key's words, less EXTRA_WORD_PENALTY for
     each distinctive key word that nothing typed matched ("glasgow" prefers Glasgow to Port
-    Glasgow). Generic words are neither required nor penalised."""
+    Glasgow). Generic words are neither required nor penalised, nor enough on their own: "the"
+    is not Yorkshire and the Humber."""
+    if all(word in GENERIC_WORDS for word in typed):
+        return 0.0
     total = 0.0
     counted = 0
     used: set[str] = set()

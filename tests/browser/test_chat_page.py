@@ -1,8 +1,8 @@
 """The web chat page in a real Chromium: a whole referral, keyboard use, right-to-left Arabic.
 
 The tests read the current question from ``#question[data-question-id]`` and answer it from the
-answer sets of ``tests/flows/conversation.py`` the way a person would: a choice by its button,
-several by their checkboxes, everything else typed. ``NRM_UPDATE_SCREENSHOTS=1`` (see
+answer sets of ``tests/flows/conversation.py`` the way a person would: a choice by its radio,
+several by their checkboxes, a date in the GOV.UK date input, everything else typed. ``NRM_UPDATE_SCREENSHOTS=1`` (see
 ``scripts/screenshot-webchat.sh``) also writes docs/webchat-mid-referral.png.
 """
 
@@ -62,18 +62,29 @@ def question(page: Any) -> tuple[str, str]:
     return box.get_attribute("data-question-id") or "", box.get_attribute("data-question-kind") or ""
 
 
+def choose(page: Any, selector: str) -> None:
+    """Pick one radio of the current question and send it with Continue."""
+    page.check(f"#choices input{selector}")
+    page.click("#send-choice")
+
+
 def answer(page: Any, qid: str, kind: str, text: str) -> None:
-    """Answer like a person: click the choice, tick the boxes, or type."""
+    """Answer like a person: pick the choice, tick the boxes, fill the date, or type."""
     before = turns(page)
     numbers = text.split()
+    date = text.split("/")
     if kind == "multi" and all(n.isdigit() for n in numbers):
         for number in numbers:
             page.check(f"#choices input[data-choice='{number}']")
         page.click("#send-choices")
-    elif text.isdigit() and page.locator(f"#choices button[data-choice='{text}']").count():
-        page.click(f"#choices button[data-choice='{text}']")
-    elif page.locator(f"#choices button[data-value='{text.lower()}']").count():
-        page.click(f"#choices button[data-value='{text.lower()}']")
+    elif text.isdigit() and page.locator(f"#choices input[data-choice='{text}']").count():
+        choose(page, f"[data-choice='{text}']")
+    elif page.locator(f"#choices input[data-value='{text.lower()}']").count():
+        choose(page, f"[data-value='{text.lower()}']")
+    elif kind == "date" and len(date) == 3 and all(part.isdigit() for part in date):
+        for name, part in zip(("day", "month", "year"), date):
+            page.fill(f"#date-{name}", part)
+        page.click("#send-date")
     elif text == "SKIP":
         page.click("#skip")
     else:
@@ -143,20 +154,26 @@ def test_the_choice_buttons_work_with_the_keyboard_alone(page: Any, live_server:
 
     assert question(page) == ("fr-location", "choice")
     assert page.evaluate("document.activeElement.getAttribute('data-choice')") == "1"
-    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowDown")  # radios: the arrow keys move between the choices
     focused = page.evaluate("""() => {
         const el = document.activeElement, style = getComputedStyle(el);
-        return {choice: el.getAttribute('data-choice'), label: el.textContent,
-                outline: style.outlineStyle, shadow: style.boxShadow};
+        return {choice: el.getAttribute('data-choice'), label: el.labels[0].textContent,
+                checked: el.checked, outline: style.outlineStyle, shadow: style.boxShadow};
     }""")
-    assert focused["choice"] == "2" and focused["label"] == "Wales"
+    assert focused["choice"] == "2" and focused["label"] == "Wales" and focused["checked"]
+    page.keyboard.press("Tab")  # to Continue
+    focused = page.evaluate("""() => {
+        const el = document.activeElement, style = getComputedStyle(el);
+        return {id: el.id, outline: style.outlineStyle, shadow: style.boxShadow};
+    }""")
+    assert focused["id"] == "send-choice"
     assert focused["outline"] != "none" or focused["shadow"] != "none"  # focus is visible
     before = turns(page)
     page.keyboard.press("Enter")
     wait_for_reply(page, before)
     assert question(page)[0] != "fr-location"
     assert "Wales" in page.inner_text("#transcript")
-    assert page.get_attribute("#transcript", "aria-live") == "polite"
+    assert page.get_attribute("#transcript-log", "aria-live") == "polite"
 
 
 def test_an_arabic_conversation_is_right_to_left(page: Any, live_server: LiveServer) -> None:
@@ -172,14 +189,13 @@ def test_an_arabic_conversation_is_right_to_left(page: Any, live_server: LiveSer
     page.click("#commands button[data-command='LANGUAGE']")
     wait_for_reply(page, before)
     assert question(page)[0] == languages.LANGUAGE_QUESTION
-    arabic = page.locator("#choices button[data-value='ar']")
-    assert arabic.inner_text() == "العربية"
+    assert page.inner_text("label[for='" + page.get_attribute("#choices input[data-value='ar']", "id") + "']") == "العربية"
     before = turns(page)
-    arabic.click()
+    choose(page, "[data-value='ar']")
     wait_for_reply(page, before)
     if question(page)[0] == languages.LANGUAGE_QUESTION or page.get_attribute("#conversation", "lang") != "ar":
         before = turns(page)  # a confirmation step ("yes") if the dialogue asks for one
-        page.click("#choices button[data-value='yes']")
+        choose(page, "[data-value='yes']")
         wait_for_reply(page, before)
     assert page.get_attribute("#conversation", "lang") == "ar"
     assert page.get_attribute("#conversation", "dir") == "rtl"
@@ -230,7 +246,7 @@ def test_a_pending_discard_is_still_asked_after_a_reload(page: Any, live_server:
     assert question(page) == ("confirm-discard", "yes_no")
     assert "This deletes this referral without sending it." in page.inner_text("#transcript")
     before = turns(page)
-    page.click("#choices button[data-value='no']")
+    choose(page, "[data-value='no']")
     wait_for_reply(page, before)
     assert question(page) == ("reference", "text")
     assert "OK, nothing deleted." in page.inner_text("#transcript")

@@ -1,0 +1,83 @@
+"""The transcript of a web chat draft (``chat_messages``), so that its whole history survives a
+reload and every message keeps the time it was sent.
+
+Only the web chat writes it: what the operator sent and what the assistant answered, as shown.
+It holds answers, so the text is encrypted, and it goes with the draft: deleted when the draft is
+sent or discarded (the reference is all a sent conversation shows), and with the conversation row
+(quick exit, expiry) through the foreign key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from backend.db import utcnow
+from backend.models import ChatMessage, Conversation
+from bot.i18n import translator
+from flows.commands import recognise
+
+OPERATOR = "operator"
+ASSISTANT = "assistant"
+
+
+def record(db: Session, conversation_id: str, sender: str, texts: Iterable[str]) -> None:
+    """Append messages of one sender, at the same moment, in order (flushed with the caller's
+    transaction: a turn and its transcript are written together or not at all)."""
+    now = utcnow()
+    for text in texts:
+        db.add(ChatMessage(conversation_id=conversation_id, sender=sender, at=now, text={"text": text}))
+
+
+def record_turn(db: Session, conversation_id: str, typed: str, answered: list[str]) -> None:
+    """What the operator sent (as the page showed it) and the assistant's answer to it."""
+    record(db, conversation_id, OPERATOR, [typed])
+    record(db, conversation_id, ASSISTANT, answered)
+
+
+def entries(db: Session, conversation_id: str) -> list[dict[str, Any]]:
+    """The transcript, oldest first: ``{"sender", "text", "at"}`` (``at`` in ISO 8601, UTC)."""
+    rows = db.scalars(select(ChatMessage).where(ChatMessage.conversation_id == conversation_id)
+                      .order_by(ChatMessage.id))
+    return [{"sender": row.sender, "text": row.text["text"], "at": row.at.isoformat()} for row in rows]
+
+
+def forget(db: Session, conversation_id: str) -> None:
+    """Delete the transcript (the draft was sent or discarded)."""
+    db.execute(delete(ChatMessage).where(ChatMessage.conversation_id == conversation_id))
+
+
+def asked(conversation: Conversation) -> tuple[str, bool]:
+    """What a draft is waiting for before a message: its current question, and whether a
+    sub-question (a pick, a YES/NO, the language list) is pending."""
+    state = conversation.state or {}
+    return str(state.get("current") or ""), state.get("pending") is not None
+
+
+def refused(conversation: Conversation, text: str, before: tuple[str, bool], answer: dict[str, Any]) -> bool:
+    """Whether the dialogue refused ``text`` as the answer to the question it was asking: not a
+    command, nothing pending before or after, and the same question asked again after a message
+    (the reason). The page shows that message as the GOV.UK error message of the field."""
+    question = answer.get("question") or {}
+    current, pending = before
+    language = conversation.language
+    return (not pending and (conversation.state or {}).get("pending") is None
+            and question.get("id") == current and question.get("kind") != "confirm"
+            and len(answer.get("messages") or []) >= 2
+            and recognise(text, translator(language), language) is None)
+
+
+def after_turn(db: Session, conversation: Conversation, text: str, shown: str,
+               before: tuple[str, bool], answer: dict[str, Any]) -> None:
+    """After a message to a web chat conversation: keep the turn in the draft's transcript (or
+    forget the transcript once it is sent or discarded) and say in ``answer["refused"]`` whether
+    the answer was refused (:func:`refused`)."""
+    if conversation.status != "draft":
+        forget(db, conversation.id)
+        answer["refused"] = False
+        return
+    record_turn(db, conversation.id, shown, answer["messages"])
+    answer["refused"] = refused(conversation, text, before, answer)
