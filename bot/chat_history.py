@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
@@ -24,18 +24,20 @@ OPERATOR = "operator"
 ASSISTANT = "assistant"
 
 
-def record(db: Session, conversation_id: str, sender: str, texts: Iterable[str]) -> None:
-    """Append messages of one sender, at the same moment, in order (flushed with the caller's
-    transaction: a turn and its transcript are written together or not at all)."""
+def record(db: Session, conversation_id: str, lines: Iterable[tuple[str, str]]) -> None:
+    """Append ``(sender, text)`` lines, at the same moment, in order: one INSERT in the caller's
+    transaction (a turn and its transcript are written together or not at all, and the turn stays
+    one transaction of a few statements: tests/bot/test_turn_cost.py)."""
     now = utcnow()
-    for text in texts:
-        db.add(ChatMessage(conversation_id=conversation_id, sender=sender, at=now, text={"text": text}))
+    rows = [{"conversation_id": conversation_id, "sender": sender, "at": now, "text": {"text": text}}
+            for sender, text in lines]
+    if rows:
+        db.execute(insert(ChatMessage), rows)
 
 
 def record_turn(db: Session, conversation_id: str, typed: str, answered: list[str]) -> None:
     """What the operator sent (as the page showed it) and the assistant's answer to it."""
-    record(db, conversation_id, OPERATOR, [typed])
-    record(db, conversation_id, ASSISTANT, answered)
+    record(db, conversation_id, [(OPERATOR, typed), *((ASSISTANT, text) for text in answered)])
 
 
 def entries(db: Session, conversation_id: str) -> list[dict[str, Any]]:

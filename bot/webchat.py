@@ -102,7 +102,7 @@ def open_conversation() -> tuple[Any, int]:
     db = session()
     reply = engine.begin(db, CHANNEL, _address(), language=str(language))
     conversation = db.get(Conversation, reply.conversation)
-    chat_history.record(db, reply.conversation, chat_history.ASSISTANT, reply.messages)
+    chat_history.record(db, reply.conversation, [(chat_history.ASSISTANT, text) for text in reply.messages])
     db.commit()
     return jsonify(_json(reply, conversation)), 201
 
@@ -204,9 +204,10 @@ def _apply(db: Session, conversation_id: str, text: str, client_id: str | None,
         # longer needed, since a retry of any message now gets the outcome (the reference).
         db.execute(delete(ChatReply).where(ChatReply.conversation_id == conversation.id))
     answer = _json(reply, conversation)
-    chat_history.after_turn(db, conversation, text, shown or text, before, answer)
     if client_id is not None:
-        engine.write(db, conversation)  # the draft's UPDATE, then a Core INSERT (no unit of work)
+        engine.write(db, conversation)  # the draft's UPDATE first: the transcript's INSERT then finds it clean
+    chat_history.after_turn(db, conversation, text, shown or text, before, answer)
+    if client_id is not None:  # then the reply, by a Core INSERT (no unit of work)
         db.connection().execute(_STORE_REPLY, {"conversation_id": conversation.id,
                                                "client_message_id": client_id, "reply": answer})
     db.commit()
@@ -237,6 +238,6 @@ def resume_by_code() -> tuple[Any, int]:
         # earlier): a conflict with the other channel rather than a wrong code.
         return _error(str(problem), 409 if problem.reason == "finished" else 400, reason=problem.reason)
     reply = engine.resume(db, conversation)
-    chat_history.record(db, conversation.id, chat_history.ASSISTANT, reply.messages)
+    chat_history.record(db, conversation.id, [(chat_history.ASSISTANT, text) for text in reply.messages])
     db.commit()
     return jsonify(_json(reply, conversation)), 200

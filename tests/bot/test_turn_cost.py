@@ -8,7 +8,8 @@ transactions (on SQLite ``BEGIN IMMEDIATE`` is itself a statement and is not cou
 - SMS: the responder locked with this MessageSid's stored reply (a join), the sender's drafts
   locked, the draft updated, the reply stored;
 - web chat: the bearer token with its user, the conversation locked with the reply stored under
-  the client message id (a join), the draft updated, the reply stored.
+  the client message id (a join), the draft updated, the reply stored, and the turn's lines added
+  to the draft's transcript (one INSERT of several rows: the history survives a reload).
 
 Both write the draft and the reply without the ORM's unit of work (``bot.engine.write``: one Core
 UPDATE with the row-version check; profiled, the flush was a fifth of a turn's CPU), counted here
@@ -143,13 +144,13 @@ def test_an_sms_turn_mid_referral_is_one_transaction_of_four_statements(engine_a
     assert counted.flushes == 0
 
 
-def test_a_web_chat_turn_mid_referral_is_one_transaction_of_four_statements(engine_app: Flask) -> None:
+def test_a_web_chat_turn_mid_referral_is_one_transaction_of_five_statements(engine_app: Flask) -> None:
     chat = _bearer_chat(engine_app)
     with tally(engine_app) as counted:
         answer = chat.send("BACK")
     assert answer["question"]["id"] == "reference"
     assert (counted.transactions, counted.commits) == (1, 1)
-    assert sorted(counted.statements) == ["INSERT", "SELECT", "SELECT", "UPDATE"]
+    assert sorted(counted.statements) == ["INSERT", "INSERT", "SELECT", "SELECT", "UPDATE"]
     assert counted.flushes == 0
 
 
@@ -161,7 +162,7 @@ def test_a_web_chat_turn_from_the_signed_in_page_checks_the_session_in_the_same_
         answer = chat.send("BACK")
     assert answer["question"]["id"] == "reference"
     assert (counted.transactions, counted.commits) == (1, 1)  # the last-seen time moves once a minute
-    assert len(counted.statements) == TURN_STATEMENTS
+    assert len(counted.statements) == TURN_STATEMENTS + 1  # and the transcript's INSERT
 
 
 def test_an_sms_turn_decrypts_the_draft_once(sms_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -72,7 +72,8 @@ def test_a_web_chat_referral_records_the_operator_and_the_organisation_it_was_ma
         operator = session.scalars(select(User).where(User.email == "operator@example.org")).one()
         case = session.scalars(select(Case).where(Case.reference == final["reference"])).one()
         assert (case.organisation, case.submitted_by) == ("The Salvation Army", f"user:{operator.id}")
-        event = session.scalars(select(AuditEvent).where(AuditEvent.case_reference == case.reference)).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.case_reference == case.reference,
+                                                         AuditEvent.action == "referral.submitted")).one()
         assert (event.action, event.actor) == ("referral.submitted", f"user:{operator.id}")
         assert (event.detail["channel"], event.detail["organisation"]) == ("web", "The Salvation Army")
     detail = product.test_client().get(f"/api/v1/cases/{final['reference']}",
