@@ -25,6 +25,8 @@ from backend import access_audit, db, lifecycle, queues, statistics
 from backend.casework import review_claims
 from backend.auth import require_token
 from backend.db import utcnow
+from backend.forms import REASONS_TOO_SHORT, reasons_min_chars
+from backend.i18n import gettext
 from backend.lifecycle import (CaseNotFound, CaseworkError, InvalidRequest, ReasonsRequired,
                                same_organisation, status_label)
 from backend.calendar import uk_date
@@ -35,6 +37,12 @@ api_casework = Blueprint("api_casework", __name__, url_prefix="/api/v1")
 STAFF_VIEW_ROLES = ("caseworker", "panel")
 CASE_VIEW_ROLES = ("caseworker", "panel", "responder")
 STATS_ROLES = ("analyst", "admin")
+
+
+class ReasonsTooShort(ReasonsRequired):
+    """Reasons of a decision or review shorter than ``DECISION_REASONS_MIN_CHARS`` (422)."""
+
+    code = "reasons_too_short"
 
 
 @api_casework.errorhandler(CaseworkError)
@@ -62,6 +70,16 @@ def _reasons(data: dict[str, Any]) -> str:
         raise ReasonsRequired('written reasons are required: give "reasons" (non-empty text)')
     if not isinstance(reasons, str):
         raise InvalidRequest('"reasons" must be text')
+    return reasons
+
+
+def _decision_reasons(data: dict[str, Any]) -> str:
+    """Reasons of a decision or review: as :func:`_reasons`, and at least
+    ``DECISION_REASONS_MIN_CHARS`` characters (spaces at either end not counted), as on the pages."""
+    reasons = _reasons(data)
+    shortest = reasons_min_chars()
+    if len(reasons.strip()) < shortest:
+        raise ReasonsTooShort(gettext(REASONS_TOO_SHORT, min=shortest))
     return reasons
 
 
@@ -227,7 +245,7 @@ def post_decision(reference: str) -> Any:
     data = _body()
     stage = _choice(data, "stage", ("rg", "cg"))
     outcome = _choice(data, "outcome", ("positive", "negative"))
-    reasons = _reasons(data)
+    reasons = _decision_reasons(data)
     case = lifecycle.decide(db.session(), reference, _user(), stage, outcome, reasons)
     decision = case.decisions[-1]
     return _done(case, 201, decision={"id": decision.id, "stage": decision.stage, "outcome": decision.outcome,
@@ -241,7 +259,7 @@ def post_review(reference: str) -> Any:
     """``{"outcome": "upheld"|"returned", "reasons": str}`` by an independent panel member."""
     data = _body()
     outcome = _choice(data, "outcome", ("upheld", "returned"))
-    reasons = _reasons(data)
+    reasons = _decision_reasons(data)
     case = review_claims.review(db.session(), reference, _user(), outcome, reasons)
     row = case.reviews[-1]
     return _done(case, 201, review={"id": row.id, "outcome": row.outcome, "decision": row.decision_id,

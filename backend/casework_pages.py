@@ -33,6 +33,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from backend import access_audit, api, db, lifecycle, queues
+from backend.casework.queue_sort import SORTS, CursorOfAnotherSort, InvalidSort
 from backend import statistics as aggregate
 from backend.statistics import downloads as stat_downloads
 from backend.statistics.charts import charts as stat_charts
@@ -143,7 +144,13 @@ def priority_reason(age_route: str) -> str:
 @bp.app_context_processor
 def _casework_globals() -> dict[str, Any]:
     return {"stage_names": {stage: _(name) for stage, name in STAGE_NAMES.items()},
+            "queue_sorts": _queue_sorts,
             "priority_reason": priority_reason, "status_label": shown_status}
+
+
+def _queue_sorts() -> dict[str, str]:
+    """The orders of a queue page's "Sort by", labelled in the page language."""
+    return {name: _(sort.label) for name, sort in SORTS.items()}
 
 
 # --- who may see what ---------------------------------------------------------------------------
@@ -202,7 +209,9 @@ def _queue_page(queue: str, read: Any) -> tuple[queues.QueuePage, dict[str, Any]
     try:
         filters, after, limit = queues.query_from(request.args)
         page = read(session, user=user, filters=filters, after=after, limit=limit)
-    except queues.InvalidQuery:
+    except queues.InvalidQuery as error:
+        if isinstance(error, (InvalidSort, CursorOfAnotherSort)):  # said in the page language
+            errors.append({"text": error.message, "href": "#filter-sort"})
         errors.append({"text": _("The filters or the page could not be read, so the first page of the "
                                  "whole queue is shown."), "href": "#queue-filters"})
         filters = queues.QueueFilters()

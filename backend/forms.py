@@ -64,6 +64,10 @@ SELECT_REVIEW = lazy_gettext("Select whether to uphold the decision or return it
 """Validator messages: translated when shown (``str()``), in the language of that request."""
 
 
+REASONS_TOO_SHORT = N_("Reasons must be at least {min} characters: say what the decision is based on")
+"""The pages' and the API's answer to reasons under ``DECISION_REASONS_MIN_CHARS``."""
+
+
 def reasons_min_chars() -> int:
     """``DECISION_REASONS_MIN_CHARS`` of the current app (default 50; 0 accepts any length)."""
     return int(current_app.config.get("DECISION_REASONS_MIN_CHARS", 50)) if has_app_context() else 50
@@ -74,8 +78,7 @@ def _long_enough(form: FlaskForm, field: object) -> None:
     counting spaces at either end (the count the page's character count shows)."""
     shortest = reasons_min_chars()
     if len((getattr(field, "data", None) or "").strip()) < shortest:
-        raise StopValidation(str(lazy_gettext("Reasons must be at least {min} characters: say what the decision "
-                                              "is based on", min=shortest)))
+        raise StopValidation(str(lazy_gettext(REASONS_TOO_SHORT, min=shortest)))
 
 
 class DecisionForm(FlaskForm):

@@ -246,6 +246,11 @@ class Case(Base):
         Index("ix_cases_queue_unclaimed", "queue", "queue_rank", "queue_due_date", "queue_since", "id",
               postgresql_where=text("queue IS NOT NULL AND claimed_by_id IS NULL"),
               sqlite_where=text("queue IS NOT NULL AND claimed_by_id IS NULL")),
+        # ... and the other orders a caseworker may sort a queue in (backend.casework.queue_sort).
+        Index("ix_cases_queue_due", "queue", "queue_due_date", "reference", "queue_available_on",
+              postgresql_where=text("queue IS NOT NULL"), sqlite_where=text("queue IS NOT NULL")),
+        Index("ix_cases_queue_since", "queue", "queue_since", "id", "queue_available_on",
+              postgresql_where=text("queue IS NOT NULL"), sqlite_where=text("queue IS NOT NULL")),
         # ... and the claims that lapse (claim-next, ``nrm jobs run``).
         Index("ix_cases_claim_expires_at", "claim_expires_at", postgresql_where=text("claimed_by_id IS NOT NULL"),
               sqlite_where=text("claimed_by_id IS NOT NULL")),

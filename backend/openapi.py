@@ -11,6 +11,7 @@ from typing import Any
 
 from backend.lifecycle import REVIEW_OUTCOMES
 from backend.models import AGE_ROUTES, CASE_STATUSES, DECISION_OUTCOMES, DECISION_STAGES, FR_LOCATIONS, ROUTES
+from backend.casework.queue_sort import DEFAULT_SORT, SORTS
 from backend.queues import BOOLEAN_WORDS, MAX_PAGE_SIZE, PAGE_SIZE
 from backend.statistics import HIDDEN, SMALL
 
@@ -43,7 +44,8 @@ ERRORS = {
     "404": _error("No such case, or not one you may see."),
     "409": _error("The state of the case or conversation does not allow this: another caseworker holds the "
                   "claim, or the draft was sent, discarded or moved to another channel (`reason`)."),
-    "422": _error("Malformed body, or missing written reasons."),
+    "422": _error("Malformed body, or missing written reasons; reasons of a decision or review shorter than "
+                  "`DECISION_REASONS_MIN_CHARS` characters (default 50; `code`: `reasons_too_short`)."),
     "429": {"description": "Too many attempts: wait the `Retry-After` header's seconds.",
             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
             **_json(_ref("Error"))},
@@ -326,8 +328,14 @@ QUEUE_PARAMETERS = [
     _yes_no("claimed", "Yes: cases someone holds a claim on; no: unclaimed ones."),
     {"name": "reference", "in": "query", "required": False,
      "schema": REFERENCE["schema"], "description": "Exactly this case, if it is in the queue."},
+    {"name": "sort", "in": "query", "required": False, "schema": {"enum": list(SORTS), "default": DEFAULT_SORT},
+     "description": "The order: `priority` (priority cases first, then due date, then waiting longest), `due` "
+                    "(due date soonest first, then reference), `oldest` (waiting longest first), `newest` "
+                    "(most recently added first). Another value, or an empty one, is refused with 400 "
+                    "(`code`: `invalid_sort`); an `after` cursor of another order with 400 (`code`: "
+                    "`cursor_of_another_sort`): start again from the first page."},
 ]
-"""The query of both queues: a page (``limit``, ``after``) and the caseworker's filters."""
+"""The query of both queues: a page (``limit``, ``after``), the caseworker's filters and the order."""
 
 PATHS: dict[str, Any] = {
     "/api/v1/referrals": {"post": _operation(

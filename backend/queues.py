@@ -30,14 +30,12 @@ Everything here works in the caller's transaction and commits nothing.
 
 from __future__ import annotations
 
-import base64
-import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Mapping
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, not_, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -45,10 +43,12 @@ from backend import audit, queue_counts
 from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.lifecycle import (AWAITING_CG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
-                               CaseworkError, ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
+                               ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
                                decided_by, lock_case, release_claim, returned_to,
                                returned_to_another_caseworker, reviewed_by, same_organisation, status_label)
 from backend.models import Case, Decision, Review, User
+from backend.casework.queue_sort import DEFAULT_SORT, SORTS, InvalidQuery, Sort, encode_cursor, sort_from
+from backend.casework.queue_sort import after as after_cursor
 from backend.queue_order import DECISION, DUE_COLUMN_OF, NO_DUE_DATE, ORDER_COLUMNS, REVIEW
 
 PAGE_SIZE = 50
@@ -106,6 +106,8 @@ class QueueFilters:
     claimed: bool | None = None
     reference: str | None = None
     """Exactly this reference."""
+    sort: str = DEFAULT_SORT
+    """The order of the page (``backend.casework.queue_sort.SORTS``)."""
 
 
 @dataclass
@@ -180,13 +182,6 @@ def _filtered(filters: QueueFilters, now: datetime) -> list[ColumnElement[bool]]
     return clauses
 
 
-class InvalidQuery(CaseworkError):
-    """A queue's query parameter is not one it takes (limit, cursor, filter values)."""
-
-    status = 400
-    code = "invalid_query"
-
-
 _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 BOOLEAN_WORDS = (*_YES, *_NO)
 """What a yes/no filter of the query string may say."""
@@ -202,7 +197,7 @@ def _yes_no(args: Mapping[str, str], name: str) -> bool | None:
 
 
 def query_from(args: Mapping[str, str]) -> tuple[QueueFilters, str | None, int]:
-    """The filters, ``after`` cursor and ``limit`` of a queue request (page or API)."""
+    """The filters (``sort`` among them), ``after`` cursor and ``limit`` of a queue request (page or API)."""
     stage = (args.get("stage") or "").strip().lower() or None
     if stage is not None and stage not in ("rg", "cg"):
         raise InvalidQuery('"stage" must be rg or cg')
@@ -214,37 +209,14 @@ def query_from(args: Mapping[str, str]) -> tuple[QueueFilters, str | None, int]:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidQuery(f'"limit" must be a whole number from 1 to {MAX_PAGE_SIZE}')
     filters = QueueFilters(stage=stage, priority=_yes_no(args, "priority"), overdue=_yes_no(args, "overdue"),
-                           claimed=_yes_no(args, "claimed"), reference=reference)
+                           claimed=_yes_no(args, "claimed"), reference=reference,
+                           sort=sort_from(args.get("sort")).name)
     return filters, (args.get("after") or None), limit
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """The SQL form of :func:`is_overdue` for queued cases, on the index's due date."""
     return and_(Case.queue_due_date > NO_DUE_DATE, Case.queue_due_date < uk_date(now))
-
-
-def encode_cursor(queue: str, case: Case) -> str:
-    """The opaque ``after`` cursor: the queue and the last case's place in its order."""
-    key = [case.queue_rank, case.queue_due_date.isoformat(), case.queue_since.isoformat(), case.id]
-    raw = json.dumps([queue, key], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _after(queue: str, cursor: str) -> ColumnElement[bool]:
-    """Cases after ``cursor`` in the queue's order; InvalidRequest if it is not one of ours."""
-    try:
-        name, (rank, due, since, case_id) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        values = (int(rank), date.fromisoformat(due), datetime.fromisoformat(since), int(case_id))
-        if name != queue or values[2].tzinfo is None:
-            raise ValueError(name)
-    except (ValueError, TypeError, UnicodeDecodeError) as error:
-        raise InvalidQuery('"after" is not a cursor of this queue: use the "next" of the previous page') from error
-    return tuple_(*QUEUE_ORDER) > order_key(values)
-
-
-def order_key(values: tuple[Any, ...]) -> Any:
-    """A place in the queue order as an SQL row value, to compare with ``tuple_(*QUEUE_ORDER)``."""
-    return tuple_(*(bindparam(None, value, type_=column.type) for value, column in zip(values, QUEUE_ORDER)))
 
 
 ENTRY_COLUMNS = (Case.id, Case.reference, Case.status, Case.priority, Case.submitted_at, Case.age_route,
@@ -255,16 +227,14 @@ loaded as objects cost more than the query)."""
 
 
 def _page(session: Session, queue: str, clauses: list[ColumnElement[bool]], now: datetime,
-          user: User | None, after: str | None, limit: int, count_key: Any) -> QueuePage:
+          user: User | None, after: str | None, limit: int, count_key: Any, sort_name: str) -> QueuePage:
     """One page of ``queue`` in index order, and the counts of the (filtered) queue: both read
     the index's columns and the rows shown, never a payload; a large queue's counts may be a few
     seconds old (``backend.queue_counts``, for ``count_key``: what decides them besides now)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidQuery(f'"limit" must be a whole number from 1 to {MAX_PAGE_SIZE}')
-    rows = select(*ENTRY_COLUMNS).where(*clauses)
-    if after is not None:
-        rows = rows.where(_after(queue, after))
-    cases = session.execute(rows.order_by(*QUEUE_ORDER).limit(limit + 1)).all()
+    sort = SORTS[sort_name]
+    cases = session.execute(page_query(queue, clauses, sort, after, limit)).all()
     more = len(cases) > limit
     cases = cases[:limit]
     count, overdue = queue_counts.counts(
@@ -272,7 +242,15 @@ def _page(session: Session, queue: str, clauses: list[ColumnElement[bool]], now:
                                                  .select_from(Case).where(*clauses)).one()))
     reasons = _returned_reasons(session, [case.id for case in cases if case.returned_at is not None])
     return QueuePage([_entry(case, now, user, reasons.get(case.id)) for case in cases],
-                     encode_cursor(queue, cases[-1]) if more else None, count, overdue)
+                     encode_cursor(queue, sort, cases[-1]) if more else None, count, overdue)
+
+
+def page_query(queue: str, clauses: list[ColumnElement[bool]], sort: Sort, after: str | None, limit: int) -> Any:
+    """The rows of one page (and one more, to know whether another follows) in ``sort``."""
+    rows = select(*ENTRY_COLUMNS).where(*clauses)
+    if after is not None:
+        rows = rows.where(after_cursor(queue, sort, after))
+    return rows.order_by(*sort.order_by()).limit(limit + 1)
 
 
 def _returned_reasons(session: Session, case_ids: list[int]) -> dict[int, str]:
@@ -297,6 +275,11 @@ def _entry(case: Case, now: datetime, user: User | None, reasons: str | None) ->
         returned_to_decider=returned_to(case, user))
 
 
+def _counted(filters: QueueFilters) -> QueueFilters:
+    """What decides a queue's counts: the filters, whatever the order."""
+    return replace(filters, sort=DEFAULT_SORT)
+
+
 def decision_page(session: Session, now: datetime | None = None, user: User | None = None, *,
                   filters: QueueFilters = QueueFilters(), after: str | None = None,
                   limit: int = PAGE_SIZE) -> QueuePage:
@@ -304,7 +287,8 @@ def decision_page(session: Session, now: datetime | None = None, user: User | No
     marked), read along ``ix_cases_queue_order``; no payload is read."""
     now = now or utcnow()
     clauses = in_queue(DECISION, now) + _filtered(filters, now)
-    return _page(session, DECISION, clauses, now, user, after, limit, (DECISION, filters, uk_date(now)))
+    return _page(session, DECISION, clauses, now, user, after, limit, (DECISION, _counted(filters), uk_date(now)),
+                 filters.sort)
 
 
 def decision_queue(session: Session, now: datetime | None = None, user: User | None = None,
@@ -331,7 +315,7 @@ def review_page(session: Session, now: datetime | None = None, user: User | None
         if own:
             clauses.append(Case.organisation.not_in(own))
     return _page(session, REVIEW, clauses, now, user, after, limit,
-                 (REVIEW, filters, uk_date(now), user.id if user is not None else None))
+                 (REVIEW, _counted(filters), uk_date(now), user.id if user is not None else None), filters.sort)
 
 
 def review_queue(session: Session, now: datetime | None = None, user: User | None = None,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 import pytest
+from flask import g
 from sqlalchemy import select
 
 from backend import db
@@ -22,6 +23,9 @@ from tests.backend.casework_helpers import (ORG, OTHER_ORG, PANEL_ORG, case_in, 
 ANONYMOUS = "anonymous"
 ROLE_ORGS = {"responder": ORG, "operator": "Unseen", "panel": PANEL_ORG}
 REASONS = {"reasons": "Written reasons."}
+DECIDED = "No indicators of exploitation in the account, the evidence or the first responder's report."
+"""Reasons of a decision or review long enough for ``DECISION_REASONS_MIN_CHARS`` (50)."""
+RETURNED = "Weigh the account of force and the debt described in the referral again."
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +80,9 @@ ENDPOINTS = [
     Endpoint("POST", "/api/v1/cases/{ref}/claim", ("caseworker",), 200, _fresh),
     Endpoint("POST", "/api/v1/cases/{ref}/release", ("caseworker",), 200, _claimed),
     Endpoint("POST", "/api/v1/cases/{ref}/decisions", ("caseworker",), 201, _claimed,
-             {"stage": "rg", "outcome": "negative", "reasons": "No indicators."}),
+             {"stage": "rg", "outcome": "negative", "reasons": DECIDED}),
     Endpoint("POST", "/api/v1/cases/{ref}/reviews", ("panel",), 201, _state("rg_review"),
-             {"outcome": "returned", "reasons": "Reconsider."}),
+             {"outcome": "returned", "reasons": RETURNED}),
     Endpoint("POST", "/api/v1/cases/{ref}/reconsideration", ("responder",), 201, _state("rg_negative"),
              {"reasons": "New evidence.", "requested_by": "first_responder"}),
     Endpoint("POST", "/api/v1/cases/{ref}/withdrawal", ("responder",), 200, _fresh, REASONS),
@@ -146,7 +150,7 @@ def test_error_codes(api):
     taken = _call(client, "POST", f"/api/v1/cases/{ref}/claim", other)
     assert taken.status_code == 409 and taken.get_json()["code"] == "claim_conflict"
     not_mine = _call(client, "POST", f"/api/v1/cases/{ref}/decisions", other,
-                     {"stage": "rg", "outcome": "positive", "reasons": "x"})
+                     {"stage": "rg", "outcome": "positive", "reasons": DECIDED})
     assert not_mine.status_code == 409
     for body in ({"stage": "rg", "outcome": "positive"}, {"stage": "rg", "outcome": "positive", "reasons": "  "}):
         missing = _call(client, "POST", f"/api/v1/cases/{ref}/decisions", worker, body)
@@ -155,15 +159,15 @@ def test_error_codes(api):
                  {"stage": "rg", "outcome": "positive", "reasons": 12}):
         assert _call(client, "POST", f"/api/v1/cases/{ref}/decisions", worker, body).status_code == 422
     wrong_stage = _call(client, "POST", f"/api/v1/cases/{ref}/decisions", worker,
-                        {"stage": "cg", "outcome": "positive", "reasons": "r"})
+                        {"stage": "cg", "outcome": "positive", "reasons": DECIDED})
     assert wrong_stage.status_code == 409 and wrong_stage.get_json()["code"] == "refused"
     assert _call(client, "POST", f"/api/v1/cases/{ref}/reviews", tokens["panel"],
-                 {"outcome": "upheld", "reasons": "r"}).status_code == 409  # not in review
+                 {"outcome": "upheld", "reasons": DECIDED}).status_code == 409  # not in review
     same_org_panel = make_user(session, "panel", ORG)
     same_org_token = token_for(session, same_org_panel)
     session.commit()
     independence = _call(client, "POST", f"/api/v1/cases/{review.reference}/reviews", same_org_token,
-                         {"outcome": "upheld", "reasons": "r"})
+                         {"outcome": "upheld", "reasons": DECIDED})
     assert independence.status_code == 403 and independence.get_json()["code"] == "forbidden"
     assert _call(client, "POST", f"/api/v1/cases/{recovering.reference}/claim", worker).status_code == 409
 
@@ -198,22 +202,22 @@ def test_journey_through_the_queues(api):
     claimed = _call(client, "POST", "/api/v1/queues/decision/claim", worker).get_json()["case"]
     assert claimed["reference"] == case.reference and claimed["claimed_by"] == holder
     decided = _call(client, "POST", f"/api/v1/cases/{case.reference}/decisions", worker,
-                    {"stage": "rg", "outcome": "negative", "reasons": "No indicators."})
+                    {"stage": "rg", "outcome": "negative", "reasons": DECIDED})
     assert decided.status_code == 201 and decided.get_json()["status"] == "rg_review"
 
     reviews = _call(client, "GET", "/api/v1/queues/review", panel).get_json()["cases"]
     assert case.reference in [entry["reference"] for entry in reviews]
     returned = _call(client, "POST", f"/api/v1/cases/{case.reference}/reviews", panel,
-                     {"outcome": "returned", "reasons": "Weigh the account of force."})
+                     {"outcome": "returned", "reasons": RETURNED})
     assert returned.status_code == 201 and returned.get_json()["status"] == "awaiting_rg"
     detail = _call(client, "GET", f"/api/v1/cases/{case.reference}", worker).get_json()
-    assert detail["reviews"][-1]["reasons"] == "Weigh the account of force."
+    assert detail["reviews"][-1]["reasons"] == RETURNED
 
     assert _call(client, "POST", f"/api/v1/cases/{case.reference}/claim", worker).status_code == 403  # decided it
     other = tokens["caseworker"]
     assert _call(client, "POST", f"/api/v1/cases/{case.reference}/claim", other).status_code == 200
     assert _call(client, "POST", f"/api/v1/cases/{case.reference}/decisions", other,
-                 {"stage": "rg", "outcome": "positive", "reasons": "Indicators."}).status_code == 201
+                 {"stage": "rg", "outcome": "positive", "reasons": DECIDED}).status_code == 201
     status = _call(client, "GET", f"/api/v1/cases/{case.reference}", tokens["responder"]).get_json()
     assert status["status"] == "recovery"
 
@@ -226,7 +230,7 @@ def test_a_returned_case_shows_returned_with_the_panels_reasons_in_the_api(api):
     client = app.test_client()
     case = case_in(session, "rg_review", extra["decider"], extra["reviewer"])
     session.commit()
-    reasons = "The account of force was not weighed."
+    reasons = "The account of force was not weighed against the indicators in the referral."
     assert _call(client, "POST", f"/api/v1/cases/{case.reference}/reviews", tokens["panel"],
                  {"outcome": "returned", "reasons": reasons}).status_code == 201
 
@@ -291,3 +295,33 @@ def test_the_queue_api_pages_with_a_cursor_and_filters_by_reference(api):
     for query in ("limit=0", "limit=1000", "after=garbage", "stage=xx", "overdue=perhaps"):
         refused = _call(client, "GET", f"/api/v1/queues/decision?{query}", tokens["caseworker"])
         assert refused.status_code == 400 and refused.get_json()["code"] == "invalid_query", query
+
+
+def test_the_api_refuses_decision_and_review_reasons_shorter_than_the_minimum_and_changes_nothing(api):
+    """DECISION_REASONS_MIN_CHARS (50) holds in the API as on the decision page: shorter reasons
+    (spaces at either end not counted) are a 422 ``reasons_too_short`` in the caller's language,
+    and the case stays as it was; reasons of exactly the minimum are recorded."""
+    app, session, users, tokens, extra = api
+    client = app.test_client()
+    claimed = make_case(session)
+    give_claim(claimed, users["caseworker"])
+    review = case_in(session, "rg_review", extra["decider"], extra["reviewer"])
+    session.commit()
+    short = "  " + "x" * 49 + "   "
+    for path, token, body in ((f"/api/v1/cases/{claimed.reference}/decisions", tokens["caseworker"],
+                               {"stage": "rg", "outcome": "positive", "reasons": short}),
+                              (f"/api/v1/cases/{review.reference}/reviews", tokens["panel"],
+                               {"outcome": "upheld", "reasons": short})):
+        g.pop("_page_language", None)  # this module's app context outlives a request: forget its language
+        refused = _call(client, "POST", path, token, body)
+        assert refused.status_code == 422 and refused.get_json() == {
+            "error": "Reasons must be at least 50 characters: say what the decision is based on",
+            "code": "reasons_too_short"}
+        g.pop("_page_language", None)  # this module's app context outlives a request: forget its language
+        welsh = client.post(path, json=body, headers={"Authorization": f"Bearer {token}", "Accept-Language": "cy"})
+        assert welsh.status_code == 422 and welsh.get_json()["error"].startswith("Rhaid i'r rhesymau fod o leiaf 50")
+    for reference, status in ((claimed.reference, "awaiting_rg"), (review.reference, "rg_review")):
+        assert _call(client, "GET", f"/api/v1/cases/{reference}", tokens["caseworker"]).get_json()["status"] == status
+    enough = _call(client, "POST", f"/api/v1/cases/{claimed.reference}/decisions", tokens["caseworker"],
+                   {"stage": "rg", "outcome": "positive", "reasons": "x" * 50})
+    assert enough.status_code == 201

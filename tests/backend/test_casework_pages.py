@@ -563,3 +563,35 @@ def test_the_queue_page_shows_one_page_at_a_time_with_filters(app, clients):
 
     refused = client.get("/casework/?stage=zz&limit=1")
     assert refused.status_code == 400 and "the first page of the whole queue is shown" in refused.get_data(as_text=True)
+
+
+def test_the_queue_page_sorts_by_the_chosen_order_and_says_when_the_sort_is_wrong(app, clients):
+    """The filter form's "Sort by" select orders the page and keeps its choice on the next page;
+    an unknown, empty or huge sort, or a next-page link of another order, is an error message on
+    the page (400) over the first page in the default order, never a 500."""
+    for _ in range(3):
+        new_case(app)
+    client = clients("caseworker")
+    page = client.get("/casework/?sort=newest&limit=2")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="filter-sort"' in html and "Sort by" in html
+    assert re.search(r'<option value="newest" selected>\s*Most recently added first', html)
+    assert "Clear filters" not in html  # an order is not a filter
+    shown = re.findall(r'href="/casework/cases/([^"]+)"', html)
+    oldest = re.findall(r'href="/casework/cases/([^"]+)"', client.get("/casework/?sort=oldest&limit=200")
+                        .get_data(as_text=True))
+    assert shown == oldest[::-1][:2]
+    following = re.search(r'href="([^"]+after=[^"]+)"[^>]*rel="next"', html).group(1).replace("&amp;", "&")
+    assert "sort=newest" in following
+    assert re.findall(r'href="/casework/cases/([^"]+)"', client.get(following).get_data(as_text=True)) == \
+        oldest[::-1][2:4]
+
+    other = client.get(following.replace("sort=newest", "sort=due"))
+    assert other.status_code == 400 and "belongs to another sort order" in other.get_data(as_text=True)
+    for value in ("sideways", "", "x" * 5000, "%E2%80%AEdue"):
+        refused = client.get(f"/casework/?sort={value}")
+        body = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and "Sort by must be one of: priority, due, oldest, newest" in body
+        assert 'href="#filter-sort"' in body
+    welsh = client.get("/casework/?sort=sideways", headers={"Accept-Language": "cy"}).get_data(as_text=True)
+    assert "Sort by must be one of" not in welsh and "priority, due, oldest, newest" in welsh

@@ -119,7 +119,7 @@ def test_a_panel_member_claims_a_review_and_nobody_else_may_record_it(app: Flask
     page = text(second.get(path))
     assert f'<bdi dir="ltr">{email("panel")}</bdi> is reviewing this case until' in page
     assert 'id="review-form"' not in page
-    review = {"outcome": "upheld", "reasons": "The decision weighed every indicator."}
+    review = {"outcome": "upheld", "reasons": "The decision weighed every indicator the referral gives."}
     response = post(second, f"{path}/review", review, token_from="/casework/review")
     assert response.status_code == 409 and "is being reviewed by another panel member" in text(response)
     api = app.test_client().post(f"/api/v1/cases/{reference}/reviews", json=review,

@@ -109,38 +109,42 @@ def _plan_nodes(plan: dict) -> list[dict]:
     return [plan, *(node for child in plan.get("Plans", []) for node in _plan_nodes(child))]
 
 
-def test_claim_next_and_the_queue_page_read_the_queue_index_in_order_without_a_sort(pg_app):
+def test_claim_next_and_each_sort_of_the_queue_page_read_an_index_in_order_without_a_sort(pg_app):
     """On 30,000 cases (analysed), claim-next's statement (the case, its chain's head and lock)
-    and the first page of the queue walk the queue's composite index in its order: an index scan
+    walks the queue's composite index in its order; and the first page, and a following page, of
+    both queues in each sort (priority, due, oldest, newest) walk that sort's index: an index scan
     on it and no Sort node anywhere, and no sequential scan of cases or audit events."""
-    from datetime import timedelta
-
     from bench.queue_scale import explain, seed
+    from backend.casework.queue_sort import SORTS, encode_cursor
     from backend.crypto import cipher_for
     from backend.db import utcnow
-    from sqlalchemy import tuple_
 
     database = db.get_db(pg_app)
     seed(database.engine, 30_000, cipher_for(database.engine.dialect).encrypt_json({"answers": {}}))
     with pg_app.app_context(), database.transaction() as session:
         worker = make_user(session, "caseworker")
-        first = session.execute(queues.next_unclaimed(worker, utcnow())).first()
     now = utcnow()
-    page = (select(Case).where(*queues.in_queue("decision", now)).order_by(*queues.QUEUE_ORDER).limit(51))
+    index_of = {"priority": "ix_cases_queue_order", "due": "ix_cases_queue_due", "oldest": "ix_cases_queue_since",
+                "newest": "ix_cases_queue_since"}
+    statements = [(queues.claim_next_query(worker, now), {"ix_cases_queue_unclaimed", "ix_cases_queue_order"})]
+    with pg_app.app_context(), database.transaction() as session:
+        for queue in ("decision", "review"):
+            clauses = queues.in_queue(queue, now)
+            for name, sort in SORTS.items():
+                first = session.execute(queues.page_query(queue, clauses, sort, None, 50)).all()
+                assert len(first) == 51, (queue, name)
+                cursor = encode_cursor(queue, sort, first[25])
+                statements += [(queues.page_query(queue, clauses, sort, None, 50), {index_of[name]}),
+                               (queues.page_query(queue, clauses, sort, cursor, 50), {index_of[name]})]
     with database.engine.connect() as connection:
         # Claim-next may walk either queue index: both are in queue order (the planner picks the
         # unclaimed one, or the whole queue's when it can test the recovery date in the index).
-        either = {"ix_cases_queue_unclaimed", "ix_cases_queue_order"}
-        for statement, indexes in ((queues.claim_next_query(worker, now), either),
-                                   (page, {"ix_cases_queue_order"}),
-                                   (page.where(tuple_(*queues.QUEUE_ORDER) > queues.order_key(
-                                       (1, first.queue_due_date + timedelta(days=3), first.queue_since, 0))),
-                                    {"ix_cases_queue_order"})):
+        for statement, indexes in statements:
             nodes = _plan_nodes(explain(connection, statement)[0]["Plan"])
             types = [node["Node Type"] for node in nodes]
             assert "Sort" not in types and "Incremental Sort" not in types, types
             assert "Seq Scan" not in types, types
-            assert indexes & {node.get("Index Name") for node in nodes}, types
+            assert indexes & {node.get("Index Name") for node in nodes}, (types, indexes, str(statement))
         connection.rollback()
 
 

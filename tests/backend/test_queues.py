@@ -280,7 +280,7 @@ def test_the_queue_is_read_a_page_at_a_time_in_order_with_counts_of_the_whole_qu
     with pytest.raises(queues.InvalidQuery):
         queues.decision_page(db_session, now, after="not-a-cursor")
     with pytest.raises(queues.InvalidQuery):  # a review queue cursor is not a decision queue one
-        queues.decision_page(db_session, now, after=queues.encode_cursor("review", cases[0]))
+        queues.decision_page(db_session, now, after=queues.encode_cursor("review", queues.SORTS["priority"], cases[0]))
     with pytest.raises(queues.InvalidQuery):
         queues.decision_page(db_session, now, limit=queues.MAX_PAGE_SIZE + 1)
 
