@@ -145,6 +145,8 @@ def case_detail(case: Case, now: datetime | None = None) -> dict[str, Any]:
         "due_date": _iso(queues.due_date(case)),
         "overdue": queues.is_overdue(case, now), "suspended_from": case.suspended_from,
         "suspended_on": _iso(case.suspended_on),
+        "awaiting_information": queues.awaiting_information(case),
+        "awaiting_information_since": _iso(case.awaiting_information_since) if queues.awaiting_information(case) else None,
         "returned": returned(case),
         "claim": _claim(case, now),
         "payload": case.shown_payload,

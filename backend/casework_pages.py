@@ -438,12 +438,14 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
         review_form = ReviewForm(formdata=None)
     errors = errors or []
     overdue = queues.is_overdue(case)
+    awaiting_information = queues.awaiting_information(case)
     returned = api.returned(case) if awaiting_decision else None
     in_review = case.status in lifecycle.REVIEW_STATUSES
     page = render_template(
         "casework/case.html", case=case, errors=errors, banners=_banners(),
         stage=stage, awaiting_decision=awaiting_decision, decision_allowed_from=decision_allowed_from,
-        in_review=in_review, tags=case_tags(case, overdue=overdue, returned=bool(returned)),
+        in_review=in_review, tags=case_tags(case, overdue=overdue, returned=bool(returned),
+                                                       awaiting_information=awaiting_information),
         exploitation=_exploitation_types(case.shown_payload), due=queues.due_date(case),
         reasons_min=reasons_min_chars(), max_reasons=MAX_REASONS,
         is_caseworker=user.role == CASEWORKER, is_panel=user.role == PANEL,
@@ -459,7 +461,7 @@ def _render_case(case: Case, *, decision_form: DecisionForm | None = None, revie
         age_route_name=_name(AGE_ROUTE_NAMES, case.age_route),
         route_name=_name(ROUTE_NAMES, case.route),
         location_name=_name(LOCATION_NAMES, case.fr_location),
-        overdue=overdue, today=uk_date(db.utcnow()), returned=returned,
+        overdue=overdue, today=uk_date(db.utcnow()), returned=returned, awaiting_information=awaiting_information,
     )
     access_audit.case_read(session, user, case.reference, "page")
     session.commit()  # the read is audited even when an action on the page was refused

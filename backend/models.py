@@ -297,6 +297,9 @@ class Case(Base):
     """Panel review target: REVIEW_WORKING_DAYS working days after the negative decision."""
     suspended_on: Mapped[date | None] = mapped_column(Date)
     """UK date the case was suspended: its clocks stand still from then until it is resumed."""
+    awaiting_information_since: Mapped[date | None] = mapped_column(Date)
+    """UK date of the open request for information (``backend.outbound.information``): its decision
+    clock stands still from then until the answer comes or the request lapses; None otherwise."""
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the panel returned the last negative decision; cleared by the next decision."""
     returned_decider_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -87,6 +87,10 @@ def _operation(summary: str, roles: tuple[str, ...] | None, ok: tuple[str, str, 
     return operation
 
 
+AWAITING_INFORMATION = {"type": "boolean", "description": (
+    "The referrer was asked a question: the decision clock is paused until the answer or its lapse, "
+    "and the days it waits do not make the case overdue.")}
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object", "required": ["error"],
@@ -140,6 +144,7 @@ SCHEMAS: dict[str, Any] = {
             "returned_reasons": {"type": ["string", "null"], "description": "The panel's reasons for returning it."},
             "returned_to_decider": {"type": "boolean", "description": (
                 "You made the decision the panel returned, so the case is not yours to take.")},
+            "awaiting_information": AWAITING_INFORMATION,
         },
     },
     "Queue": {
@@ -170,6 +175,9 @@ SCHEMAS: dict[str, Any] = {
                 "suspended_from": {"type": ["string", "null"]},
                 "suspended_on": {"type": ["string", "null"], "format": "date",
                                  "description": "The day the case's clocks were paused."},
+                "awaiting_information": AWAITING_INFORMATION,
+                "awaiting_information_since": {"type": ["string", "null"], "format": "date", "description": (
+                    "While awaiting information: the day the referrer was asked (the clock paused then).")},
                 "returned": {"oneOf": [{"type": "null"}, {
                     "type": "object", "description": "The panel returned the last decision.",
                     "properties": {"returned_at": {"type": "string", "format": "date-time"},
@@ -326,6 +334,7 @@ QUEUE_PARAMETERS = [
     _yes_no("priority", "Yes: priority cases (children, age unknown, urgent) only; no: the others."),
     _yes_no("overdue", "Yes: overdue cases only; no: the others."),
     _yes_no("claimed", "Yes: cases someone holds a claim on; no: unclaimed ones."),
+    _yes_no("awaiting_information", "Yes: cases awaiting the referrer's answer to a question; no: the others."),
     {"name": "reference", "in": "query", "required": False,
      "schema": REFERENCE["schema"], "description": "Exactly this case, if it is in the queue."},
     {"name": "sort", "in": "query", "required": False, "schema": {"enum": list(SORTS), "default": DEFAULT_SORT},

@@ -5,7 +5,8 @@ Decision queue: NRM cases awaiting an RG decision, or a CG decision once the rec
 over; priority cases first (children and people whose age is not known, and urgent safety cases:
 the person is still in the exploitative situation), then by due date (RG: ``RG_WORKING_DAYS`` after
 submission or after re-entering the queue; CG: ``CG_WORKING_DAYS`` after the recovery period ends),
-oldest first. A case past its due date is *overdue*. A case the panel returned is marked, with the
+oldest first. A case past its due date is *overdue*; a case awaiting information (its decision
+clock paused, ``backend.outbound.information``) is marked, and the days it waits do not count. A case the panel returned is marked, with the
 panel's reasons, and is not offered to the caseworker whose decision was returned (unless
 ``RETURNED_TO_ANOTHER_CASEWORKER`` is off).
 
@@ -82,6 +83,8 @@ class QueueEntry:
     """The panel's reasons for returning it."""
     returned_to_decider: bool
     """The viewer made the decision the panel returned, so it is not theirs to take."""
+    awaiting_information: bool
+    """The referrer was asked a question: the decision clock is paused until the answer."""
 
     def as_json(self) -> dict[str, Any]:
         """The entry as JSON (field by field: ``dataclasses.asdict`` deep-copies every value, a
@@ -104,6 +107,7 @@ class QueueFilters:
     priority: bool | None = None
     overdue: bool | None = None
     claimed: bool | None = None
+    awaiting_information: bool | None = None
     reference: str | None = None
     """Exactly this reference."""
     sort: str = DEFAULT_SORT
@@ -131,10 +135,19 @@ def due_date(case: Case) -> date | None:
     return getattr(case, column.key) if column is not None else None
 
 
+def awaiting_information(case: Case) -> bool:
+    """Waiting for the referrer's answer to a question: its decision clock stands still."""
+    return case.awaiting_information_since is not None and case.status in DECISION_STATUSES
+
+
 def is_overdue(case: Case, now: datetime | None = None) -> bool:
-    """Past the target date of what it waits for (RG or CG decision, panel review)."""
+    """Past the target date of what it waits for (RG or CG decision, panel review), counting no
+    day spent awaiting information: while it waits, only a date already past when asked is."""
     due = due_date(case)
-    return due is not None and due < uk_date(now or utcnow())
+    today = uk_date(now or utcnow())
+    if awaiting_information(case):
+        today = min(today, case.awaiting_information_since)
+    return due is not None and due < today
 
 
 def returned_reasons(case: Case) -> str | None:
@@ -177,6 +190,9 @@ def _filtered(filters: QueueFilters, now: datetime) -> list[ColumnElement[bool]]
         clauses.append(overdue_clause(now) if filters.overdue else not_(overdue_clause(now)))
     if filters.claimed is not None:
         clauses.append(not_(_free(now)) if filters.claimed else _free(now))
+    if filters.awaiting_information is not None:
+        waiting = and_(Case.queue == DECISION, Case.awaiting_information_since.is_not(None))
+        clauses.append(waiting if filters.awaiting_information else not_(waiting))
     if filters.reference is not None:
         clauses.append(Case.reference == filters.reference)
     return clauses
@@ -209,19 +225,22 @@ def query_from(args: Mapping[str, str]) -> tuple[QueueFilters, str | None, int]:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidQuery(f'"limit" must be a whole number from 1 to {MAX_PAGE_SIZE}')
     filters = QueueFilters(stage=stage, priority=_yes_no(args, "priority"), overdue=_yes_no(args, "overdue"),
-                           claimed=_yes_no(args, "claimed"), reference=reference,
+                           claimed=_yes_no(args, "claimed"),
+                           awaiting_information=_yes_no(args, "awaiting_information"), reference=reference,
                            sort=sort_from(args.get("sort")).name)
     return filters, (args.get("after") or None), limit
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """The SQL form of :func:`is_overdue` for queued cases, on the index's due date."""
-    return and_(Case.queue_due_date > NO_DUE_DATE, Case.queue_due_date < uk_date(now))
+    return and_(Case.queue_due_date > NO_DUE_DATE, Case.queue_due_date < uk_date(now),
+                or_(Case.awaiting_information_since.is_(None), Case.queue != DECISION,
+                    Case.queue_due_date < Case.awaiting_information_since))
 
 
 ENTRY_COLUMNS = (Case.id, Case.reference, Case.status, Case.priority, Case.submitted_at, Case.age_route,
                  Case.fr_location, Case.claimed_by_id, Case.claim_expires_at, Case.returned_at,
-                 Case.returned_decider_id, *dict.fromkeys(DUE_COLUMNS.values()), *QUEUE_ORDER[:-1])
+                 Case.returned_decider_id, Case.awaiting_information_since, *dict.fromkeys(DUE_COLUMNS.values()), *QUEUE_ORDER[:-1])
 """What a queue line shows and its place in the queue: rows, not ORM objects (a page of cases
 loaded as objects cost more than the query)."""
 
@@ -272,7 +291,7 @@ def _entry(case: Case, now: datetime, user: User | None, reasons: str | None) ->
         claimed_by_me=active and user is not None and case.claimed_by_id == user.id,
         claim_expires_at=case.claim_expires_at if active else None,
         returned=case.returned_at is not None, returned_reasons=reasons if case.returned_at is not None else None,
-        returned_to_decider=returned_to(case, user))
+        returned_to_decider=returned_to(case, user), awaiting_information=awaiting_information(case))
 
 
 def _counted(filters: QueueFilters) -> QueueFilters:

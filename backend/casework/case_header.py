@@ -18,9 +18,10 @@ class Tag(NamedTuple):
     id: str
 
 
-def case_tags(case: Case, *, overdue: bool, returned: bool) -> list[Tag]:
+def case_tags(case: Case, *, overdue: bool, returned: bool, awaiting_information: bool = False) -> list[Tag]:
     """Child (or age not known), Urgent (an adult still in the exploitative situation), Overdue,
-    Returned (the panel sent the last decision back), in that order, translated."""
+    Returned (the panel sent the last decision back), Awaiting information (its clock paused until
+    the referrer answers), in that order, translated."""
     tags = []
     if case.age_route in CHILD_AGE_ROUTES:
         tags.append(Tag(_(N_("Child")), "govuk-tag--orange", "tag-child"))
@@ -30,4 +31,6 @@ def case_tags(case: Case, *, overdue: bool, returned: bool) -> list[Tag]:
         tags.append(Tag(_(N_("Overdue")), "govuk-tag--red", "tag-overdue"))
     if returned:
         tags.append(Tag(_(N_("Returned")), "govuk-tag--yellow", "returned-tag"))
+    if awaiting_information:
+        tags.append(Tag(_(N_("Awaiting information")), "govuk-tag--blue", "tag-awaiting-information"))
     return tags

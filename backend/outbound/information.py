@@ -71,6 +71,7 @@ def ask(session: Session, reference: str, actor: User, question: object, *, now:
     row = InformationRequest(case_id=case.id, asked_by_id=actor.id, asked_at=now, stage=case.status,
                              lapses_on=datetime.combine(lapses, now.timetz()), question=text)
     session.add(row)
+    case.awaiting_information_since = uk_date(now)
     session.flush()
     audit.record(session, f"user:{actor.id}", "case.information_requested", case.reference,
                  {"request": row.id, "lapses_on": lapses.isoformat(), **_digest(text)}, at=now)
@@ -94,6 +95,7 @@ def answer(session: Session, case: Case, actor_id: str, text: object, *, now: da
 def _close(session: Session, case: Case, row: InformationRequest, actor_id: str, text: str | None,
            now: datetime) -> None:
     row.answer, row.answered_at, row.answered_by = text, now, actor_id
+    case.awaiting_information_since = None
     paused = working_days_between(uk_date(row.asked_at), uk_date(now), case.fr_location)
     column = DUE_COLUMN.get(row.stage)
     due = getattr(case, column) if column and case.status == row.stage else None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -38,14 +38,19 @@ def _user() -> User:
 
 
 def panel(case: Case) -> dict[str, Any]:
-    """What the case page shows of the outbound half (a template global)."""
+    """What the case page shows of the outbound half (a template global; read once a request)."""
+    cached = g.get("outbound_panel")
+    if cached is not None and cached[0] == case.id:
+        return cached[1]
     session = db.session()
     requests = session.scalars(select(InformationRequest).where(InformationRequest.case_id == case.id)
                                .order_by(InformationRequest.id)).all()
     messages = session.scalars(select(OutboundMessage).where(OutboundMessage.case_id == case.id)
                                .order_by(OutboundMessage.id)).all()
-    return {"open": next((row for row in requests if row.answered_at is None), None),
-            "answered": [row for row in requests if row.answered_at is not None], "messages": messages}
+    shown = {"open": next((row for row in requests if row.answered_at is None), None),
+             "answered": [row for row in requests if row.answered_at is not None], "messages": messages}
+    g.outbound_panel = (case.id, shown)
+    return shown
 
 
 # --- requests for information -------------------------------------------------------------------

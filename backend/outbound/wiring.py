@@ -20,6 +20,7 @@ def lapse_information_requests(app: Flask) -> str:
 
 def init_outbound(app: Flask) -> None:
     """Register the outbound pages, callback, command and job on ``app`` (``backend.app``)."""
+    from backend.outbound import labels
     from backend.outbound.pages import bp, callbacks, panel
     from backend.outbound.worker import worker_command
 
@@ -30,6 +31,7 @@ def init_outbound(app: Flask) -> None:
     if csrf is not None:  # Twilio's callback is authenticated by its signature
         csrf.exempt(callbacks)
     app.jinja_env.globals["outbound_panel"] = panel
+    app.jinja_env.globals["outbox_labels"] = labels
     app.jinja_env.globals.setdefault("outbound_banners", lambda: [
         {"type": category, "text": text} for category, text in get_flashed_messages(with_categories=True)])
     app.cli.add_command(worker_command)

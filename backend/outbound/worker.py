@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from backend import db
 from backend.models import Case, Conversation, Responder
-from backend.outbound import providers
+from backend.outbound import labels, providers
 from backend.outbound.models import (EMAIL, FAILED, PENDING, POST, SENDING, SENT, SMS, SUPPRESSED, ContactHold,
                                      OutboundMessage)
 from backend.outbound.settings import OutboundSettings, load
@@ -90,16 +90,16 @@ def _suppression(session: Session, message: OutboundMessage, settings: OutboundS
     """Why ``message`` must not be sent at all, or None."""
     if message.channel == SMS:
         if not settings.sms_configured:
-            return "provider not configured (Twilio)"
+            return labels.NO_SMS_PROVIDER
         responder = session.get(Responder, message.responder_id) if message.responder_id else None
         if responder is None:
-            return "number no longer registered"
+            return labels.NOT_REGISTERED
         if responder.opted_out_at is not None:
-            return "number opted out (STOP)"
+            return labels.OPTED_OUT
         if _held(session, responder):
-            return "quick exit: nothing is sent to this number until it texts again"
+            return labels.QUICK_EXIT
     if message.channel == EMAIL and not settings.email_configured:
-        return "provider not configured (GOV.UK Notify)"
+        return labels.NO_EMAIL_PROVIDER
     return None
 
 
@@ -107,7 +107,7 @@ def claim(session: Session, now: datetime, settings: OutboundSettings, limit: in
     """Take up to ``limit`` due messages for this worker (see the module docs); the caller commits."""
     session.execute(update(OutboundMessage).where(
         OutboundMessage.status == SENDING, OutboundMessage.claimed_until < now).values(
-        status=FAILED, reason="worker stopped while sending: outcome unknown, not sent again",
+        status=FAILED, reason=labels.WORKER_STOPPED,
         claimed_until=None))
     rows = session.scalars(
         select(OutboundMessage).where(OutboundMessage.status == PENDING, OutboundMessage.channel != POST,

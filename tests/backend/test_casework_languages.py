@@ -31,7 +31,7 @@ def test_a_case_page_in_welsh_or_arabic_names_the_service_dates_and_answers_in_t
         app: Flask, clients: Any, code: str, service: str, section: str, label: str, choice: str | None) -> None:
     reference = new_case(app)
     html = text(clients("caseworker").get(f"/casework/cases/{reference}", headers={"Accept-Language": code}))
-    assert f"<title>" in html and f" - {service}</title>" in html  # the service name
+    assert "<title>" in html and f" - {service}</title>" in html  # the service name
     assert "NRM Referral Assistant" not in html
     assert any(month in html for month in MONTHS[code])  # submitted, due dates...
     assert not any(re.search(rf"\d {month} \d{{4}}", html) for month in ENGLISH_MONTHS)

@@ -67,7 +67,12 @@ def test_asking_the_referrer_on_the_case_page_and_the_print_queue_have_no_wcag_v
             page.fill("#question", "Which town did the person live in before they left?")
             page.click("#send-question")
         assert page.locator("#awaiting-information").is_visible()
+        assert page.locator("#tag-awaiting-information").is_visible()
+        assert page.locator(".app-clock-paused").is_visible()
         assert_accessible(page, f"the case page awaiting information ({language})")
+        page.goto(f"{live_server.url}/casework/?awaiting_information=yes")
+        assert page.locator("#decision-queue .app-awaiting-information").count() == 1
+        assert_accessible(page, f"the decision queue of cases awaiting information ({language})")
         page.goto(f"{live_server.url}/casework/letters")
         assert page.locator(".govuk-summary-card").count() >= 1 and "12 Hidden Lane" in page.content()
         assert_accessible(page, f"the print queue ({language})")

@@ -124,7 +124,7 @@ def test_a_transient_error_is_retried_with_back_off_and_a_permanent_one_fails_on
     assert len(twilio_stub.requests) == 2 and len(notify_stub.requests) == 2
 
     page = _case_page(outbound_app, reference)
-    assert 'id="outbox"' in page and "Notify refused: HTTP 400 (BadRequestError)" in page
+    assert 'id="outbox"' in page and "The email service refused it (HTTP 400 (BadRequestError))" in page
 
 
 def test_a_message_whose_worker_died_while_sending_is_marked_failed_and_never_sent_again(
