@@ -129,11 +129,11 @@ def watch_csp(page: Any) -> None:
     page.on("console", on_console)
 
 
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    """A fresh browser context (no cookies) and page, 1280x900, with short timeouts. Every test
-    using it also checks that the pages broke no rule of the Content-Security-Policy."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+def checked_page(chromium: Any, locale: str) -> Iterator[Any]:
+    """A fresh browser context (no cookies, ``locale`` as its Accept-Language) and page, 1280x900,
+    with short timeouts; afterwards, the pages must have broken no rule of the
+    Content-Security-Policy. Yielded by the page fixtures."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
     context.set_default_timeout(10_000)
     page = context.new_page()
     watch_csp(page)
@@ -142,3 +142,9 @@ def page(chromium: Any) -> Iterator[Any]:
         assert csp_violations(page) == [], "the page broke its Content-Security-Policy"
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    """An English page (see :func:`checked_page`)."""
+    yield from checked_page(chromium, "en-GB")

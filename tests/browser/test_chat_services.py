@@ -21,7 +21,7 @@ from sqlalchemy import select
 from backend import auth, db
 from backend.models import AuditEvent, Case, Conversation, User
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import PASSWORD, LiveServer, watch_csp, csp_violations
+from tests.browser.conftest import PASSWORD, LiveServer, checked_page
 from tests.browser.test_chat_page import answer, choose, question, turns, wait_for_reply
 from tests.flows.conversation import CHILD
 
@@ -42,16 +42,7 @@ def new_operator(server: LiveServer) -> str:
 def browser_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page in the language of the test's ``language`` parameter (the context's Accept-Language),
     wide enough for the task list beside the chat; no CSP violation allowed."""
-    language = getattr(request, "param", "en")
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale=language)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    watch_csp(page)
-    try:
-        yield page
-        assert csp_violations(page) == [], "the page broke its Content-Security-Policy"
-    finally:
-        context.close()
+    yield from checked_page(chromium, getattr(request, "param", "en"))
 
 
 def sign_in(page: Any, server: LiveServer, email: str) -> None:
