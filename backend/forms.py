@@ -51,13 +51,6 @@ class _Required:
             raise StopValidation(str(self.message))
 
 
-def _reasons(message: object) -> TextAreaField:
-    return TextAreaField(lazy_gettext("Reasons"), validators=[
-        _Required(message),
-        Length(max=MAX_REASONS, message=lazy_gettext("Reasons must be {max} characters or fewer",
-                                                     max=f"{MAX_REASONS:,}"))])
-
-
 OUT_OF_DATE = lazy_gettext("The page was out of date: open the case again")
 SELECT_DECISION = lazy_gettext("Select whether the decision is positive or negative")
 SELECT_REVIEW = lazy_gettext("Select whether to uphold the decision or return it")
@@ -81,6 +74,15 @@ def _long_enough(form: FlaskForm, field: object) -> None:
         raise StopValidation(str(lazy_gettext(REASONS_TOO_SHORT, min=shortest)))
 
 
+def _reasons(message: object) -> TextAreaField:
+    """Reasons of a decision or a review: required, at least ``DECISION_REASONS_MIN_CHARS`` (the
+    API asks the same of both), at most ``MAX_REASONS``."""
+    return TextAreaField(lazy_gettext("Reasons"), validators=[
+        _Required(message), _long_enough,
+        Length(max=MAX_REASONS, message=lazy_gettext("Reasons must be {max} characters or fewer",
+                                                     max=f"{MAX_REASONS:,}"))])
+
+
 class DecisionForm(FlaskForm):
     """An RG or CG decision. ``stage`` is the stage the page offered: a case that moved on since
     is refused by the lifecycle rather than decided at another stage. A negative decision is
@@ -89,10 +91,7 @@ class DecisionForm(FlaskForm):
     stage = HiddenField(validators=[InputRequired(OUT_OF_DATE), AnyOf(STAGES, message=OUT_OF_DATE)])
     outcome = RadioField(lazy_gettext("Decision"), choices=list(DECISION_OUTCOMES), validate_choice=False,
                          validators=[InputRequired(SELECT_DECISION), AnyOf(DECISION_OUTCOMES, message=SELECT_DECISION)])
-    reasons = TextAreaField(lazy_gettext("Reasons"), validators=[
-        _Required(lazy_gettext("Enter the reasons for the decision")), _long_enough,
-        Length(max=MAX_REASONS, message=lazy_gettext("Reasons must be {max} characters or fewer",
-                                                     max=f"{MAX_REASONS:,}"))])
+    reasons = _reasons(lazy_gettext("Enter the reasons for the decision"))
     confirmed = HiddenField()
 
 

@@ -373,8 +373,16 @@ def test_decide_negative_then_the_panel_returns_it(app: Flask, clients: Any) -> 
                     token_from="/casework/review")
     assert response.status_code == 404
 
+    # reasons too short to act on are refused, as by the API, and nothing is recorded
+    response = post(panel, f"{case_path}/review", {"outcome": "returned", "reasons": "Not considered."},
+                    token_from=case_path)
+    assert response.status_code == 400
+    assert ('<a href="#reasons">Reasons must be at least 50 characters: say what the decision is based on</a>'
+            in text(response))
+    assert case_row(app, reference).status != "awaiting_rg"
+
     response = post(panel, f"{case_path}/review",
-                    {"outcome": "returned", "reasons": "The account of debt bondage was not considered."},
+                    {"outcome": "returned", "reasons": "The account of debt bondage was not considered at all."},
                     token_from=case_path)
     assert response.status_code == 302 and response.headers["Location"] == "/casework/review"
     assert (f"Case {reference} is returned to the decision queue for reconsideration."
@@ -386,7 +394,7 @@ def test_decide_negative_then_the_panel_returns_it(app: Flask, clients: Any) -> 
     timeline = page[page.index('id="timeline"'):page.index("</ol>", page.index('id="timeline"'))]
     assert "Reasonable Grounds decision" in timeline and "Negative" in timeline
     assert "Returned for reconsideration" in timeline
-    assert "The account of debt bondage was not considered." in timeline
+    assert "The account of debt bondage was not considered at all." in timeline
     ltr = '<bdi dir="ltr">{}</bdi>'  # emails keep their own direction in a right-to-left sentence
     assert f"by {ltr.format(email('caseworker'))}" in timeline and f"by {ltr.format(email('panel'))}" in timeline
     audit = page[page.index('id="audit-trail"'):]
