@@ -145,6 +145,7 @@ def test_kept_quarters_give_the_figures_counted_straight_from_the_cases(app: Fla
     assert any(row for quarter in straight(app, period.quarters) for row in quarter["decisions"])
 
 
+@pytest.mark.postgres
 def test_the_first_report_keeps_its_ended_quarters_on_postgres(pg_app: Flask) -> None:
     with pg_app.app_context(), db.get_db(pg_app).transaction() as session:
         seed_random(session, 2016, random.Random(16), cases=30)
