@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import traceback
+from urllib.parse import unquote_to_bytes
 from types import TracebackType
 from typing import Any, Callable, TypeVar
 
@@ -74,7 +75,12 @@ def _refuse_unclean_input() -> Any:
     url_parts = [*(request.view_args or {}).values(), *request.args.keys(), *request.args.values()]
     if not all(text_hygiene.is_clean(part) for part in url_parts if isinstance(part, str)):
         return _refusal(INVALID_TEXT, "invalid_text", 400)
+    if not _utf8(request.query_string):
+        return _refusal(INVALID_TEXT, "invalid_text", 400)
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.mimetype == "application/x-www-form-urlencoded" and not _utf8(
+                request.get_data(cache=True, parse_form_data=False)):
+            return _refusal(INVALID_TEXT, "invalid_text", 400)
         if not all(text_hygiene.is_clean(part) for part in [*request.form.keys(), *request.form.values()]):
             return _refusal(INVALID_TEXT, "invalid_text", 400)
         if request.is_json and request.get_data(cache=True):
@@ -90,6 +96,16 @@ def _refuse_unclean_input() -> Any:
             if text_hygiene.unclean_path(document) is not None:
                 return _refusal(INVALID_TEXT, "invalid_text", 400)
     return None
+
+
+def _utf8(encoded: bytes) -> bool:
+    """Is this percent-encoded query string or form body UTF-8 once decoded? Werkzeug replaces
+    what is not with U+FFFD, which would store a value other than the one sent; it is refused."""
+    try:
+        unquote_to_bytes(encoded.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _refusal(msgid: str, code: str, status: int, template: str = "problem.html") -> Any:

@@ -73,6 +73,18 @@ def new_user() -> Any:
     return _render_new_user(UserForm(formdata=None), [])
 
 
+def _email_format_ok(email: str) -> bool:
+    """An address mail can reach: ``email-validator``'s syntax rules, which also refuse the
+    invisible and direction-changing characters that would make one account look like another."""
+    from email_validator import EmailNotValidError, validate_email  # only when adding a user
+
+    try:
+        validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
 @bp.post("/users/new")
 def add_user() -> Any:
     form = UserForm()
@@ -86,7 +98,7 @@ def add_user() -> Any:
         organisation = find_organisation(organisation)
         if organisation is None:
             errors.append({"text": _("Enter a designated first responder organisation"), "href": "#organisation"})
-    if "@" not in (form.email.data or ""):
+    if not _email_format_ok(form.email.data or ""):
         errors.insert(0, {"text": _("Enter an email address in the correct format, like name@example.org"),
                           "href": "#email"})
     if errors:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -80,6 +82,9 @@ def test_an_admin_adds_a_user_who_signs_in_with_the_password_shown_once(app: Fla
 @pytest.mark.parametrize("form, message", [
     ({"email": "", "role": "panel"}, "Enter an email address"),
     ({"email": "not-an-email", "role": "panel"}, "Enter an email address in the correct format"),
+    ({"email": "@example.org", "role": "panel"}, "Enter an email address in the correct format"),
+    ({"email": "\u202eelpmaxe@someone", "role": "panel"}, "Enter an email address in the correct format"),
+    ({"email": "some one@example.org", "role": "panel"}, "Enter an email address in the correct format"),
     ({"email": "caseworker@example.org", "role": "panel"}, "There is already an account with this email address"),
     ({"email": "someone@example.org", "role": "overlord"}, "Select a role"),
     ({"email": "someone@example.org", "role": "responder"}, "Enter the organisation of a first responder"),
@@ -208,3 +213,50 @@ def test_only_administrators_may_use_the_admin_area(app: Flask, who: str | None)
         assert response.status_code == 403
         with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
             assert session.scalar(select(User.id).where(User.email == "sneaky@example.org")) is None
+
+
+def counts(app: Flask) -> tuple[int, int]:
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        return (len(session.scalars(select(User.id)).all()), len(session.scalars(select(Responder.id)).all()))
+
+
+HOSTILE = [("nul", "someone\x00@example.org"), ("control", "some\x07one@example.org"),
+           ("lone surrogate", "someone\udc80@example.org"), ("huge", "a" * 10_000 + "@example.org")]
+
+
+@pytest.mark.parametrize("kind, value", HOSTILE, ids=[kind for kind, _ in HOSTILE])
+@pytest.mark.parametrize("path, field", [("/admin/users/new", "email"), ("/admin/users/new", "organisation"),
+                                         ("/admin/responders", "phone"), ("/admin/responders", "organisation"),
+                                         ("/admin/responders", "name")])
+def test_a_hostile_admin_form_value_is_a_clear_400_and_adds_nobody(app: Flask, path: str, field: str, kind: str,
+                                                                    value: str) -> None:
+    admin = sign_in(app, "admin@example.org")
+    form = ({"email": "hostile@example.org", "role": "caseworker", "organisation": ""} if path.endswith("new")
+            else {"phone": "07700 900 557", "organisation": "The Salvation Army", "name": ""})
+    before = counts(app)
+    body = "&".join(f"{key}={quote(value if key == field else plain, safe='', errors='surrogatepass')}"
+                    for key, plain in {**form, field: value, "csrf_token": token(admin, path)}.items())
+    response = admin.post(path, data=body.encode("ascii"), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400, kind
+    assert "There is a problem" in text(response) or "cannot be accepted" in text(response)
+    assert counts(app) == before
+    assert "\x00" not in response.get_data(as_text=True)
+
+
+def test_two_admins_changing_one_users_role_at_once_leave_one_role_and_two_audited_changes(app: Flask) -> None:
+    with app.app_context(), db.get_db(app).transaction() as session:
+        auth.create_user(session, "contested@example.org", "caseworker", PASSWORD)
+    target = user_id(app, "contested@example.org")
+    first, second = sign_in(app, "admin@example.org"), sign_in(app, "admin2@example.org")
+    path = f"/admin/users/{target}"
+    posts = [(first, {"csrf_token": token(first, path), "role": "panel"}),
+             (second, {"csrf_token": token(second, path), "role": "analyst"})]
+    before = len(events(app, "user.role_changed"))
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda job: job[0].post(f"{path}/role", data=job[1]).status_code, posts))
+    assert all(code in (302, 409) for code in answers), answers
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        role = session.get(User, target).role
+    assert role in ("panel", "analyst")
+    changes = events(app, "user.role_changed")[before:]
+    assert changes and changes[-1].detail["role"] == role  # the audit's last word is the role kept

@@ -254,6 +254,23 @@ def test_control_characters_in_sign_in_fields_are_refused_and_count_no_failure(
     assert client.get("/chat").status_code == 302  # not signed in
 
 
+@pytest.mark.parametrize("encoded", ["%ED%A0%80", "%C0%AF", "%FF", "abc%E2%82"],
+                         ids=["encoded lone surrogate", "overlong", "not UTF-8", "cut short"])
+def test_a_form_or_address_that_is_not_utf8_is_refused_not_stored_as_replacement_characters(
+        product: Flask, encoded: str) -> None:
+    with product.app_context(), db.get_db(product).transaction() as session:
+        auth.create_user(session, "operator@example.org", "operator", PASSWORD)
+    client = product.test_client()
+    body = f"csrf_token={_csrf(client)}&email=operator{encoded}%40example.org&password=x"
+
+    response = client.post(SIGN_IN, data=body.encode("ascii"), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "control characters" in response.get_data(as_text=True)
+    response = client.get(f"/casework/?q=NRM{encoded}")
+    assert response.status_code == 400
+    assert "control characters" in response.get_data(as_text=True)
+
+
 # -- anything at all -------------------------------------------------------------------------------
 
 
