@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
 from flask import Flask
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 from backend import db
 from backend.models import AuditEvent, ChatMessage, ChatReply, Conversation
 from bot.chat_page import DISCARDED
-from tests.bot.test_chat_page import CSRF_FIELD, page_csrf, signed_in
+from tests.bot.test_chat_page import CSRF_FIELD, PASSWORD, page_csrf, signed_in
 from tests.flows.conversation import CHILD
 
 EMAIL = "sam.jones@example.org"
@@ -92,6 +94,37 @@ def test_discarding_a_draft_asks_first_then_deletes_its_answers_and_is_audited(p
     # a discarded draft is no longer anyone's to open or discard
     assert client.get(f"/chat/drafts/{conversation}/discard").status_code == 404
     assert client.post(f"/chat/drafts/{conversation}/discard", data={"csrf_token": token}).status_code == 404
+
+
+def another_tab(product: Flask, email: str) -> FlaskClient:
+    """A second signed-in session of the same operator (another browser tab or device)."""
+    client = product.test_client()
+    token = CSRF_FIELD.search(client.get("/casework/sign-in").get_data(as_text=True)).group(1)
+    assert client.post("/casework/sign-in", data={"csrf_token": token, "email": email,
+                                                   "password": PASSWORD}).status_code == 302
+    return client
+
+
+def test_a_draft_discarded_from_two_tabs_at_once_is_discarded_once(product: Flask) -> None:
+    tabs = [signed_in(product, "op@example.org", "operator")]
+    tabs.append(another_tab(product, "op@example.org"))
+    conversation = start(tabs[0], api(tabs[0]))["conversation"]
+    tokens = [CSRF_FIELD.search(tab.get(f"/chat/drafts/{conversation}/discard").get_data(as_text=True)).group(1)
+              for tab in tabs]
+    together = Barrier(2)
+
+    def discard(index: int) -> int:
+        together.wait()
+        return tabs[index].post(f"/chat/drafts/{conversation}/discard",
+                                data={"csrf_token": tokens[index]}).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = sorted(pool.map(discard, range(2)))
+    assert answers == [302, 404]  # one discards; the other finds no draft left, never a 500
+    with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
+        assert session.get(Conversation, conversation).status == "cancelled"
+        assert session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.action == DISCARDED)) == 1
 
 
 def test_another_operators_draft_cannot_be_read_discarded_or_explained(product: Flask) -> None:
