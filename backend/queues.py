@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Mapping
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal_column, not_, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -168,8 +168,10 @@ def in_queue(queue: str, now: datetime) -> list[ColumnElement[bool]]:
     return _in_queue(queue, uk_date(now))
 
 
-def _in_queue(queue: str, today: Any) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [Case.queue == queue]
+def _in_queue(queue: str, today: Any, inline: bool = False) -> list[ColumnElement[bool]]:
+    """``inline``: the queue's name written into the SQL rather than bound, so that a prepared
+    statement's generic plan knows it (see :func:`_next_unclaimed`)."""
+    clauses: list[ColumnElement[bool]] = [Case.queue == (literal_column(f"'{queue}'") if inline else queue)]
     if queue == DECISION:
         clauses.append(or_(Case.queue_available_on.is_(None), Case.queue_available_on <= today))
     return clauses
@@ -498,9 +500,15 @@ def _claim_next_params(user: User, now: datetime) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def _next_unclaimed(skip_returned: bool) -> Any:
-    clauses = [*_claimable(bindparam("claimer"), bindparam("today", type_=Case.queue_available_on.type), skip_returned),
+    """The LIMIT and the queue's name are written into the SQL, not bound: psycopg prepares the
+    statement after a few runs, and PostgreSQL keeps one generic plan for it only if that plan
+    looks as cheap as a custom one; with ``LIMIT $n`` it looked dear, so every claim was planned
+    again (planning cost several times the query on a million cases)."""
+    clauses = [*_claimable(bindparam("claimer"), bindparam("today", type_=Case.queue_available_on.type), skip_returned,
+                           inline=True),
                Case.claimed_by_id.is_(None)]
-    return select(*PICKED).where(*clauses).order_by(*QUEUE_ORDER).limit(1).with_for_update(skip_locked=True, of=Case)
+    return (select(*PICKED).where(*clauses).order_by(*QUEUE_ORDER).limit(literal_column("1"))
+            .with_for_update(skip_locked=True, of=Case))
 
 
 @lru_cache(maxsize=4)
@@ -534,10 +542,10 @@ def _first_lapsed(connection: Any, user: User, now: datetime) -> Any:
     return None
 
 
-def _claimable(user_id: Any, today: Any, skip_returned: bool) -> list[ColumnElement[bool]]:
+def _claimable(user_id: Any, today: Any, skip_returned: bool, inline: bool = False) -> list[ColumnElement[bool]]:
     """The decision queue today, less the cases ``user_id`` reviewed (and, ``skip_returned``, the
     ones whose decision by them the panel returned); values or bound parameters."""
-    clauses = [*_in_queue(DECISION, today), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user_id)]
+    clauses = [*_in_queue(DECISION, today, inline), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user_id)]
     if skip_returned:
         clauses.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user_id))
     return clauses

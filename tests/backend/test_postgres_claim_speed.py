@@ -1,0 +1,109 @@
+"""On PostgreSQL, what keeps a claim cheap: its statement is planned once per connection (not at
+every claim), and no round trip checks a pooled connection that was in use a moment ago, while a
+connection the server has ended is still replaced before use.
+
+Needs ``DATABASE_URL_PG`` (skipped locally without one, failed in CI: ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from backend import db, queues
+from backend.models import User
+from backend.pool_liveness import ping_when_in_doubt
+from tests.backend.casework_helpers import make_user, shared_app
+from tests.conftest import fresh_postgres_url
+
+pytestmark = pytest.mark.postgres
+
+CLAIMS = 16
+SEEDED = 30_000
+"""Cases in the queue's table (analysed): on a few dozen the planner takes the generic plan anyway."""
+
+
+@pytest.fixture(scope="module")
+def pg_app(tmp_path_factory):
+    with fresh_postgres_url() as url, shared_app(tmp_path_factory.mktemp("pg"), DATABASE_URL=url) as app:
+        yield app
+
+
+def test_claim_next_statement_is_planned_once_per_connection_not_at_every_claim(pg_app):
+    """psycopg prepares the statement that picks the case after a few runs; PostgreSQL then plans
+    it once and reuses that plan (a generic plan) for every later claim on the connection. It
+    re-planned every claim while the LIMIT and the queue's name were bound values (a generic plan
+    of "LIMIT $n" looks dear to the planner): planning cost several times the query itself."""
+    from backend.crypto import cipher_for
+    from bench.queue_scale import seed
+
+    database = db.get_db(pg_app)
+    seed(database.engine, SEEDED, cipher_for(database.engine.dialect).encrypt_json({"answers": {}}))
+    with pg_app.app_context(), database.transaction() as session:
+        worker_id = make_user(session, "caseworker").id
+    with database.engine.connect() as connection:
+        for _ in range(CLAIMS):
+            with connection.begin(), Session(bind=connection) as session:
+                assert queues.claim_next(session, session.get(User, worker_id)) is not None
+        generic, custom = connection.execute(text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT picked.id%'")).one()
+        connection.rollback()
+    assert generic >= 3 and custom <= 5, (generic, custom)  # psycopg prepares after 5 runs, then 5 custom plans
+
+
+def _counting_pings(engine) -> list[int]:
+    pings: list[int] = []
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection):
+        pings.append(1)
+        return ping(dbapi_connection)
+
+    engine.dialect.do_ping = counted
+    return pings
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def test_a_pooled_connection_in_use_a_moment_ago_is_not_pinged_before_use(pg_app):
+    """The product's engine sends no ``SELECT 1`` at checkout (``pool_pre_ping`` did, at every
+    request and claim) while the connection was in use a moment ago; one left idle is pinged."""
+    engine = db.make_engine(str(db.get_db(pg_app).engine.url.render_as_string(hide_password=False)))
+    idle = create_engine(engine.url, hide_parameters=True)
+    ping_when_in_doubt(idle, after_idle_s=0.05)
+    try:
+        pings = _counting_pings(engine)
+        assert len({_backend_pid(engine) for _ in range(5)}) == 1 and pings == []
+        idle_pings = _counting_pings(idle)
+        _backend_pid(idle)
+        time.sleep(0.1)
+        _backend_pid(idle)
+        assert len(idle_pings) == 1
+    finally:
+        engine.dispose()
+        idle.dispose()
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_before_use(pg_app):
+    """A restart or ``pg_terminate_backend`` ends pooled connections: the next checkout notices
+    (the server's goodbye waits on the socket), and the caller gets a fresh connection, not an
+    error."""
+    engine = db.make_engine(str(db.get_db(pg_app).engine.url.render_as_string(hide_password=False)))
+    try:
+        pings = _counting_pings(engine)
+        ended = _backend_pid(engine)
+        with db.get_db(pg_app).engine.connect() as other:
+            assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": ended}).scalar_one()
+            other.rollback()
+        time.sleep(0.2)  # the server's goodbye reaches the socket
+        assert _backend_pid(engine) != ended
+        assert pings == [1]
+    finally:
+        engine.dispose()
