@@ -1,6 +1,7 @@
 """On PostgreSQL, what keeps a claim cheap: its statement is planned once per connection (not at
-every claim), and no round trip checks a pooled connection that was in use a moment ago, while a
-connection the server has ended is still replaced before use.
+every claim), no round trip checks a pooled connection that was in use a moment ago (while a
+connection the server has ended is still replaced before use), and the claim's commit does not
+wait for the disk (that transaction alone; the claim and its audit event still commit together).
 
 Needs ``DATABASE_URL_PG`` (skipped locally without one, failed in CI: ``tests/conftest.py``).
 """
@@ -10,13 +11,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from backend import db, queues
-from backend.models import User
+from backend.models import AuditEvent, Case, User
 from backend.pool_liveness import ping_when_in_doubt
-from tests.backend.casework_helpers import make_user, shared_app
+from tests.backend.casework_helpers import make_case, make_user, shared_app
 from tests.conftest import fresh_postgres_url
 
 pytestmark = pytest.mark.postgres
@@ -107,3 +108,42 @@ def test_a_pooled_connection_the_server_ended_is_replaced_before_use(pg_app):
         assert pings == [1]
     finally:
         engine.dispose()
+
+
+def _waits_for_disk(connection) -> str:
+    return connection.execute(text("SHOW synchronous_commit")).scalar_one()
+
+
+def test_a_claim_commits_without_waiting_for_the_disk_and_the_connections_next_transaction_waits_again(pg_app):
+    """The claim's own transaction commits asynchronously (the WAL flush took twice the claim's
+    budget); the setting ends with that transaction, committed or rolled back, so whatever the
+    pooled connection runs next (a referral, a decision) is durable again."""
+    database = db.get_db(pg_app)
+    with pg_app.app_context(), database.transaction() as session:
+        worker_id = make_user(session, "caseworker").id
+        make_case(session)
+        make_case(session)
+    with database.engine.connect() as connection:
+        for finish in (connection.commit, connection.rollback):
+            with Session(bind=connection) as session:
+                assert _waits_for_disk(connection) == "on"
+                assert queues.claim_next(session, session.get(User, worker_id)) is not None
+                assert _waits_for_disk(connection) == "off"
+            finish()
+            assert _waits_for_disk(connection) == "on"
+            connection.rollback()
+
+
+def test_a_claim_rolled_back_leaves_neither_the_claim_nor_its_audit_event(pg_app):
+    """The claim and its audit event are one statement in one transaction: both or neither."""
+    database = db.get_db(pg_app)
+    with pg_app.app_context(), database.transaction() as session:
+        worker_id = make_user(session, "caseworker").id
+        reference = make_case(session, age_route="child", rg_due_offset_days=-900).reference  # first in the queue
+    with pg_app.app_context(), database.new_session() as session:
+        assert queues.claim_next(session, session.get(User, worker_id)).reference == reference
+        session.rollback()
+    with database.transaction(readonly=True) as session:
+        assert session.scalar(select(Case.claimed_by_id).where(Case.reference == reference)) is None
+        assert session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.chain == reference, AuditEvent.action == "case.claimed")) == 0
