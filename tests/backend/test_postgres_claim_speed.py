@@ -17,20 +17,14 @@ from sqlalchemy.orm import Session
 from backend import db, queues
 from backend.models import AuditEvent, Case, User
 from backend.pool_liveness import ping_when_in_doubt
-from tests.backend.casework_helpers import make_case, make_user, shared_app
-from tests.conftest import fresh_postgres_url
+from tests.backend.casework_helpers import make_case, make_user
+from tests.backend.test_postgres_claims import pg_app  # noqa: F401 - the app on a schema of this module's own
 
 pytestmark = pytest.mark.postgres
 
 CLAIMS = 16
 SEEDED = 30_000
 """Cases in the queue's table (analysed): on a few dozen the planner takes the generic plan anyway."""
-
-
-@pytest.fixture(scope="module")
-def pg_app(tmp_path_factory):
-    with fresh_postgres_url() as url, shared_app(tmp_path_factory.mktemp("pg"), DATABASE_URL=url) as app:
-        yield app
 
 
 def test_claim_next_statement_is_planned_once_per_connection_not_at_every_claim(pg_app):
