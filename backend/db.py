@@ -25,6 +25,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from backend.pool_liveness import ping_when_in_doubt
+
 EXTENSION = "nrm_db"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 SQLITE_LOCK_PATIENCE_S = 120
@@ -102,7 +104,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     ``hide_parameters=True`` on every engine, and no caller can turn it off: SQLAlchemy's error
     messages never carry the statement's parameters (answers, reasons, phone numbers), whoever
-    logs or prints them.
+    logs or prints them. PostgreSQL's pooled connections are checked before use only when they
+    may have died (``backend.pool_liveness``), unless the caller asks for ``pool_pre_ping``.
     """
     parsed = make_url(url)
     kwargs.pop("hide_parameters", None)
@@ -114,8 +117,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, hide_parameters=True, **kwargs)
+    engine = create_engine(url, hide_parameters=True, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_when_in_doubt(engine)  # not a round trip at every checkout, as pool_pre_ping would be
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Mapping
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal_column, not_, or_, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -168,8 +168,10 @@ def in_queue(queue: str, now: datetime) -> list[ColumnElement[bool]]:
     return _in_queue(queue, uk_date(now))
 
 
-def _in_queue(queue: str, today: Any) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [Case.queue == queue]
+def _in_queue(queue: str, today: Any, inline: bool = False) -> list[ColumnElement[bool]]:
+    """``inline``: the queue's name written into the SQL rather than bound, so that a prepared
+    statement's generic plan knows it (see :func:`_next_unclaimed`)."""
+    clauses: list[ColumnElement[bool]] = [Case.queue == (literal_column(f"'{queue}'") if inline else queue)]
     if queue == DECISION:
         clauses.append(or_(Case.queue_available_on.is_(None), Case.queue_available_on <= today))
     return clauses
@@ -498,24 +500,41 @@ def _claim_next_params(user: User, now: datetime) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def _next_unclaimed(skip_returned: bool) -> Any:
-    clauses = [*_claimable(bindparam("claimer"), bindparam("today", type_=Case.queue_available_on.type), skip_returned),
+    """The LIMIT and the queue's name are written into the SQL, not bound: psycopg prepares the
+    statement after a few runs, and PostgreSQL keeps one generic plan for it only if that plan
+    looks as cheap as a custom one; with ``LIMIT $n`` it looked dear, so every claim was planned
+    again (planning cost several times the query on a million cases)."""
+    clauses = [*_claimable(bindparam("claimer"), bindparam("today", type_=Case.queue_available_on.type), skip_returned,
+                           inline=True),
                Case.claimed_by_id.is_(None)]
-    return select(*PICKED).where(*clauses).order_by(*QUEUE_ORDER).limit(1).with_for_update(skip_locked=True, of=Case)
+    return (select(*PICKED).where(*clauses).order_by(*QUEUE_ORDER).limit(literal_column("1"))
+            .with_for_update(skip_locked=True, of=Case))
 
 
 @lru_cache(maxsize=4)
 def _claim_next_statement(postgres: bool, skip_returned: bool) -> Any:
     """Claim-next's first statement: :func:`next_unclaimed`, its audit chain's head, whether any
-    claim has lapsed, and (PostgreSQL) its chain's lock taken without waiting; built once per
-    setting, its values (``claimer``, ``now``, ``today``) bound when it runs."""
+    claim has lapsed, and (PostgreSQL) its chain's lock taken without waiting and the claim's
+    commit made asynchronous (:data:`ASYNC_COMMIT`); built once per setting, its values
+    (``claimer``, ``now``, ``today``) bound when it runs."""
     picked = _next_unclaimed(skip_returned).subquery("picked")
     lapsed = [select(Case.id).where(Case.claimed_by_id.is_not(None), expiry)  # any lapsed claim: a few at most
               for expiry in (Case.claim_expires_at <= bindparam("now", type_=Case.claim_expires_at.type),
                              Case.claim_expires_at.is_(None))]  # each one range of ix_cases_claim_expires_at
     columns = [*picked.c, *audit.head_columns(picked.c.reference), or_(*map(exists, lapsed)).label("lapsed")]
     if postgres:
-        columns.append(audit.try_lock_chain_sql(picked.c.reference).label("chain_locked"))
+        columns += [audit.try_lock_chain_sql(picked.c.reference).label("chain_locked"), ASYNC_COMMIT]
     return select(*columns)
+
+
+ASYNC_COMMIT = func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"),
+                               true()).label("async_commit")
+"""PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk (the flush
+took 4 ms here, twice the whole claim's budget). Only the claim's transaction (``set_config``'s
+``is_local``: the connection's next transaction is durable again). The claim and its audit
+event still commit together or not at all; a server crash within a fraction of a second of the
+commit may lose both (never one without the other), leaving the case in the queue unclaimed:
+the caseworker claims again, and a decision still needs a live claim (``backend.lifecycle``)."""
 
 
 def _first_lapsed(connection: Any, user: User, now: datetime) -> Any:
@@ -534,10 +553,10 @@ def _first_lapsed(connection: Any, user: User, now: datetime) -> Any:
     return None
 
 
-def _claimable(user_id: Any, today: Any, skip_returned: bool) -> list[ColumnElement[bool]]:
+def _claimable(user_id: Any, today: Any, skip_returned: bool, inline: bool = False) -> list[ColumnElement[bool]]:
     """The decision queue today, less the cases ``user_id`` reviewed (and, ``skip_returned``, the
     ones whose decision by them the panel returned); values or bound parameters."""
-    clauses = [*_in_queue(DECISION, today), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user_id)]
+    clauses = [*_in_queue(DECISION, today, inline), ~exists().where(Review.case_id == Case.id, Review.reviewer_id == user_id)]
     if skip_returned:
         clauses.append(or_(Case.returned_decider_id.is_(None), Case.returned_decider_id != user_id))
     return clauses
