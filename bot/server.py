@@ -79,16 +79,19 @@ def serve_gunicorn(app: Flask, bind: str, workers: int, threads: int, log_format
     if made:
         atexit.register(_remove_in_master, os.getpid(), directory)
     _Logger.log_format = log_format
-    def own_connections(_arbiter: Any, _worker: Any) -> None:
-        get_db(app).engine.dispose(close=False)  # the master's pool stays the master's
-
     ProductServer(app, {
         "bind": [bind], "workers": workers, "threads": threads, "worker_class": "gthread",
-        "preload_app": True, "post_fork": own_connections,
+        "preload_app": True, "post_fork": lambda _arbiter, _worker: own_connections(app),
         "timeout": TIMEOUT_SECONDS, "graceful_timeout": TIMEOUT_SECONDS, "keepalive": KEEPALIVE_SECONDS,
         "accesslog": None, "errorlog": "-", "loglevel": "info", "logger_class": _Logger,
         "proc_name": "nrm", "control_socket_disable": True,  # one fixed path per user: two servers clash
     }).run()
+
+
+def own_connections(app: Flask) -> None:
+    """In a worker just forked: forget the connections the master's pool holds (without closing
+    them: they are the master's), so that this process opens its own on first use."""
+    get_db(app).engine.dispose(close=False)
 
 
 def _remove_in_master(master: int, directory: str) -> None:
