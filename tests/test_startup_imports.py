@@ -103,8 +103,11 @@ from flows.validators import _email, _phone
 _phone(None, "07700 900123", None); _email(None, "a@example.org", None)
 from backend.calendar import bank_holidays
 bank_holidays("wales", 2026)
+from backend.statistics.downloads import to_ods
+from tests.backend.statistics_reports import REPORT
+assert to_ods(REPORT)[:2] == b"PK"  # an ODS file is a zip
 """
-    assert loaded_after(code, env) == ["email_validator", "holidays", "phonenumbers"]
+    assert loaded_after(code, env) == ["email_validator", "holidays", "odf", "phonenumbers"]
 
 
 def test_a_restart_serves_its_first_page_without_compiling_templates_again(env: dict[str, str]) -> None:
