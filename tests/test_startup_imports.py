@@ -29,6 +29,10 @@ WEB_ONLY = ("flask_limiter", "limits", "prometheus_client", "flask_wtf", "wtform
 """What only the web app needs (rate limits, metrics, forms, headers, request logs, passwords, the
 pages and APIs): ``nrm chat`` runs in ``bot.terminal.create_terminal_app`` without any of it."""
 
+SUBMISSION_ONLY = ("backend.lifecycle", "backend.outbound.outbox", "backend.statistics")
+"""What only a submitted referral needs (the case chart and its python-statemachine class, the
+outbox, the derived statistics columns): ``backend.intake`` imports them in ``submit``."""
+
 REPORT = """
 import atexit, json, sys
 def report():
@@ -73,7 +77,7 @@ main(["chat", "--new"], standalone_mode=False)
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
 
     assert "Cymraeg" in done.stdout and "Draft saved" in done.stdout, done.stdout + done.stderr
-    assert loaded_after(code, env, WEB_ONLY) == []
+    assert loaded_after(code, env, WEB_ONLY + SUBMISSION_ONLY) == []
 
 
 @pytest.mark.parametrize("setting, value", [("CHAT_RATE_LIMIT", "lots"), ("SMS_QUIET_HOURS", "soon")])
