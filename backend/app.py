@@ -11,10 +11,9 @@ from typing import Any, Mapping
 
 from flask import Blueprint, Flask, g, jsonify, request
 
-from backend import audit, db
-from backend import config as settings
+from backend import db
 from backend.auth import require_token
-from backend.crypto import FieldCipher, bind_cipher, use_cipher
+from backend.core import init_core
 from backend.intake import IntakeError, submit, take_account_organisation
 
 api_referrals = Blueprint("api_referrals", __name__, url_prefix="/api/v1")
@@ -46,28 +45,9 @@ def post_referral() -> Any:
 
 
 def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
-    """Configure ``app`` for the backend: settings, instance folder, database, cipher, CLI, routes.
-
-    Settings already on ``app.config`` (non-None) and ``test_config`` beat the environment.
-    ``test_config["INSTANCE_PATH"]`` (or the ``NRM_INSTANCE_PATH`` environment variable) moves
-    the instance folder, where development keys and the default SQLite file live.
-    Raises ``backend.config.ConfigError`` when production secrets are missing.
-    """
-    overrides = dict(test_config or {})
-    instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get("NRM_INSTANCE_PATH")
-    if instance_path:
-        app.instance_path = os.path.abspath(instance_path)
-    os.makedirs(app.instance_path, exist_ok=True)
-    explicit = {key: app.config[key] for key in settings.KEYS if app.config.get(key) is not None}
-    explicit.update(overrides)
-    app.config.update(settings.load(app.instance_path, explicit))
-
-    database = db.init_app(app)
-    cipher = FieldCipher.from_setting(app.config["FIELD_ENCRYPTION_KEY"])
-    bind_cipher(database.engine, cipher)
-    use_cipher(cipher)
-    app.extensions["nrm_cipher"] = cipher
-    audit.bind_key(database.engine, app.config["AUDIT_KEY"])
+    """Configure ``app`` for the backend: ``backend.core.init_core`` (settings, instance folder,
+    database, cipher, audit key; ``test_config`` as there), then the CLI and routes."""
+    init_core(app, test_config)
 
     from backend.accounts import bp as admin_pages
     from backend.api import api_casework

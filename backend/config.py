@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from cryptography.fernet import Fernet
-from limits import parse_many
 
 ENVIRONMENTS = ("development", "production", "testing")
 RATE_LIMIT_DEFAULTS = {
@@ -210,10 +209,15 @@ def _observability(pick: Any, production: bool) -> dict[str, Any]:
 
 
 def check_rate_limits(settings: Mapping[str, Any]) -> None:
-    """Fail at start-up on a limit Flask-Limiter cannot read (it would otherwise skip it silently)."""
+    """Fail at start-up on a limit Flask-Limiter cannot read (it would otherwise skip it silently).
+
+    The defaults are known to read; ``limits`` (which loads asyncio and every storage backend) is
+    imported only to check a limit someone set, so that ``nrm chat`` starts without it."""
     for key in RATE_LIMIT_KEYS:
-        if key == "RATELIMIT_STORAGE_URI":
+        if key == "RATELIMIT_STORAGE_URI" or settings[key] == RATE_LIMIT_DEFAULTS[key]:
             continue
+        from limits import parse_many
+
         try:
             parse_many(settings[key])
         except ValueError:

@@ -22,12 +22,9 @@ from backend import audit
 from backend.priority import is_priority
 from backend.calendar import rg_due_date
 from backend.db import get_for_update, utcnow
-from backend.lifecycle import same_organisation
-from backend.outbound.outbox import on_submitted
 from backend.models import (AGE_ROUTES, CASE_AWAITING_RG, CASE_DTN_RECORDED, FR_LOCATIONS, ROUTES,
                             Case, Conversation)
 from backend.references import allocate
-from backend.statistics.derived import columns as statistics_columns
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -115,6 +112,8 @@ def take_account_organisation(payload: Any, organisation: str | None) -> None:
     later withdraw it or ask for reconsideration): fill it in when the payload leaves it out,
     refuse a different one (code ``organisation_mismatch``) or an account without one
     (``no_organisation``). A payload without answers is left for :func:`validate` to report."""
+    from backend.lifecycle import same_organisation  # the case chart: not for a channel's start (nrm chat)
+
     answers = payload.get("answers") if isinstance(payload, dict) else None
     if not isinstance(answers, dict):
         return
@@ -147,6 +146,11 @@ def submit(session: Session, payload: dict[str, Any], conversation_id: str | Non
     ``responder:12`` or ``user:3``, never a phone number. Raises :class:`IntakeError` and changes nothing when the
     payload is invalid or the conversation is unknown, cancelled or already submitted.
     """
+    # What only a submission needs (the case chart, the outbox, statistics): imported here, so that
+    # a channel starts without them (`nrm chat`'s first question; tests/test_startup_imports.py).
+    from backend.outbound.outbox import on_submitted
+    from backend.statistics.derived import columns as statistics_columns
+
     problems = validate(payload, schema)
     if problems:
         raise IntakeError(problems)

@@ -193,9 +193,11 @@ def use_multiprocess_dir(directory: str | None) -> tuple[str, bool]:
     """Count in ``directory`` (a new temporary one when None) from now on, emptied first; returns
     it and whether it was made here (so that the caller removes it at the end).
 
-    Call it before the worker processes start and before any app is created in them:
+    Call it before the worker processes start and before any request is counted:
     prometheus-client reads ``PROMETHEUS_MULTIPROC_DIR`` once, when it is imported, so its value
-    class is chosen again here.
+    class is chosen again here. (An app built earlier, as ``nrm serve`` builds it before gunicorn
+    forks, is fine: its request metrics have labels, and each labelled value is made at its first
+    count, in the worker.)
     """
     made = directory is None
     path = Path(directory or tempfile.mkdtemp(prefix="nrm-metrics-"))

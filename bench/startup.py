@@ -2,7 +2,9 @@
 
 ``nrm serve`` counts from the process start to the first HTTP answer of the sign-in page (what a
 member of staff opens first); ``nrm chat`` to its first line of output (the language list); the
-bare app to its first HTTP answer. Each is started ``REPEATS`` times and the median taken.
+bare app to its first HTTP answer. Each is started ``REPEATS`` times and the median taken, of the
+time (what the ratio compares) and of the CPU time the process and its children (gunicorn's
+workers) had used by then, which a busy machine inflates less.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from bench.servers import free_port, wait_for_answer
+from bench.servers import children, free_port, wait_for_answer
 
 REPEATS = 5
 BIN = Path(sys.executable).parent
@@ -23,18 +27,46 @@ BARE_FLASK = ("from flask import Flask; from werkzeug.serving import run_simple;
               "app.get('/')(lambda: 'ok'); run_simple('127.0.0.1', {port}, app, threaded=True)")
 
 
-def _served(command: list[str], env: dict[str, str], port: int, path: str) -> float:
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Start:
+    """One start: seconds to the first answer, and the CPU seconds used by then."""
+
+    seconds: float
+    cpu_seconds: float
+
+
+def _family(pid: int) -> list[int]:
+    """``pid`` and every process under it (gunicorn's master and its workers)."""
+    return [pid, *(descendant for child in children(pid) for descendant in _family(child))]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of ``pid`` and every process under it (from ``/proc``)."""
+    ticks = 0
+    for process in _family(pid):
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += sum(int(field) for field in fields[11:15])  # utime, stime, and of children waited for
+    return ticks / _TICKS
+
+
+def _served(command: list[str], env: dict[str, str], port: int, path: str) -> Start:
     began = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_answer(port, process, path)
-        return time.perf_counter() - began
+        return Start(time.perf_counter() - began, _cpu_seconds(process.pid))
     finally:
         process.terminate()
         process.wait()
 
 
-def _first_line(command: list[str], env: dict[str, str]) -> float:
+def _first_line(command: list[str], env: dict[str, str]) -> Start:
     began = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)
@@ -42,28 +74,30 @@ def _first_line(command: list[str], env: dict[str, str]) -> float:
         assert process.stdout is not None
         if not process.stdout.readline():
             raise RuntimeError(f"{command[0]} printed nothing")
-        return time.perf_counter() - began
+        return Start(time.perf_counter() - began, _cpu_seconds(process.pid))
     finally:
         process.kill()
         process.wait()
 
 
-def bare_flask(env: dict[str, str]) -> float:
+def bare_flask(env: dict[str, str]) -> Start:
     port = free_port()
     return _served([sys.executable, "-c", BARE_FLASK.format(port=port)], env, port, "/")
 
 
-def nrm_serve(env: dict[str, str]) -> float:
+def nrm_serve(env: dict[str, str]) -> Start:
     port = free_port()
     return _served([str(BIN / "nrm"), "serve"], {**env, "PORT": str(port)}, port, "/casework/sign-in")
 
 
-def nrm_chat(env: dict[str, str]) -> float:
+def nrm_chat(env: dict[str, str]) -> Start:
     return _first_line([str(BIN / "nrm"), "chat", "--new"], env)
 
 
-def median_seconds(start: callable, env: dict[str, str], repeats: int = REPEATS) -> float:  # type: ignore[valid-type]
-    return statistics.median(start(env) for _ in range(repeats))
+def median_start(start: Callable[[dict[str, str]], Start], env: dict[str, str], repeats: int = REPEATS) -> Start:
+    """The median time and the median CPU time of ``repeats`` starts."""
+    starts = [start(env) for _ in range(repeats)]
+    return Start(statistics.median(one.seconds for one in starts), statistics.median(one.cpu_seconds for one in starts))
 
 
 def instance_env() -> tuple[tempfile.TemporaryDirectory[str], dict[str, str]]:
@@ -82,4 +116,5 @@ if __name__ == "__main__":
     folder, environment = instance_env()
     with folder:
         for name, start in (("bare Flask", bare_flask), ("nrm serve", nrm_serve), ("nrm chat", nrm_chat)):
-            print(f"{name:12} {median_seconds(start, environment):.3f} s")
+            found = median_start(start, environment)
+            print(f"{name:12} {found.seconds:.3f} s (CPU {found.cpu_seconds:.3f} s)")

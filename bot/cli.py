@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from backend.config import ConfigError
-from bot.app import create_app
 
 DEFAULT_THREADS = 8
 """gunicorn threads per worker unless NRM_THREADS or --threads says otherwise."""
@@ -59,14 +60,21 @@ def serve_command(bind: str, workers: int, threads: int, dev: bool) -> None:
     if workers > 1 and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
         click.echo("  note: RATELIMIT_STORAGE_URI is memory://, so each worker counts its own rate limits; "
                    "set a shared store (e.g. redis://) in production")
-    server.serve_gunicorn(bind, workers, threads, config["NRM_LOG_FORMAT"])
+    server.serve_gunicorn(current_app._get_current_object(), bind, workers, threads,  # type: ignore[attr-defined]
+                          config["NRM_LOG_FORMAT"])
 
 
-def _create_app() -> object:
+def _built(factory: Callable[[], Flask]) -> Flask:
     try:
-        app = create_app()
+        return factory()
     except ConfigError as error:  # a clear one-line refusal, not a traceback
         raise click.ClickException(f"cannot start: {error}") from None
+
+
+def _create_app() -> Flask:
+    from bot.app import create_app  # the whole web app: not for `nrm chat` (see _Commands)
+
+    app = _built(create_app)
     app.cli.add_command(serve_command)
     return app
 
@@ -74,9 +82,17 @@ def _create_app() -> object:
 class _Commands(FlaskGroup):
     """Flask's command group, loading other packages' ``flask.commands`` plugins (Flask-Limiter's
     ``limiter``, which imports rich) only for a command that is not the product's own, so that
-    ``nrm chat`` and ``nrm serve`` start without them. ``nrm --help`` still lists them."""
+    ``nrm chat`` and ``nrm serve`` start without them. ``nrm --help`` still lists them.
+
+    ``nrm chat`` runs in ``bot.terminal.create_terminal_app`` (database, cipher, audit key) rather
+    than the whole web app, which it would build only to leave unused."""
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "chat":
+            from bot.terminal import chat_command, create_terminal_app
+
+            ctx.with_resource(_built(create_terminal_app).app_context())
+            return chat_command
         if not self._loaded_plugin_commands:
             self._loaded_plugin_commands = True  # the built-in and the product's commands first
             try:

@@ -2,8 +2,11 @@
 
 gunicorn runs ``--workers`` processes (``NRM_WORKERS``, default: one per CPU core), each with
 ``--threads`` threads (``NRM_THREADS``, default 8; the ``gthread`` worker), on ``--bind``
-(``HOST``:``PORT``, default 127.0.0.1:5000). Every worker builds its own app with
-``bot.app.create_app`` after it has started (no database connection crosses a fork). The
+(``HOST``:``PORT``, default 127.0.0.1:5000). The app is built once, by the command, and the
+workers fork from it (gunicorn's preload), so that a worker answers as soon as it has started
+rather than importing and building everything again. No database connection crosses a fork: the
+master opens none, and each worker drops the pool it inherited (``Engine.dispose(close=False)``,
+SQLAlchemy's recipe for forked processes) so that it opens its own. The
 ``--dev`` server (werkzeug, one process, reloads nothing) is for development only and refuses to
 start unless ``NRM_ENV=development``.
 
@@ -25,6 +28,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 
 from backend import metrics, request_log
+from backend.db import get_db
 
 TIMEOUT_SECONDS = 30
 """A worker silent for this long is restarted (no request of the product takes seconds)."""
@@ -53,9 +57,10 @@ class _Logger(GunicornLogger):
 
 
 class ProductServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn with the settings of ``nrm serve``; ``load`` runs in each worker."""
+    """gunicorn with the settings of ``nrm serve``, serving ``app`` (built before the workers fork)."""
 
-    def __init__(self, settings: dict[str, Any]) -> None:
+    def __init__(self, app: Flask, settings: dict[str, Any]) -> None:
+        self.app = app
         self.settings = settings
         super().__init__()
 
@@ -64,24 +69,29 @@ class ProductServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        from bot.app import create_app
-
-        return create_app()
+        return self.app
 
 
-def serve_gunicorn(bind: str, workers: int, threads: int, log_format: str) -> None:
-    """Run gunicorn until it is stopped (SIGTERM: finish the requests under way, then exit)."""
+def serve_gunicorn(app: Flask, bind: str, workers: int, threads: int, log_format: str) -> None:
+    """Run gunicorn on ``app`` until it is stopped (SIGTERM: finish the requests under way, then exit)."""
     request_log.configure_logging(log_format)
     directory, made = metrics.use_multiprocess_dir(os.environ.get(metrics.MULTIPROC_ENV) or None)
     if made:
         atexit.register(_remove_in_master, os.getpid(), directory)
     _Logger.log_format = log_format
-    ProductServer({
+    ProductServer(app, {
         "bind": [bind], "workers": workers, "threads": threads, "worker_class": "gthread",
+        "preload_app": True, "post_fork": lambda _arbiter, _worker: own_connections(app),
         "timeout": TIMEOUT_SECONDS, "graceful_timeout": TIMEOUT_SECONDS, "keepalive": KEEPALIVE_SECONDS,
         "accesslog": None, "errorlog": "-", "loglevel": "info", "logger_class": _Logger,
         "proc_name": "nrm", "control_socket_disable": True,  # one fixed path per user: two servers clash
     }).run()
+
+
+def own_connections(app: Flask) -> None:
+    """In a worker just forked: forget the connections the master's pool holds (without closing
+    them: they are the master's), so that this process opens its own on first use."""
+    get_db(app).engine.dispose(close=False)
 
 
 def _remove_in_master(master: int, directory: str) -> None:

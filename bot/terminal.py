@@ -1,17 +1,19 @@
 """``nrm chat``: the SMS dialogue in a terminal, through the same engine and database.
 
 Useful for trying the dialogue and for support staff; a draft typed here survives the process
-being killed, and ``nrm chat`` picks it up again. The quick-exit word deletes the draft at once
+being killed, and ``nrm chat`` picks it up again. It runs in :func:`create_terminal_app`, not
+the whole web app, so that it starts quickly. The quick-exit word deletes the draft at once
 and ends the session, as by SMS (``bot.quick_exit``).
 """
 
 from __future__ import annotations
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from backend import text_hygiene
+from backend.core import init_core
 from backend.db import get_db
 from backend.models import Responder
 from bot import engine, quick_exit
@@ -19,6 +21,14 @@ from bot.registration import prefill
 from flows import languages
 
 CHANNEL = "cli"
+
+
+def create_terminal_app() -> Flask:
+    """The app ``nrm chat`` runs in: ``bot.app``'s settings, database, cipher and audit key, and
+    none of its web (pages, API, limits, metrics), which a terminal never serves."""
+    app = Flask("bot", instance_relative_config=True)
+    init_core(app)
+    return app
 
 
 def _responder(phone: str | None) -> tuple[str, str, dict | None]:

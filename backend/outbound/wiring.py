@@ -6,7 +6,6 @@ from flask import Flask, get_flashed_messages
 
 from backend import db
 from backend.jobs import add_job
-from backend.outbound.settings import load
 
 
 def lapse_information_requests(app: Flask) -> str:
@@ -24,7 +23,6 @@ def init_outbound(app: Flask) -> None:
     from backend.outbound.pages import bp, callbacks, panel
     from backend.outbound.worker import worker_command
 
-    load(app.config)  # a malformed setting stops the start (ConfigError), not the first send
     app.register_blueprint(bp)
     app.register_blueprint(callbacks)
     csrf = app.extensions.get("csrf")

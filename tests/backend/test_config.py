@@ -108,6 +108,16 @@ def test_case_clock_settings(tmp_path):
         config.load(tmp_path, environ={"RETURNED_TO_ANOTHER_CASEWORKER": "maybe"})
 
 
+def test_every_default_rate_limit_reads_as_flask_limiter_reads_it():
+    """config.load checks only the limits someone set (the defaults skip importing ``limits``):
+    so every default must read."""
+    from limits import parse_many
+
+    for key, value in config.RATE_LIMIT_DEFAULTS.items():
+        if key != "RATELIMIT_STORAGE_URI":
+            assert parse_many(value), key
+
+
 def test_rate_limits_come_from_the_environment_and_a_bad_one_stops_the_start(tmp_path):
     settings = config.load(tmp_path, environ={})
     assert settings["SIGN_IN_RATE_LIMIT"] == config.RATE_LIMIT_DEFAULTS["SIGN_IN_RATE_LIMIT"]

@@ -20,8 +20,10 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from flask.cli import ScriptInfo
 
+from backend.db import get_db
 from bot.app import create_app
 from bot.cli import serve_command
+from bot.server import own_connections
 from tests.bot.serve_support import free_port, wait_until_serving
 from tests.bot.sms_support import ENV_KEYS
 from tests.conftest import backend_test_config
@@ -121,3 +123,28 @@ def test_the_development_server_is_refused_outside_development(tmp_path: Path) -
 
     assert result.exit_code == 1
     assert "the development server runs only with NRM_ENV=development (NRM_ENV is production)" in result.output
+
+
+def test_a_forked_worker_opens_its_own_database_connections_and_leaves_the_masters_open(tmp_path: Path) -> None:
+    """``nrm serve`` builds the app once and gunicorn forks its workers from it: no database
+    connection crosses the fork (the worker's pool starts empty), and the master's still works."""
+    app = create_app(backend_test_config(tmp_path))
+    engine = get_db(app).engine
+    with engine.connect() as connection:  # the master's connection, back in its pool
+        connection.exec_driver_sql("SELECT 1")
+    inherited = engine.pool
+    assert inherited.checkedin() == 1
+
+    child = os.fork()
+    if child == 0:  # the worker: exit 0 only if it holds no inherited connection and opens its own
+        own_connections(app)
+        fresh = engine.pool is not inherited and engine.pool.checkedin() == 0
+        with engine.connect() as connection:
+            fresh = fresh and connection.exec_driver_sql("SELECT 1").scalar() == 1
+        os._exit(0 if fresh else 1)
+    _, status = os.waitpid(child, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert engine.pool is inherited and inherited.checkedin() == 1
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
