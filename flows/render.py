@@ -7,6 +7,7 @@ the segment budget can be checked in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from flows.i18n import Translator, tr
@@ -167,7 +168,7 @@ def day_first(iso: str) -> str:
     return "/".join(str(int(part)) for part in reversed(iso.split("-")))
 
 
-def summary(items: list[tuple[Question, Any]], t: Translator) -> str:
+def summary(items: Sequence[tuple[Question, Any]], t: Translator) -> str:
     """Numbered answers so far; the numbers are what EDIT n takes."""
     lines = [tr(t, "Your answers:")]
     for number, (question, value) in enumerate(items, start=1):

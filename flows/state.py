@@ -7,7 +7,7 @@ so a dialogue survives any restart; nothing else about a conversation lives in m
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, cast
 
 REGISTRATION = "registration"
 """``source`` of an answer that came from the responder's registration rather than a question."""
@@ -39,6 +39,10 @@ class DialogueState:
     revision = 0
     """Counts the changes made through :meth:`answer` and :meth:`forget` (not a field: never
     stored), so what is derived from the answers can be kept until they change."""
+    derived = cast(Any, None)
+    """What the dialogue derived from the answers at one revision (``flows.standing.Standing``):
+    not a field, so never stored nor compared. Answers change through :meth:`answer` and
+    :meth:`forget` or by assigning a new dict, never by editing a stored record in place."""
 
     def values(self) -> dict[str, Any]:
         """Field id -> value, the form in which route conditions read answers."""

@@ -1,0 +1,121 @@
+"""What the answers imply, derived at most once per change of the answers and kept with the state.
+
+A message reads the same things several times (which questions are on the route, the rules between
+answers, progress, the summary, the first unanswered question), and most messages (BACK, HELP,
+REVIEW, EDIT, an answer refused) change no answer at all. So they are worked out lazily, the first
+time a message asks, and kept on the conversation's own :class:`~flows.state.DialogueState`
+(``DialogueState.derived``, never stored) until ``answer`` or ``forget`` change the answers or a
+new answers dict replaces them. What is shared between conversations is only what typed text
+cannot reach (progress per route and question).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flows import consistency, render
+from flows.question import Invalid, Question
+from flows.referral_questions import PARTS, QUESTIONS, part_of
+from flows.route import OnRoute, route_chart
+from flows.state import REGISTRATION, DialogueState
+
+BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
+CHART = route_chart(QUESTIONS)
+"""The route chart of the catalogue, declared once."""
+CONDITIONS = CHART.conditions
+"""Which questions are on the route, remembered per set of the answers the conditions read."""
+IN_PART: dict[int, tuple[Question, ...]] = {
+    number: tuple(q for q in QUESTIONS if part_of(q)[0] == number) for number in range(1, len(PARTS) + 1)
+}
+"""The questions of each part of the form, in order (progress counts within a part)."""
+INDEX: dict[str, int] = {q.id: n for n, q in enumerate(QUESTIONS)}
+
+
+class Standing:
+    """The answers of one state at one revision and what they imply, each part derived on first use."""
+
+    __slots__ = ("answers", "revision", "on_route", "_checked", "_broken", "_progress", "_items", "_unanswered")
+
+    def __init__(self, answers: dict[str, dict[str, Any]], revision: int) -> None:
+        self.answers = answers
+        """The answers dict it was derived from (kept: its identity tells a replaced dict)."""
+        self.revision = revision
+        self.on_route: OnRoute = CONDITIONS.of(answers)
+        self._checked: dict[str, Any] | None = None
+        self._broken: tuple[date, list[tuple[consistency.Rule, Invalid]]] | None = None
+        self._progress: dict[str, render.Progress] = {}
+        self._items: tuple[tuple[Question, Any], ...] | None = None
+        self._unanswered: str | None = None
+
+    def broken(self, today: date) -> list[tuple[consistency.Rule, Invalid]]:
+        """The rules between answers that the answers break (``consistency.broken``) on ``today``:
+        read only."""
+        known = self._broken
+        if known is None or known[0] != today:
+            if self._checked is None:
+                answers = self.answers
+                self._checked = {qid: answers[qid]["value"] for qid in consistency.FIELDS if qid in answers}
+            known = self._broken = (today, consistency.broken(self._checked, today, BY_ID, self.on_route.may_apply))
+        return known[1]
+
+    def items(self) -> tuple[tuple[Question, Any], ...]:
+        """(question, value) of the answers on the route, in the form's order: the summary."""
+        if self._items is None:
+            answers = self.answers
+            self._items = tuple((BY_ID[qid], answers[qid]["value"]) for qid in self.on_route.order if qid in answers)
+        return self._items
+
+    def first_unanswered(self) -> str | None:
+        """The first question on the route without an answer (None: the summary comes next)."""
+        if self._unanswered is None:
+            answers = self.answers
+            self._unanswered = next((qid for qid in self.on_route.order if qid not in answers), "")
+        return self._unanswered or None
+
+    def progress(self, question: Question) -> render.Progress:
+        """The question's part of the form and its place in that part, on the route as it stands
+        (not counting what registration answered). A question asked again off the route as it
+        stands (a doubtful date of birth while consent is unanswered) is counted among the
+        questions of its part that may still come (``Question.may_apply``)."""
+        found = self._progress.get(question.id)
+        if found is None:
+            part, name = part_of(question)
+            answers = self.answers
+            shown = [qid for qid in _counted(question, self.on_route)
+                     if qid not in answers or answers[qid].get("source") != REGISTRATION]
+            place = shown.index(question.id) + 1 if question.id in shown else len(shown)
+            found = self._progress[question.id] = render.Progress(name, part, len(PARTS), place, len(shown))
+        return found
+
+
+def of(state: DialogueState) -> Standing:
+    """The standing of ``state``'s answers as they are now: the one kept with the state while its
+    answers are unchanged (``DialogueState.revision``, and the same answers dict), else a new one."""
+    known = state.derived
+    if known is not None and known.answers is state.answers and known.revision == state.revision:
+        return known
+    known = state.derived = Standing(state.answers, state.revision)
+    return known
+
+
+_COUNTED: dict[tuple[str, OnRoute], tuple[str, ...]] = {}
+
+
+def _counted(question: Question, on_route: OnRoute) -> tuple[str, ...]:
+    """The questions of ``question``'s part that progress counts, before leaving out those
+    registration answered: remembered per question and route (few routes are ever taken)."""
+    key = (question.id, on_route)
+    found = _COUNTED.get(key)
+    if found is None:
+        applies, may_apply = on_route.applies, on_route.may_apply
+        asked = question.id in applies
+        found = tuple(
+            q.id
+            for q in IN_PART[part_of(question)[0]]
+            if q.id in applies or q is question or (not asked and q.id in may_apply)
+        )
+        if len(_COUNTED) >= CONDITIONS.LIMIT:
+            _COUNTED.clear()
+        _COUNTED[key] = found
+    return found
