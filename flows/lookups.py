@@ -415,7 +415,9 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
 
     _, owners = _index(list_name, language)
     typed = query.split()
-    similar, ratios = _resembling(list_name, typed, language)
+    # one word typed: its best word in a key scores SUGGEST_SCORE or more (that is how the key is
+    # found), so the words below that change no word score and need not be collected
+    similar, ratios = _resembling(list_name, typed, language, SUGGEST_SCORE if len(typed) == 1 else 50)
     holders = _word_holders(list_name, language)
     distinct, places, one_word = _whole_keys(list_name, language)
     whole: dict[int, float] = {}
@@ -531,14 +533,14 @@ def _vocabulary(list_name: str, language: str) -> tuple[str, ...]:
 def _similar_words(list_name: str, typed: list[str], language: str) -> dict[str, dict[str, float]]:
     """For each typed word, the list's words that resemble it (fuzz.ratio), or that it starts
     (scored PREFIX_WORD_SCORE at least: "salv" of "salvation")."""
-    return _resembling(list_name, typed, language)[0]
+    return _resembling(list_name, typed, language, 50)[0]
 
 
 def _resembling(
-    list_name: str, typed: list[str], language: str
+    list_name: str, typed: list[str], language: str, least: float
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    """``_similar_words``, and for each typed word the list's words with their fuzz.ratio alone
-    (at least 50)."""
+    """``_similar_words`` with the words whose fuzz.ratio is at least ``least``, and for each typed
+    word those words with their fuzz.ratio alone."""
     from rapidfuzz import fuzz, process
 
     vocabulary = _vocabulary(list_name, language)
@@ -549,7 +551,7 @@ def _resembling(
         ratios[word] = {
             vocabulary[index]: score
             for _, score, index in process.extract(
-                word, vocabulary, scorer=fuzz.ratio, limit=None, score_cutoff=50
+                word, vocabulary, scorer=fuzz.ratio, limit=None, score_cutoff=least
             )
         }
         found = dict(ratios[word])
