@@ -37,11 +37,11 @@ class Standing:
 
     __slots__ = ("answers", "revision", "on_route", "_checked", "_broken", "_progress", "_items", "_unanswered")
 
-    def __init__(self, answers: dict[str, dict[str, Any]], revision: int) -> None:
+    def __init__(self, answers: dict[str, dict[str, Any]], revision: int, on_route: OnRoute | None = None) -> None:
         self.answers = answers
         """The answers dict it was derived from (kept: its identity tells a replaced dict)."""
         self.revision = revision
-        self.on_route: OnRoute = CONDITIONS.of(answers)
+        self.on_route: OnRoute = on_route or CONDITIONS.of(answers)
         self._checked: dict[str, Any] | None = None
         self._broken: tuple[date, list[tuple[consistency.Rule, Invalid]]] | None = None
         self._progress: dict[str, render.Progress] = {}
@@ -93,10 +93,17 @@ def of(state: DialogueState) -> Standing:
     """The standing of ``state``'s answers as they are now: the one kept with the state while its
     answers are unchanged (``DialogueState.revision``, and the same answers dict), else a new one."""
     known = state.derived
-    if known is not None and known.answers is state.answers and known.revision == state.revision:
-        return known
-    known = state.derived = Standing(state.answers, state.revision)
+    if known is None or known.answers is not state.answers:
+        known = state.derived = Standing(state.answers, state.revision)
+    elif known.revision != state.revision:
+        # one answer that no route condition reads leaves the route as it was
+        same_route = known.revision + 1 == state.revision and state.answered in ANSWERS_NOT_ROUTING
+        known = state.derived = Standing(state.answers, state.revision, known.on_route if same_route else None)
     return known
+
+
+ANSWERS_NOT_ROUTING = frozenset(BY_ID) - set(CONDITIONS.value_fields) - set(CONDITIONS.given_fields)
+"""The questions whose answer no route condition reads."""
 
 
 _COUNTED: dict[tuple[str, OnRoute], tuple[str, ...]] = {}
