@@ -419,13 +419,15 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
     # found), so the words below that change no word score and need not be collected
     similar, ratios = _resembling(list_name, typed, language, SUGGEST_SCORE if len(typed) == 1 else 50)
     holders = _word_holders(list_name, language)
-    distinct, places, one_word = _whole_keys(list_name, language)
     whole: dict[int, float] = {}
     if len(typed) == 1:  # a one-word key is one of the list's words: its ratio is known already
+        one_word = _one_word_keys(list_name, language)
         for word, score in ratios[query].items():
-            if score >= SUGGEST_SCORE:
-                whole.update(dict.fromkeys(one_word.get(word, ()), score))
-        distinct, places = distinct[len(one_word):], places[len(one_word):]
+            if score >= SUGGEST_SCORE and word in one_word:
+                whole.update(dict.fromkeys(one_word[word], score))
+        distinct, places = _whole_keys(list_name, language, True)
+    else:
+        distinct, places = _whole_keys(list_name, language, False)
     for _, score, index in process.extract(query, distinct, scorer=fuzz.ratio, limit=None,
                                            score_cutoff=SUGGEST_SCORE):
         whole.update(dict.fromkeys(places[index], score))
@@ -438,13 +440,19 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
     }
     scores: dict[str, float] = {}
     words = _key_words(list_name, language)
+    # one distinctive word typed, and a one-word key found by it: its word score is that word's
+    one_word_score = similar[query] if len(typed) == 1 and query not in GENERIC_WORDS else None
     for position in whole.keys() | by_words:
         entry = owners[position]
         if entry in excluded:
             continue
         score = whole.get(position, 0.0)
         if position in by_words:
-            score = max(score, _word_score(typed, words[position], similar))
+            key_words = words[position]
+            if one_word_score is not None and len(key_words) == 1:
+                score = max(score, one_word_score[key_words[0]])
+            else:
+                score = max(score, _word_score(typed, key_words, similar))
         if score >= SUGGEST_SCORE and score > scores.get(entry, 0.0):
             scores[entry] = score
     tiebreak: dict[str, float] = {}  # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0),
@@ -511,17 +519,28 @@ def _word_holders(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
 
 
 @cache
-def _whole_keys(list_name: str, language: str) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...], dict[str, tuple[int, ...]]]:
-    """The distinct keys of ``_index``, one-word keys first, with the positions of each, and the
-    one-word keys (word -> positions): each key is compared with what was typed once, and a
-    one-word key not at all when one word was typed (``_resembling`` has compared it)."""
+def _places(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
+    """Each distinct key of ``_index`` -> its positions."""
     keys, _ = _index(list_name, language)
     found: dict[str, list[int]] = {}
     for position, key in enumerate(keys):
         found.setdefault(key, []).append(position)
-    ordered = sorted(found, key=lambda key: " " in key)
-    one_word = {key: tuple(found[key]) for key in ordered if " " not in key}
-    return tuple(ordered), tuple(tuple(found[key]) for key in ordered), one_word
+    return {key: tuple(positions) for key, positions in found.items()}
+
+
+@cache
+def _whole_keys(list_name: str, language: str, several_words: bool) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+    """The distinct keys of ``_index`` (only those of several words if ``several_words``) and the
+    positions of each: each key is compared with what was typed once, and a one-word key not at
+    all when one word was typed (``_resembling`` has compared it)."""
+    places = {key: found for key, found in _places(list_name, language).items() if " " in key or not several_words}
+    return tuple(places), tuple(places.values())
+
+
+@cache
+def _one_word_keys(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
+    """The keys of one word -> their positions in ``_index``."""
+    return {key: found for key, found in _places(list_name, language).items() if " " not in key}
 
 
 @cache
@@ -576,7 +595,7 @@ def _word_score(typed: list[str], words: Sequence[str], similar: dict[str, dict[
     each distinctive key word that nothing typed matched ("glasgow" prefers Glasgow to Port
     Glasgow). Generic words are neither required nor penalised, nor enough on their own: "the"
     is not Yorkshire and the Humber."""
-    if all(word in GENERIC_WORDS for word in typed):
+    if GENERIC_WORDS.issuperset(typed):
         return 0.0
     total = 0.0
     counted = 0
@@ -595,7 +614,7 @@ def _word_score(typed: list[str], words: Sequence[str], similar: dict[str, dict[
         used.add(best_word)
     if not counted:
         return 0.0
-    extra = sum(1 for word in words if word not in used and word not in GENERIC_WORDS)
+    extra = len([word for word in words if word not in used and word not in GENERIC_WORDS])
     return total / counted - EXTRA_WORD_PENALTY * extra
 
 
