@@ -405,7 +405,7 @@ def _skip(step: _Step) -> Turn:
 
 def _review(step: _Step) -> Turn:
     if step.state.current != REVIEW:
-        step.messages.append(render.summary(_summary_items(step), step.t))
+        step.messages.append(step.standing().summary(step.t))
         step.say("Reply EDIT and a number to change an answer. Carrying on:")
     return _finish(step)
 
@@ -651,7 +651,7 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
         return Turn(state, step.messages, render.view(question, progress, step.t))
     if state.current == REVIEW:
         if ask:
-            step.messages.append(render.summary(_summary_items(step), step.t))
+            step.messages.append(step.standing().summary(step.t))
             step.say("Reply CONFIRM to send the referral, or EDIT and a number to change an answer.")
         return Turn(state, step.messages, _summary_view(step))
     return Turn(state, step.messages, None, done=state.current in (SUBMITTED, CANCELLED))

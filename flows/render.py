@@ -168,10 +168,12 @@ def day_first(iso: str) -> str:
     return "/".join(str(int(part)) for part in reversed(iso.split("-")))
 
 
-def summary(items: Sequence[tuple[Question, Any]], t: Translator) -> str:
-    """Numbered answers so far; the numbers are what EDIT n takes."""
-    lines = [tr(t, "Your answers:")]
-    for number, (question, value) in enumerate(items, start=1):
-        words = wording(question, t)
-        lines.append(f"{number} {words.summary}: {_display(question, words.labels, value, t, SUMMARY_WIDTH)}")
-    return "\n".join(lines)
+def summary_line(question: Question, value: Any, t: Translator) -> str:
+    """One answer as the summary lists it, without its number."""
+    words = wording(question, t)
+    return f"{words.summary}: {_display(question, words.labels, value, t, SUMMARY_WIDTH)}"
+
+
+def summary(lines: Sequence[str], t: Translator) -> str:
+    """The answers so far (``summary_line`` each), numbered: the numbers are what EDIT n takes."""
+    return "\n".join([tr(t, "Your answers:"), *(f"{number} {line}" for number, line in enumerate(lines, start=1))])

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from flows import consistency, render
+from flows.i18n import Translator
 from flows.question import Invalid, Question
 from flows.referral_questions import PARTS, QUESTIONS, part_of
 from flows.route import OnRoute, route_chart
@@ -35,13 +36,18 @@ INDEX: dict[str, int] = {q.id: n for n, q in enumerate(QUESTIONS)}
 class Standing:
     """The answers of one state at one revision and what they imply, each part derived on first use."""
 
-    __slots__ = ("answers", "revision", "on_route", "_checked", "_broken", "_progress", "_items", "_unanswered")
+    __slots__ = ("answers", "revision", "on_route", "_checked", "_broken", "_progress", "_items", "_unanswered",
+                 "_lines")
 
-    def __init__(self, answers: dict[str, dict[str, Any]], revision: int, on_route: OnRoute | None = None) -> None:
+    def __init__(self, answers: dict[str, dict[str, Any]], revision: int, on_route: OnRoute | None = None,
+                 lines: dict[tuple[str, int], tuple[dict[str, Any], Translator, str]] | None = None) -> None:
         self.answers = answers
         """The answers dict it was derived from (kept: its identity tells a replaced dict)."""
         self.revision = revision
         self.on_route: OnRoute = on_route or CONDITIONS.of(answers)
+        self._lines = {} if lines is None else lines
+        """(question id, translator id) -> (the answer's record, the translator, its summary line),
+        handed on from one revision to the next: a record is replaced when its answer changes."""
         self._checked: dict[str, Any] | None = None
         self._broken: tuple[date, list[tuple[consistency.Rule, Invalid]]] | None = None
         self._progress: dict[str, render.Progress] = {}
@@ -65,6 +71,19 @@ class Standing:
             answers = self.answers
             self._items = tuple((BY_ID[qid], answers[qid]["value"]) for qid in self.on_route.order if qid in answers)
         return self._items
+
+    def summary(self, t: Translator) -> str:
+        """The summary of the answers on the route (``render.summary``), each answer's line made
+        once per translator while that answer stands."""
+        lines = self._lines
+        shown = []
+        for question, value in self.items():
+            record = self.answers[question.id]
+            known = lines.get((question.id, id(t)))
+            if known is None or known[0] is not record or known[1] is not t:
+                known = lines[(question.id, id(t))] = (record, t, render.summary_line(question, value, t))
+            shown.append(known[2])
+        return render.summary(shown, t)
 
     def first_unanswered(self) -> str | None:
         """The first question on the route without an answer (None: the summary comes next)."""
@@ -98,7 +117,8 @@ def of(state: DialogueState) -> Standing:
     elif known.revision != state.revision:
         # one answer that no route condition reads leaves the route as it was
         same_route = known.revision + 1 == state.revision and state.answered in ANSWERS_NOT_ROUTING
-        known = state.derived = Standing(state.answers, state.revision, known.on_route if same_route else None)
+        known = state.derived = Standing(state.answers, state.revision, known.on_route if same_route else None,
+                                         known._lines)
     return known
 
 
