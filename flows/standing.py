@@ -40,14 +40,14 @@ class Standing:
                  "_lines")
 
     def __init__(self, answers: dict[str, dict[str, Any]], revision: int, on_route: OnRoute | None = None,
-                 lines: dict[tuple[str, int], tuple[dict[str, Any], Translator, str]] | None = None) -> None:
+                 lines: dict[str, tuple[dict[str, Any], Translator, str]] | None = None) -> None:
         self.answers = answers
         """The answers dict it was derived from (kept: its identity tells a replaced dict)."""
         self.revision = revision
         self.on_route: OnRoute = on_route or CONDITIONS.of(answers)
         self._lines = {} if lines is None else lines
-        """(question id, translator id) -> (the answer's record, the translator, its summary line),
-        handed on from one revision to the next: a record is replaced when its answer changes."""
+        """Question id -> (the answer's record, the translator, its summary line), handed on from one
+        revision to the next: a record is replaced when its answer changes."""
         self._checked: dict[str, Any] | None = None
         self._broken: tuple[date, list[tuple[consistency.Rule, Invalid]]] | None = None
         self._progress: dict[str, render.Progress] = {}
@@ -75,13 +75,13 @@ class Standing:
     def summary(self, t: Translator) -> str:
         """The summary of the answers on the route (``render.summary``), each answer's line made
         once per translator while that answer stands."""
-        lines = self._lines
+        lines, answers = self._lines, self.answers
         shown = []
         for question, value in self.items():
-            record = self.answers[question.id]
-            known = lines.get((question.id, id(t)))
+            record = answers[question.id]
+            known = lines.get(question.id)
             if known is None or known[0] is not record or known[1] is not t:
-                known = lines[(question.id, id(t))] = (record, t, render.summary_line(question, value, t))
+                known = lines[question.id] = (record, t, render.summary_line(question, value, t))
             shown.append(known[2])
         return render.summary(shown, t)
 
