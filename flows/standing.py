@@ -36,11 +36,12 @@ INDEX: dict[str, int] = {q.id: n for n, q in enumerate(QUESTIONS)}
 class Standing:
     """The answers of one state at one revision and what they imply, each part derived on first use."""
 
-    __slots__ = ("answers", "revision", "on_route", "_checked", "_broken", "_progress", "_items", "_unanswered",
+    __slots__ = ("answers", "revision", "on_route", "_checked", "_broken", "_registered", "_items", "_unanswered",
                  "_lines")
 
     def __init__(self, answers: dict[str, dict[str, Any]], revision: int, on_route: OnRoute | None = None,
-                 lines: dict[str, tuple[dict[str, Any], Translator, str]] | None = None) -> None:
+                 lines: dict[str, tuple[dict[str, Any], Translator, str]] | None = None,
+                 registered: frozenset[str] | None = None) -> None:
         self.answers = answers
         """The answers dict it was derived from (kept: its identity tells a replaced dict)."""
         self.revision = revision
@@ -48,11 +49,27 @@ class Standing:
         self._lines = {} if lines is None else lines
         """Question id -> (the answer's record, the translator, its summary line), handed on from one
         revision to the next: a record is replaced when its answer changes."""
+        self._registered = registered
         self._checked: dict[str, Any] | None = None
         self._broken: tuple[date, list[tuple[consistency.Rule, Invalid]]] | None = None
-        self._progress: dict[str, render.Progress] = {}
         self._items: tuple[tuple[Question, Any], ...] | None = None
         self._unanswered: str | None = None
+
+    def after(self, answered: str, revision: int) -> Standing:
+        """The standing once ``answered`` has been answered (the answers dict holds it already):
+        what one answer cannot have changed is handed on, the rest derived afresh."""
+        on_route = self.on_route if answered in ANSWERS_NOT_ROUTING else None
+        registered = self._registered
+        if registered is not None and (self.answers[answered]["source"] == REGISTRATION) != (answered in registered):
+            registered = registered ^ {answered}
+        return Standing(self.answers, revision, on_route, self._lines, registered)
+
+    def registered(self) -> frozenset[str]:
+        """The questions registration answered (progress does not count them)."""
+        if self._registered is None:
+            self._registered = frozenset(qid for qid, record in self.answers.items()
+                                         if record.get("source") == REGISTRATION)
+        return self._registered
 
     def broken(self, today: date) -> list[tuple[consistency.Rule, Invalid]]:
         """The rules between answers that the answers break (``consistency.broken``) on ``today``:
@@ -97,14 +114,19 @@ class Standing:
         (not counting what registration answered). A question asked again off the route as it
         stands (a doubtful date of birth while consent is unanswered) is counted among the
         questions of its part that may still come (``Question.may_apply``)."""
-        found = self._progress.get(question.id)
+        key = (question.id, self.on_route, self.registered())
+        found = _PROGRESS.get(key)
         if found is None:
             part, name = part_of(question)
-            answers = self.answers
-            shown = [qid for qid in _counted(question, self.on_route)
-                     if qid not in answers or answers[qid].get("source") != REGISTRATION]
+            on_route, registered = self.on_route, key[2]
+            asked = question.id in on_route.applies
+            shown = [q.id for q in IN_PART[part]
+                     if (q.id in on_route.applies or q is question or (not asked and q.id in on_route.may_apply))
+                     and q.id not in registered]
             place = shown.index(question.id) + 1 if question.id in shown else len(shown)
-            found = self._progress[question.id] = render.Progress(name, part, len(PARTS), place, len(shown))
+            if len(_PROGRESS) >= CONDITIONS.LIMIT:
+                _PROGRESS.clear()
+            found = _PROGRESS[key] = render.Progress(name, part, len(PARTS), place, len(shown))
         return found
 
 
@@ -114,11 +136,10 @@ def of(state: DialogueState) -> Standing:
     known = state.derived
     if known is None or known.answers is not state.answers:
         known = state.derived = Standing(state.answers, state.revision)
+    elif known.revision + 1 == state.revision and state.answered:
+        known = state.derived = known.after(state.answered, state.revision)
     elif known.revision != state.revision:
-        # one answer that no route condition reads leaves the route as it was
-        same_route = known.revision + 1 == state.revision and state.answered in ANSWERS_NOT_ROUTING
-        known = state.derived = Standing(state.answers, state.revision, known.on_route if same_route else None,
-                                         known._lines)
+        known = state.derived = Standing(state.answers, state.revision, lines=known._lines)
     return known
 
 
@@ -126,23 +147,6 @@ ANSWERS_NOT_ROUTING = frozenset(BY_ID) - set(CONDITIONS.value_fields) - set(COND
 """The questions whose answer no route condition reads."""
 
 
-_COUNTED: dict[tuple[str, OnRoute], tuple[str, ...]] = {}
-
-
-def _counted(question: Question, on_route: OnRoute) -> tuple[str, ...]:
-    """The questions of ``question``'s part that progress counts, before leaving out those
-    registration answered: remembered per question and route (few routes are ever taken)."""
-    key = (question.id, on_route)
-    found = _COUNTED.get(key)
-    if found is None:
-        applies, may_apply = on_route.applies, on_route.may_apply
-        asked = question.id in applies
-        found = tuple(
-            q.id
-            for q in IN_PART[part_of(question)[0]]
-            if q.id in applies or q is question or (not asked and q.id in may_apply)
-        )
-        if len(_COUNTED) >= CONDITIONS.LIMIT:
-            _COUNTED.clear()
-        _COUNTED[key] = found
-    return found
+_PROGRESS: dict[tuple[str, OnRoute, frozenset[str]], render.Progress] = {}
+"""Progress per question, route and set of questions registration answered (few of each are ever
+seen; nothing typed is in a key)."""
