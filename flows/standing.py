@@ -58,11 +58,17 @@ class Standing:
     def after(self, answered: str, revision: int) -> Standing:
         """The standing once ``answered`` has been answered (the answers dict holds it already):
         what one answer cannot have changed is handed on, the rest derived afresh."""
-        on_route = self.on_route if answered in ANSWERS_NOT_ROUTING else None
+        same_route = answered in ANSWERS_NOT_ROUTING
         registered = self._registered
         if registered is not None and (self.answers[answered]["source"] == REGISTRATION) != (answered in registered):
             registered = registered ^ {answered}
-        return Standing(self.answers, revision, on_route, self._lines, registered)
+        found = Standing(self.answers, revision, self.on_route if same_route else None, self._lines, registered)
+        if same_route:
+            if answered not in consistency.FIELDS:  # the rules read the same answers on the same route
+                found._checked, found._broken = self._checked, self._broken
+            if self._unanswered is not None and self._unanswered != answered:
+                found._unanswered = self._unanswered  # still unanswered, and all before it answered
+        return found
 
     def registered(self) -> frozenset[str]:
         """The questions registration answered (progress does not count them)."""
