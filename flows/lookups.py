@@ -455,21 +455,30 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
                 score = max(score, _word_score(typed, key_words, similar))
         if score >= SUGGEST_SCORE and score > scores.get(entry, 0.0):
             scores[entry] = score
-    tiebreak: dict[str, float] = {}  # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0),
-    keys_of = _entry_keys(list_name, language)  # needed only to order entries of equal score
-    for entry in _sharing_a_score(scores):
-        closest = process.extractOne(query, keys_of[entry], scorer=fuzz.ratio, score_cutoff=SUGGEST_SCORE / 2)
-        tiebreak[entry] = 0.0 if closest is None else closest[1]
+    # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0), needed only to order
+    # entries of equal score: the best of its keys in ``whole`` when it has one (the others
+    # score less than SUGGEST_SCORE), else the best of all its keys
+    tiebreak: dict[str, float] = {}
+    tied = _sharing_a_score(scores)
+    if tied:
+        for position, score in whole.items():
+            entry = owners[position]
+            if entry in tied and score > tiebreak.get(entry, 0.0):
+                tiebreak[entry] = score
+        keys_of = _entry_keys(list_name, language)
+        for entry in tied - tiebreak.keys():
+            closest = process.extractOne(query, keys_of[entry], scorer=fuzz.ratio, score_cutoff=SUGGEST_SCORE / 2)
+            tiebreak[entry] = 0.0 if closest is None else closest[1]
     order = _order(list_name, language)
     return sorted(scores.items(), key=lambda item: (-item[1], -tiebreak.get(item[0], 0.0), order[item[0]]))
 
 
-def _sharing_a_score(scores: dict[str, float]) -> list[str]:
+def _sharing_a_score(scores: dict[str, float]) -> set[str]:
     """The entries whose score another entry has too."""
     seen: dict[float, int] = {}
     for score in scores.values():
         seen[score] = seen.get(score, 0) + 1
-    return [entry for entry, score in scores.items() if seen[score] > 1]
+    return {entry for entry, score in scores.items() if seen[score] > 1}
 
 
 @cache
