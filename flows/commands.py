@@ -98,11 +98,17 @@ def says(text: str, t: Translator, *msgids: str) -> bool:
     return key(text) in spellings(msgids, t)
 
 
+class _Forms(dict[str, Command]):
+    """Reduced form -> command, and the length of the longest form of EXPLAIN."""
+
+    longest_explain = 0
+
+
 @lru_cache(maxsize=32)
-def _forms(t: Translator, language: str) -> dict[str, Command]:
+def _forms(t: Translator, language: str) -> _Forms:
     """Every reduced form of every command in English and in ``language`` (translated by ``t``):
     the catalogue's words, the page's button labels and the other common words."""
-    forms: dict[str, Command] = {}
+    forms = _Forms()
     for command in Command:
         msgids = (*WORDS.get(command, ()), *LABELS.get(command, ()))
         written = [
@@ -114,6 +120,7 @@ def _forms(t: Translator, language: str) -> dict[str, Command]:
         for word in written:
             for form in _variants(key(word)):
                 forms.setdefault(form, command)
+    forms.longest_explain = max((len(form) for form, command in forms.items() if command is Command.EXPLAIN), default=0)
     return forms
 
 
@@ -145,11 +152,14 @@ def _recognised(typed: str, t: Translator, language: str) -> Typed | None:
     return _look_up(typed, forms) or _explain_named(typed, forms)
 
 
-def _explain_named(typed: str, forms: dict[str, Command]) -> Typed | None:
+def _explain_named(typed: str, forms: _Forms) -> Typed | None:
     """EXPLAIN and a language's name ("EXPLAIN Tigrinya", "explain ትግርኛ"), as its number."""
+    longest = forms.longest_explain
     words = typed.split(" ")
     for cut in range(1, len(words)):
         head = " ".join(words[:cut])
+        if len(head) - (cut - 1) - len(ARABIC_ARTICLE) > longest:
+            return None  # every variant of this head and of the longer ones is longer than any form
         if any(forms.get(form) is Command.EXPLAIN for form in _variants(head)):
             number = explain_pick(" ".join(words[cut:]))
             if number is not None:
