@@ -146,12 +146,14 @@ def broken(values: Answers, today: date, by_id: dict[str, Question],
     return [(rule, problem) for rule, problem in found if problem is not None]
 
 
-def refusal(qid: str, value: Any, values: Answers, today: date, by_id: dict[str, Question]) -> Invalid | None:
-    """Why an answer to ``qid`` breaks a rule that asks it (None: it may be stored)."""
+def refusal(qid: str, value: Any, values: Answers, today: date, by_id: dict[str, Question],
+            may_apply: Collection[str] | None = None) -> Invalid | None:
+    """Why an answer to ``qid`` breaks a rule that asks it (None: it may be stored).
+    ``may_apply`` as for ``Rule.broken``, when the answer cannot change it."""
     proposed = {**values, qid: value}
     for rule in RULES:
         if rule.ask == qid:
-            problem = rule.broken(proposed, today, by_id)
+            problem = rule.broken(proposed, today, by_id, may_apply)
             if problem is not None:
                 return problem
     return None

@@ -133,11 +133,27 @@ def _hint(question: Question, t: Translator) -> str:
 
 def prompt(question: Question, progress: Progress, current: Any, t: Translator) -> str:
     """The question with progress, numbered choices and how to answer it."""
-    words = wording(question, t)
-    lines = [progress_line(progress, t) + " " + words.prompt, *words.lines]
-    if current is not None:
-        lines.append(tr(t, "Answer so far: {answer}", answer=display(question, current, t)))
-    return "\n".join(lines)
+    asked = _asked(question, progress, t)
+    if current is None:
+        return asked
+    return asked + "\n" + tr(t, "Answer so far: {answer}", answer=display(question, current, t))
+
+
+_ASKED: dict[tuple[int, Progress, int], tuple[Question, Translator, str]] = {}
+
+
+def _asked(question: Question, progress: Progress, t: Translator) -> str:
+    """The prompt before any answer so far, remembered per question, progress and translator (as
+    ``wording`` remembers the words, by identity)."""
+    key = (id(question), progress, id(t))
+    known = _ASKED.get(key)
+    if known is None:
+        words = wording(question, t)
+        known = (question, t, "\n".join([progress_line(progress, t) + " " + words.prompt, *words.lines]))
+        if len(_ASKED) >= WORDINGS_LIMIT:
+            _ASKED.clear()
+        _ASKED[key] = known
+    return known[2]
 
 
 def display(question: Question, value: Any, t: Translator, width: int | None = None) -> str:

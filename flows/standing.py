@@ -77,16 +77,28 @@ class Standing:
                                          if record.get("source") == REGISTRATION)
         return self._registered
 
+    def checked(self) -> dict[str, Any]:
+        """The values the rules between answers read (``consistency.FIELDS``): read only."""
+        if self._checked is None:
+            answers = self.answers
+            self._checked = {qid: answers[qid]["value"] for qid in consistency.FIELDS if qid in answers}
+        return self._checked
+
     def broken(self, today: date) -> list[tuple[consistency.Rule, Invalid]]:
         """The rules between answers that the answers break (``consistency.broken``) on ``today``:
         read only."""
         known = self._broken
         if known is None or known[0] != today:
-            if self._checked is None:
-                answers = self.answers
-                self._checked = {qid: answers[qid]["value"] for qid in consistency.FIELDS if qid in answers}
-            known = self._broken = (today, consistency.broken(self._checked, today, BY_ID, self.on_route.may_apply))
+            known = self._broken = (today, consistency.broken(self.checked(), today, BY_ID, self.on_route.may_apply))
         return known[1]
+
+    def refusal(self, qid: str, value: Any, today: date) -> Invalid | None:
+        """Why answering ``qid`` with ``value`` breaks a rule that asks it (``consistency.refusal``):
+        an answer no route condition reads leaves the route, and so what may apply, as it is."""
+        if qid in ANSWERS_NOT_ROUTING:
+            return consistency.refusal(qid, value, self.checked(), today, BY_ID, self.on_route.may_apply)
+        values = {key: record["value"] for key, record in self.answers.items()}
+        return consistency.refusal(qid, value, values, today, BY_ID)
 
     def items(self) -> tuple[tuple[Question, Any], ...]:
         """(question, value) of the answers on the route, in the form's order: the summary."""
@@ -96,15 +108,17 @@ class Standing:
         return self._items
 
     def summary(self, t: Translator) -> str:
-        """The summary of the answers on the route (``render.summary``), each answer's line made
-        once per translator while that answer stands."""
-        lines, answers = self._lines, self.answers
+        """The summary of the answers on the route (``render.summary``, the answers of ``items``),
+        each answer's line made once per translator while that answer stands."""
+        lines, get = self._lines, self.answers.get
         shown = []
-        for question, value in self.items():
-            record = answers[question.id]
-            known = lines.get(question.id)
+        for qid in self.on_route.order:
+            record = get(qid)
+            if record is None:
+                continue
+            known = lines.get(qid)
             if known is None or known[0] is not record or known[1] is not t:
-                known = lines[question.id] = (record, t, render.summary_line(question, value, t))
+                known = lines[qid] = (record, t, render.summary_line(BY_ID[qid], record["value"], t))
             shown.append(known[2])
         return render.summary(shown, t)
 
