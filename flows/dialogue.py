@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from flows import consent, consistency, languages
@@ -69,13 +69,7 @@ class _Step:
     """EXPLAIN answered in this turn: the consent question is asked without offering it again."""
 
     def __post_init__(self) -> None:
-        if not self.state.current:
-            self.route  # a new draft starts on the chart's first question  # noqa: B018
-
-    @cached_property
-    def route(self) -> Route:
-        """The chart over this conversation (made when a message first moves it)."""
-        return Route(CHART, self.state, lambda: self.standing().on_route)
+        self.route = Route(CHART, self.state, lambda: self.standing().on_route)
 
     def standing(self) -> Standing:
         """What the answers imply as they are now (``flows.standing``: derived again only when
