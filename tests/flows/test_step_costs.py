@@ -168,6 +168,19 @@ def test_command_words_are_not_reduced_again_for_each_message(monkeypatch: pytes
     assert calls["key"] <= 2, text
 
 
+def test_a_long_answer_is_not_tried_word_by_word_as_explain_and_a_language_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """"EXPLAIN Tigrinya" is looked for only in heads no longer than an EXPLAIN word: a long answer
+    costs a few look-ups, not one per word (and a join of all the words before it)."""
+    long_answer = " ".join(["Offered a restaurant job in London by a man she met online"] * 30)
+    assert commands.recognise("EXPLAIN Tigrinya", ENGLISH) is not None  # the words are reduced once
+    calls = Calls()
+    calls.watch(monkeypatch, commands, "_variants")
+
+    assert commands.recognise(long_answer, ENGLISH) is None
+
+    assert calls["_variants"] <= 3
+
+
 def test_a_typed_name_is_compared_once_with_each_distinct_key_and_word(monkeypatch: pytest.MonkeyPatch) -> None:
     """A one-word typo compared with the list's words and with its keys of several words (a
     one-word key is one of its words), then with the keys of entries that tie: fewer comparisons
