@@ -181,6 +181,33 @@ def test_a_long_answer_is_not_tried_word_by_word_as_explain_and_a_language_name(
     assert calls["_variants"] <= 3
 
 
+def _searched(typed: str, t: Any, language: str) -> commands.Typed | None:
+    """What a message is as every command spelling is searched for it (without the quick refusal
+    by its first word)."""
+    from flows.languages import language_command
+
+    is_language, number = language_command(typed)
+    if is_language:
+        return commands.Typed(commands.Command.LANGUAGE, number)
+    forms = commands._forms(t, language)
+    return commands._look_up(typed, forms) or commands._explain_named(typed, forms)
+
+
+@pytest.mark.parametrize("language", ["en", "cy", "sq", "vi", "ro", "pl", "ar"])
+def test_the_quick_refusal_by_the_first_word_refuses_no_command(language: str) -> None:
+    from flows.languages import LANGUAGE_WORDS, key
+    from tests.flows.test_languages import catalogue
+
+    t = catalogue(language)
+    spellings = [*commands._forms(t, language), *LANGUAGE_WORDS]
+    typed = [text for spelling in spellings
+             for text in (spelling, f"{spelling} 3", f"{spelling}3", f"{spelling} tigrinya", f"3 {spelling}", f"{spelling[:-1]} 2")]
+    typed += ["3 February 1990", "32/2/1990", "1", "Offered a restaurant job in London", "07700 900123", "٣"]
+    for text in typed:
+        reduced = key(text)
+        assert commands.recognise(text, t, language) == (None if not reduced else _searched(reduced, t, language)), text
+
+
 def test_a_typed_name_is_compared_once_with_each_distinct_key_and_word(monkeypatch: pytest.MonkeyPatch) -> None:
     """A one-word typo compared with the list's words and with its keys of several words (a
     one-word key is one of its words), then with the keys of entries that tie: fewer comparisons
