@@ -411,11 +411,11 @@ def _review(step: _Step) -> Turn:
 
 
 def _edit(step: _Step, number: int | None) -> Turn:
-    items = _summary_items(step)
-    if number is None or not 1 <= number <= len(items):
+    answered = step.standing().answered()
+    if number is None or not 1 <= number <= len(answered):
         step.say("Reply EDIT and the number of the answer, e.g. EDIT 3. REVIEW shows the numbers.")
         return _finish(step)
-    step.route.send("edit", field=items[number - 1][0].id)
+    step.route.send("edit", field=answered[number - 1])
     step.state.editing = True
     return _finish(step)
 
@@ -597,10 +597,6 @@ def _language_view(step: _Step) -> render.QuestionView:
 
 
 # -- where the conversation stands ----------------------------------------------------------
-
-
-def _summary_items(step: _Step) -> tuple[tuple[Question, Any], ...]:
-    return step.standing().items()
 
 
 def summary_items(state: DialogueState) -> list[tuple[Question, Any]]:

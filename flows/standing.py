@@ -36,7 +36,7 @@ INDEX: dict[str, int] = {q.id: n for n, q in enumerate(QUESTIONS)}
 class Standing:
     """The answers of one state at one revision and what they imply, each part derived on first use."""
 
-    __slots__ = ("answers", "revision", "on_route", "_checked", "_broken", "_registered", "_items", "_unanswered",
+    __slots__ = ("answers", "revision", "on_route", "_checked", "_broken", "_registered", "_answered", "_unanswered",
                  "_lines")
 
     def __init__(self, answers: dict[str, dict[str, Any]], revision: int, on_route: OnRoute | None = None,
@@ -52,7 +52,7 @@ class Standing:
         self._registered = registered
         self._checked: dict[str, Any] | None = None
         self._broken: tuple[date, list[tuple[consistency.Rule, Invalid]]] | None = None
-        self._items: tuple[tuple[Question, Any], ...] | None = None
+        self._answered: tuple[str, ...] | None = None
         self._unanswered: str | None = None
 
     def after(self, answered: str, revision: int) -> Standing:
@@ -68,6 +68,8 @@ class Standing:
                 found._checked, found._broken = self._checked, self._broken
             if self._unanswered is not None and self._unanswered != answered:
                 found._unanswered = self._unanswered  # still unanswered, and all before it answered
+            if self._answered is not None and answered in self._answered:
+                found._answered = self._answered  # answered again: the same questions are answered
         return found
 
     def registered(self) -> frozenset[str]:
@@ -100,22 +102,25 @@ class Standing:
         values = {key: record["value"] for key, record in self.answers.items()}
         return consistency.refusal(qid, value, values, today, BY_ID)
 
-    def items(self) -> tuple[tuple[Question, Any], ...]:
-        """(question, value) of the answers on the route, in the form's order: the summary."""
-        if self._items is None:
+    def answered(self) -> tuple[str, ...]:
+        """The questions on the route with an answer, in the form's order: what EDIT n numbers."""
+        if self._answered is None:
             answers = self.answers
-            self._items = tuple((BY_ID[qid], answers[qid]["value"]) for qid in self.on_route.order if qid in answers)
-        return self._items
+            self._answered = tuple(qid for qid in self.on_route.order if qid in answers)
+        return self._answered
+
+    def items(self) -> tuple[tuple[Question, Any], ...]:
+        """(question, value) of the answered questions on the route, in the form's order."""
+        answers = self.answers
+        return tuple((BY_ID[qid], answers[qid]["value"]) for qid in self.answered())
 
     def summary(self, t: Translator) -> str:
-        """The summary of the answers on the route (``render.summary``, the answers of ``items``),
+        """The summary of the answers on the route (``render.summary``, numbered as ``answered``),
         each answer's line made once per translator while that answer stands."""
-        lines, get = self._lines, self.answers.get
+        lines, answers = self._lines, self.answers
         shown = []
-        for qid in self.on_route.order:
-            record = get(qid)
-            if record is None:
-                continue
+        for qid in self.answered():
+            record = answers[qid]
             known = lines.get(qid)
             if known is None or known[0] is not record or known[1] is not t:
                 known = lines[qid] = (record, t, render.summary_line(BY_ID[qid], record["value"], t))
