@@ -71,6 +71,7 @@ class Typed:
 
 
 _EDIT = re.compile(r"^(?P<word>.+?)\s*(?P<number>\d+)$", re.UNICODE)
+_TRAILING_NUMBER = re.compile(r"\d+$")
 _SHOWN = re.compile(r"^(?P<word>.*?)(?:\s*(?P<number>\d+))?$", re.UNICODE)
 
 
@@ -98,11 +99,19 @@ def says(text: str, t: Translator, *msgids: str) -> bool:
     return key(text) in spellings(msgids, t)
 
 
+class _Forms(dict[str, Command]):
+    """Reduced form -> command, the length of the longest form of EXPLAIN, and how the forms and
+    the words for LANGUAGE begin (every prefix; "" when one begins with a digit)."""
+
+    longest_explain = 0
+    starts: frozenset[str] = frozenset()
+
+
 @lru_cache(maxsize=32)
-def _forms(t: Translator, language: str) -> dict[str, Command]:
+def _forms(t: Translator, language: str) -> _Forms:
     """Every reduced form of every command in English and in ``language`` (translated by ``t``):
     the catalogue's words, the page's button labels and the other common words."""
-    forms: dict[str, Command] = {}
+    forms = _Forms()
     for command in Command:
         msgids = (*WORDS.get(command, ()), *LABELS.get(command, ()))
         written = [
@@ -114,6 +123,10 @@ def _forms(t: Translator, language: str) -> dict[str, Command]:
         for word in written:
             for form in _variants(key(word)):
                 forms.setdefault(form, command)
+    forms.longest_explain = max((len(form) for form, command in forms.items() if command is Command.EXPLAIN), default=0)
+    words = [*forms, *LANGUAGE_WORDS]
+    forms.starts = frozenset(word[:end] for word in words for end in range(1, len(word) + 1)) | (
+        {""} if any(word[:1].isdecimal() for word in words) else set())
     return forms
 
 
@@ -138,18 +151,26 @@ def _recognised(typed: str, t: Translator, language: str) -> Typed | None:
             return Typed(Command.LANGUAGE)
         command = _forms(t, language).get(typed)
         return None if command is None else Typed(command)
+    forms = _forms(t, language)
+    if not typed.startswith(ARABIC_ARTICLE) and _TRAILING_NUMBER.sub("", typed.split(" ", 1)[0]) not in forms.starts:
+        # every word and head tried below (and its spelling without spaces) begins with the first
+        # word typed, less a number it ends with: a date, a number or a sentence is no command
+        return None
     is_language, language_number = language_command(typed)
     if is_language:  # LANGUAGE works in all seven languages, whatever the dialogue's language
         return Typed(Command.LANGUAGE, language_number)
-    forms = _forms(t, language)
     return _look_up(typed, forms) or _explain_named(typed, forms)
 
 
-def _explain_named(typed: str, forms: dict[str, Command]) -> Typed | None:
+
+def _explain_named(typed: str, forms: _Forms) -> Typed | None:
     """EXPLAIN and a language's name ("EXPLAIN Tigrinya", "explain ትግርኛ"), as its number."""
+    longest = forms.longest_explain
     words = typed.split(" ")
     for cut in range(1, len(words)):
         head = " ".join(words[:cut])
+        if len(head) - (cut - 1) - len(ARABIC_ARTICLE) > longest:
+            return None  # every variant of this head and of the longer ones is longer than any form
         if any(forms.get(form) is Command.EXPLAIN for form in _variants(head)):
             number = explain_pick(" ".join(words[cut:]))
             if number is not None:

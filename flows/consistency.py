@@ -112,11 +112,11 @@ class Rule:
         for field in self.fields:
             if values.get(field) is None:
                 return None
-        if may_apply is not None:
-            if not all(f in may_apply for f in self.fields):
+        if may_apply is None:
+            may_apply = [field for field in self.fields if by_id[field].may_apply(values)]
+        for field in self.fields:
+            if field not in may_apply:
                 return None
-        elif not all(by_id[f].may_apply(values) for f in self.fields):
-            return None
         return self.check(values, today)
 
 
@@ -142,16 +142,22 @@ ASKED: frozenset[str] = frozenset(rule.ask for rule in RULES)
 def broken(values: Answers, today: date, by_id: dict[str, Question],
            may_apply: Collection[str] | None = None) -> list[tuple[Rule, Invalid]]:
     """Every rule the answers break, in declaration order (``may_apply`` as for ``Rule.broken``)."""
-    found = ((rule, rule.broken(values, today, by_id, may_apply)) for rule in RULES)
-    return [(rule, problem) for rule, problem in found if problem is not None]
+    found = []
+    for rule in RULES:
+        problem = rule.broken(values, today, by_id, may_apply)
+        if problem is not None:
+            found.append((rule, problem))
+    return found
 
 
-def refusal(qid: str, value: Any, values: Answers, today: date, by_id: dict[str, Question]) -> Invalid | None:
-    """Why an answer to ``qid`` breaks a rule that asks it (None: it may be stored)."""
+def refusal(qid: str, value: Any, values: Answers, today: date, by_id: dict[str, Question],
+            may_apply: Collection[str] | None = None) -> Invalid | None:
+    """Why an answer to ``qid`` breaks a rule that asks it (None: it may be stored).
+    ``may_apply`` as for ``Rule.broken``, when the answer cannot change it."""
     proposed = {**values, qid: value}
     for rule in RULES:
         if rule.ask == qid:
-            problem = rule.broken(proposed, today, by_id)
+            problem = rule.broken(proposed, today, by_id, may_apply)
             if problem is not None:
                 return problem
     return None

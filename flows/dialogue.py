@@ -16,26 +16,19 @@ from typing import Any
 from flows import consent, consistency, languages
 from flows import payload as payloads
 from flows import commands, lookups, render, validators
+from flows import standing as standings
 from flows.commands import Command, Typed, recognise
-from flows.i18n import ENGLISH, Catalogues, Translator, catalogue, tr, trn
+from flows.i18n import Catalogues, Translator, catalogue, tr, trn
 from flows.question import N_, YES_NO_CHOICES, Ambiguous, Invalid, Kind, ParseContext, Question
-from flows.referral_questions import PARTS, QUESTIONS, part_of
-from flows.route import CANCELLED, REVIEW, SUBMITTED, OnRoute, Route, route_chart
+from flows.referral_questions import QUESTIONS
+from flows.route import CANCELLED, REVIEW, SUBMITTED, Route
+from flows.standing import CHART, CONDITIONS, IN_PART  # noqa: F401  (the catalogue's tables, read here by callers)
+from flows.standing import BY_ID, INDEX, Standing
 from flows.state import REGISTRATION, DialogueState
 
-BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
-CHART = route_chart(QUESTIONS)
-"""The route chart of the catalogue, declared once."""
-CONDITIONS = CHART.conditions
-"""Which questions are on the route, remembered per set of the answers the conditions read."""
-IN_PART: dict[int, tuple[Question, ...]] = {
-    number: tuple(q for q in QUESTIONS if part_of(q)[0] == number) for number in range(1, len(PARTS) + 1)
-}
-"""The questions of each part of the form, in order (progress counts within a part)."""
 SENT_NRM = N_("NRM referral sent. Reference: {reference}. Quote it in any contact.")
 SENT_DTN = N_("Duty to Notify report sent. Reference: {reference}.")
 """The receipts' first lines (also what a channel answers to a message after the referral was sent)."""
-INDEX: dict[str, int] = {q.id: n for n, q in enumerate(QUESTIONS)}
 RG_TARGET_WORKING_DAYS = 5
 
 ASKED_AGAIN = N_("This answer does not agree with another answer you gave, so it is asked again.")
@@ -62,16 +55,6 @@ class Turn:
     reference: str | None = None
 
 
-@dataclass(frozen=True)
-class _Standing:
-    """What the answers imply, derived once for each change of the answers (a step reads it
-    several times: the route's guards, the rules between answers, progress, the summary)."""
-
-    checked: dict[str, Any]
-    """The values the rules between answers read (``consistency.FIELDS``): read only."""
-    on_route: OnRoute
-
-
 @dataclass
 class _Step:
     """The conversation being handled: its state, the chart over it, and the replies so far."""
@@ -87,22 +70,11 @@ class _Step:
 
     def __post_init__(self) -> None:
         self.route = Route(CHART, self.state, lambda: self.standing().on_route)
-        self._standing: tuple[dict[str, Any], int, _Standing] | None = None
 
-    def standing(self) -> _Standing:
-        """The answers' standing, derived again only when they have changed (``answer`` and
-        ``forget`` count changes; a new answers dict is a change too)."""
-        state = self.state
-        known = self._standing
-        if known is not None and known[0] is state.answers and known[1] == state.revision:
-            return known[2]
-        answers = state.answers
-        standing = _Standing(
-            {qid: answers[qid]["value"] for qid in consistency.FIELDS if qid in answers},
-            CONDITIONS.of(answers),
-        )
-        self._standing = (answers, state.revision, standing)
-        return standing
+    def standing(self) -> Standing:
+        """What the answers imply as they are now (``flows.standing``: derived again only when
+        they have changed)."""
+        return standings.of(self.state)
 
     def translator(self, language: str) -> Translator:
         """The catalogue of ``language`` (this turn's translator when it is the dialogue's)."""
@@ -277,7 +249,7 @@ def _store(step: _Step, question: Question, value: Any, typed: str) -> Turn:
     """Keep a valid answer and move on, unless it breaks a rule that asks this question."""
     problem = None
     if question.id in consistency.ASKED:
-        problem = consistency.refusal(question.id, value, step.state.values(), step.today, BY_ID)
+        problem = step.standing().refusal(question.id, value, step.today)
     if problem is not None:
         step.say(problem.message, **problem.params)
         return _finish(step)
@@ -329,14 +301,10 @@ def _skip_answered(step: _Step) -> None:
 
 
 def _first_unanswered_before(step: _Step) -> str | None:
-    answers = step.state.answers
-    position = INDEX.get(step.state.current, len(QUESTIONS))
-    for qid in step.standing().on_route.order:
-        if INDEX[qid] >= position:
-            return None
-        if qid not in answers:
-            return qid
-    return None
+    first = step.standing().first_unanswered()
+    if first is None or INDEX[first] >= INDEX.get(step.state.current, len(QUESTIONS)):
+        return None
+    return first
 
 
 def _recheck(step: _Step, lead: str = ASKED_AGAIN) -> bool:
@@ -353,8 +321,7 @@ def _recheck(step: _Step, lead: str = ASKED_AGAIN) -> bool:
         return False
     if state.current in state.answers:
         return False  # going back over answered questions: nothing new is asked yet
-    standing = step.standing()
-    failures = consistency.broken(standing.checked, step.today, BY_ID, standing.on_route.may_apply)
+    failures = step.standing().broken(step.today)
     if not failures:
         return False
     if any(state.current in rule.fields for rule, _ in failures):
@@ -438,17 +405,17 @@ def _skip(step: _Step) -> Turn:
 
 def _review(step: _Step) -> Turn:
     if step.state.current != REVIEW:
-        step.messages.append(render.summary(_summary_items(step), step.t))
+        step.messages.append(step.standing().summary(step.t))
         step.say("Reply EDIT and a number to change an answer. Carrying on:")
     return _finish(step)
 
 
 def _edit(step: _Step, number: int | None) -> Turn:
-    items = _summary_items(step)
-    if number is None or not 1 <= number <= len(items):
+    answered = step.standing().answered()
+    if number is None or not 1 <= number <= len(answered):
         step.say("Reply EDIT and the number of the answer, e.g. EDIT 3. REVIEW shows the numbers.")
         return _finish(step)
-    step.route.send("edit", field=items[number - 1][0].id)
+    step.route.send("edit", field=answered[number - 1])
     step.state.editing = True
     return _finish(step)
 
@@ -632,50 +599,15 @@ def _language_view(step: _Step) -> render.QuestionView:
 # -- where the conversation stands ----------------------------------------------------------
 
 
-def _summary_items(step: _Step) -> list[tuple[Question, Any]]:
-    answers = step.state.answers
-    return [(BY_ID[qid], answers[qid]["value"]) for qid in step.standing().on_route.order if qid in answers]
-
-
 def summary_items(state: DialogueState) -> list[tuple[Question, Any]]:
     """The answers on the route, in the form's order: what REVIEW lists and EDIT n numbers
     (``flows.check_answers`` groups them for the web chat)."""
-    return _summary_items(_Step(state, ENGLISH, date.today()))
+    return list(standings.of(state).items())
 
 
 def _progress(step: _Step, question: Question) -> render.Progress:
-    """The question's part of the form and its place in that part, on the route as it stands
-    (not counting what registration answered). A question asked again off the route as it stands
-    (a doubtful date of birth while consent is unanswered) is counted among the questions of its
-    part that may still come (``Question.may_apply``)."""
-    part, name = part_of(question)
-    counted = _counted(question, step.standing().on_route)
-    answers = step.state.answers
-    shown = [qid for qid in counted if qid not in answers or answers[qid].get("source") != REGISTRATION]
-    place = shown.index(question.id) + 1 if question.id in shown else len(shown)
-    return render.Progress(name, part, len(PARTS), place, len(shown))
-
-
-_COUNTED: dict[tuple[str, OnRoute], tuple[str, ...]] = {}
-
-
-def _counted(question: Question, on_route: OnRoute) -> tuple[str, ...]:
-    """The questions of ``question``'s part that progress counts, before leaving out those
-    registration answered: remembered per question and route (few routes are ever taken)."""
-    key = (question.id, on_route)
-    found = _COUNTED.get(key)
-    if found is None:
-        applies, may_apply = on_route.applies, on_route.may_apply
-        asked = question.id in applies
-        found = tuple(
-            q.id
-            for q in IN_PART[part_of(question)[0]]
-            if q.id in applies or q is question or (not asked and q.id in may_apply)
-        )
-        if len(_COUNTED) >= CONDITIONS.LIMIT:
-            _COUNTED.clear()
-        _COUNTED[key] = found
-    return found
+    """Where ``question`` stands in its part of the form (``Standing.progress``)."""
+    return step.standing().progress(question)
 
 
 def _where(step: _Step) -> render.Progress:
@@ -715,7 +647,7 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
         return Turn(state, step.messages, render.view(question, progress, step.t))
     if state.current == REVIEW:
         if ask:
-            step.messages.append(render.summary(_summary_items(step), step.t))
+            step.messages.append(step.standing().summary(step.t))
             step.say("Reply CONFIRM to send the referral, or EDIT and a number to change an answer.")
         return Turn(state, step.messages, _summary_view(step))
     return Turn(state, step.messages, None, done=state.current in (SUBMITTED, CANCELLED))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -412,16 +413,24 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
     """
     from rapidfuzz import fuzz, process  # imported at the first list answer: start-up needs none
 
-    keys, owners = _index(list_name, language)
+    _, owners = _index(list_name, language)
     typed = query.split()
-    whole = {
-        position: score
-        for _, score, position in process.extract(
-            query, keys, scorer=fuzz.ratio, limit=None, score_cutoff=SUGGEST_SCORE
-        )
-    }
-    similar = _similar_words(list_name, typed, language)
+    # one word typed: its best word in a key scores SUGGEST_SCORE or more (that is how the key is
+    # found), so the words below that change no word score and need not be collected
+    similar, ratios = _resembling(list_name, typed, language, SUGGEST_SCORE if len(typed) == 1 else 50)
     holders = _word_holders(list_name, language)
+    whole: dict[int, float] = {}
+    if len(typed) == 1:  # a one-word key is one of the list's words: its ratio is known already
+        one_word = _one_word_keys(list_name, language)
+        for word, score in ratios[query].items():
+            if score >= SUGGEST_SCORE and word in one_word:
+                whole.update(dict.fromkeys(one_word[word], score))
+        distinct, places = _whole_keys(list_name, language, True)
+    else:
+        distinct, places = _whole_keys(list_name, language, False)
+    for _, score, index in process.extract(query, distinct, scorer=fuzz.ratio, limit=None,
+                                           score_cutoff=SUGGEST_SCORE):
+        whole.update(dict.fromkeys(places[index], score))
     by_words = {
         position
         for word in typed
@@ -430,32 +439,63 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
         for position in holders[candidate]
     }
     scores: dict[str, float] = {}
+    words = _key_words(list_name, language)
+    # one distinctive word typed, and a one-word key found by it: its word score is that word's
+    one_word_score = similar[query] if len(typed) == 1 and query not in GENERIC_WORDS else None
     for position in whole.keys() | by_words:
         entry = owners[position]
         if entry in excluded:
             continue
         score = whole.get(position, 0.0)
         if position in by_words:
-            score = max(score, _word_score(typed, keys[position].split(), similar))
+            key_words = words[position]
+            if one_word_score is not None and len(key_words) == 1:
+                score = max(score, one_word_score[key_words[0]])
+            else:
+                score = max(score, _word_score(typed, key_words, similar))
         if score >= SUGGEST_SCORE and score > scores.get(entry, 0.0):
             scores[entry] = score
-    places = _places(list_name, language)
-    tiebreak = {  # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0)
-        entry: max(fuzz.ratio(query, keys[position], score_cutoff=SUGGEST_SCORE / 2) for position in places[entry])
-        for entry in scores
-    }
+    # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0), needed only to order
+    # entries of equal score: the best of its keys in ``whole`` when it has one (the others
+    # score less than SUGGEST_SCORE), else the best of all its keys
+    tiebreak: dict[str, float] = {}
+    tied = _sharing_a_score(scores)
+    if tied:
+        for position, score in whole.items():
+            entry = owners[position]
+            if entry in tied and score > tiebreak.get(entry, 0.0):
+                tiebreak[entry] = score
+        keys_of = _entry_keys(list_name, language)
+        for entry in tied - tiebreak.keys():
+            closest = process.extractOne(query, keys_of[entry], scorer=fuzz.ratio, score_cutoff=SUGGEST_SCORE / 2)
+            tiebreak[entry] = 0.0 if closest is None else closest[1]
     order = _order(list_name, language)
-    return sorted(scores.items(), key=lambda item: (-item[1], -tiebreak[item[0]], order[item[0]]))
+    return sorted(scores.items(), key=lambda item: (-item[1], -tiebreak.get(item[0], 0.0), order[item[0]]))
+
+
+def _sharing_a_score(scores: dict[str, float]) -> set[str]:
+    """The entries whose score another entry has too."""
+    seen: dict[float, int] = {}
+    for score in scores.values():
+        seen[score] = seen.get(score, 0) + 1
+    return {entry for entry, score in scores.items() if seen[score] > 1}
 
 
 @cache
-def _places(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
-    """Each entry -> the positions of its keys in ``_index``."""
-    _, owners = _index(list_name, language)
-    found: dict[str, list[int]] = {}
-    for position, entry in enumerate(owners):
-        found.setdefault(entry, []).append(position)
-    return {entry: tuple(positions) for entry, positions in found.items()}
+def _entry_keys(list_name: str, language: str) -> dict[str, tuple[str, ...]]:
+    """Each entry -> its keys in ``_index``."""
+    keys, owners = _index(list_name, language)
+    found: dict[str, list[str]] = {}
+    for key, entry in zip(keys, owners):
+        found.setdefault(entry, []).append(key)
+    return {entry: tuple(entry_keys) for entry, entry_keys in found.items()}
+
+
+@cache
+def _key_words(list_name: str, language: str) -> tuple[tuple[str, ...], ...]:
+    """The words of each key of ``_index``, in its order."""
+    keys, _ = _index(list_name, language)
+    return tuple(tuple(key.split()) for key in keys)
 
 
 @cache
@@ -487,21 +527,62 @@ def _word_holders(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
     return {word: tuple(positions) for word, positions in holders.items()}
 
 
+@cache
+def _places(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
+    """Each distinct key of ``_index`` -> its positions."""
+    keys, _ = _index(list_name, language)
+    found: dict[str, list[int]] = {}
+    for position, key in enumerate(keys):
+        found.setdefault(key, []).append(position)
+    return {key: tuple(positions) for key, positions in found.items()}
+
+
+@cache
+def _whole_keys(list_name: str, language: str, several_words: bool) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+    """The distinct keys of ``_index`` (only those of several words if ``several_words``) and the
+    positions of each: each key is compared with what was typed once, and a one-word key not at
+    all when one word was typed (``_resembling`` has compared it)."""
+    places = {key: found for key, found in _places(list_name, language).items() if " " in key or not several_words}
+    return tuple(places), tuple(places.values())
+
+
+@cache
+def _one_word_keys(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
+    """The keys of one word -> their positions in ``_index``."""
+    return {key: found for key, found in _places(list_name, language).items() if " " not in key}
+
+
+@cache
+def _vocabulary(list_name: str, language: str) -> tuple[str, ...]:
+    """The distinct words of the list's keys."""
+    return tuple(_word_holders(list_name, language))
+
+
 def _similar_words(list_name: str, typed: list[str], language: str) -> dict[str, dict[str, float]]:
     """For each typed word, the list's words that resemble it (fuzz.ratio), or that it starts
     (scored PREFIX_WORD_SCORE at least: "salv" of "salvation")."""
+    return _resembling(list_name, typed, language, 50)[0]
+
+
+def _resembling(
+    list_name: str, typed: list[str], language: str, least: float
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """``_similar_words`` with the words whose fuzz.ratio is at least ``least``, and for each typed
+    word those words with their fuzz.ratio alone."""
     from rapidfuzz import fuzz, process
 
-    vocabulary = tuple(_word_holders(list_name, language))
+    vocabulary = _vocabulary(list_name, language)
     alphabetical = _alphabetical(list_name, language)
     similar: dict[str, dict[str, float]] = {}
+    ratios: dict[str, dict[str, float]] = {}
     for word in set(typed):
-        found = {
+        ratios[word] = {
             vocabulary[index]: score
             for _, score, index in process.extract(
-                word, vocabulary, scorer=fuzz.ratio, limit=None, score_cutoff=50
+                word, vocabulary, scorer=fuzz.ratio, limit=None, score_cutoff=least
             )
         }
+        found = dict(ratios[word])
         if len(word) >= MIN_FUZZY_LENGTH:
             for candidate in alphabetical[bisect_left(alphabetical, word):]:  # the words it starts
                 if not candidate.startswith(word):
@@ -509,7 +590,7 @@ def _similar_words(list_name: str, typed: list[str], language: str) -> dict[str,
                 if candidate != word:
                     found[candidate] = max(found.get(candidate, 0.0), PREFIX_WORD_SCORE)
         similar[word] = found
-    return similar
+    return similar, ratios
 
 
 @cache
@@ -518,20 +599,21 @@ def _alphabetical(list_name: str, language: str) -> tuple[str, ...]:
     return tuple(sorted(_word_holders(list_name, language)))
 
 
-def _word_score(typed: list[str], words: list[str], similar: dict[str, dict[str, float]]) -> float:
+def _word_score(typed: list[str], words: Sequence[str], similar: dict[str, dict[str, float]]) -> float:
     """How well the typed words are found among the key's words, less EXTRA_WORD_PENALTY for
     each distinctive key word that nothing typed matched ("glasgow" prefers Glasgow to Port
     Glasgow). Generic words are neither required nor penalised, nor enough on their own: "the"
     is not Yorkshire and the Humber."""
-    if all(word in GENERIC_WORDS for word in typed):
+    if GENERIC_WORDS.issuperset(typed):
         return 0.0
     total = 0.0
     counted = 0
     used: set[str] = set()
     for word in typed:
         best, best_word = 0.0, ""
+        resembling = similar[word]
         for candidate in words:
-            score = similar[word].get(candidate, 0.0)
+            score = resembling.get(candidate, 0.0)
             if score > best:
                 best, best_word = score, candidate
         if word in GENERIC_WORDS and best < 80:
@@ -541,7 +623,7 @@ def _word_score(typed: list[str], words: list[str], similar: dict[str, dict[str,
         used.add(best_word)
     if not counted:
         return 0.0
-    extra = sum(1 for word in words if word not in used and word not in GENERIC_WORDS)
+    extra = len([word for word in words if word not in used and word not in GENERIC_WORDS])
     return total / counted - EXTRA_WORD_PENALTY * extra
 
 

@@ -7,6 +7,7 @@ the segment budget can be checked in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from flows.i18n import Translator, tr
@@ -132,11 +133,27 @@ def _hint(question: Question, t: Translator) -> str:
 
 def prompt(question: Question, progress: Progress, current: Any, t: Translator) -> str:
     """The question with progress, numbered choices and how to answer it."""
-    words = wording(question, t)
-    lines = [progress_line(progress, t) + " " + words.prompt, *words.lines]
-    if current is not None:
-        lines.append(tr(t, "Answer so far: {answer}", answer=display(question, current, t)))
-    return "\n".join(lines)
+    asked = _asked(question, progress, t)
+    if current is None:
+        return asked
+    return asked + "\n" + tr(t, "Answer so far: {answer}", answer=display(question, current, t))
+
+
+_ASKED: dict[tuple[int, Progress, int], tuple[Question, Translator, str]] = {}
+
+
+def _asked(question: Question, progress: Progress, t: Translator) -> str:
+    """The prompt before any answer so far, remembered per question, progress and translator (as
+    ``wording`` remembers the words, by identity)."""
+    key = (id(question), progress, id(t))
+    known = _ASKED.get(key)
+    if known is None:
+        words = wording(question, t)
+        known = (question, t, "\n".join([progress_line(progress, t) + " " + words.prompt, *words.lines]))
+        if len(_ASKED) >= WORDINGS_LIMIT:
+            _ASKED.clear()
+        _ASKED[key] = known
+    return known[2]
 
 
 def display(question: Question, value: Any, t: Translator, width: int | None = None) -> str:
@@ -167,10 +184,12 @@ def day_first(iso: str) -> str:
     return "/".join(str(int(part)) for part in reversed(iso.split("-")))
 
 
-def summary(items: list[tuple[Question, Any]], t: Translator) -> str:
-    """Numbered answers so far; the numbers are what EDIT n takes."""
-    lines = [tr(t, "Your answers:")]
-    for number, (question, value) in enumerate(items, start=1):
-        words = wording(question, t)
-        lines.append(f"{number} {words.summary}: {_display(question, words.labels, value, t, SUMMARY_WIDTH)}")
-    return "\n".join(lines)
+def summary_line(question: Question, value: Any, t: Translator) -> str:
+    """One answer as the summary lists it, without its number."""
+    words = wording(question, t)
+    return f"{words.summary}: {_display(question, words.labels, value, t, SUMMARY_WIDTH)}"
+
+
+def summary(lines: Sequence[str], t: Translator) -> str:
+    """The answers so far (``summary_line`` each), numbered: the numbers are what EDIT n takes."""
+    return "\n".join([tr(t, "Your answers:"), *(f"{number} {line}" for number, line in enumerate(lines, start=1))])

@@ -7,7 +7,7 @@ so a dialogue survives any restart; nothing else about a conversation lives in m
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, cast
 
 REGISTRATION = "registration"
 """``source`` of an answer that came from the responder's registration rather than a question."""
@@ -39,6 +39,13 @@ class DialogueState:
     revision = 0
     """Counts the changes made through :meth:`answer` and :meth:`forget` (not a field: never
     stored), so what is derived from the answers can be kept until they change."""
+    derived = cast(Any, None)
+    """What the dialogue derived from the answers at one revision (``flows.standing.Standing``):
+    not a field, so never stored nor compared. Answers change through :meth:`answer` and
+    :meth:`forget` or by assigning a new dict, never by editing a stored record in place."""
+    answered = ""
+    """The field :meth:`answer` changed to make this ``revision`` ("" after :meth:`forget`): what
+    the next derivation needs to look at again (not a field either)."""
 
     def values(self) -> dict[str, Any]:
         """Field id -> value, the form in which route conditions read answers."""
@@ -47,12 +54,14 @@ class DialogueState:
     def answer(self, qid: str, value: Any, typed: str, source: str = "user") -> None:
         self.answers[qid] = {"value": value, "typed": typed, "lang": self.language, "source": source}
         self.revision += 1
+        self.answered = qid
 
     def forget(self, qids: list[str]) -> None:
         """Drop these answers."""
         for qid in qids:
             del self.answers[qid]
         self.revision += 1
+        self.answered = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A copy to store, sharing nothing with the state (``dataclasses.asdict`` gives the same,
