@@ -27,7 +27,7 @@ from backend import intake
 from backend.db import get_for_update, utcnow
 from backend.models import Case, Conversation
 from bot.i18n import translator
-from bot.loaded import persistent
+from backend.loaded import persistent
 from flows import dialogue
 from flows.dialogue import Turn
 from flows.i18n import tr
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 _STATE_FIELDS = tuple(field.name for field in fields(DialogueState))
 _TABLE = Conversation.__table__
 COLUMNS = tuple(_TABLE.c)
-"""Every column of a conversation, for a Core read made into the object by ``bot.loaded``."""
+"""Every column of a conversation, for a Core read made into the object by ``backend.loaded``."""
 _DRAFTS = (select(*COLUMNS)
            .where(_TABLE.c.channel == bindparam("channel"), _TABLE.c.address == bindparam("address"),
                   _TABLE.c.status == "draft")

@@ -50,7 +50,7 @@ from backend.db import session
 from backend.models import Case, ChatReply, Conversation
 from bot import chat_history, engine, resume_codes
 from bot.i18n import translator
-from bot.loaded import persistent
+from backend.loaded import persistent
 from flows.commands import Command, recognise
 from flows.dialogue import MEANT_QUESTION
 from flows.languages import CODES
@@ -70,7 +70,7 @@ _LOCKED = (select(*engine.COLUMNS, null().label("stored"))
            .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
            .with_for_update(of=_CONVERSATIONS))
 """A conversation, locked: its messages are applied one at a time (built once; plain columns,
-made into the object by ``bot.loaded``, which costs less than the ORM's loading)."""
+made into the object by ``backend.loaded``, which costs less than the ORM's loading)."""
 _LOCKED_WITH_REPLY = (
     select(*engine.COLUMNS, _REPLIES.c.reply.label("stored"))
     .select_from(_CONVERSATIONS.outerjoin(_REPLIES, and_(
