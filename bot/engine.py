@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified, set_committed_value
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend import intake
@@ -213,10 +213,10 @@ def write(session: Session, conversation: Conversation) -> None:
                                                         **values})
         if written.rowcount != 1:
             raise StaleDataError("conversation changed since it was loaded")
-        for name, value in {**values, "version": seen + 1}.items():
-            set_committed_value(conversation, name, value)
-        # What the ORM does to an object it has just flushed: nothing pending is left, so neither
-        # the flush below nor the commit's goes through the unit of work for it again.
+        # What the ORM does to an object it has just flushed: the written values become its loaded
+        # state and nothing pending is left, so neither the flush below nor the commit's goes
+        # through the unit of work for it again.
+        state.dict.update(values, version=seen + 1)
         state._commit_all(state.dict, session.identity_map)  # noqa: SLF001
     if session.new or session.deleted or session.dirty:
         session.flush()
