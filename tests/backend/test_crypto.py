@@ -52,11 +52,24 @@ def test_cipher_roundtrip_and_rotation():
     assert FieldCipher([new]).decrypt(FieldCipher([new]).encrypt("é")) == "é"
 
 
-def test_rotated_key_setting_still_reads_stored_rows(tmp_path, monkeypatch):
+def _app_with_old_key(tmp_path, monkeypatch):
+    """An old and a new key, and the product on a migrated database under the old key alone."""
     monkeypatch.delenv("FIELD_ENCRYPTION_KEY", raising=False)
     old, new = FieldCipher.generate_key(), FieldCipher.generate_key()
     first = create_app(backend_test_config(tmp_path, FIELD_ENCRYPTION_KEY=old))
     upgrade_database(first)
+    return old, new, first
+
+
+def _rotate(app) -> None:
+    """``nrm keys rotate``: one stored value re-encrypted."""
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0 and "re-encrypted 1 stored value(s)" in result.output
+
+
+def test_rotated_key_setting_still_reads_stored_rows(tmp_path, monkeypatch):
+    old, new, first = _app_with_old_key(tmp_path, monkeypatch)
     with db.get_db(first).transaction() as session:
         reference = submit(session, tiny_payload(), None, "t", schema=TINY_SCHEMA).reference
     db.get_db(first).engine.dispose()
@@ -65,9 +78,7 @@ def test_rotated_key_setting_still_reads_stored_rows(tmp_path, monkeypatch):
     with db.get_db(second).transaction() as session:
         case = session.query(Case).filter_by(reference=reference).one()
         assert case.payload["answers"]["pv-name-last-name"] == NAME
-    with second.app_context():
-        result = second.test_cli_runner().invoke(args=["keys", "rotate"])
-    assert result.exit_code == 0 and "re-encrypted 1 stored value(s)" in result.output
+    _rotate(second)
     with db.get_db(second).transaction() as session:
         raw = session.execute(text("SELECT payload FROM cases")).scalar_one()
     assert FieldCipher([new]).decrypt_json(raw)["answers"]["pv-name-last-name"] == NAME
@@ -133,10 +144,7 @@ def test_a_malformed_stored_value_is_refused_as_undecryptable(token):
 
 
 def test_keys_rotate_turns_stored_fernet_values_into_v2_under_the_new_key(tmp_path, monkeypatch):
-    monkeypatch.delenv("FIELD_ENCRYPTION_KEY", raising=False)
-    old, new = FieldCipher.generate_key(), FieldCipher.generate_key()
-    first = create_app(backend_test_config(tmp_path, FIELD_ENCRYPTION_KEY=old))
-    upgrade_database(first)
+    old, new, first = _app_with_old_key(tmp_path, monkeypatch)
     with db.get_db(first).transaction() as session:
         session.add(Conversation(id="c-1", channel="sms", address="+447700900123", state={}))
     with db.get_db(first).transaction() as session:  # as a release before v2 wrote it
@@ -147,9 +155,7 @@ def test_keys_rotate_turns_stored_fernet_values_into_v2_under_the_new_key(tmp_pa
     second = create_app(backend_test_config(tmp_path, FIELD_ENCRYPTION_KEY=f"{new},{old}"))
     with db.get_db(second).transaction() as session:
         assert session.get(Conversation, "c-1").state == {"answers": {"name": NAME}}
-    with second.app_context():
-        result = second.test_cli_runner().invoke(args=["keys", "rotate"])
-    assert result.exit_code == 0 and "re-encrypted 1 stored value(s)" in result.output
+    _rotate(second)
     with db.get_db(second).transaction() as session:
         raw = session.execute(text("SELECT state FROM conversations")).scalar_one()
     assert raw.startswith(V2_PREFIX)

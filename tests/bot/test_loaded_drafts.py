@@ -4,9 +4,13 @@ other (issue 14: the turn's reads no longer go through the ORM's loading)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend import db
@@ -31,18 +35,32 @@ def _answers(app: Flask, conversation_id: str) -> dict:
         return reading.get(Conversation, conversation_id).state["answers"]
 
 
+@contextmanager
+def _loaded_and_other(app: Flask) -> Iterator[tuple[Session, Conversation, Session]]:
+    """A new draft read (locked) by ``engine.drafts`` in one session, and a second session."""
+    _draft(app)
+    database = db.get_db(app)
+    with app.app_context(), database.new_session() as first, database.new_session() as other:
+        [draft] = engine.drafts(first, "sms", ADDRESS)
+        yield first, draft, other
+
+
+def _answer_and_commit(session: Session, text: str) -> Conversation:
+    """One message applied to the sender's draft in ``session``, as a channel does, committed."""
+    [draft] = engine.drafts(session, "sms", ADDRESS)
+    engine.step(session, draft, text, "responder:1")
+    engine.write(session, draft)
+    session.commit()
+    return draft
+
+
 def test_a_stale_draft_read_as_columns_is_refused_by_the_version_check_not_written_over(
         engine_app: Flask) -> None:
-    conversation_id = _draft(engine_app)
-    database = db.get_db(engine_app)
-    with engine_app.app_context(), database.new_session() as stale_session, database.new_session() as other:
-        [stale] = engine.drafts(stale_session, "sms", ADDRESS)
-        assert stale in stale_session and stale.id == conversation_id
+    with _loaded_and_other(engine_app) as (stale_session, stale, other):
+        assert stale in stale_session
+        conversation_id = stale.id
         stale_session.commit()  # the lock released, the loaded copy kept
-        [fresh] = engine.drafts(other, "sms", ADDRESS)
-        engine.step(other, fresh, "SA-0412", "responder:1")
-        engine.write(other, fresh)
-        other.commit()
+        _answer_and_commit(other, "SA-0412")
         engine.step(stale_session, stale, "SA-9999", "responder:1")
         with pytest.raises(StaleDataError):
             engine.write(stale_session, stale)
@@ -53,16 +71,11 @@ def test_a_stale_draft_read_as_columns_is_refused_by_the_version_check_not_writt
 def test_a_draft_read_again_after_a_rollback_is_the_same_object_with_the_stored_state(
         engine_app: Flask) -> None:
     """What a channel's retry loop relies on: the message run again sees the row as it is now."""
-    conversation_id = _draft(engine_app)
-    database = db.get_db(engine_app)
-    with engine_app.app_context(), database.new_session() as retrying, database.new_session() as other:
-        [first] = engine.drafts(retrying, "sms", ADDRESS)
+    with _loaded_and_other(engine_app) as (retrying, first, other):
+        conversation_id = first.id
         engine.step(retrying, first, "SA-1111", "responder:1")  # applied in memory, then given up
         retrying.rollback()
-        [changed] = engine.drafts(other, "sms", ADDRESS)
-        engine.step(other, changed, "SA-0412", "responder:1")
-        engine.write(other, changed)
-        other.commit()
+        changed = _answer_and_commit(other, "SA-0412")
         [again] = engine.drafts(retrying, "sms", ADDRESS)
         assert again is first  # one object per row in a session
         assert again.state["answers"]["reference"]["value"] == "SA-0412"
