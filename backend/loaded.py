@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from backend.db import Base
@@ -32,6 +32,8 @@ def persistent(session: Session, model: type[M], values: Mapping[str, Any], refr
     lock), or else left as it is, like a plain query.
     """
     mapper = model.__mapper__
+    if not mapper.configured:  # the process's first ORM use: what a query would do first
+        configure_mappers()
     key = mapper.identity_key_from_primary_key(tuple(values[column.key] for column in mapper.primary_key))
     existing = session.identity_map.get(key)
     if existing is not None:

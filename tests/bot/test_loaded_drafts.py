@@ -4,8 +4,11 @@ other (issue 14: the turn's reads no longer go through the ORM's loading)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -93,3 +96,21 @@ def test_a_draft_read_as_columns_is_deleted_by_the_quick_exit(engine_app: Flask)
         assert quick_exit.apply(session, "SAFE", "SAFE", drafts)
     with engine_app.app_context(), db.get_db(engine_app).transaction() as reading:
         assert reading.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
+def test_the_first_object_made_in_a_fresh_process_is_a_working_orm_object() -> None:
+    """A new worker's first turn makes its draft before any ORM query has configured the mappers."""
+    code = """
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+from backend.loaded import persistent
+from backend.models import Conversation
+from bot.engine import COLUMNS
+with Session() as session:
+    draft = persistent(session, Conversation, {column.key: None for column in COLUMNS} | {"id": "c-1", "version": 1})
+    assert inspect(draft).persistent and draft in session and draft.id == "c-1"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
