@@ -20,13 +20,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified, set_committed_value
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend import intake
 from backend.db import get_for_update, utcnow
 from backend.models import Case, Conversation
 from bot.i18n import translator
+from backend.loaded import persistent
 from flows import dialogue
 from flows.dialogue import Turn
 from flows.i18n import tr
@@ -37,13 +38,14 @@ from flows.state import DialogueState
 log = logging.getLogger(__name__)
 
 _STATE_FIELDS = tuple(field.name for field in fields(DialogueState))
-_DRAFTS = (select(Conversation)
-           .where(Conversation.channel == bindparam("channel"), Conversation.address == bindparam("address"),
-                  Conversation.status == "draft")
-           .order_by(Conversation.id).with_for_update()
-           .execution_options(populate_existing=True))
-
 _TABLE = Conversation.__table__
+COLUMNS = tuple(_TABLE.c)
+"""Every column of a conversation, for a Core read made into the object by ``backend.loaded``."""
+_DRAFTS = (select(*COLUMNS)
+           .where(_TABLE.c.channel == bindparam("channel"), _TABLE.c.address == bindparam("address"),
+                  _TABLE.c.status == "draft")
+           .order_by(_TABLE.c.id).with_for_update())
+
 _WRITTEN = ("state", "language", "status", "updated_at")
 """What a message changes in a loaded draft (:func:`write`)."""
 _WRITE = (update(_TABLE)
@@ -120,7 +122,9 @@ def drafts(session: Session, channel: str, address: str) -> list[Conversation]:
     (``resume_codes.redeem`` locks it too) is applied either wholly before this message (the
     draft is then no longer the sender's and is not returned) or wholly after it.
     """
-    return list(session.scalars(_DRAFTS, {"channel": channel, "address": address}))
+    session.flush()  # what a query through the session would flush first (usually nothing)
+    rows = session.connection().execute(_DRAFTS, {"channel": channel, "address": address}).mappings()
+    return [persistent(session, Conversation, row) for row in rows]
 
 
 def receive(
@@ -209,10 +213,10 @@ def write(session: Session, conversation: Conversation) -> None:
                                                         **values})
         if written.rowcount != 1:
             raise StaleDataError("conversation changed since it was loaded")
-        for name, value in {**values, "version": seen + 1}.items():
-            set_committed_value(conversation, name, value)
-        # What the ORM does to an object it has just flushed: nothing pending is left, so neither
-        # the flush below nor the commit's goes through the unit of work for it again.
+        # What the ORM does to an object it has just flushed: the written values become its loaded
+        # state and nothing pending is left, so neither the flush below nor the commit's goes
+        # through the unit of work for it again.
+        state.dict.update(values, version=seen + 1)
         state._commit_all(state.dict, session.identity_map)  # noqa: SLF001
     if session.new or session.deleted or session.dirty:
         session.flush()

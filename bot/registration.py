@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from backend.models import Responder
+from typing import Any, Protocol
 
 
-def prefill(responder: Responder) -> dict[str, Any]:
+class Registration(Protocol):
+    """What a registration holds (a ``backend.models.Responder``, or ``bot.sms.Sender`` read from one)."""
+
+    phone_e164: str
+    organisation: str
+    name: str | None
+    email: str | None
+
+
+def prefill(responder: Registration) -> dict[str, Any]:
     """Form answers known from a responder's registration (NRM-FORM: "ask only what it lacks")."""
     known: dict[str, Any] = {
         "user-organisation": responder.organisation,

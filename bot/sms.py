@@ -61,8 +61,9 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import bindparam, exists, insert, select, update
@@ -96,6 +97,8 @@ CHANNEL = "sms"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_SID_CHARS = 64
 ATTEMPTS = 5
+_TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
+_TWIML_EMPTY = f"{_TWIML_HEAD}<Response />"
 
 
 OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
@@ -138,6 +141,19 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Sender:
+    """What a turn reads of the registered sender (a ``Responder`` row): the registration that
+    prefills the form, and what referrers' commands need (``id``, ``organisation``)."""
+
+    id: int
+    phone_e164: str
+    organisation: str
+    name: str | None
+    email: str | None
+    opted_out_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Settings:
     quick_exit_word: str
     resume_after: timedelta
@@ -152,12 +168,20 @@ class Settings:
         )
 
 
-_RESPONDER_AND_REPLY = (
-    select(Responder, InboundMessage.id, InboundMessage.reply)
-    .outerjoin(InboundMessage, InboundMessage.id == bindparam("sid"))
-    .where(Responder.phone_e164 == bindparam("sender"))
-    .with_for_update(of=Responder))  # one sender's messages one at a time
-"""The registered sender, locked, with what is stored under this MessageSid (built once)."""
+_RESPONDERS = Responder.__table__
+_SENDER_AND_REPLY = (
+    select(_RESPONDERS.c.id, _RESPONDERS.c.phone_e164, _RESPONDERS.c.organisation, _RESPONDERS.c.name,
+           _RESPONDERS.c.email, _RESPONDERS.c.opted_out_at,
+           InboundMessage.__table__.c.id.label("done"), InboundMessage.__table__.c.reply)
+    .select_from(_RESPONDERS.outerjoin(InboundMessage.__table__,
+                                       InboundMessage.__table__.c.id == bindparam("sid")))
+    .where(_RESPONDERS.c.phone_e164 == bindparam("sender"))
+    .with_for_update(of=_RESPONDERS))  # one sender's messages one at a time
+"""The registered sender, locked, with what is stored under this MessageSid (built once). Plain
+columns, not a ``Responder`` entity: the ORM's loading cost more than the statement, and a turn
+only reads the registration (:class:`Sender`)."""
+_OPT_OUT = (update(_RESPONDERS).where(_RESPONDERS.c.id == bindparam("key"))
+            .values(opted_out_at=bindparam("at")))
 _STORE_REPLY = insert(InboundMessage.__table__)
 """The reply stored under its MessageSid (a duplicate MessageSid fails on the primary key)."""
 
@@ -192,17 +216,18 @@ def twilio_webhook() -> Response:
 
 
 def twiml(messages: list[str]) -> Response:
-    """The TwiML answer: one ``<Message>`` per text, or an empty ``<Response/>``.
+    """The TwiML answer: one ``<Message>`` per text, or an empty ``<Response />``.
 
     Each text is cleaned again here (``backend.text_hygiene.clean``): a reply stored earlier, or a
     draft saved before the channel removed control characters, must not make the XML unreadable.
+    Written as text with the standard library's XML escaping: the same document as twilio's
+    ``MessagingResponse`` (tests/bot/test_sms_webhook.py compares them), without building an
+    element tree for every message.
     """
-    from twilio.twiml.messaging_response import MessagingResponse  # at the first message, not at start-up
-
-    response = MessagingResponse()
-    for message in messages:
-        response.message(text_hygiene.clean(message))
-    return Response(str(response), 200, mimetype="application/xml")
+    if not messages:
+        return Response(_TWIML_EMPTY, 200, mimetype="application/xml")
+    body = "".join(f"<Message>{escape(text_hygiene.clean(message))}</Message>" for message in messages)
+    return Response(f"{_TWIML_HEAD}<Response>{body}</Response>", 200, mimetype="application/xml")
 
 
 def _signature_ok() -> bool:
@@ -266,12 +291,13 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
     """The whole message in the caller's transaction: two locked reads (the responder with this
     MessageSid's stored reply, then the sender's drafts), the step, one write of the draft and
     the stored reply."""
-    found = db.execute(_RESPONDER_AND_REPLY, {"sid": inbound.sid, "sender": inbound.sender}).first()
+    found = db.connection().execute(_SENDER_AND_REPLY, {"sid": inbound.sid, "sender": inbound.sender}).first()
     if found is None:
         return [HELPLINE]  # not registered: nothing is stored
-    responder, done, stored_reply = found
+    *registration, done, stored_reply = found
     if done is not None:  # a Twilio retry: the stored reply, nothing applied again
         return list(stored_reply or [])
+    responder = Sender(*registration)
 
     now = utcnow()
     word = _word(inbound.body)
@@ -296,12 +322,12 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
 
     if keyword == "stop":
         if not opted_out:
-            responder.opted_out_at = now
+            db.connection().execute(_OPT_OUT, {"key": responder.id, "at": now})
         return _remember(db, inbound.sid, draft, [])
     if opted_out and keyword != "start":
         return []  # opted out: the message is not applied, nothing is sent or stored
     if opted_out:
-        responder.opted_out_at = None
+        db.connection().execute(_OPT_OUT, {"key": responder.id, "at": None})
     answered = referrer_commands.handle(db, responder, inbound.body, now, draft)  # STATUS, WITHDRAW, INFO...
     if answered is not None:
         return _remember(db, inbound.sid, draft, notes + answered)
@@ -461,7 +487,7 @@ def _offer(db: Session, draft: Conversation, t: Translator) -> str:
     return tr(t, OFFER, section=question["section"], step=question["step"], of=question["of"])
 
 
-def _answer_offer(db: Session, draft: Conversation, responder: Responder, sender: str, word: str,
+def _answer_offer(db: Session, draft: Conversation, responder: Sender, sender: str, word: str,
                   t: Translator) -> tuple[Conversation | None, list[str]]:
     """The sender's draft after the reply to "RESUME or NEW" (a new one after NEW), and what to say."""
     if says(word, t, WORD_RESUME):

@@ -50,6 +50,7 @@ from backend.db import session
 from backend.models import Case, ChatReply, Conversation
 from bot import chat_history, engine, resume_codes
 from bot.i18n import translator
+from backend.loaded import persistent
 from flows.commands import Command, recognise
 from flows.dialogue import MEANT_QUESTION
 from flows.languages import CODES
@@ -63,16 +64,20 @@ MOVED_TO_SMS = ("This referral has moved to SMS with its resume code and carries
                 "this message was not applied.")
 
 
-_LOCKED = (select(Conversation, null())
-           .where(Conversation.id == bindparam("conversation_id"))
-           .with_for_update(of=Conversation))
-"""A conversation, locked: its messages are applied one at a time (built once)."""
+_CONVERSATIONS = Conversation.__table__
+_REPLIES = ChatReply.__table__
+_LOCKED = (select(*engine.COLUMNS, null().label("stored"))
+           .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+           .with_for_update(of=_CONVERSATIONS))
+"""A conversation, locked: its messages are applied one at a time (built once; plain columns,
+made into the object by ``backend.loaded``, which costs less than the ORM's loading)."""
 _LOCKED_WITH_REPLY = (
-    select(Conversation, ChatReply.reply)
-    .outerjoin(ChatReply, and_(ChatReply.conversation_id == Conversation.id,
-                               ChatReply.client_message_id == bindparam("client_id")))
-    .where(Conversation.id == bindparam("conversation_id"))
-    .with_for_update(of=Conversation))
+    select(*engine.COLUMNS, _REPLIES.c.reply.label("stored"))
+    .select_from(_CONVERSATIONS.outerjoin(_REPLIES, and_(
+        _REPLIES.c.conversation_id == _CONVERSATIONS.c.id,
+        _REPLIES.c.client_message_id == bindparam("client_id"))))
+    .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+    .with_for_update(of=_CONVERSATIONS))
 """The same, with the reply already stored under a client message id (None when there is none)."""
 _STORE_REPLY = insert(ChatReply.__table__)
 """The answer stored under its client message id (a duplicate fails on the unique constraint)."""
@@ -175,11 +180,14 @@ def _apply(db: Session, conversation_id: str, text: str, client_id: str | None,
     and the new reply written."""
     address = _address()
     if client_id is None:
-        found = db.execute(_LOCKED, {"conversation_id": conversation_id}).first()
+        found = db.connection().execute(_LOCKED, {"conversation_id": conversation_id}).mappings().first()
     else:
-        found = db.execute(_LOCKED_WITH_REPLY, {"conversation_id": conversation_id,
-                                                "client_id": client_id}).first()
-    conversation, stored = found if found is not None else (None, None)
+        found = db.connection().execute(_LOCKED_WITH_REPLY, {"conversation_id": conversation_id,
+                                                             "client_id": client_id}).mappings().first()
+    conversation, stored = None, None
+    if found is not None:
+        stored = found["stored"]
+        conversation = persistent(db, Conversation, {column.key: found[column.key] for column in engine.COLUMNS})
     if conversation is None or conversation.address != address or conversation.channel != CHANNEL:
         moved = resume_codes.moved(db, address, "sms", conversation_id) is not None
         db.commit()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 import pytest
 from sqlalchemy import text
@@ -10,7 +14,7 @@ from sqlalchemy import text
 from backend import db
 from backend.app import create_app
 from backend.cli import upgrade_database
-from backend.crypto import DecryptionError, FieldCipher
+from backend.crypto import V2_PREFIX, DecryptionError, FieldCipher
 from backend.intake import submit
 from backend.models import Case, Conversation
 from tests.conftest import TINY_SCHEMA, backend_test_config, tiny_payload
@@ -29,7 +33,7 @@ def test_payload_and_state_are_not_stored_in_clear(app, db_session):
     assert all(NAME not in str(value) for value in row)
     assert all("1990-02-03" not in str(value) for value in row)
     state = db_session.execute(text("SELECT state FROM conversations")).scalar_one()
-    assert NAME not in state and state.startswith("gAAAA")  # a Fernet token
+    assert NAME not in state and state.startswith(V2_PREFIX)  # an AES-GCM token
     db_session.close()
     db.get_db(app).engine.dispose()  # checkpoint the WAL so the main file holds everything
     files = Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).parent.glob("test.sqlite3*")
@@ -48,11 +52,24 @@ def test_cipher_roundtrip_and_rotation():
     assert FieldCipher([new]).decrypt(FieldCipher([new]).encrypt("é")) == "é"
 
 
-def test_rotated_key_setting_still_reads_stored_rows(tmp_path, monkeypatch):
+def _app_with_old_key(tmp_path, monkeypatch):
+    """An old and a new key, and the product on a migrated database under the old key alone."""
     monkeypatch.delenv("FIELD_ENCRYPTION_KEY", raising=False)
     old, new = FieldCipher.generate_key(), FieldCipher.generate_key()
     first = create_app(backend_test_config(tmp_path, FIELD_ENCRYPTION_KEY=old))
     upgrade_database(first)
+    return old, new, first
+
+
+def _rotate(app) -> None:
+    """``nrm keys rotate``: one stored value re-encrypted."""
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0 and "re-encrypted 1 stored value(s)" in result.output
+
+
+def test_rotated_key_setting_still_reads_stored_rows(tmp_path, monkeypatch):
+    old, new, first = _app_with_old_key(tmp_path, monkeypatch)
     with db.get_db(first).transaction() as session:
         reference = submit(session, tiny_payload(), None, "t", schema=TINY_SCHEMA).reference
     db.get_db(first).engine.dispose()
@@ -61,10 +78,86 @@ def test_rotated_key_setting_still_reads_stored_rows(tmp_path, monkeypatch):
     with db.get_db(second).transaction() as session:
         case = session.query(Case).filter_by(reference=reference).one()
         assert case.payload["answers"]["pv-name-last-name"] == NAME
-    with second.app_context():
-        result = second.test_cli_runner().invoke(args=["keys", "rotate"])
-    assert result.exit_code == 0 and "re-encrypted 1 stored value(s)" in result.output
+    _rotate(second)
     with db.get_db(second).transaction() as session:
         raw = session.execute(text("SELECT payload FROM cases")).scalar_one()
     assert FieldCipher([new]).decrypt_json(raw)["answers"]["pv-name-last-name"] == NAME
+    db.get_db(second).engine.dispose()
+
+
+def _legacy_token(key: str, obj: object) -> str:
+    """A value as it was stored before the v2 format: one Fernet token of the JSON."""
+    return Fernet(key).encrypt(json.dumps(obj).encode("utf-8")).decode("ascii")
+
+
+def test_values_stored_as_fernet_tokens_before_v2_are_still_read_with_every_configured_key():
+    old, new = FieldCipher.generate_key(), FieldCipher.generate_key()
+    legacy = _legacy_token(old, {"name": NAME})
+    assert legacy.startswith("gAAAA")
+    assert FieldCipher([old]).decrypt_json(legacy) == {"name": NAME}
+    assert FieldCipher([new, old]).decrypt_json(legacy) == {"name": NAME}
+    with pytest.raises(DecryptionError):
+        FieldCipher([new]).decrypt_json(legacy)
+
+
+def test_new_values_are_written_as_v2_under_the_first_key_and_read_after_a_rotation():
+    old, new = FieldCipher.generate_key(), FieldCipher.generate_key()
+    token = FieldCipher([old]).encrypt_json({"name": NAME})
+    assert token.startswith(V2_PREFIX) and NAME not in token
+    assert FieldCipher([new, old]).decrypt_json(token) == {"name": NAME}  # old key second: still read
+    with pytest.raises(DecryptionError):
+        FieldCipher([new]).decrypt_json(token)  # the old key dropped: refused, not garbage
+
+
+def test_rotation_re_encrypts_fernet_and_v2_values_as_v2_under_the_current_key():
+    old, new = FieldCipher.generate_key(), FieldCipher.generate_key()
+    rotating = FieldCipher([new, old])
+    for token in (_legacy_token(old, {"name": NAME}), FieldCipher([old]).encrypt_json({"name": NAME})):
+        rotated = rotating.rotate(token)
+        assert rotated.startswith(V2_PREFIX)
+        assert FieldCipher([new]).decrypt_json(rotated) == {"name": NAME}
+        with pytest.raises(DecryptionError):
+            FieldCipher([old]).decrypt_json(rotated)
+
+
+def test_the_same_value_encrypted_twice_gives_different_tokens_with_fresh_nonces():
+    cipher = FieldCipher([FieldCipher.generate_key()])
+    tokens = [cipher.encrypt(NAME) for _ in range(50)]
+    nonces = {base64.urlsafe_b64decode(token[len(V2_PREFIX):])[4:16] for token in tokens}
+    assert len(set(tokens)) == 50 and len(nonces) == 50
+    assert all(cipher.decrypt(token) == NAME for token in tokens)
+
+
+@pytest.mark.parametrize("where", ["key id", "nonce", "ciphertext", "tag"])
+def test_a_tampered_v2_value_is_refused(where):
+    cipher = FieldCipher([FieldCipher.generate_key()])
+    raw = bytearray(base64.urlsafe_b64decode(cipher.encrypt_json({"name": NAME})[len(V2_PREFIX):]))
+    raw[{"key id": 0, "nonce": 5, "ciphertext": 17, "tag": -1}[where]] ^= 0x01
+    with pytest.raises(DecryptionError):
+        cipher.decrypt_json(V2_PREFIX + base64.urlsafe_b64encode(bytes(raw)).decode("ascii"))
+
+
+@pytest.mark.parametrize("token", ["", "v2.", "v2.AAAA", "v2.not base64!", "gAAAAAnonsense", "v2.é", "\x00"])
+def test_a_malformed_stored_value_is_refused_as_undecryptable(token):
+    with pytest.raises(DecryptionError):
+        FieldCipher([FieldCipher.generate_key()]).decrypt(token)
+
+
+def test_keys_rotate_turns_stored_fernet_values_into_v2_under_the_new_key(tmp_path, monkeypatch):
+    old, new, first = _app_with_old_key(tmp_path, monkeypatch)
+    with db.get_db(first).transaction() as session:
+        session.add(Conversation(id="c-1", channel="sms", address="+447700900123", state={}))
+    with db.get_db(first).transaction() as session:  # as a release before v2 wrote it
+        session.execute(text("UPDATE conversations SET state = :token"),
+                        {"token": _legacy_token(old, {"answers": {"name": NAME}})})
+    db.get_db(first).engine.dispose()
+
+    second = create_app(backend_test_config(tmp_path, FIELD_ENCRYPTION_KEY=f"{new},{old}"))
+    with db.get_db(second).transaction() as session:
+        assert session.get(Conversation, "c-1").state == {"answers": {"name": NAME}}
+    _rotate(second)
+    with db.get_db(second).transaction() as session:
+        raw = session.execute(text("SELECT state FROM conversations")).scalar_one()
+    assert raw.startswith(V2_PREFIX)
+    assert FieldCipher([new]).decrypt_json(raw) == {"answers": {"name": NAME}}
     db.get_db(second).engine.dispose()

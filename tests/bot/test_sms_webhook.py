@@ -448,3 +448,22 @@ def test_a_full_referral_over_sms_ends_with_a_reference_and_repeats_the_responde
     phone.send("hi")
     assert phone.text.endswith(languages.menu_lines()) and phone.choosing_language()
     assert _count(phone.app, Case) == 1
+
+
+@pytest.mark.parametrize("messages", [
+    [], ["OK."], ["a & b <c> \"q\" 's' ]]> --> é ✓ 😀", "Ввод данных\nзавершён", "مرحبا"],
+    ["nul\x00 esc\x1b lone \ud800 surrogate", "line\r\nbreak\ttab"], ["<Message>x</Message>&amp;"]])
+def test_the_twiml_answer_is_the_document_twilios_library_writes(sms_app: Flask,
+                                                                 messages: list[str]) -> None:
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    from backend.text_hygiene import clean
+    from bot.sms import twiml
+
+    expected = MessagingResponse()
+    for message in messages:
+        expected.message(clean(message))
+    with sms_app.app_context():
+        response = twiml(messages)
+    assert response.get_data(as_text=True) == str(expected)
+    assert response.mimetype == "application/xml"

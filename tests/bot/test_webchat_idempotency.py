@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from backend import db
 from backend.db import utcnow
+from backend.crypto import V2_PREFIX
 from backend.models import Case, ChatReply
 from bot.purge import REPLY_RETENTION, purge
 from tests.bot.conftest import make_user
@@ -128,8 +129,8 @@ def test_stored_chat_replies_are_encrypted_and_go_once_the_referral_is_sent(prod
     engine = db.get_db(product).engine
     with engine.connect() as connection:
         tokens = [str(row[0]) for row in connection.exec_driver_sql("SELECT reply FROM chat_replies")]
-    # Fernet tokens only (url-safe base64, so a short name could appear in one by chance: not tested)
-    assert tokens and all(token.startswith("gAAAAA") and " " not in token for token in tokens)
+    # Encrypted tokens only (url-safe base64, so a short name could appear in one by chance: not tested)
+    assert tokens and all(token.startswith(V2_PREFIX) and " " not in token for token in tokens)
 
     operator.send(conversation, "CONFIRM")
     with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
