@@ -243,7 +243,7 @@ def test_a_hostile_admin_form_value_is_a_clear_400_and_adds_nobody(app: Flask, p
     assert "\x00" not in response.get_data(as_text=True)
 
 
-def test_two_admins_changing_one_users_role_at_once_leave_one_role_and_two_audited_changes(app: Flask) -> None:
+def test_two_admins_changing_one_users_role_at_once_leave_one_role_the_audit_trail_ends_with(app: Flask) -> None:
     with app.app_context(), db.get_db(app).transaction() as session:
         auth.create_user(session, "contested@example.org", "caseworker", PASSWORD)
     target = user_id(app, "contested@example.org")
