@@ -429,14 +429,24 @@ def _phone(question: Question, text: str, ctx: ParseContext) -> str:
     return e164
 
 
-def _email(question: Question, text: str, ctx: ParseContext) -> str:
-    """EMAIL: a well-formed address (no DNS check: referrals must not wait on the network)."""
-    from email_validator import EmailNotValidError, validate_email  # at the first email answer
+def normal_email(text: str) -> str | None:
+    """``text`` as a well-formed address in its normal form, or None: ``email-validator``'s syntax
+    rules (no DNS check: nothing waits on the network), which also refuse the invisible and
+    direction-changing characters that would make one address look like another."""
+    from email_validator import EmailNotValidError, validate_email  # at the first address checked
 
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError:
-        raise Invalid(N_("Enter a valid email address, like name@example.com")) from None
+        return None
+
+
+def _email(question: Question, text: str, ctx: ParseContext) -> str:
+    """EMAIL: a well-formed address."""
+    address = normal_email(text)
+    if address is None:
+        raise Invalid(N_("Enter a valid email address, like name@example.com"))
+    return address
 
 
 _POSTCODE = re.compile(

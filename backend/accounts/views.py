@@ -21,6 +21,7 @@ from backend.forms import by_field, error_list, field_errors
 from backend.i18n import gettext as _
 from backend.models import ApiToken, Responder, User
 from backend.web_auth import require_role
+from flows.validators import normal_email
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
 ADMIN = "admin"
@@ -73,18 +74,6 @@ def new_user() -> Any:
     return _render_new_user(UserForm(formdata=None), [])
 
 
-def _email_format_ok(email: str) -> bool:
-    """An address mail can reach: ``email-validator``'s syntax rules, which also refuse the
-    invisible and direction-changing characters that would make one account look like another."""
-    from email_validator import EmailNotValidError, validate_email  # only when adding a user
-
-    try:
-        validate_email(email.strip(), check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
-
-
 @bp.post("/users/new")
 def add_user() -> Any:
     form = UserForm()
@@ -98,7 +87,7 @@ def add_user() -> Any:
         organisation = find_organisation(organisation)
         if organisation is None:
             errors.append({"text": _("Enter a designated first responder organisation"), "href": "#organisation"})
-    if not _email_format_ok(form.email.data or ""):
+    if normal_email((form.email.data or "").strip()) is None:
         errors.insert(0, {"text": _("Enter an email address in the correct format, like name@example.org"),
                           "href": "#email"})
     if errors:
