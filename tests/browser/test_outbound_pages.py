@@ -66,6 +66,7 @@ def test_asking_the_referrer_on_the_case_page_and_the_print_queue_have_no_wcag_v
             assert_accessible(page, "the case page with the question form (en)")
             page.fill("#question", "Which town did the person live in before they left?")
             page.click("#send-question")
+            page.wait_for_selector("#awaiting-information")  # the page after the POST, not the form
         assert page.locator("#awaiting-information").is_visible()
         assert page.locator("#tag-awaiting-information").is_visible()
         assert page.locator(".app-clock-paused").is_visible()
