@@ -168,3 +168,43 @@ def test_nrm_chat_says_clearly_when_its_database_cannot_be_opened(env: dict[str,
     assert done.returncode == 1, done.stdout + done.stderr
     assert "cannot open the database (OperationalError): check DATABASE_URL" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and "Draft saved" not in done.stdout
+
+
+def test_nrm_serve_builds_its_app_without_collecting_and_freezes_it_before_forking(env: dict[str, str]) -> None:
+    """The ``nrm`` script starts with the garbage collector off (its passes over the start-up
+    objects found nothing and cost a tenth of the start), freezes what start-up made (so the
+    workers share it rather than copy it) and collects again before gunicorn forks the workers."""
+    code = """
+import gc, sys
+passes = []
+gc.callbacks.append(lambda phase, info: phase == "start" and passes.append(info["generation"]))
+real_disable, real_freeze = gc.disable, gc.freeze
+gc.disable = lambda: (passes.clear(), real_disable())
+gc.freeze = lambda: (print("PASSES BEFORE FREEZE", len(passes)), real_freeze())
+from bot import server
+def serve(app, *args):
+    print("SERVING", gc.isenabled(), gc.get_freeze_count() > 50_000)
+    sys.exit(0)
+server.serve_gunicorn = serve
+sys.argv = ["nrm", "serve"]
+from bot.nrm import main
+main()
+"""
+    done = subprocess.run([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=180)
+
+    assert "PASSES BEFORE FREEZE 0" in done.stdout, done.stdout + done.stderr
+    assert "SERVING True True" in done.stdout, done.stdout + done.stderr
+
+
+def test_bot_cli_used_as_a_library_leaves_the_garbage_collector_on(env: dict[str, str]) -> None:
+    code = """
+import gc
+from bot.cli import _create_app, main
+_create_app()
+main(["routes"], standalone_mode=False)
+print("COLLECTING", gc.isenabled(), gc.get_freeze_count())
+"""
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
+
+    assert "COLLECTING True 0" in done.stdout, done.stdout + done.stderr
