@@ -160,6 +160,16 @@ main(["chat", "--new"], standalone_mode=False)
         assert database.execute("SELECT count(*) FROM conversations WHERE status = 'draft'").fetchone() == (1,)
 
 
+def test_what_is_typed_while_nrm_chat_opens_its_database_is_answered_not_lost(env: dict[str, str]) -> None:
+    """An answer typed at once (before the draft is stored) waits for the prompt and is applied."""
+    done = subprocess.run([sys.executable, "-c", "from bot.cli import main; main(['chat', '--new'])"], env=env,
+                          input="2\n", capture_output=True, text=True, timeout=180)
+
+    assert done.returncode == 0 and "Draft saved" in done.stdout, done.stdout + done.stderr
+    with sqlite3.connect(f"{env['NRM_INSTANCE_PATH']}/nrm.sqlite3") as database:
+        assert database.execute("SELECT language FROM conversations WHERE status = 'draft'").fetchall() == [("cy",)]
+
+
 def test_nrm_chat_says_clearly_when_its_database_cannot_be_opened(env: dict[str, str]) -> None:
     done = subprocess.run([sys.executable, "-c", "from bot.cli import main; main(['chat', '--new'])"],
                           env={**env, "DATABASE_URL": "sqlite:////nonexistent-folder/nrm.sqlite3"},
