@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from backend.config import ConfigError
+from bot.nrm import started
 
 DEFAULT_THREADS = 8
 """gunicorn threads per worker unless NRM_THREADS or --threads says otherwise."""
@@ -84,10 +85,18 @@ class _Commands(FlaskGroup):
     ``limiter``, which imports rich) only for a command that is not the product's own, so that
     ``nrm chat`` and ``nrm serve`` start without them. ``nrm --help`` still lists them.
 
-    ``nrm chat`` runs in ``bot.terminal.create_terminal_app`` (database, cipher, audit key) rather
-    than the whole web app, which it would build only to leave unused."""
+    ``nrm chat`` runs in ``bot.terminal.create_terminal_app`` (settings; the database once its
+    first question is shown) rather than the whole web app, which it would build only to leave
+    unused. Once the command is found (and its app built) the garbage collector, off while the
+    ``nrm`` script starts, resumes (``bot.nrm``)."""
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        try:
+            return self._command(ctx, name)
+        finally:
+            started()  # the app is built: the collector resumes (``bot.nrm``)
+
+    def _command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name == "chat":
             from bot.terminal import chat_command, create_terminal_app
 

@@ -27,6 +27,7 @@ from backend import intake
 from backend.db import get_for_update, utcnow
 from backend.models import Case, Conversation
 from bot.i18n import translator
+from bot.opening import first_turn
 from backend.loaded import persistent
 from flows import dialogue
 from flows.dialogue import Turn
@@ -88,7 +89,12 @@ def begin(
 ) -> Reply:
     """Open a new draft for a sender and ask the first question (``language=None``: first ask
     which language, as a numbered list)."""
-    turn = dialogue.start(translator(language or "en"), registration, language)
+    return open_draft(session, channel, address, first_turn(registration, language))
+
+
+def open_draft(session: Session, channel: str, address: str, turn: Turn) -> Reply:
+    """Store a new draft for a sender at ``turn`` (``bot.opening.first_turn``, which a channel may
+    show before its database is open)."""
     conversation = Conversation(
         id=str(uuid.uuid4()),
         channel=channel,

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
+from html import escape
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import bindparam, exists, insert, select, update
@@ -226,7 +226,7 @@ def twiml(messages: list[str]) -> Response:
     """
     if not messages:
         return Response(_TWIML_EMPTY, 200, mimetype="application/xml")
-    body = "".join(f"<Message>{escape(text_hygiene.clean(message))}</Message>" for message in messages)
+    body = "".join(f"<Message>{escape(text_hygiene.clean(message), quote=False)}</Message>" for message in messages)
     return Response(f"{_TWIML_HEAD}<Response>{body}</Response>", 200, mimetype="application/xml")
 
 

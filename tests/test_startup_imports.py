@@ -7,6 +7,7 @@ Each check runs in a fresh interpreter, as the command does, and lists ``sys.mod
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -130,3 +131,90 @@ print("COMPILED", len(compiled))
 
     assert compiled() > 0
     assert compiled() == 0
+
+
+DATABASE_LAYER = ("sqlalchemy", "backend.db", "backend.models", "backend.audit", "bot.engine")
+
+
+def test_nrm_chat_new_shows_the_language_list_before_importing_the_database_layer(env: dict[str, str]) -> None:
+    """The first line a person reads needs no database: it is printed first, and the draft is then
+    stored all the same (the database layer is imported while they read)."""
+    code = f"""
+import json, sys, click
+shown = click.echo
+def echo(message=None, **options):
+    if message and not hasattr(echo, "loaded"):
+        echo.loaded = sorted(name for name in {DATABASE_LAYER!r} if name in sys.modules)
+        sys.stderr.write("AT FIRST LINE " + json.dumps(echo.loaded) + "\\n")
+    return shown(message, **options)
+click.echo = echo
+from bot.cli import main
+main(["chat", "--new"], standalone_mode=False)
+"""
+    done = subprocess.run([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=180)
+
+    assert done.stdout.startswith("Choose a language") and "Draft saved" in done.stdout, done.stdout + done.stderr
+    assert "AT FIRST LINE []" in done.stderr, done.stderr
+    with sqlite3.connect(f"{env['NRM_INSTANCE_PATH']}/nrm.sqlite3") as database:
+        assert database.execute("SELECT count(*) FROM conversations WHERE status = 'draft'").fetchone() == (1,)
+
+
+def test_what_is_typed_while_nrm_chat_opens_its_database_is_answered_not_lost(env: dict[str, str]) -> None:
+    """An answer typed at once (before the draft is stored) waits for the prompt and is applied."""
+    done = subprocess.run([sys.executable, "-c", "from bot.cli import main; main(['chat', '--new'])"], env=env,
+                          input="2\n", capture_output=True, text=True, timeout=180)
+
+    assert done.returncode == 0 and "Draft saved" in done.stdout, done.stdout + done.stderr
+    with sqlite3.connect(f"{env['NRM_INSTANCE_PATH']}/nrm.sqlite3") as database:
+        assert database.execute("SELECT language FROM conversations WHERE status = 'draft'").fetchall() == [("cy",)]
+
+
+def test_nrm_chat_says_clearly_when_its_database_cannot_be_opened(env: dict[str, str]) -> None:
+    done = subprocess.run([sys.executable, "-c", "from bot.cli import main; main(['chat', '--new'])"],
+                          env={**env, "DATABASE_URL": "sqlite:////nonexistent-folder/nrm.sqlite3"},
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "cannot open the database (OperationalError): check DATABASE_URL" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "Draft saved" not in done.stdout
+
+
+def test_nrm_serve_builds_its_app_without_collecting_and_freezes_it_before_forking(env: dict[str, str]) -> None:
+    """The ``nrm`` script starts with the garbage collector off (its passes over the start-up
+    objects found nothing and cost a tenth of the start), freezes what start-up made (so the
+    workers share it rather than copy it) and collects again before gunicorn forks the workers."""
+    code = """
+import gc, sys
+passes = []
+gc.callbacks.append(lambda phase, info: phase == "start" and passes.append(info["generation"]))
+real_disable, real_freeze = gc.disable, gc.freeze
+gc.disable = lambda: (passes.clear(), real_disable())
+gc.freeze = lambda: (print("PASSES BEFORE FREEZE", len(passes)), real_freeze())
+from bot import server
+def serve(app, *args):
+    print("SERVING", gc.isenabled(), gc.get_freeze_count() > 50_000)
+    sys.exit(0)
+server.serve_gunicorn = serve
+sys.argv = ["nrm", "serve"]
+from bot.nrm import main
+main()
+"""
+    done = subprocess.run([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=180)
+
+    assert "PASSES BEFORE FREEZE 0" in done.stdout, done.stdout + done.stderr
+    assert "SERVING True True" in done.stdout, done.stdout + done.stderr
+
+
+def test_bot_cli_used_as_a_library_leaves_the_garbage_collector_on(env: dict[str, str]) -> None:
+    code = """
+import gc
+from bot.cli import _create_app, main
+_create_app()
+main(["routes"], standalone_mode=False)
+print("COLLECTING", gc.isenabled(), gc.get_freeze_count())
+"""
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
+
+    assert "COLLECTING True 0" in done.stdout, done.stdout + done.stderr
