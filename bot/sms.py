@@ -397,14 +397,17 @@ def _remember(db: Session, sid: str, draft: Conversation | None, messages: list[
     """Fit the reply to SMS and store it under the MessageSid, in this transaction."""
     language = quick_exit.language_of(draft)
     fitted = pack(messages, languages.sms_segments(language))
-    conversation_id = draft.id if draft is not None and draft in db else None
-    if draft is not None and draft in db:
-        engine.write(db, draft)  # the draft first (a new one must exist for the reply's foreign key)
+    # Core INSERTs: the ORM's unit of work for one new row cost more than the row itself.
+    if draft is not None and draft in db:  # the draft, then the reply (its foreign key), at once
+        engine.write(db, draft, (_STORE_REPLY, _reply_row(sid, draft.id, fitted)))
     else:
         db.flush()
-    # A Core INSERT: the ORM's unit of work for one new row cost more than the row itself.
-    db.connection().execute(_STORE_REPLY, {"id": sid, "conversation_id": conversation_id, "reply": fitted})
+        db.connection().execute(_STORE_REPLY, _reply_row(sid, None, fitted))
     return fitted
+
+
+def _reply_row(sid: str, conversation_id: str | None, fitted: list[str]) -> dict[str, Any]:
+    return {"id": sid, "conversation_id": conversation_id, "received_at": utcnow(), "reply": fitted}
 
 
 # -- the dialogue step, with long answers in parts ------------------------------------------------
