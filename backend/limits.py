@@ -13,7 +13,8 @@ counts per client address (``request.remote_addr``; behind reverse proxies set
 Twilio's webhook is never limited: Twilio sends from shared addresses, and a dropped message
 would be a lost answer. A refusal is 429 with ``Retry-After`` (seconds) and a translated message:
 JSON ``{"error", "retry_after_minutes", "language"}`` under ``/api/``, a GOV.UK page elsewhere.
-Counts live in ``RATELIMIT_STORAGE_URI`` (memory by default: one process only).
+Counts live in ``RATELIMIT_STORAGE_URI`` (memory by default: one process only, kept by
+``backend.limit_storage``, which starts no thread per request).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from backend.auth import normalise_email
 from backend.i18n import ngettext, page_language
+from backend.limit_storage import storage_uri
 from backend.web_auth import wants_json
 
 EXTENSION = "nrm_limiter"
@@ -51,7 +53,7 @@ def _sign_in_failed(response: Any) -> bool:
 
 def init_limits(app: Flask) -> Limiter:
     """Flask-Limiter for ``app``, with the sign-in and ``/api/v1`` limits and the 429 answers."""
-    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+    limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri(app.config["RATELIMIT_STORAGE_URI"]),
                       headers_enabled=True, strategy="moving-window")
     app.extensions[EXTENSION] = limiter
     sign_in = app.view_functions[SIGN_IN_ENDPOINT]

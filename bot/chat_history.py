@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Insert, delete, insert, select
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
@@ -31,16 +31,17 @@ def record(db: Session, conversation_id: str, lines: Iterable[tuple[str, str]]) 
     """Append ``(sender, text)`` lines, at the same moment, in order: one INSERT in the caller's
     transaction (a turn and its transcript are written together or not at all, and the turn stays
     one transaction of a few statements: tests/bot/test_turn_cost.py)."""
-    now = utcnow()
-    rows = [{"conversation_id": conversation_id, "sender": sender, "at": now, "text": {"text": text}}
-            for sender, text in lines]
+    statement, rows = lines_of(conversation_id, lines)
     if rows:  # Core, on the connection: the ORM's bulk INSERT cost more than the rows themselves
-        db.connection().execute(_INSERT, rows)
+        db.connection().execute(statement, rows)
 
 
-def record_turn(db: Session, conversation_id: str, typed: str, answered: list[str]) -> None:
-    """What the operator sent (as the page showed it) and the assistant's answer to it."""
-    record(db, conversation_id, [(OPERATOR, typed), *((ASSISTANT, text) for text in answered)])
+def lines_of(conversation_id: str, lines: Iterable[tuple[str, str]]) -> tuple[Insert, list[dict[str, Any]]]:
+    """The INSERT of ``(sender, text)`` lines and its rows (``bot.engine.write`` adds them with
+    the draft's own write)."""
+    now = utcnow()
+    return _INSERT, [{"conversation_id": conversation_id, "sender": sender, "at": now, "text": {"text": text}}
+                     for sender, text in lines]
 
 
 def entries(db: Session, conversation_id: str) -> list[dict[str, Any]]:
@@ -75,14 +76,14 @@ def refused(conversation: Conversation, text: str, before: tuple[str, bool], ans
             and recognise(text, translator(language), language) is None)
 
 
-def after_turn(db: Session, conversation: Conversation, text: str, shown: str,
-               before: tuple[str, bool], answer: dict[str, Any]) -> None:
-    """After a message to a web chat conversation: keep the turn in the draft's transcript (or
-    forget the transcript once it is sent or discarded) and say in ``answer["refused"]`` whether
-    the answer was refused (:func:`refused`)."""
+def after_turn(conversation: Conversation, text: str, shown: str, before: tuple[str, bool],
+               answer: dict[str, Any]) -> tuple[Insert, list[dict[str, Any]]] | None:
+    """After a message to a web chat conversation: say in ``answer["refused"]`` whether the
+    answer was refused (:func:`refused`), and give the turn's lines for the draft's transcript
+    (written with the draft by ``bot.engine.write``); None once the draft is sent or discarded,
+    when the caller :func:`forget` s the transcript instead."""
     if conversation.status != "draft":
-        forget(db, conversation.id)
         answer["refused"] = False
-        return
-    record_turn(db, conversation.id, shown, answer["messages"])
+        return None
     answer["refused"] = refused(conversation, text, before, answer)
+    return lines_of(conversation.id, [(OPERATOR, shown), *((ASSISTANT, line) for line in answer["messages"])])

@@ -57,6 +57,7 @@ Rules of the channel, on top of the dialogue:
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from dataclasses import dataclass
@@ -253,7 +254,21 @@ def _signature_ok() -> bool:
     from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, get_signature_algorithm
 
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
-    return _validator(token).validate(url, request.form, signature, algorithm)
+    validator = _validator(token)
+    return _signed_as_given(validator, url, signature, algorithm) or validator.validate(
+        url, request.form, signature, algorithm)
+
+
+def _signed_as_given(validator: RequestValidator, url: str, signature: str, algorithm: str) -> bool:
+    """Is ``signature`` the one of this very URL and form? One HMAC, where twilio's ``validate``
+    parses the URL and computes two (the URL with and without its port, as Twilio's signing
+    varies). Only a match is taken from here: anything else (the other form of the URL, an
+    algorithm twilio does not know) is judged by ``validate`` itself."""
+    try:
+        computed = validator.compute_signature(url, request.form, algorithm)
+    except ValueError:  # an unknown algorithm: validate() refuses it and logs why
+        return False
+    return hmac.compare_digest(computed.encode(), signature.encode())
 
 
 @lru_cache(maxsize=4)
@@ -382,14 +397,17 @@ def _remember(db: Session, sid: str, draft: Conversation | None, messages: list[
     """Fit the reply to SMS and store it under the MessageSid, in this transaction."""
     language = quick_exit.language_of(draft)
     fitted = pack(messages, languages.sms_segments(language))
-    conversation_id = draft.id if draft is not None and draft in db else None
-    if draft is not None and draft in db:
-        engine.write(db, draft)  # the draft first (a new one must exist for the reply's foreign key)
+    # Core INSERTs: the ORM's unit of work for one new row cost more than the row itself.
+    if draft is not None and draft in db:  # the draft, then the reply (its foreign key), at once
+        engine.write(db, draft, (_STORE_REPLY, _reply_row(sid, draft.id, fitted)))
     else:
         db.flush()
-    # A Core INSERT: the ORM's unit of work for one new row cost more than the row itself.
-    db.connection().execute(_STORE_REPLY, {"id": sid, "conversation_id": conversation_id, "reply": fitted})
+        db.connection().execute(_STORE_REPLY, _reply_row(sid, None, fitted))
     return fitted
+
+
+def _reply_row(sid: str, conversation_id: str | None, fitted: list[str]) -> dict[str, Any]:
+    return {"id": sid, "conversation_id": conversation_id, "received_at": utcnow(), "reply": fitted}
 
 
 # -- the dialogue step, with long answers in parts ------------------------------------------------

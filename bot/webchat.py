@@ -46,7 +46,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.auth import require_api_user
-from backend.db import session
+from backend.db import session, utcnow
 from backend.models import Case, ChatReply, Conversation
 from bot import chat_history, engine, resume_codes
 from bot.i18n import translator
@@ -212,12 +212,14 @@ def _apply(db: Session, conversation_id: str, text: str, client_id: str | None,
         # longer needed, since a retry of any message now gets the outcome (the reference).
         db.execute(delete(ChatReply).where(ChatReply.conversation_id == conversation.id))
     answer = _json(reply, conversation)
-    if client_id is not None:
-        engine.write(db, conversation)  # the draft's UPDATE first: the transcript's INSERT then finds it clean
-    chat_history.after_turn(db, conversation, text, shown or text, before, answer)
-    if client_id is not None:  # then the reply, by a Core INSERT (no unit of work)
-        db.connection().execute(_STORE_REPLY, {"conversation_id": conversation.id,
-                                               "client_message_id": client_id, "reply": answer})
+    transcript = chat_history.after_turn(conversation, text, shown or text, before, answer)
+    added = [] if transcript is None else [transcript]
+    if client_id is not None:  # the reply, for a retry
+        added.append((_STORE_REPLY, {"conversation_id": conversation.id, "client_message_id": client_id,
+                                     "received_at": utcnow(), "reply": answer}))
+    engine.write(db, conversation, *added)  # the draft with its new rows, by Core (no unit of work)
+    if transcript is None:
+        chat_history.forget(db, conversation.id)
     db.commit()
     return jsonify(answer), 200
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend import db
-from backend.models import Conversation
+from backend.models import Conversation, InboundMessage
 from bot import engine, quick_exit
 
 ADDRESS = "+447700900123"
@@ -69,6 +69,49 @@ def test_a_stale_draft_read_as_columns_is_refused_by_the_version_check_not_writt
             engine.write(stale_session, stale)
         stale_session.rollback()
     assert _answers(engine_app, conversation_id)["reference"]["value"] == "SA-0412"
+
+
+def test_a_stale_draft_written_with_its_reply_is_refused_and_the_reply_is_not_kept(engine_app: Flask) -> None:
+    """``engine.write`` with rows to add (on PostgreSQL one statement with the draft's UPDATE):
+    a stale copy still fails, and the rollback takes its rows back, so a Twilio retry of that
+    message is applied to the draft as it is now instead of answered from a reply never given."""
+    from bot.sms import _STORE_REPLY
+
+    with _loaded_and_other(engine_app) as (stale_session, stale, other):
+        conversation_id = stale.id
+        stale_session.commit()
+        _answer_and_commit(other, "SA-0412")
+        engine.step(stale_session, stale, "SA-9999", "responder:1")
+        row = {"id": "SM-stale", "conversation_id": conversation_id, "received_at": db.utcnow(), "reply": ["x"]}
+        with pytest.raises(StaleDataError):
+            engine.write(stale_session, stale, (_STORE_REPLY, row))
+        stale_session.rollback()
+    assert _answers(engine_app, conversation_id)["reference"]["value"] == "SA-0412"
+    with engine_app.app_context(), db.get_db(engine_app).transaction() as reading:
+        assert reading.get(InboundMessage, "SM-stale") is None
+
+
+def test_a_draft_written_with_rows_stores_the_draft_and_every_row(engine_app: Flask) -> None:
+    """The rows given to ``engine.write`` are stored with the draft, several at once and of
+    several tables, with the values given."""
+    from bot import chat_history
+    from bot.sms import _STORE_REPLY
+
+    with _loaded_and_other(engine_app) as (session, draft, _other):
+        engine.step(session, draft, "SA-0412", "responder:1")
+        at = db.utcnow()
+        lines = chat_history.lines_of(draft.id, [("operator", "SA-0412"), ("assistant", "Where?"),
+                                                 ("assistant", "Ble?")])
+        engine.write(session, draft, lines, (_STORE_REPLY, {"id": "SM-1", "conversation_id": draft.id,
+                                                            "received_at": at, "reply": ["Where?"]}))
+        session.commit()
+        conversation_id = draft.id
+    with engine_app.app_context(), db.get_db(engine_app).transaction() as reading:
+        stored = reading.get(InboundMessage, "SM-1")
+        assert (stored.conversation_id, stored.reply, stored.received_at) == (conversation_id, ["Where?"], at)
+        assert [line["text"] for line in chat_history.entries(reading, conversation_id)] == [
+            "SA-0412", "Where?", "Ble?"]
+        assert reading.get(Conversation, conversation_id).state["answers"]["reference"]["value"] == "SA-0412"
 
 
 def test_a_draft_read_again_after_a_rollback_is_the_same_object_with_the_stored_state(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -18,7 +19,7 @@ from bot.segments import MAX_MESSAGE_CHARS, MAX_SEGMENTS, segments
 from flows import languages
 from flows.dialogue import BY_ID
 from flows.i18n import ENGLISH
-from tests.bot.sms_support import (BASE, ENV_KEYS, OTHER_PHONE, PATH, SmsPhone, form,
+from tests.bot.sms_support import (BASE, ENV_KEYS, OTHER_PHONE, PATH, TOKEN, SmsPhone, form,
                                    make_sms_app, messages_of, new_sid, row_counts, sign, start, walk)
 from tests.conftest import backend_test_config
 from tests.flows.conversation import ADULT_NRM
@@ -59,6 +60,41 @@ def test_the_signature_is_checked_against_the_public_url_behind_a_proxy(phone: S
     response = phone.post(params, signature=sign(params, url=BASE + PATH))
     assert response.status_code == 200
     assert messages_of(response.data)[-1].endswith(languages.menu_lines())  # first contact
+
+
+def test_a_signed_message_costs_one_signature_computation(phone: SmsPhone, monkeypatch: pytest.MonkeyPatch) -> None:
+    """twilio's ``validate`` computes two HMACs (the URL with and without its port); a message
+    signed for the URL as configured needs one (issue 14: the SMS turn's CPU)."""
+    from twilio.request_validator import RequestValidator
+
+    computed: list[str] = []
+    compute = RequestValidator.compute_signature
+
+    def counting(self: RequestValidator, uri: str, params: Any, algorithm: str | None = None) -> str:
+        computed.append(uri)
+        return compute(self, uri, params, algorithm)
+
+    monkeypatch.setattr(RequestValidator, "compute_signature", counting)
+    params = form("hello")
+    signature = compute(RequestValidator(TOKEN), BASE + PATH, dict(params))
+    assert phone.post(params, signature=signature).status_code == 200
+    assert computed == [BASE + PATH]
+
+
+def test_a_signature_over_the_url_with_its_default_port_is_still_accepted(phone: SmsPhone) -> None:
+    """Twilio's signing sometimes includes the port: ``validate`` still judges what the single
+    computation does not match."""
+    params = form("hello")
+    assert phone.post(params, signature=sign(params, url="https://nrm.example.org:443" + PATH)).status_code == 200
+    assert phone.post(form("1"), signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
+
+
+def test_an_unknown_signature_algorithm_is_refused(phone: SmsPhone) -> None:
+    params = form("hello")
+    response = phone.client.post(PATH, data=params, headers={
+        "X-Twilio-Signature": sign(params), "X-Twilio-Webhooks-Signature-Settings": "key=k1,algorithm=HMAC_MD5"})
+    assert response.status_code == 403
+    assert phone.draft() is None
 
 
 def test_the_query_string_is_part_of_the_signed_url(phone: SmsPhone) -> None:

@@ -133,24 +133,40 @@ def _bearer_chat(app: Flask) -> Chat:
     return Chat(app, app.test_client(), {"Authorization": f"Bearer {token}"})
 
 
-def test_an_sms_turn_mid_referral_is_one_transaction_of_four_statements(engine_app: Flask) -> None:
+def _on_postgresql(app: Flask) -> bool:
+    return db.get_db(app).engine.dialect.name == "postgresql"
+
+
+def test_an_sms_turn_mid_referral_is_one_transaction_of_four_statements_three_on_postgresql(
+        engine_app: Flask) -> None:
+    """On PostgreSQL the draft's UPDATE and the stored reply's INSERT are one statement
+    (``bot.engine.write``: data-modifying CTEs), one round trip fewer."""
     phone = _sms_mid_referral(engine_app)
     with tally(engine_app) as counted:
         phone.send("BACK")
     assert phone.current() == "reference"
     assert (counted.transactions, counted.commits) == (1, 1)
-    assert counted.statements == ["SELECT", "SELECT", "UPDATE", "INSERT"]
-    assert len(counted.statements) == TURN_STATEMENTS
+    if _on_postgresql(engine_app):
+        assert counted.statements == ["SELECT", "SELECT", "WITH"]
+    else:
+        assert counted.statements == ["SELECT", "SELECT", "UPDATE", "INSERT"]
+        assert len(counted.statements) == TURN_STATEMENTS
     assert counted.flushes == 0
 
 
-def test_a_web_chat_turn_mid_referral_is_one_transaction_of_five_statements(engine_app: Flask) -> None:
+def test_a_web_chat_turn_mid_referral_is_one_transaction_of_five_statements_four_on_postgresql(
+        engine_app: Flask) -> None:
+    """On PostgreSQL the draft's UPDATE and the stored reply are one statement (the transcript's
+    lines, several rows, are one more)."""
     chat = _bearer_chat(engine_app)
     with tally(engine_app) as counted:
         answer = chat.send("BACK")
     assert answer["question"]["id"] == "reference"
     assert (counted.transactions, counted.commits) == (1, 1)
-    assert sorted(counted.statements) == ["INSERT", "INSERT", "SELECT", "SELECT", "UPDATE"]
+    if _on_postgresql(engine_app):
+        assert counted.statements == ["SELECT", "SELECT", "WITH", "INSERT"]
+    else:
+        assert sorted(counted.statements) == ["INSERT", "INSERT", "SELECT", "SELECT", "UPDATE"]
     assert counted.flushes == 0
 
 
