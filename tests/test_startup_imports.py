@@ -23,7 +23,7 @@ workbook download), or test tools that must never be imported by the product."""
 NOT_FOR_CHAT = ("gunicorn", "rich", "flask_limiter.commands")
 """Only ``nrm serve`` runs gunicorn; rich comes with Flask-Limiter's ``nrm limiter`` command."""
 
-WEB_ONLY = ("flask_limiter", "limits", "prometheus_client", "flask_wtf", "wtforms", "flask_talisman",
+WEB_ONLY = ("flask_limiter", "limits", "prometheus_client", "flask_wtf", "wtforms",
             "pythonjsonlogger", "argon2", "backend.app", "backend.casework_pages", "backend.api",
             "backend.accounts", "backend.outbound.pages", "bot.app", "bot.webchat", "bot.sms", "bot.chat_page")
 """What only the web app needs (rate limits, metrics, forms, headers, request logs, passwords, the
