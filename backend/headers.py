@@ -76,13 +76,11 @@ def csp_nonce() -> str:
 
 
 def init_headers(app: Flask) -> None:
-    """Security headers for every response of ``app``, and ``ProxyFix`` for trusted proxies."""
+    """Security headers for every response of ``app``, and ``ProxyFix`` for trusted proxies (the
+    session cookie's flags are ``backend.web_auth``'s)."""
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
-    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SESSION_COOKIE_SECURE"))
-    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     production = app.config.get("NRM_ENV") == "production"
 
