@@ -153,8 +153,10 @@ _TOKEN_USER = (select(*_USERS.c, _TOKENS.c.id.label("token_id"), _TOKENS.c.expir
                .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None)))
 """A live token's user with what the check needs of the token (built once: one statement, plain
 columns made into the ``User`` by ``backend.loaded``, which costs less than the ORM's loading)."""
-_RECORD_USE = (update(ApiToken).where(ApiToken.id == bindparam("token_id"))
-               .values(last_used_at=bindparam("now")).execution_options(synchronize_session=False))
+_USER_KEYS = tuple(column.key for column in _USERS.c)
+"""The ``User`` attribute of each of the statement's first columns, in order."""
+_RECORD_USE = (update(_TOKENS).where(_TOKENS.c.id == bindparam("token_id"))
+               .values(last_used_at=bindparam("now", type_=_TOKENS.c.last_used_at.type)))
 
 
 def user_for_token(session: Session, secret: str) -> User | None:
@@ -172,18 +174,17 @@ def token_user(session: Session, secret: str) -> tuple[User | None, bool]:
     if not secret:
         return None, False
     now = utcnow()
-    session.flush()  # what Session.execute would flush first (usually nothing)
-    # On the connection: the statement is plain Core, and the ORM's execute around it (its
-    # compile-state and result set-up) cost more than the statement itself (profiled: issue 14).
-    found = session.connection().execute(_TOKEN_USER, {"token_hash": _token_hash(secret)}).mappings().first()
+    session.flush()  # what the ORM's execution would do first (a revocation not yet flushed counts)
+    connection = session.connection()  # Core: the ORM's execution would only pass the statement on
+    found = connection.execute(_TOKEN_USER, {"token_hash": _token_hash(secret)}).first()
     if found is None:
         return None, False
-    user = persistent(session, User, {column.key: found[column.key] for column in _USERS.c}, refresh=False)
-    token_id, expires_at, last_used_at = found["token_id"], found["token_expires_at"], found["token_last_used_at"]
+    *columns, token_id, expires_at, last_used_at = found
+    user = persistent(session, User, dict(zip(_USER_KEYS, columns)), refresh=False)
     if expires_at <= now or not user.active:
         return None, False
     if last_used_at is None or now - last_used_at >= TOKEN_USE_RECORDED_EVERY:
-        session.connection().execute(_RECORD_USE, {"token_id": token_id, "now": now})
+        connection.execute(_RECORD_USE, {"token_id": token_id, "now": now})
         return user, True
     return user, False
 

@@ -49,7 +49,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from statemachine import State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed
@@ -664,12 +664,16 @@ def end_recovery(session: Session, reference: str, *, now: datetime | None = Non
     return fire(session, reference, "end_recovery", None, now=now)
 
 
+def recovery_ends_query(today: date) -> Select[tuple[str]]:
+    """The cases whose recovery period is over by ``today``, read along ``ix_cases_recovery_ends``."""
+    return (select(Case.reference).where(Case.status == RECOVERY, Case.cg_not_before <= today)
+            .order_by(Case.cg_not_before, Case.id))
+
+
 def end_recoveries(session: Session, now: datetime | None = None) -> list[str]:
     """Every case in ``recovery`` whose period is over moves to ``awaiting_cg``; their references."""
     now = now or utcnow()
-    references = session.scalars(
-        select(Case.reference).where(Case.status == RECOVERY, Case.cg_not_before <= uk_date(now))
-        .order_by(Case.cg_not_before, Case.id)).all()
+    references = session.scalars(recovery_ends_query(uk_date(now))).all()
     for reference in references:
         end_recovery(session, reference, now=now)
     return list(references)

@@ -43,6 +43,7 @@ from wtforms import PasswordField, StringField
 
 from backend import access_audit, db, sessions
 from backend.auth import account_for, check_password
+from backend.cookie_sessions import CookieSessions
 from backend.i18n import N_, init_i18n, lazy_gettext
 from backend.i18n import gettext as _
 from backend.models import User
@@ -128,6 +129,7 @@ def init_web_auth(app: Flask) -> CSRFProtect:
     }.items():
         app.config.setdefault(key, value)
 
+    app.session_interface = CookieSessions()
     csrf = app.extensions.get("csrf") or CSRFProtect(app)
     login_manager.init_app(app)
     app.before_request(_check_server_session)

@@ -57,8 +57,13 @@ def _call(app: Any, environ: dict[str, Any]) -> int:
 
 
 def cpu_ms(app: Any, makers: dict[str, Callable[[int], dict[str, Any]]], count: int) -> dict[str, float]:
-    """Median process CPU milliseconds of ``count`` requests of each kind, the kinds taking turns
-    (so that other work on the machine weighs on each alike); environs are built outside the timing."""
+    """Median process CPU milliseconds of ``count`` requests of each kind (:func:`cpu_times`)."""
+    return {kind: 1000 * statistics.median(times) for kind, times in cpu_times(app, makers, count).items()}
+
+
+def cpu_times(app: Any, makers: dict[str, Callable[[int], dict[str, Any]]], count: int) -> dict[str, list[float]]:
+    """Process CPU seconds of each of ``count`` requests of each kind, the kinds taking turns (so
+    that other work on the machine weighs on each alike); environs are built outside the timing."""
     took: dict[str, list[float]] = {kind: [] for kind in makers}
     for i in range(count):
         for kind, make in makers.items():
@@ -66,7 +71,7 @@ def cpu_ms(app: Any, makers: dict[str, Callable[[int], dict[str, Any]]], count: 
             began = time.process_time()
             _call(app, environ)
             took[kind].append(time.process_time() - began)
-    return {kind: 1000 * statistics.median(times) for kind, times in took.items()}
+    return took
 
 
 def main() -> None:
@@ -101,33 +106,41 @@ def main() -> None:
         for kind in KINDS:
             print(f"  {kind:5} {figures[kind]:6.2f} ms   {figures['bare'] / figures[kind]:.2f}x bare")
         if options.profile:
-            from pyinstrument import Profiler
-
             make = _caller(app, database, options.profile)
-            environs = [make(i) for i in range(options.count)]
-            profiler = Profiler(interval=0.0002)
-            profiler.start()
-            for environ in environs:
-                _call(app, environ)
-            profiler.stop()
-            out = io.StringIO()
-            out.write(profiler.output_text(unicode=False, color=False, show_all=False))
-            print(out.getvalue())
+            print_pyinstrument(app, [make(i) for i in range(options.count)])
         if options.cprofile:
-            import cProfile
-            import pstats
-
             make = _caller(app, database, options.cprofile)
-            environs = [make(i) for i in range(options.count)]
-            profile = cProfile.Profile(time.process_time)
-            profile.enable()
-            for environ in environs:
-                _call(app, environ)
-            profile.disable()
-            stats = pstats.Stats(profile)
-            stats.sort_stats("cumulative").print_stats(60)
-            stats.sort_stats("tottime").print_stats(40)
+            print_cprofile(app, [make(i) for i in range(options.count)])
         del context
+
+
+def print_pyinstrument(app: Any, environs: list[dict[str, Any]]) -> None:
+    """A pyinstrument profile (wall time) of ``app`` answering ``environs``."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0002)
+    profiler.start()
+    for environ in environs:
+        _call(app, environ)
+    profiler.stop()
+    out = io.StringIO()
+    out.write(profiler.output_text(unicode=False, color=False, show_all=False))
+    print(out.getvalue())
+
+
+def print_cprofile(app: Any, environs: list[dict[str, Any]]) -> None:
+    """A cProfile (process CPU time) of ``app`` answering ``environs``: by cumulative, then own time."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    for environ in environs:
+        _call(app, environ)
+    profile.disable()
+    stats = pstats.Stats(profile)
+    stats.sort_stats("cumulative").print_stats(60)
+    stats.sort_stats("tottime").print_stats(40)
 
 
 def create_app_for(database: Database, create_app: Callable[[], Any]) -> Any:

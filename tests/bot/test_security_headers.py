@@ -106,3 +106,35 @@ def test_hsts_is_sent_in_production_only(tmp_path: Path, product_app: Flask, mon
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     finally:
         db.get_db(production).engine.dispose()
+
+
+EXACT_HEADERS = {
+    "Cache-Control": "no-store",
+    "Permissions-Policy": "browsing-topics=()",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'nonce-NONCE'; style-src 'self'; "
+                               "img-src 'self'; font-src 'self'; connect-src 'self'; manifest-src 'self'; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+"""What flask-talisman sends with this configuration, header for header, in this order."""
+
+
+def test_pages_and_api_answers_carry_exactly_these_headers_with_a_new_nonce_each(product_app: Flask) -> None:
+    responses = _responses(product_app)
+    nonces = set()
+    for what in PAGES_AND_APIS:
+        headers = responses[what].headers
+        nonce = headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+        assert len(nonce) == 32 and nonce.replace("-", "").replace("_", "").isalnum(), (what, nonce)
+        nonces.add(nonce)
+        shown = {name: headers.get(name, "").replace(nonce, "NONCE") for name in EXACT_HEADERS}
+        assert shown == EXACT_HEADERS, what
+        assert [name for name in headers.keys() if name in EXACT_HEADERS] == list(EXACT_HEADERS), what
+    assert len(nonces) == len(PAGES_AND_APIS)  # a new nonce for every response
+
+
+def test_session_cookie_is_http_only_and_same_site_lax(product_app: Flask) -> None:
+    cookie = product_app.test_client().get("/casework/sign-in").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie  # development, HTTP

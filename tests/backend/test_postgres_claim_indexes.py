@@ -1,0 +1,66 @@
+"""On PostgreSQL, a claim rewrites no index that nothing reads (migration 0020), and every query
+that once could lean on the dropped ``ix_cases_status_priority_*`` indexes still reads an index.
+
+A claim changes indexed columns, so PostgreSQL writes an entry into every index of ``cases`` whose
+condition the claimed row meets; the indexes that remain are each the one some query reads.
+
+Needs ``DATABASE_URL_PG`` (skipped locally without one, failed in CI: ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from backend import db, queues
+from backend.calendar import uk_date
+from backend.db import utcnow
+from backend.lifecycle import recovery_ends_query
+from backend.models import Case
+from backend.queues import QueueFilters
+from tests.backend.casework_helpers import make_user
+from tests.backend.test_postgres_claims import _plan_nodes, pg_app  # noqa: F401 - the app on a schema of its own
+
+pytestmark = pytest.mark.postgres
+
+SEEDED = 30_000
+
+
+def _plan(connection, statement) -> tuple[list[str], set[str]]:
+    sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    nodes = _plan_nodes(connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}").scalar_one()[0]["Plan"])
+    return [node["Node Type"] for node in nodes], {node.get("Index Name") for node in nodes} - {None}
+
+
+def test_no_index_of_cases_leads_with_status_and_priority_any_more(pg_app):
+    indexes = {index["name"]: index["column_names"] for index in inspect(db.get_db(pg_app).engine).get_indexes("cases")}
+    assert not [name for name, columns in indexes.items() if columns[:2] == ["status", "priority"]], indexes
+    assert indexes["ix_cases_recovery_ends"] == ["cg_not_before", "id"]
+
+
+def test_queries_that_used_the_dropped_status_indexes_still_read_an_index_and_the_claim_its_own(pg_app):
+    """On 30,000 cases (analysed): recovery ends (``nrm jobs run``) read their partial index; each stage filter of both queues, page and counts, reads an index (no sequential scan of
+    cases); claim-next still walks the queue's unclaimed index without a sort."""
+    from bench.queue_scale import seed
+    from backend.crypto import cipher_for
+
+    database = db.get_db(pg_app)
+    seed(database.engine, SEEDED, cipher_for(database.engine.dialect).encrypt_json({"answers": {}}))
+    with pg_app.app_context(), database.transaction() as session:
+        worker = make_user(session, "caseworker")
+    now = utcnow()
+    with database.engine.connect() as connection:
+        types, indexes = _plan(connection, recovery_ends_query(uk_date(now)))
+        assert indexes == {"ix_cases_recovery_ends"} and "Seq Scan" not in types, types
+        for queue in ("decision", "review"):
+            for stage in ("rg", "cg"):
+                clauses = queues.in_queue(queue, now) + queues._filtered(QueueFilters(stage=stage), now)  # noqa: SLF001
+                page = queues.page_query(queue, clauses, queues.SORTS["priority"], None, 50)
+                count = select(func.count()).select_from(Case).where(*clauses)
+                for statement in (page, count):
+                    types, indexes = _plan(connection, statement)
+                    assert "Seq Scan" not in types and indexes, (queue, stage, types)
+        types, indexes = _plan(connection, queues.claim_next_query(worker, now))
+        assert "Sort" not in types and "Seq Scan" not in types, types
+        assert indexes & {"ix_cases_queue_unclaimed", "ix_cases_queue_order"}, indexes
+        connection.rollback()
