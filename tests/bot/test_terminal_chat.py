@@ -137,3 +137,26 @@ def test_a_pending_discard_is_asked_again_when_nrm_chat_resumes(env: dict[str, s
     second.type("no")
     assert "(About you 2/" in second.wait_for("OK, nothing deleted.\n\n(About you 2/")
     second.kill()
+
+
+def test_hostile_lines_typed_in_the_terminal_are_cleaned_or_refused_and_lose_nothing(env: dict[str, str]) -> None:
+    """NUL and control characters are dropped, an encoded lone surrogate (not UTF-8), a huge line
+    and another language's words are refused with the question asked again: the chat carries on,
+    and the answers given are kept."""
+    typed = (b"Ref \x00A\x07\n"                 # NUL and BEL inside an answer
+             b"\xed\xa0\x80\n"                  # a lone surrogate, encoded: not UTF-8
+             + b"x" * 50_000 + b"\n"            # a huge line
+             + "منظمة خيرية\n".encode()         # another language's words
+             + b"salvation army\nREVIEW\n")
+    finished = subprocess.run([NRM, "chat", "--new", "--language", "en"], env=env, input=typed,
+                              capture_output=True, timeout=60)
+    output = finished.stdout.decode()
+    assert finished.returncode == 0, output + finished.stderr.decode()
+    assert "Traceback" not in output + finished.stderr.decode()
+    assert output.count("Which organisation do you work for?") == 4  # asked, then again after each refusal
+    assert "Please type a name" in output
+    assert "Nothing matches" in output and "x" * 1000 not in output  # the huge line is not echoed whole
+    review = output[output.index("Your answers:"):]
+    assert "1 Your reference: Ref A\n" in review and "\x00" not in review and "\x07" not in review
+    assert "2 Organisation: The Salvation Army" in review
+    assert "Draft saved" in output
