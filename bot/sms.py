@@ -76,7 +76,7 @@ from backend.db import session, utcnow
 from backend.models import Conversation, InboundMessage, Responder
 from backend.outbound import commands as referrer_commands
 from backend.request_guards import handles_own_input
-from backend import text_hygiene
+from backend import cursor_statements, text_hygiene
 from bot import engine, quick_exit, resume_codes
 from bot.i18n import translator
 from bot.registration import prefill
@@ -306,7 +306,8 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
     """The whole message in the caller's transaction: two locked reads (the responder with this
     MessageSid's stored reply, then the sender's drafts), the step, one write of the draft and
     the stored reply."""
-    found = db.connection().execute(_SENDER_AND_REPLY, {"sid": inbound.sid, "sender": inbound.sender}).first()
+    found = cursor_statements.run(db.connection(), _SENDER_AND_REPLY,
+                                  {"sid": inbound.sid, "sender": inbound.sender}).first()
     if found is None:
         return [HELPLINE]  # not registered: nothing is stored
     *registration, done, stored_reply = found
