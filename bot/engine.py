@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from datetime import date
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Insert, Select, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session
@@ -133,7 +133,13 @@ def drafts(session: Session, channel: str, address: str) -> list[Conversation]:
     """
     session.flush()  # what a query through the session would flush first (usually nothing)
     rows = cursor_statements.run(session.connection(), _DRAFTS, {"channel": channel, "address": address})
-    return [persistent(session, Conversation, row) for row in rows.mappings()]
+    return loaded_drafts(session, rows.mappings())
+
+
+def loaded_drafts(session: Session, rows: Iterable[Mapping[str, Any]]) -> list[Conversation]:
+    """The drafts of rows holding :data:`COLUMNS` (by key), read in this transaction under a lock
+    (:func:`drafts`, or a channel's own statement that reads them with something else)."""
+    return [persistent(session, Conversation, row) for row in rows]
 
 
 def receive(

@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any
 from html import escape
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -181,8 +181,24 @@ _SENDER_AND_REPLY = (
 """The registered sender, locked, with what is stored under this MessageSid (built once). Plain
 columns, not a ``Responder`` entity: the ORM's loading cost more than the statement, and a turn
 only reads the registration (:class:`Sender`)."""
+_DRAFT_COLUMNS = tuple(column.label(f"draft_{column.key}") for column in engine.COLUMNS)
+_SENDER_REPLY_AND_DRAFTS = (
+    _SENDER_AND_REPLY.add_columns(*_DRAFT_COLUMNS)
+    .outerjoin(Conversation.__table__, and_(Conversation.__table__.c.channel == CHANNEL,
+                                            Conversation.__table__.c.address == bindparam("sender"),
+                                            Conversation.__table__.c.status == "draft"))
+    .order_by(Conversation.__table__.c.id))
+"""On SQLite, the same with the sender's drafts (a row each, or one row of NULLs): one read where
+PostgreSQL needs two. SQLite's ``BEGIN IMMEDIATE`` already holds the database's one write lock,
+so the drafts read with the sender are as locked as the sender. On PostgreSQL the nullable side of
+an outer join cannot be locked, and drafts read in the responder's statement would be of that
+statement's snapshot, taken before it waited for the responder's lock: a draft opened by the
+sender's previous message, committed during the wait, would be missed (a second draft opened).
+There the drafts are read after the lock is held (``bot.engine.drafts``)."""
 _OPT_OUT = (update(_RESPONDERS).where(_RESPONDERS.c.id == bindparam("key"))
             .values(opted_out_at=bindparam("at")))
+_SENDER_FIELDS = len(_SENDER_AND_REPLY.selected_columns)
+_DRAFT_KEYS = tuple(column.key for column in engine.COLUMNS)
 _STORE_REPLY = insert(InboundMessage.__table__)
 """The reply stored under its MessageSid (a duplicate MessageSid fails on the primary key)."""
 
@@ -306,11 +322,13 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
     """The whole message in the caller's transaction: two locked reads (the responder with this
     MessageSid's stored reply, then the sender's drafts), the step, one write of the draft and
     the stored reply."""
-    found = cursor_statements.run(db.connection(), _SENDER_AND_REPLY,
-                                  {"sid": inbound.sid, "sender": inbound.sender}).first()
-    if found is None:
+    connection = db.connection()
+    params = {"sid": inbound.sid, "sender": inbound.sender}
+    on_sqlite = connection.dialect.name == "sqlite"
+    found = cursor_statements.run(connection, _SENDER_REPLY_AND_DRAFTS if on_sqlite else _SENDER_AND_REPLY, params)
+    if not found.rows:
         return [HELPLINE]  # not registered: nothing is stored
-    *registration, done, stored_reply = found
+    *registration, done, stored_reply = found.rows[0][:_SENDER_FIELDS]
     if done is not None:  # a Twilio retry: the stored reply, nothing applied again
         return list(stored_reply or [])
     responder = Sender(*registration)
@@ -319,7 +337,11 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
     word = _word(inbound.body)
     opted_out = responder.opted_out_at is not None
 
-    drafts = engine.drafts(db, CHANNEL, inbound.sender)
+    if on_sqlite:
+        drafts = engine.loaded_drafts(db, [dict(zip(_DRAFT_KEYS, row[_SENDER_FIELDS:])) for row in found.rows
+                                           if row[_SENDER_FIELDS] is not None])
+    else:
+        drafts = engine.drafts(db, CHANNEL, inbound.sender)
     if quick_exit.apply(db, inbound.body, settings.quick_exit_word, drafts):
         referrer_commands.hold(db, responder)  # and nothing is sent to this number until it texts again
         return [] if opted_out else [quick_exit.REPLY]  # and no InboundMessage: nothing stored
