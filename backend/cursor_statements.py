@@ -12,7 +12,8 @@ columns are converted by the columns' own types (``EncryptedJSON`` encrypts and 
 ``Connection._cursor_execute``, the path SQLAlchemy's dialects use for their own statements: the
 engine's ``before_cursor_execute``/``after_cursor_execute`` events fire (statements are counted and
 logged like any other), and a driver error is raised as SQLAlchemy's (``IntegrityError`` for a
-duplicate key), with the parameters hidden (``backend.db.make_engine``). Only statements without
+duplicate key), as is a parameter no column type can store (a ``StatementError``), with the
+parameters hidden (``backend.db.make_engine``). Only statements without
 expanding (``IN``) parameters or Python-side defaults belong here: nothing of that is applied.
 """
 
@@ -89,13 +90,16 @@ def run(connection: Connection, statement: Executable, params: Mapping[str, Any]
         connection.begin()
     plan = _plan(statement, connection.dialect)
     values = {**plan.defaults, **params}
-    for name, processor in plan.binds:
-        values[name] = processor(values[name])
+    try:
+        for name, processor in plan.binds:
+            values[name] = processor(values[name])
+    except Exception as error:  # raised as Connection.execute raises it: a StatementError, values hidden
+        connection._handle_dbapi_exception(error, plan.sql, params, None, None)  # noqa: SLF001
     parameters: Any = tuple(values[name] for name in plan.order) if plan.order is not None else values
     cursor = connection.connection.cursor()
     try:
         connection._cursor_execute(cursor, plan.sql, parameters)  # noqa: SLF001 (see the module docs)
-        fetched = cursor.fetchall() if cursor.description is not None else []
+        fetched = cursor.fetchall() if plan.keys else []  # (psycopg builds a description when asked)
         rowcount = cursor.rowcount
     finally:
         cursor.close()
