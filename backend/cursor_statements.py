@@ -37,9 +37,6 @@ class Ran:
     rows: list[tuple[Any, ...]]
     rowcount: int
 
-    def first(self) -> tuple[Any, ...] | None:
-        return self.rows[0] if self.rows else None
-
     def mappings(self) -> list[dict[str, Any]]:
         """Each row as ``{column key: value}``."""
         return [dict(zip(self.keys, row)) for row in self.rows]
