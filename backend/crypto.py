@@ -16,6 +16,9 @@ Two stored formats, both read:
 - **Fernet** (``gAAAA...``, written before v2): still decrypted with the same keys
   (``MultiFernet``); ``rotate`` re-encrypts such a value as v2 under the current key.
 
+JSON documents are written and read by ``orjson`` where it gives what the standard library gives
+(:func:`json_bytes`, :meth:`FieldCipher.decrypt_json`): a turn writes and reads its draft's state.
+
 Columns of type :class:`EncryptedJSON` encrypt on write and decrypt on read with the cipher bound
 to the engine (``bind_cipher``), falling back to the process-wide cipher set by ``use_cipher``.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from typing import Any, Iterable
 
 from cryptography.exceptions import InvalidTag
@@ -32,6 +36,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+import orjson
 from sqlalchemy import Engine, Text, literal, select, type_coerce, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
@@ -86,11 +91,17 @@ class FieldCipher:
 
     def encrypt(self, text: str) -> str:
         """``text`` as a v2 token under the current key, with a fresh random nonce."""
+        return self._seal(text.encode("utf-8"))
+
+    def _seal(self, data: bytes) -> str:
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._current.encrypt(nonce, text.encode("utf-8"), _AAD + self._current_id)
+        sealed = self._current.encrypt(nonce, data, _AAD + self._current_id)
         return V2_PREFIX + base64.urlsafe_b64encode(self._current_id + nonce + sealed).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        return _text(self._open(token))
+
+    def _open(self, token: str) -> bytes:
         try:
             if token.startswith(V2_PREFIX):
                 raw = base64.urlsafe_b64decode(token[len(V2_PREFIX):])
@@ -99,21 +110,60 @@ class FieldCipher:
                 if aead is None:
                     raise InvalidTag
                 start = _ID_BYTES + _NONCE_BYTES
-                return aead.decrypt(raw[_ID_BYTES:start], raw[start:], _AAD + key_id).decode("utf-8")
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
-        except (InvalidTag, InvalidToken, ValueError) as exc:  # ValueError: bad base64, UTF-8 or length
+                return aead.decrypt(raw[_ID_BYTES:start], raw[start:], _AAD + key_id)
+            return self._fernet.decrypt(token.encode("ascii"))
+        except (InvalidTag, InvalidToken, ValueError) as exc:  # ValueError: bad base64 or length
             raise DecryptionError("stored field cannot be decrypted with the configured keys") from exc
 
     def encrypt_json(self, obj: Any) -> str:
-        return self.encrypt(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+        return self._seal(json_bytes(obj))
 
     def decrypt_json(self, token: str) -> Any:
-        return json.loads(self.decrypt(token))
+        data = self._open(token)
+        if _LONG_DIGITS.search(data) is None:
+            try:
+                return orjson.loads(data)
+            except orjson.JSONDecodeError:
+                pass
+        return json.loads(_text(data))
 
     def rotate(self, token: str) -> str:
         """Re-encrypt ``token`` (v2 or Fernet) as v2 under the current (first) key; it must open
         with one of the keys."""
         return self.encrypt(self.decrypt(token))
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except ValueError as exc:
+        raise DecryptionError("stored field cannot be decrypted with the configured keys") from exc
+
+
+_LONG_DIGITS = re.compile(rb"\d{19}")
+"""A number orjson may read as a float (an integer beyond 64 bits: e.g. -9223372036854775809),
+or a long run of digits in a text: read by the standard library. So is what orjson refuses and the
+standard library reads (``NaN``, ``1e400``, an escaped lone surrogate): every stored document is
+read as ``json.loads`` reads it."""
+
+
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+"""Dates, dataclasses and subclasses of str, int, dict, list go to the standard library, which
+writes (or refuses) them as it always has."""
+
+
+def json_bytes(obj: Any) -> bytes:
+    """``obj`` as compact UTF-8 JSON, the text ``json.dumps(obj, ensure_ascii=False,
+    separators=(",", ":"))`` gives, written by ``orjson`` (a fifteenth of the CPU on a turn's
+    draft, measured). What orjson refuses goes to the standard library, which writes or refuses
+    it as it always has: a lone surrogate (then refused when encoded as UTF-8, as before), keys
+    that are not strings, integers beyond 64 bits, and (:data:`_ORJSON_OPTIONS`) dates,
+    dataclasses and subclasses. One difference: a float NaN or infinity, which JSON has no word
+    for, is written ``null`` (the standard library wrote ``NaN``, which only Python reads)."""
+    try:
+        return orjson.dumps(obj, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def use_cipher(cipher: FieldCipher | None) -> None:

@@ -17,14 +17,14 @@ import uuid
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from datetime import date
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Insert, Select, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from backend import intake
+from backend import cursor_statements, intake
 from backend.db import get_for_update, utcnow
 from backend.models import Case, Conversation
 from bot.i18n import translator
@@ -132,7 +132,13 @@ def drafts(session: Session, channel: str, address: str) -> list[Conversation]:
     draft is then no longer the sender's and is not returned) or wholly after it.
     """
     session.flush()  # what a query through the session would flush first (usually nothing)
-    rows = session.connection().execute(_DRAFTS, {"channel": channel, "address": address}).mappings()
+    rows = cursor_statements.run(session.connection(), _DRAFTS, {"channel": channel, "address": address})
+    return loaded_drafts(session, rows.mappings())
+
+
+def loaded_drafts(session: Session, rows: Iterable[Mapping[str, Any]]) -> list[Conversation]:
+    """The drafts of rows holding :data:`COLUMNS` (by key), read in this transaction under a lock
+    (:func:`drafts`, or a channel's own statement that reads them with something else)."""
     return [persistent(session, Conversation, row) for row in rows]
 
 
@@ -236,10 +242,10 @@ def write(session: Session, conversation: Conversation, *then: Then) -> None:
             shapes = tuple((statement, tuple(row)) for statement, row in rows)
             params.update({f"then{index}_{name}": value
                            for index, (_statement, row) in enumerate(rows) for name, value in row.items()})
-            written = connection.execute(_fused(shapes), params).scalar_one()
+            written = cursor_statements.run(connection, _fused(shapes), params).scalar_one()
             then = tuple(item for item in then if not isinstance(item[1], dict))
         else:
-            written = connection.execute(_WRITE, params).rowcount
+            written = cursor_statements.run(connection, _WRITE, params).rowcount
         if written != 1:
             raise StaleDataError("conversation changed since it was loaded")
         # What the ORM does to an object it has just flushed: the written values become its loaded
@@ -250,7 +256,18 @@ def write(session: Session, conversation: Conversation, *then: Then) -> None:
     if session.new or session.deleted or session.dirty:
         session.flush()
     for statement, rows in then:
-        session.connection().execute(statement, rows)
+        if isinstance(rows, dict):
+            cursor_statements.run(session.connection(), _row_insert(statement, tuple(rows)), rows)
+        else:  # several rows: one executemany
+            session.connection().execute(statement, rows)
+
+
+@lru_cache(maxsize=16)
+def _row_insert(statement: Insert, names: tuple[str, ...]) -> Insert:
+    """``statement`` inserting one row of these columns, as bound parameters of their types
+    (compiled once per shape: ``backend.cursor_statements``)."""
+    columns = statement.table.c  # type: ignore[attr-defined]
+    return statement.values({name: bindparam(name, type_=columns[name].type) for name in names})
 
 
 @lru_cache(maxsize=16)

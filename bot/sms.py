@@ -65,18 +65,20 @@ from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from html import escape
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
 
 from backend.db import session, utcnow
 from backend.models import Conversation, InboundMessage, Responder
 from backend.outbound import commands as referrer_commands
 from backend.request_guards import handles_own_input
-from backend import text_hygiene
+from backend import cursor_statements, text_hygiene
 from bot import engine, quick_exit, resume_codes
 from bot.i18n import translator
 from bot.registration import prefill
@@ -100,6 +102,7 @@ MAX_SID_CHARS = 64
 ATTEMPTS = 5
 _TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 _TWIML_EMPTY = f"{_TWIML_HEAD}<Response />"
+_URLENCODED = "application/x-www-form-urlencoded"
 
 
 OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
@@ -181,8 +184,24 @@ _SENDER_AND_REPLY = (
 """The registered sender, locked, with what is stored under this MessageSid (built once). Plain
 columns, not a ``Responder`` entity: the ORM's loading cost more than the statement, and a turn
 only reads the registration (:class:`Sender`)."""
+_DRAFT_COLUMNS = tuple(column.label(f"draft_{column.key}") for column in engine.COLUMNS)
+_SENDER_REPLY_AND_DRAFTS = (
+    _SENDER_AND_REPLY.add_columns(*_DRAFT_COLUMNS)
+    .outerjoin(Conversation.__table__, and_(Conversation.__table__.c.channel == CHANNEL,
+                                            Conversation.__table__.c.address == bindparam("sender"),
+                                            Conversation.__table__.c.status == "draft"))
+    .order_by(Conversation.__table__.c.id))
+"""On SQLite, the same with the sender's drafts (a row each, or one row of NULLs): one read where
+PostgreSQL needs two. SQLite's ``BEGIN IMMEDIATE`` already holds the database's one write lock,
+so the drafts read with the sender are as locked as the sender. On PostgreSQL the nullable side of
+an outer join cannot be locked, and drafts read in the responder's statement would be of that
+statement's snapshot, taken before it waited for the responder's lock: a draft opened by the
+sender's previous message, committed during the wait, would be missed (a second draft opened).
+There the drafts are read after the lock is held (``bot.engine.drafts``)."""
 _OPT_OUT = (update(_RESPONDERS).where(_RESPONDERS.c.id == bindparam("key"))
             .values(opted_out_at=bindparam("at")))
+_SENDER_FIELDS = len(_SENDER_AND_REPLY.selected_columns)
+_DRAFT_KEYS = tuple(column.key for column in engine.COLUMNS)
 _STORE_REPLY = insert(InboundMessage.__table__)
 """The reply stored under its MessageSid (a duplicate MessageSid fails on the primary key)."""
 
@@ -193,9 +212,9 @@ _STORE_REPLY = insert(InboundMessage.__table__)
 @bp.post("/twilio")
 @handles_own_input
 def twilio_webhook() -> Response:
-    if not _signature_ok():
+    form = _form()
+    if not _signature_ok(form):
         return Response("Forbidden: bad or missing X-Twilio-Signature\n", 403, mimetype="text/plain")
-    form = request.form
     sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
     sender = "".join((form.get("From") or "").split())
     if not sid or not sender or len(sid) > MAX_SID_CHARS:
@@ -231,7 +250,28 @@ def twiml(messages: list[str]) -> Response:
     return Response(f"{_TWIML_HEAD}<Response>{body}</Response>", 200, mimetype="application/xml")
 
 
-def _signature_ok() -> bool:
+class _Form(MultiDict[str, str]):
+    """The webhook's form fields, which twilio's signature check reads by ``getall`` (a
+    werkzeug ``MultiDict`` answers ``getlist``: twilio then catches an AttributeError a field)."""
+
+    getall = MultiDict.getlist
+
+
+def _form() -> MultiDict[str, str]:
+    """The POSTed form, read as werkzeug's form parser reads a URL-encoded body (the same limit
+    on the body's length, the same decoding; a body that is not UTF-8 is an empty form) without
+    building the parser for each request: that was half of the signature check's CPU. Any other
+    kind of body is left to werkzeug (``request.form``)."""
+    if request.mimetype != _URLENCODED:
+        return request.form
+    try:
+        text = request.get_data().decode()
+    except ValueError:
+        return _Form()
+    return _Form(parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"))
+
+
+def _signature_ok(form: MultiDict[str, str]) -> bool:
     app = current_app
     token = app.config.get("TWILIO_AUTH_TOKEN")
     if not token:
@@ -255,17 +295,18 @@ def _signature_ok() -> bool:
 
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     validator = _validator(token)
-    return _signed_as_given(validator, url, signature, algorithm) or validator.validate(
-        url, request.form, signature, algorithm)
+    return _signed_as_given(validator, url, form, signature, algorithm) or validator.validate(
+        url, form, signature, algorithm)
 
 
-def _signed_as_given(validator: RequestValidator, url: str, signature: str, algorithm: str) -> bool:
+def _signed_as_given(validator: RequestValidator, url: str, form: MultiDict[str, str], signature: str,
+                     algorithm: str) -> bool:
     """Is ``signature`` the one of this very URL and form? One HMAC, where twilio's ``validate``
     parses the URL and computes two (the URL with and without its port, as Twilio's signing
     varies). Only a match is taken from here: anything else (the other form of the URL, an
     algorithm twilio does not know) is judged by ``validate`` itself."""
     try:
-        computed = validator.compute_signature(url, request.form, algorithm)
+        computed = validator.compute_signature(url, form, algorithm)
     except ValueError:  # an unknown algorithm: validate() refuses it and logs why
         return False
     return hmac.compare_digest(computed.encode(), signature.encode())
@@ -306,10 +347,13 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
     """The whole message in the caller's transaction: two locked reads (the responder with this
     MessageSid's stored reply, then the sender's drafts), the step, one write of the draft and
     the stored reply."""
-    found = db.connection().execute(_SENDER_AND_REPLY, {"sid": inbound.sid, "sender": inbound.sender}).first()
-    if found is None:
+    connection = db.connection()
+    params = {"sid": inbound.sid, "sender": inbound.sender}
+    on_sqlite = connection.dialect.name == "sqlite"
+    found = cursor_statements.run(connection, _SENDER_REPLY_AND_DRAFTS if on_sqlite else _SENDER_AND_REPLY, params)
+    if not found.rows:
         return [HELPLINE]  # not registered: nothing is stored
-    *registration, done, stored_reply = found
+    *registration, done, stored_reply = found.rows[0][:_SENDER_FIELDS]
     if done is not None:  # a Twilio retry: the stored reply, nothing applied again
         return list(stored_reply or [])
     responder = Sender(*registration)
@@ -318,7 +362,11 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
     word = _word(inbound.body)
     opted_out = responder.opted_out_at is not None
 
-    drafts = engine.drafts(db, CHANNEL, inbound.sender)
+    if on_sqlite:
+        drafts = engine.loaded_drafts(db, [dict(zip(_DRAFT_KEYS, row[_SENDER_FIELDS:])) for row in found.rows
+                                           if row[_SENDER_FIELDS] is not None])
+    else:
+        drafts = engine.drafts(db, CHANNEL, inbound.sender)
     if quick_exit.apply(db, inbound.body, settings.quick_exit_word, drafts):
         referrer_commands.hold(db, responder)  # and nothing is sent to this number until it texts again
         return [] if opted_out else [quick_exit.REPLY]  # and no InboundMessage: nothing stored

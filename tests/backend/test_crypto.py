@@ -161,3 +161,55 @@ def test_keys_rotate_turns_stored_fernet_values_into_v2_under_the_new_key(tmp_pa
     assert raw.startswith(V2_PREFIX)
     assert FieldCipher([new]).decrypt_json(raw) == {"answers": {"name": NAME}}
     db.get_db(second).engine.dispose()
+
+
+DOCUMENTS = [
+    {"name": NAME, "answers": {"nul": "a\x00b", "controls": "\x1b\x7f\x85\t\r\n", "arabic": "مرحبا",
+                               "emoji": "😀", "separators": "\u2028\u2029", "quote": '"\\/'}},
+    ["text", 1, -0.0, 2.5, 1e16, True, False, None, [], {}],
+    {"big": 2 ** 70, "small": -(2 ** 63) - 1, 7: "an integer key"},
+    [{"deep": [{"er": ["still"]}]}],
+]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_a_json_document_is_stored_as_the_text_the_standard_library_writes(document):
+    cipher = FieldCipher([FieldCipher.generate_key()])
+    token = cipher.encrypt_json(document)
+    assert cipher.decrypt(token) == json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    assert cipher.decrypt_json(token) == json.loads(json.dumps(document))
+
+
+@pytest.mark.parametrize("text", [
+    '{"a":"x\\u0000y","b":"\u0645\u0631\u062d\u0628\u0627"}', "9223372036854775808", "-9223372036854775809",
+    '{"id":18446744073709551616}', '"digits 12345678901234567890"', "1e400", "[NaN,Infinity,-Infinity]",
+    '"\\ud800"', '{"a":1,"a":2}', "[1.0,-0.0,1E5]", ' {"spaced" : [ 1 , 2 ] } '])
+def test_every_stored_json_document_is_read_as_the_standard_library_reads_it(text):
+    cipher = FieldCipher([FieldCipher.generate_key()])
+    read = cipher.decrypt_json(cipher.encrypt(text))
+    expected = json.loads(text)
+    assert repr(read) == repr(expected)  # same types too: a big integer stays an integer, NaN stays NaN
+
+
+def test_a_lone_surrogate_in_a_json_document_is_refused_before_anything_is_stored():
+    with pytest.raises(UnicodeEncodeError):
+        FieldCipher([FieldCipher.generate_key()]).encrypt_json({"answer": "lone \ud800 surrogate"})
+
+
+def test_a_value_json_cannot_hold_is_refused_when_stored():
+    import datetime
+
+    with pytest.raises(TypeError):
+        FieldCipher([FieldCipher.generate_key()]).encrypt_json({"when": datetime.date(2026, 11, 30)})
+
+
+def test_a_float_nan_or_infinity_is_stored_as_json_null():
+    cipher = FieldCipher([FieldCipher.generate_key()])
+    token = cipher.encrypt_json({"nan": float("nan"), "inf": float("inf")})
+    assert cipher.decrypt(token) == '{"nan":null,"inf":null}'
+
+
+def test_a_stored_json_document_that_is_not_utf8_is_refused_as_undecryptable():
+    cipher = FieldCipher([FieldCipher.generate_key()])
+    with pytest.raises(DecryptionError):
+        cipher.decrypt_json(cipher._seal(b'"\xff"'))  # noqa: SLF001 (a token holding bytes no text encodes to)

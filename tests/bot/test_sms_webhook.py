@@ -81,6 +81,24 @@ def test_a_signed_message_costs_one_signature_computation(phone: SmsPhone, monke
     assert computed == [BASE + PATH]
 
 
+@pytest.mark.parametrize("body", [
+    b"From=%2B447700900100&Body=hello+world&MessageSid=SM1", b"Body=a&Body=b&Empty=&Flag&&=",
+    b"Body=%FF%FE+not+utf8&From=x", "Body=caf\u00e9 \u0645\u0631\u062d\u0628\u0627".encode(),
+    b"Body=\xff\xfe", b"Body=%00nul%1Bescape%ED%A0%80surrogate", b"", b"a=1;b=2&c=%zz",
+    b"Body=" + b"x" * 100_000])
+def test_the_webhook_reads_its_form_as_werkzeugs_form_parser_does(sms_app: Flask, body: bytes) -> None:
+    from flask import request
+
+    from bot.sms import _form
+
+    def read(parse: Any) -> list[tuple[str, str]]:
+        with sms_app.test_request_context(PATH, method="POST", data=body,
+                                          content_type="application/x-www-form-urlencoded"):
+            return list(parse().items(multi=True))
+
+    assert read(_form) == read(lambda: request.form)
+
+
 def test_a_signature_over_the_url_with_its_default_port_is_still_accepted(phone: SmsPhone) -> None:
     """Twilio's signing sometimes includes the port: ``validate`` still judges what the single
     computation does not match."""

@@ -1,0 +1,99 @@
+"""``backend.cursor_statements``: a statement run on the DBAPI cursor answers, fails and is seen as
+it would be through ``Connection.execute``, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, bindparam, event, insert, select
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from backend.crypto import FieldCipher, bind_cipher
+from backend.cursor_statements import run
+from backend.db import Base, make_engine
+from backend.models import Conversation, InboundMessage
+from tests.conftest import fresh_postgres_url
+
+_MESSAGES = InboundMessage.__table__
+_CONVERSATIONS = Conversation.__table__
+_INSERT = insert(_MESSAGES).values({column.key: bindparam(column.key, type_=column.type) for column in _MESSAGES.c})
+_BY_ID = select(*_MESSAGES.c).where(_MESSAGES.c.id == bindparam("sid"))
+REPLY = ["Answer with \u00e9, \u0645\u0631\u062d\u0628\u0627 and NUL \x00", {"nested": [1, None, True]}]
+AT = datetime(2026, 11, 30, 9, 30, 15, 123456, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    def made(url: str) -> Engine:
+        engine = make_engine(url)
+        bind_cipher(engine, FieldCipher([FieldCipher.generate_key()]))
+        Base.metadata.create_all(engine, tables=[_CONVERSATIONS, _MESSAGES])
+        return engine
+
+    if request.param == "sqlite":
+        engine = made(f"sqlite:///{tmp_path / 'cursor.db'}")
+        yield engine
+        engine.dispose()
+    else:
+        with fresh_postgres_url() as url:
+            engine = made(url)
+            yield engine
+            engine.dispose()
+
+
+def _row(sid: str) -> dict[str, Any]:
+    return {"id": sid, "conversation_id": None, "received_at": AT, "reply": REPLY}
+
+
+def test_a_row_read_on_the_cursor_is_the_row_connection_execute_reads(engine: Engine) -> None:
+    with engine.begin() as connection:
+        run(connection, _INSERT, _row("SM1"))
+        ours = run(connection, _BY_ID, {"sid": "SM1"}).mappings()
+        theirs = [dict(row) for row in connection.execute(_BY_ID, {"sid": "SM1"}).mappings()]
+    assert ours == theirs == [{"id": "SM1", "conversation_id": None, "received_at": AT, "reply": REPLY}]
+    assert ours[0]["received_at"].tzinfo is not None  # aware UTC, as UTCDateTime reads it
+
+
+def test_the_stored_value_is_encrypted_as_by_connection_execute(engine: Engine) -> None:
+    with engine.begin() as connection:
+        run(connection, _INSERT, _row("SM1"))
+        stored = connection.exec_driver_sql("SELECT reply FROM inbound_messages").scalar_one()
+    assert stored.startswith("v2.") and "NUL" not in stored
+
+
+def test_a_duplicate_key_on_the_cursor_is_sqlalchemys_integrity_error(engine: Engine) -> None:
+    """The SMS channel answers a concurrent retry of a MessageSid by catching exactly this."""
+    with engine.connect() as connection:
+        run(connection, _INSERT, _row("SM1"))
+        with pytest.raises(IntegrityError) as raised:
+            run(connection, _INSERT, _row("SM1"))
+        connection.rollback()
+    assert "NUL" not in str(raised.value)  # the parameters are hidden
+
+
+def test_a_value_no_column_type_stores_is_a_statement_error_without_the_value(engine: Engine) -> None:
+    with engine.connect() as connection:
+        with pytest.raises(StatementError) as raised:
+            run(connection, _INSERT, {**_row("SM1"), "reply": ["lone \ud800 surrogate", "secret answer"]})
+        connection.rollback()
+    assert "secret answer" not in str(raised.value)
+
+
+def test_statements_on_the_cursor_are_seen_by_the_engines_cursor_events(engine: Engine) -> None:
+    seen: list[str] = []
+
+    def count(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement.split(None, 1)[0])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with engine.begin() as connection:
+            run(connection, _INSERT, _row("SM1"))
+            assert run(connection, _BY_ID, {"sid": "SM2"}).rows == []
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert seen == ["INSERT", "SELECT"]
