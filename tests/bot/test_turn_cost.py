@@ -9,7 +9,8 @@ transactions (on SQLite ``BEGIN IMMEDIATE`` is itself a statement and is not cou
   locked, the draft updated, the reply stored;
 - web chat: the bearer token with its user, the conversation locked with the reply stored under
   the client message id (a join), the draft updated, the reply stored, and the turn's lines added
-  to the draft's transcript (one INSERT of several rows: the history survives a reload).
+  to the draft's transcript (one INSERT of several rows: the history survives a reload). On
+  PostgreSQL the draft's UPDATE and both INSERTs are one statement.
 
 Both write the draft and the reply without the ORM's unit of work (``bot.engine.write``: one Core
 UPDATE with the row-version check; profiled, the flush was a fifth of a turn's CPU), counted here
