@@ -11,6 +11,7 @@ for ``readonly=True`` sessions, which begin DEFERRED (WAL lets them read during 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -32,6 +33,12 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 SQLITE_LOCK_PATIENCE_S = 120
 """How long a transaction may wait in all for SQLite's write lock before "database is locked"."""
 _BEGIN_OPTION = "nrm_sqlite_begin"
+POOL_SIZE = 8
+"""Connections a process keeps for reuse: one for each thread of a gunicorn worker (``nrm serve``'s
+default ``--threads``; a larger ``NRM_THREADS`` raises it). With fewer (SQLAlchemy's default is 5),
+each request beyond them opened a connection of its own and closed it after, every time: under
+gunicorn ``gthread`` that was a new PostgreSQL session (or SQLite connection and its PRAGMAs)
+a request."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -104,11 +111,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     ``hide_parameters=True`` on every engine, and no caller can turn it off: SQLAlchemy's error
     messages never carry the statement's parameters (answers, reasons, phone numbers), whoever
-    logs or prints them. PostgreSQL's pooled connections are checked before use only when they
-    may have died (``backend.pool_liveness``), unless the caller asks for ``pool_pre_ping``.
+    logs or prints them. A pool keeps :data:`POOL_SIZE` connections (or ``NRM_THREADS``, if more).
+    PostgreSQL's pooled connections are checked before use only when they may have died (``backend.pool_liveness``), unless the caller asks for ``pool_pre_ping``.
     """
     parsed = make_url(url)
     kwargs.pop("hide_parameters", None)
+    if "poolclass" not in kwargs and parsed.database not in (None, "", ":memory:"):
+        kwargs.setdefault("pool_size", max(POOL_SIZE, int(os.environ.get("NRM_THREADS") or 0)))
     if parsed.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)

@@ -38,7 +38,7 @@ def record(db: Session, conversation_id: str, lines: Iterable[tuple[str, str]]) 
 
 def lines_of(conversation_id: str, lines: Iterable[tuple[str, str]]) -> tuple[Insert, list[dict[str, Any]]]:
     """The INSERT of ``(sender, text)`` lines and its rows (``bot.engine.write`` adds them with
-    the draft's own write)."""
+    the draft's own write: on PostgreSQL in the draft's own statement, in this order)."""
     now = utcnow()
     return _INSERT, [{"conversation_id": conversation_id, "sender": sender, "at": now, "text": {"text": text}}
                      for sender, text in lines]

@@ -19,7 +19,7 @@ from functools import lru_cache
 from datetime import date
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import Insert, Select, bindparam, func, inspect, select, update
+from sqlalchemy import Insert, Select, bindparam, func, inspect, literal_column, select, union_all, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -220,7 +220,7 @@ def write(session: Session, conversation: Conversation, *then: Then) -> None:
     :data:`_WRITTEN` is written by one Core UPDATE with the row-version check the ORM would make
     (a stale copy raises ``StaleDataError`` just the same), and it is then marked as stored: the
     ORM's unit of work cost more than the statement (profiled: a fifth of an SMS turn's CPU).
-    On PostgreSQL the UPDATE and the single-row INSERTs of ``then`` are one statement
+    On PostgreSQL the UPDATE and the INSERTs of ``then`` are one statement
     (data-modifying CTEs: one round trip, where each statement cost a turn about a tenth of its
     CPU); a stale copy then fails after those rows were inserted, which the caller's rollback
     takes back with the rest.
@@ -237,13 +237,14 @@ def write(session: Session, conversation: Conversation, *then: Then) -> None:
         params = {"key": conversation.id, "seen": seen, "next": seen + 1, **values}
         # On the connection: Session.execute would autoflush the very changes written here.
         connection = session.connection()
-        rows = [(statement, row) for statement, row in then if isinstance(row, dict)]
+        rows = [(statement, _listed(row)) for statement, row in then if row]
         if rows and connection.dialect.name == "postgresql":
-            shapes = tuple((statement, tuple(row)) for statement, row in rows)
-            params.update({f"then{index}_{name}": value
-                           for index, (_statement, row) in enumerate(rows) for name, value in row.items()})
+            shapes = tuple((statement, tuple(listed[0]), len(listed)) for statement, listed in rows)
+            params.update({f"then{index}_{number}_{name}": value
+                           for index, (_statement, listed) in enumerate(rows)
+                           for number, row in enumerate(listed) for name, value in row.items()})
             written = cursor_statements.run(connection, _fused(shapes), params).scalar_one()
-            then = tuple(item for item in then if not isinstance(item[1], dict))
+            then = ()
         else:
             written = cursor_statements.run(connection, _WRITE, params).rowcount
         if written != 1:
@@ -258,7 +259,7 @@ def write(session: Session, conversation: Conversation, *then: Then) -> None:
     for statement, rows in then:
         if isinstance(rows, dict):
             cursor_statements.run(session.connection(), _row_insert(statement, tuple(rows)), rows)
-        else:  # several rows: one executemany
+        elif rows:  # several rows: one executemany
             session.connection().execute(statement, rows)
 
 
@@ -270,18 +271,34 @@ def _row_insert(statement: Insert, names: tuple[str, ...]) -> Insert:
     return statement.values({name: bindparam(name, type_=columns[name].type) for name in names})
 
 
-@lru_cache(maxsize=16)
-def _fused(shapes: tuple[tuple[Insert, tuple[str, ...]], ...]) -> Select[tuple[int]]:
-    """The draft's UPDATE and single-row INSERTs (each a table and its columns) as one PostgreSQL
-    statement, which answers how many drafts it updated (0: a stale copy). Built once per shape,
-    with bound parameters, so SQLAlchemy compiles it once (a multi-row VALUES cannot be cached:
-    those rows are inserted by a statement of their own). An INSERT inside a CTE gets no
-    Python-side column defaults, hence every column in :data:`Then`."""
+def _listed(rows: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [rows] if isinstance(rows, dict) else rows
+
+
+@lru_cache(maxsize=64)
+def _fused(shapes: tuple[tuple[Insert, tuple[str, ...], int], ...]) -> Select[tuple[int]]:
+    """The draft's UPDATE and the INSERTs of :data:`Then` (each a table, its columns and how many
+    rows) as one PostgreSQL statement, which answers how many drafts it updated (0: a stale copy).
+    Built once per shape, with bound parameters, so SQLAlchemy compiles it once. Several rows are
+    inserted in their order, explicitly (``INSERT ... SELECT ... ORDER BY`` their position), so
+    their ids follow it: a transcript's lines read back by id come out as they were given. An
+    INSERT inside a CTE gets no Python-side column defaults, hence every column in :data:`Then`."""
     statement = select(func.count()).select_from(_WRITTEN_CTE)
-    for index, (insert_statement, names) in enumerate(shapes):
+    for index, (insert_statement, names, count) in enumerate(shapes):
         columns = insert_statement.table.c  # type: ignore[attr-defined]
-        values = {name: bindparam(f"then{index}_{name}", type_=columns[name].type) for name in names}
-        statement = statement.add_cte(insert_statement.values(values).cte(f"then_{index}"))
+
+        def row(number: int) -> dict[str, Any]:
+            return {name: bindparam(f"then{index}_{number}_{name}", type_=columns[name].type) for name in names}
+
+        if count == 1:
+            insert = insert_statement.values(row(0))
+        else:
+            given = union_all(*(select(literal_column(str(number)).label("position"),
+                                       *(value.label(name) for name, value in row(number).items()))
+                                for number in range(count))).subquery("given")
+            insert = insert_statement.from_select(
+                list(names), select(*(given.c[name] for name in names)).order_by(given.c.position))
+        statement = statement.add_cte(insert.cte(f"then_{index}"))
     return statement
 
 

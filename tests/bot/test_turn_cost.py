@@ -9,7 +9,8 @@ transactions (on SQLite ``BEGIN IMMEDIATE`` is itself a statement and is not cou
   locked (on SQLite in the same read), the draft updated, the reply stored;
 - web chat: the bearer token with its user, the conversation locked with the reply stored under
   the client message id (a join), the draft updated, the reply stored, and the turn's lines added
-  to the draft's transcript (one INSERT of several rows: the history survives a reload).
+  to the draft's transcript (one INSERT of several rows: the history survives a reload). On
+  PostgreSQL the draft's UPDATE and both INSERTs are one statement.
 
 Both write the draft and the reply without the ORM's unit of work (``bot.engine.write``: one Core
 UPDATE with the row-version check; profiled, the flush was a fifth of a turn's CPU), counted here
@@ -34,7 +35,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from backend import db
 from backend.crypto import FieldCipher
 from backend.models import Conversation
-from bot import engine
+from bot import chat_history, engine
 from tests.bot.conftest import make_user
 from tests.bot.sms_support import SmsPhone, start
 from tests.bot.test_chat_page import page_csrf, signed_in
@@ -154,20 +155,35 @@ def test_an_sms_turn_mid_referral_is_one_transaction_of_three_statements(engine_
     assert counted.flushes == 0
 
 
-def test_a_web_chat_turn_mid_referral_is_one_transaction_of_five_statements_four_on_postgresql(
+def test_a_web_chat_turn_mid_referral_is_one_transaction_of_five_statements_three_on_postgresql(
         engine_app: Flask) -> None:
-    """On PostgreSQL the draft's UPDATE and the stored reply are one statement (the transcript's
-    lines, several rows, are one more)."""
+    """On PostgreSQL the draft's UPDATE, the stored reply and the transcript's lines (several rows)
+    are one statement."""
     chat = _bearer_chat(engine_app)
     with tally(engine_app) as counted:
         answer = chat.send("BACK")
     assert answer["question"]["id"] == "reference"
     assert (counted.transactions, counted.commits) == (1, 1)
     if _on_postgresql(engine_app):
-        assert counted.statements == ["SELECT", "SELECT", "WITH", "INSERT"]
+        assert counted.statements == ["SELECT", "SELECT", "WITH"]
     else:
         assert sorted(counted.statements) == ["INSERT", "INSERT", "SELECT", "SELECT", "UPDATE"]
     assert counted.flushes == 0
+
+
+@pytest.mark.postgres
+def test_a_web_chat_turn_on_postgresql_keeps_its_transcript_lines_in_the_order_shown(pg_sms_app: Flask) -> None:
+    """The lines inserted by the draft's own statement come back as the page showed them: what was
+    typed, then each answer in turn (several, when an answer is refused with its reason)."""
+    chat = _bearer_chat(pg_sms_app)
+    answers = [chat.send(text) for text in ("BACK", "not a place \u00e0 \u0645\u0631\u062d\u0628\u0627", "HELP")]
+    assert any(len(answer["messages"]) >= 2 for answer in answers)
+    conversation = chat.path.split("/")[-2]
+    with pg_sms_app.app_context(), db.get_db(pg_sms_app).transaction(readonly=True) as session:
+        history = [(entry["sender"], entry["text"]) for entry in chat_history.entries(session, conversation)]
+    expected = [line for text, answer in zip(("BACK", "not a place \u00e0 \u0645\u0631\u062d\u0628\u0627", "HELP"), answers)
+                for line in [("operator", text), *(("assistant", message) for message in answer["messages"])]]
+    assert history[-len(expected):] == expected
 
 
 def test_a_web_chat_turn_from_the_signed_in_page_checks_the_session_in_the_same_transaction(
