@@ -12,6 +12,10 @@
   ``{"error", "code", "language"}`` (the message in the request's ``Accept-Language``), pages
   the GOV.UK problem page. Views marked :func:`handles_own_input` (the SMS webhook, which removes
   such characters instead) are left alone;
+- a limit on the size of a request's body (``MAX_CONTENT_LENGTH``, :data:`MAX_BODY_BYTES`):
+  a larger body is answered 413, translated, before it is read, so nobody can make a worker hold
+  a body of any size in memory before a signature, token or sign-in has been checked. A body sent
+  in chunks, without a length, is read up to the limit only and refused if it reaches it;
 - value-free error logging: an unhandled exception is logged as its type (and the types it was
   raised from), the method and route, and the stack of file/line/function, never its message,
   which for SQLAlchemy errors holds SQL parameters and the database's "Failing row contains"
@@ -27,7 +31,8 @@ from typing import Any, Callable, TypeVar
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
 
 from backend import text_hygiene
 from backend.i18n import N_, gettext, page_language
@@ -37,9 +42,16 @@ from backend.web_auth import wants_json
 INVALID_TEXT = N_("This contains characters that cannot be accepted, such as control characters. "
                   "Remove them and try again.")
 JSON_TOO_DEEP = N_("The request could not be read: its JSON is nested too deeply.")
+BODY_TOO_LARGE = N_("This is too large to be accepted. Send less at once.")
 SERVER_ERROR = N_("Something went wrong on our side and nothing was changed. Try again later.")
 
 _OWN_INPUT = "nrm_handles_own_input"
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest body read: an SMS, a chat turn, a decision or a whole referral is a few kilobytes,
+so 1 MiB leaves room for every form the service takes."""
 
 V = TypeVar("V", bound=Callable[..., Any])
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
@@ -60,6 +72,10 @@ def handles_own_input(view: V) -> V:
 
 def init_request_guards(app: Flask) -> None:
     app.json = HygienicJSONProvider(app)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.before_request(_refuse_body_cut_off_at_the_limit)
     app.before_request(_refuse_unclean_input)
     app.log_exception = _log_without_values  # type: ignore[method-assign]
     app.register_error_handler(InternalServerError, _server_error)
@@ -77,7 +93,7 @@ def _refuse_unclean_input() -> Any:
         return _refusal(INVALID_TEXT, "invalid_text", 400)
     if not _utf8(request.query_string):
         return _refusal(INVALID_TEXT, "invalid_text", 400)
-    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+    if request.method in _BODY_METHODS:
         if request.mimetype == "application/x-www-form-urlencoded" and not _utf8(
                 request.get_data(cache=True, parse_form_data=False)):
             return _refusal(INVALID_TEXT, "invalid_text", 400)
@@ -113,6 +129,21 @@ def _refusal(msgid: str, code: str, status: int, template: str = "problem.html")
     if wants_json():
         return jsonify({"error": message, "code": code, "language": page_language().code}), status
     return render_template(template, message=message), status
+
+
+def _refuse_body_cut_off_at_the_limit() -> None:
+    """A chunked body has no length to check up front: werkzeug reads it up to the limit and
+    stops there, silently (``LimitedStream``), so a view would see it cut off. Read it here, once
+    (the view's form or JSON is parsed from the same cached bytes), and refuse one that reached
+    the limit."""
+    if request.content_length is None and request.method in _BODY_METHODS:
+        request.get_data(cache=True, parse_form_data=False)
+        if isinstance(request.stream, LimitedStream) and request.stream.is_exhausted:
+            raise RequestEntityTooLarge()
+
+
+def _too_large(error: RequestEntityTooLarge) -> Any:
+    return _refusal(BODY_TOO_LARGE, "too_large", 413)
 
 
 # -- failures -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ every TwiML reply parses, even for a draft that already holds such characters.
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any, Iterator
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 
 from backend import auth, db
 from backend.models import AuditEvent, Conversation, Decision, InboundMessage
+from backend.request_guards import MAX_BODY_BYTES
 from backend.text_hygiene import MAX_JSON_DEPTH, is_clean
 from tests.bot.conftest import claimed_case, make_user
 from tests.bot.sms_support import ENV_KEYS, SmsPhone, form, make_sms_app, messages_of, start
@@ -200,6 +202,74 @@ def test_deeply_nested_json_answers_400(product: Flask, path: str, depth: int) -
                                           headers={**_bearer(token), "Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.get_json()["code"] == "invalid_json"
+
+
+TOO_BIG = MAX_BODY_BYTES + 1
+
+
+def test_an_sms_body_over_the_limit_is_refused_413_and_nothing_is_stored(phone: SmsPhone) -> None:
+    params = form("Tirana Road")
+    params["Padding"] = "x" * TOO_BIG  # signed like any other field: the size alone refuses it
+
+    response = phone.post(params)
+
+    assert response.status_code == 413
+    with phone.app.app_context(), db.get_db(phone.app).transaction(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(InboundMessage)) == 0
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
+@pytest.mark.parametrize("path", ["/api/chat/conversations", "/api/v1/referrals"])
+def test_a_json_body_over_the_limit_is_refused_413_in_the_language_of_the_request(
+        product: Flask, path: str) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    body = b'{"text": "' + b"a" * TOO_BIG + b'"}'
+    client = product.test_client()
+
+    english = client.post(path, data=body, headers={**_bearer(token), "Content-Type": "application/json"})
+    welsh = client.post(path, data=body, headers={**_bearer(token), "Content-Type": "application/json",
+                                                  "Accept-Language": "cy"})
+
+    assert english.status_code == welsh.status_code == 413
+    assert english.get_json()["code"] == "too_large" and "too large" in english.get_json()["error"]
+    assert welsh.get_json()["language"] == "cy" and "too large" not in welsh.get_json()["error"]
+    with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
+@pytest.mark.parametrize("path", ["/api/chat/conversations", "/sms/twilio"])
+def test_a_chunked_body_without_a_length_is_refused_413_when_it_reaches_the_limit(
+        product: Flask, path: str) -> None:
+    """A body sent in chunks (no Content-Length, as gunicorn passes it on) is read only up to the
+    limit and refused, not handled cut off at it: the size is not taken on trust from the client."""
+    token = make_user(product, "operator@example.org", "operator")
+    body = io.BytesIO(b'{"text": "' + b"a" * TOO_BIG + b'"}')
+    response = product.test_client().post(
+        path, input_stream=body,
+        headers={**_bearer(token), "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True})
+    assert response.status_code == 413
+    with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
+def test_a_chunked_body_under_the_limit_is_read_whole(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    body = io.BytesIO(b'{"language": "cy"}')
+    response = product.test_client().post(
+        "/api/chat/conversations", input_stream=body,
+        headers={**_bearer(token), "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True})
+    assert response.status_code == 201, response.data[:300]
+    assert response.get_json()["language"] == "cy"
+
+
+def test_a_body_just_under_the_limit_is_read(product: Flask) -> None:
+    token = make_user(product, "operator@example.org", "operator")
+    body = b'{"language": "en", "padding": "' + b"a" * (MAX_BODY_BYTES - 64) + b'"}'
+    response = product.test_client().post("/api/chat/conversations", data=body,
+                                          headers={**_bearer(token), "Content-Type": "application/json"})
+    assert response.status_code != 413, response.data[:300]
 
 
 @pytest.mark.parametrize("path", [
