@@ -418,29 +418,20 @@ def claim_next(session: Session, user: User, now: datetime | None = None) -> Cla
     by them the panel returned). Concurrent callers never get the same case: PostgreSQL skips
     rows another transaction has locked, SQLite runs them in turn.
 
-    Two statements and the commit. PostgreSQL: one picks and locks the first unclaimed case along
+    Two statements and the commit: one picks and locks the first unclaimed case along
     ``ix_cases_queue_unclaimed`` (:func:`next_unclaimed`: one index range, no sort) and, in the
     same round trip, takes its audit chain's lock (without waiting) and reads the chain's head;
-    the other writes the claim and its audit event together (``backend.audit.append``). SQLite
-    (whose write transaction is the lock, and which has no ``UPDATE`` in a ``WITH``): one
-    ``UPDATE ... RETURNING`` picks the case, claims it and reads its chain's head
-    (:func:`_pick_and_claim`), the other writes the audit event. Cases whose claim has lapsed
-    (few: ``nrm jobs run`` clears them) are looked for only when one exists; the earlier of the
-    two in queue order is taken.
+    the other writes the claim and its audit event together (``backend.audit.append``). Cases
+    whose claim has lapsed (few: ``nrm jobs run`` clears them) are looked for only when the first
+    statement says one exists; the earlier of the two in queue order is taken.
     """
     now = now or utcnow()
     _require_caseworker(user)
     session.flush()
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
-    skip_returned = returned_to_another_caseworker()
-    if not postgres:
-        claim = _claim_values(user, now)
-        taken = connection.execute(_pick_and_claim(skip_returned), {**_claim_next_params(user, now), **claim}).first()
-        if taken is not None:  # none: the queue is empty, or a lapsed claim may come first
-            _audit_claim(session, connection, taken, audit.Head.of(taken), user, claim, renewed=False)
-            return Claimed(taken.id, taken.reference, taken.status, user.id, now, claim["claim_until"])
-    row = connection.execute(_claim_next_statement(postgres, skip_returned), _claim_next_params(user, now)).first()
+    row = connection.execute(_claim_next_statement(postgres, returned_to_another_caseworker()),
+                             _claim_next_params(user, now)).first()
     if row is None or row.lapsed:
         lapsed = _first_lapsed(connection, user, now)
         if lapsed is not None and (row is None or _place(lapsed) < _place(row)):
@@ -462,39 +453,26 @@ def _place(row: Any) -> tuple[Any, ...]:
 def _write_claim(session: Session, connection: Any, row: Any, head: audit.Head, user: User,
                  now: datetime) -> Claimed:
     """Claim the locked case ``row`` for ``user`` and audit it, in one statement on PostgreSQL."""
-    claim = _claim_values(user, now, row.id)
+    expires = now + timedelta(minutes=claim_minutes())
+    claim = {"claim_case": row.id, "claim_user": user.id, "claim_at": now, "claim_until": expires}
     postgres = connection.dialect.name == "postgresql"
     if not postgres:
         connection.execute(_CLAIM_UPDATE, claim)
     renewed = row.claimed_by_id == user.id and row.claim_expires_at is not None and row.claim_expires_at > now
-    _audit_claim(session, connection, row, head, user, claim, renewed,
-                 _claim_and_audit() if postgres else None)
-    return Claimed(row.id, row.reference, row.status, user.id, now, claim["claim_until"])
-
-
-def _claim_values(user: User, now: datetime, case_id: int | None = None) -> dict[str, Any]:
-    """The claim's bound values (``claim_case``: the case, when it is already picked)."""
-    claim = {"claim_user": user.id, "claim_at": now, "claim_until": now + timedelta(minutes=claim_minutes())}
-    return claim if case_id is None else {**claim, "claim_case": case_id}
-
-
-def _audit_claim(session: Session, connection: Any, row: Any, head: audit.Head, user: User,
-                 claim: dict[str, Any], renewed: bool, statement: Any = None) -> None:
-    """The claim's audit event on the case's chain at ``head`` (``statement``: with the claim itself,
-    ``claim`` its values), and the session's copy of the case, if it holds one, marked stale."""
     audit.append(connection, audit.session_key(session), head, f"user:{user.id}", "case.claimed",
-                 row.reference, {"expires_at": claim["claim_until"].isoformat(), "renewed": renewed,
-                                 "stage": STAGE_OF.get(row.status)}, claim["claim_at"],
-                 statement, claim if statement is not None else None)
+                 row.reference, {"expires_at": expires.isoformat(), "renewed": renewed,
+                                 "stage": STAGE_OF.get(row.status)}, now,
+                 _claim_and_audit() if postgres else None, claim if postgres else None)
     loaded = session.identity_map.get(identity_key(Case, row.id))
     if loaded is not None:  # a copy this session already holds is stale now
         session.expire(loaded, ["claimed_by_id", "claimed_at", "claim_expires_at"])
+    return Claimed(row.id, row.reference, row.status, user.id, now, expires)
 
 
 _CASES = Case.__table__
-_CLAIM_VALUES = {"claimed_by_id": bindparam("claim_user"), "claimed_at": bindparam("claim_at", type_=Case.claimed_at.type),
-                 "claim_expires_at": bindparam("claim_until", type_=Case.claim_expires_at.type)}
-_CLAIM_UPDATE = update(_CASES).where(_CASES.c.id == bindparam("claim_case")).values(**_CLAIM_VALUES)
+_CLAIM_UPDATE = (update(_CASES).where(_CASES.c.id == bindparam("claim_case"))
+                 .values(claimed_by_id=bindparam("claim_user"), claimed_at=bindparam("claim_at", type_=Case.claimed_at.type),
+                         claim_expires_at=bindparam("claim_until", type_=Case.claim_expires_at.type)))
 """The claim itself, its values bound by name (built once: statements are built, not just run,
 on every claim otherwise, and building costs more than running)."""
 
@@ -533,24 +511,6 @@ def _next_unclaimed(skip_returned: bool) -> Any:
             .with_for_update(skip_locked=True, of=Case))
 
 
-@lru_cache(maxsize=2)
-def _pick_and_claim(skip_returned: bool) -> Any:
-    """SQLite: claim the first unclaimed case (:func:`next_unclaimed`) unless a lapsed claim exists,
-    ``RETURNING`` what :func:`_claim_next_statement` reads (the head of the case's chain
-    included); no row when the queue is empty or a claim has lapsed. Built once per setting."""
-    first = _next_unclaimed(skip_returned).with_only_columns(Case.id).correlate(None).scalar_subquery()
-    return (update(_CASES).where(_CASES.c.id == first, ~_any_lapsed()).values(**_CLAIM_VALUES)
-            .returning(*PICKED, *audit.head_columns(_CASES.c.reference)))
-
-
-def _any_lapsed() -> ColumnElement[bool]:
-    """Whether any claim has lapsed by ``now`` (bound): each test one range of
-    ``ix_cases_claim_expires_at``, a few rows at most."""
-    return or_(*(exists(select(Case.id).where(Case.claimed_by_id.is_not(None), expiry).correlate(None))
-                 for expiry in (Case.claim_expires_at <= bindparam("now", type_=Case.claim_expires_at.type),
-                                Case.claim_expires_at.is_(None))))
-
-
 @lru_cache(maxsize=4)
 def _claim_next_statement(postgres: bool, skip_returned: bool) -> Any:
     """Claim-next's first statement: :func:`next_unclaimed`, its audit chain's head, whether any
@@ -558,7 +518,10 @@ def _claim_next_statement(postgres: bool, skip_returned: bool) -> Any:
     commit made asynchronous (:data:`ASYNC_COMMIT`); built once per setting, its values
     (``claimer``, ``now``, ``today``) bound when it runs."""
     picked = _next_unclaimed(skip_returned).subquery("picked")
-    columns = [*picked.c, *audit.head_columns(picked.c.reference), _any_lapsed().label("lapsed")]
+    lapsed = [select(Case.id).where(Case.claimed_by_id.is_not(None), expiry)  # any lapsed claim: a few at most
+              for expiry in (Case.claim_expires_at <= bindparam("now", type_=Case.claim_expires_at.type),
+                             Case.claim_expires_at.is_(None))]  # each one range of ix_cases_claim_expires_at
+    columns = [*picked.c, *audit.head_columns(picked.c.reference), or_(*map(exists, lapsed)).label("lapsed")]
     if postgres:
         columns += [audit.try_lock_chain_sql(picked.c.reference).label("chain_locked"), ASYNC_COMMIT]
     return select(*columns)

@@ -1,8 +1,10 @@
 """What one claim of ``POST /api/v1/queues/decision/claim`` sends to the database (issue 14: every
-statement is server CPU and, on SQLite, time holding the write lock), and that the shorter SQLite
-claim-next still gives a lapsed claim's case first when it comes first in the queue.
+statement is server CPU and, on SQLite, time holding the write lock), and that claim-next gives a
+lapsed claim's case first when it comes first in the queue.
 
-The bearer token's read is one statement; claim-next two; then the commit. The PostgreSQL twin is
+The bearer token's read is one statement; claim-next two on PostgreSQL (the claim and its audit
+event in one ``WITH``), three on SQLite (which has no ``UPDATE`` in a ``WITH``); then the commit.
+The PostgreSQL twin is
 ``tests/backend/test_postgres_claims.py::test_an_api_claim_on_postgres_is_three_statements_and_the_commit``.
 """
 
@@ -38,11 +40,10 @@ def api_claim_statements(app) -> tuple[list[str], list[str], int]:
     return sent, claimed, worker_id
 
 
-def test_an_api_claim_on_sqlite_is_three_statements_and_the_commit(app):
-    """The token, one UPDATE that picks and claims the case and reads its chain's head, the audit
-    event (it was four: the case was picked by a SELECT, then claimed by an UPDATE)."""
+def test_an_api_claim_on_sqlite_is_four_statements_and_the_commit(app):
+    """The token; the case picked with its chain's head; the claim; its audit event."""
     sent, claimed, worker_id = api_claim_statements(app)
-    assert sent == ["SELECT", "UPDATE", "INSERT", "COMMIT"], sent
+    assert sent == ["SELECT", "SELECT", "UPDATE", "INSERT", "COMMIT"], sent
     assert len(set(claimed)) == 2
     with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
         cases = session.scalars(select(Case).where(Case.reference.in_(claimed))).all()
@@ -53,7 +54,7 @@ def test_an_api_claim_on_sqlite_is_three_statements_and_the_commit(app):
         assert audit.verify(session) == []
 
 
-def test_claim_next_on_sqlite_takes_a_lapsed_claim_that_comes_first_in_the_queue(db_session):
+def test_claim_next_takes_a_lapsed_claim_that_comes_first_in_the_queue(db_session):
     """A lapsed claim on the first case of the queue: claim-next gives that case, not the first
     unclaimed one; with the lapsed claim further down, the first unclaimed case."""
     holder, worker = make_user(db_session, "caseworker"), make_user(db_session, "caseworker")
