@@ -1,17 +1,17 @@
-"""Claim-next after a burst of claims, at migration 0020 and at 0021: what claim-next's query reads
-before the burst, just after it, and once autovacuum has had time to run.
+"""Claim-next after a burst of claims: what claim-next's query reads before the burst, just after
+it, and once autovacuum has had time to run.
 
 As claims take the cases at the head of the queue, claim-next passes by more and more cases it
 may not take yet (still in their recovery period) and, until VACUUM, the dead entries the claims
 left in ``ix_cases_queue_unclaimed``; migration 0021 checks the first inside the index and has
 the second vacuumed sooner. The figures are ``EXPLAIN (ANALYZE, BUFFERS)`` of claim-next's query
 (buffers: shared hit + read; ms; the index walked) and the p50 of the claims of the burst (the
-whole claim and its commit, in process, one after another).
+whole claim and its commit, in process, one after another). Run it at an earlier commit for the
+figures before a change.
 
     .venv/bin/python -m bench.claim_burst --cases 200000 --claims 15000 --wait 100
 
-Needs ``DATABASE_URL_PG``; seeds a scratch schema per revision (``bench.queue_scale``), dropped
-after. The cases are seeded with this code's queue columns at either revision.
+Needs ``DATABASE_URL_PG``; seeds a scratch schema (``bench.queue_scale``), dropped after.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 CLAIMERS = 8
-REVISIONS = {"0020 (before)": "0020", "0021": "0021"}
 
 
 def _read(connection: Connection, statement: Any) -> tuple[int, float, str]:
@@ -107,20 +106,19 @@ def main() -> None:
     from backend.crypto import cipher_for
     from bench.queue_scale import scratch_schema, seed
 
-    print(f"{options.cases:,} cases, a burst of {options.claims:,} claims; claim-next's query: "
-          "(buffers, ms, index) of EXPLAIN (ANALYZE, BUFFERS)", flush=True)
-    for name, revision in REVISIONS.items():
-        with scratch_schema(os.environ["DATABASE_URL_PG"]) as url:
-            app = create_app({"DATABASE_URL": url})
-            upgrade_database(app, revision)
-            database = db.get_db(app)
-            with app.app_context():
-                seed(database.engine, options.cases, cipher_for(database.engine.dialect).encrypt_json({"answers": {}}))
-                with database.transaction() as session:
-                    worker_ids = [auth.create_user(session, f"burst-{i}@example.org", "caseworker",
-                                                   auth.generate_password()).id for i in range(CLAIMERS)]
-                print(f"  {name}: {measure(app, worker_ids, options.claims, options.wait)}", flush=True)
-            database.engine.dispose()
+    with scratch_schema(os.environ["DATABASE_URL_PG"]) as url:
+        app = create_app({"DATABASE_URL": url})
+        upgrade_database(app)
+        database = db.get_db(app)
+        with app.app_context():
+            seed(database.engine, options.cases, cipher_for(database.engine.dialect).encrypt_json({"answers": {}}))
+            with database.transaction() as session:
+                worker_ids = [auth.create_user(session, f"burst-{i}@example.org", "caseworker",
+                                               auth.generate_password()).id for i in range(CLAIMERS)]
+            print(f"{options.cases:,} cases, a burst of {options.claims:,} claims; claim-next's query: "
+                  "(buffers, ms, index) of EXPLAIN (ANALYZE, BUFFERS)")
+            print(measure(app, worker_ids, options.claims, options.wait))
+        database.engine.dispose()
 
 
 if __name__ == "__main__":
