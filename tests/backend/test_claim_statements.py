@@ -10,12 +10,9 @@ The PostgreSQL twin is
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from backend import audit, db, queues
-from backend.db import utcnow
 from backend.models import AuditEvent, Case
 from tests.backend.casework_helpers import give_claim, make_case, make_user, token_for
 from tests.backend.test_postgres_claims import _statements_of
@@ -61,18 +58,13 @@ def test_claim_next_takes_a_lapsed_claim_that_comes_first_in_the_queue(db_sessio
     first = make_case(db_session, age_route="child", rg_due_offset_days=-400)
     second = make_case(db_session, age_route="child", rg_due_offset_days=-399)
     last = make_case(db_session, rg_due_offset_days=30)
-    give_claim(first, holder)
-    first.claim_expires_at = utcnow() - timedelta(minutes=1)
-    db_session.commit()
-    assert queues.claim_next(db_session, worker).reference == first.reference
-    db_session.commit()
-    give_claim(last, holder)
-    last.claim_expires_at = utcnow() - timedelta(minutes=1)
-    db_session.commit()
-    assert queues.claim_next(db_session, worker).reference == second.reference
-    db_session.commit()
-    assert queues.claim_next(db_session, worker).reference == last.reference
-    db_session.commit()
+    lapsed = {first: [first], last: [second, last]}  # the claim that lapses, then what claim-next gives
+    for case, expected in lapsed.items():
+        give_claim(case, holder, minutes=-1)
+        db_session.commit()
+        got = [queues.claim_next(db_session, worker) for _ in expected]
+        db_session.commit()
+        assert [claimed.reference for claimed in got] == [each.reference for each in expected]
     assert queues.claim_next(db_session, worker) is None
     db_session.rollback()
     assert {case.claimed_by_id for case in (first, second, last)} == {worker.id}
