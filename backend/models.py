@@ -239,9 +239,10 @@ class Case(Base):
         Index("ix_cases_queue_order", "queue", "queue_rank", "queue_due_date", "queue_since", "id",
               "queue_available_on", postgresql_where=text("queue IS NOT NULL"),
               sqlite_where=text("queue IS NOT NULL")),
-        # ... and "claim next": the same order over the unclaimed cases only.
+        # ... and "claim next": the same order over the unclaimed cases only (the day each may be
+        # decided last: checked on the index's entries, without visiting the row, migration 0021).
         Index("ix_cases_queue_unclaimed", "queue", "queue_rank", "queue_due_date", "queue_since", "id",
-              postgresql_where=text("queue IS NOT NULL AND claimed_by_id IS NULL"),
+              "queue_available_on", postgresql_where=text("queue IS NOT NULL AND claimed_by_id IS NULL"),
               sqlite_where=text("queue IS NOT NULL AND claimed_by_id IS NULL")),
         # ... and the other orders a caseworker may sort a queue in (backend.casework.queue_sort).
         Index("ix_cases_queue_due", "queue", "queue_due_date", "reference", "queue_available_on",
@@ -328,7 +329,8 @@ class Case(Base):
     queue_due_date: Mapped[date | None] = mapped_column(Date)
     queue_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     queue_available_on: Mapped[date | None] = mapped_column(Date)
-    """A CG case may be decided from this day (the end of its recovery period)."""
+    """A CG case may be decided from this day (the end of its recovery period); 0001-01-01 for a
+    queued case that may be decided now (``backend.queue_order.AVAILABLE_NOW``)."""
 
     conversation: Mapped[Conversation | None] = relationship()
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])

@@ -14,7 +14,7 @@ exactly that order:
 - ``queue_due_date``: the target date of what it waits for (:data:`NO_DUE_DATE` when it has none);
 - ``queue_since``: submission (decision queue) or the negative decision (review queue);
 - ``queue_available_on``: the first day a CG case may be decided (the recovery period's end);
-  NULL when it may be decided now.
+  :data:`AVAILABLE_NOW` when it may be decided now.
 
 Migration 0012 fills these columns for existing cases with one UPDATE (no payload is read).
 """
@@ -39,6 +39,10 @@ QUEUES = (DECISION, REVIEW)
 NO_DUE_DATE = date(1, 1, 1)
 """A queued case without a target date sorts before every dated one (it needs looking at) and is
 never overdue; every queued case so has a date to page on."""
+AVAILABLE_NOW = date(1, 1, 1)
+"""``queue_available_on`` of a queued case that may be decided now: a date rather than NULL, so that
+"may be decided today" is one comparison, which an index checks on its own entries (claim-next
+reads past cases still in their recovery period without visiting their rows; migration 0021)."""
 DUE_COLUMN_OF = {"awaiting_rg": "rg_due_date", "awaiting_cg": "cg_due_date",
                  "rg_review": "review_due_date", "cg_review": "review_due_date"}
 """The target date of each waiting status (a suspended case's clocks stand still: none is due)."""
@@ -73,7 +77,7 @@ def place(case: Case) -> Place:
         return Place(None, None, None, None, None)
     due = getattr(case, DUE_COLUMN_OF[case.status])
     since = case.submitted_at if queue == DECISION else (case.status_changed_at or case.submitted_at)
-    available_on = case.cg_not_before if case.status == "awaiting_cg" else None
+    available_on = case.cg_not_before if case.status == "awaiting_cg" else AVAILABLE_NOW
     return Place(queue, 0 if case.priority else 1, due or NO_DUE_DATE, since, available_on)
 
 
@@ -98,7 +102,7 @@ UPDATE cases SET
                                         ELSE review_due_date END, '{NO_DUE_DATE.isoformat()}'),
   queue_since = CASE WHEN status IN ('rg_review', 'cg_review') THEN COALESCE(status_changed_at, submitted_at)
                      ELSE submitted_at END,
-  queue_available_on = CASE WHEN status = 'awaiting_cg' THEN cg_not_before END
+  queue_available_on = CASE WHEN status = 'awaiting_cg' THEN cg_not_before ELSE '{AVAILABLE_NOW.isoformat()}' END
 WHERE {_QUEUED}
 """
 """:func:`place` in SQL, for migration 0012 and bulk loads (cases in no queue keep NULLs)."""

@@ -173,7 +173,7 @@ def _in_queue(queue: str, today: Any, inline: bool = False) -> list[ColumnElemen
     statement's generic plan knows it (see :func:`_next_unclaimed`)."""
     clauses: list[ColumnElement[bool]] = [Case.queue == (literal_column(f"'{queue}'") if inline else queue)]
     if queue == DECISION:
-        clauses.append(or_(Case.queue_available_on.is_(None), Case.queue_available_on <= today))
+        clauses.append(Case.queue_available_on <= today)  # AVAILABLE_NOW when it may be decided now
     return clauses
 
 

@@ -199,6 +199,20 @@ def test_claim_next_on_postgres_is_two_statements_and_the_commit(pg_app):
         assert audit.verify(session) == []
 
 
+def test_an_api_claim_on_postgres_is_three_statements_and_the_commit(pg_app):
+    """``POST /api/v1/queues/decision/claim``: the bearer token's read, claim-next's two statements
+    (pick, lock and chain head; the claim with its audit event), the commit; nothing else."""
+    from tests.backend.test_claim_statements import api_claim_statements
+
+    sent, claimed, worker_id = api_claim_statements(pg_app)
+    assert sent == ["SELECT", "SELECT", "WITH", "COMMIT"], sent
+    assert len(set(claimed)) == 2
+    with db.get_db(pg_app).transaction(readonly=True) as session:
+        assert {case.claimed_by_id for case in session.scalars(select(Case).where(Case.reference.in_(claimed)))} == {
+            worker_id}
+        assert audit.verify(session) == []
+
+
 def test_the_chain_lock_claim_next_takes_in_sql_is_the_one_every_audited_writer_takes(pg_app):
     from sqlalchemy import literal
 

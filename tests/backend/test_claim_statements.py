@@ -1,0 +1,72 @@
+"""What one claim of ``POST /api/v1/queues/decision/claim`` sends to the database (issue 14: every
+statement is server CPU and, on SQLite, time holding the write lock), and that claim-next gives a
+lapsed claim's case first when it comes first in the queue.
+
+The bearer token's read is one statement; claim-next two on PostgreSQL (the claim and its audit
+event in one ``WITH``), three on SQLite (which has no ``UPDATE`` in a ``WITH``); then the commit.
+The PostgreSQL twin is
+``tests/backend/test_postgres_claims.py::test_an_api_claim_on_postgres_is_three_statements_and_the_commit``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from backend import audit, db, queues
+from backend.models import AuditEvent, Case
+from tests.backend.casework_helpers import give_claim, make_case, make_user, token_for
+from tests.backend.test_postgres_claims import _statements_of
+
+CLAIM = "/api/v1/queues/decision/claim"
+
+
+def api_claim_statements(app) -> tuple[list[str], list[str], int]:
+    """Two cases and a caseworker's token; the statements of the second of two API claims (the
+    first records the token's use), the references claimed and the caseworker's id."""
+    database = db.get_db(app)
+    with app.app_context(), database.transaction() as session:
+        worker = make_user(session, "caseworker")
+        worker_id, token = worker.id, token_for(session, worker)
+        make_case(session, age_route="child", rg_due_offset_days=-400)
+        make_case(session, age_route="child", rg_due_offset_days=-399)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    claimed = [client.post(CLAIM, headers=headers).get_json()["case"]["reference"]]
+    sent = _statements_of(database.engine, lambda: claimed.append(
+        client.post(CLAIM, headers=headers).get_json()["case"]["reference"]))
+    return sent, claimed, worker_id
+
+
+def test_an_api_claim_on_sqlite_is_four_statements_and_the_commit(app):
+    """The token; the case picked with its chain's head; the claim; its audit event."""
+    sent, claimed, worker_id = api_claim_statements(app)
+    assert sent == ["SELECT", "SELECT", "UPDATE", "INSERT", "COMMIT"], sent
+    assert len(set(claimed)) == 2
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        cases = session.scalars(select(Case).where(Case.reference.in_(claimed))).all()
+        assert {case.claimed_by_id for case in cases} == {worker_id}
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "case.claimed")).all()
+        assert sorted(event.chain for event in events) == sorted(claimed)
+        assert all(event.actor == f"user:{worker_id}" and not event.detail["renewed"] for event in events)
+        assert audit.verify(session) == []
+
+
+def test_claim_next_takes_a_lapsed_claim_that_comes_first_in_the_queue(db_session):
+    """A lapsed claim on the first case of the queue: claim-next gives that case, not the first
+    unclaimed one; with the lapsed claim further down, the first unclaimed case."""
+    holder, worker = make_user(db_session, "caseworker"), make_user(db_session, "caseworker")
+    first = make_case(db_session, age_route="child", rg_due_offset_days=-400)
+    second = make_case(db_session, age_route="child", rg_due_offset_days=-399)
+    last = make_case(db_session, rg_due_offset_days=30)
+    lapsed = {first: [first], last: [second, last]}  # the claim that lapses, then what claim-next gives
+    for case, expected in lapsed.items():
+        give_claim(case, holder, minutes=-1)
+        db_session.commit()
+        got = [queues.claim_next(db_session, worker) for _ in expected]
+        db_session.commit()
+        assert [claimed.reference for claimed in got] == [each.reference for each in expected]
+    assert queues.claim_next(db_session, worker) is None
+    db_session.rollback()
+    assert {case.claimed_by_id for case in (first, second, last)} == {worker.id}
+    assert audit.verify(db_session) == []
+
