@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterator, TypeVar
 
@@ -93,10 +94,25 @@ class Database:
     engine: Engine
     sessionmaker: sessionmaker[Session]
     readonly_sessionmaker: sessionmaker[Session]
+    _closed: threading.local = field(default_factory=threading.local, repr=False)
+    """Per thread, the request session :func:`session` closed last, used again by the next."""
 
     def new_session(self, readonly: bool = False) -> Session:
         """A fresh session; the caller commits or rolls back and closes it."""
         return (self.readonly_sessionmaker if readonly else self.sessionmaker)()
+
+    def request_session(self) -> Session:
+        """A read-write session for one request: the one this thread's previous request closed,
+        else a new one. A closed session holds nothing (no objects, no transaction, no
+        connection) and SQLAlchemy documents it as usable again; building a ``Session`` cost a
+        signed SMS turn about 2.5% of its CPU (80-120 us; issue 14)."""
+        closed = self._closed.__dict__.pop("session", None)
+        return closed if closed is not None else self.sessionmaker()
+
+    def close_request_session(self, db_session: Session) -> None:
+        """Close the request's session and keep it for this thread's next request."""
+        db_session.close()
+        self._closed.session = db_session
 
     @contextmanager
     def transaction(self, readonly: bool = False) -> Iterator[Session]:
@@ -206,7 +222,7 @@ def session() -> Session:
     """
     db_session = g.get("_nrm_db_session")
     if db_session is None:
-        db_session = get_db().new_session()
+        db_session = get_db().request_session()
         g._nrm_db_session = db_session
     return db_session
 
@@ -214,7 +230,7 @@ def session() -> Session:
 def _close_session(_exc: BaseException | None) -> None:
     db_session = g.pop("_nrm_db_session", None)
     if db_session is not None:
-        db_session.close()
+        get_db().close_request_session(db_session)
 
 
 M = TypeVar("M", bound=Base)

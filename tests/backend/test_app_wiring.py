@@ -30,11 +30,18 @@ def test_init_backend_on_a_foreign_app(tmp_path, monkeypatch):
 
 
 def test_request_session_is_per_context(app):
+    """One session per context: contexts open at once never share one, and a context after
+    another gets nothing of the last one's (its session is closed, then used again)."""
     with app.app_context():
         first = db.session()
         assert db.session() is first
+        first.add(Conversation(id="left-behind", channel="web", address="a", status="draft", state={}))
+        with app.app_context():
+            assert db.session() is not first
     with app.app_context():
-        assert db.session() is not first
+        later = db.session()
+        assert not later.in_transaction() and list(later) == [] and not later.new
+        assert later.get(Conversation, "left-behind") is None  # never flushed, never committed
 
 
 def test_stale_conversation_write_is_refused(app):
