@@ -128,7 +128,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     ``hide_parameters=True`` on every engine, and no caller can turn it off: SQLAlchemy's error
     messages never carry the statement's parameters (answers, reasons, phone numbers), whoever
     logs or prints them. A pool keeps :data:`POOL_SIZE` connections (or ``NRM_THREADS``, if more).
-    PostgreSQL's pooled connections are checked before use only when they may have died (``backend.pool_liveness``), unless the caller asks for ``pool_pre_ping``.
+    PostgreSQL's pooled connections are checked before use only when they may have died
+    (``backend.pool_liveness``), unless the caller asks for ``pool_pre_ping``.
     """
     parsed = make_url(url)
     kwargs.pop("hide_parameters", None)

@@ -173,7 +173,7 @@ def run(database_url: str, cases: int = 1_000_000) -> dict[str, Any]:
             with database.engine.connect() as connection:
                 result["waiting"] = connection.execute(text(
                     "SELECT count(*) FROM cases WHERE queue = 'decision' AND "
-                    "(queue_available_on IS NULL OR queue_available_on <= CURRENT_DATE)")).scalar()
+                    "queue_available_on <= CURRENT_DATE")).scalar()
             with database.transaction() as session:
                 worker_ids = [auth.create_user(session, f"bench-{i}@example.org", "caseworker",
                                                auth.generate_password()).id for i in range(CLAIMERS + 1)]

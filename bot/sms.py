@@ -344,9 +344,9 @@ def handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
 
 
 def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
-    """The whole message in the caller's transaction: two locked reads (the responder with this
-    MessageSid's stored reply, then the sender's drafts), the step, one write of the draft and
-    the stored reply."""
+    """The whole message in the caller's transaction: the responder with this MessageSid's stored
+    reply and the sender's drafts, locked (one read on SQLite, two on PostgreSQL: see
+    :data:`_SENDER_REPLY_AND_DRAFTS`), the step, one write of the draft and the stored reply."""
     connection = db.connection()
     params = {"sid": inbound.sid, "sender": inbound.sender}
     on_sqlite = connection.dialect.name == "sqlite"
