@@ -98,6 +98,33 @@ def test_metrics_add_up_the_requests_of_every_worker(served: Served) -> None:
     assert not (served.metrics_dir / "counter_1.db").exists()
 
 
+def _open_database_files(pid: int) -> list[str]:
+    """The SQLite files (database, WAL, shared memory) ``pid`` holds open."""
+    folder = Path(f"/proc/{pid}/fd")
+    found = []
+    for fd in folder.iterdir():
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:  # closed meanwhile
+            continue
+        if ".sqlite3" in target:
+            found.append(target)
+    return found
+
+
+def test_gunicorns_master_holds_no_database_file_and_its_workers_open_their_own(served: Served) -> None:
+    """The app is built in the master and the workers fork from it: nothing the master opened on
+    the database may be inherited, so the master opens nothing, and each worker opens its own."""
+    for _ in range(20):  # readiness reads the database, in whichever worker answers
+        assert requests.get(f"{served.base}/readyz", timeout=10).status_code == 200
+    master = served.process.pid
+    workers = [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+
+    assert _open_database_files(master) == []
+    assert len(workers) == 2
+    assert any(_open_database_files(worker) for worker in workers)
+
+
 def test_nrm_serve_logs_one_json_line_per_request_and_stops_on_sigterm(served: Served) -> None:
     requests.get(f"{served.base}/sms/+447700900123/nothing-here", timeout=10)
 
