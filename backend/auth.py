@@ -23,7 +23,7 @@ from flask import current_app, g, has_app_context, jsonify, request
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from backend import db, sessions
+from backend import cursor_statements, db, sessions
 from backend.config import INT_DEFAULTS
 from backend.db import utcnow
 from backend.loaded import persistent
@@ -176,15 +176,15 @@ def token_user(session: Session, secret: str) -> tuple[User | None, bool]:
     now = utcnow()
     session.flush()  # what the ORM's execution would do first (a revocation not yet flushed counts)
     connection = session.connection()  # Core: the ORM's execution would only pass the statement on
-    found = connection.execute(_TOKEN_USER, {"token_hash": _token_hash(secret)}).first()
-    if found is None:
+    found = cursor_statements.run(connection, _TOKEN_USER, {"token_hash": _token_hash(secret)}).rows
+    if not found:
         return None, False
-    *columns, token_id, expires_at, last_used_at = found
+    *columns, token_id, expires_at, last_used_at = found[0]
     user = persistent(session, User, dict(zip(_USER_KEYS, columns)), refresh=False)
     if expires_at <= now or not user.active:
         return None, False
     if last_used_at is None or now - last_used_at >= TOKEN_USE_RECORDED_EVERY:
-        connection.execute(_RECORD_USE, {"token_id": token_id, "now": now})
+        cursor_statements.run(connection, _RECORD_USE, {"token_id": token_id, "now": now})
         return user, True
     return user, False
 

@@ -40,7 +40,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal_col
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from backend import audit, queue_counts
+from backend import audit, cursor_statements, queue_counts
 from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.lifecycle import (AWAITING_CG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
@@ -430,8 +430,8 @@ def claim_next(session: Session, user: User, now: datetime | None = None) -> Cla
     session.flush()
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
-    row = connection.execute(_claim_next_statement(postgres, returned_to_another_caseworker()),
-                             _claim_next_params(user, now)).first()
+    row = cursor_statements.first(connection, _claim_next_statement(postgres, returned_to_another_caseworker()),
+                                  _claim_next_params(user, now))
     if row is None or row.lapsed:
         lapsed = _first_lapsed(connection, user, now)
         if lapsed is not None and (row is None or _place(lapsed) < _place(row)):
@@ -457,7 +457,7 @@ def _write_claim(session: Session, connection: Any, row: Any, head: audit.Head, 
     claim = {"claim_case": row.id, "claim_user": user.id, "claim_at": now, "claim_until": expires}
     postgres = connection.dialect.name == "postgresql"
     if not postgres:
-        connection.execute(_CLAIM_UPDATE, claim)
+        cursor_statements.run(connection, _CLAIM_UPDATE, claim)
     renewed = row.claimed_by_id == user.id and row.claim_expires_at is not None and row.claim_expires_at > now
     audit.append(connection, audit.session_key(session), head, f"user:{user.id}", "case.claimed",
                  row.reference, {"expires_at": expires.isoformat(), "renewed": renewed,
