@@ -213,6 +213,16 @@ def test_an_api_claim_on_postgres_is_three_statements_and_the_commit(pg_app):
         assert audit.verify(session) == []
 
 
+def test_an_api_claim_on_postgres_runs_every_statement_on_the_cursor_not_through_connection_execute(pg_app):
+    from tests.backend.test_claim_statements import api_claim_statements, high_level_executions
+
+    executions, claimed, _worker_id = api_claim_statements(pg_app, high_level_executions)
+    assert executions == 0
+    assert len(set(claimed)) == 2
+    with db.get_db(pg_app).transaction(readonly=True) as session:
+        assert audit.verify(session) == []
+
+
 def test_the_chain_lock_claim_next_takes_in_sql_is_the_one_every_audited_writer_takes(pg_app):
     from sqlalchemy import literal
 
