@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from backend import access_audit, db, lifecycle, queues, statistics
 from backend.casework import review_claims
-from backend.auth import require_token
+from backend.auth import bearer_secret, require_token
 from backend.db import utcnow
 from backend.forms import REASONS_TOO_SHORT, reasons_min_chars
 from backend.i18n import gettext
@@ -201,10 +201,23 @@ def get_decision_queue() -> Any:
 
 
 @api_casework.post("/queues/decision/claim")
-@require_token("caseworker")
 def post_claim_next() -> Any:
-    """Claim the next case of the decision queue (``{"case": null}`` when none is waiting)."""
-    case = queues.claim_next(db.session(), _user())
+    """Claim the next case of the decision queue (``{"case": null}`` when none is waiting).
+
+    The caseworker's token is checked in the statement that picks the case
+    (``queues.claim_next_by_token``); when that finds nothing, :func:`_claim_next_checked` answers
+    as every other endpoint does (401, 403, a lapsed claim, or no case)."""
+    secret = bearer_secret()
+    case = queues.claim_next_by_token(db.session(), secret) if secret else None
+    return _claimed_next(case) if case is not None else _claim_next_checked()
+
+
+@require_token("caseworker")
+def _claim_next_checked() -> Any:
+    return _claimed_next(queues.claim_next(db.session(), _user()))
+
+
+def _claimed_next(case: queues.Claimed | None) -> Any:
     if case is None:
         db.session().rollback()
         return jsonify({"case": None, "message": "no unclaimed case is waiting for a decision"})

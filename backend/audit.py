@@ -58,6 +58,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
 
+from backend import cursor_statements
 from backend.db import utcnow
 from backend.models import AuditEvent
 
@@ -246,8 +247,8 @@ def append(connection: Connection, key: bytes, head: Head, actor: str, action: s
     there. ``statement``: :func:`insert_event` with more work in the same statement (a CTE),
     whose other values are ``extra``."""
     statement = statement if statement is not None else insert_event(connection.dialect.name)
-    while connection.execute(statement, {**event_row(key, case_reference, head, actor, action, case_reference,
-                                                     detail, at), **(extra or {})}).first() is None:
+    while not cursor_statements.run(connection, statement, {
+            **event_row(key, case_reference, head, actor, action, case_reference, detail, at), **(extra or {})}).rows:
         statement, extra = insert_event(connection.dialect.name), None
         head = head_of(connection, case_reference)
 
@@ -257,7 +258,7 @@ _HEAD = select(*head_columns(bindparam("chain", type_=AuditEvent.chain.type)))
 
 def head_of(connection: Connection, chain: str) -> Head:
     """The head of ``chain`` now (read after its lock is taken)."""
-    return Head.of(connection.execute(_HEAD, {"chain": chain}).one())
+    return Head.of(cursor_statements.first(connection, _HEAD, {"chain": chain}))
 
 
 def record(session: Session, actor: str, action: str, case_reference: str | None = None,

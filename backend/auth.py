@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, Callable, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, g, has_app_context, jsonify, request
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, ScalarSelect, bindparam, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from backend import db, sessions
+from backend import cursor_statements, db, sessions
 from backend.config import INT_DEFAULTS
 from backend.db import utcnow
 from backend.loaded import persistent
@@ -120,7 +120,8 @@ def deactivate(session: Session, user: User) -> tuple[int, int]:
     return end_access(session, user)
 
 
-def _token_hash(secret: str) -> str:
+def token_hash(secret: str) -> str:
+    """What is stored of a token's secret (and what a request's secret is looked up by)."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
@@ -139,7 +140,7 @@ def issue_token(session: Session, user: User) -> tuple[str, ApiToken]:
     """Like :func:`create_token`, with the token's row (for its expiry)."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    token = ApiToken(user=user, token_hash=_token_hash(secret), created_at=now,
+    token = ApiToken(user=user, token_hash=token_hash(secret), created_at=now,
                      expires_at=now + token_lifetime())
     session.add(token)
     session.flush()
@@ -176,22 +177,41 @@ def token_user(session: Session, secret: str) -> tuple[User | None, bool]:
     now = utcnow()
     session.flush()  # what the ORM's execution would do first (a revocation not yet flushed counts)
     connection = session.connection()  # Core: the ORM's execution would only pass the statement on
-    found = connection.execute(_TOKEN_USER, {"token_hash": _token_hash(secret)}).first()
-    if found is None:
+    found = cursor_statements.run(connection, _TOKEN_USER, {"token_hash": token_hash(secret)}).rows
+    if not found:
         return None, False
-    *columns, token_id, expires_at, last_used_at = found
+    *columns, token_id, expires_at, last_used_at = found[0]
     user = persistent(session, User, dict(zip(_USER_KEYS, columns)), refresh=False)
     if expires_at <= now or not user.active:
         return None, False
-    if last_used_at is None or now - last_used_at >= TOKEN_USE_RECORDED_EVERY:
-        connection.execute(_RECORD_USE, {"token_id": token_id, "now": now})
-        return user, True
-    return user, False
+    return user, record_use(connection, token_id, last_used_at, now)
+
+
+def record_use(connection: Connection, token_id: int, last_used_at: datetime | None, now: datetime) -> bool:
+    """Write ``last_used_at`` of the token if the last write is a minute old or more (in the
+    connection's transaction: the caller commits); whether it wrote."""
+    if last_used_at is not None and now - last_used_at < TOKEN_USE_RECORDED_EVERY:
+        return False
+    cursor_statements.run(connection, _RECORD_USE, {"token_id": token_id, "now": now})
+    return True
+
+
+def live_token_holder(role: str) -> ScalarSelect[int]:
+    """The id of the active ``role`` user whose live (unrevoked, unexpired at ``now``) token's
+    hash is ``token_hash`` (both bound parameters), else NULL: the check :func:`token_user` and
+    the role check of :func:`require_token` make, as a subquery of a statement that does more
+    (claim-next picks the case in the same round trip, ``backend.queues.claim_next_by_token``)."""
+    _check_roles((role,))
+    return (select(_TOKENS.c.user_id).join(_USERS, _USERS.c.id == _TOKENS.c.user_id)
+            .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None),
+                   _TOKENS.c.expires_at > bindparam("now", type_=_TOKENS.c.expires_at.type),
+                   _USERS.c.active.is_(True), _USERS.c.role == literal_column(f"'{role}'"))
+            .correlate(None).scalar_subquery())
 
 
 def revoke_token(session: Session, secret: str) -> bool:
     """Revoke the token with this secret; True if there was an unrevoked one."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret),
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret),
                                                   ApiToken.revoked_at.is_(None)))
     if token is None:
         return False
@@ -212,7 +232,8 @@ def has_role(user: User | None, *roles: str) -> bool:
     return user is not None and user.active and user.role in roles
 
 
-def _bearer() -> str | None:
+def bearer_secret() -> str | None:
+    """The secret of the request's ``Authorization: Bearer`` header, if it has one."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
@@ -236,7 +257,7 @@ def _json_error(message: str, status: int) -> Any:
 
 def _token_user(roles: tuple[str, ...]) -> tuple[User | None, Any]:
     """(user, None) for a valid bearer token of an allowed role, else (None, error response)."""
-    secret = _bearer()
+    secret = bearer_secret()
     db_session = db.session()
     user, recorded = token_user(db_session, secret) if secret else (None, False)
     if recorded:  # the last use, at most once a minute: kept even if the view commits nothing

@@ -19,6 +19,7 @@ expanding (``IN``) parameters or Python-side defaults belong here: nothing of th
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -104,3 +105,15 @@ def run(connection: Connection, statement: Executable, params: Mapping[str, Any]
         fetched = [tuple(value if convert is None or value is None else convert(value)
                          for convert, value in zip(plan.results, row)) for row in fetched]
     return Ran(plan.keys, [tuple(row) for row in fetched], rowcount)
+
+
+@lru_cache(maxsize=64)
+def _row_type(keys: tuple[str, ...]) -> Any:
+    return namedtuple("Row", keys, rename=True)  # type: ignore[misc]  # (rename: a key no identifier)
+
+
+def first(connection: Connection, statement: Executable, params: Mapping[str, Any]) -> Any | None:
+    """:func:`run`'s first row, its columns also readable as attributes by key (``row.reference``,
+    as a Core ``Row``), or None when there is none."""
+    ran = run(connection, statement, params)
+    return _row_type(ran.keys)._make(ran.rows[0]) if ran.rows else None

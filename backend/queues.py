@@ -40,14 +40,14 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal_col
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from backend import audit, queue_counts
+from backend import audit, auth, cursor_statements, queue_counts
 from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.lifecycle import (AWAITING_CG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
                                ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,
                                decided_by, lock_case, release_claim, returned_to,
                                returned_to_another_caseworker, reviewed_by, same_organisation, status_label)
-from backend.models import Case, Decision, Review, User
+from backend.models import ApiToken, Case, Decision, Review, User
 from backend.casework.queue_sort import DEFAULT_SORT, SORTS, InvalidQuery, Sort, encode_cursor, sort_from
 from backend.casework.queue_sort import after as after_cursor
 from backend.queue_order import DECISION, DUE_COLUMN_OF, NO_DUE_DATE, ORDER_COLUMNS, REVIEW
@@ -429,11 +429,42 @@ def claim_next(session: Session, user: User, now: datetime | None = None) -> Cla
     _require_caseworker(user)
     session.flush()
     connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    row = connection.execute(_claim_next_statement(postgres, returned_to_another_caseworker()),
-                             _claim_next_params(user, now)).first()
+    row = cursor_statements.first(connection, _claim_next_statement(_on_postgres(connection),
+                                                                    returned_to_another_caseworker()),
+                                  _claim_next_params(user.id, now))
+    return _claim_picked(session, connection, row, user.id, now)
+
+
+def claim_next_by_token(session: Session, secret: str, now: datetime | None = None) -> Claimed | None:
+    """:func:`claim_next` for the caseworker whose live API token is ``secret``, the token checked
+    (``backend.auth.live_token_holder``) in the statement that picks the case: one round trip
+    instead of reading the token first, and its use recorded as ``backend.auth.token_user`` does.
+
+    None when that statement finds nothing: the token is not a live caseworker's, or no unclaimed
+    case waits for them. The caller then checks the token the ordinary way (401 or 403) and calls
+    :func:`claim_next` (lapsed claims, or none at all); nothing has been written.
+    """
+    now = now or utcnow()
+    session.flush()
+    connection = session.connection()
+    row = cursor_statements.first(
+        connection, _claim_next_statement(_on_postgres(connection), returned_to_another_caseworker(), by_token=True),
+        {**_claim_next_params(None, now), "token_hash": auth.token_hash(secret)})
+    if row is None:
+        return None
+    auth.record_use(connection, row.token_id, row.token_last_used_at, now)
+    return _claim_picked(session, connection, row, row.claimer_id, now)
+
+
+def _on_postgres(connection: Any) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def _claim_picked(session: Session, connection: Any, row: Any, user_id: int, now: datetime) -> Claimed | None:
+    """Claim the case claim-next's first statement picked (``row``, or None), or the first case
+    whose claim has lapsed if one comes before it, for user ``user_id``."""
     if row is None or row.lapsed:
-        lapsed = _first_lapsed(connection, user, now)
+        lapsed = _first_lapsed(connection, user_id, now)
         if lapsed is not None and (row is None or _place(lapsed) < _place(row)):
             row = lapsed
     if row is None:
@@ -443,33 +474,33 @@ def claim_next(session: Session, user: User, now: datetime | None = None) -> Cla
     else:  # a lapsed case, or its chain's lock is held: wait for the lock, then read the head
         audit.lock_chain(connection, row.reference)
         head = audit.head_of(connection, row.reference)
-    return _write_claim(session, connection, row, head, user, now)
+    return _write_claim(session, connection, row, head, user_id, now)
 
 
 def _place(row: Any) -> tuple[Any, ...]:
     return (*(getattr(row, column.key) for column in QUEUE_ORDER[:-1]), row.id)
 
 
-def _write_claim(session: Session, connection: Any, row: Any, head: audit.Head, user: User,
+def _write_claim(session: Session, connection: Any, row: Any, head: audit.Head, user_id: int,
                  now: datetime) -> Claimed:
-    """Claim the locked case ``row`` for ``user`` and audit it, in one statement on PostgreSQL."""
+    """Claim the locked case ``row`` for user ``user_id`` and audit it, in one statement on PostgreSQL."""
     expires = now + timedelta(minutes=claim_minutes())
-    claim = {"claim_case": row.id, "claim_user": user.id, "claim_at": now, "claim_until": expires}
-    postgres = connection.dialect.name == "postgresql"
+    claim = {"claim_case": row.id, "claim_user": user_id, "claim_at": now, "claim_until": expires}
+    postgres = _on_postgres(connection)
     if not postgres:
-        connection.execute(_CLAIM_UPDATE, claim)
-    renewed = row.claimed_by_id == user.id and row.claim_expires_at is not None and row.claim_expires_at > now
-    audit.append(connection, audit.session_key(session), head, f"user:{user.id}", "case.claimed",
+        cursor_statements.run(connection, _CLAIM_UPDATE, claim)
+    renewed = row.claimed_by_id == user_id and row.claim_expires_at is not None and row.claim_expires_at > now
+    audit.append(connection, audit.session_key(session), head, f"user:{user_id}", "case.claimed",
                  row.reference, {"expires_at": expires.isoformat(), "renewed": renewed,
                                  "stage": STAGE_OF.get(row.status)}, now,
                  _claim_and_audit() if postgres else None, claim if postgres else None)
     loaded = session.identity_map.get(identity_key(Case, row.id))
     if loaded is not None:  # a copy this session already holds is stale now
         session.expire(loaded, ["claimed_by_id", "claimed_at", "claim_expires_at"])
-    return Claimed(row.id, row.reference, row.status, user.id, now, expires)
+    return Claimed(row.id, row.reference, row.status, user_id, now, expires)
 
 
-_CASES = Case.__table__
+_CASES, _TOKENS = Case.__table__, ApiToken.__table__
 _CLAIM_UPDATE = (update(_CASES).where(_CASES.c.id == bindparam("claim_case"))
                  .values(claimed_by_id=bindparam("claim_user"), claimed_at=bindparam("claim_at", type_=Case.claimed_at.type),
                          claim_expires_at=bindparam("claim_until", type_=Case.claim_expires_at.type)))
@@ -486,45 +517,64 @@ def _claim_and_audit() -> Any:
 
 def next_unclaimed(user: User, now: datetime) -> Any:
     """The first unclaimed case ``user`` may take, locked, skipping locked rows (values bound)."""
-    return _next_unclaimed(returned_to_another_caseworker()).params(_claim_next_params(user, now))
+    return _next_unclaimed(returned_to_another_caseworker()).params(_claim_next_params(user.id, now))
 
 
 def claim_next_query(user: User, now: datetime, postgres: bool = True) -> Any:
     """Claim-next's first statement with its values bound (for EXPLAIN)."""
-    return _claim_next_statement(postgres, returned_to_another_caseworker()).params(_claim_next_params(user, now))
+    return _claim_next_statement(postgres, returned_to_another_caseworker()).params(_claim_next_params(user.id, now))
 
 
-def _claim_next_params(user: User, now: datetime) -> dict[str, Any]:
-    return {"claimer": user.id, "now": now, "today": uk_date(now)}
+def claim_next_by_token_query(secret: str, now: datetime, postgres: bool = True) -> Any:
+    """:func:`claim_next_by_token`'s first statement with its values bound (for EXPLAIN)."""
+    return (_claim_next_statement(postgres, returned_to_another_caseworker(), by_token=True)
+            .params({**_claim_next_params(None, now), "token_hash": auth.token_hash(secret)}))
 
 
-@lru_cache(maxsize=4)
-def _next_unclaimed(skip_returned: bool) -> Any:
+def _claim_next_params(user_id: int | None, now: datetime) -> dict[str, Any]:
+    params: dict[str, Any] = {"now": now, "today": uk_date(now)}
+    if user_id is not None:
+        params["claimer"] = user_id
+    return params
+
+
+@lru_cache(maxsize=8)
+def _next_unclaimed(skip_returned: bool, by_token: bool = False) -> Any:
     """The LIMIT and the queue's name are written into the SQL, not bound: psycopg prepares the
     statement after a few runs, and PostgreSQL keeps one generic plan for it only if that plan
     looks as cheap as a custom one; with ``LIMIT $n`` it looked dear, so every claim was planned
-    again (planning cost several times the query on a million cases)."""
-    clauses = [*_claimable(bindparam("claimer"), bindparam("today", type_=Case.queue_available_on.type), skip_returned,
-                           inline=True),
+    again (planning cost several times the query on a million cases). ``by_token``: the claimer
+    is the holder of the live caseworker's token ``token_hash``, and nobody's case is picked
+    without one (checked once, before the index is read)."""
+    claimer = auth.live_token_holder("caseworker") if by_token else bindparam("claimer")
+    clauses = [*_claimable(claimer, bindparam("today", type_=Case.queue_available_on.type), skip_returned, inline=True),
                Case.claimed_by_id.is_(None)]
+    if by_token:
+        clauses.insert(0, claimer.is_not(None))
     return (select(*PICKED).where(*clauses).order_by(*QUEUE_ORDER).limit(literal_column("1"))
             .with_for_update(skip_locked=True, of=Case))
 
 
-@lru_cache(maxsize=4)
-def _claim_next_statement(postgres: bool, skip_returned: bool) -> Any:
+@lru_cache(maxsize=8)
+def _claim_next_statement(postgres: bool, skip_returned: bool, by_token: bool = False) -> Any:
     """Claim-next's first statement: :func:`next_unclaimed`, its audit chain's head, whether any
     claim has lapsed, and (PostgreSQL) its chain's lock taken without waiting and the claim's
     commit made asynchronous (:data:`ASYNC_COMMIT`); built once per setting, its values
-    (``claimer``, ``now``, ``today``) bound when it runs."""
-    picked = _next_unclaimed(skip_returned).subquery("picked")
+    (``claimer``, ``now``, ``today``; ``by_token``: ``token_hash`` instead of ``claimer``, and the
+    claimer and the token's use read too) bound when it runs."""
+    picked = _next_unclaimed(skip_returned, by_token).subquery("picked")
     lapsed = [select(Case.id).where(Case.claimed_by_id.is_not(None), expiry)  # any lapsed claim: a few at most
               for expiry in (Case.claim_expires_at <= bindparam("now", type_=Case.claim_expires_at.type),
                              Case.claim_expires_at.is_(None))]  # each one range of ix_cases_claim_expires_at
     columns = [*picked.c, *audit.head_columns(picked.c.reference), or_(*map(exists, lapsed)).label("lapsed")]
     if postgres:
         columns += [audit.try_lock_chain_sql(picked.c.reference).label("chain_locked"), ASYNC_COMMIT]
-    return select(*columns)
+    if not by_token:
+        return select(*columns)
+    token = _TOKENS.c
+    return (select(*columns, token.user_id.label("claimer_id"), token.id.label("token_id"),
+                   token.last_used_at.label("token_last_used_at"))
+            .select_from(picked.join(_TOKENS, token.token_hash == bindparam("token_hash"))))
 
 
 ASYNC_COMMIT = func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"),
@@ -537,11 +587,11 @@ commit may lose both (never one without the other), leaving the case in the queu
 the caseworker claims again, and a decision still needs a live claim (``backend.lifecycle``)."""
 
 
-def _first_lapsed(connection: Any, user: User, now: datetime) -> Any:
-    """The first case in queue order whose claim has lapsed that ``user`` may take, locked; read
-    along ``ix_cases_claim_expires_at`` (the few lapsed claims, sorted here) rather than the queue."""
+def _first_lapsed(connection: Any, user_id: int, now: datetime) -> Any:
+    """The first case in queue order whose claim has lapsed that user ``user_id`` may take, locked;
+    read along ``ix_cases_claim_expires_at`` (the few lapsed claims, sorted here) rather than the queue."""
     lapsed = connection.execute(select(*PICKED).where(
-        *_claimable(user.id, uk_date(now), returned_to_another_caseworker()), Case.claimed_by_id.is_not(None),
+        *_claimable(user_id, uk_date(now), returned_to_another_caseworker()), Case.claimed_by_id.is_not(None),
         or_(Case.claim_expires_at.is_(None), Case.claim_expires_at <= now))).all()
     for candidate in sorted(lapsed, key=_place):
         row = connection.execute(select(*PICKED).where(

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, bindparam, event, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from backend.crypto import FieldCipher, bind_cipher
-from backend.cursor_statements import run
+from backend.cursor_statements import first, run
 from backend.db import Base, make_engine
 from backend.models import Conversation, InboundMessage
 from tests.conftest import fresh_postgres_url
@@ -97,3 +97,14 @@ def test_statements_on_the_cursor_are_seen_by_the_engines_cursor_events(engine: 
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert seen == ["INSERT", "SELECT"]
+
+
+def test_first_reads_the_row_by_column_name_as_connection_execute_does_and_none_when_there_is_none(
+        engine: Engine) -> None:
+    with engine.begin() as connection:
+        run(connection, _INSERT, _row("SM1"))
+        ours = first(connection, _BY_ID, {"sid": "SM1"})
+        theirs = connection.execute(_BY_ID, {"sid": "SM1"}).first()
+        assert first(connection, _BY_ID, {"sid": "SM2"}) is None
+    assert tuple(ours) == tuple(theirs)
+    assert (ours.id, ours.received_at, ours.reply) == ("SM1", AT, REPLY)

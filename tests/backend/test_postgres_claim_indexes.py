@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, inspect, select
 
-from backend import db, queues
+from backend import auth, db, queues
 from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.lifecycle import recovery_ends_query
@@ -72,16 +72,28 @@ def test_queries_that_used_the_dropped_status_indexes_still_read_an_index_and_th
         connection.rollback()
 
 
-def test_claim_next_passes_cases_still_in_their_recovery_period_inside_its_index(pg_app, seeded_worker):
+FIRST_STATEMENTS = {
+    "by_user": lambda worker, now: queues.claim_next_query(worker, now),
+    "by_token": lambda worker, now: queues.claim_next_by_token_query(auth.TOKEN_PREFIX + "explained", now),
+}
+"""Claim-next's first statement for a caseworker already known (pages), or for a bearer token (API)."""
+
+
+@pytest.mark.parametrize("first_statement", FIRST_STATEMENTS.values(), ids=FIRST_STATEMENTS.keys())
+def test_claim_next_passes_cases_still_in_their_recovery_period_inside_its_index(pg_app, seeded_worker,
+                                                                                 first_statement):
     """A CG case waits in the queue in its place before its recovery period ends; claim-next must pass
     it by. It tests "may be decided today" on the index's own entries (migration 0021), never by
     reading the row of each case it passes (it did: after 15,000 claims on 200,000 cases, some 300
-    rows a claim, as the cases around them were taken), and along the unclaimed cases' index."""
+    rows a claim, as the cases around them were taken), and along the unclaimed cases' index,
+    without a sort, whether it checks the bearer token too or not."""
     from bench.queue_scale import explain
 
     with db.get_db(pg_app).engine.connect() as connection:
-        nodes = _plan_nodes(explain(connection, queues.claim_next_query(seeded_worker, utcnow()))[0]["Plan"])
+        nodes = _plan_nodes(explain(connection, first_statement(seeded_worker, utcnow()))[0]["Plan"])
         connection.rollback()
+    assert not {"Sort", "Incremental Sort"} & {node["Node Type"] for node in nodes}, nodes
+    assert not [node for node in nodes if node["Node Type"] == "Seq Scan" and node["Relation Name"] == "cases"], nodes
     scan = next(node for node in nodes if (node.get("Index Name") or "").startswith("ix_cases_queue"))
     assert scan["Index Name"] == "ix_cases_queue_unclaimed", scan  # the whole queue's would read every claimed row
     assert "queue_available_on" in scan["Index Cond"], scan

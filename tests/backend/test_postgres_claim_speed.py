@@ -27,16 +27,24 @@ SEEDED = 30_000
 """Cases in the queue's table (analysed): on a few dozen the planner takes the generic plan anyway."""
 
 
-def test_claim_next_statement_is_planned_once_per_connection_not_at_every_claim(pg_app):
-    """psycopg prepares the statement that picks the case after a few runs; PostgreSQL then plans
-    it once and reuses that plan (a generic plan) for every later claim on the connection. It
-    re-planned every claim while the LIMIT and the queue's name were bound values (a generic plan
-    of "LIMIT $n" looks dear to the planner): planning cost several times the query itself."""
+@pytest.fixture(scope="module")
+def seeded(pg_app):
+    """:data:`SEEDED` cases in the queue's table, analysed (once for the module)."""
     from backend.crypto import cipher_for
     from bench.queue_scale import seed
 
     database = db.get_db(pg_app)
     seed(database.engine, SEEDED, cipher_for(database.engine.dialect).encrypt_json({"answers": {}}))
+    return pg_app
+
+
+def test_claim_next_statement_is_planned_once_per_connection_not_at_every_claim(seeded):
+    """psycopg prepares the statement that picks the case after a few runs; PostgreSQL then plans
+    it once and reuses that plan (a generic plan) for every later claim on the connection. It
+    re-planned every claim while the LIMIT and the queue's name were bound values (a generic plan
+    of "LIMIT $n" looks dear to the planner): planning cost several times the query itself."""
+    pg_app = seeded
+    database = db.get_db(pg_app)
     with pg_app.app_context(), database.transaction() as session:
         worker_id = make_user(session, "caseworker").id
     with database.engine.connect() as connection:
@@ -48,6 +56,27 @@ def test_claim_next_statement_is_planned_once_per_connection_not_at_every_claim(
             "WHERE statement LIKE 'SELECT picked.id%'")).one()
         connection.rollback()
     assert generic >= 3 and custom <= 5, (generic, custom)  # psycopg prepares after 5 runs, then 5 custom plans
+
+
+def test_the_api_claims_statement_checking_its_token_is_planned_once_per_connection_too(seeded):
+    """The same for ``POST /api/v1/queues/decision/claim``, whose first statement also checks the
+    bearer token (``queues.claim_next_by_token``): one generic plan for every later claim."""
+    from backend import auth
+
+    pg_app = seeded
+    database = db.get_db(pg_app)
+    with pg_app.app_context(), database.transaction() as session:
+        secret = auth.create_token(session, make_user(session, "caseworker"))
+    client = pg_app.test_client()
+    for _ in range(CLAIMS):  # one thread: the pool hands the same connection to every request
+        assert client.post("/api/v1/queues/decision/claim",
+                           headers={"Authorization": f"Bearer {secret}"}).get_json()["case"] is not None
+    with database.engine.connect() as connection:
+        generic, custom = connection.execute(text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT picked.id%' AND statement LIKE '%api_tokens%'")).one()
+        connection.rollback()
+    assert generic >= 3 and custom <= 5, (generic, custom)
 
 
 def _counting_pings(engine) -> list[int]:

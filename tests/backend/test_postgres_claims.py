@@ -199,18 +199,41 @@ def test_claim_next_on_postgres_is_two_statements_and_the_commit(pg_app):
         assert audit.verify(session) == []
 
 
-def test_an_api_claim_on_postgres_is_three_statements_and_the_commit(pg_app):
-    """``POST /api/v1/queues/decision/claim``: the bearer token's read, claim-next's two statements
-    (pick, lock and chain head; the claim with its audit event), the commit; nothing else."""
+def test_an_api_claim_on_postgres_is_two_statements_and_the_commit(pg_app):
+    """``POST /api/v1/queues/decision/claim``: claim-next's two statements (pick, lock and chain
+    head, the bearer token checked there; the claim with its audit event), the commit; nothing else."""
     from tests.backend.test_claim_statements import api_claim_statements
 
     sent, claimed, worker_id = api_claim_statements(pg_app)
-    assert sent == ["SELECT", "SELECT", "WITH", "COMMIT"], sent
+    assert sent == ["SELECT", "WITH", "COMMIT"], sent
     assert len(set(claimed)) == 2
     with db.get_db(pg_app).transaction(readonly=True) as session:
         assert {case.claimed_by_id for case in session.scalars(select(Case).where(Case.reference.in_(claimed)))} == {
             worker_id}
         assert audit.verify(session) == []
+
+
+def test_an_api_claim_on_postgres_runs_every_statement_on_the_cursor_not_through_connection_execute(pg_app):
+    from tests.backend.test_claim_statements import api_claim_statements, high_level_executions
+
+    executions, claimed, _worker_id = api_claim_statements(pg_app, high_level_executions)
+    assert executions == 0
+    assert len(set(claimed)) == 2
+    with db.get_db(pg_app).transaction(readonly=True) as session:
+        assert audit.verify(session) == []
+
+
+def test_a_claim_on_postgres_with_a_revoked_expired_unknown_or_other_roles_token_is_refused_and_claims_nothing(
+        pg_app):
+    from tests.backend.test_claim_statements import refused_tokens_claim_nothing
+
+    refused_tokens_claim_nothing(pg_app)
+
+
+def test_a_claim_on_postgres_records_its_tokens_use_and_not_again_within_the_minute(pg_app):
+    from tests.backend.test_claim_statements import token_use_recorded_once_a_minute
+
+    token_use_recorded_once_a_minute(pg_app)
 
 
 def test_the_chain_lock_claim_next_takes_in_sql_is_the_one_every_audited_writer_takes(pg_app):
