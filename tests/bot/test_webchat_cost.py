@@ -4,7 +4,7 @@ The conversation's locked read and the transcript's lines run on the DBAPI curso
 (``backend.cursor_statements``), not through ``Connection.execute`` (about 140 microseconds of
 SQLAlchemy's own work a statement, profiled); the lines stay one INSERT of several rows, in the
 order shown, on SQLite and PostgreSQL alike; answers are written by orjson, the same body for a
-retry.
+retry; the chat's rate limit is one hit of the store (``backend.limits.limit_blueprint_by_hook``).
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from backend import db
+from backend import db, limit_storage
 from bot import chat_history
 from tests.bot.conftest import make_user
-from tests.bot.test_turn_cost import _bearer_chat, engine_app, tally  # noqa: F401 (a fixture)
+from tests.bot.test_rate_limits import ATTACKER, assert_throttled_json, client_at, limited  # noqa: F401
+from tests.bot.test_turn_cost import _bearer_chat, engine_app, tally  # noqa: F401 (fixtures)
 
 _DRAFT_TABLES = re.compile(r"\b(conversations|chat_messages|chat_replies)\b")
 
@@ -98,3 +100,30 @@ def test_a_retried_arabic_message_gets_the_same_utf8_json_body(sms_app: Flask) -
     answer = first.get_json()
     assert answer["language"] == "ar"
     assert any("\u0600" <= character <= "\u06ff" for line in answer["messages"] for character in line)
+
+
+def test_a_chat_request_is_counted_by_one_hit_of_the_rate_limit_store(sms_app: Flask,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flask-Limiter also read the window back for its X-RateLimit headers, on every answer."""
+    calls: list[str] = []
+    store = limit_storage.SweptMemoryStorage
+    for name in ("acquire_entry", "get_moving_window", "incr", "get"):
+        real = getattr(store, name)
+        monkeypatch.setattr(store, name, lambda self, *args, _real=real, _name=name, **kw: (
+            calls.append(_name), _real(self, *args, **kw))[1])
+    chat = _bearer_chat(sms_app)
+    calls.clear()
+    chat.send("BACK")
+    assert calls == ["acquire_entry"]
+
+
+def test_the_chat_limit_refuses_with_retry_after_within_its_window_and_spares_resume_codes(limited: Flask) -> None:
+    token = make_user(limited, "counted@example.org", "operator")
+    client = client_at(limited, ATTACKER)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert [client.get("/api/chat/conversations", headers=headers).status_code for _ in range(5)] == [200] * 5
+    refused = client.get("/api/chat/conversations", headers=headers)
+    assert_throttled_json(refused)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60  # CHAT_RATE_LIMIT: 5 per minute
+    resumed = client.post("/api/chat/resume", json={"code": "ABCD-2345"}, headers=headers)
+    assert resumed.status_code == 400  # counted by its own limit only: a wrong code, not throttled
