@@ -425,9 +425,9 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
         for word, score in ratios[query].items():
             if score >= SUGGEST_SCORE and word in one_word:
                 whole.update(dict.fromkeys(one_word[word], score))
-        distinct, places = _whole_keys(list_name, language, True)
+        distinct, places = _whole_keys(list_name, language, True, _script(query))
     else:
-        distinct, places = _whole_keys(list_name, language, False)
+        distinct, places = _whole_keys(list_name, language, False, ANY_SCRIPT)
     for _, score, index in process.extract(query, distinct, scorer=fuzz.ratio, limit=None,
                                            score_cutoff=SUGGEST_SCORE):
         whole.update(dict.fromkeys(places[index], score))
@@ -440,19 +440,20 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
     }
     scores: dict[str, float] = {}
     words = _key_words(list_name, language)
-    # one distinctive word typed, and a one-word key found by it: its word score is that word's
+    # one distinctive word typed: a key's word score is its word closest to it, less the penalty
+    # for its other distinctive words (``_word_score`` for one word, without its general loop)
     one_word_score = similar[query] if len(typed) == 1 and query not in GENERIC_WORDS else None
+    distinctive = _distinctive_words(list_name, language)
     for position in whole.keys() | by_words:
         entry = owners[position]
         if entry in excluded:
             continue
         score = whole.get(position, 0.0)
         if position in by_words:
-            key_words = words[position]
-            if one_word_score is not None and len(key_words) == 1:
-                score = max(score, one_word_score[key_words[0]])
+            if one_word_score is not None:
+                score = max(score, _one_word_score(one_word_score, words[position], distinctive[position]))
             else:
-                score = max(score, _word_score(typed, key_words, similar))
+                score = max(score, _word_score(typed, words[position], similar))
         if score >= SUGGEST_SCORE and score > scores.get(entry, 0.0):
             scores[entry] = score
     # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0), needed only to order
@@ -538,12 +539,34 @@ def _places(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
 
 
 @cache
-def _whole_keys(list_name: str, language: str, several_words: bool) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+def _whole_keys(
+    list_name: str, language: str, several_words: bool, script: int
+) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
     """The distinct keys of ``_index`` (only those of several words if ``several_words``) and the
     positions of each: each key is compared with what was typed once, and a one-word key not at
-    all when one word was typed (``_resembling`` has compared it)."""
-    places = {key: found for key, found in _places(list_name, language).items() if " " in key or not several_words}
+    all when one word was typed (``_resembling`` has compared it). Only keys with a letter of
+    ``script`` (see :func:`_script`)."""
+    places = {key: found for key, found in _places(list_name, language).items()
+              if (" " in key or not several_words) and _script(key) & script}
     return tuple(places), tuple(places.values())
+
+
+LATIN = 1
+"""A letter or digit of ASCII (what ``fold`` leaves of Latin script)."""
+OTHER_SCRIPT = 2
+"""Any character beyond ASCII (Arabic script)."""
+ANY_SCRIPT = LATIN | OTHER_SCRIPT
+
+
+def _script(text: str) -> int:
+    """Which of LATIN and OTHER_SCRIPT ``text`` has characters of (spaces count for neither).
+
+    A word with no character of a typed word's scripts shares no character with it, so its
+    fuzz.ratio with it is 0: a word typed in Latin letters is compared with none of the Arabic
+    names, nor an Arabic word with the Latin ones (a word has no spaces, so none are shared)."""
+    if text.isascii():
+        return LATIN if text.strip(" ") else 0
+    return OTHER_SCRIPT | (LATIN if any(ch.isascii() and ch != " " for ch in text) else 0)
 
 
 @cache
@@ -553,9 +576,15 @@ def _one_word_keys(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
 
 
 @cache
-def _vocabulary(list_name: str, language: str) -> tuple[str, ...]:
-    """The distinct words of the list's keys."""
-    return tuple(_word_holders(list_name, language))
+def _vocabulary(list_name: str, language: str, script: int = ANY_SCRIPT) -> tuple[str, ...]:
+    """The distinct words of the list's keys (only those with a character of ``script``)."""
+    return tuple(word for word in _word_holders(list_name, language) if _script(word) & script)
+
+
+@cache
+def _distinctive_words(list_name: str, language: str) -> tuple[tuple[str, ...], ...]:
+    """The words of each key of ``_index`` that are not GENERIC_WORDS, in its order."""
+    return tuple(tuple(word for word in words if word not in GENERIC_WORDS) for words in _key_words(list_name, language))
 
 
 def _similar_words(list_name: str, typed: list[str], language: str) -> dict[str, dict[str, float]]:
@@ -571,11 +600,11 @@ def _resembling(
     word those words with their fuzz.ratio alone."""
     from rapidfuzz import fuzz, process
 
-    vocabulary = _vocabulary(list_name, language)
     alphabetical = _alphabetical(list_name, language)
     similar: dict[str, dict[str, float]] = {}
     ratios: dict[str, dict[str, float]] = {}
     for word in set(typed):
+        vocabulary = _vocabulary(list_name, language, _script(word))
         ratios[word] = {
             vocabulary[index]: score
             for _, score, index in process.extract(
@@ -597,6 +626,17 @@ def _resembling(
 def _alphabetical(list_name: str, language: str) -> tuple[str, ...]:
     """The words of the list's keys in sorted order (the words a typed prefix starts are adjacent)."""
     return tuple(sorted(_word_holders(list_name, language)))
+
+
+def _one_word_score(resembling: dict[str, float], words: Sequence[str], distinctive: Sequence[str]) -> float:
+    """``_word_score`` of one typed word that is not generic: the score of the key's word closest
+    to it (the first of equals), less EXTRA_WORD_PENALTY for each other distinctive word."""
+    best, best_word = 0.0, ""
+    for candidate in words:
+        score = resembling.get(candidate, 0.0)
+        if score > best:
+            best, best_word = score, candidate
+    return best - EXTRA_WORD_PENALTY * (len(distinctive) - distinctive.count(best_word))
 
 
 def _word_score(typed: list[str], words: Sequence[str], similar: dict[str, dict[str, float]]) -> float:
