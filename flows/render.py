@@ -190,6 +190,11 @@ def summary_line(question: Question, value: Any, t: Translator) -> str:
     return f"{words.summary}: {_display(question, words.labels, value, t, SUMMARY_WIDTH)}"
 
 
+def numbered(number: int, line: str) -> str:
+    """A ``summary_line`` with its number: the numbers are what EDIT n takes."""
+    return f"{number} {line}"
+
+
 def summary(lines: Sequence[str], t: Translator) -> str:
-    """The answers so far (``summary_line`` each), numbered: the numbers are what EDIT n takes."""
-    return "\n".join([tr(t, "Your answers:"), *(f"{number} {line}" for number, line in enumerate(lines, start=1))])
+    """The answers so far, under their heading (each line ``numbered``)."""
+    return "\n".join([tr(t, "Your answers:"), *lines])

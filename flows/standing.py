@@ -12,7 +12,7 @@ cannot reach (progress per route and question).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from flows import consistency, render
 from flows.i18n import Translator
@@ -37,7 +37,7 @@ class Standing:
     """The answers of one state at one revision and what they imply, each part derived on first use."""
 
     __slots__ = ("answers", "revision", "on_route", "_checked", "_broken", "_registered", "_answered", "_unanswered",
-                 "_lines")
+                 "_lines", "_numbered")
 
     def __init__(self, answers: dict[str, dict[str, Any]], revision: int, on_route: OnRoute | None = None,
                  lines: dict[str, tuple[dict[str, Any], Translator, str]] | None = None,
@@ -54,6 +54,8 @@ class Standing:
         self._broken: tuple[date, list[tuple[consistency.Rule, Invalid]]] | None = None
         self._answered: tuple[str, ...] | None = None
         self._unanswered: str | None = None
+        self._numbered: tuple[Translator, list[str | None]] | None = None
+        """The summary's numbered lines in the words of one translator (None: one to render)."""
 
     def after(self, answered: str, revision: int) -> Standing:
         """The standing once ``answered`` has been answered (the answers dict holds it already):
@@ -70,6 +72,11 @@ class Standing:
                 found._unanswered = self._unanswered  # still unanswered, and all before it answered
             if self._answered is not None and answered in self._answered:
                 found._answered = self._answered  # answered again: the same questions are answered
+                if self._numbered is not None:  # and numbered the same: only its line changes
+                    t, lines = self._numbered
+                    lines = list(lines)
+                    lines[self._answered.index(answered)] = None
+                    found._numbered = (t, lines)
         return found
 
     def registered(self) -> frozenset[str]:
@@ -116,16 +123,22 @@ class Standing:
 
     def summary(self, t: Translator) -> str:
         """The summary of the answers on the route (``render.summary``, numbered as ``answered``),
-        each answer's line made once per translator while that answer stands."""
-        lines, answers = self._lines, self.answers
-        shown = []
-        for qid in self.answered():
-            record = answers[qid]
-            known = lines.get(qid)
-            if known is None or known[0] is not record or known[1] is not t:
-                known = lines[qid] = (record, t, render.summary_line(BY_ID[qid], record["value"], t))
-            shown.append(known[2])
-        return render.summary(shown, t)
+        each answer's line made once per translator while that answer stands, and the numbered
+        lines kept until the answers change (then handed on by :meth:`after`)."""
+        numbered = self._numbered
+        if numbered is None or numbered[0] is not t:
+            numbered = self._numbered = (t, [None] * len(self.answered()))
+        shown = numbered[1]
+        if None in shown:
+            lines, answers = self._lines, self.answers
+            for index, qid in enumerate(self.answered()):
+                if shown[index] is None:
+                    record = answers[qid]
+                    known = lines.get(qid)
+                    if known is None or known[0] is not record or known[1] is not t:
+                        known = lines[qid] = (record, t, render.summary_line(BY_ID[qid], record["value"], t))
+                    shown[index] = render.numbered(index + 1, known[2])
+        return render.summary(cast(list[str], shown), t)
 
     def first_unanswered(self) -> str | None:
         """The first question on the route without an answer (None: the summary comes next)."""
