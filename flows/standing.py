@@ -59,13 +59,15 @@ class Standing:
 
     def after(self, answered: str, revision: int) -> Standing:
         """The standing once ``answered`` has been answered (the answers dict holds it already):
-        what one answer cannot have changed is handed on, the rest derived afresh."""
-        same_route = answered in ANSWERS_NOT_ROUTING
+        what one answer cannot have changed is handed on, the rest derived afresh. An answer that
+        a route condition reads but that leaves the route as it was (answered again the same way,
+        or a choice no fork depends on) hands on as much as one no condition reads."""
         registered = self._registered
         if registered is not None and (self.answers[answered]["source"] == REGISTRATION) != (answered in registered):
             registered = registered ^ {answered}
-        found = Standing(self.answers, revision, self.on_route if same_route else None, self._lines, registered)
-        if same_route:
+        on_route = self.on_route if answered in ANSWERS_NOT_ROUTING else None
+        found = Standing(self.answers, revision, on_route, self._lines, registered)
+        if found.on_route == self.on_route:
             if answered not in consistency.FIELDS:  # the rules read the same answers on the same route
                 found._checked, found._broken = self._checked, self._broken
             if self._unanswered is not None and self._unanswered != answered:
@@ -130,9 +132,10 @@ class Standing:
             numbered = self._numbered = (t, [None] * len(self.answered()))
         shown = numbered[1]
         if None in shown:
-            lines, answers = self._lines, self.answers
-            for index, qid in enumerate(self.answered()):
-                if shown[index] is None:
+            lines, answers, answered = self._lines, self.answers, self.answered()
+            for index, line in enumerate(shown):
+                if line is None:
+                    qid = answered[index]
                     record = answers[qid]
                     known = lines.get(qid)
                     if known is None or known[0] is not record or known[1] is not t:
