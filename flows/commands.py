@@ -62,7 +62,7 @@ NUMBERED = frozenset({Command.EDIT, Command.LANGUAGE, Command.EXPLAIN})
 """Commands that take a number: EDIT n (an answer), LANGUAGE n and EXPLAIN n (a language)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Typed:
     """A recognised command and its argument (the item number of EDIT n)."""
 

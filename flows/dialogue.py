@@ -642,8 +642,8 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
         if ask:
             if question.id == consent.CONSENT_QUESTION and not step.explained:
                 step.messages.append(tr(step.t, languages.EXPLAIN_OFFER) + "\n" + languages.explain_menu_lines())
-            current = state.answers.get(question.id, {}).get("value")
-            step.messages.append(render.prompt(question, progress, current, step.t))
+            record = state.answers.get(question.id)
+            step.messages.append(render.prompt(question, progress, None if record is None else record["value"], step.t))
         return Turn(state, step.messages, render.view(question, progress, step.t))
     if state.current == REVIEW:
         if ask:

@@ -17,7 +17,7 @@ SUMMARY_WIDTH = 80
 """Long answers are cut in the summary so it stays readable on a phone; EDIT shows them whole."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Progress:
     """Where a question stands: its part of the form (``section``, an English msgid, number
     ``section_number`` of ``sections``) and its place ``step`` of ``of`` within that part."""
@@ -29,7 +29,7 @@ class Progress:
     of: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuestionView:
     """The current question as the web chat API describes it (DESIGN.md §3).
 
@@ -73,6 +73,8 @@ class _Wording:
     lines: tuple[str, ...]
     """The prompt's lines after the question: the numbered options, the hint, SKIP."""
     summary: str
+    kind: str
+    """The question's kind as the web chat API names it (``Kind.value``)."""
 
 
 _WORDINGS: dict[tuple[int, int], tuple[Question, Translator, _Wording]] = {}
@@ -94,7 +96,8 @@ def wording(question: Question, t: Translator) -> _Wording:
         lines.append(hint)
     if question.optional:
         lines.append(tr(t, "Reply SKIP to leave it out."))
-    found = _Wording(t.gettext(question.prompt), choices, dict(choices), tuple(lines), t.gettext(question.summary))
+    found = _Wording(t.gettext(question.prompt), choices, dict(choices), tuple(lines), t.gettext(question.summary),
+                     question.kind.value)
     if len(_WORDINGS) >= WORDINGS_LIMIT:
         _WORDINGS.clear()
     _WORDINGS[key] = (question, t, found)
@@ -102,8 +105,9 @@ def wording(question: Question, t: Translator) -> _Wording:
 
 
 def view(question: Question, progress: Progress, t: Translator) -> QuestionView:
-    choices = [{"value": value, "label": label} for value, label in wording(question, t).choices]
-    return other_view(question.id, question.kind.value, choices, progress, t, question.optional)
+    words = wording(question, t)
+    choices = [{"value": value, "label": label} for value, label in words.choices]
+    return other_view(question.id, words.kind, choices, progress, t, question.optional)
 
 
 def other_view(

@@ -177,9 +177,11 @@ def of(state: DialogueState) -> Standing:
     known = state.derived
     if known is None or known.answers is not state.answers:
         known = state.derived = Standing(state.answers, state.revision)
+    elif known.revision == state.revision:
+        return known
     elif known.revision + 1 == state.revision and state.answered:
         known = state.derived = known.after(state.answered, state.revision)
-    elif known.revision != state.revision:
+    else:
         known = state.derived = Standing(state.answers, state.revision, lines=known._lines)
     return known
 
