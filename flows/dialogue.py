@@ -293,8 +293,8 @@ def _skip_answered(step: _Step) -> None:
     earlier = _first_unanswered_before(step)
     if earlier is not None:
         step.route.send("edit", field=earlier)
-    while step.state.current in BY_ID and step.state.current in step.state.answers:
-        step.route.send("advance")
+    answers = step.state.answers
+    step.route.send_while("advance", lambda current: current in BY_ID and current in answers)
     if step.state.current == REVIEW:
         _prune(step)
         step.state.editing = False

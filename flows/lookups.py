@@ -72,6 +72,8 @@ def fold(text: str) -> str:
     that is not a letter or digit separates words.
     """
     if text.isascii():  # nothing to decompose or to fold beyond case
+        if text.isalnum():  # one word of letters and digits: no apostrophe, "&" or separator
+            return text.lower()
         plain = text.lower()
     else:
         decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))

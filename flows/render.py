@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from flows.i18n import Translator, tr
 from flows.question import Kind, Question
@@ -139,25 +139,39 @@ def prompt(question: Question, progress: Progress, current: Any, t: Translator) 
     """The question with progress, numbered choices and how to answer it."""
     asked = _asked(question, progress, t)
     if current is None:
-        return asked
-    return asked + "\n" + tr(t, "Answer so far: {answer}", answer=display(question, current, t))
+        return asked.text
+    return asked.text + "\n" + asked.so_far.format(answer=_display(question, asked.words.labels, current, t, None))
 
 
-_ASKED: dict[tuple[int, Progress, int], tuple[Question, Translator, str]] = {}
+class _Asked(NamedTuple):
+    """A prompt before any answer so far, and what shows the answer so far under it."""
+
+    question: Question
+    progress: Progress
+    t: Translator
+    """The three it is remembered for (kept alive with it, as their ids are its key)."""
+    text: str
+    words: _Wording
+    so_far: str
+    """"Answer so far: {answer}" in the words of ``t``."""
 
 
-def _asked(question: Question, progress: Progress, t: Translator) -> str:
+_ASKED: dict[tuple[int, int, int], _Asked] = {}
+
+
+def _asked(question: Question, progress: Progress, t: Translator) -> _Asked:
     """The prompt before any answer so far, remembered per question, progress and translator (as
     ``wording`` remembers the words, by identity)."""
-    key = (id(question), progress, id(t))
+    key = (id(question), id(progress), id(t))
     known = _ASKED.get(key)
     if known is None:
         words = wording(question, t)
-        known = (question, t, "\n".join([progress_line(progress, t) + " " + words.prompt, *words.lines]))
+        text = "\n".join([progress_line(progress, t) + " " + words.prompt, *words.lines])
+        known = _Asked(question, progress, t, text, words, t.gettext("Answer so far: {answer}"))
         if len(_ASKED) >= WORDINGS_LIMIT:
             _ASKED.clear()
         _ASKED[key] = known
-    return known[2]
+    return known
 
 
 def display(question: Question, value: Any, t: Translator, width: int | None = None) -> str:

@@ -196,23 +196,39 @@ class Route:
         self._model.current = target
         return True
 
-    def _target(self, event: str, field: str) -> str | None:
+    def send_while(self, event: str, going_on: Callable[[str], bool]) -> None:
+        """Fire ``event`` while ``going_on`` holds for the state the conversation stands on and
+        the event moves it (on past the answered questions). Nothing is answered meanwhile, so
+        the route conditions are read once."""
+        model = self._model
+        if not going_on(model.current):
+            return
+        on_route = self._on_route().applies
+        while True:
+            target = self._target(event, "", on_route)
+            if target is None or target == model.current:
+                return
+            model.current = target
+            if not going_on(target):
+                return
+
+    def _target(self, event: str, field: str, on_route: frozenset[str] | None = None) -> str | None:
         """The first transition of ``event`` whose guard holds, from the current state and then
         from the enclosing ``dialogue`` (a final state has none)."""
         current = self._model.current
         if current in self._chart.final:
             return None
-        target = self._first(self._chart.own[current].get(event, ()), field)
+        target = self._first(self._chart.own[current].get(event, ()), field, on_route)
         if target is not None:
             return target
         if event in self._chart.requested:
             return self._chart.requested[event].get(field)
-        return self._first(self._chart.anywhere.get(event, ()), field)
+        return self._first(self._chart.anywhere.get(event, ()), field, on_route)
 
-    def _first(self, chain: tuple[Arrow, ...], field: str) -> str | None:
+    def _first(self, chain: tuple[Arrow, ...], field: str, on_route: frozenset[str] | None = None) -> str | None:
         """``Arrow.holds`` over the chain, with the route conditions read from those remembered
-        (only when a guard is reached: most chains start with an unguarded transition)."""
-        on_route: frozenset[str] | None = None
+        (only when a guard is reached: most chains start with an unguarded transition), or
+        ``on_route`` when the caller has read them."""
         for arrow in chain:
             if arrow.applies is not None:
                 if on_route is None:

@@ -67,7 +67,7 @@ class Standing:
             registered = registered ^ {answered}
         on_route = self.on_route if answered in ANSWERS_NOT_ROUTING else None
         found = Standing(self.answers, revision, on_route, self._lines, registered)
-        if found.on_route == self.on_route:
+        if found.on_route is self.on_route or found.on_route == self.on_route:
             if answered not in consistency.FIELDS:  # the rules read the same answers on the same route
                 found._checked, found._broken = self._checked, self._broken
             if self._unanswered is not None and self._unanswered != answered:
