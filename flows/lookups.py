@@ -452,10 +452,13 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
             continue
         score = whole.get(position, 0.0)
         if position in by_words:
-            if one_word_score is not None:
-                score = max(score, _one_word_score(one_word_score, words[position], distinctive[position]))
+            key_words = words[position]
+            if one_word_score is not None and len(key_words) == 1:
+                score = max(score, one_word_score[key_words[0]])
+            elif one_word_score is not None:
+                score = max(score, _one_word_score(one_word_score, key_words, distinctive[position]))
             else:
-                score = max(score, _word_score(typed, words[position], similar))
+                score = max(score, _word_score(typed, key_words, similar))
         if score >= SUGGEST_SCORE and score > scores.get(entry, 0.0):
             scores[entry] = score
     # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0), needed only to order

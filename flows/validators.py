@@ -68,9 +68,30 @@ FILLER_WORDS = frozenset({"and", "also", "plus", "or"})
 def _phrases(question: Question, ctx: ParseContext | None = None) -> tuple[tuple[str, int], ...]:
     """Every folded phrase that picks an option (label, value, extra words), longest first: in
     English and, when the dialogue has another language, in that language too."""
-    if ctx is None or ctx.language == "en":
-        return _phrase_table(question.options(), "en", None)
-    return _phrase_table(question.options(), ctx.language, ctx.t)
+    return _phrasing(question, ctx)[0]
+
+
+def _phrase_index(question: Question, ctx: ParseContext | None = None) -> dict[str, int]:
+    """``_phrases`` as a dict, phrase -> option index (read only)."""
+    return _phrasing(question, ctx)[1]
+
+
+_PHRASINGS: dict[tuple[int, str, int], tuple[Question, Any, tuple[tuple[str, int], ...], dict[str, int]]] = {}
+
+
+def _phrasing(question: Question, ctx: ParseContext | None) -> tuple[tuple[tuple[str, int], ...], dict[str, int]]:
+    """``_phrases`` and ``_phrase_index``, remembered per question, language and translator by
+    identity (each entry keeps both alive, as ``render.wording`` does): an answer reads them
+    without hashing the question's options."""
+    language, t = ("en", None) if ctx is None or ctx.language == "en" else (ctx.language, ctx.t)
+    key = (id(question), language, id(t))
+    known = _PHRASINGS.get(key)
+    if known is None:
+        table = _phrase_table(question.options(), language, t)
+        if len(_PHRASINGS) >= 4096:
+            _PHRASINGS.clear()
+        known = _PHRASINGS[key] = (question, t, table, dict(table))
+    return known[2], known[3]
 
 
 @lru_cache(maxsize=512)
@@ -126,7 +147,7 @@ def _pick_one(question: Question, text: str, ctx: ParseContext) -> str:
 
 def _one_index(question: Question, key: str, ctx: ParseContext | None = None) -> int | None:
     """The option meant by a folded answer, or None; raises when the answer names several."""
-    phrases = dict(_phrases(question, ctx))
+    phrases = _phrase_index(question, ctx)
     if key in phrases:
         return phrases[key]
     picks = _multi_indexes(question, key, strict=False, ctx=ctx)
@@ -167,7 +188,12 @@ def _multi_indexes(
     count = len(question.options())
     fillers = _fillers(ctx)
     marked = f" {key} "
-    for phrase, index in _phrases(question, ctx):
+    if " " not in key:  # one word: only a phrase that is that word can mark it
+        index = _phrase_index(question, ctx).get(key)
+        phrases: tuple[tuple[str, int], ...] = () if index is None else ((key, index),)
+    else:
+        phrases = _phrases(question, ctx)
+    for phrase, index in phrases:
         marked = marked.replace(f" {phrase} ", f" @{index} ")
         marked = marked.replace(f" {phrase} ", f" @{index} ")  # again, for adjacent repeats
     picks: list[int] = []
