@@ -69,7 +69,7 @@ class _Step:
     """EXPLAIN answered in this turn: the consent question is asked without offering it again."""
 
     def __post_init__(self) -> None:
-        self.route = Route(CHART, self.state, lambda: self.standing().on_route)
+        self.route = Route(CHART, self.state, standings.on_route)
 
     def standing(self) -> Standing:
         """What the answers imply as they are now (``flows.standing``: derived again only when

@@ -180,11 +180,13 @@ def chart_class(questions: tuple[Question, ...]) -> type[StateChart]:
 class Route:
     """The chart bound to one conversation's state: move, then read where it stands."""
 
-    def __init__(self, chart: Chart, model: Any, on_route: Callable[[], OnRoute] | None = None) -> None:
+    def __init__(self, chart: Chart, model: Any, on_route: Callable[[Any], OnRoute] | None = None) -> None:
         self._model = model
         self._chart = chart
-        self._on_route = on_route or (lambda: chart.conditions.of(model.answers))
-        """Which questions are on the route now (the dialogue passes its per-step memo)."""
+        self._on_route_of = on_route or (lambda model: chart.conditions.of(model.answers))
+        """Which questions are on the route now, given the model (the dialogue passes the one
+        kept with its state; given the model rather than holding the dialogue's step, it makes
+        no reference cycle, so a message leaves no garbage for the cycle collector)."""
         if not model.current:
             model.current = chart.questions[0].id
 
@@ -203,7 +205,7 @@ class Route:
         model = self._model
         if not going_on(model.current):
             return
-        on_route = self._on_route().applies
+        on_route = self._on_route_of(self._model).applies
         while True:
             target = self._target(event, "", on_route)
             if target is None or target == model.current:
@@ -232,7 +234,7 @@ class Route:
         for arrow in chain:
             if arrow.applies is not None:
                 if on_route is None:
-                    on_route = self._on_route().applies
+                    on_route = self._on_route_of(self._model).applies
                 if arrow.applies.id not in on_route:
                     continue
             if arrow.requested is None or arrow.requested == field:

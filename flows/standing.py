@@ -186,6 +186,11 @@ def of(state: DialogueState) -> Standing:
     return known
 
 
+def on_route(state: DialogueState) -> OnRoute:
+    """Which questions are on the route given ``state``'s answers as they are now (``of``)."""
+    return of(state).on_route
+
+
 ANSWERS_NOT_ROUTING = frozenset(BY_ID) - set(CONDITIONS.value_fields) - set(CONDITIONS.given_fields)
 """The questions whose answer no route condition reads."""
 
