@@ -8,7 +8,7 @@ Nothing here touches a network or a database, and time and language are passed i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -55,21 +55,22 @@ class Turn:
     reference: str | None = None
 
 
-@dataclass
 class _Step:
-    """The conversation being handled: its state, the chart over it, and the replies so far."""
+    """The conversation being handled: its state, the chart over it, and the replies so far
+    (a plain class with slots: one is made for every message)."""
 
-    state: DialogueState
-    t: Translator
-    today: date
-    messages: list[str] = field(default_factory=list)
-    catalogues: Catalogues | None = None
-    """Language code -> translator, for LANGUAGE and EXPLAIN (default: flows.i18n.catalogue)."""
-    explained: bool = False
-    """EXPLAIN answered in this turn: the consent question is asked without offering it again."""
+    __slots__ = ("state", "t", "today", "messages", "catalogues", "explained", "route")
 
-    def __post_init__(self) -> None:
-        self.route = Route(CHART, self.state, standings.on_route)
+    def __init__(self, state: DialogueState, t: Translator, today: date, catalogues: Catalogues | None = None) -> None:
+        self.state = state
+        self.t = t
+        self.today = today
+        self.messages: list[str] = []
+        self.catalogues = catalogues
+        """Language code -> translator, for LANGUAGE and EXPLAIN (default: flows.i18n.catalogue)."""
+        self.explained = False
+        """EXPLAIN answered in this turn: the consent question is asked without offering it again."""
+        self.route = Route(CHART, state, standings.on_route)
 
     def standing(self) -> Standing:
         """What the answers imply as they are now (``flows.standing``: derived again only when
@@ -618,13 +619,6 @@ def _where(step: _Step) -> render.Progress:
     return _progress(step, question)
 
 
-def _view(step: _Step) -> render.QuestionView | None:
-    question = BY_ID.get(step.state.current)
-    if question is None:
-        return None
-    return render.view(question, _progress(step, question), step.t)
-
-
 def _summary_view(step: _Step) -> render.QuestionView:
     """The summary as the web chat API describes it: kind ``confirm``, one choice, CONFIRM."""
     choices = [{"value": SUMMARY_QUESTION, "label": step.t.gettext(CONFIRM_LABEL)}]
@@ -638,13 +632,13 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
     state = step.state
     question = BY_ID.get(state.current)
     if question is not None:
-        progress = _progress(step, question)
+        asked = render.asked(question, _progress(step, question), step.t)
         if ask:
             if question.id == consent.CONSENT_QUESTION and not step.explained:
                 step.messages.append(tr(step.t, languages.EXPLAIN_OFFER) + "\n" + languages.explain_menu_lines())
             record = state.answers.get(question.id)
-            step.messages.append(render.prompt(question, progress, None if record is None else record["value"], step.t))
-        return Turn(state, step.messages, render.view(question, progress, step.t))
+            step.messages.append(asked.prompt(None if record is None else record["value"]))
+        return Turn(state, step.messages, asked.view())
     if state.current == REVIEW:
         if ask:
             step.messages.append(step.standing().summary(step.t))

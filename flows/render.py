@@ -105,9 +105,7 @@ def wording(question: Question, t: Translator) -> _Wording:
 
 
 def view(question: Question, progress: Progress, t: Translator) -> QuestionView:
-    words = wording(question, t)
-    choices = [{"value": value, "label": label} for value, label in words.choices]
-    return other_view(question.id, words.kind, choices, progress, t, question.optional)
+    return asked(question, progress, t).view()
 
 
 def other_view(
@@ -137,14 +135,12 @@ def _hint(question: Question, t: Translator) -> str:
 
 def prompt(question: Question, progress: Progress, current: Any, t: Translator) -> str:
     """The question with progress, numbered choices and how to answer it."""
-    asked = _asked(question, progress, t)
-    if current is None:
-        return asked.text
-    return asked.text + "\n" + asked.so_far.format(answer=_display(question, asked.words.labels, current, t, None))
+    return asked(question, progress, t).prompt(current)
 
 
-class _Asked(NamedTuple):
-    """A prompt before any answer so far, and what shows the answer so far under it."""
+class Asked(NamedTuple):
+    """A question asked at one place of the form in one translator's words: its prompt before
+    any answer so far, and its view (see :func:`asked`)."""
 
     question: Question
     progress: Progress
@@ -154,20 +150,37 @@ class _Asked(NamedTuple):
     words: _Wording
     so_far: str
     """"Answer so far: {answer}" in the words of ``t``."""
+    section: str
+    """The part of the form, in the words of ``t``."""
+
+    def prompt(self, current: Any) -> str:
+        """The prompt, with the answer so far under it unless there is none (``current`` None)."""
+        if current is None:
+            return self.text
+        return self.text + "\n" + self.so_far.format(
+            answer=_display(self.question, self.words.labels, current, self.t, None))
+
+    def view(self) -> QuestionView:
+        """The question as the web chat API describes it (its own list of choices)."""
+        choices = [{"value": value, "label": label} for value, label in self.words.choices]
+        return QuestionView(self.question.id, self.words.kind, choices, self.question.optional, self.progress,
+                            self.section)
 
 
-_ASKED: dict[tuple[int, int, int], _Asked] = {}
+_ASKED: dict[tuple[int, int, int], Asked] = {}
 
 
-def _asked(question: Question, progress: Progress, t: Translator) -> _Asked:
-    """The prompt before any answer so far, remembered per question, progress and translator (as
-    ``wording`` remembers the words, by identity)."""
+def asked(question: Question, progress: Progress, t: Translator) -> Asked:
+    """The question at ``progress`` in the words of ``t``, remembered per question, progress and
+    translator (as ``wording`` remembers the words, by identity): a message reads its prompt and
+    its view from one look-up."""
     key = (id(question), id(progress), id(t))
     known = _ASKED.get(key)
     if known is None:
         words = wording(question, t)
         text = "\n".join([progress_line(progress, t) + " " + words.prompt, *words.lines])
-        known = _Asked(question, progress, t, text, words, t.gettext("Answer so far: {answer}"))
+        known = Asked(question, progress, t, text, words, t.gettext("Answer so far: {answer}"),
+                      t.gettext(progress.section))
         if len(_ASKED) >= WORDINGS_LIMIT:
             _ASKED.clear()
         _ASKED[key] = known

@@ -180,6 +180,8 @@ def chart_class(questions: tuple[Question, ...]) -> type[StateChart]:
 class Route:
     """The chart bound to one conversation's state: move, then read where it stands."""
 
+    __slots__ = ("_model", "_chart", "_on_route_of")
+
     def __init__(self, chart: Chart, model: Any, on_route: Callable[[Any], OnRoute] | None = None) -> None:
         self._model = model
         self._chart = chart
