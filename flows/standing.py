@@ -133,14 +133,15 @@ class Standing:
         shown = numbered[1]
         if None in shown:
             lines, answers, answered = self._lines, self.answers, self.answered()
-            for index, line in enumerate(shown):
-                if line is None:
-                    qid = answered[index]
-                    record = answers[qid]
-                    known = lines.get(qid)
-                    if known is None or known[0] is not record or known[1] is not t:
-                        known = lines[qid] = (record, t, render.summary_line(BY_ID[qid], record["value"], t))
-                    shown[index] = render.numbered(index + 1, known[2])
+            index: int | None = shown.index(None)
+            while index is not None:  # only the lines to make again, found by list.index
+                qid = answered[index]
+                record = answers[qid]
+                known = lines.get(qid)
+                if known is None or known[0] is not record or known[1] is not t:
+                    known = lines[qid] = (record, t, render.summary_line(BY_ID[qid], record["value"], t))
+                shown[index] = render.numbered(index + 1, known[2])
+                index = _next_none(shown, index + 1)
         return render.summary(cast(list[str], shown), t)
 
     def first_unanswered(self) -> str | None:
@@ -169,6 +170,14 @@ class Standing:
                 _PROGRESS.clear()
             found = _PROGRESS[key] = render.Progress(name, part, len(PARTS), place, len(shown))
         return found
+
+
+def _next_none(items: list[Any], start: int) -> int | None:
+    """The index of the next None in ``items`` from ``start`` (None: there is none)."""
+    try:
+        return items.index(None, start)
+    except ValueError:
+        return None
 
 
 def of(state: DialogueState) -> Standing:

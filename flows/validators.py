@@ -353,24 +353,27 @@ def _date(question: Question, text: str, ctx: ParseContext) -> dict[str, Any]:
     for marker in (_APPROX_BEFORE, _APPROX_AFTER):
         if marker.search(text):
             text, approximate = marker.sub("", text), True
-    folded, local = languages.strip_approximate(fold(text), ctx.language)
+    plain = fold(text)
+    folded, local = languages.strip_approximate(plain, ctx.language)
     if local:  # "około 1990", "khoảng 1990", "tua 1990"...
-        text, approximate = folded, True
+        plain, approximate = folded, True
     if approximate and not question.partial_date:
         raise Invalid(N_("Please give the exact date, like 3/2/1990"))
-    year, month, day = _date_parts(text, ctx)
+    year, month, day = _date_parts(plain, ctx)
     if day is None and not question.partial_date:
         raise Invalid(N_("Please give the full date, like 3/2/1990"))
     return {"date": _checked(year, month, day, ctx.today), "approximate": approximate}
 
 
-def _date_parts(text: str, ctx: ParseContext) -> tuple[int, int | None, int | None]:
-    """(year, month, day) read from the typed text; month and day may be None (partial)."""
+def _date_parts(folded: str, ctx: ParseContext) -> tuple[int, int | None, int | None]:
+    """(year, month, day) read from the typed text (folded: ``fold`` gives it back unchanged);
+    month and day may be None (partial)."""
     months = month_names(ctx.language)
     fillers = _date_fillers(ctx.language)
-    tokens = [token for token in _join_month_words(fold(text), ctx.language).split() if token not in fillers]
-    shape = "".join("m" if t in months else "n" if _NUMBER.match(t) else "?" for t in tokens)
-    numbers = [_NUMBER.match(t)[1] if _NUMBER.match(t) else "" for t in tokens]
+    tokens = [token for token in _join_month_words(folded, ctx.language).split() if token not in fillers]
+    matched = [_NUMBER.match(t) for t in tokens]
+    shape = "".join("m" if t in months else "n" if found else "?" for t, found in zip(tokens, matched))
+    numbers = [found[1] if found else "" for found in matched]
     month_of = [months.get(t) for t in tokens]
     today = ctx.today
 
