@@ -279,6 +279,14 @@ class OnRoute:
     """``Question.may_apply``: on it, or could be once an unanswered question is answered."""
     order: tuple[str, ...] = field(default=(), compare=False)
     """``applies`` in the catalogue's order (the summary, the first unanswered question)."""
+    _hash: int = field(init=False, compare=False, repr=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.applies, self.may_apply)))
+
+    def __hash__(self) -> int:
+        """Hashed once (a message looks progress up by the route, each time)."""
+        return self._hash
 
 
 class Conditions:
