@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -430,9 +430,10 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
         distinct, places = _whole_keys(list_name, language, True, _script(query))
     else:
         distinct, places = _whole_keys(list_name, language, False, ANY_SCRIPT)
-    for _, score, index in process.extract(query, distinct, scorer=fuzz.ratio, limit=None,
+    start, end = _within_reach(distinct, len(query), SUGGEST_SCORE)
+    for _, score, index in process.extract(query, distinct[start:end], scorer=fuzz.ratio, limit=None,
                                            score_cutoff=SUGGEST_SCORE):
-        whole.update(dict.fromkeys(places[index], score))
+        whole.update(dict.fromkeys(places[start + index], score))
     by_words = {
         position
         for word in typed
@@ -550,10 +551,31 @@ def _whole_keys(
     """The distinct keys of ``_index`` (only those of several words if ``several_words``) and the
     positions of each: each key is compared with what was typed once, and a one-word key not at
     all when one word was typed (``_resembling`` has compared it). Only keys with a letter of
-    ``script`` (see :func:`_script`)."""
-    places = {key: found for key, found in _places(list_name, language).items()
-              if (" " in key or not several_words) and _script(key) & script}
-    return tuple(places), tuple(places.values())
+    ``script`` (see :func:`_script`), shortest first (see :func:`_within_reach`)."""
+    places = sorted(((key, found) for key, found in _places(list_name, language).items()
+                     if (" " in key or not several_words) and _script(key) & script), key=lambda item: len(item[0]))
+    return _ByLength(key for key, _ in places), tuple(found for _, found in places)
+
+
+class _ByLength(tuple[str, ...]):
+    """Strings shortest first, with the length of each (see :func:`_within_reach`)."""
+
+    lengths: tuple[int, ...] = ()
+
+    def __new__(cls, strings: Iterable[str]) -> _ByLength:
+        found = super().__new__(cls, sorted(strings, key=len))
+        found.lengths = tuple(map(len, found))
+        return found
+
+
+def _within_reach(strings: _ByLength, typed: int, least: float) -> tuple[int, int]:
+    """The slice of ``strings`` whose fuzz.ratio with a text of ``typed`` characters may reach
+    ``least``: the ratio is 200 * LCS / (typed + length), and the longest common subsequence is
+    at most the shorter of the two, so longer or shorter strings cannot (one more character
+    either side, for rounding)."""
+    shortest = int(least * typed / (200 - least)) - 1
+    longest = int((200 - least) * typed / least) + 1
+    return bisect_left(strings.lengths, shortest), bisect_right(strings.lengths, longest)
 
 
 LATIN = 1
@@ -581,9 +603,10 @@ def _one_word_keys(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
 
 
 @cache
-def _vocabulary(list_name: str, language: str, script: int = ANY_SCRIPT) -> tuple[str, ...]:
-    """The distinct words of the list's keys (only those with a character of ``script``)."""
-    return tuple(word for word in _word_holders(list_name, language) if _script(word) & script)
+def _vocabulary(list_name: str, language: str, script: int = ANY_SCRIPT) -> _ByLength:
+    """The distinct words of the list's keys (only those with a character of ``script``),
+    shortest first."""
+    return _ByLength(word for word in _word_holders(list_name, language) if _script(word) & script)
 
 
 @cache
@@ -610,10 +633,11 @@ def _resembling(
     ratios: dict[str, dict[str, float]] = {}
     for word in set(typed):
         vocabulary = _vocabulary(list_name, language, _script(word))
+        start, end = _within_reach(vocabulary, len(word), least)
         ratios[word] = {
-            vocabulary[index]: score
-            for _, score, index in process.extract(
-                word, vocabulary, scorer=fuzz.ratio, limit=None, score_cutoff=least
+            found: score
+            for found, score, _ in process.extract(
+                word, vocabulary[start:end], scorer=fuzz.ratio, limit=None, score_cutoff=least
             )
         }
         found = dict(ratios[word])
