@@ -422,11 +422,25 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
     similar, ratios = _resembling(list_name, typed, language, SUGGEST_SCORE if len(typed) == 1 else 50)
     holders = _word_holders(list_name, language)
     whole: dict[int, float] = {}
-    if len(typed) == 1:  # a one-word key is one of the list's words: its ratio is known already
-        one_word = _one_word_keys(list_name, language)
+    scores: dict[str, float] = {}
+    one_word = _one_word_keys(list_name, language)
+    # one distinctive word typed: a one-word key scores as its word resembles it (its ratio, or
+    # the prefix score), so these keys are scored from the words alone; any other key's word
+    # score is its word closest to it less the penalty for its other distinctive words
+    one_word_score = similar[query] if len(typed) == 1 and query not in GENERIC_WORDS else None
+    if one_word_score is not None:
+        holders = _multi_word_holders(list_name, language)
+        for word, score in one_word_score.items():
+            if score >= SUGGEST_SCORE:
+                for position in one_word.get(word, ()):
+                    entry = owners[position]
+                    if entry not in excluded and score > scores.get(entry, 0.0):
+                        scores[entry] = score
+    elif len(typed) == 1:  # a one-word key is one of the list's words: its ratio is known already
         for word, score in ratios[query].items():
             if score >= SUGGEST_SCORE and word in one_word:
                 whole.update(dict.fromkeys(one_word[word], score))
+    if len(typed) == 1:
         distinct, places = _whole_keys(list_name, language, True, _script(query))
     else:
         distinct, places = _whole_keys(list_name, language, False, ANY_SCRIPT)
@@ -441,11 +455,7 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
         if score >= SUGGEST_SCORE
         for position in holders[candidate]
     }
-    scores: dict[str, float] = {}
     words = _key_words(list_name, language)
-    # one distinctive word typed: a key's word score is its word closest to it, less the penalty
-    # for its other distinctive words (``_word_score`` for one word, without its general loop)
-    one_word_score = similar[query] if len(typed) == 1 and query not in GENERIC_WORDS else None
     distinctive = _distinctive_words(list_name, language)
     for position in whole.keys() | by_words:
         entry = owners[position]
@@ -453,13 +463,10 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
             continue
         score = whole.get(position, 0.0)
         if position in by_words:
-            key_words = words[position]
-            if one_word_score is not None and len(key_words) == 1:
-                score = max(score, one_word_score[key_words[0]])
-            elif one_word_score is not None:
-                score = max(score, _one_word_score(one_word_score, key_words, distinctive[position]))
+            if one_word_score is not None:
+                score = max(score, _one_word_score(one_word_score, words[position], distinctive[position]))
             else:
-                score = max(score, _word_score(typed, key_words, similar))
+                score = max(score, _word_score(typed, words[position], similar))
         if score >= SUGGEST_SCORE and score > scores.get(entry, 0.0):
             scores[entry] = score
     # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0), needed only to order
@@ -468,6 +475,9 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
     tiebreak: dict[str, float] = {}
     tied = _sharing_a_score(scores)
     if tied:
+        if one_word_score is not None:  # the one-word keys' whole ratios, not kept in ``whole``
+            for word, score in ratios[query].items():
+                whole.update(dict.fromkeys(one_word.get(word, ()), score))
         for position, score in whole.items():
             entry = owners[position]
             if entry in tied and score > tiebreak.get(entry, 0.0):
@@ -532,6 +542,14 @@ def _word_holders(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
         for word in set(key.split()):
             holders.setdefault(word, []).append(position)
     return {word: tuple(positions) for word, positions in holders.items()}
+
+
+@cache
+def _multi_word_holders(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
+    """``_word_holders`` less the keys of one word."""
+    words = _key_words(list_name, language)
+    return {word: tuple(p for p in positions if len(words[p]) > 1)
+            for word, positions in _word_holders(list_name, language).items()}
 
 
 @cache
