@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from flows import consent, consistency, languages
 from flows import payload as payloads
@@ -338,37 +338,46 @@ def _recheck(step: _Step, lead: str = ASKED_AGAIN) -> bool:
 
 
 def _command(step: _Step, typed: Typed) -> Turn:
-    state = step.state
-    if typed.command is Command.HELP:
-        question = BY_ID.get(state.current)
-        if question is not None:
-            step.say(question.help)
-        step.say(
-            "Commands: BACK, SKIP (optional questions), REVIEW, EDIT and a number, RESTART, "
-            "DISCARD, LANGUAGE."
-        )
-        return _finish(step)
-    if typed.command is Command.LANGUAGE:
-        return _language(step, typed.number)
-    if typed.command is Command.EXPLAIN:
-        return _explain(step, typed.number)
-    if typed.command is Command.BACK:
-        return _back(step)
-    if typed.command is Command.SKIP:
-        return _skip(step)
-    if typed.command is Command.REVIEW:
-        return _review(step)
-    if typed.command is Command.EDIT:
-        return _edit(step, typed.number)
-    if typed.command is Command.CONFIRM:
-        if state.current != REVIEW:
-            step.say("You can send the referral once every question is answered.")
-            return _finish(step)
-        if _recheck(step, NOT_SENT_YET):
-            return _finish(step)
-        return Turn(state, step.messages, submission=payloads.build(state))
-    state.pending = {"confirm": typed.command.value}
+    act = _ACTIONS.get(typed.command)
+    if act is not None:
+        return act(step, typed)
+    step.state.pending = {"confirm": typed.command.value}  # RESTART and DISCARD wait for YES
     return _ask_confirmation(step, typed.command.value)
+
+
+def _help(step: _Step) -> Turn:
+    question = BY_ID.get(step.state.current)
+    if question is not None:
+        step.say(question.help)
+    step.say(
+        "Commands: BACK, SKIP (optional questions), REVIEW, EDIT and a number, RESTART, "
+        "DISCARD, LANGUAGE."
+    )
+    return _finish(step)
+
+
+def _confirm(step: _Step) -> Turn:
+    state = step.state
+    if state.current != REVIEW:
+        step.say("You can send the referral once every question is answered.")
+        return _finish(step)
+    if _recheck(step, NOT_SENT_YET):
+        return _finish(step)
+    return Turn(state, step.messages, submission=payloads.build(state))
+
+
+_ACTIONS: dict[Command, Callable[[_Step, Typed], Turn]] = {
+    Command.HELP: lambda step, typed: _help(step),
+    Command.LANGUAGE: lambda step, typed: _language(step, typed.number),
+    Command.EXPLAIN: lambda step, typed: _explain(step, typed.number),
+    Command.BACK: lambda step, typed: _back(step),
+    Command.SKIP: lambda step, typed: _skip(step),
+    Command.REVIEW: lambda step, typed: _review(step),
+    Command.EDIT: lambda step, typed: _edit(step, typed.number),
+    Command.CONFIRM: lambda step, typed: _confirm(step),
+}
+"""What each command does (one look-up rather than a comparison per command: reading a member
+of an enum class is slow in this Python)."""
 
 
 def _ask_confirmation(step: _Step, command: str) -> Turn:
@@ -465,12 +474,16 @@ def _meant(step: _Step, text: str, typed: Typed | None) -> Typed | None:
     asks for a name, any command word not typed exactly as the dialogue shows it ("back" or
     "Back" may be a surname; "BACK" is BACK). LANGUAGE always acts at once."""
     question = BY_ID.get(step.state.current)
-    if question is None or question.kind is not Kind.TEXT:
+    if question is None or question.kind is not _TEXT:
         return None
     if typed is not None and (not question.proper_name or commands.as_shown(text, step.t)):
         return None
     meant = typed if typed is not None else commands.in_any_language(text, step.catalogues)
     return None if meant is None or meant.command is Command.LANGUAGE else meant
+
+
+_TEXT = Kind.TEXT
+"""(A member read from the enum class is slow in this Python: read once.)"""
 
 
 def _ask_meant(step: _Step, meant: Typed, text: str) -> Turn:

@@ -195,11 +195,12 @@ def display(question: Question, value: Any, t: Translator, width: int | None = N
 def _display(question: Question, labels: dict[str, str], value: Any, t: Translator, width: int | None) -> str:
     if value is None:
         return tr(t, "(skipped)")
-    if question.kind is Kind.MULTI:
+    kind = question.kind
+    if kind is _MULTI:
         text = ", ".join(labels.get(v, v) for v in value)
-    elif question.kind in (Kind.CHOICE, Kind.YES_NO):
+    elif kind in _LABELLED:
         text = labels.get(value, str(value))
-    elif question.kind is Kind.DATE:
+    elif kind is _DATE:
         text = day_first(value["date"])
         if value.get("approximate"):
             text = tr(t, "about {date}", date=text)
@@ -208,6 +209,10 @@ def _display(question: Question, labels: dict[str, str], value: Any, t: Translat
     if width is not None and len(text) > width:
         text = text[: width - 3].rstrip() + "..."
     return text
+
+
+_MULTI, _DATE, _LABELLED = Kind.MULTI, Kind.DATE, (Kind.CHOICE, Kind.YES_NO)
+"""The kinds ``_display`` tells apart (a member read from the enum class is slow in this Python)."""
 
 
 def day_first(iso: str) -> str:

@@ -26,9 +26,9 @@ Parser = Callable[[Question, str, ParseContext], Any]
 
 def parse(question: Question, text: str, ctx: ParseContext) -> Any:
     """The stored value for ``text`` typed in answer to ``question``; raises ``Invalid``."""
-    if question.kind is Kind.CONFIRM:
+    if question.kind is _CONFIRM:
         raise ValueError("CONFIRM questions are answered by the dialogue, not parsed")
-    if question.kind is Kind.TEXT:
+    if question.kind is _TEXT:
         cleaned = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     else:
         cleaned = single_line(text)
@@ -37,6 +37,8 @@ def parse(question: Question, text: str, ctx: ParseContext) -> Any:
     return _PARSERS[question.kind](question, cleaned, ctx)
 
 
+_CONFIRM, _TEXT = Kind.CONFIRM, Kind.TEXT
+"""(A member read from the enum class is slow in this Python: read once.)"""
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _RANGE = re.compile(r"\b(\d{1,2})\s*-\s*(\d{1,2})\b")
 _SPACES = re.compile(r"\s+")
