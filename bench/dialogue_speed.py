@@ -5,7 +5,8 @@ is replayed in a loop: answers (a date, a nationality from the list, one with a 
 a yes/no, a choice), BACK, EDIT n, REVIEW, HELP, SKIP and a command word in another language. The
 mix ends where it started, so every round does the same work. ``run()`` returns steps/s; run it
 alone with ``python -m bench.dialogue_speed [steps]``, or add ``--profile`` for pyinstrument's
-call tree of those steps.
+call tree of those steps, or ``--per-kind`` for the CPU time of each message of the mix and of
+each kind (an answer, BACK, EDIT, REVIEW...).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from flows import dialogue, lookups
+from flows.commands import recognise
 from flows.i18n import ENGLISH, Translator
 from flows.question import Kind, Question
 from flows.referral_questions import QUESTIONS
@@ -146,6 +148,45 @@ def run(steps: int = 20000, language: str = "en", t: Translator = ENGLISH) -> di
     }
 
 
+def kind_of(text: str, t: Translator = ENGLISH, language: str = "en") -> str:
+    """The kind of a message of the mix: the command it is (BACK, EDIT...) or "answer"."""
+    typed = recognise(text, t, language)
+    return "answer" if typed is None else typed.command.name
+
+
+def per_kind(rounds: int = 400, language: str = "en", t: Translator = ENGLISH) -> dict[str, Any]:
+    """The mean process CPU time of ``handle`` in microseconds, for each message of the mix (in
+    its order, as (kind, text, us)) and for each kind, over ``rounds`` rounds of the same mix."""
+    state = walked(t, language)
+    messages = mix(state, t)
+    _round_ends_where_it_started(state, messages, t)
+    handle, clock = dialogue.handle, time.process_time_ns
+    spent = [0] * len(messages)
+    for _ in range(rounds):
+        for position, text in enumerate(messages):
+            began = clock()
+            state = handle(state, text, t, TODAY).state
+            spent[position] += clock() - began
+    each = [(kind_of(text, t, language), text, spent[n] / rounds / 1000) for n, text in enumerate(messages)]
+    kinds: dict[str, list[float]] = {}
+    for kind, _, micros in each:
+        kinds.setdefault(kind, []).append(micros)
+    return {
+        "messages": [(kind, text, round(micros, 1)) for kind, text, micros in each],
+        "kinds": {kind: (len(found), round(sum(found) / len(found), 1)) for kind, found in kinds.items()},
+        "mean": round(sum(micros for _, _, micros in each) / len(each), 1),
+    }
+
+
+def _per_kind_table(found: dict[str, Any]) -> str:
+    lines = ["kind      message                  CPU us"]
+    lines += [f"{kind:<9} {text:<24} {micros:>6}" for kind, text, micros in found["messages"]]
+    lines += ["", "kind      messages in the mix      mean CPU us"]
+    lines += [f"{kind:<9} {count:>19} {micros:>14}" for kind, (count, micros) in found["kinds"].items()]
+    lines.append(f"a step on average: {found['mean']} us")
+    return "\n".join(lines)
+
+
 def profile(steps: int = 2000) -> str:
     """Where the time of ``steps`` steps goes, as pyinstrument's call tree (the ``bench`` extra)."""
     from pyinstrument import Profiler
@@ -157,6 +198,10 @@ def profile(steps: int = 2000) -> str:
 
 
 if __name__ == "__main__":
-    arguments = [a for a in sys.argv[1:] if a != "--profile"]
-    count = int(arguments[0]) if arguments else 20000
-    print(profile(count) if "--profile" in sys.argv else run(count))
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if "--per-kind" in sys.argv:
+        run(500)  # the first steps build the chart and the caches: not counted
+        print(_per_kind_table(per_kind(int(arguments[0]) if arguments else 400)))
+    else:
+        count = int(arguments[0]) if arguments else 20000
+        print(profile(count) if "--profile" in sys.argv else run(count))

@@ -62,7 +62,7 @@ NUMBERED = frozenset({Command.EDIT, Command.LANGUAGE, Command.EXPLAIN})
 """Commands that take a number: EDIT n (an answer), LANGUAGE n and EXPLAIN n (a language)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Typed:
     """A recognised command and its argument (the item number of EDIT n)."""
 
@@ -70,6 +70,8 @@ class Typed:
     number: int | None = None
 
 
+_ALONE: dict[Command, Typed] = {command: Typed(command) for command in Command}
+"""Each command typed without a number (immutable, so one of each serves every message)."""
 _EDIT = re.compile(r"^(?P<word>.+?)\s*(?P<number>\d+)$", re.UNICODE)
 _TRAILING_NUMBER = re.compile(r"\d+$")
 _SHOWN = re.compile(r"^(?P<word>.*?)(?:\s*(?P<number>\d+))?$", re.UNICODE)
@@ -148,9 +150,9 @@ def _recognised(typed: str, t: Translator, language: str) -> Typed | None:
     if typed and " " not in typed and not typed[-1].isdigit() and not typed.startswith(ARABIC_ARTICLE):
         # the common case, one word without a number: what language_command and _look_up find
         if typed in LANGUAGE_WORDS:
-            return Typed(Command.LANGUAGE)
+            return _ALONE[Command.LANGUAGE]
         command = _forms(t, language).get(typed)
-        return None if command is None else Typed(command)
+        return None if command is None else _ALONE[command]
     forms = _forms(t, language)
     if not typed.startswith(ARABIC_ARTICLE) and _TRAILING_NUMBER.sub("", typed.split(" ", 1)[0]) not in forms.starts:
         # every word and head tried below (and its spelling without spaces) begins with the first

@@ -8,10 +8,10 @@ Nothing here touches a network or a database, and time and language are passed i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from flows import consent, consistency, languages
 from flows import payload as payloads
@@ -55,21 +55,22 @@ class Turn:
     reference: str | None = None
 
 
-@dataclass
 class _Step:
-    """The conversation being handled: its state, the chart over it, and the replies so far."""
+    """The conversation being handled: its state, the chart over it, and the replies so far
+    (a plain class with slots: one is made for every message)."""
 
-    state: DialogueState
-    t: Translator
-    today: date
-    messages: list[str] = field(default_factory=list)
-    catalogues: Catalogues | None = None
-    """Language code -> translator, for LANGUAGE and EXPLAIN (default: flows.i18n.catalogue)."""
-    explained: bool = False
-    """EXPLAIN answered in this turn: the consent question is asked without offering it again."""
+    __slots__ = ("state", "t", "today", "messages", "catalogues", "explained", "route")
 
-    def __post_init__(self) -> None:
-        self.route = Route(CHART, self.state, lambda: self.standing().on_route)
+    def __init__(self, state: DialogueState, t: Translator, today: date, catalogues: Catalogues | None = None) -> None:
+        self.state = state
+        self.t = t
+        self.today = today
+        self.messages: list[str] = []
+        self.catalogues = catalogues
+        """Language code -> translator, for LANGUAGE and EXPLAIN (default: flows.i18n.catalogue)."""
+        self.explained = False
+        """EXPLAIN answered in this turn: the consent question is asked without offering it again."""
+        self.route = Route(CHART, state, standings.on_route)
 
     def standing(self) -> Standing:
         """What the answers imply as they are now (``flows.standing``: derived again only when
@@ -293,8 +294,8 @@ def _skip_answered(step: _Step) -> None:
     earlier = _first_unanswered_before(step)
     if earlier is not None:
         step.route.send("edit", field=earlier)
-    while step.state.current in BY_ID and step.state.current in step.state.answers:
-        step.route.send("advance")
+    answers = step.state.answers
+    step.route.send_while("advance", lambda current: current in BY_ID and current in answers)
     if step.state.current == REVIEW:
         _prune(step)
         step.state.editing = False
@@ -337,37 +338,46 @@ def _recheck(step: _Step, lead: str = ASKED_AGAIN) -> bool:
 
 
 def _command(step: _Step, typed: Typed) -> Turn:
-    state = step.state
-    if typed.command is Command.HELP:
-        question = BY_ID.get(state.current)
-        if question is not None:
-            step.say(question.help)
-        step.say(
-            "Commands: BACK, SKIP (optional questions), REVIEW, EDIT and a number, RESTART, "
-            "DISCARD, LANGUAGE."
-        )
-        return _finish(step)
-    if typed.command is Command.LANGUAGE:
-        return _language(step, typed.number)
-    if typed.command is Command.EXPLAIN:
-        return _explain(step, typed.number)
-    if typed.command is Command.BACK:
-        return _back(step)
-    if typed.command is Command.SKIP:
-        return _skip(step)
-    if typed.command is Command.REVIEW:
-        return _review(step)
-    if typed.command is Command.EDIT:
-        return _edit(step, typed.number)
-    if typed.command is Command.CONFIRM:
-        if state.current != REVIEW:
-            step.say("You can send the referral once every question is answered.")
-            return _finish(step)
-        if _recheck(step, NOT_SENT_YET):
-            return _finish(step)
-        return Turn(state, step.messages, submission=payloads.build(state))
-    state.pending = {"confirm": typed.command.value}
+    act = _ACTIONS.get(typed.command)
+    if act is not None:
+        return act(step, typed)
+    step.state.pending = {"confirm": typed.command.value}  # RESTART and DISCARD wait for YES
     return _ask_confirmation(step, typed.command.value)
+
+
+def _help(step: _Step) -> Turn:
+    question = BY_ID.get(step.state.current)
+    if question is not None:
+        step.say(question.help)
+    step.say(
+        "Commands: BACK, SKIP (optional questions), REVIEW, EDIT and a number, RESTART, "
+        "DISCARD, LANGUAGE."
+    )
+    return _finish(step)
+
+
+def _confirm(step: _Step) -> Turn:
+    state = step.state
+    if state.current != REVIEW:
+        step.say("You can send the referral once every question is answered.")
+        return _finish(step)
+    if _recheck(step, NOT_SENT_YET):
+        return _finish(step)
+    return Turn(state, step.messages, submission=payloads.build(state))
+
+
+_ACTIONS: dict[Command, Callable[[_Step, Typed], Turn]] = {
+    Command.HELP: lambda step, typed: _help(step),
+    Command.LANGUAGE: lambda step, typed: _language(step, typed.number),
+    Command.EXPLAIN: lambda step, typed: _explain(step, typed.number),
+    Command.BACK: lambda step, typed: _back(step),
+    Command.SKIP: lambda step, typed: _skip(step),
+    Command.REVIEW: lambda step, typed: _review(step),
+    Command.EDIT: lambda step, typed: _edit(step, typed.number),
+    Command.CONFIRM: lambda step, typed: _confirm(step),
+}
+"""What each command does (one look-up rather than a comparison per command: reading a member
+of an enum class is slow in this Python)."""
 
 
 def _ask_confirmation(step: _Step, command: str) -> Turn:
@@ -464,12 +474,16 @@ def _meant(step: _Step, text: str, typed: Typed | None) -> Typed | None:
     asks for a name, any command word not typed exactly as the dialogue shows it ("back" or
     "Back" may be a surname; "BACK" is BACK). LANGUAGE always acts at once."""
     question = BY_ID.get(step.state.current)
-    if question is None or question.kind is not Kind.TEXT:
+    if question is None or question.kind is not _TEXT:
         return None
     if typed is not None and (not question.proper_name or commands.as_shown(text, step.t)):
         return None
     meant = typed if typed is not None else commands.in_any_language(text, step.catalogues)
     return None if meant is None or meant.command is Command.LANGUAGE else meant
+
+
+_TEXT = Kind.TEXT
+"""(A member read from the enum class is slow in this Python: read once.)"""
 
 
 def _ask_meant(step: _Step, meant: Typed, text: str) -> Turn:
@@ -618,13 +632,6 @@ def _where(step: _Step) -> render.Progress:
     return _progress(step, question)
 
 
-def _view(step: _Step) -> render.QuestionView | None:
-    question = BY_ID.get(step.state.current)
-    if question is None:
-        return None
-    return render.view(question, _progress(step, question), step.t)
-
-
 def _summary_view(step: _Step) -> render.QuestionView:
     """The summary as the web chat API describes it: kind ``confirm``, one choice, CONFIRM."""
     choices = [{"value": SUMMARY_QUESTION, "label": step.t.gettext(CONFIRM_LABEL)}]
@@ -638,13 +645,13 @@ def _finish(step: _Step, ask: bool = True) -> Turn:
     state = step.state
     question = BY_ID.get(state.current)
     if question is not None:
-        progress = _progress(step, question)
+        asked = render.asked(question, _progress(step, question), step.t)
         if ask:
             if question.id == consent.CONSENT_QUESTION and not step.explained:
                 step.messages.append(tr(step.t, languages.EXPLAIN_OFFER) + "\n" + languages.explain_menu_lines())
-            current = state.answers.get(question.id, {}).get("value")
-            step.messages.append(render.prompt(question, progress, current, step.t))
-        return Turn(state, step.messages, render.view(question, progress, step.t))
+            record = state.answers.get(question.id)
+            step.messages.append(asked.prompt(None if record is None else record["value"]))
+        return Turn(state, step.messages, asked.view())
     if state.current == REVIEW:
         if ask:
             step.messages.append(step.standing().summary(step.t))

@@ -137,6 +137,8 @@ def key(text: str) -> str:
     """A typed word or phrase reduced for comparing: case, accents, Arabic letter variants and
     diacritics, punctuation and spaces do not matter ("Ngôn ngữ" = "ngon ngu", "JĘZYK" = "jezyk")."""
     if text.isascii():  # nothing to decompose or to fold beyond case
+        if text.isalnum():  # one word of letters and digits ("BACK", "1"): no separator to collapse
+            return text.lower()
         return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
     decomposed = unicodedata.normalize("NFKD", text.translate(_UNACCENTED))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()

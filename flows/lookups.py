@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -72,6 +72,8 @@ def fold(text: str) -> str:
     that is not a letter or digit separates words.
     """
     if text.isascii():  # nothing to decompose or to fold beyond case
+        if text.isalnum():  # one word of letters and digits: no apostrophe, "&" or separator
+            return text.lower()
         plain = text.lower()
     else:
         decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
@@ -420,17 +422,32 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
     similar, ratios = _resembling(list_name, typed, language, SUGGEST_SCORE if len(typed) == 1 else 50)
     holders = _word_holders(list_name, language)
     whole: dict[int, float] = {}
-    if len(typed) == 1:  # a one-word key is one of the list's words: its ratio is known already
-        one_word = _one_word_keys(list_name, language)
+    scores: dict[str, float] = {}
+    one_word = _one_word_keys(list_name, language)
+    # one distinctive word typed: a one-word key scores as its word resembles it (its ratio, or
+    # the prefix score), so these keys are scored from the words alone; any other key's word
+    # score is its word closest to it less the penalty for its other distinctive words
+    one_word_score = similar[query] if len(typed) == 1 and query not in GENERIC_WORDS else None
+    if one_word_score is not None:
+        holders = _multi_word_holders(list_name, language)
+        for word, score in one_word_score.items():
+            if score >= SUGGEST_SCORE:
+                for position in one_word.get(word, ()):
+                    entry = owners[position]
+                    if entry not in excluded and score > scores.get(entry, 0.0):
+                        scores[entry] = score
+    elif len(typed) == 1:  # a one-word key is one of the list's words: its ratio is known already
         for word, score in ratios[query].items():
             if score >= SUGGEST_SCORE and word in one_word:
                 whole.update(dict.fromkeys(one_word[word], score))
-        distinct, places = _whole_keys(list_name, language, True)
+    if len(typed) == 1:
+        distinct, places = _whole_keys(list_name, language, True, _script(query))
     else:
-        distinct, places = _whole_keys(list_name, language, False)
-    for _, score, index in process.extract(query, distinct, scorer=fuzz.ratio, limit=None,
+        distinct, places = _whole_keys(list_name, language, False, ANY_SCRIPT)
+    start, end = _within_reach(distinct, len(query), SUGGEST_SCORE)
+    for _, score, index in process.extract(query, distinct[start:end], scorer=fuzz.ratio, limit=None,
                                            score_cutoff=SUGGEST_SCORE):
-        whole.update(dict.fromkeys(places[index], score))
+        whole.update(dict.fromkeys(places[start + index], score))
     by_words = {
         position
         for word in typed
@@ -438,21 +455,18 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
         if score >= SUGGEST_SCORE
         for position in holders[candidate]
     }
-    scores: dict[str, float] = {}
     words = _key_words(list_name, language)
-    # one distinctive word typed, and a one-word key found by it: its word score is that word's
-    one_word_score = similar[query] if len(typed) == 1 and query not in GENERIC_WORDS else None
+    distinctive = _distinctive_words(list_name, language)
     for position in whole.keys() | by_words:
         entry = owners[position]
         if entry in excluded:
             continue
         score = whole.get(position, 0.0)
         if position in by_words:
-            key_words = words[position]
-            if one_word_score is not None and len(key_words) == 1:
-                score = max(score, one_word_score[key_words[0]])
+            if one_word_score is not None:
+                score = max(score, _one_word_score(one_word_score, words[position], distinctive[position]))
             else:
-                score = max(score, _word_score(typed, key_words, similar))
+                score = max(score, _word_score(typed, words[position], similar))
         if score >= SUGGEST_SCORE and score > scores.get(entry, 0.0):
             scores[entry] = score
     # the closest whole key of the entry (below SUGGEST_SCORE / 2: 0), needed only to order
@@ -461,6 +475,9 @@ def _rank(list_name: str, query: str, excluded: set[str], language: str) -> list
     tiebreak: dict[str, float] = {}
     tied = _sharing_a_score(scores)
     if tied:
+        if one_word_score is not None:  # the one-word keys' whole ratios, not kept in ``whole``
+            for word, score in ratios[query].items():
+                whole.update(dict.fromkeys(one_word.get(word, ()), score))
         for position, score in whole.items():
             entry = owners[position]
             if entry in tied and score > tiebreak.get(entry, 0.0):
@@ -528,6 +545,14 @@ def _word_holders(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
 
 
 @cache
+def _multi_word_holders(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
+    """``_word_holders`` less the keys of one word."""
+    words = _key_words(list_name, language)
+    return {word: tuple(p for p in positions if len(words[p]) > 1)
+            for word, positions in _word_holders(list_name, language).items()}
+
+
+@cache
 def _places(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
     """Each distinct key of ``_index`` -> its positions."""
     keys, _ = _index(list_name, language)
@@ -538,12 +563,55 @@ def _places(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
 
 
 @cache
-def _whole_keys(list_name: str, language: str, several_words: bool) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+def _whole_keys(
+    list_name: str, language: str, several_words: bool, script: int
+) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
     """The distinct keys of ``_index`` (only those of several words if ``several_words``) and the
     positions of each: each key is compared with what was typed once, and a one-word key not at
-    all when one word was typed (``_resembling`` has compared it)."""
-    places = {key: found for key, found in _places(list_name, language).items() if " " in key or not several_words}
-    return tuple(places), tuple(places.values())
+    all when one word was typed (``_resembling`` has compared it). Only keys with a letter of
+    ``script`` (see :func:`_script`), shortest first (see :func:`_within_reach`)."""
+    places = sorted(((key, found) for key, found in _places(list_name, language).items()
+                     if (" " in key or not several_words) and _script(key) & script), key=lambda item: len(item[0]))
+    return _ByLength(key for key, _ in places), tuple(found for _, found in places)
+
+
+class _ByLength(tuple[str, ...]):
+    """Strings shortest first, with the length of each (see :func:`_within_reach`)."""
+
+    lengths: tuple[int, ...] = ()
+
+    def __new__(cls, strings: Iterable[str]) -> _ByLength:
+        found = super().__new__(cls, sorted(strings, key=len))
+        found.lengths = tuple(map(len, found))
+        return found
+
+
+def _within_reach(strings: _ByLength, typed: int, least: float) -> tuple[int, int]:
+    """The slice of ``strings`` whose fuzz.ratio with a text of ``typed`` characters may reach
+    ``least``: the ratio is 200 * LCS / (typed + length), and the longest common subsequence is
+    at most the shorter of the two, so longer or shorter strings cannot (one more character
+    either side, for rounding)."""
+    shortest = int(least * typed / (200 - least)) - 1
+    longest = int((200 - least) * typed / least) + 1
+    return bisect_left(strings.lengths, shortest), bisect_right(strings.lengths, longest)
+
+
+LATIN = 1
+"""A letter or digit of ASCII (what ``fold`` leaves of Latin script)."""
+OTHER_SCRIPT = 2
+"""Any character beyond ASCII (Arabic script)."""
+ANY_SCRIPT = LATIN | OTHER_SCRIPT
+
+
+def _script(text: str) -> int:
+    """Which of LATIN and OTHER_SCRIPT ``text`` has characters of (spaces count for neither).
+
+    A word with no character of a typed word's scripts shares no character with it, so its
+    fuzz.ratio with it is 0: a word typed in Latin letters is compared with none of the Arabic
+    names, nor an Arabic word with the Latin ones (a word has no spaces, so none are shared)."""
+    if text.isascii():
+        return LATIN if text.strip(" ") else 0
+    return OTHER_SCRIPT | (LATIN if any(ch.isascii() and ch != " " for ch in text) else 0)
 
 
 @cache
@@ -553,9 +621,16 @@ def _one_word_keys(list_name: str, language: str) -> dict[str, tuple[int, ...]]:
 
 
 @cache
-def _vocabulary(list_name: str, language: str) -> tuple[str, ...]:
-    """The distinct words of the list's keys."""
-    return tuple(_word_holders(list_name, language))
+def _vocabulary(list_name: str, language: str, script: int = ANY_SCRIPT) -> _ByLength:
+    """The distinct words of the list's keys (only those with a character of ``script``),
+    shortest first."""
+    return _ByLength(word for word in _word_holders(list_name, language) if _script(word) & script)
+
+
+@cache
+def _distinctive_words(list_name: str, language: str) -> tuple[tuple[str, ...], ...]:
+    """The words of each key of ``_index`` that are not GENERIC_WORDS, in its order."""
+    return tuple(tuple(word for word in words if word not in GENERIC_WORDS) for words in _key_words(list_name, language))
 
 
 def _similar_words(list_name: str, typed: list[str], language: str) -> dict[str, dict[str, float]]:
@@ -571,15 +646,16 @@ def _resembling(
     word those words with their fuzz.ratio alone."""
     from rapidfuzz import fuzz, process
 
-    vocabulary = _vocabulary(list_name, language)
     alphabetical = _alphabetical(list_name, language)
     similar: dict[str, dict[str, float]] = {}
     ratios: dict[str, dict[str, float]] = {}
     for word in set(typed):
+        vocabulary = _vocabulary(list_name, language, _script(word))
+        start, end = _within_reach(vocabulary, len(word), least)
         ratios[word] = {
-            vocabulary[index]: score
-            for _, score, index in process.extract(
-                word, vocabulary, scorer=fuzz.ratio, limit=None, score_cutoff=least
+            found: score
+            for found, score, _ in process.extract(
+                word, vocabulary[start:end], scorer=fuzz.ratio, limit=None, score_cutoff=least
             )
         }
         found = dict(ratios[word])
@@ -597,6 +673,17 @@ def _resembling(
 def _alphabetical(list_name: str, language: str) -> tuple[str, ...]:
     """The words of the list's keys in sorted order (the words a typed prefix starts are adjacent)."""
     return tuple(sorted(_word_holders(list_name, language)))
+
+
+def _one_word_score(resembling: dict[str, float], words: Sequence[str], distinctive: Sequence[str]) -> float:
+    """``_word_score`` of one typed word that is not generic: the score of the key's word closest
+    to it (the first of equals), less EXTRA_WORD_PENALTY for each other distinctive word."""
+    best, best_word = 0.0, ""
+    for candidate in words:
+        score = resembling.get(candidate, 0.0)
+        if score > best:
+            best, best_word = score, candidate
+    return best - EXTRA_WORD_PENALTY * (len(distinctive) - distinctive.count(best_word))
 
 
 def _word_score(typed: list[str], words: Sequence[str], similar: dict[str, dict[str, float]]) -> float:

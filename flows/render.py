@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from flows.i18n import Translator, tr
 from flows.question import Kind, Question
@@ -17,7 +17,7 @@ SUMMARY_WIDTH = 80
 """Long answers are cut in the summary so it stays readable on a phone; EDIT shows them whole."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Progress:
     """Where a question stands: its part of the form (``section``, an English msgid, number
     ``section_number`` of ``sections``) and its place ``step`` of ``of`` within that part."""
@@ -29,7 +29,7 @@ class Progress:
     of: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuestionView:
     """The current question as the web chat API describes it (DESIGN.md §3).
 
@@ -73,6 +73,8 @@ class _Wording:
     lines: tuple[str, ...]
     """The prompt's lines after the question: the numbered options, the hint, SKIP."""
     summary: str
+    kind: str
+    """The question's kind as the web chat API names it (``Kind.value``)."""
 
 
 _WORDINGS: dict[tuple[int, int], tuple[Question, Translator, _Wording]] = {}
@@ -94,7 +96,8 @@ def wording(question: Question, t: Translator) -> _Wording:
         lines.append(hint)
     if question.optional:
         lines.append(tr(t, "Reply SKIP to leave it out."))
-    found = _Wording(t.gettext(question.prompt), choices, dict(choices), tuple(lines), t.gettext(question.summary))
+    found = _Wording(t.gettext(question.prompt), choices, dict(choices), tuple(lines), t.gettext(question.summary),
+                     question.kind.value)
     if len(_WORDINGS) >= WORDINGS_LIMIT:
         _WORDINGS.clear()
     _WORDINGS[key] = (question, t, found)
@@ -102,8 +105,7 @@ def wording(question: Question, t: Translator) -> _Wording:
 
 
 def view(question: Question, progress: Progress, t: Translator) -> QuestionView:
-    choices = [{"value": value, "label": label} for value, label in wording(question, t).choices]
-    return other_view(question.id, question.kind.value, choices, progress, t, question.optional)
+    return asked(question, progress, t).view()
 
 
 def other_view(
@@ -133,27 +135,56 @@ def _hint(question: Question, t: Translator) -> str:
 
 def prompt(question: Question, progress: Progress, current: Any, t: Translator) -> str:
     """The question with progress, numbered choices and how to answer it."""
-    asked = _asked(question, progress, t)
-    if current is None:
-        return asked
-    return asked + "\n" + tr(t, "Answer so far: {answer}", answer=display(question, current, t))
+    return asked(question, progress, t).prompt(current)
 
 
-_ASKED: dict[tuple[int, Progress, int], tuple[Question, Translator, str]] = {}
+class Asked(NamedTuple):
+    """A question asked at one place of the form in one translator's words: its prompt before
+    any answer so far, and its view (see :func:`asked`)."""
+
+    question: Question
+    progress: Progress
+    t: Translator
+    """The three it is remembered for (kept alive with it, as their ids are its key)."""
+    text: str
+    words: _Wording
+    so_far: str
+    """"Answer so far: {answer}" in the words of ``t``."""
+    section: str
+    """The part of the form, in the words of ``t``."""
+
+    def prompt(self, current: Any) -> str:
+        """The prompt, with the answer so far under it unless there is none (``current`` None)."""
+        if current is None:
+            return self.text
+        return self.text + "\n" + self.so_far.format(
+            answer=_display(self.question, self.words.labels, current, self.t, None))
+
+    def view(self) -> QuestionView:
+        """The question as the web chat API describes it (its own list of choices)."""
+        choices = [{"value": value, "label": label} for value, label in self.words.choices]
+        return QuestionView(self.question.id, self.words.kind, choices, self.question.optional, self.progress,
+                            self.section)
 
 
-def _asked(question: Question, progress: Progress, t: Translator) -> str:
-    """The prompt before any answer so far, remembered per question, progress and translator (as
-    ``wording`` remembers the words, by identity)."""
-    key = (id(question), progress, id(t))
+_ASKED: dict[tuple[int, int, int], Asked] = {}
+
+
+def asked(question: Question, progress: Progress, t: Translator) -> Asked:
+    """The question at ``progress`` in the words of ``t``, remembered per question, progress and
+    translator (as ``wording`` remembers the words, by identity): a message reads its prompt and
+    its view from one look-up."""
+    key = (id(question), id(progress), id(t))
     known = _ASKED.get(key)
     if known is None:
         words = wording(question, t)
-        known = (question, t, "\n".join([progress_line(progress, t) + " " + words.prompt, *words.lines]))
+        text = "\n".join([progress_line(progress, t) + " " + words.prompt, *words.lines])
+        known = Asked(question, progress, t, text, words, t.gettext("Answer so far: {answer}"),
+                      t.gettext(progress.section))
         if len(_ASKED) >= WORDINGS_LIMIT:
             _ASKED.clear()
         _ASKED[key] = known
-    return known[2]
+    return known
 
 
 def display(question: Question, value: Any, t: Translator, width: int | None = None) -> str:
@@ -164,11 +195,12 @@ def display(question: Question, value: Any, t: Translator, width: int | None = N
 def _display(question: Question, labels: dict[str, str], value: Any, t: Translator, width: int | None) -> str:
     if value is None:
         return tr(t, "(skipped)")
-    if question.kind is Kind.MULTI:
+    kind = question.kind
+    if kind is _MULTI:
         text = ", ".join(labels.get(v, v) for v in value)
-    elif question.kind in (Kind.CHOICE, Kind.YES_NO):
+    elif kind in _LABELLED:
         text = labels.get(value, str(value))
-    elif question.kind is Kind.DATE:
+    elif kind is _DATE:
         text = day_first(value["date"])
         if value.get("approximate"):
             text = tr(t, "about {date}", date=text)
@@ -177,6 +209,10 @@ def _display(question: Question, labels: dict[str, str], value: Any, t: Translat
     if width is not None and len(text) > width:
         text = text[: width - 3].rstrip() + "..."
     return text
+
+
+_MULTI, _DATE, _LABELLED = Kind.MULTI, Kind.DATE, (Kind.CHOICE, Kind.YES_NO)
+"""The kinds ``_display`` tells apart (a member read from the enum class is slow in this Python)."""
 
 
 def day_first(iso: str) -> str:
@@ -190,6 +226,11 @@ def summary_line(question: Question, value: Any, t: Translator) -> str:
     return f"{words.summary}: {_display(question, words.labels, value, t, SUMMARY_WIDTH)}"
 
 
+def numbered(number: int, line: str) -> str:
+    """A ``summary_line`` with its number: the numbers are what EDIT n takes."""
+    return f"{number} {line}"
+
+
 def summary(lines: Sequence[str], t: Translator) -> str:
-    """The answers so far (``summary_line`` each), numbered: the numbers are what EDIT n takes."""
-    return "\n".join([tr(t, "Your answers:"), *(f"{number} {line}" for number, line in enumerate(lines, start=1))])
+    """The answers so far, under their heading (each line ``numbered``)."""
+    return "\n".join([tr(t, "Your answers:"), *lines])

@@ -180,11 +180,15 @@ def chart_class(questions: tuple[Question, ...]) -> type[StateChart]:
 class Route:
     """The chart bound to one conversation's state: move, then read where it stands."""
 
-    def __init__(self, chart: Chart, model: Any, on_route: Callable[[], OnRoute] | None = None) -> None:
+    __slots__ = ("_model", "_chart", "_on_route_of")
+
+    def __init__(self, chart: Chart, model: Any, on_route: Callable[[Any], OnRoute] | None = None) -> None:
         self._model = model
         self._chart = chart
-        self._on_route = on_route or (lambda: chart.conditions.of(model.answers))
-        """Which questions are on the route now (the dialogue passes its per-step memo)."""
+        self._on_route_of = on_route or (lambda model: chart.conditions.of(model.answers))
+        """Which questions are on the route now, given the model (the dialogue passes the one
+        kept with its state; given the model rather than holding the dialogue's step, it makes
+        no reference cycle, so a message leaves no garbage for the cycle collector)."""
         if not model.current:
             model.current = chart.questions[0].id
 
@@ -196,27 +200,43 @@ class Route:
         self._model.current = target
         return True
 
-    def _target(self, event: str, field: str) -> str | None:
+    def send_while(self, event: str, going_on: Callable[[str], bool]) -> None:
+        """Fire ``event`` while ``going_on`` holds for the state the conversation stands on and
+        the event moves it (on past the answered questions). Nothing is answered meanwhile, so
+        the route conditions are read once."""
+        model = self._model
+        if not going_on(model.current):
+            return
+        on_route = self._on_route_of(self._model).applies
+        while True:
+            target = self._target(event, "", on_route)
+            if target is None or target == model.current:
+                return
+            model.current = target
+            if not going_on(target):
+                return
+
+    def _target(self, event: str, field: str, on_route: frozenset[str] | None = None) -> str | None:
         """The first transition of ``event`` whose guard holds, from the current state and then
         from the enclosing ``dialogue`` (a final state has none)."""
         current = self._model.current
         if current in self._chart.final:
             return None
-        target = self._first(self._chart.own[current].get(event, ()), field)
+        target = self._first(self._chart.own[current].get(event, ()), field, on_route)
         if target is not None:
             return target
         if event in self._chart.requested:
             return self._chart.requested[event].get(field)
-        return self._first(self._chart.anywhere.get(event, ()), field)
+        return self._first(self._chart.anywhere.get(event, ()), field, on_route)
 
-    def _first(self, chain: tuple[Arrow, ...], field: str) -> str | None:
+    def _first(self, chain: tuple[Arrow, ...], field: str, on_route: frozenset[str] | None = None) -> str | None:
         """``Arrow.holds`` over the chain, with the route conditions read from those remembered
-        (only when a guard is reached: most chains start with an unguarded transition)."""
-        on_route: frozenset[str] | None = None
+        (only when a guard is reached: most chains start with an unguarded transition), or
+        ``on_route`` when the caller has read them."""
         for arrow in chain:
             if arrow.applies is not None:
                 if on_route is None:
-                    on_route = self._on_route().applies
+                    on_route = self._on_route_of(self._model).applies
                 if arrow.applies.id not in on_route:
                     continue
             if arrow.requested is None or arrow.requested == field:
@@ -259,6 +279,14 @@ class OnRoute:
     """``Question.may_apply``: on it, or could be once an unanswered question is answered."""
     order: tuple[str, ...] = field(default=(), compare=False)
     """``applies`` in the catalogue's order (the summary, the first unanswered question)."""
+    _hash: int = field(init=False, compare=False, repr=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.applies, self.may_apply)))
+
+    def __hash__(self) -> int:
+        """Hashed once (a message looks progress up by the route, each time)."""
+        return self._hash
 
 
 class Conditions:

@@ -12,7 +12,7 @@ cannot reach (progress per route and question).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from flows import consistency, render
 from flows.i18n import Translator
@@ -37,7 +37,7 @@ class Standing:
     """The answers of one state at one revision and what they imply, each part derived on first use."""
 
     __slots__ = ("answers", "revision", "on_route", "_checked", "_broken", "_registered", "_answered", "_unanswered",
-                 "_lines")
+                 "_lines", "_numbered")
 
     def __init__(self, answers: dict[str, dict[str, Any]], revision: int, on_route: OnRoute | None = None,
                  lines: dict[str, tuple[dict[str, Any], Translator, str]] | None = None,
@@ -54,22 +54,31 @@ class Standing:
         self._broken: tuple[date, list[tuple[consistency.Rule, Invalid]]] | None = None
         self._answered: tuple[str, ...] | None = None
         self._unanswered: str | None = None
+        self._numbered: tuple[Translator, list[str | None]] | None = None
+        """The summary's numbered lines in the words of one translator (None: one to render)."""
 
     def after(self, answered: str, revision: int) -> Standing:
         """The standing once ``answered`` has been answered (the answers dict holds it already):
-        what one answer cannot have changed is handed on, the rest derived afresh."""
-        same_route = answered in ANSWERS_NOT_ROUTING
+        what one answer cannot have changed is handed on, the rest derived afresh. An answer that
+        a route condition reads but that leaves the route as it was (answered again the same way,
+        or a choice no fork depends on) hands on as much as one no condition reads."""
         registered = self._registered
         if registered is not None and (self.answers[answered]["source"] == REGISTRATION) != (answered in registered):
             registered = registered ^ {answered}
-        found = Standing(self.answers, revision, self.on_route if same_route else None, self._lines, registered)
-        if same_route:
+        on_route = self.on_route if answered in ANSWERS_NOT_ROUTING else None
+        found = Standing(self.answers, revision, on_route, self._lines, registered)
+        if found.on_route is self.on_route or found.on_route == self.on_route:
             if answered not in consistency.FIELDS:  # the rules read the same answers on the same route
                 found._checked, found._broken = self._checked, self._broken
             if self._unanswered is not None and self._unanswered != answered:
                 found._unanswered = self._unanswered  # still unanswered, and all before it answered
             if self._answered is not None and answered in self._answered:
                 found._answered = self._answered  # answered again: the same questions are answered
+                if self._numbered is not None:  # and numbered the same: only its line changes
+                    t, lines = self._numbered
+                    lines = list(lines)
+                    lines[self._answered.index(answered)] = None
+                    found._numbered = (t, lines)
         return found
 
     def registered(self) -> frozenset[str]:
@@ -116,16 +125,24 @@ class Standing:
 
     def summary(self, t: Translator) -> str:
         """The summary of the answers on the route (``render.summary``, numbered as ``answered``),
-        each answer's line made once per translator while that answer stands."""
-        lines, answers = self._lines, self.answers
-        shown = []
-        for qid in self.answered():
-            record = answers[qid]
-            known = lines.get(qid)
-            if known is None or known[0] is not record or known[1] is not t:
-                known = lines[qid] = (record, t, render.summary_line(BY_ID[qid], record["value"], t))
-            shown.append(known[2])
-        return render.summary(shown, t)
+        each answer's line made once per translator while that answer stands, and the numbered
+        lines kept until the answers change (then handed on by :meth:`after`)."""
+        numbered = self._numbered
+        if numbered is None or numbered[0] is not t:
+            numbered = self._numbered = (t, [None] * len(self.answered()))
+        shown = numbered[1]
+        if None in shown:
+            lines, answers, answered = self._lines, self.answers, self.answered()
+            index: int | None = shown.index(None)
+            while index is not None:  # only the lines to make again, found by list.index
+                qid = answered[index]
+                record = answers[qid]
+                known = lines.get(qid)
+                if known is None or known[0] is not record or known[1] is not t:
+                    known = lines[qid] = (record, t, render.summary_line(BY_ID[qid], record["value"], t))
+                shown[index] = render.numbered(index + 1, known[2])
+                index = _next_none(shown, index + 1)
+        return render.summary(cast(list[str], shown), t)
 
     def first_unanswered(self) -> str | None:
         """The first question on the route without an answer (None: the summary comes next)."""
@@ -155,17 +172,32 @@ class Standing:
         return found
 
 
+def _next_none(items: list[Any], start: int) -> int | None:
+    """The index of the next None in ``items`` from ``start`` (None: there is none)."""
+    try:
+        return items.index(None, start)
+    except ValueError:
+        return None
+
+
 def of(state: DialogueState) -> Standing:
     """The standing of ``state``'s answers as they are now: the one kept with the state while its
     answers are unchanged (``DialogueState.revision``, and the same answers dict), else a new one."""
     known = state.derived
     if known is None or known.answers is not state.answers:
         known = state.derived = Standing(state.answers, state.revision)
+    elif known.revision == state.revision:
+        return known
     elif known.revision + 1 == state.revision and state.answered:
         known = state.derived = known.after(state.answered, state.revision)
-    elif known.revision != state.revision:
+    else:
         known = state.derived = Standing(state.answers, state.revision, lines=known._lines)
     return known
+
+
+def on_route(state: DialogueState) -> OnRoute:
+    """Which questions are on the route given ``state``'s answers as they are now (``of``)."""
+    return of(state).on_route
 
 
 ANSWERS_NOT_ROUTING = frozenset(BY_ID) - set(CONDITIONS.value_fields) - set(CONDITIONS.given_fields)

@@ -26,9 +26,9 @@ Parser = Callable[[Question, str, ParseContext], Any]
 
 def parse(question: Question, text: str, ctx: ParseContext) -> Any:
     """The stored value for ``text`` typed in answer to ``question``; raises ``Invalid``."""
-    if question.kind is Kind.CONFIRM:
+    if question.kind is _CONFIRM:
         raise ValueError("CONFIRM questions are answered by the dialogue, not parsed")
-    if question.kind is Kind.TEXT:
+    if question.kind is _TEXT:
         cleaned = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     else:
         cleaned = single_line(text)
@@ -37,6 +37,8 @@ def parse(question: Question, text: str, ctx: ParseContext) -> Any:
     return _PARSERS[question.kind](question, cleaned, ctx)
 
 
+_CONFIRM, _TEXT = Kind.CONFIRM, Kind.TEXT
+"""(A member read from the enum class is slow in this Python: read once.)"""
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _RANGE = re.compile(r"\b(\d{1,2})\s*-\s*(\d{1,2})\b")
 _SPACES = re.compile(r"\s+")
@@ -68,9 +70,30 @@ FILLER_WORDS = frozenset({"and", "also", "plus", "or"})
 def _phrases(question: Question, ctx: ParseContext | None = None) -> tuple[tuple[str, int], ...]:
     """Every folded phrase that picks an option (label, value, extra words), longest first: in
     English and, when the dialogue has another language, in that language too."""
-    if ctx is None or ctx.language == "en":
-        return _phrase_table(question.options(), "en", None)
-    return _phrase_table(question.options(), ctx.language, ctx.t)
+    return _phrasing(question, ctx)[0]
+
+
+def _phrase_index(question: Question, ctx: ParseContext | None = None) -> dict[str, int]:
+    """``_phrases`` as a dict, phrase -> option index (read only)."""
+    return _phrasing(question, ctx)[1]
+
+
+_PHRASINGS: dict[tuple[int, str, int], tuple[Question, Any, tuple[tuple[str, int], ...], dict[str, int]]] = {}
+
+
+def _phrasing(question: Question, ctx: ParseContext | None) -> tuple[tuple[tuple[str, int], ...], dict[str, int]]:
+    """``_phrases`` and ``_phrase_index``, remembered per question, language and translator by
+    identity (each entry keeps both alive, as ``render.wording`` does): an answer reads them
+    without hashing the question's options."""
+    language, t = ("en", None) if ctx is None or ctx.language == "en" else (ctx.language, ctx.t)
+    key = (id(question), language, id(t))
+    known = _PHRASINGS.get(key)
+    if known is None:
+        table = _phrase_table(question.options(), language, t)
+        if len(_PHRASINGS) >= 4096:
+            _PHRASINGS.clear()
+        known = _PHRASINGS[key] = (question, t, table, dict(table))
+    return known[2], known[3]
 
 
 @lru_cache(maxsize=512)
@@ -126,7 +149,7 @@ def _pick_one(question: Question, text: str, ctx: ParseContext) -> str:
 
 def _one_index(question: Question, key: str, ctx: ParseContext | None = None) -> int | None:
     """The option meant by a folded answer, or None; raises when the answer names several."""
-    phrases = dict(_phrases(question, ctx))
+    phrases = _phrase_index(question, ctx)
     if key in phrases:
         return phrases[key]
     picks = _multi_indexes(question, key, strict=False, ctx=ctx)
@@ -167,7 +190,12 @@ def _multi_indexes(
     count = len(question.options())
     fillers = _fillers(ctx)
     marked = f" {key} "
-    for phrase, index in _phrases(question, ctx):
+    if " " not in key:  # one word: only a phrase that is that word can mark it
+        index = _phrase_index(question, ctx).get(key)
+        phrases: tuple[tuple[str, int], ...] = () if index is None else ((key, index),)
+    else:
+        phrases = _phrases(question, ctx)
+    for phrase, index in phrases:
         marked = marked.replace(f" {phrase} ", f" @{index} ")
         marked = marked.replace(f" {phrase} ", f" @{index} ")  # again, for adjacent repeats
     picks: list[int] = []
@@ -327,24 +355,27 @@ def _date(question: Question, text: str, ctx: ParseContext) -> dict[str, Any]:
     for marker in (_APPROX_BEFORE, _APPROX_AFTER):
         if marker.search(text):
             text, approximate = marker.sub("", text), True
-    folded, local = languages.strip_approximate(fold(text), ctx.language)
+    plain = fold(text)
+    folded, local = languages.strip_approximate(plain, ctx.language)
     if local:  # "około 1990", "khoảng 1990", "tua 1990"...
-        text, approximate = folded, True
+        plain, approximate = folded, True
     if approximate and not question.partial_date:
         raise Invalid(N_("Please give the exact date, like 3/2/1990"))
-    year, month, day = _date_parts(text, ctx)
+    year, month, day = _date_parts(plain, ctx)
     if day is None and not question.partial_date:
         raise Invalid(N_("Please give the full date, like 3/2/1990"))
     return {"date": _checked(year, month, day, ctx.today), "approximate": approximate}
 
 
-def _date_parts(text: str, ctx: ParseContext) -> tuple[int, int | None, int | None]:
-    """(year, month, day) read from the typed text; month and day may be None (partial)."""
+def _date_parts(folded: str, ctx: ParseContext) -> tuple[int, int | None, int | None]:
+    """(year, month, day) read from the typed text (folded: ``fold`` gives it back unchanged);
+    month and day may be None (partial)."""
     months = month_names(ctx.language)
     fillers = _date_fillers(ctx.language)
-    tokens = [token for token in _join_month_words(fold(text), ctx.language).split() if token not in fillers]
-    shape = "".join("m" if t in months else "n" if _NUMBER.match(t) else "?" for t in tokens)
-    numbers = [_NUMBER.match(t)[1] if _NUMBER.match(t) else "" for t in tokens]
+    tokens = [token for token in _join_month_words(folded, ctx.language).split() if token not in fillers]
+    matched = [_NUMBER.match(t) for t in tokens]
+    shape = "".join("m" if t in months else "n" if found else "?" for t, found in zip(tokens, matched))
+    numbers = [found[1] if found else "" for found in matched]
     month_of = [months.get(t) for t in tokens]
     today = ctx.today
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows import dialogue, lookups, render
+from flows import dialogue, lookups, render, standing
 from flows.dialogue import ASKED_AGAIN, BY_ID, IN_PART
 from flows.i18n import ENGLISH
 from flows.question import Question
@@ -164,6 +164,79 @@ def test_a_question_is_shown_in_each_translators_own_words_whatever_was_shown_be
         assert render.prompt(question, progress, None, second).splitlines()[:2] == ["(Person 1/5) Płeć?", "1 Mężczyzna"]
         assert render.view(question, progress, second).choices[0]["label"] == "Mężczyzna"
         assert render.display(question, question.choices[0].value, first) == "Gwryw"
+
+
+def test_the_answer_so_far_is_shown_in_each_translators_own_words_whatever_was_shown_before() -> None:
+    question = BY_ID["pv-gender"]
+    progress = render.Progress("Person", 7, 7, 1, 5)
+    first = _Catalogue({"Answer so far: {answer}": "Ateb hyd yma: {answer}", question.choices[0].label: "Gwryw"})
+    second = _Catalogue({"Answer so far: {answer}": "Dotychczasowa odpowiedź: {answer}",
+                         question.choices[0].label: "Mężczyzna"})
+    value = question.choices[0].value
+    for _ in range(2):
+        assert render.prompt(question, progress, value, first).splitlines()[-1] == "Ateb hyd yma: Gwryw"
+        assert render.prompt(question, progress, value, second).splitlines()[-1] == "Dotychczasowa odpowiedź: Mężczyzna"
+        assert render.prompt(question, progress, value, ENGLISH).splitlines()[-1] == f"Answer so far: {question.choices[0].label}"
+
+
+def test_a_choice_is_read_in_the_words_of_the_dialogues_language_and_no_other() -> None:
+    """The phrases that pick an option are kept per question, language and translator: one
+    language's label never picks an option in a dialogue in another language."""
+    from flows import validators
+    from flows.question import Invalid, ParseContext
+
+    question = BY_ID["pv-gender"]
+    welsh = _Catalogue({question.choices[0].label: "Gwryw"})
+    polish = _Catalogue({question.choices[0].label: "Mężczyzna"})
+    in_welsh, in_polish = ParseContext(TODAY, "cy", welsh), ParseContext(TODAY, "pl", polish)
+    first = question.choices[0].value
+    for _ in range(2):
+        assert validators.parse(question, "gwryw", in_welsh) == first
+        assert validators.parse(question, "Mężczyzna", in_polish) == first
+        with pytest.raises(Invalid):
+            validators.parse(question, "gwryw", in_polish)
+        with pytest.raises(Invalid):
+            validators.parse(question, "mezczyzna", in_welsh)
+
+
+def test_the_summary_handed_on_after_an_answer_is_in_the_words_of_the_translator_asking() -> None:
+    """The numbered lines kept with the answers are in one translator's words: another
+    translator gets its own, before and after an answer changes."""
+    conversation = Conversation()
+    conversation.answer_all(ADULT_NRM)
+    gender = BY_ID["pv-gender"]
+    welsh = _Catalogue({"Your answers:": "Eich atebion:", gender.summary: "Rhyw"})
+    polish = _Catalogue({"Your answers:": "Twoje odpowiedzi:", gender.summary: "Płeć"})
+    kept = standing.of(conversation.state)
+    assert kept.summary(welsh).startswith("Eich atebion:") and "Rhyw:" in kept.summary(welsh)
+    conversation.say(f"EDIT {conversation.summary_number(gender.summary)}")
+    conversation.say("2")
+    kept, fresh = standing.of(conversation.state), standing.Standing(conversation.state.answers, -1)
+    for catalogue in (polish, welsh, ENGLISH, polish):
+        assert kept.summary(catalogue) == fresh.summary(catalogue)
+    assert "Płeć:" in kept.summary(polish) and "Rhyw:" not in kept.summary(polish)
+
+
+def test_two_conversations_interleaved_review_only_their_own_answers() -> None:
+    """What one conversation keeps of its answers (the numbered summary, the answered questions)
+    is never read by another, message by message."""
+    alone, together = Conversation(), [Conversation(), Conversation()]
+    alone.answer_all(ADULT_NRM)
+    for conversation in together:
+        conversation.answer_all(ADULT_NRM)
+    gender = BY_ID["pv-gender"]
+    for conversation, choice in zip(together, ("2", "3")):
+        conversation.say("REVIEW")
+        conversation.say(f"EDIT {conversation.summary_number(gender.summary)}")
+    for conversation, choice in zip(together, ("2", "3")):
+        conversation.say(choice)
+        conversation.say("REVIEW")
+    alone.say(f"EDIT {alone.summary_number(gender.summary)}")
+    alone.say("2")
+    alone.say("REVIEW")
+    assert together[0].summary() == alone.summary()
+    assert together[1].summary() != alone.summary()
+    assert together[1].summary() == standing.Standing(together[1].state.answers, -1).summary(ENGLISH)
 
 
 # -- close list matches: the same as scoring every key ---------------------------------------

@@ -163,3 +163,20 @@ def test_place_names_typed_are_not_kept_in_the_remembered_route_conditions() -> 
     assert CONDITIONS.key(answers) == CONDITIONS.key(
         _answers({"where-exploitation-happened": "uk", "where-exploitation-happened-uk-city-1": "Hull"})
     )
+
+
+@pytest.mark.parametrize("route", ["adult", "dtn", "child"])
+def test_going_on_past_the_answered_questions_lands_where_advancing_one_at_a_time_lands(route: str) -> None:
+    """``Route.send_while`` reads the route once for all its moves: it lands where ``advance``
+    sent again and again lands, from every question, with some of the answers given."""
+    values = _route_values(route)
+    for kept in (values, {qid: value for n, (qid, value) in enumerate(values.items()) if n % 3}):
+        answers = _answers(kept)
+        for question in QUESTIONS:
+            one_at_a_time = DialogueState(current=question.id, answers=dict(answers))
+            while one_at_a_time.current in answers:
+                if not Route(CHART, one_at_a_time).send("advance"):
+                    break
+            at_once = DialogueState(current=question.id, answers=dict(answers))
+            Route(CHART, at_once).send_while("advance", lambda current: current in answers)
+            assert at_once.current == one_at_a_time.current, (route, question.id)
