@@ -28,6 +28,7 @@ from backend import audit, db
 from backend.calendar import UK_TIME
 from backend.db import get_for_update
 from backend.models import Case, Conversation, InboundMessage, Responder
+from bot import engine
 from tests.bot.conftest import make_user
 from tests.bot.sms_support import (
     ENV_KEYS,
@@ -164,6 +165,40 @@ def test_interleaved_messages_from_one_number_on_postgres_are_all_applied_once(p
     check_parts(phone.answer("reference").split(" "), senders, each)
     assert phone.current() == "fr-location"
     assert count(pg_product, InboundMessage) == 2 + senders * each + 1
+
+
+def test_a_message_that_waited_for_the_sender_s_lock_answers_the_draft_opened_meanwhile_on_postgres(
+    pg_product: Flask,
+) -> None:
+    """The sender's drafts are read after the responder's lock is held, in a statement of their
+    own (a snapshot taken after the lock), so a draft that the sender's previous message opened
+    and committed while this one waited is the one it answers, not a second referral beside it."""
+
+    def open_a_draft(session: Any) -> None:  # what a first message in progress has done
+        lock_responder(session)
+        engine.begin(session, "sms", PHONE, None, language="en")
+
+    def send(_index: int) -> None:
+        SmsPhone(pg_product).send("SA-0412")
+
+    assert run_held(pg_product, open_a_draft, RESPONDER_LOCK, 1, send) == []
+    assert count(pg_product, Conversation, Conversation.status == "draft") == 1
+    phone = SmsPhone(pg_product)
+    assert phone.answer("reference") == "SA-0412"
+
+
+def test_quotes_and_semicolons_in_a_message_sid_are_data_on_postgres(
+    pg_product: Flask,
+) -> None:
+    """Whatever a MessageSid holds stays one bound value, and its retry gets the stored reply."""
+    phone = SmsPhone(pg_product)
+    start(phone)
+    sid = "SM'; DELETE FROM responders; --\\' \"$$"
+    first = phone.send("SA-0412", sid=sid)
+    assert phone.send("SA-0412", sid=sid) == first
+    assert phone.answer("reference") == "SA-0412"
+    assert count(pg_product, Responder) == 1
+    assert count(pg_product, InboundMessage, InboundMessage.id == sid) == 1
 
 
 def test_one_message_sid_delivered_by_four_threads_at_once_on_postgres_is_applied_once(
