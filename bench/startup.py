@@ -110,12 +110,18 @@ def bare_flask(env: dict[str, str]) -> Start:
 
 def bare_flask_gunicorn(env: dict[str, str]) -> Start:
     """The bare app under gunicorn with ``nrm serve``'s own settings (but its product hooks)."""
+    port = free_port()
+    return _served(bare_flask_gunicorn_command(port), env, port, "/")
+
+
+def bare_flask_gunicorn_command(port: int) -> list[str]:
+    """The command serving the bare app on ``port`` with :func:`bot.server.server_settings` for
+    ``nrm serve``'s defaults (its workers and threads when NRM_WORKERS and NRM_THREADS are unset)."""
     from bot.cli import DEFAULT_THREADS
     from bot.server import default_workers, server_settings
 
-    port = free_port()
     settings = server_settings(f"127.0.0.1:{port}", default_workers(), DEFAULT_THREADS)
-    return _served([sys.executable, "-c", BARE_FLASK_GUNICORN, json.dumps(settings)], env, port, "/")
+    return [sys.executable, "-c", BARE_FLASK_GUNICORN, json.dumps(settings)]
 
 
 def nrm_serve(env: dict[str, str]) -> Start:
