@@ -35,7 +35,6 @@ from bench.report import Row, machine, markdown, stamp, text_table
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_MAX = 100_000
 DIALOGUE_TARGET = 20_000
-STARTUP_TARGET = 2.0
 PLUGINS = ("queue_scale", "dialogue_speed", "audit_throughput")
 """Modules other parts of the work add to ``bench/``: each joins the run if it defines ``rows``."""
 
@@ -54,18 +53,7 @@ def dialogue_rows(context: Context) -> list[Row]:
 
 
 def startup_rows(context: Context) -> list[Row]:
-    folder, env = startup.instance_env()
-    with folder:
-        bare = startup.median_start(startup.bare_flask, env)
-        found = []
-        for name, start in (("nrm serve", startup.nrm_serve), ("nrm chat", startup.nrm_chat)):
-            took = startup.median_start(start, env)
-            ratio = took.seconds / bare.seconds
-            found.append(Row(f"`{name}` to first answer",
-                             f"{took.seconds:.2f} s vs bare Flask app {bare.seconds:.2f} s (CPU {took.cpu_seconds:.2f} s "
-                             f"vs {bare.cpu_seconds:.2f} s: {took.cpu_seconds / bare.cpu_seconds:.1f}x)",
-                             f"<= {STARTUP_TARGET}x", ratio <= STARTUP_TARGET, context.command("startup"), ratio))
-    return found
+    return startup.rows(context.command("startup"))
 
 
 GROUPS: dict[str, Callable[[Context], list[Row]]] = {
@@ -242,7 +230,10 @@ NOTES = [
     "`statistics` job of `nrm jobs run` does this when a quarter ends), the next three read them (the "
     "figure against the target). **Start-up**: from process start to the first "
     "HTTP answer of `/casework/sign-in` (`nrm serve`) or the first line printed (`nrm chat --new`), "
-    "median of 5, bytecode cached, against a bare Flask app served by werkzeug (`bench/startup.py`); "
+    "median of 5, bytecode cached, against a bare Flask app (one route) served two ways: by gunicorn "
+    "with `nrm serve`'s own settings (gthread, the same default workers and threads, preloaded: "
+    "`bot.server.server_settings`), the same server, which `nrm serve`'s ratio and verdict use, and by "
+    "werkzeug's `run_simple`, shown beside it and used for `nrm chat` (no server) (`bench/startup.py`); "
     "CPU is the user+system time the process and its children (gunicorn's workers) had used by then.",
     "- Seeding (`bench/seed.py`): payloads are real dialogue payloads varied over what statistics "
     "count, one encryption per distinct shape; PostgreSQL by COPY into a schema the bench creates and "

@@ -79,13 +79,19 @@ def serve_gunicorn(app: Flask, bind: str, workers: int, threads: int, log_format
     if made:
         atexit.register(_remove_in_master, os.getpid(), directory)
     _Logger.log_format = log_format
-    ProductServer(app, {
-        "bind": [bind], "workers": workers, "threads": threads, "worker_class": "gthread",
-        "preload_app": True, "post_fork": lambda _arbiter, _worker: own_connections(app),
+    ProductServer(app, {**server_settings(bind, workers, threads),
+                        "post_fork": lambda _arbiter, _worker: own_connections(app), "logger_class": _Logger}).run()
+
+
+def server_settings(bind: str, workers: int, threads: int) -> dict[str, Any]:
+    """gunicorn's settings for ``nrm serve`` but the product's hooks (``bench.startup`` serves a bare
+    Flask app with exactly these, to compare starts on the same server)."""
+    return {
+        "bind": [bind], "workers": workers, "threads": threads, "worker_class": "gthread", "preload_app": True,
         "timeout": TIMEOUT_SECONDS, "graceful_timeout": TIMEOUT_SECONDS, "keepalive": KEEPALIVE_SECONDS,
-        "accesslog": None, "errorlog": "-", "loglevel": "info", "logger_class": _Logger,
+        "accesslog": None, "errorlog": "-", "loglevel": "info",
         "proc_name": "nrm", "control_socket_disable": True,  # one fixed path per user: two servers clash
-    }).run()
+    }
 
 
 def own_connections(app: Flask) -> None:

@@ -175,3 +175,48 @@ def test_a_forked_worker_opens_its_own_database_connections_and_leaves_the_maste
     assert engine.pool is inherited and inherited.checkedin() == 1
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+SETTINGS_OF_NRM_SERVE = """
+import json, sys
+from bot import server
+def report(self):
+    print("SETTINGS " + json.dumps({key: value for key, value in self.settings.items() if not callable(value)}))
+    sys.exit(0)
+server.ProductServer.run = report
+sys.argv = ["nrm", "serve"]
+from bot.nrm import main
+main()
+"""
+
+
+def test_the_startup_bench_serves_its_bare_flask_app_with_the_gunicorn_settings_of_nrm_serve(tmp_path: Path) -> None:
+    """``bench.startup`` compares ``nrm serve``'s start with a bare Flask app on the same server:
+    gunicorn with exactly what ``nrm serve`` gives gunicorn by default (gthread, workers, threads,
+    preload, timeouts), but the product's hooks; it answers from gthread workers as ours does."""
+    from bench.startup import bare_flask_gunicorn_command
+    from bench.servers import children, wait_for_answer
+
+    port = free_port()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ENV_KEYS and not key.startswith(("NRM_", "PROMETHEUS"))}
+    env.update(NRM_INSTANCE_PATH=str(tmp_path / "instance"), NRM_ENV="development", PORT=str(port))
+    ours = subprocess.run([sys.executable, "-c", SETTINGS_OF_NRM_SERVE], env=env, capture_output=True, text=True,
+                          timeout=120)
+    given = json.loads(next(line for line in ours.stdout.splitlines() if line.startswith("SETTINGS "))[9:])
+    command = bare_flask_gunicorn_command(port)
+
+    assert json.loads(command[-1]) == {**given, "bind": [f"127.0.0.1:{port}"]}
+    assert given["worker_class"] == "gthread" and given["preload_app"] is True
+    assert given["workers"] == (os.cpu_count() or 1) and given["threads"] == 8
+
+    bare = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_answer(port, bare, "/")  # type: ignore[arg-type]
+        answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+        workers = children(bare.pid)
+    finally:
+        bare.terminate()
+        log = bare.communicate(timeout=30)[1]
+    assert answer.text == "ok" and answer.headers["Server"] == "gunicorn"
+    assert "Using worker: gthread" in log and 1 <= len(workers) <= given["workers"]
