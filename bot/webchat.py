@@ -3,7 +3,9 @@
 Each request is one transaction through the same engine as SMS; a conversation is visible only to
 the operator who opened it. A caller is either a bearer-token client or the ``/chat`` page with
 the operator's session cookie and its CSRF token in ``X-CSRFToken``
-(``backend.auth.require_api_user``); anyone else gets 401, other roles 403.
+(``backend.auth.require_api_user``); anyone else gets 401, other roles 403. A message's bearer
+token is checked in the statement that locks its conversation (:func:`_locked`), the ordinary
+check answering only when that finds nothing.
 
 Besides the documented keys every reply carries ``language`` (the conversation's language code),
 so the page can set ``lang`` and ``dir``. ``question`` is whatever awaits a reply: a question of
