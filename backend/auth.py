@@ -20,7 +20,7 @@ from typing import Any, Callable, TypeVar, cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, g, has_app_context, jsonify, request
-from sqlalchemy import Connection, ScalarSelect, bindparam, literal_column, select, update
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, bindparam, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from backend import cursor_statements, db, sessions
@@ -201,12 +201,20 @@ def live_token_holder(role: str) -> ScalarSelect[int]:
     hash is ``token_hash`` (both bound parameters), else NULL: the check :func:`token_user` and
     the role check of :func:`require_token` make, as a subquery of a statement that does more
     (claim-next picks the case in the same round trip, ``backend.queues.claim_next_by_token``)."""
+    return select(_TOKENS.c.user_id).where(live_token_of(role)).correlate(None).scalar_subquery()
+
+
+def live_token_of(role: str) -> ColumnElement[bool]:
+    """Whether the ``api_tokens`` row is the live (unrevoked, unexpired at ``now``) token whose
+    hash is ``token_hash`` (both bound parameters) and the ``users`` row its holder, an active
+    ``role`` user: the checks of :func:`token_user` and of :func:`require_token`'s role, for a
+    statement joining both tables to what the token guards (:func:`live_token_holder`; the web
+    chat's locked conversation, ``bot.webchat``), so that a token refused there reads nothing."""
     _check_roles((role,))
-    return (select(_TOKENS.c.user_id).join(_USERS, _USERS.c.id == _TOKENS.c.user_id)
-            .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None),
-                   _TOKENS.c.expires_at > bindparam("now", type_=_TOKENS.c.expires_at.type),
-                   _USERS.c.active.is_(True), _USERS.c.role == literal_column(f"'{role}'"))
-            .correlate(None).scalar_subquery())
+    return and_(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None),
+                _TOKENS.c.expires_at > bindparam("now", type_=_TOKENS.c.expires_at.type),
+                _USERS.c.id == _TOKENS.c.user_id,
+                _USERS.c.active.is_(True), _USERS.c.role == literal_column(f"'{role}'"))
 
 
 def revoke_token(session: Session, secret: str) -> bool:

@@ -3,7 +3,9 @@
 Each request is one transaction through the same engine as SMS; a conversation is visible only to
 the operator who opened it. A caller is either a bearer-token client or the ``/chat`` page with
 the operator's session cookie and its CSRF token in ``X-CSRFToken``
-(``backend.auth.require_api_user``); anyone else gets 401, other roles 403.
+(``backend.auth.require_api_user``); anyone else gets 401, other roles 403. A message's bearer
+token is checked in the statement that locks its conversation (:func:`_locked`), the ordinary
+check answering only when that finds nothing.
 
 Besides the documented keys every reply carries ``language`` (the conversation's language code),
 so the page can set ``lang`` and ``dir``. ``question`` is whatever awaits a reply: a question of
@@ -38,18 +40,21 @@ before the view runs (``backend.request_guards``): 400 ``{"error", "code": "inva
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
-from sqlalchemy import and_, bindparam, delete, insert, null, select
+from sqlalchemy import Select, String, and_, bindparam, cast, delete, insert, literal_column, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import cursor_statements
-from backend.auth import require_api_user
+from backend.auth import bearer_secret, live_token_of, record_use, require_api_user, token_hash
 from backend.crypto import json_bytes
 from backend.db import session, utcnow
-from backend.models import Case, ChatReply, Conversation
+from backend.models import ApiToken, Case, ChatReply, Conversation, User
 from bot import chat_history, engine, resume_codes
 from bot.i18n import translator
 from backend.loaded import persistent
@@ -59,6 +64,8 @@ from flows.languages import CODES
 
 bp = Blueprint("webchat", __name__, url_prefix="/api/chat")
 CHANNEL = "web"
+ROLE = "operator"
+"""Who may use the web chat API."""
 MAX_MESSAGE_CHARS = 16000
 MAX_CLIENT_ID_CHARS = 64
 ATTEMPTS = 3
@@ -68,23 +75,39 @@ MOVED_TO_SMS = ("This referral has moved to SMS with its resume code and carries
 
 _CONVERSATIONS = Conversation.__table__
 _REPLIES = ChatReply.__table__
-_LOCKED = (select(*engine.COLUMNS, null().label("stored"))
-           .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
-           .with_for_update(of=_CONVERSATIONS))
-"""A conversation, locked: its messages are applied one at a time (built once; plain columns, run
-on the DBAPI cursor by ``backend.cursor_statements`` and made into the object by
-``backend.loaded``: profiled, ``Connection.execute`` and the ORM's loading cost several times the
-statement)."""
-_LOCKED_WITH_REPLY = (
-    select(*engine.COLUMNS, _REPLIES.c.reply.label("stored"))
-    .select_from(_CONVERSATIONS.outerjoin(_REPLIES, and_(
-        _REPLIES.c.conversation_id == _CONVERSATIONS.c.id,
-        _REPLIES.c.client_message_id == bindparam("client_id"))))
-    .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
-    .with_for_update(of=_CONVERSATIONS))
-"""The same, with the reply already stored under a client message id (None when there is none)."""
+_TOKENS, _USERS = ApiToken.__table__, User.__table__
+_HOLDER_ADDRESS = literal_column("'user:'", String).concat(cast(_USERS.c.id, String))
+"""A web chat conversation's ``address`` for the user of the ``users`` row (:func:`_address`)."""
 _STORE_REPLY = insert(ChatReply.__table__)
 """The answer stored under its client message id (a duplicate fails on the unique constraint)."""
+
+
+@lru_cache(maxsize=4)
+def _locked(with_reply: bool, by_token: bool) -> Select[Any]:
+    """A conversation, locked: its messages are applied one at a time (built once; plain columns,
+    run on the DBAPI cursor by ``backend.cursor_statements`` and made into the object by
+    ``backend.loaded``: profiled, ``Connection.execute`` and the ORM's loading cost several times
+    the statement).
+
+    Only a web chat conversation of its operator is found (another's is neither read nor
+    locked): of ``address``, or with ``by_token`` of the operator whose live bearer token's hash
+    is ``token_hash`` (``backend.auth.live_token_of``), with the token's id and last use. The
+    token is then checked in the statement that locks the conversation (a separate read of it was
+    an eighth of a chat turn's CPU, issue 14). ``with_reply``: with the reply already stored
+    under the client message id ``client_id`` (``stored``, None when there is none)."""
+    columns = [*engine.COLUMNS, (_REPLIES.c.reply if with_reply else null()).label("stored")]
+    source: Any = _CONVERSATIONS
+    clauses = [_CONVERSATIONS.c.id == bindparam("conversation_id"),
+               _CONVERSATIONS.c.channel == literal_column(f"'{CHANNEL}'")]
+    if by_token:
+        columns += [_TOKENS.c.id.label("token_id"), _TOKENS.c.last_used_at.label("token_last_used_at")]
+        source = source.join(_USERS, _CONVERSATIONS.c.address == _HOLDER_ADDRESS).join(_TOKENS, live_token_of(ROLE))
+    else:
+        clauses.append(_CONVERSATIONS.c.address == bindparam("address"))
+    if with_reply:
+        source = source.outerjoin(_REPLIES, and_(_REPLIES.c.conversation_id == _CONVERSATIONS.c.id,
+                                                 _REPLIES.c.client_message_id == bindparam("client_id")))
+    return select(*columns).select_from(source).where(*clauses).with_for_update(of=_CONVERSATIONS)
 
 
 def _address() -> str:
@@ -154,61 +177,120 @@ def show_conversation(conversation_id: str) -> Response:
     return _respond(_json(engine.resume(db, conversation), conversation))
 
 
-@bp.post("/conversations/<conversation_id>/messages")
-@require_api_user("operator")
-def post_message(conversation_id: str) -> Response:
-    body = request.get_json(silent=True)
+@dataclass(frozen=True)
+class _Message:
+    """A message to a conversation, as sent."""
+
+    text: str
+    client_id: str | None
+    shown: str
+    """The transcript's words for it (a button's label), else ``text``."""
+
+
+def _message(body: Any) -> _Message | Response:
+    """The message of a request's JSON body, or the 400 answering a body that is not one."""
     text = body.get("text") if isinstance(body, dict) else None
     client_id = body.get("client_message_id") if isinstance(body, dict) else None
-    shown = body.get("shown") if isinstance(body, dict) else None  # the transcript's words for it
-    if not isinstance(shown, str) or not shown.strip() or len(shown) > MAX_MESSAGE_CHARS:
-        shown = text
+    shown = body.get("shown") if isinstance(body, dict) else None
     if not isinstance(text, str) or len(text) > MAX_MESSAGE_CHARS:
         return _error('Send JSON {"text": "...", "client_message_id": "<uuid>"} with a text of at '
                       'most 16,000 characters.', 400)
+    if not isinstance(shown, str) or not shown.strip() or len(shown) > MAX_MESSAGE_CHARS:
+        shown = text
     if client_id is not None and (not isinstance(client_id, str)
                                   or not 1 <= len(client_id) <= MAX_CLIENT_ID_CHARS):
         return _error(f"client_message_id must be a string of 1 to {MAX_CLIENT_ID_CHARS} characters "
                       "(a new UUID per message, the same one when the message is sent again).", 400)
+    return _Message(text, client_id, shown)
+
+
+@bp.post("/conversations/<conversation_id>/messages")
+def post_message(conversation_id: str) -> Response:
+    """One message. A bearer token is checked in the statement that locks the conversation
+    (:func:`_locked`); when that finds nothing (a token refused, another operator's conversation,
+    none at all, a malformed body), :func:`_post_checked` answers exactly as every other endpoint
+    does (401, 403, 400, 404, 409)."""
+    secret = bearer_secret()
+    message = _message(request.get_json(silent=True))
+    if secret is not None and isinstance(message, _Message):
+        answered = _attempts(lambda db: _apply_by_token(db, conversation_id, message, secret))
+        if answered is not None:
+            return answered
+    return _post_checked(conversation_id, message)
+
+
+@require_api_user(ROLE)
+def _post_checked(conversation_id: str, message: _Message | Response) -> Response:
+    if not isinstance(message, _Message):
+        return message
+    answered = _attempts(lambda db: _apply(db, conversation_id, message, _address()))
+    assert answered is not None  # (_apply always answers)
+    return answered
+
+
+def _attempts(apply: Callable[[Session], Response | None]) -> Response | None:
+    """``apply`` in the request's session, again after a duplicate client message id: applied by a
+    request that committed while this one waited for the lock (PostgreSQL read its stored reply
+    before the wait), which the next attempt finds."""
     db = session()
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return _apply(db, conversation_id, text, client_id, shown)
+            return apply(db)
         except IntegrityError:
-            # The same client_message_id, applied by a request that committed while this one
-            # waited for the lock (PostgreSQL read its stored reply before the wait): again, which
-            # now finds that reply.
             db.rollback()
             if attempt == ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
 
 
-def _apply(db: Session, conversation_id: str, text: str, client_id: str | None,
-           shown: str | None = None) -> Response:
-    """One message in one transaction: the conversation and the reply stored under
-    ``client_id`` read in one locked statement (:data:`_LOCKED_WITH_REPLY`), the step, the draft
-    and the new reply written."""
-    address = _address()
-    if client_id is None:
-        rows = cursor_statements.run(db.connection(), _LOCKED, {"conversation_id": conversation_id})
-    else:
-        rows = cursor_statements.run(db.connection(), _LOCKED_WITH_REPLY,
-                                     {"conversation_id": conversation_id, "client_id": client_id})
-    conversation, stored = None, None
-    if rows.rows:
-        found = rows.mappings()[0]
-        stored = found.pop("stored")
-        conversation = persistent(db, Conversation, found)
-    if conversation is None or conversation.address != address or conversation.channel != CHANNEL:
+def _params(conversation_id: str, message: _Message) -> dict[str, Any]:
+    params = {"conversation_id": conversation_id}
+    if message.client_id is not None:
+        params["client_id"] = message.client_id
+    return params
+
+
+def _apply_by_token(db: Session, conversation_id: str, message: _Message, secret: str) -> Response | None:
+    """:func:`_apply` for the holder of the live operator token ``secret``, the token checked in
+    the locked read and its use recorded as ``backend.auth.token_user`` does (in this
+    transaction); None, having read nothing, when that read finds nothing."""
+    now = utcnow()
+    connection = db.connection()
+    rows = cursor_statements.run(connection, _locked(message.client_id is not None, by_token=True),
+                                 {**_params(conversation_id, message), "token_hash": token_hash(secret), "now": now})
+    if not rows.rows:
+        return None
+    found = rows.mappings()[0]
+    record_use(connection, found.pop("token_id"), found.pop("token_last_used_at"), now)
+    return _turn(db, found, message)
+
+
+def _apply(db: Session, conversation_id: str, message: _Message, address: str) -> Response:
+    """One message from ``address`` in one transaction: the conversation and the reply stored
+    under the client message id read in one locked statement (:func:`_locked`), then
+    :func:`_turn`; 404, or 409 for a draft this operator's resume code moved to SMS, when it is
+    not theirs."""
+    rows = cursor_statements.run(db.connection(), _locked(message.client_id is not None, by_token=False),
+                                 {**_params(conversation_id, message), "address": address})
+    if not rows.rows:
         moved = resume_codes.moved(db, address, "sms", conversation_id) is not None
         db.commit()
         if moved:  # this operator's code took it to SMS (perhaps while this message was on its way)
             return _error(MOVED_TO_SMS, 409, reason="moved")
         return _error("No such conversation.", 404)
+    return _turn(db, rows.mappings()[0], message)
+
+
+def _turn(db: Session, found: dict[str, Any], message: _Message) -> Response:
+    """The message applied to its conversation, read locked (``found``: its columns and the
+    stored reply), in this transaction: the stored reply of a retry, or the step, the draft and
+    the new reply written."""
+    stored = found.pop("stored")
     if stored is not None:  # a retry after a lost response: the same answer, applied once
         db.commit()
         return _respond(stored)
+    conversation = persistent(db, Conversation, found)
+    address, text, client_id = conversation.address, message.text, message.client_id
     before = chat_history.asked(conversation)
     reply = engine.step(db, conversation, text, actor=address)
     if conversation.status == "draft":
@@ -224,7 +306,7 @@ def _apply(db: Session, conversation_id: str, text: str, client_id: str | None,
         # longer needed, since a retry of any message now gets the outcome (the reference).
         db.execute(delete(ChatReply).where(ChatReply.conversation_id == conversation.id))
     answer = _json(reply, conversation)
-    transcript = chat_history.after_turn(conversation, text, shown or text, before, answer)
+    transcript = chat_history.after_turn(conversation, text, message.shown, before, answer)
     # On PostgreSQL the transcript's lines go in the draft's own statement; elsewhere
     # bot.engine.write would add them by an executemany, which costs more than one multi-row
     # INSERT of our own.

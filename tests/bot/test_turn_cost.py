@@ -7,10 +7,11 @@ transactions (on SQLite ``BEGIN IMMEDIATE`` is itself a statement and is not cou
 
 - SMS: the responder locked with this MessageSid's stored reply (a join), the sender's drafts
   locked (on SQLite in the same read), the draft updated, the reply stored;
-- web chat: the bearer token with its user, the conversation locked with the reply stored under
-  the client message id (a join), the draft updated, the reply stored, and the turn's lines added
-  to the draft's transcript (one INSERT of several rows: the history survives a reload). On
-  PostgreSQL the draft's UPDATE and both INSERTs are one statement.
+- web chat: the conversation locked with the reply stored under the client message id and the
+  bearer token with its user (a join: the token is checked in the read that locks), the draft
+  updated, the reply stored, and the turn's lines added to the draft's transcript (one INSERT of
+  several rows: the history survives a reload). On PostgreSQL the draft's UPDATE and both INSERTs
+  are one statement. From the signed-in page the session is checked first, on its own.
 
 Both write the draft and the reply without the ORM's unit of work (``bot.engine.write``: one Core
 UPDATE with the row-version check; profiled, the flush was a fifth of a turn's CPU), counted here
@@ -155,19 +156,20 @@ def test_an_sms_turn_mid_referral_is_one_transaction_of_three_statements(engine_
     assert counted.flushes == 0
 
 
-def test_a_web_chat_turn_mid_referral_is_one_transaction_of_five_statements_three_on_postgresql(
+def test_a_web_chat_turn_mid_referral_is_one_transaction_of_four_statements_two_on_postgresql(
         engine_app: Flask) -> None:
-    """On PostgreSQL the draft's UPDATE, the stored reply and the transcript's lines (several rows)
-    are one statement."""
+    """The bearer token is checked in the statement that locks the conversation; on PostgreSQL
+    the draft's UPDATE, the stored reply and the transcript's lines (several rows) are one
+    statement."""
     chat = _bearer_chat(engine_app)
     with tally(engine_app) as counted:
         answer = chat.send("BACK")
     assert answer["question"]["id"] == "reference"
     assert (counted.transactions, counted.commits) == (1, 1)
     if _on_postgresql(engine_app):
-        assert counted.statements == ["SELECT", "SELECT", "WITH"]
+        assert counted.statements == ["SELECT", "WITH"]
     else:
-        assert sorted(counted.statements) == ["INSERT", "INSERT", "SELECT", "SELECT", "UPDATE"]
+        assert sorted(counted.statements) == ["INSERT", "INSERT", "SELECT", "UPDATE"]
     assert counted.flushes == 0
 
 
@@ -194,7 +196,7 @@ def test_a_web_chat_turn_from_the_signed_in_page_checks_the_session_in_the_same_
         answer = chat.send("BACK")
     assert answer["question"]["id"] == "reference"
     assert (counted.transactions, counted.commits) == (1, 1)  # the last-seen time moves once a minute
-    assert len(counted.statements) == TURN_STATEMENTS + 1  # and the transcript's INSERT
+    assert len(counted.statements) == TURN_STATEMENTS + 1  # the session, then a bearer client's four
 
 
 def test_an_sms_turn_decrypts_the_draft_once(sms_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,13 +214,13 @@ def test_a_web_chat_turn_decrypts_the_draft_once(sms_app: Flask, monkeypatch: py
     assert len(calls) == 1
 
 
-def test_a_retried_web_chat_message_is_answered_from_its_stored_reply_in_one_read(sms_app: Flask) -> None:
-    chat = _bearer_chat(sms_app)
+def test_a_retried_web_chat_message_is_answered_from_its_stored_reply_in_one_read(engine_app: Flask) -> None:
+    chat = _bearer_chat(engine_app)
     first = chat.send("BACK", client_id="retry-me")
-    with tally(sms_app) as counted:
+    with tally(engine_app) as counted:
         again = chat.send("BACK", client_id="retry-me")
     assert again == first
-    assert counted.statements == ["SELECT", "SELECT"]  # the token, then the locked conversation + reply
+    assert counted.statements == ["SELECT"]  # the locked conversation with its reply and the token
 
 
 def test_a_retried_sms_is_answered_from_its_stored_reply_in_one_read(sms_app: Flask) -> None:
