@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from backend import db, limit_storage
+from backend import db, limit_storage, limits
 from tests.backend.casework_helpers import make_case, token_for
 from tests.backend.casework_helpers import make_user as make_worker
 from tests.bot.conftest import make_user
@@ -49,3 +49,22 @@ def test_the_api_limit_is_one_count_for_both_api_blueprints_per_client(limited: 
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert "X-RateLimit-Remaining" not in refused.headers
     assert other.post(CLAIM, headers=headers).status_code == 200
+
+
+def test_flask_limiter_resolves_no_limit_for_an_api_claim_but_still_for_sign_in(app: Flask,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """``/api/v1`` is counted by its own hook: Flask-Limiter's resolution of the route's limits
+    (route, blueprint, defaults, exemptions) is skipped, while sign-in keeps its limits."""
+    with app.app_context(), db.get_db(app).transaction() as session:
+        token = token_for(session, make_worker(session, "caseworker"))
+        make_case(session, age_route="child", rg_due_offset_days=-400)
+    manager = app.extensions[limits.EXTENSION].limit_manager
+    resolved: list[str | None] = []
+    real = manager.resolve_limits
+    monkeypatch.setattr(manager, "resolve_limits", lambda _app, endpoint, *args: (
+        resolved.append(endpoint), real(_app, endpoint, *args))[1])
+    client = app.test_client()
+    assert client.post(CLAIM, headers={"Authorization": f"Bearer {token}"}).get_json()["case"] is not None
+    assert resolved == []
+    assert client.get("/casework/sign-in").status_code == 200
+    assert set(resolved) == {limits.SIGN_IN_ENDPOINT}
