@@ -15,6 +15,7 @@ import statistics
 import threading
 import time
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any, Callable, ContextManager
 from urllib.parse import urlencode
 
@@ -83,14 +84,25 @@ def concurrent_claimers(database: Database, seconds: float, command: str) -> Row
                     claimed.append(case["reference"])
 
     with Server("gunicorn-gthread", database.env) as server:
+        ticks, generator = _machine_ticks(), time.process_time()
         result = load.run(server.port, CLAIMERS, claim, seconds, server.cpu_seconds, on_response=seen)
+        generator, after = time.process_time() - generator, _machine_ticks()
+    total, idle = after[0] - ticks[0], after[1] - ticks[1]
     duplicates = len(claimed) - len(set(claimed))
     rate = len(claimed) / result.elapsed
     return Row(f"{CLAIMERS} concurrent claimers, {database.name} (gunicorn gthread)",
                f"{rate:,.1f} claims/s; {duplicates} duplicated, {result.errors} errors; "
-               f"server CPU {result.cpu_ms_per_request:.2f} ms a claim",
+               f"server CPU {result.cpu_ms_per_request:.2f} ms a claim (load generator "
+               f"{1000 * generator / max(1, len(claimed)):.2f} ms); machine idle {100 * idle / max(1, total):.0f}%",
                f">= {CLAIMS_PER_SECOND_TARGET}/s, 0 dup., 0 err.",
                rate >= CLAIMS_PER_SECOND_TARGET and not duplicates and not result.errors, command)
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """All the machine's CPU ticks so far, and its idle ones (idle and iowait, ``/proc/stat``): a
+    run during which the machine was never idle waited for the CPU, whoever used it."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]
 
 
 def _timed_get(port: int, path: str, headers: dict[str, str]) -> tuple[float, int]:

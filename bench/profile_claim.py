@@ -69,24 +69,52 @@ def round_trips() -> Iterator[list[int]]:
         generators.execute = _cursor_base.execute = real  # type: ignore[assignment]
 
 
+@contextmanager
+def server_cpu() -> Iterator[Callable[[], float]]:
+    """CPU seconds so far of the PostgreSQL server processes of the connections checked out while
+    the block runs (read from ``/proc``, in 10 ms ticks: meaningful over many claims)."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    from bench.servers import cpu_seconds_of
+
+    pids: set[int] = set()
+
+    def checkout(connection: Any, *_: Any) -> None:
+        pid = getattr(getattr(connection, "info", None), "backend_pid", None)
+        if pid:
+            pids.add(pid)
+
+    event.listen(Pool, "checkout", checkout)
+    try:
+        yield lambda: cpu_seconds_of(pids)
+    finally:
+        event.remove(Pool, "checkout", checkout)
+
+
 def claim_next_in_process(database: Database, count: int, cprofile: bool) -> None:
-    """What the "claim next" row times, ``count`` claims in a row: p50 wall and CPU, round trips."""
+    """What the "claim next" row times, ``count`` claims in a row: p50 wall and CPU, round trips
+    and PostgreSQL's own CPU a claim."""
     from bench.casework import claims_in_a_row
 
     claims_in_a_row(database, 10)  # warm: imports, compiled and prepared statements
     trips: list[int] = []
-    with round_trips() as counted:
+    postgres: list[float] = []
+    with round_trips() as counted, server_cpu() as postgres_cpu:
         @contextmanager
         def timed() -> Iterator[None]:
-            before = counted[0]
+            before, cpu = counted[0], postgres_cpu()
             yield
             trips.append(counted[0] - before)
+            postgres.append(postgres_cpu() - cpu)
 
         walls, cpus = zip(*claims_in_a_row(database, count, timed))
+    on_postgres = database.name == "PostgreSQL"
     print(f"{database.name}, {database.waiting:,} waiting: claim_next and its commit, {count} in a row: "
           f"p50 {1000 * statistics.median(walls):.2f} ms wall, {1000 * statistics.median(cpus):.2f} ms process CPU "
-          f"(10th percentile {1000 * statistics.quantiles(cpus, n=10)[0]:.2f} ms); "
-          f"{sum(trips) / count:.1f} round trips a claim (PostgreSQL)")
+          f"(10th percentile {1000 * statistics.quantiles(cpus, n=10)[0]:.2f} ms)"
+          + (f"; {sum(trips) / count:.1f} round trips and {1000 * sum(postgres) / count:.2f} ms of the "
+             f"PostgreSQL server's CPU a claim" if on_postgres else ""))
     if cprofile:
         import cProfile
         import pstats
