@@ -205,11 +205,21 @@ def post_claim_next() -> Any:
     """Claim the next case of the decision queue (``{"case": null}`` when none is waiting).
 
     The caseworker's token is checked in the statement that picks the case
-    (``queues.claim_next_by_token``); when that finds nothing, :func:`_claim_next_checked` answers
-    as every other endpoint does (401, 403, a lapsed claim, or no case)."""
+    (``queues.claim_next_by_token``, on a connection of its own: no session); when that finds
+    nothing, :func:`_claim_next_checked` answers as every other endpoint does (401, 403, a lapsed
+    claim, or no case)."""
     secret = bearer_secret()
-    case = queues.claim_next_by_token(db.session(), secret) if secret else None
-    return _claimed_next(case) if case is not None else _claim_next_checked()
+    case = _claim_next_by_token(secret) if secret else None
+    return jsonify({"case": _claim(case)}) if case is not None else _claim_next_checked()
+
+
+def _claim_next_by_token(secret: str) -> queues.Claimed | None:
+    """The claim, committed; None (nothing written) when the first statement found nothing."""
+    with db.get_db().engine.connect() as connection:
+        case = queues.claim_next_by_token(connection, secret)
+        if case is not None:
+            connection.commit()
+    return case
 
 
 @require_token("caseworker")

@@ -91,7 +91,12 @@ def bind_key(engine: Engine, key: str) -> None:
 
 def session_key(session: Session) -> bytes:
     """The ``AUDIT_KEY`` bound to the session's engine."""
-    key = getattr(session.get_bind().dialect, _KEY_ATTRIBUTE, None)
+    return bound_key(session.get_bind())
+
+
+def bound_key(bind: Connection | Engine) -> bytes:
+    """The ``AUDIT_KEY`` bound to the engine of ``bind`` (a connection or the engine itself)."""
+    key = getattr(bind.dialect, _KEY_ATTRIBUTE, None)
     if key is None:
         raise AuditKeyMissing("no AUDIT_KEY bound to this database: call backend.app.init_backend(app)")
     return key

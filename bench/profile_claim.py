@@ -9,6 +9,11 @@ it: see ``--explain``).
 
     .venv/bin/python -m bench.profile_claim                       # CPU ms a claim, SQLite
     .venv/bin/python -m bench.profile_claim --pg "$DATABASE_URL_PG" --cprofile claim
+    .venv/bin/python -m bench.profile_claim --pg "$DATABASE_URL_PG" --next --cprofile claim
+
+``--next`` profiles instead exactly what the "claim next" row times (``bench.casework.claims_in_a_row``:
+``backend.queues.claim_next`` and its commit, in process). Both count the round trips a claim
+makes to PostgreSQL (each time psycopg waits for the server: a statement, BEGIN, COMMIT).
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import argparse
 import os
 import statistics
 import tempfile
-from contextlib import ExitStack
+import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from bench import turns
 from bench.context import CLAIMERS, Database
-from bench.profile_turn import _environ, cpu_times, create_app_for, print_cprofile, print_pyinstrument
+from bench.profile_turn import _call, _environ, cpu_times, create_app_for, print_cprofile, print_pyinstrument
 
 CLAIM = "/api/v1/queues/decision/claim"
 KINDS = ("bare", "claim")
@@ -44,6 +50,82 @@ def cpu_ms(app: Any, makers: dict[str, Callable[[int], dict[str, Any]]], count: 
             for kind, times in cpu_times(app, makers, count).items()}
 
 
+@contextmanager
+def round_trips() -> Iterator[list[int]]:
+    """Counts (in the list's one item) the queries psycopg sends and waits for while the block
+    runs: statements, BEGIN, COMMIT (a ROLLBACK of a connection with no transaction sends none)."""
+    from psycopg import _cursor_base, generators
+
+    counted, real = [0], generators.execute
+
+    def execute(*args: Any, **kwargs: Any) -> Any:
+        counted[0] += 1
+        return real(*args, **kwargs)
+
+    generators.execute = _cursor_base.execute = execute  # type: ignore[assignment]
+    try:
+        yield counted
+    finally:
+        generators.execute = _cursor_base.execute = real  # type: ignore[assignment]
+
+
+@contextmanager
+def server_cpu() -> Iterator[Callable[[], float]]:
+    """CPU seconds so far of the PostgreSQL server processes of the connections checked out while
+    the block runs (read from ``/proc``, in 10 ms ticks: meaningful over many claims)."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    from bench.servers import cpu_seconds_of
+
+    pids: set[int] = set()
+
+    def checkout(connection: Any, *_: Any) -> None:
+        pid = getattr(getattr(connection, "info", None), "backend_pid", None)
+        if pid:
+            pids.add(pid)
+
+    event.listen(Pool, "checkout", checkout)
+    try:
+        yield lambda: cpu_seconds_of(pids)
+    finally:
+        event.remove(Pool, "checkout", checkout)
+
+
+def claim_next_in_process(database: Database, count: int, cprofile: bool) -> None:
+    """What the "claim next" row times, ``count`` claims in a row: p50 wall and CPU, round trips
+    and PostgreSQL's own CPU a claim."""
+    from bench.casework import claims_in_a_row
+
+    claims_in_a_row(database, 10)  # warm: imports, compiled and prepared statements
+    trips: list[int] = []
+    postgres: list[float] = []
+    with round_trips() as counted, server_cpu() as postgres_cpu:
+        @contextmanager
+        def timed() -> Iterator[None]:
+            before, cpu = counted[0], postgres_cpu()
+            yield
+            trips.append(counted[0] - before)
+            postgres.append(postgres_cpu() - cpu)
+
+        walls, cpus = zip(*claims_in_a_row(database, count, timed))
+    on_postgres = database.name == "PostgreSQL"
+    print(f"{database.name}, {database.waiting:,} waiting: claim_next and its commit, {count} in a row: "
+          f"p50 {1000 * statistics.median(walls):.2f} ms wall, {1000 * statistics.median(cpus):.2f} ms process CPU "
+          f"(10th percentile {1000 * statistics.quantiles(cpus, n=10)[0]:.2f} ms)"
+          + (f"; {sum(trips) / count:.1f} round trips and {1000 * sum(postgres) / count:.2f} ms of the "
+             f"PostgreSQL server's CPU a claim" if on_postgres else ""))
+    if cprofile:
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile(time.process_time)
+        claims_in_a_row(database, count, lambda: profile)
+        stats = pstats.Stats(profile)
+        stats.sort_stats("cumulative").print_stats(50)
+        stats.sort_stats("tottime").print_stats(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", help="a PostgreSQL URL (default: a new SQLite file)")
@@ -51,6 +133,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=400, help="requests of each kind")
     parser.add_argument("--profile", choices=KINDS, help="print a pyinstrument profile of this kind (wall time)")
     parser.add_argument("--cprofile", choices=KINDS, help="print a cProfile of this kind in process CPU time")
+    parser.add_argument("--next", action="store_true",
+                        help="claim_next in process, as the claim next row (--cprofile claim: profile it)")
     options = parser.parse_args()
     with ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory())
@@ -63,6 +147,9 @@ def main() -> None:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
         database = Database("PostgreSQL" if options.pg else "SQLite", url, folder)
         database.prepare(options.cases)
+        if options.next:
+            claim_next_in_process(database, options.count, options.cprofile == "claim")
+            return
         from bench.app import create_app
 
         flask_app = create_app_for(database, create_app)
@@ -70,11 +157,15 @@ def main() -> None:
         makers = {kind: _caller(database, kind) for kind in KINDS}
         cpu_ms(app, makers, 30)  # warm: imports, compiled statements, caches
         figures = cpu_ms(app, makers, options.count)
+        with round_trips() as counted:
+            for i in range(20):
+                _call(app, makers["claim"](i))
         print(f"{database.name}, {database.waiting:,} waiting: median process CPU a request over "
               f"{options.count} requests")
         for kind in KINDS:
             (median, low), bare = figures[kind], figures["bare"][0]
             print(f"  {kind:5} {median:6.2f} ms (10th percentile {low:5.2f} ms)   {bare / median:.2f}x bare")
+        print(f"  {counted[0] / 20:.1f} round trips a claim (PostgreSQL)")
         kind = options.profile or options.cprofile
         environs = [_caller(database, kind)(i) for i in range(options.count)] if kind else []
         if options.profile:

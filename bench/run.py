@@ -220,8 +220,11 @@ NOTES = [
     "- **Servers**: werkzeug threaded (`run_simple`), gunicorn `-k sync -w <cores>`, gunicorn "
     "`-k gthread -w <cores> --threads 8` (`bench/servers.py`).",
     "- **claim next**: `backend.queues.claim_next` and its commit, in-process, one caseworker, "
-    "30 claims in a row. **Concurrent claimers**: 8 caseworkers through "
-    "`POST /api/v1/queues/decision/claim` on gunicorn gthread; a reference claimed twice is a duplicate.",
+    "30 claims in a row (wall time; the process CPU of the same claims beside it: the rest is "
+    "PostgreSQL's work and waiting for a core). **Concurrent claimers**: 8 caseworkers through "
+    "`POST /api/v1/queues/decision/claim` on gunicorn gthread; a reference claimed twice is a duplicate; "
+    "the load generator's own CPU a claim and how idle the machine was during the run (0%: the "
+    "claimers waited for a core).",
     "- **First page**: `GET /api/v1/queues/decision` (bearer token) and `GET /casework/` (signed in), "
     "each on a fresh werkzeug server; RSS is the server's peak resident set (VmHWM, reset just before "
     "the request) while serving it.",

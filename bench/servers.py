@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterable
 
 SERVERS = ("werkzeug", "gunicorn-sync", "gunicorn-gthread")
 GTHREAD_THREADS = 8
@@ -70,14 +71,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server and its workers so far."""
-        total = 0
-        for pid in self._pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / _TICKS
+        return cpu_seconds_of(self._pids())
 
     def reset_peak_rss(self) -> None:
         """Start the peak resident set (VmHWM) afresh, so the next reading is the next request's."""
@@ -97,6 +91,18 @@ class Server:
                 continue
             peaks += [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")]
         return max(peaks, default=0) / 1024
+
+
+def cpu_seconds_of(pids: Iterable[int]) -> float:
+    """User + system CPU time of processes ``pids`` so far (those that have ended count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
 
 
 def children(pid: int) -> list[int]:
