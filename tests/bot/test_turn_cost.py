@@ -34,6 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backend import db
 from backend.crypto import FieldCipher
+from backend.limits import EXTENSION as LIMITER
 from backend.models import Conversation, ResumeCode
 from bot import chat_history, engine
 from tests.bot.conftest import make_user
@@ -295,3 +296,23 @@ def test_a_draft_changed_since_it_was_loaded_is_not_overwritten_by_a_stale_copy(
         with database.transaction() as reading:
             answers = reading.get(Conversation, conversation_id).state["answers"]
     assert answers["reference"]["value"] == "SA-0412"
+
+
+def test_flask_limiter_skips_twilios_webhook_without_resolving_its_limits(
+        sms_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The webhook is never limited (tests/bot/test_rate_limits.py); resolving its limits (none)
+    for every message cost a turn more than a bare request's, so Flask-Limiter skips it at once."""
+    phone = _sms_mid_referral(sms_app)
+    manager = sms_app.extensions[LIMITER].limit_manager
+    resolved: list[str | None] = []
+    resolve = manager.resolve_limits
+
+    def counting(app: Flask, endpoint: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        resolved.append(endpoint)
+        return resolve(app, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(manager, "resolve_limits", counting)
+    phone.send("BACK")
+    assert phone.current() == "reference" and "sms.twilio_webhook" not in resolved
+    sms_app.test_client().get("/casework/sign-in")
+    assert resolved  # the other routes are still resolved (and limited where configured)
