@@ -41,8 +41,20 @@ def persistent(session: Session, model: type[M], values: Mapping[str, Any], refr
             for name, value in values.items():
                 set_committed_value(existing, name, value)
         return existing  # type: ignore[return-value]
+    made = detached(model, values)
+    session.add(made)
+    return made
+
+
+def detached(model: type[M], values: Mapping[str, Any]) -> M:
+    """A ``model`` object holding ``values`` (every column of one row) as its loaded state, in no
+    session: what a turn on a plain ``Connection`` steps (``bot.sms_plain``). Its changes are
+    tracked as on a loaded object (``inspect(obj).committed_state``), so the same code reads and
+    changes it, and ``bot.engine.write_loaded`` writes them."""
+    mapper = model.__mapper__
+    if not mapper.configured:  # the process's first ORM use: what a query would do first
+        configure_mappers()
     made = mapper.class_manager.new_instance()
     instance_dict(made).update(values)  # a fresh object: its loaded state, no history to merge
     make_transient_to_detached(made)
-    session.add(made)
-    return made  # type: ignore[return-value]
+    return made  # type: ignore[no-any-return]

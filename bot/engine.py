@@ -19,7 +19,7 @@ from functools import lru_cache
 from datetime import date
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import Insert, Select, bindparam, func, inspect, literal_column, select, union_all, update
+from sqlalchemy import Connection, Insert, Select, bindparam, func, inspect, literal_column, select, union_all, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -50,6 +50,7 @@ _DRAFTS = (select(*COLUMNS)
 
 _WRITTEN = ("state", "language", "status", "updated_at")
 """What a message changes in a loaded draft (:func:`write`)."""
+_WRITTEN_SET = frozenset(_WRITTEN)
 _WRITE = (update(_TABLE)
           .where(_TABLE.c.id == bindparam("key"), _TABLE.c.version == bindparam("seen"))
           .values({**{name: bindparam(name) for name in _WRITTEN}, "version": bindparam("next")}))
@@ -132,8 +133,12 @@ def drafts(session: Session, channel: str, address: str) -> list[Conversation]:
     draft is then no longer the sender's and is not returned) or wholly after it.
     """
     session.flush()  # what a query through the session would flush first (usually nothing)
-    rows = cursor_statements.run(session.connection(), _DRAFTS, {"channel": channel, "address": address})
-    return loaded_drafts(session, rows.mappings())
+    return loaded_drafts(session, draft_rows(session.connection(), channel, address))
+
+
+def draft_rows(connection: Connection, channel: str, address: str) -> list[dict[str, Any]]:
+    """The rows (:data:`COLUMNS` by key) of :func:`drafts`, locked, on a plain connection."""
+    return cursor_statements.run(connection, _DRAFTS, {"channel": channel, "address": address}).mappings()
 
 
 def loaded_drafts(session: Session, rows: Iterable[Mapping[str, Any]]) -> list[Conversation]:
@@ -167,10 +172,9 @@ def step(session: Session, conversation: Conversation, text: str, actor: str,
     (``backend.db.get_for_update`` or a ``FOR UPDATE`` query of its own)."""
     if conversation.status != "draft":
         return finished(session, conversation)
-    state = DialogueState.from_dict(conversation.state or {})
-    t = translator(state.language)
-    turn = dialogue.handle(state, text, t, today or date.today())
+    turn = advance(conversation, text, today)
     if turn.submission is not None:
+        t = translator(DialogueState.from_dict(conversation.state or {}).language)  # as before the step
         try:
             case = intake.submit(session, turn.submission, conversation.id, actor=actor)
         except intake.IntakeError as error:
@@ -181,6 +185,18 @@ def step(session: Session, conversation: Conversation, text: str, actor: str,
             return Reply(conversation.id, [tr(t, NOT_SENT)], summary.as_json() if summary else None, False, None)
         turn = dialogue.submitted(turn.state, case.reference, t)
         return _reply(conversation, turn)
+    return settle(conversation, turn)
+
+
+def advance(conversation: Conversation, text: str, today: date | None = None) -> Turn:
+    """The dialogue's answer to ``text`` on a draft's stored state (nothing stored yet: a turn
+    with a submission goes to ``intake``, any other to :func:`settle`)."""
+    state = DialogueState.from_dict(conversation.state or {})
+    return dialogue.handle(state, text, translator(state.language), today or date.today())
+
+
+def settle(conversation: Conversation, turn: Turn) -> Reply:
+    """Keep a turn without a submission in its draft (cancelled when the dialogue is done)."""
     if turn.done:
         conversation.status = "cancelled"
         conversation.state = {}
@@ -217,42 +233,19 @@ def write(session: Session, conversation: Conversation, *then: Then) -> None:
     then flush anything else pending.
 
     The channels call it before answering. A loaded draft whose changes are only
-    :data:`_WRITTEN` is written by one Core UPDATE with the row-version check the ORM would make
-    (a stale copy raises ``StaleDataError`` just the same), and it is then marked as stored: the
+    :data:`_WRITTEN` is written by :func:`write_loaded`, and it is then marked as stored: the
     ORM's unit of work cost more than the statement (profiled: a fifth of an SMS turn's CPU).
-    On PostgreSQL the UPDATE and the INSERTs of ``then`` are one statement
-    (data-modifying CTEs: one round trip, where each statement cost a turn about a tenth of its
-    CPU); a stale copy then fails after those rows were inserted, which the caller's rollback
-    takes back with the rest.
     Anything else (a new draft, other attributes) is left to the ORM's flush, then ``then`` is
     inserted.
     """
     state = inspect(conversation)
-    changed = set(state.committed_state)
-    if state.persistent and changed and changed <= set(_WRITTEN):
-        values = {name: getattr(conversation, name) for name in _WRITTEN}
-        if "updated_at" not in changed:
-            values["updated_at"] = utcnow()  # the column's onupdate, as the ORM would
-        seen = conversation.version
-        params = {"key": conversation.id, "seen": seen, "next": seen + 1, **values}
+    if state.persistent and writable(conversation):
         # On the connection: Session.execute would autoflush the very changes written here.
-        connection = session.connection()
-        rows = [(statement, _listed(row)) for statement, row in then if row]
-        if rows and connection.dialect.name == "postgresql":
-            shapes = tuple((statement, tuple(listed[0]), len(listed)) for statement, listed in rows)
-            params.update({f"then{index}_{number}_{name}": value
-                           for index, (_statement, listed) in enumerate(rows)
-                           for number, row in enumerate(listed) for name, value in row.items()})
-            written = cursor_statements.run(connection, _fused(shapes), params).scalar_one()
-            then = ()
-        else:
-            written = cursor_statements.run(connection, _WRITE, params).rowcount
-        if written != 1:
-            raise StaleDataError("conversation changed since it was loaded")
+        write_loaded(session.connection(), conversation, *then)
+        then = ()
         # What the ORM does to an object it has just flushed: the written values become its loaded
         # state and nothing pending is left, so neither the flush below nor the commit's goes
         # through the unit of work for it again.
-        state.dict.update(values, version=seen + 1)
         state._commit_all(state.dict, session.identity_map)  # noqa: SLF001
     if session.new or session.deleted or session.dirty:
         session.flush()
@@ -261,6 +254,47 @@ def write(session: Session, conversation: Conversation, *then: Then) -> None:
             cursor_statements.run(session.connection(), _row_insert(statement, tuple(rows)), rows)
         elif rows:  # several rows: one executemany
             session.connection().execute(statement, rows)
+
+
+def writable(conversation: Conversation) -> bool:
+    """Has this loaded draft changed, and only in what :func:`write_loaded` writes?"""
+    changed = inspect(conversation).committed_state
+    return bool(changed) and set(changed) <= _WRITTEN_SET
+
+
+def write_loaded(connection: Connection, conversation: Conversation, *then: Then) -> None:
+    """Write a loaded draft's changes (:func:`writable`) and then the rows of ``then``.
+
+    One Core UPDATE with the row-version check the ORM would make (a stale copy raises
+    ``StaleDataError`` just the same); the written values become the object's own. On PostgreSQL
+    the UPDATE and the INSERTs of ``then`` are one statement (data-modifying CTEs: one round trip,
+    where each statement cost a turn about a tenth of its CPU); a stale copy then fails after
+    those rows were inserted, which the caller's rollback takes back with the rest.
+    """
+    changed = inspect(conversation).committed_state
+    values = {name: getattr(conversation, name) for name in _WRITTEN}
+    if "updated_at" not in changed:
+        values["updated_at"] = utcnow()  # the column's onupdate, as the ORM would
+    seen = conversation.version
+    params = {"key": conversation.id, "seen": seen, "next": seen + 1, **values}
+    rows = [(statement, _listed(row)) for statement, row in then if row]
+    if rows and connection.dialect.name == "postgresql":
+        shapes = tuple((statement, tuple(listed[0]), len(listed)) for statement, listed in rows)
+        params.update({f"then{index}_{number}_{name}": value
+                       for index, (_statement, listed) in enumerate(rows)
+                       for number, row in enumerate(listed) for name, value in row.items()})
+        written = cursor_statements.run(connection, _fused(shapes), params).scalar_one()
+        rows = []
+    else:
+        written = cursor_statements.run(connection, _WRITE, params).rowcount
+    if written != 1:
+        raise StaleDataError("conversation changed since it was loaded")
+    inspect(conversation).dict.update(values, version=seen + 1)
+    for statement, listed in rows:
+        if len(listed) == 1:
+            cursor_statements.run(connection, _row_insert(statement, tuple(listed[0])), listed[0])
+        else:  # several rows: one executemany
+            connection.execute(statement, listed)
 
 
 @lru_cache(maxsize=16)

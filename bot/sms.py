@@ -60,7 +60,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -68,13 +68,14 @@ from html import escape
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import and_, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
-from backend.db import session, utcnow
+from backend.db import get_db, session, utcnow
+from backend.loaded import detached
 from backend.models import Conversation, InboundMessage, Responder
 from backend.outbound import commands as referrer_commands
 from backend.request_guards import handles_own_input
@@ -103,6 +104,7 @@ ATTEMPTS = 5
 _TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 _TWIML_EMPTY = f"{_TWIML_HEAD}<Response />"
 _URLENCODED = "application/x-www-form-urlencoded"
+_WEBHOOK = "sms.twilio_webhook"
 
 
 OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
@@ -232,7 +234,15 @@ def twilio_webhook() -> Response:
         num_media=num_media,
         opt_out_type=(form.get("OptOutType") or "").strip().upper() or None,
     )
-    return twiml(handle(session(), inbound, Settings.of(current_app)))
+    settings = Settings.of(current_app)
+    messages = plain_turn(get_db().engine, inbound, settings)
+    return twiml(messages if messages is not None else handle(session(), inbound, settings))
+
+
+def is_webhook() -> bool:
+    """Is this request Twilio's webhook? Flask-Limiter skips it at once (``bot.app``): it is never
+    limited, and resolving its limits (none) cost a turn more than a bare request's (issue 14)."""
+    return request.endpoint == _WEBHOOK
 
 
 def twiml(messages: list[str]) -> Response:
@@ -347,26 +357,16 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
     """The whole message in the caller's transaction: the responder with this MessageSid's stored
     reply and the sender's drafts, locked (one read on SQLite, two on PostgreSQL: see
     :data:`_SENDER_REPLY_AND_DRAFTS`), the step, one write of the draft and the stored reply."""
-    connection = db.connection()
-    params = {"sid": inbound.sid, "sender": inbound.sender}
-    on_sqlite = connection.dialect.name == "sqlite"
-    found = cursor_statements.run(connection, _SENDER_REPLY_AND_DRAFTS if on_sqlite else _SENDER_AND_REPLY, params)
-    if not found.rows:
-        return [HELPLINE]  # not registered: nothing is stored
-    *registration, done, stored_reply = found.rows[0][:_SENDER_FIELDS]
-    if done is not None:  # a Twilio retry: the stored reply, nothing applied again
-        return list(stored_reply or [])
-    responder = Sender(*registration)
+    read = _read(db.connection(), inbound)
+    if read.responder is None:
+        return read.answer
+    responder = read.responder
 
     now = utcnow()
     word = _word(inbound.body)
     opted_out = responder.opted_out_at is not None
 
-    if on_sqlite:
-        drafts = engine.loaded_drafts(db, [dict(zip(_DRAFT_KEYS, row[_SENDER_FIELDS:])) for row in found.rows
-                                           if row[_SENDER_FIELDS] is not None])
-    else:
-        drafts = engine.drafts(db, CHANNEL, inbound.sender)
+    drafts = engine.loaded_drafts(db, read.draft_rows)
     if quick_exit.apply(db, inbound.body, settings.quick_exit_word, drafts):
         referrer_commands.hold(db, responder)  # and nothing is sent to this number until it texts again
         return [] if opted_out else [quick_exit.REPLY]  # and no InboundMessage: nothing stored
@@ -441,10 +441,37 @@ def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
     return _remember(db, inbound.sid, draft, messages)
 
 
+@dataclass(frozen=True)
+class _Read:
+    """A message's first read: the answer when that is all (not registered: the helpline; a
+    Twilio retry: the stored reply), else the sender and their drafts' rows, locked."""
+
+    answer: list[str]
+    responder: Sender | None = None
+    draft_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _read(connection: Connection, inbound: Inbound) -> _Read:
+    """The responder with this MessageSid's stored reply and the sender's drafts, locked (one
+    read on SQLite, two on PostgreSQL: see :data:`_SENDER_REPLY_AND_DRAFTS`)."""
+    params = {"sid": inbound.sid, "sender": inbound.sender}
+    on_sqlite = connection.dialect.name == "sqlite"
+    found = cursor_statements.run(connection, _SENDER_REPLY_AND_DRAFTS if on_sqlite else _SENDER_AND_REPLY, params)
+    if not found.rows:
+        return _Read([HELPLINE])  # not registered: nothing is stored
+    *registration, done, stored_reply = found.rows[0][:_SENDER_FIELDS]
+    if done is not None:  # a Twilio retry: the stored reply, nothing applied again
+        return _Read(list(stored_reply or []))
+    if on_sqlite:
+        rows = [dict(zip(_DRAFT_KEYS, row[_SENDER_FIELDS:])) for row in found.rows if row[_SENDER_FIELDS] is not None]
+    else:
+        rows = engine.draft_rows(connection, CHANNEL, inbound.sender)
+    return _Read([], Sender(*registration), rows)
+
+
 def _remember(db: Session, sid: str, draft: Conversation | None, messages: list[str]) -> list[str]:
     """Fit the reply to SMS and store it under the MessageSid, in this transaction."""
-    language = quick_exit.language_of(draft)
-    fitted = pack(messages, languages.sms_segments(language))
+    fitted = _fit(draft, messages)
     # Core INSERTs: the ORM's unit of work for one new row cost more than the row itself.
     if draft is not None and draft in db:  # the draft, then the reply (its foreign key), at once
         engine.write(db, draft, (_STORE_REPLY, _reply_row(sid, draft.id, fitted)))
@@ -454,15 +481,86 @@ def _remember(db: Session, sid: str, draft: Conversation | None, messages: list[
     return fitted
 
 
+def _fit(draft: Conversation | None, messages: list[str]) -> list[str]:
+    """The reply as SMS messages within the segment budget of the draft's language."""
+    return pack(messages, languages.sms_segments(quick_exit.language_of(draft)))
+
+
 def _reply_row(sid: str, conversation_id: str | None, fitted: list[str]) -> dict[str, Any]:
     return {"id": sid, "conversation_id": conversation_id, "received_at": utcnow(), "reply": fitted}
+
+
+# -- a mid-referral answer on a plain connection ---------------------------------------------------
+
+
+class _NeedsSession(Exception):
+    """The message needs more than a step of its draft: it is run again by :func:`handle`."""
+
+
+def plain_turn(db_engine: Engine, inbound: Inbound, settings: Settings) -> list[str] | None:
+    """The reply to an ordinary message mid-referral, applied on a plain ``Connection`` in one
+    transaction committed here; None when the message needs the ORM session (:func:`handle`),
+    having changed nothing.
+
+    Most messages answer the draft's question. For them the ORM session's begin, commit and close
+    and the bookkeeping of its connection cost a PostgreSQL turn about a fifth of its CPU
+    (issue 14), for nothing the turn uses: here the same locked read as :func:`_handle`, the same
+    step and the same write (the draft and the stored reply). Anything else (a retry's stored reply
+    and the helpline are answered here too) is rolled back and left to :func:`handle`, which reads
+    it all again under the lock: a first contact, an opted-out number, a keyword, the quick-exit
+    word, a referrer command or YES, a resume code, an offer to resume, a quiet or expired draft,
+    a submission or a cancel, REVIEW's resume code, and a concurrent copy of the message.
+    """
+    with db_engine.connect() as connection:
+        try:
+            messages = _plain(connection, inbound, settings)
+        except (_NeedsSession, IntegrityError, StaleDataError):
+            connection.rollback()
+            return None
+        connection.commit()
+        return messages
+
+
+def _plain(connection: Connection, inbound: Inbound, settings: Settings) -> list[str]:
+    read = _read(connection, inbound)
+    if read.responder is None:
+        return read.answer
+    drafts = [detached(Conversation, row) for row in read.draft_rows]
+    draft = _latest(drafts)
+    now = utcnow()
+    body = inbound.body
+    if (draft is None or read.responder.opted_out_at is not None
+            or draft.updated_at < now - min(settings.resume_after, settings.draft_expiry)
+            or _keyword(_word(body), inbound.opt_out_type, opted_out=False) is not None
+            or quick_exit.is_quick_exit(body, settings.quick_exit_word, drafts)
+            or referrer_commands.may_be_command(body) or resume_codes.sms_code(body) is not None
+            or (inbound.num_media > 0 and not body.strip())
+            or ((draft.state or {}).get("channel") or {}).get("offer")):
+        raise _NeedsSession
+    t = translator(quick_exit.language_of(draft))
+    media = [MEDIA] if inbound.num_media > 0 else []
+    messages = _say(t, media) + _step(None, draft, f"responder:{read.responder.id}", body, t)
+    draft.updated_at = now
+    fitted = _fit(draft, messages)
+    engine.write_loaded(connection, draft, (_STORE_REPLY, _reply_row(inbound.sid, draft.id, fitted)))
+    return fitted
+
+
+def _plain_step(draft: Conversation, text: str) -> engine.Reply:
+    """``engine.step`` of a draft outside any session: a submission or a cancel needs one."""
+    turn = engine.advance(draft, text)
+    if turn.submission is not None or turn.done:
+        raise _NeedsSession
+    return engine.settle(draft, turn)
 
 
 # -- the dialogue step, with long answers in parts ------------------------------------------------
 
 
-def _step(db: Session, draft: Conversation, actor: str, text: str,
+def _step(db: Session | None, draft: Conversation, actor: str, text: str,
           t: Translator) -> list[str]:
+    """The dialogue's step with long answers in parts; ``db`` None: a plain turn
+    (:func:`plain_turn`), which a submission or REVIEW's resume code sends to the session."""
     state = draft.state or {}
     channel = dict(state.get("channel") or {})
     current = state.get("current")
@@ -489,9 +587,11 @@ def _step(db: Session, draft: Conversation, actor: str, text: str,
     if not kept_parts and "parts" in channel:
         _set_channel(draft, {key: value for key, value in channel.items()
                              if key not in ("question", "parts")})
-    reply = engine.step(db, draft, text, actor=actor)
+    reply = engine.step(db, draft, text, actor=actor) if db is not None else _plain_step(draft, text)
     messages = reply.messages
     if typed is not None and typed.command is Command.REVIEW and draft.status == "draft":
+        if db is None:
+            raise _NeedsSession
         messages = [*messages, resume_codes.offer(db, draft, "web", actor, t)]  # SMS -> web chat
     if kept_parts and draft.status == "draft":
         new_state = draft.state or {}

@@ -80,10 +80,10 @@ def handle(session: Session, responder: Responder, text: str, now: datetime | No
     An ordinary message costs no statement here (the SMS turn stays four statements). YES confirms
     a pending WITHDRAW only if it is the next message: ``draft`` (the sender's latest draft) must
     not have moved on since the question, so a "yes" meant for the dialogue never withdraws."""
+    if not may_be_command(text):
+        return None
     now = now or utcnow()
     found = _COMMAND.match(text)
-    if found is None and " ".join(text.split()).strip(".!").casefold() not in _YES:
-        return None
     pending = session.get(PendingCommand, responder.id)
     if pending is not None:
         session.delete(pending)
@@ -120,6 +120,12 @@ def handle(session: Session, responder: Responder, text: str, now: datetime | No
     except CaseworkError:
         return [render(NO_QUESTION, language, reference=reference)]
     return [render(ANSWER_KEPT, language, reference=reference)]
+
+
+def may_be_command(text: str) -> bool:
+    """Could :func:`handle` answer ``text`` (a command word and a reference, or a YES)? Else it
+    is an ordinary message, which :func:`handle` leaves alone without a statement."""
+    return _COMMAND.match(text) is not None or " ".join(text.split()).strip(".!").casefold() in _YES
 
 
 def _seen(draft: Conversation | None) -> str:

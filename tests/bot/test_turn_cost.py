@@ -29,13 +29,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend import db
 from backend.crypto import FieldCipher
-from backend.models import Conversation
+from backend.limits import EXTENSION as LIMITER
+from backend.models import Conversation, ResumeCode
 from bot import chat_history, engine
 from tests.bot.conftest import make_user
 from tests.bot.sms_support import SmsPhone, start
@@ -156,6 +157,50 @@ def test_an_sms_turn_mid_referral_is_one_transaction_of_three_statements(engine_
     assert counted.flushes == 0
 
 
+@contextmanager
+def orm_transactions() -> Iterator[list[int]]:
+    """How many times an ORM ``Session`` begins a transaction on a connection in the block."""
+    begun: list[int] = []
+
+    def on_begin(*_args: Any) -> None:
+        begun.append(1)
+
+    event.listen(Session, "after_begin", on_begin)
+    try:
+        yield begun
+    finally:
+        event.remove(Session, "after_begin", on_begin)
+
+
+def test_an_sms_answer_mid_referral_runs_on_a_plain_connection_without_an_orm_session(engine_app: Flask) -> None:
+    """The ORM session's begin, commit and close cost a PostgreSQL turn about a fifth of its CPU:
+    an ordinary answer is read, stepped and written on a plain connection (``bot.sms.plain_turn``),
+    in one transaction, and the draft is kept as the session would have kept it."""
+    phone = _sms_mid_referral(engine_app)
+    seen = phone.draft().version  # type: ignore[union-attr]
+    with orm_transactions() as begun, tally(engine_app) as counted:
+        phone.send("BACK")
+        phone.send("SA-0413")
+    assert begun == []
+    assert (counted.transactions, counted.commits) == (2, 2)
+    draft = phone.draft()
+    assert draft is not None and draft.state["current"] == "fr-location"
+    assert draft.state["answers"]["reference"]["value"] == "SA-0413"
+    assert draft.version == seen + 2  # BACK, then this answer: each written once
+
+
+def test_a_message_that_needs_more_than_a_step_is_run_once_on_the_orm_session(engine_app: Flask) -> None:
+    """REVIEW gives a resume code, which the plain connection leaves to the ORM session: the
+    plain attempt is rolled back and the message applied once (one code, one stored reply)."""
+    phone = _sms_mid_referral(engine_app)
+    with orm_transactions() as begun, tally(engine_app) as counted:
+        reply = phone.send("REVIEW")
+    assert begun == [1] and counted.commits == 1
+    assert "use code" in "\n".join(reply), reply
+    with engine_app.app_context(), db.get_db(engine_app).transaction(readonly=True) as reading:
+        assert reading.scalar(select(func.count()).select_from(ResumeCode)) == 1
+
+
 def test_a_web_chat_turn_mid_referral_is_one_transaction_of_four_statements_two_on_postgresql(
         engine_app: Flask) -> None:
     """The bearer token is checked in the statement that locks the conversation; on PostgreSQL
@@ -253,3 +298,23 @@ def test_a_draft_changed_since_it_was_loaded_is_not_overwritten_by_a_stale_copy(
         with database.transaction() as reading:
             answers = reading.get(Conversation, conversation_id).state["answers"]
     assert answers["reference"]["value"] == "SA-0412"
+
+
+def test_flask_limiter_skips_twilios_webhook_without_resolving_its_limits(
+        sms_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The webhook is never limited (tests/bot/test_rate_limits.py); resolving its limits (none)
+    for every message cost a turn more than a bare request's, so Flask-Limiter skips it at once."""
+    phone = _sms_mid_referral(sms_app)
+    manager = sms_app.extensions[LIMITER].limit_manager
+    resolved: list[str | None] = []
+    resolve = manager.resolve_limits
+
+    def counting(app: Flask, endpoint: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        resolved.append(endpoint)
+        return resolve(app, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(manager, "resolve_limits", counting)
+    phone.send("BACK")
+    assert phone.current() == "reference" and "sms.twilio_webhook" not in resolved
+    sms_app.test_client().get("/casework/sign-in")
+    assert resolved  # the other routes are still resolved (and limited where configured)
