@@ -1,35 +1,110 @@
-"""SQLite writers of one process queue for the write lock on a lock of their own, woken at once.
+"""SQLite writers queue for the write lock on locks that wake the next writer at once.
 
 SQLite has one write lock per database. A ``BEGIN IMMEDIATE`` that finds it taken waits in SQLite's
 busy handler, which sleeps in growing steps (1, 2, 5, 10, 15, 20, 25 ... 100 ms) instead of waking
-when the lock is released: under gunicorn ``gthread`` the lock sat free while the threads that
-wanted it slept, and a worker's two cores were half idle (issue 14). Here the write transactions of
-one process first take their database's *writer turn*, a ``threading.Lock`` (the kernel wakes the
-next waiter as soon as the holder lets go), and only then ``BEGIN IMMEDIATE``; so threads of one
-process never meet in SQLite's busy handler, which stays the guard between processes.
+when the lock is released: under gunicorn the lock sat free while the writers that wanted it slept,
+and the workers' cores were partly idle (issue 14). So a write transaction first takes its
+database's *writer turn*, then ``BEGIN IMMEDIATE``:
 
-The turn is only ever an optimisation: SQLite's own lock decides who writes. Giving the turn back
-too early costs a short sleep; keeping it too long would stall the process, so it is given back on
-every way a transaction ends: commit, rollback (also the pool's reset when a connection is checked
-in, e.g. after an exception), close (an invalidated connection is closed) and, as a last resort,
-when the connection object is collected. Readers (``BEGIN DEFERRED``) never take it.
+1. in this process, a ``threading.Lock`` (the next thread is woken as soon as the holder lets go);
+2. across processes (gunicorn's workers, ``nrm worker``, ``nrm jobs run``), an exclusive ``flock``
+   on ``<database>-writer.lock`` beside the database file, taken by the thread holding the first:
+   the kernel wakes the next process when it is unlocked, and unlocks it if its process dies.
+
+SQLite's busy handler stays the final guard (a process that does not take the turn, such as the
+``sqlite3`` shell, is still waited for there). The turn is only an optimisation: SQLite's own lock
+decides who writes. Giving the turn back too early costs a short sleep; keeping it too long would
+stall every writer, so it is given back on every way a transaction ends: commit, rollback (also the
+pool's reset when a connection is checked in, e.g. after an exception), close (an invalidated
+connection is closed) and, as a last resort, when the connection object is collected. Readers
+(``BEGIN DEFERRED``) take neither lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
+import stat
 import threading
 import time
 from typing import Any
 
-_turns: dict[str, threading.Lock] = {}
+LOCK_SUFFIX = "-writer.lock"
+
+
+class _Turn:
+    """One database's writer turn in this process: the threads' lock and the processes' lock file."""
+
+    def __init__(self, database: str) -> None:
+        self.threads = threading.Lock()
+        self.lock_path = database + LOCK_SUFFIX
+        self._fd: int | None = None
+        self._mode = stat.S_IMODE(os.stat(database).st_mode) if os.path.exists(database) else 0o600
+
+    def _open(self) -> int | None:
+        """A new descriptor of the lock file (None if it cannot be made: the busy handler guards)."""
+        try:
+            return os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, self._mode)
+        except OSError:
+            return None
+
+    def lock_processes(self, deadline: float) -> int | None:
+        """Take the processes' lock by ``deadline``: the descriptor that holds it (None if there is
+        no lock file), else raise "database is locked". Only the holder of :attr:`threads` calls it.
+
+        The kernel cannot time a blocking ``flock`` out, so when the lock is taken a helper thread
+        waits in it on a descriptor of its own while this one waits for the helper, for no longer
+        than the patience; a helper whose waiter gave up unlocks as soon as it gets the lock."""
+        if self._fd is None:
+            self._fd = self._open()
+            if self._fd is None:
+                return None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return self._fd
+        except BlockingIOError:
+            pass
+        fd = self._open()
+        if fd is None:
+            return None
+        won = threading.Event()
+        guard = threading.Lock()
+        abandoned = False
+
+        def wait_in_kernel() -> None:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # woken by the kernel when the holder unlocks (or dies)
+            with guard:
+                if abandoned:
+                    os.close(fd)
+                else:
+                    won.set()
+
+        threading.Thread(target=wait_in_kernel, name="sqlite-writer-turn", daemon=True).start()
+        if won.wait(max(0.0, deadline - time.monotonic())):
+            return fd
+        with guard:
+            if won.is_set():
+                return fd
+            abandoned = True
+        raise sqlite3.OperationalError("database is locked")  # as SQLite's own lock would
+
+    def unlock_processes(self, fd: int) -> None:
+        """Let the next process in (a helper's descriptor is closed, which unlocks it)."""
+        if fd == self._fd:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        else:
+            os.close(fd)
+
+
+_turns: dict[str, _Turn] = {}
 _turns_guard = threading.Lock()
 
 
 def _forget_turns() -> None:
-    """A forked child starts with no turns held: a lock another thread of the parent held at the
-    fork would otherwise never be given back in the child."""
+    """A forked child starts with no turns: a lock another thread of the parent held at the fork
+    would never be given back in the child, and the parent's lock file descriptors (whose ``flock``
+    the child would share) are the parent's."""
     global _turns_guard
     _turns.clear()
     _turns_guard = threading.Lock()
@@ -38,14 +113,14 @@ def _forget_turns() -> None:
 os.register_at_fork(after_in_child=_forget_turns)
 
 
-def writer_turn(database: str) -> threading.Lock:
+def writer_turn(database: str) -> _Turn:
     """The writer turn of the database file ``database``, shared by every connection to it in this
     process (whichever engine made it)."""
     key = os.path.realpath(database)
     turn = _turns.get(key)
     if turn is None:
         with _turns_guard:
-            turn = _turns.setdefault(key, threading.Lock())
+            turn = _turns.get(key) or _turns.setdefault(key, _Turn(key))
     return turn
 
 
@@ -57,8 +132,9 @@ class QueuedConnection(sqlite3.Connection):
     from ``connect_args`` (``backend.db.make_engine``, file databases only).
     """
 
-    _held: threading.Lock | None = None
-    """The turn while this connection holds it (the very lock taken: a fork may replace the registry's)."""
+    _held: tuple[_Turn, int | None] | None = None
+    """While this connection holds the turn: the turn (the very one taken: a fork replaces the
+    registry's) and the descriptor holding the processes' lock."""
 
     def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(database, *args, **kwargs)
@@ -71,15 +147,24 @@ class QueuedConnection(sqlite3.Connection):
         if self._held is not None:
             return
         turn = writer_turn(self._database)
-        if not turn.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        if not turn.threads.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise sqlite3.OperationalError("database is locked")  # as SQLite's own lock would
-        self._held = turn
+        try:
+            self._held = (turn, turn.lock_processes(deadline))
+        except BaseException:
+            turn.threads.release()
+            raise
 
     def give_turn(self) -> None:
-        """Give the writer turn back, if held; the next writer in the queue is woken at once."""
+        """Give the writer turn back, if held: the next writer is woken at once."""
         held, self._held = self._held, None
         if held is not None:
-            held.release()
+            turn, fd = held
+            try:
+                if fd is not None:
+                    turn.unlock_processes(fd)
+            finally:
+                turn.threads.release()
 
     def commit(self) -> None:
         try:
