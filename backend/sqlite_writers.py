@@ -50,44 +50,21 @@ class _Turn:
             return None
 
     def lock_processes(self, deadline: float) -> int | None:
-        """Take the processes' lock by ``deadline``: the descriptor that holds it (None if there is
-        no lock file), else raise "database is locked". Only the holder of :attr:`threads` calls it.
-
-        The kernel cannot time a blocking ``flock`` out, so when the lock is taken a helper thread
-        waits in it on a descriptor of its own while this one waits for the helper, for no longer
-        than the patience; a helper whose waiter gave up unlocks as soon as it gets the lock."""
+        """Take the processes' lock by ``deadline``: the descriptor that holds it (None if the lock
+        file cannot be made or locked: SQLite's busy handler alone then guards), else raise
+        "database is locked". Only the holder of :attr:`threads` calls it."""
         if self._fd is None:
             self._fd = self._open()
-            if self._fd is None:
-                return None
+        if self._fd is None:
+            return None
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return self._fd
         except BlockingIOError:
-            pass
-        fd = self._open()
-        if fd is None:
+            fd = self._open()
+            return None if fd is None else _wait_in_kernel(fd, deadline)
+        except OSError:  # a file system without flock
             return None
-        won = threading.Event()
-        guard = threading.Lock()
-        abandoned = False
-
-        def wait_in_kernel() -> None:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # woken by the kernel when the holder unlocks (or dies)
-            with guard:
-                if abandoned:
-                    os.close(fd)
-                else:
-                    won.set()
-
-        threading.Thread(target=wait_in_kernel, name="sqlite-writer-turn", daemon=True).start()
-        if won.wait(max(0.0, deadline - time.monotonic())):
-            return fd
-        with guard:
-            if won.is_set():
-                return fd
-            abandoned = True
-        raise sqlite3.OperationalError("database is locked")  # as SQLite's own lock would
 
     def unlock_processes(self, fd: int) -> None:
         """Let the next process in (a helper's descriptor is closed, which unlocks it)."""
@@ -95,6 +72,39 @@ class _Turn:
             fcntl.flock(fd, fcntl.LOCK_UN)
         else:
             os.close(fd)
+
+
+def _wait_in_kernel(fd: int, deadline: float) -> int | None:
+    """``flock(fd)`` by ``deadline``: ``fd`` once locked (None if it cannot be), else raise
+    "database is locked".
+
+    The kernel cannot time a blocking ``flock`` out, so a helper thread waits in it (on a
+    descriptor of its own: ``flock`` on a shared one would succeed at once) while the caller waits
+    for the helper, no longer than the patience; a helper whose caller gave up unlocks (closes
+    ``fd``) as soon as it gets the lock."""
+    outcome: list[str] = []  # "locked" or "failed" from the helper, or "abandoned" first
+    guard = threading.Lock()
+    done = threading.Event()
+
+    def wait() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # woken by the kernel when the holder unlocks or dies
+            got = "locked"
+        except OSError:
+            got = "failed"
+        with guard:
+            if outcome or got == "failed":
+                os.close(fd)
+            outcome.append(got)
+            done.set()
+
+    threading.Thread(target=wait, name="sqlite-writer-turn", daemon=True).start()
+    done.wait(max(0.0, deadline - time.monotonic()))
+    with guard:
+        if not outcome:
+            outcome.append("abandoned")
+            raise sqlite3.OperationalError("database is locked")  # as SQLite's own lock would
+    return fd if outcome[0] == "locked" else None
 
 
 _turns: dict[str, _Turn] = {}

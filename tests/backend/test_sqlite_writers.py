@@ -225,3 +225,20 @@ def test_a_process_killed_inside_a_write_transaction_lets_the_other_processes_wr
     other_process.kill()  # SIGKILL: no rollback, no unlock; the kernel lets go of its locks
     other_process.wait()
     assert _in_thread(lambda: _write(database)) is None
+
+
+def test_a_writer_that_waits_for_another_process_longer_than_the_patience_fails_and_blocks_nobody(
+        database, other_process):
+    other_process.stdin.write("3\n")  # keeps the write lock three times the patience
+    other_process.stdin.flush()
+    assert other_process.stdout.readline().strip() == "held"
+    started = time.monotonic()
+    failed = _in_thread(lambda: _write(database, 2))
+    assert isinstance(failed, LOCKED) and "database is locked" in str(failed)
+    assert time.monotonic() - started < PATIENCE_S + 1.5  # not SQLite's busy timeout (15 s)
+    float(other_process.stdout.readline())  # committed
+    assert _in_thread(lambda: _write(database, 3)) is None
+    other_process.stdin.write("0\n")  # and the other process writes again: nothing of ours kept the lock
+    other_process.stdin.flush()
+    assert other_process.stdout.readline().strip() == "held"
+    float(other_process.stdout.readline())
