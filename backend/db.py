@@ -6,8 +6,9 @@ the busy timeout), so read-then-write transactions such as "load the conversatio
 or "allocate the next reference" are applied one after the other instead of failing with
 "database is locked" when two arrive together (and when many writers keep the lock busy past the
 busy timeout, the BEGIN is tried again rather than failing: ``SQLITE_LOCK_PATIENCE_S``). Before
-that BEGIN, the writers of one process queue on an in-process lock that wakes the next at once
-(``backend.sqlite_writers``), instead of sleeping in SQLite's busy handler while the lock sits free.
+that BEGIN, writers queue on an in-process lock and, across processes, a lock file's ``flock``,
+which wake the next writer at once (``backend.sqlite_writers``), instead of sleeping in SQLite's
+busy handler while the lock sits free.
 Readers that must not queue behind writers can ask for ``readonly=True`` sessions, which begin
 DEFERRED (WAL lets them read during a write) and take neither lock.
 """
@@ -144,7 +145,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         if parsed.database in (None, "", ":memory:"):
             kwargs.setdefault("poolclass", StaticPool)
-        else:  # writers of this process queue for the file's write lock in-process (module docstring)
+        else:  # writers queue for the file's write lock on locks that wake them (module docstring)
             connect_args.setdefault("factory", QueuedConnection)
         engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **kwargs)
         _configure_sqlite(engine)
@@ -187,8 +188,8 @@ def _begin_patiently(dbapi_connection: Any, mode: str) -> None:
     transaction yet, so trying again is always safe.
 
     A writer (not ``DEFERRED``) on a file database first queues behind the other writers of this
-    process (:class:`~backend.sqlite_writers.QueuedConnection`), within the same patience; the turn
-    is given back if the BEGIN fails, else when the transaction ends."""
+    process and of the others (:class:`~backend.sqlite_writers.QueuedConnection`), within the same
+    patience; the turn is given back if the BEGIN fails, else when the transaction ends."""
     deadline = time.monotonic() + SQLITE_LOCK_PATIENCE_S
     queued = mode != "DEFERRED" and isinstance(dbapi_connection, QueuedConnection)
     if queued:

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event, exc, text
 
 from backend import db
+from bench.load import together
 
 WRITERS = 8
 WRITES_EACH = 10
@@ -74,24 +75,13 @@ def test_writers_of_one_process_never_find_the_write_lock_taken_by_each_other(da
     def _trace(dbapi_connection, _record, _proxy) -> None:
         dbapi_connection.set_trace_callback(lambda sql: sql.startswith("BEGIN") and begins.append(sql))
 
-    barrier = threading.Barrier(WRITERS)
-    errors: list[BaseException] = []
-
     def writer(index: int) -> None:
-        try:
-            barrier.wait()
-            for n in range(WRITES_EACH):
-                with writers.transaction() as session:
-                    session.execute(text("INSERT INTO note VALUES (:w, :n)"), {"w": index, "n": n})
-                    time.sleep(HOLD_S)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+        for n in range(WRITES_EACH):
+            with writers.transaction() as session:
+                session.execute(text("INSERT INTO note VALUES (:w, :n)"), {"w": index, "n": n})
+                time.sleep(HOLD_S)
 
-    threads = [threading.Thread(target=writer, args=(index,)) for index in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _, errors = together(WRITERS, writer)
     writers.engine.dispose()
     assert not errors
     assert len(begins) == WRITERS * WRITES_EACH, f"{len(begins) - WRITERS * WRITES_EACH} BEGINs found the lock taken"
@@ -168,6 +158,7 @@ OTHER_PROCESS = """
 import sys, time
 from sqlalchemy import text
 from backend import db
+from bench.load import together
 database = db.create_database(sys.argv[1])
 for line in sys.stdin:
     if line.strip() == "crash":
