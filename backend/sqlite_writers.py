@@ -125,12 +125,13 @@ os.register_at_fork(after_in_child=_forget_turns)
 
 def writer_turn(database: str) -> _Turn:
     """The writer turn of the database file ``database``, shared by every connection to it in this
-    process (whichever engine made it)."""
-    key = os.path.realpath(database)
-    turn = _turns.get(key)
+    process (whichever engine made it, by whichever path)."""
+    turn = _turns.get(database)
     if turn is None:
         with _turns_guard:
-            turn = _turns.get(key) or _turns.setdefault(key, _Turn(key))
+            key = os.path.realpath(database)
+            turn = _turns.get(key) or _Turn(key)
+            _turns[key] = _turns[database] = turn
     return turn
 
 
