@@ -67,11 +67,27 @@ class _Turn:
             return None
 
     def unlock_processes(self, fd: int) -> None:
-        """Let the next process in (a helper's descriptor is closed, which unlocks it)."""
+        """Let the next process in (and close a helper's descriptor)."""
         if fd == self._fd:
             fcntl.flock(fd, fcntl.LOCK_UN)
         else:
-            os.close(fd)
+            _unlock_and_close(fd)
+
+    def forget(self) -> None:
+        """Close this process's descriptor of the lock file (in a forked child: the parent's, whose
+        lock the parent still holds and unlocks itself)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _unlock_and_close(fd: int) -> None:
+    """Unlock, then close: closing alone would keep the lock while a forked child still has a copy
+    of the descriptor (``flock`` belongs to the open file, not to the descriptor)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _wait_in_kernel(fd: int, deadline: float) -> int | None:
@@ -94,7 +110,7 @@ def _wait_in_kernel(fd: int, deadline: float) -> int | None:
             got = "failed"
         with guard:
             if outcome or got == "failed":
-                os.close(fd)
+                _unlock_and_close(fd)
             outcome.append(got)
             done.set()
 
@@ -116,6 +132,8 @@ def _forget_turns() -> None:
     would never be given back in the child, and the parent's lock file descriptors (whose ``flock``
     the child would share) are the parent's."""
     global _turns_guard
+    for turn in set(_turns.values()):
+        turn.forget()
     _turns.clear()
     _turns_guard = threading.Lock()
 

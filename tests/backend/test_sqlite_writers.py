@@ -5,6 +5,7 @@ the turn is given back however a transaction ends, so a crash never stalls the o
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sqlite3
 import sys
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import event, exc, text
 
 from backend import db
+from backend.sqlite_writers import writer_turn
 from bench.load import together
 
 WRITERS = 8
@@ -158,6 +160,7 @@ OTHER_PROCESS = """
 import sys, time
 from sqlalchemy import text
 from backend import db
+from backend.sqlite_writers import writer_turn
 from bench.load import together
 database = db.create_database(sys.argv[1])
 for line in sys.stdin:
@@ -233,3 +236,17 @@ def test_a_writer_that_waits_for_another_process_longer_than_the_patience_fails_
     other_process.stdin.flush()
     assert other_process.stdout.readline().strip() == "held"
     float(other_process.stdout.readline())
+
+
+def test_a_process_forked_while_a_writer_holds_the_turn_does_not_inherit_it(database):
+    """A child forked while a thread writes (gunicorn forks its workers) starts with the turn free:
+    an inherited held lock would make its every writer wait out the patience. (SQLite itself needs
+    the child to open connections of its own: it does not check the file lock here.)"""
+    path = database.engine.url.database
+    with database.transaction() as holder:
+        holder.execute(text("INSERT INTO note VALUES (1, 1)"))
+        assert writer_turn(path).threads.locked()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if writer_turn(path).threads.acquire(timeout=0) else 1)
+    assert os.waitpid(pid, 0)[1] == 0
