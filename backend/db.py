@@ -5,8 +5,12 @@ starts with ``BEGIN IMMEDIATE``: it takes the database's single write lock up fr
 the busy timeout), so read-then-write transactions such as "load the conversation, step it, save"
 or "allocate the next reference" are applied one after the other instead of failing with
 "database is locked" when two arrive together (and when many writers keep the lock busy past the
-busy timeout, the BEGIN is tried again rather than failing: ``SQLITE_LOCK_PATIENCE_S``). Readers that must not queue behind writers can ask
-for ``readonly=True`` sessions, which begin DEFERRED (WAL lets them read during a write).
+busy timeout, the BEGIN is tried again rather than failing: ``SQLITE_LOCK_PATIENCE_S``). Before
+that BEGIN, writers queue on an in-process lock and, across processes, a lock file's ``flock``,
+which wake the next writer at once (``backend.sqlite_writers``), instead of sleeping in SQLite's
+busy handler while the lock sits free.
+Readers that must not queue behind writers can ask for ``readonly=True`` sessions, which begin
+DEFERRED (WAL lets them read during a write) and take neither lock.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from backend.pool_liveness import ping_when_in_doubt
+from backend.sqlite_writers import QueuedConnection
 
 EXTENSION = "nrm_db"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -140,6 +145,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         if parsed.database in (None, "", ":memory:"):
             kwargs.setdefault("poolclass", StaticPool)
+        else:  # writers queue for the file's write lock on locks that wake them (module docstring)
+            connect_args.setdefault("factory", QueuedConnection)
         engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -178,15 +185,27 @@ def _begin_patiently(dbapi_connection: Any, mode: str) -> None:
     """``BEGIN`` that waits its turn for the write lock: when the busy timeout runs out while
     other writers keep the database busy (a crowd of claimers), try again rather than fail with
     "database is locked", for up to ``SQLITE_LOCK_PATIENCE_S``. Nothing has been done in the
-    transaction yet, so trying again is always safe."""
+    transaction yet, so trying again is always safe.
+
+    A writer (not ``DEFERRED``) on a file database first queues behind the other writers of this
+    process and of the others (:class:`~backend.sqlite_writers.QueuedConnection`), within the same
+    patience; the turn is given back if the BEGIN fails, else when the transaction ends."""
     deadline = time.monotonic() + SQLITE_LOCK_PATIENCE_S
-    while True:
-        try:
-            dbapi_connection.execute(f"BEGIN {mode}")
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() >= deadline:
-                raise
+    queued = mode != "DEFERRED" and isinstance(dbapi_connection, QueuedConnection)
+    if queued:
+        dbapi_connection.wait_turn(deadline)
+    try:
+        while True:
+            try:
+                dbapi_connection.execute(f"BEGIN {mode}")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() >= deadline:
+                    raise
+    except BaseException:
+        if queued:
+            dbapi_connection.give_turn()
+        raise
 
 
 def create_database(url: str, **kwargs: Any) -> Database:
