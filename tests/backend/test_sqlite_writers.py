@@ -209,7 +209,9 @@ def test_a_writer_starts_as_soon_as_another_process_commits_instead_of_sleeping(
 
         began = _in_thread(write)
         gaps.append(began - float(other_process.stdout.readline()))
-    assert sum(gaps) / len(gaps) < 0.010, [f"{gap * 1000:.1f} ms" for gap in gaps]
+    # SQLite's busy handler sleeps in 100 ms steps by then (30-39 ms on average, measured); a
+    # woken writer only waits to be scheduled, which a busy CI machine may stretch a little
+    assert sum(gaps) / len(gaps) < 0.020, [f"{gap * 1000:.1f} ms" for gap in gaps]
 
 
 def test_a_process_killed_inside_a_write_transaction_lets_the_other_processes_write(database, other_process):
