@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, delete, insert, select
+from sqlalchemy import Connection, Insert, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from backend import cursor_statements
@@ -36,16 +36,16 @@ def record(db: Session, conversation_id: str, lines: Iterable[tuple[str, str]]) 
     """Append ``(sender, text)`` lines, at the same moment, in order: one INSERT in the caller's
     transaction (a turn and its transcript are written together or not at all, and the turn stays
     one transaction of a few statements: tests/bot/test_turn_cost.py)."""
-    insert_rows(db, lines_of(conversation_id, lines)[1])
+    insert_rows(db.connection(), lines_of(conversation_id, lines)[1])
 
 
-def insert_rows(db: Session, rows: list[dict[str, Any]]) -> None:
+def insert_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert the rows of :func:`lines_of` as one multi-row INSERT, in their order, run on the
     DBAPI cursor (``backend.cursor_statements``): an executemany through ``Connection.execute``
     cost a web chat turn more than its UPDATE and its stored reply together (profiled, issue 14)."""
     if rows:
         params = {f"{name}_{number}": value for number, row in enumerate(rows) for name, value in row.items()}
-        cursor_statements.run(db.connection(), _insert_of(len(rows)), params)
+        cursor_statements.run(connection, _insert_of(len(rows)), params)
 
 
 @lru_cache(maxsize=32)

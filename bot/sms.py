@@ -493,32 +493,19 @@ def _reply_row(sid: str, conversation_id: str | None, fitted: list[str]) -> dict
 # -- a mid-referral answer on a plain connection ---------------------------------------------------
 
 
-class _NeedsSession(Exception):
-    """The message needs more than a step of its draft: it is run again by :func:`handle`."""
-
-
 def plain_turn(db_engine: Engine, inbound: Inbound, settings: Settings) -> list[str] | None:
-    """The reply to an ordinary message mid-referral, applied on a plain ``Connection`` in one
-    transaction committed here; None when the message needs the ORM session (:func:`handle`),
-    having changed nothing.
+    """The reply to an ordinary message mid-referral, applied on a plain ``Connection``
+    (``bot.engine.on_plain_connection``); None when the message needs the ORM session
+    (:func:`handle`), having changed nothing.
 
-    Most messages answer the draft's question. For them the ORM session's begin, commit and close
-    and the bookkeeping of its connection cost a PostgreSQL turn about a fifth of its CPU
-    (issue 14), for nothing the turn uses: here the same locked read as :func:`_handle`, the same
-    step and the same write (the draft and the stored reply). Anything else (a retry's stored reply
-    and the helpline are answered here too) is rolled back and left to :func:`handle`, which reads
-    it all again under the lock: a first contact, an opted-out number, a keyword, the quick-exit
-    word, a referrer command or YES, a resume code, an offer to resume, a quiet or expired draft,
-    a submission or a cancel, REVIEW's resume code, and a concurrent copy of the message.
+    Here the same locked read as :func:`_handle`, the same step and the same write (the draft and
+    the stored reply). Anything else (a retry's stored reply and the helpline are answered here
+    too) is rolled back and left to :func:`handle`, which reads it all again under the lock: a
+    first contact, an opted-out number, a keyword, the quick-exit word, a referrer command or YES,
+    a resume code, an offer to resume, a quiet or expired draft, a submission or a cancel,
+    REVIEW's resume code, and a concurrent copy of the message.
     """
-    with db_engine.connect() as connection:
-        try:
-            messages = _plain(connection, inbound, settings)
-        except (_NeedsSession, IntegrityError, StaleDataError):
-            connection.rollback()
-            return None
-        connection.commit()
-        return messages
+    return engine.on_plain_connection(db_engine, lambda connection: _plain(connection, inbound, settings))
 
 
 def _plain(connection: Connection, inbound: Inbound, settings: Settings) -> list[str]:
@@ -536,7 +523,7 @@ def _plain(connection: Connection, inbound: Inbound, settings: Settings) -> list
             or referrer_commands.may_be_command(body) or resume_codes.sms_code(body) is not None
             or (inbound.num_media > 0 and not body.strip())
             or ((draft.state or {}).get("channel") or {}).get("offer")):
-        raise _NeedsSession
+        raise engine.NeedsSession
     t = translator(quick_exit.language_of(draft))
     media = [MEDIA] if inbound.num_media > 0 else []
     messages = _say(t, media) + _step(None, draft, f"responder:{read.responder.id}", body, t)
@@ -544,14 +531,6 @@ def _plain(connection: Connection, inbound: Inbound, settings: Settings) -> list
     fitted = _fit(draft, messages)
     engine.write_loaded(connection, draft, (_STORE_REPLY, _reply_row(inbound.sid, draft.id, fitted)))
     return fitted
-
-
-def _plain_step(draft: Conversation, text: str) -> engine.Reply:
-    """``engine.step`` of a draft outside any session: a submission or a cancel needs one."""
-    turn = engine.advance(draft, text)
-    if turn.submission is not None or turn.done:
-        raise _NeedsSession
-    return engine.settle(draft, turn)
 
 
 # -- the dialogue step, with long answers in parts ------------------------------------------------
@@ -587,11 +566,11 @@ def _step(db: Session | None, draft: Conversation, actor: str, text: str,
     if not kept_parts and "parts" in channel:
         _set_channel(draft, {key: value for key, value in channel.items()
                              if key not in ("question", "parts")})
-    reply = engine.step(db, draft, text, actor=actor) if db is not None else _plain_step(draft, text)
+    reply = engine.step(db, draft, text, actor=actor) if db is not None else engine.plain_step(draft, text)
     messages = reply.messages
     if typed is not None and typed.command is Command.REVIEW and draft.status == "draft":
         if db is None:
-            raise _NeedsSession
+            raise engine.NeedsSession
         messages = [*messages, resume_codes.offer(db, draft, "web", actor, t)]  # SMS -> web chat
     if kept_parts and draft.status == "draft":
         new_state = draft.state or {}

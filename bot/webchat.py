@@ -46,18 +46,18 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
-from sqlalchemy import Select, String, and_, bindparam, cast, delete, insert, literal_column, null, select
+from sqlalchemy import Connection, Insert, Select, String, and_, bindparam, cast, delete, insert, literal_column, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import cursor_statements
 from backend.auth import bearer_secret, live_token_of, record_use, require_api_user, token_hash
 from backend.crypto import json_bytes
-from backend.db import session, utcnow
+from backend.db import get_db, session, utcnow
 from backend.models import ApiToken, Case, ChatReply, Conversation, User
 from bot import chat_history, engine, resume_codes
 from bot.i18n import translator
-from backend.loaded import persistent
+from backend.loaded import detached, persistent
 from flows.commands import Command, recognise
 from flows.dialogue import MEANT_QUESTION
 from flows.languages import CODES
@@ -207,13 +207,20 @@ def _message(body: Any) -> _Message | Response:
 @bp.post("/conversations/<conversation_id>/messages")
 def post_message(conversation_id: str) -> Response:
     """One message. A bearer token is checked in the statement that locks the conversation
-    (:func:`_locked`); when that finds nothing (a token refused, another operator's conversation,
-    none at all, a malformed body), :func:`_post_checked` answers exactly as every other endpoint
-    does (401, 403, 400, 404, 409)."""
+    (:func:`_locked`), first on a plain connection (:func:`_plain_by_token`), then, for a message
+    that needs more, on the ORM session from the top; when that read finds nothing (a token
+    refused, another operator's conversation, none at all, a malformed body),
+    :func:`_post_checked` answers exactly as every other endpoint does (401, 403, 400, 404, 409)."""
     secret = bearer_secret()
     message = _message(request.get_json(silent=True))
     if secret is not None and isinstance(message, _Message):
-        answered = _attempts(lambda db: _apply_by_token(db, conversation_id, message, secret))
+        try:
+            answered = engine.on_plain_connection(
+                get_db().engine, lambda connection: _plain_by_token(connection, conversation_id, message, secret))
+            if answered is None:
+                answered = _attempts(lambda db: _apply_by_token(db, conversation_id, message, secret))
+        except _NotFound:
+            answered = None
         if answered is not None:
             return answered
     return _post_checked(conversation_id, message)
@@ -250,19 +257,53 @@ def _params(conversation_id: str, message: _Message) -> dict[str, Any]:
     return params
 
 
-def _apply_by_token(db: Session, conversation_id: str, message: _Message, secret: str) -> Response | None:
-    """:func:`_apply` for the holder of the live operator token ``secret``, the token checked in
-    the locked read and its use recorded as ``backend.auth.token_user`` does (in this
-    transaction); None, having read nothing, when that read finds nothing."""
+class _NotFound(Exception):
+    """The token's locked read found nothing (nothing read, nothing changed): the ordinary checks
+    answer (:func:`_post_checked`)."""
+
+
+def _by_token(connection: Connection, conversation_id: str, message: _Message, secret: str) -> dict[str, Any]:
+    """The conversation's columns and stored reply, read locked for the holder of the live
+    operator token ``secret`` (:func:`_locked`), its use recorded as ``backend.auth.token_user``
+    does (in this transaction); :class:`_NotFound` when that read finds nothing."""
     now = utcnow()
-    connection = db.connection()
     rows = cursor_statements.run(connection, _locked(message.client_id is not None, by_token=True),
                                  {**_params(conversation_id, message), "token_hash": token_hash(secret), "now": now})
     if not rows.rows:
-        return None
+        raise _NotFound
     found = rows.mappings()[0]
     record_use(connection, found.pop("token_id"), found.pop("token_last_used_at"), now)
-    return _turn(db, found, message)
+    return found
+
+
+def _plain_by_token(connection: Connection, conversation_id: str, message: _Message, secret: str) -> Response:
+    """:func:`_apply_by_token` on a plain connection (``bot.engine.on_plain_connection``): a
+    retry's stored reply, or an ordinary step of a draft written with its transcript lines and
+    reply; anything more (a finished draft, a submission or a cancel, REVIEW's resume code) raises
+    ``engine.NeedsSession``."""
+    found = _by_token(connection, conversation_id, message, secret)
+    stored = found.pop("stored")
+    if stored is not None:  # a retry after a lost response: the same answer, applied once
+        return _respond(stored)
+    conversation = detached(Conversation, found)
+    if conversation.status != "draft":
+        raise engine.NeedsSession
+    before = chat_history.asked(conversation)
+    reply = engine.plain_step(conversation, message.text)
+    if _offers_code(conversation, message.text, reply):
+        raise engine.NeedsSession
+    answer = _json(reply, conversation)
+    transcript = chat_history.after_turn(conversation, message.text, message.shown, before, answer)
+    assert transcript is not None  # (still a draft)
+    added, later = _added(connection, conversation.id, message, answer, transcript)
+    engine.write_loaded(connection, conversation, *added)
+    chat_history.insert_rows(connection, later)
+    return _respond(answer)
+
+
+def _apply_by_token(db: Session, conversation_id: str, message: _Message, secret: str) -> Response:
+    """:func:`_apply` for the holder of the live operator token ``secret`` (:func:`_by_token`)."""
+    return _turn(db, _by_token(db.connection(), conversation_id, message, secret), message)
 
 
 def _apply(db: Session, conversation_id: str, message: _Message, address: str) -> Response:
@@ -290,38 +331,51 @@ def _turn(db: Session, found: dict[str, Any], message: _Message) -> Response:
         db.commit()
         return _respond(stored)
     conversation = persistent(db, Conversation, found)
-    address, text, client_id = conversation.address, message.text, message.client_id
+    address, text = conversation.address, message.text
     before = chat_history.asked(conversation)
     reply = engine.step(db, conversation, text, actor=address)
-    if conversation.status == "draft":
-        t = translator(conversation.language)
-        typed = recognise(text, t, conversation.language)
-        asked = (reply.question or {}).get("id") == MEANT_QUESTION  # "Did you mean REVIEW?" first
-        if typed is not None and typed.command is Command.REVIEW and not asked:
-            code = resume_codes.offer(db, conversation, "sms", address, t)
-            reply = engine.Reply(reply.conversation, [*reply.messages, code], reply.question,
-                                 reply.done, reply.reference)
-    else:
+    if conversation.status != "draft":
         # Sent or discarded: earlier replies may quote answers (a review summary) and are no
         # longer needed, since a retry of any message now gets the outcome (the reference).
         db.execute(delete(ChatReply).where(ChatReply.conversation_id == conversation.id))
+    elif _offers_code(conversation, text, reply):
+        code = resume_codes.offer(db, conversation, "sms", address, translator(conversation.language))
+        reply = engine.Reply(reply.conversation, [*reply.messages, code], reply.question,
+                             reply.done, reply.reference)
     answer = _json(reply, conversation)
     transcript = chat_history.after_turn(conversation, text, message.shown, before, answer)
-    # On PostgreSQL the transcript's lines go in the draft's own statement; elsewhere
-    # bot.engine.write would add them by an executemany, which costs more than one multi-row
-    # INSERT of our own.
-    fused = transcript is not None and db.connection().dialect.name == "postgresql"
-    added = [transcript] if fused else []
-    if client_id is not None:  # the reply, for a retry
-        added.append((_STORE_REPLY, {"conversation_id": conversation.id, "client_message_id": client_id,
-                                     "received_at": utcnow(), "reply": answer}))
+    added, later = _added(db.connection(), conversation.id, message, answer, transcript)
     engine.write(db, conversation, *added)  # the draft with its new rows, by Core (no unit of work)
     if transcript is None:
         chat_history.forget(db, conversation.id)
-    elif not fused:
-        chat_history.insert_rows(db, transcript[1])
+    chat_history.insert_rows(db.connection(), later)
     db.commit()
     return _respond(answer)
+
+
+def _offers_code(conversation: Conversation, text: str, reply: engine.Reply) -> bool:
+    """Does this step of a draft add REVIEW's one-time code for carrying on by SMS? (Not while
+    the dialogue first asks "Did you mean REVIEW?".)"""
+    if conversation.status != "draft":
+        return False
+    typed = recognise(text, translator(conversation.language), conversation.language)
+    return (typed is not None and typed.command is Command.REVIEW
+            and (reply.question or {}).get("id") != MEANT_QUESTION)
+
+
+def _added(connection: Connection, conversation_id: str, message: _Message, answer: dict[str, Any],
+           transcript: tuple[Insert, list[dict[str, Any]]] | None) -> tuple[list[engine.Then], list[dict[str, Any]]]:
+    """The rows written with the draft (``bot.engine.write``): the reply stored under the client
+    message id, and on PostgreSQL the transcript's lines, in the draft's own statement; and the
+    lines left to insert after it (elsewhere ``bot.engine.write`` would add them by an
+    executemany, which costs more than one multi-row INSERT of our own:
+    ``chat_history.insert_rows``)."""
+    fused = transcript is not None and connection.dialect.name == "postgresql"
+    added: list[engine.Then] = [transcript] if fused and transcript is not None else []
+    if message.client_id is not None:  # the reply, for a retry
+        added.append((_STORE_REPLY, {"conversation_id": conversation_id, "client_message_id": message.client_id,
+                                     "received_at": utcnow(), "reply": answer}))
+    return added, transcript[1] if transcript is not None and not fused else []
 
 
 @bp.post("/resume")

@@ -201,6 +201,61 @@ def test_a_message_that_needs_more_than_a_step_is_run_once_on_the_orm_session(en
         assert reading.scalar(select(func.count()).select_from(ResumeCode)) == 1
 
 
+def _chat_draft(app: Flask, chat: Chat) -> tuple[Conversation, list[dict[str, Any]]]:
+    """The chat's draft as stored and its transcript."""
+    conversation_id = chat.path.split("/")[-2]
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as reading:
+        return reading.get(Conversation, conversation_id), chat_history.entries(reading, conversation_id)
+
+
+def test_a_web_chat_answer_mid_referral_runs_on_a_plain_connection_without_an_orm_session(engine_app: Flask) -> None:
+    """As an SMS answer: the bearer token checked, the draft stepped and written with its stored
+    reply and transcript lines on a plain connection (``bot.engine.on_plain_connection``), one
+    transaction each, and kept as the session would have kept it (a retry answered the same)."""
+    chat = _bearer_chat(engine_app)
+    seen, lines = _chat_draft(engine_app, chat)
+    with orm_transactions() as begun, tally(engine_app) as counted:
+        chat.send("BACK")
+        first, again = (chat.client.post(chat.path, headers=chat.headers,
+                                         json={"text": "SA-0413", "client_message_id": "plain-one"})
+                        for _ in range(2))
+    assert begun == []
+    assert (counted.transactions, counted.commits) == (3, 3)
+    answer = first.get_json()
+    assert again.data == first.data and answer["question"]["id"] not in ("reference", None)
+    draft, history = _chat_draft(engine_app, chat)
+    assert draft.state["answers"]["reference"]["value"] == "SA-0413"
+    assert draft.version == seen.version + 2  # BACK, then this answer: each written once (not the retry)
+    assert history[len(lines):][-1 - len(answer["messages"]):] == [
+        {"sender": "operator", "text": "SA-0413", "at": history[-1]["at"]},
+        *({"sender": "assistant", "text": text, "at": history[-1]["at"]} for text in answer["messages"])]
+
+
+@pytest.mark.parametrize("text", ["REVIEW", "DISCARD"])
+def test_a_web_chat_message_that_needs_more_than_a_step_is_applied_once_on_the_orm_session(
+        engine_app: Flask, text: str) -> None:
+    """REVIEW's resume code (or DISCARD's confirmation, then the cancel) needs the ORM session:
+    the plain attempt is rolled back having changed nothing and the message applied once, from
+    the top (one code, one stored reply, its transcript lines once)."""
+    chat = _bearer_chat(engine_app)
+    seen, lines = _chat_draft(engine_app, chat)
+    with orm_transactions() as begun, tally(engine_app) as counted:
+        answer = chat.send(text)
+        if text == "DISCARD":
+            answer = chat.send("YES")
+    draft, history = _chat_draft(engine_app, chat)
+    if text == "REVIEW":
+        assert begun == [1] and counted.commits == 1
+        assert "RESUME" in "\n".join(answer["messages"]), answer
+        assert draft.version == seen.version + 1
+        assert len(history) == len(lines) + 1 + len(answer["messages"])
+        with engine_app.app_context(), db.get_db(engine_app).transaction(readonly=True) as reading:
+            assert reading.scalar(select(func.count()).select_from(ResumeCode)) == 1
+    else:
+        assert begun == [1] and counted.commits == 2  # DISCARD asks on the plain path; YES cancels
+        assert answer["done"] and draft.status == "cancelled" and history == []
+
+
 def test_a_web_chat_turn_mid_referral_is_one_transaction_of_four_statements_two_on_postgresql(
         engine_app: Flask) -> None:
     """The bearer token is checked in the statement that locks the conversation; on PostgreSQL
