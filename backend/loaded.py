@@ -48,9 +48,9 @@ def persistent(session: Session, model: type[M], values: Mapping[str, Any], refr
 
 def detached(model: type[M], values: Mapping[str, Any]) -> M:
     """A ``model`` object holding ``values`` (every column of one row) as its loaded state, in no
-    session: what a turn on a plain ``Connection`` steps (``bot.sms_plain``). Its changes are
-    tracked as on a loaded object (``inspect(obj).committed_state``), so the same code reads and
-    changes it, and ``bot.engine.write_loaded`` writes them."""
+    session: what a turn on a plain ``Connection`` steps (``bot.engine.on_plain_connection``). Its
+    changes are tracked as on a loaded object (``inspect(obj).committed_state``), so the same code
+    reads and changes it, and ``bot.engine.write_loaded`` writes them."""
     mapper = model.__mapper__
     if not mapper.configured:  # the process's first ORM use: what a query would do first
         configure_mappers()
