@@ -57,7 +57,7 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     from backend.cli import register
     from backend.headers import init_headers
     from backend.layout import init_layout
-    from backend.limits import init_limits, limit_blueprint
+    from backend.limits import init_limits, limit_blueprint_by_hook
     from backend import health, metrics
     from backend.request_guards import init_request_guards
     from backend.request_log import init_request_log
@@ -85,7 +85,7 @@ def init_backend(app: Flask, test_config: Mapping[str, Any] | None = None) -> No
     limiter.exempt(health.bp)
     limiter.exempt(metrics.bp)
     for blueprint in (api_referrals, api_casework):
-        limit_blueprint(app, blueprint, "API_RATE_LIMIT")
+        limit_blueprint_by_hook(app, blueprint, "API_RATE_LIMIT")
     cache_compiled_templates(app)
 
 

@@ -68,17 +68,10 @@ def init_limits(app: Flask) -> Limiter:
     return limiter
 
 
-def limit_blueprint(app: Flask, blueprint: Blueprint, setting: str) -> None:
-    """Limit the routes of ``blueprint``, per client, to the ``setting`` limit; blueprints given the
-    same setting share one count (``/api/v1`` is two blueprints). Counted as
-    :func:`limit_blueprint_by_hook` counts (one hit of the store a request): Flask-Limiter's own
-    resolution and ``X-RateLimit-*`` headers were 0.5 ms of an API claim's CPU (issue 14)."""
-    limit_blueprint_by_hook(app, blueprint, setting)
-
-
 def limit_blueprint_by_hook(app: Flask, blueprint: Blueprint, setting: str, besides: tuple[str, ...] = ()) -> None:
     """Limit the routes of ``blueprint`` (all but the endpoints ``besides``, limited on their own),
-    per client, to the ``setting`` limit, counted in the blueprint's own before-request hook by
+    per client, to the ``setting`` limit (blueprints given the same setting share one count:
+    ``/api/v1`` is two blueprints), counted in the blueprint's own before-request hook by
     ``limits`` itself (the library Flask-Limiter runs on: the same storage and strategy, the same
     count key). Flask-Limiter resolves a request's limits afresh each time (route, blueprint,
     defaults, exemptions) and reads the window again for ``X-RateLimit-*`` headers: profiled,
