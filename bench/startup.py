@@ -78,7 +78,7 @@ def _cpu_seconds(pid: int) -> float:
     return ticks / _TICKS
 
 
-def _served(command: list[str], env: dict[str, str], port: int, path: str) -> Start:
+def served(command: list[str], env: dict[str, str], port: int, path: str) -> Start:
     began = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -105,13 +105,13 @@ def _first_line(command: list[str], env: dict[str, str]) -> Start:
 
 def bare_flask(env: dict[str, str]) -> Start:
     port = free_port()
-    return _served([sys.executable, "-c", BARE_FLASK.format(port=port)], env, port, "/")
+    return served([sys.executable, "-c", BARE_FLASK.format(port=port)], env, port, "/")
 
 
 def bare_flask_gunicorn(env: dict[str, str]) -> Start:
     """The bare app under gunicorn with ``nrm serve``'s own settings (but its product hooks)."""
     port = free_port()
-    return _served(bare_flask_gunicorn_command(port), env, port, "/")
+    return served(bare_flask_gunicorn_command(port), env, port, "/")
 
 
 def bare_flask_gunicorn_command(port: int) -> list[str]:
@@ -126,7 +126,7 @@ def bare_flask_gunicorn_command(port: int) -> list[str]:
 
 def nrm_serve(env: dict[str, str]) -> Start:
     port = free_port()
-    return _served([str(BIN / "nrm"), "serve"], {**env, "PORT": str(port)}, port, "/casework/sign-in")
+    return served([str(BIN / "nrm"), "serve"], {**env, "PORT": str(port)}, port, "/casework/sign-in")
 
 
 def nrm_chat(env: dict[str, str]) -> Start:
