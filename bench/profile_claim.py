@@ -10,6 +10,7 @@ it: see ``--explain``).
     .venv/bin/python -m bench.profile_claim                       # CPU ms a claim, SQLite
     .venv/bin/python -m bench.profile_claim --pg "$DATABASE_URL_PG" --cprofile claim
     .venv/bin/python -m bench.profile_claim --pg "$DATABASE_URL_PG" --next --cprofile claim
+    .venv/bin/python -m bench.profile_claim --keep-pg /tmp/pg.json --next   # a schema bench.run kept
 
 ``--next`` profiles instead exactly what the "claim next" row times (``bench.casework.claims_in_a_row``:
 ``backend.queues.claim_next`` and its commit, in process). Both count the round trips a claim
@@ -19,6 +20,7 @@ makes to PostgreSQL (each time psycopg waits for the server: a statement, BEGIN,
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -129,6 +131,8 @@ def claim_next_in_process(database: Database, count: int, cprofile: bool) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", help="a PostgreSQL URL (default: a new SQLite file)")
+    parser.add_argument("--keep-pg", type=Path, metavar="FILE",
+                        help="use the PostgreSQL schema `bench.run --keep-pg FILE` seeded (its claims given back)")
     parser.add_argument("--cases", type=int, default=20_000, help="cases seeded (about a tenth wait)")
     parser.add_argument("--count", type=int, default=400, help="requests of each kind")
     parser.add_argument("--profile", choices=KINDS, help="print a pyinstrument profile of this kind (wall time)")
@@ -138,15 +142,18 @@ def main() -> None:
     options = parser.parse_args()
     with ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory())
-        if options.pg:
+        if options.keep_pg:
+            database = Database.restored(json.loads(options.keep_pg.read_text()), folder)
+        elif options.pg:
             from tests.conftest import fresh_postgres_url
 
             os.environ["DATABASE_URL_PG"] = options.pg
             url = stack.enter_context(fresh_postgres_url())
         else:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        database = Database("PostgreSQL" if options.pg else "SQLite", url, folder)
-        database.prepare(options.cases)
+        if not options.keep_pg:
+            database = Database("PostgreSQL" if options.pg else "SQLite", url, folder)
+            database.prepare(options.cases)
         if options.next:
             claim_next_in_process(database, options.count, options.cprofile == "claim")
             return
