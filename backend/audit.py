@@ -52,8 +52,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import (BigInteger, ColumnElement, Connection, Engine, bindparam, cast, func, literal, select, text,
-                        update)
+from sqlalchemy import (BigInteger, ColumnElement, Connection, Engine, String, bindparam, cast, func, literal_column,
+                        select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
@@ -181,9 +181,16 @@ def chain_lock_id(chain: str) -> int:
 def chain_lock_sql(chain: ColumnElement[str]) -> ColumnElement[int]:
     """:func:`chain_lock_id` computed by PostgreSQL, for a chain known only inside a statement
     (the case claim-next picks): the same first 8 bytes of the same SHA-256, as a signed bigint."""
-    digest = func.sha256(func.convert_to(literal(_LOCK_PREFIX) + chain, literal("UTF8")))
-    hex_text = literal("x") + func.encode(func.substr(digest, 1, 8), literal("hex"))
+    digest = func.sha256(func.convert_to(_sql_text(_LOCK_PREFIX) + chain, _sql_text("UTF8")))
+    hex_text = _sql_text("x") + func.encode(func.substr(digest, literal_column("1"), literal_column("8")),
+                                            _sql_text("hex"))
     return cast(cast(hex_text, BIT(64)), BigInteger)
+
+
+def _sql_text(constant: str) -> ColumnElement[str]:
+    """A constant written into the SQL, not bound: claim-next's statement sends psycopg only the
+    claim's own values to adapt, and PostgreSQL binds only those (it had ten constants bound)."""
+    return literal_column(f"'{constant}'", String)
 
 
 def try_lock_chain_sql(chain: ColumnElement[str]) -> ColumnElement[bool]:
@@ -201,7 +208,7 @@ def lock_chain(connection: Connection, chain: str) -> None:
 
 
 def _latest(column: Any, chain: Any) -> Any:
-    return select(column).where(AuditEvent.chain == chain).order_by(AuditEvent.seq.desc()).limit(1)
+    return select(column).where(AuditEvent.chain == chain).order_by(AuditEvent.seq.desc()).limit(literal_column("1"))
 
 
 def chain_start(session: Session) -> str:
@@ -215,7 +222,7 @@ def head_columns(chain: Any) -> tuple[ColumnElement[Any], ...]:
     legacy chain's head, where an empty chain starts); each one index probe on ``(chain, seq)``."""
     return (_latest(AuditEvent.seq, chain).scalar_subquery().label("head_seq"),
             _latest(AuditEvent.hash, chain).scalar_subquery().label("head_hash"),
-            _latest(AuditEvent.hash, LEGACY_CHAIN).scalar_subquery().label("chain_start"))
+            _latest(AuditEvent.hash, _sql_text(LEGACY_CHAIN)).scalar_subquery().label("chain_start"))
 
 
 @dataclass(frozen=True)
