@@ -250,7 +250,7 @@ def _as_stored(detail: dict[str, Any]) -> tuple[dict[str, Any], str]:
     writes) is its own copy; anything else (tuples, nested values, other keys) round-trips."""
     text = canonical(detail)
     if all(type(name) is str and type(value) in _PLAIN for name, value in detail.items()):
-        return dict(detail), text
+        return dict(sorted(detail.items())), text  # in the canonical order, as the round trip gave it
     stored = json.loads(text)
     return stored, canonical(stored)
 

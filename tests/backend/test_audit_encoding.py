@@ -41,6 +41,7 @@ def test_the_time_an_audit_hash_covers_is_written_as_before_whatever_the_year_or
 
 @pytest.mark.parametrize("detail", [
     {"expires_at": "2026-11-30T19:05:07+00:00", "renewed": False, "stage": "rg"},  # a claim's
+    {"stage": "cg", "renewed": True, "expires_at": "2026-11-30T19:05:07+00:00"},  # keys given in another order
     {},
     {"n": 10 ** 30, "none": None, "yes": True, "zero": 0},
     {"reasons": "نص عربي", "nul": "a\x00b", "control": "\x1b[2J"},
@@ -52,6 +53,7 @@ def test_an_events_detail_and_digest_are_what_the_json_column_gives_back_as_befo
                           datetime(2026, 11, 30, 18, 5, tzinfo=timezone.utc))
     stored, digest = _as_before(detail)
     assert row["detail"] == stored and type(row["detail"]) is dict
+    assert list(row["detail"]) == list(stored)  # keys in the same order: the stored JSON text is the same
     assert row["detail_digest"] == digest
     assert row["detail"] is not detail  # a copy: the caller's dict may change afterwards
 
