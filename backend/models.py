@@ -306,8 +306,10 @@ class Case(Base):
     """When the panel returned the last negative decision; cleared by the next decision."""
     returned_decider_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     """Who made the decision the panel returned (kept off the case unless configured otherwise)."""
-    claimed_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    """No index of its own (migration 0022): every query on it is answered by the partial indexes
+    of the queue (unclaimed) and of the claims (``ix_cases_claim_expires_at``), and each claim
+    wrote an entry into it."""
     # --- statistics (migration 0011; derived at intake, see backend.statistics.derived) ---
     age_group: Mapped[str] = mapped_column(String(13), default="not-specified", server_default="not-specified")
     """Age at exploitation: adult, child or not-specified."""

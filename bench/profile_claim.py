@@ -10,6 +10,7 @@ it: see ``--explain``).
     .venv/bin/python -m bench.profile_claim                       # CPU ms a claim, SQLite
     .venv/bin/python -m bench.profile_claim --pg "$DATABASE_URL_PG" --cprofile claim
     .venv/bin/python -m bench.profile_claim --pg "$DATABASE_URL_PG" --next --cprofile claim
+    .venv/bin/python -m bench.profile_claim --keep-pg /tmp/pg.json --next   # a schema bench.run kept
 
 ``--next`` profiles instead exactly what the "claim next" row times (``bench.casework.claims_in_a_row``:
 ``backend.queues.claim_next`` and its commit, in process). Both count the round trips a claim
@@ -19,6 +20,7 @@ makes to PostgreSQL (each time psycopg waits for the server: a statement, BEGIN,
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -92,6 +94,60 @@ def server_cpu() -> Iterator[Callable[[], float]]:
         event.remove(Pool, "checkout", checkout)
 
 
+class ByStatement:
+    """Per kind of statement of a claim (its first words: the pick, the claim and its audit event),
+    what runs before the first one, and what follows the last one (the commit), the CPU seconds
+    the PostgreSQL server process and this process spent on it, summed over the timed claims
+    (``spent``: ``{kind: [server, process]}``). ``/proc`` counts in 10 ms ticks: each reading is
+    coarse, but their sums over hundreds of claims are not biased (a tick falls in a part as
+    often as the part lasts)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, list[float]] = {}
+        self._pid: int | None = None
+        self._at = (0.0, 0.0)
+        self._active = False
+
+    def _charge(self, kind: str, pid: int | None) -> None:
+        from bench.servers import cpu_seconds_of
+
+        now = (cpu_seconds_of([pid]) if pid else 0.0, time.process_time())
+        if self._pid == pid or self._pid is None:
+            totals = self.spent.setdefault(kind, [0.0, 0.0])
+            totals[0] += now[0] - self._at[0] if self._pid is not None else 0.0
+            totals[1] += now[1] - self._at[1]
+        self._pid, self._at = pid, now
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        """Around one claim (``bench.casework.claims_in_a_row``'s ``timed``)."""
+        self._pid, self._at, self._active = None, (0.0, time.process_time()), True
+        yield
+        self._charge("the commit (after the last statement)", self._pid)
+        self._pid, self._active = None, False
+
+    @contextmanager
+    def listening(self) -> Iterator[None]:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        def before(connection: Any, *_: Any) -> None:
+            if self._active and self._pid is None:
+                self._charge("Python before the first statement", connection.connection.dbapi_connection.info.backend_pid)
+
+        def after(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if self._active and self._pid is not None:
+                self._charge(" ".join(statement.split()[:3]), self._pid)
+
+        event.listen(Engine, "before_cursor_execute", before)
+        event.listen(Engine, "after_cursor_execute", after)
+        try:
+            yield
+        finally:
+            event.remove(Engine, "before_cursor_execute", before)
+            event.remove(Engine, "after_cursor_execute", after)
+
+
 def claim_next_in_process(database: Database, count: int, cprofile: bool) -> None:
     """What the "claim next" row times, ``count`` claims in a row: p50 wall and CPU, round trips
     and PostgreSQL's own CPU a claim."""
@@ -115,6 +171,14 @@ def claim_next_in_process(database: Database, count: int, cprofile: bool) -> Non
           f"(10th percentile {1000 * statistics.quantiles(cpus, n=10)[0]:.2f} ms)"
           + (f"; {sum(trips) / count:.1f} round trips and {1000 * sum(postgres) / count:.2f} ms of the "
              f"PostgreSQL server's CPU a claim" if on_postgres else ""))
+    if on_postgres:
+        parts = ByStatement()
+        with parts.listening():
+            claims_in_a_row(database, count, parts.timed)
+        print(f"  where {count} more claims went, ms a claim (PostgreSQL server CPU, this process's CPU; a "
+              "statement's part runs from just before it is sent to its last row read):")
+        for kind, (server, process) in parts.spent.items():
+            print(f"    {kind:45} {1000 * server / count:6.2f}  {1000 * process / count:6.2f}")
     if cprofile:
         import cProfile
         import pstats
@@ -129,6 +193,8 @@ def claim_next_in_process(database: Database, count: int, cprofile: bool) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", help="a PostgreSQL URL (default: a new SQLite file)")
+    parser.add_argument("--keep-pg", type=Path, metavar="FILE",
+                        help="use the PostgreSQL schema `bench.run --keep-pg FILE` seeded (its claims given back)")
     parser.add_argument("--cases", type=int, default=20_000, help="cases seeded (about a tenth wait)")
     parser.add_argument("--count", type=int, default=400, help="requests of each kind")
     parser.add_argument("--profile", choices=KINDS, help="print a pyinstrument profile of this kind (wall time)")
@@ -138,15 +204,18 @@ def main() -> None:
     options = parser.parse_args()
     with ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory())
-        if options.pg:
+        if options.keep_pg:
+            database = Database.restored(json.loads(options.keep_pg.read_text()), folder)
+        elif options.pg:
             from tests.conftest import fresh_postgres_url
 
             os.environ["DATABASE_URL_PG"] = options.pg
             url = stack.enter_context(fresh_postgres_url())
         else:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        database = Database("PostgreSQL" if options.pg else "SQLite", url, folder)
-        database.prepare(options.cases)
+        if not options.keep_pg:
+            database = Database("PostgreSQL" if options.pg else "SQLite", url, folder)
+            database.prepare(options.cases)
         if options.next:
             claim_next_in_process(database, options.count, options.cprofile == "claim")
             return

@@ -1,5 +1,6 @@
-"""On PostgreSQL, a claim rewrites no index that nothing reads (migration 0020), and every query
-that once could lean on the dropped ``ix_cases_status_priority_*`` indexes still reads an index.
+"""On PostgreSQL, a claim rewrites no index that nothing reads (migrations 0020 and 0022), and every
+query that once could lean on the dropped ``ix_cases_status_priority_*`` and ``ix_cases_claimed_by_id``
+indexes still reads an index.
 
 A claim changes indexed columns, so PostgreSQL writes an entry into every index of ``cases`` whose
 condition the claimed row meets; the indexes that remain are each the one some query reads.
@@ -98,3 +99,47 @@ def test_claim_next_passes_cases_still_in_their_recovery_period_inside_its_index
     assert scan["Index Name"] == "ix_cases_queue_unclaimed", scan  # the whole queue's would read every claimed row
     assert "queue_available_on" in scan["Index Cond"], scan
     assert "queue_available_on" not in scan.get("Filter", ""), scan
+
+
+def test_a_claim_writes_no_entry_into_an_index_of_claimed_by_id_alone_which_no_query_reads(pg_app):
+    """Each claim wrote an entry into ``ix_cases_claimed_by_id``; no query reads it (migration 0022)."""
+    indexes = {index["name"]: index["column_names"] for index in inspect(db.get_db(pg_app).engine).get_indexes("cases")}
+    assert not [name for name, columns in indexes.items() if columns == ["claimed_by_id"]], indexes
+
+
+def test_a_caseworkers_claims_are_found_through_the_index_of_claims_not_by_reading_every_case(pg_app, seeded_worker):
+    """What the foreign key's ``ON DELETE SET NULL`` looks up (and any "cases claimed by" query):
+    the claimed cases' own partial index answers it, on 30,000 cases with a few claimed."""
+    from sqlalchemy import text
+
+    database = db.get_db(pg_app)
+    with pg_app.app_context(), database.transaction() as session:
+        for _ in range(3):
+            assert queues.claim_next(session, session.get(type(seeded_worker), seeded_worker.id)) is not None
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE cases")
+        types, indexes = _plan(connection, select(Case.id).where(Case.claimed_by_id == seeded_worker.id))
+        claimed = connection.execute(text("SELECT count(*) FROM cases WHERE claimed_by_id = :id"),
+                                     {"id": seeded_worker.id}).scalar_one()
+        connection.rollback()
+    assert claimed >= 3
+    assert indexes == {"ix_cases_claim_expires_at"} and "Seq Scan" not in types, (types, indexes)
+
+
+def test_a_deleted_users_claims_are_still_cleared_by_the_foreign_key(pg_app):
+    """Users are deactivated, not deleted; were one deleted, their claims still go (``SET NULL``)."""
+    from sqlalchemy import delete
+
+    from backend.models import User
+    from tests.backend.casework_helpers import make_case
+
+    database = db.get_db(pg_app)
+    with pg_app.app_context(), database.transaction() as session:
+        user = make_user(session, "caseworker")
+        reference = make_case(session, age_route="child", rg_due_offset_days=-900).reference
+        queues.claim(session, reference, user)
+        user_id = user.id
+    with pg_app.app_context(), database.transaction() as session:
+        session.execute(delete(User).where(User.id == user_id))
+    with pg_app.app_context(), database.transaction() as session:
+        assert session.scalars(select(Case.claimed_by_id).where(Case.reference == reference)).one() is None
