@@ -75,8 +75,8 @@ def _sample_postgres(url: str, stop: threading.Event, seen: Counter[tuple[Any, .
             time.sleep(SAMPLE_EVERY_S)
 
 
-def measure(database: Database, seconds: float) -> dict[str, Any]:
-    """Run the claimers on a warmed server and gather what they waited on."""
+def measure(database: Database, seconds: float, claimers: int = CLAIMERS) -> dict[str, Any]:
+    """Run ``claimers`` claimers on a warmed server and gather what they waited on."""
     per_connection: Counter[int] = Counter()
     states: Counter[tuple[Any, ...]] = Counter()
     guard = threading.Lock()
@@ -107,14 +107,14 @@ def measure(database: Database, seconds: float) -> dict[str, Any]:
         before = worker_cpu(server)
         load.send = counted_send
         try:
-            result = load.run(server.port, CLAIMERS, claim, seconds, server.cpu_seconds)
+            result = load.run(server.port, claimers, claim, seconds, server.cpu_seconds)
         finally:
             load.send = real_send
         cpu = [after - spent for after, spent in zip(worker_cpu(server), before)]
         stop.set()
         for watcher in watchers:
             watcher.join()
-    return {"claims/s": round(result.throughput, 1), "errors": result.errors,
+    return {"claimers": claimers, "claims/s": round(result.throughput, 1), "errors": result.errors,
             "server CPU ms a claim": round(result.cpu_ms_per_request, 2),
             "connections per worker": sorted(held[0].values(), reverse=True) if held else None,
             "claims per connection": sorted(per_connection.values(), reverse=True),
@@ -149,11 +149,13 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=20_000, help="cases seeded (about a tenth wait)")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--runs", type=int, default=3, help="runs, each on a new server")
+    parser.add_argument("--claimers", type=int, default=CLAIMERS,
+                        help="claimers at once (1: the server CPU a claim costs without contention)")
     options = parser.parse_args()
     with ExitStack() as stack:
         database = _database(stack, options)
         for _ in range(options.runs):
-            print(json.dumps(measure(database, options.seconds)), flush=True)
+            print(json.dumps(measure(database, options.seconds, options.claimers)), flush=True)
 
 
 if __name__ == "__main__":
