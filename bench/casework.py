@@ -71,7 +71,7 @@ def claim_next_p50(database: Database, command: str) -> Row:
 
 def concurrent_claimers(database: Database, seconds: float, command: str) -> Row:
     """:data:`CLAIMERS` caseworkers claiming through the API as fast as they are answered, on a
-    server warmed first (:func:`_warm_claims`), as the turn rows' servers are (``bench.turns``):
+    server warmed first (:func:`warm_claims`), as the turn rows' servers are (``bench.turns``):
     the figure is the server's steady state, not its workers' first requests. Beside it, the same
     senders on the bare endpoint of the same server (the ratio), and each gunicorn worker's CPU
     during the claims: keep-alive pins each claimer to the worker that accepted its connection, and
@@ -91,7 +91,7 @@ def concurrent_claimers(database: Database, seconds: float, command: str) -> Row
                     claimed.append(case["reference"])
 
     with Server("gunicorn-gthread", database.env) as server:
-        _warm_claims(server, claim)
+        warm_claims(server, claim)
         bare = load.run(server.port, CLAIMERS, lambda s, i: BARE, seconds, server.cpu_seconds)
         workers = worker_cpu(server)
         ticks, generator = _machine_ticks(), time.process_time()
@@ -116,7 +116,7 @@ WARM_RUNS = 3
 WARM_SECONDS = 0.3
 
 
-def _warm_claims(server: Server, claim: Callable[[int, int], load.Request]) -> None:
+def warm_claims(server: Server, claim: Callable[[int, int], load.Request]) -> None:
     """A few short runs of the claimers, each on new connections (so that, whichever worker accepts
     them, every worker is likely to get some): a worker's first claims cost about 100 ms of CPU
     each (SQLAlchemy configures its mappers; each thread compiles the claim's statements)."""

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import load
-from bench.casework import _warm_claims, worker_cpu
+from bench.casework import warm_claims, worker_cpu
 from bench.context import CLAIMERS, Database
 from bench.servers import Server, children
 
@@ -96,7 +96,7 @@ def measure(database: Database, seconds: float, claimers: int = CLAIMERS) -> dic
     if database.name == "PostgreSQL":
         env["DATABASE_URL"] += ("&" if "?" in env["DATABASE_URL"] else "?") + f"application_name={APPLICATION_NAME}"
     with Server("gunicorn-gthread", env) as server:
-        _warm_claims(server, claim)
+        warm_claims(server, claim)
         held: list[dict[int, int]] = []
         stop = threading.Event()
         watchers = [threading.Thread(target=lambda: (time.sleep(seconds / 2), held.append(connections_per_worker(server))))]
