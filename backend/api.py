@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from backend import access_audit, db, lifecycle, queues, statistics
@@ -30,6 +30,7 @@ from backend.i18n import gettext
 from backend.lifecycle import (CaseNotFound, CaseworkError, InvalidRequest, ReasonsRequired,
                                same_organisation, status_label)
 from backend.calendar import uk_date
+from backend.crypto import json_bytes
 from backend.models import Case, User
 
 api_casework = Blueprint("api_casework", __name__, url_prefix="/api/v1")
@@ -210,7 +211,14 @@ def post_claim_next() -> Any:
     claim, or no case)."""
     secret = bearer_secret()
     case = _claim_next_by_token(secret) if secret else None
-    return jsonify({"case": _claim(case)}) if case is not None else _claim_next_checked()
+    return _json({"case": _claim(case)}) if case is not None else _claim_next_checked()
+
+
+def _json(body: dict[str, Any]) -> Any:
+    """``body`` as a JSON response written by orjson (``backend.crypto.json_bytes``), as the web
+    chat answers: Flask's ``jsonify`` (keys sorted, the standard library's encoder, the app's JSON
+    provider looked up) cost about 70 us of the claim's CPU against 25 (measured, issue 14)."""
+    return current_app.response_class(json_bytes(body), mimetype="application/json")
 
 
 def _claim_next_by_token(secret: str) -> queues.Claimed | None:

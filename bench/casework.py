@@ -22,7 +22,8 @@ from urllib.parse import urlencode
 from bench import load
 from bench.context import CLAIMERS, Context, Database
 from bench.report import Row
-from bench.servers import Server
+from bench.servers import Server, children, cpu_seconds_of
+from bench.turns import BARE
 
 CLAIMS_TIMED = 30
 CLAIM_P50_TARGET_MS = 2
@@ -69,6 +70,12 @@ def claim_next_p50(database: Database, command: str) -> Row:
 
 
 def concurrent_claimers(database: Database, seconds: float, command: str) -> Row:
+    """:data:`CLAIMERS` caseworkers claiming through the API as fast as they are answered, on a
+    server warmed first (:func:`warm_claims`), as the turn rows' servers are (``bench.turns``):
+    the figure is the server's steady state, not its workers' first requests. Beside it, the same
+    senders on the bare endpoint of the same server (the ratio), and each gunicorn worker's CPU
+    during the claims: keep-alive pins each claimer to the worker that accepted its connection, and
+    a worker holding most of them is busy (one core: its GIL) while the other idles."""
     claimed: list[str] = []
     lock = threading.Lock()
 
@@ -84,18 +91,43 @@ def concurrent_claimers(database: Database, seconds: float, command: str) -> Row
                     claimed.append(case["reference"])
 
     with Server("gunicorn-gthread", database.env) as server:
+        warm_claims(server, claim)
+        bare = load.run(server.port, CLAIMERS, lambda s, i: BARE, seconds, server.cpu_seconds)
+        workers = worker_cpu(server)
         ticks, generator = _machine_ticks(), time.process_time()
         result = load.run(server.port, CLAIMERS, claim, seconds, server.cpu_seconds, on_response=seen)
         generator, after = time.process_time() - generator, _machine_ticks()
+        workers = [spent - before for spent, before in zip(worker_cpu(server), workers)]
     total, idle = after[0] - ticks[0], after[1] - ticks[1]
     duplicates = len(claimed) - len(set(claimed))
     rate = len(claimed) / result.elapsed
     return Row(f"{CLAIMERS} concurrent claimers, {database.name} (gunicorn gthread)",
-               f"{rate:,.1f} claims/s; {duplicates} duplicated, {result.errors} errors; "
-               f"server CPU {result.cpu_ms_per_request:.2f} ms a claim (load generator "
-               f"{1000 * generator / max(1, len(claimed)):.2f} ms); machine idle {100 * idle / max(1, total):.0f}%",
+               f"{rate:,.1f} claims/s vs bare {bare.throughput:,.0f}/s; {duplicates} duplicated, "
+               f"{result.errors} errors; server CPU {result.cpu_ms_per_request:.2f} ms a claim vs bare "
+               f"{bare.cpu_ms_per_request:.2f} (load generator {1000 * generator / max(1, len(claimed)):.2f} ms); "
+               f"machine idle {100 * idle / max(1, total):.0f}%; workers' CPU "
+               f"{' + '.join(f'{spent:.2f}' for spent in sorted(workers, reverse=True))} s",
                f">= {CLAIMS_PER_SECOND_TARGET}/s, 0 dup., 0 err.",
-               rate >= CLAIMS_PER_SECOND_TARGET and not duplicates and not result.errors, command)
+               rate >= CLAIMS_PER_SECOND_TARGET and not duplicates and not result.errors, command,
+               rate / bare.throughput if bare.throughput else None)
+
+
+WARM_RUNS = 3
+WARM_SECONDS = 0.3
+
+
+def warm_claims(server: Server, claim: Callable[[int, int], load.Request]) -> None:
+    """A few short runs of the claimers, each on new connections (so that, whichever worker accepts
+    them, every worker is likely to get some): a worker's first claims cost about 100 ms of CPU
+    each (SQLAlchemy configures its mappers; each thread compiles the claim's statements)."""
+    for _ in range(WARM_RUNS):
+        load.run(server.port, CLAIMERS, claim, WARM_SECONDS)
+
+
+def worker_cpu(server: Server) -> list[float]:
+    """CPU seconds so far of each of the server's worker processes (gunicorn's), in pid order."""
+    assert server.process is not None
+    return [cpu_seconds_of([pid]) for pid in sorted(children(server.process.pid))]
 
 
 def _machine_ticks() -> tuple[int, int]:
