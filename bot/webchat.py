@@ -46,7 +46,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
-from sqlalchemy import Connection, Insert, Select, String, and_, bindparam, cast, delete, insert, literal_column, null, select
+from sqlalchemy import Connection, Select, String, and_, bindparam, cast, delete, insert, literal_column, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -141,7 +141,7 @@ def open_conversation() -> Response:
     db = session()
     reply = engine.begin(db, CHANNEL, _address(), language=str(language))
     conversation = db.get(Conversation, reply.conversation)
-    chat_history.record(db, reply.conversation, [(chat_history.ASSISTANT, text) for text in reply.messages])
+    chat_history.record(db, reply.conversation, reply.messages)
     db.commit()
     return _respond(_json(reply, conversation), 201)
 
@@ -278,7 +278,7 @@ def _by_token(connection: Connection, conversation_id: str, message: _Message, s
 
 def _plain_by_token(connection: Connection, conversation_id: str, message: _Message, secret: str) -> Response:
     """:func:`_apply_by_token` on a plain connection (``bot.engine.on_plain_connection``): a
-    retry's stored reply, or an ordinary step of a draft written with its transcript lines and
+    retry's stored reply, or an ordinary step of a draft written with its transcript's row and
     reply; anything more (a finished draft, a submission or a cancel, REVIEW's resume code) raises
     ``engine.NeedsSession``."""
     found = _by_token(connection, conversation_id, message, secret)
@@ -295,9 +295,7 @@ def _plain_by_token(connection: Connection, conversation_id: str, message: _Mess
     answer = _json(reply, conversation)
     transcript = chat_history.after_turn(conversation, message.text, message.shown, before, answer)
     assert transcript is not None  # (still a draft)
-    added, later = _added(connection, conversation.id, message, answer, transcript)
-    engine.write_loaded(connection, conversation, *added)
-    chat_history.insert_rows(connection, later)
+    engine.write_loaded(connection, conversation, transcript, *_stored(conversation.id, message, answer))
     return _respond(answer)
 
 
@@ -344,11 +342,11 @@ def _turn(db: Session, found: dict[str, Any], message: _Message) -> Response:
                              reply.done, reply.reference)
     answer = _json(reply, conversation)
     transcript = chat_history.after_turn(conversation, text, message.shown, before, answer)
-    added, later = _added(db.connection(), conversation.id, message, answer, transcript)
-    engine.write(db, conversation, *added)  # the draft with its new rows, by Core (no unit of work)
+    lines = [transcript] if transcript is not None else []
+    # the draft with its new rows, by Core (no unit of work)
+    engine.write(db, conversation, *lines, *_stored(conversation.id, message, answer))
     if transcript is None:
         chat_history.forget(db, conversation.id)
-    chat_history.insert_rows(db.connection(), later)
     db.commit()
     return _respond(answer)
 
@@ -363,19 +361,13 @@ def _offers_code(conversation: Conversation, text: str, reply: engine.Reply) -> 
             and (reply.question or {}).get("id") != MEANT_QUESTION)
 
 
-def _added(connection: Connection, conversation_id: str, message: _Message, answer: dict[str, Any],
-           transcript: tuple[Insert, list[dict[str, Any]]] | None) -> tuple[list[engine.Then], list[dict[str, Any]]]:
-    """The rows written with the draft (``bot.engine.write``): the reply stored under the client
-    message id, and on PostgreSQL the transcript's lines, in the draft's own statement; and the
-    lines left to insert after it (elsewhere ``bot.engine.write`` would add them by an
-    executemany, which costs more than one multi-row INSERT of our own:
-    ``chat_history.insert_rows``)."""
-    fused = transcript is not None and connection.dialect.name == "postgresql"
-    added: list[engine.Then] = [transcript] if fused and transcript is not None else []
-    if message.client_id is not None:  # the reply, for a retry
-        added.append((_STORE_REPLY, {"conversation_id": conversation_id, "client_message_id": message.client_id,
-                                     "received_at": utcnow(), "reply": answer}))
-    return added, transcript[1] if transcript is not None and not fused else []
+def _stored(conversation_id: str, message: _Message, answer: dict[str, Any]) -> list[engine.Then]:
+    """The reply stored under the client message id, for a retry (``bot.engine.write`` adds it
+    with the draft: on PostgreSQL in the draft's own statement); none without an id."""
+    if message.client_id is None:
+        return []
+    return [(_STORE_REPLY, {"conversation_id": conversation_id, "client_message_id": message.client_id,
+                            "received_at": utcnow(), "reply": answer})]
 
 
 @bp.post("/resume")
@@ -402,6 +394,6 @@ def resume_by_code() -> Response:
         # earlier): a conflict with the other channel rather than a wrong code.
         return _error(str(problem), 409 if problem.reason == "finished" else 400, reason=problem.reason)
     reply = engine.resume(db, conversation)
-    chat_history.record(db, conversation.id, [(chat_history.ASSISTANT, text) for text in reply.messages])
+    chat_history.record(db, conversation.id, reply.messages)
     db.commit()
     return _respond(_json(reply, conversation))
