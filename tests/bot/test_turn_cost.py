@@ -9,8 +9,8 @@ transactions (on SQLite ``BEGIN IMMEDIATE`` is itself a statement and is not cou
   locked (on SQLite in the same read), the draft updated, the reply stored;
 - web chat: the conversation locked with the reply stored under the client message id and the
   bearer token with its user (a join: the token is checked in the read that locks), the draft
-  updated, the reply stored, and the turn's lines added to the draft's transcript (one INSERT of
-  several rows: the history survives a reload). On PostgreSQL the draft's UPDATE and both INSERTs
+  updated, the reply stored, and the turn's lines added to the draft's transcript (one row: the
+  history survives a reload). On PostgreSQL the draft's UPDATE and both INSERTs
   are one statement. From the signed-in page the session is checked first, on its own.
 
 Both write the draft and the reply without the ORM's unit of work (``bot.engine.write``: one Core
@@ -259,8 +259,7 @@ def test_a_web_chat_message_that_needs_more_than_a_step_is_applied_once_on_the_o
 def test_a_web_chat_turn_mid_referral_is_one_transaction_of_four_statements_two_on_postgresql(
         engine_app: Flask) -> None:
     """The bearer token is checked in the statement that locks the conversation; on PostgreSQL
-    the draft's UPDATE, the stored reply and the transcript's lines (several rows) are one
-    statement."""
+    the draft's UPDATE, the stored reply and the transcript's row are one statement."""
     chat = _bearer_chat(engine_app)
     with tally(engine_app) as counted:
         answer = chat.send("BACK")

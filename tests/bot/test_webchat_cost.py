@@ -2,8 +2,8 @@
 
 The conversation's locked read and the transcript's lines run on the DBAPI cursor
 (``backend.cursor_statements``), not through ``Connection.execute`` (about 140 microseconds of
-SQLAlchemy's own work a statement, profiled); the lines stay one INSERT of several rows, in the
-order shown, on SQLite and PostgreSQL alike; answers are written by orjson, the same body for a
+SQLAlchemy's own work a statement, profiled); a turn's lines are one row, sealed once, read back in
+the order shown on SQLite and PostgreSQL alike, as are the one-line rows of older transcripts; answers are written by orjson, the same body for a
 retry; the chat's rate limit is one hit of the store (``backend.limits.limit_blueprint_by_hook``).
 """
 
@@ -20,6 +20,9 @@ from flask import Flask
 from sqlalchemy import event
 
 from backend import db, limit_storage
+from backend.crypto import FieldCipher
+from backend.db import utcnow
+from backend.models import ChatMessage
 from bot import chat_history
 from tests.bot.conftest import make_user
 from tests.bot.test_rate_limits import ATTACKER, assert_throttled_json, client_at, limited  # noqa: F401
@@ -58,7 +61,7 @@ def test_a_web_chat_turn_reads_and_writes_its_draft_without_connection_execute(e
 
 
 def test_a_web_chat_turn_keeps_its_transcript_lines_in_the_order_shown_on_every_database(engine_app: Flask) -> None:
-    """One INSERT of several rows (a refused answer has its reason and the question again)."""
+    """One INSERT of the turn's row (a refused answer has its reason and the question again)."""
     chat = _bearer_chat(engine_app)
     texts = ("BACK", "not a place \u00e0 \u0645\u0631\u062d\u0628\u0627", "HELP")
     answers = []
@@ -72,6 +75,38 @@ def test_a_web_chat_turn_keeps_its_transcript_lines_in_the_order_shown_on_every_
     assert _history(engine_app, chat.path.split("/")[-2])[-len(expected):] == expected
 
 
+def test_a_web_chat_turn_seals_the_draft_its_reply_and_its_transcript_once_each(
+        engine_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused answer shows three lines (what was typed, the reason, the question again): one
+    sealed transcript row, not one a line (each seal also lengthened PostgreSQL's statement)."""
+    chat = _bearer_chat(engine_app)
+    sealed: list[Any] = []
+    seal = FieldCipher.encrypt_json
+    monkeypatch.setattr(FieldCipher, "encrypt_json", lambda self, value: (sealed.append(value), seal(self, value))[1])
+    answer = chat.send("zzzz")
+    assert answer["refused"] and len(answer["messages"]) >= 2
+    assert len(sealed) == 3  # the draft, the reply stored for a retry, the turn's transcript row
+    history = _history(engine_app, chat.path.split("/")[-2])
+    assert history[-1 - len(answer["messages"]):] == [
+        ("operator", "zzzz"), *(("assistant", message) for message in answer["messages"])]
+
+
+def test_a_transcript_stored_a_line_a_row_reads_in_order_with_the_turns_after_it(engine_app: Flask) -> None:
+    """Drafts begun before a turn was one row keep their history: the old one-line rows, then
+    the new turns, line by line, in the order shown."""
+    chat = _bearer_chat(engine_app)
+    conversation = chat.path.split("/")[-2]
+    with engine_app.app_context(), db.get_db(engine_app).transaction() as session:
+        session.query(ChatMessage).filter_by(conversation_id=conversation).delete()
+        session.add_all([ChatMessage(conversation_id=conversation, sender=sender, at=utcnow(), text={"text": text})
+                         for sender, text in (("assistant", "Earlier question"), ("operator", "Earlier answer م"),
+                                              ("assistant", "Earlier reason"), ("assistant", "Earlier question"))])
+    answer = chat.send("BACK")
+    assert _history(engine_app, conversation) == [
+        ("assistant", "Earlier question"), ("operator", "Earlier answer م"), ("assistant", "Earlier reason"),
+        ("assistant", "Earlier question"), ("operator", "BACK"), *(("assistant", line) for line in answer["messages"])]
+
+
 def test_opening_a_web_chat_records_its_first_lines_in_one_insert_in_order(engine_app: Flask) -> None:
     token = make_user(engine_app, "opener@example.org", "operator")
     client = engine_app.test_client()
@@ -82,7 +117,7 @@ def test_opening_a_web_chat_records_its_first_lines_in_one_insert_in_order(engin
     body = opened.get_json()
     assert len(body["messages"]) >= 1
     assert _history(engine_app, body["conversation"]) == [("assistant", text) for text in body["messages"]]
-    assert counted.statements.count("INSERT") == 2  # the draft, then its lines
+    assert counted.statements.count("INSERT") == 2  # the draft, then its lines (one row)
 
 
 def test_a_retried_arabic_message_gets_the_same_utf8_json_body(sms_app: Flask) -> None:
