@@ -8,8 +8,11 @@ sent or discarded (the reference is all a sent conversation shows), and with the
 
 A row is one turn: a line by its ``sender`` (``text["text"]``) and the assistant's lines shown
 after it (``text["then"]``), all at the same moment, sealed once: a row per line cost a web chat
-turn a seal, and on PostgreSQL a longer statement, per line (issue 14). Rows written before
-(one line each, no ``then``) read the same way, so older transcripts need no migration.
+turn a seal, and on PostgreSQL a longer statement, per line (issue 14). A message sent with a
+``client_message_id`` also keeps its answer for a retry there (``text["reply"]``, found by the
+row's ``client_message_id``), rather than in a ``chat_replies`` row of its own: on SQLite a
+statement and a seal fewer a turn. Rows written before (one line each, no ``then``) read the
+same way.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ _TABLE = ChatMessage.__table__
 INSERT = insert(_TABLE)
 """Where a turn's row goes (:func:`turn`: every column but the id, as ``bot.engine.write`` needs)."""
 _INSERT_ROW = INSERT.values({name: bindparam(name, type_=_TABLE.c[name].type)
-                             for name in ("conversation_id", "sender", "at", "text")})
+                             for name in ("conversation_id", "sender", "at", "text", "client_message_id")})
 
 OPERATOR = "operator"
 ASSISTANT = "assistant"
@@ -42,10 +45,20 @@ def record(db: Session, conversation_id: str, messages: list[str]) -> None:
         cursor_statements.run(db.connection(), _INSERT_ROW, turn(conversation_id, ASSISTANT, messages[0], messages[1:]))
 
 
-def turn(conversation_id: str, sender: str, text: str, then: list[str]) -> dict[str, Any]:
-    """The row of a turn: ``text`` by ``sender``, then the assistant's lines ``then``, now."""
-    return {"conversation_id": conversation_id, "sender": sender, "at": utcnow(),
-            "text": {"text": text, "then": list(then)}}
+def turn(conversation_id: str, sender: str, text: str, then: list[str], client_id: str | None = None,
+         reply: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The row of a turn: ``text`` by ``sender``, then the assistant's lines ``then``, now; with
+    ``client_id``, the ``reply`` answered to it, for a retry (:func:`stored_reply`)."""
+    sealed: dict[str, Any] = {"text": text, "then": list(then)}
+    if client_id is not None:
+        sealed["reply"] = reply
+    return {"conversation_id": conversation_id, "sender": sender, "at": utcnow(), "text": sealed,
+            "client_message_id": client_id}
+
+
+def stored_reply(text: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The reply kept in a turn's row (its ``text``, None when there is no row)."""
+    return text.get("reply") if text is not None else None
 
 
 def entries(db: Session, conversation_id: str) -> list[dict[str, Any]]:
@@ -87,13 +100,14 @@ def refused(conversation: Conversation, text: str, before: tuple[str, bool], ans
 
 
 def after_turn(conversation: Conversation, text: str, shown: str, before: tuple[str, bool],
-               answer: dict[str, Any]) -> tuple[Insert, dict[str, Any]] | None:
+               answer: dict[str, Any], client_id: str | None) -> tuple[Insert, dict[str, Any]] | None:
     """After a message to a web chat conversation: say in ``answer["refused"]`` whether the
-    answer was refused (:func:`refused`), and give the turn's row for the draft's transcript
-    (written with the draft by ``bot.engine.write``); None once the draft is sent or discarded,
-    when the caller :func:`forget` s the transcript instead."""
+    answer was refused (:func:`refused`), and give the turn's row for the draft's transcript, with
+    ``answer`` kept for a retry of ``client_id`` (written with the draft by ``bot.engine.write``);
+    None once the draft is sent or discarded, when the caller :func:`forget` s the transcript
+    instead."""
     if conversation.status != "draft":
         answer["refused"] = False
         return None
     answer["refused"] = refused(conversation, text, before, answer)
-    return INSERT, turn(conversation.id, OPERATOR, shown, answer["messages"])
+    return INSERT, turn(conversation.id, OPERATOR, shown, answer["messages"], client_id, answer)
