@@ -215,6 +215,7 @@ class ChatMessage(Base):
     __table_args__ = (
         CheckConstraint("sender IN ('operator', 'assistant')", name="sender"),
         Index("ix_chat_messages_conversation_id", "conversation_id", "id"),
+        UniqueConstraint("conversation_id", "client_message_id", name="uq_chat_messages_conversation_client_message"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -222,7 +223,10 @@ class ChatMessage(Base):
     sender: Mapped[str] = mapped_column(String(9))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     text: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
-    """``{"text": ...}``: what was sent or answered, as shown."""
+    """``{"text": ...}``: what was sent or answered, as shown; a turn's row also ``"then"``, the
+    assistant's lines after it, and ``"reply"``, the answer stored for a retry (``bot.chat_history``)."""
+    client_message_id: Mapped[str | None] = mapped_column(String(64))
+    """The message's ``client_message_id`` when its turn's row holds its reply (``bot.webchat``)."""
 
 
 class Case(Base):

@@ -5,15 +5,21 @@ Only the web chat writes it: what the operator sent and what the assistant answe
 It holds answers, so the text is encrypted, and it goes with the draft: deleted when the draft is
 sent or discarded (the reference is all a sent conversation shows), and with the conversation row
 (quick exit, expiry) through the foreign key.
+
+A row is one turn: a line by its ``sender`` (``text["text"]``) and the assistant's lines shown
+after it (``text["then"]``), all at the same moment, sealed once: a row per line cost a web chat
+turn a seal, and on PostgreSQL a longer statement, per line (issue 14). A message sent with a
+``client_message_id`` also keeps its answer for a retry there (``text["reply"]``, found by the
+row's ``client_message_id``), rather than in a ``chat_replies`` row of its own: on SQLite a
+statement and a seal fewer a turn. Rows written before (one line each, no ``then``) read the
+same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, delete, insert, select
+from sqlalchemy import Insert, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from backend import cursor_statements
@@ -22,55 +28,50 @@ from backend.models import ChatMessage, Conversation
 from bot.i18n import translator
 from flows.commands import recognise
 
-_INSERT = insert(ChatMessage.__table__)
-"""Lines of the transcript (built once)."""
-
-_LINE_COLUMNS = ("conversation_id", "sender", "at", "text")
-"""What :func:`lines_of` gives of each line (every column but the id: see ``bot.engine.write``)."""
+_TABLE = ChatMessage.__table__
+INSERT = insert(_TABLE)
+"""Where a turn's row goes (:func:`turn`: every column but the id, as ``bot.engine.write`` needs)."""
+_INSERT_ROW = INSERT.values({name: bindparam(name, type_=_TABLE.c[name].type)
+                             for name in ("conversation_id", "sender", "at", "text", "client_message_id")})
 
 OPERATOR = "operator"
 ASSISTANT = "assistant"
 
 
-def record(db: Session, conversation_id: str, lines: Iterable[tuple[str, str]]) -> None:
-    """Append ``(sender, text)`` lines, at the same moment, in order: one INSERT in the caller's
-    transaction (a turn and its transcript are written together or not at all, and the turn stays
-    one transaction of a few statements: tests/bot/test_turn_cost.py)."""
-    insert_rows(db.connection(), lines_of(conversation_id, lines)[1])
+def record(db: Session, conversation_id: str, messages: list[str]) -> None:
+    """Append the assistant's ``messages`` (a draft opened or taken over): one INSERT in the
+    caller's transaction (a turn and its transcript are written together or not at all)."""
+    if messages:
+        cursor_statements.run(db.connection(), _INSERT_ROW, turn(conversation_id, ASSISTANT, messages[0], messages[1:]))
 
 
-def insert_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows of :func:`lines_of` as one multi-row INSERT, in their order, run on the
-    DBAPI cursor (``backend.cursor_statements``): an executemany through ``Connection.execute``
-    cost a web chat turn more than its UPDATE and its stored reply together (profiled, issue 14)."""
-    if rows:
-        params = {f"{name}_{number}": value for number, row in enumerate(rows) for name, value in row.items()}
-        cursor_statements.run(connection, _insert_of(len(rows)), params)
+def turn(conversation_id: str, sender: str, text: str, then: list[str], client_id: str | None = None,
+         reply: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The row of a turn: ``text`` by ``sender``, then the assistant's lines ``then``, now; with
+    ``client_id``, the ``reply`` answered to it, for a retry (:func:`stored_reply`)."""
+    sealed: dict[str, Any] = {"text": text, "then": list(then)}
+    if client_id is not None:
+        sealed["reply"] = reply
+    return {"conversation_id": conversation_id, "sender": sender, "at": utcnow(), "text": sealed,
+            "client_message_id": client_id}
 
 
-@lru_cache(maxsize=32)
-def _insert_of(count: int) -> Insert:
-    """The INSERT of ``count`` lines, ``VALUES`` in their order, as bound parameters
-    ``<column>_<number>`` of the columns' types (built and compiled once per count)."""
-    columns = ChatMessage.__table__.c
-    return insert(ChatMessage.__table__).values(
-        [{name: bindparam(f"{name}_{number}", type_=columns[name].type) for name in _LINE_COLUMNS}
-         for number in range(count)])
-
-
-def lines_of(conversation_id: str, lines: Iterable[tuple[str, str]]) -> tuple[Insert, list[dict[str, Any]]]:
-    """The INSERT of ``(sender, text)`` lines and its rows (``bot.engine.write`` adds them with
-    the draft's own write: on PostgreSQL in the draft's own statement, in this order)."""
-    now = utcnow()
-    return _INSERT, [{"conversation_id": conversation_id, "sender": sender, "at": now, "text": {"text": text}}
-                     for sender, text in lines]
+def stored_reply(text: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The reply kept in a turn's row (its ``text``, None when there is no row)."""
+    return text.get("reply") if text is not None else None
 
 
 def entries(db: Session, conversation_id: str) -> list[dict[str, Any]]:
-    """The transcript, oldest first: ``{"sender", "text", "at"}`` (``at`` in ISO 8601, UTC)."""
-    rows = db.scalars(select(ChatMessage).where(ChatMessage.conversation_id == conversation_id)
-                      .order_by(ChatMessage.id))
-    return [{"sender": row.sender, "text": row.text["text"], "at": row.at.isoformat()} for row in rows]
+    """The transcript, line by line, oldest first: ``{"sender", "text", "at"}`` (``at`` in ISO
+    8601, UTC)."""
+    rows = db.execute(select(ChatMessage.sender, ChatMessage.text, ChatMessage.at)
+                      .where(ChatMessage.conversation_id == conversation_id).order_by(ChatMessage.id))
+    lines = []
+    for sender, text, at in rows:
+        stamp = at.isoformat()
+        lines.append({"sender": sender, "text": text["text"], "at": stamp})
+        lines.extend({"sender": ASSISTANT, "text": line, "at": stamp} for line in text.get("then", ()))
+    return lines
 
 
 def forget(db: Session, conversation_id: str) -> None:
@@ -99,13 +100,14 @@ def refused(conversation: Conversation, text: str, before: tuple[str, bool], ans
 
 
 def after_turn(conversation: Conversation, text: str, shown: str, before: tuple[str, bool],
-               answer: dict[str, Any]) -> tuple[Insert, list[dict[str, Any]]] | None:
+               answer: dict[str, Any], client_id: str | None) -> tuple[Insert, dict[str, Any]] | None:
     """After a message to a web chat conversation: say in ``answer["refused"]`` whether the
-    answer was refused (:func:`refused`), and give the turn's lines for the draft's transcript
-    (written with the draft by ``bot.engine.write``); None once the draft is sent or discarded,
-    when the caller :func:`forget` s the transcript instead."""
+    answer was refused (:func:`refused`), and give the turn's row for the draft's transcript, with
+    ``answer`` kept for a retry of ``client_id`` (written with the draft by ``bot.engine.write``);
+    None once the draft is sent or discarded, when the caller :func:`forget` s the transcript
+    instead."""
     if conversation.status != "draft":
         answer["refused"] = False
         return None
     answer["refused"] = refused(conversation, text, before, answer)
-    return lines_of(conversation.id, [(OPERATOR, shown), *((ASSISTANT, line) for line in answer["messages"])])
+    return INSERT, turn(conversation.id, OPERATOR, shown, answer["messages"], client_id, answer)

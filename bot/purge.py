@@ -7,9 +7,10 @@
   (Twilio's, or the chat page's after a lost response), which comes within minutes, and a reply can
   quote answers (a review summary) of a referral that has since been submitted. SMS tombstones
   (the MessageSids of a draft deleted by the quick exit, without text) go the same way.
-- Web chat transcripts (``chat_messages``) of conversations that are no longer web chat drafts
-  (sent or discarded elsewhere, e.g. after a move to SMS): a transcript is kept only to show a
-  draft again in the web chat.
+- Web chat transcripts (``chat_messages``, with the replies a draft's turns keep there for a
+  retry) of conversations that are no longer web chat drafts (sent or discarded elsewhere, e.g.
+  after a move to SMS, whose web chat messages are then refused): a transcript is kept only to
+  show a draft again in the web chat.
 - Wrong resume codes older than ``RESUME_CODE_FAILURE_WINDOW_MINUTES``: they no longer count
   towards the throttle of ``bot.resume_codes``.
 

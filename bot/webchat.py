@@ -28,7 +28,8 @@ draft was sent or discarded meanwhile (an SMS CONFIRM that came first) gets 409 
 
 Sending is idempotent: ``POST .../messages`` takes ``{"text": ..., "client_message_id": "<uuid>"}``
 (recommended; without it a send still works but a retry is applied again). The reply is stored
-(encrypted, ``ChatReply``) under the conversation and that id, so a send retried after a lost
+(encrypted) under the conversation and that id, in the turn's transcript row of a draft
+(``bot.chat_history``) or else in ``ChatReply``, so a send retried after a lost
 response gets the same reply and is applied once. A submitted conversation always shows its
 reference: ``GET .../<id>``, the list with ``?status=submitted`` and any later message answer
 ``done: true`` with ``reference``.
@@ -46,7 +47,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
-from sqlalchemy import Connection, Insert, Select, String, and_, bindparam, cast, delete, insert, literal_column, null, select
+from sqlalchemy import Connection, Select, String, and_, bindparam, cast, delete, insert, literal_column, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,7 +55,7 @@ from backend import cursor_statements
 from backend.auth import bearer_secret, live_token_of, record_use, require_api_user, token_hash
 from backend.crypto import json_bytes
 from backend.db import get_db, session, utcnow
-from backend.models import ApiToken, Case, ChatReply, Conversation, User
+from backend.models import ApiToken, Case, ChatMessage, ChatReply, Conversation, User
 from bot import chat_history, engine, resume_codes
 from bot.i18n import translator
 from backend.loaded import detached, persistent
@@ -75,6 +76,7 @@ MOVED_TO_SMS = ("This referral has moved to SMS with its resume code and carries
 
 _CONVERSATIONS = Conversation.__table__
 _REPLIES = ChatReply.__table__
+_TURNS = ChatMessage.__table__
 _TOKENS, _USERS = ApiToken.__table__, User.__table__
 _HOLDER_ADDRESS = literal_column("'user:'", String).concat(cast(_USERS.c.id, String))
 """A web chat conversation's ``address`` for the user of the ``users`` row (:func:`_address`)."""
@@ -94,8 +96,10 @@ def _locked(with_reply: bool, by_token: bool) -> Select[Any]:
     is ``token_hash`` (``backend.auth.live_token_of``), with the token's id and last use. The
     token is then checked in the statement that locks the conversation (a separate read of it was
     an eighth of a chat turn's CPU, issue 14). ``with_reply``: with the reply already stored
-    under the client message id ``client_id`` (``stored``, None when there is none)."""
-    columns = [*engine.COLUMNS, (_REPLIES.c.reply if with_reply else null()).label("stored")]
+    under the client message id ``client_id``, in ``chat_replies`` (``stored``) or in the turn's
+    transcript row (``stored_turn``, its text), each None when there is none (:func:`_stored_answer`)."""
+    columns = [*engine.COLUMNS, (_REPLIES.c.reply if with_reply else null()).label("stored"),
+               (_TURNS.c.text if with_reply else null()).label("stored_turn")]
     source: Any = _CONVERSATIONS
     clauses = [_CONVERSATIONS.c.id == bindparam("conversation_id"),
                _CONVERSATIONS.c.channel == literal_column(f"'{CHANNEL}'")]
@@ -105,8 +109,9 @@ def _locked(with_reply: bool, by_token: bool) -> Select[Any]:
     else:
         clauses.append(_CONVERSATIONS.c.address == bindparam("address"))
     if with_reply:
-        source = source.outerjoin(_REPLIES, and_(_REPLIES.c.conversation_id == _CONVERSATIONS.c.id,
-                                                 _REPLIES.c.client_message_id == bindparam("client_id")))
+        for table in (_REPLIES, _TURNS):
+            source = source.outerjoin(table, and_(table.c.conversation_id == _CONVERSATIONS.c.id,
+                                                  table.c.client_message_id == bindparam("client_id")))
     return select(*columns).select_from(source).where(*clauses).with_for_update(of=_CONVERSATIONS)
 
 
@@ -141,7 +146,7 @@ def open_conversation() -> Response:
     db = session()
     reply = engine.begin(db, CHANNEL, _address(), language=str(language))
     conversation = db.get(Conversation, reply.conversation)
-    chat_history.record(db, reply.conversation, [(chat_history.ASSISTANT, text) for text in reply.messages])
+    chat_history.record(db, reply.conversation, reply.messages)
     db.commit()
     return _respond(_json(reply, conversation), 201)
 
@@ -278,11 +283,11 @@ def _by_token(connection: Connection, conversation_id: str, message: _Message, s
 
 def _plain_by_token(connection: Connection, conversation_id: str, message: _Message, secret: str) -> Response:
     """:func:`_apply_by_token` on a plain connection (``bot.engine.on_plain_connection``): a
-    retry's stored reply, or an ordinary step of a draft written with its transcript lines and
+    retry's stored reply, or an ordinary step of a draft written with its transcript's row and
     reply; anything more (a finished draft, a submission or a cancel, REVIEW's resume code) raises
     ``engine.NeedsSession``."""
     found = _by_token(connection, conversation_id, message, secret)
-    stored = found.pop("stored")
+    stored = _stored_answer(found)
     if stored is not None:  # a retry after a lost response: the same answer, applied once
         return _respond(stored)
     conversation = detached(Conversation, found)
@@ -293,11 +298,9 @@ def _plain_by_token(connection: Connection, conversation_id: str, message: _Mess
     if _offers_code(conversation, message.text, reply):
         raise engine.NeedsSession
     answer = _json(reply, conversation)
-    transcript = chat_history.after_turn(conversation, message.text, message.shown, before, answer)
+    transcript = chat_history.after_turn(conversation, message.text, message.shown, before, answer, message.client_id)
     assert transcript is not None  # (still a draft)
-    added, later = _added(connection, conversation.id, message, answer, transcript)
-    engine.write_loaded(connection, conversation, *added)
-    chat_history.insert_rows(connection, later)
+    engine.write_loaded(connection, conversation, transcript)  # with the reply, for a retry
     return _respond(answer)
 
 
@@ -326,7 +329,7 @@ def _turn(db: Session, found: dict[str, Any], message: _Message) -> Response:
     """The message applied to its conversation, read locked (``found``: its columns and the
     stored reply), in this transaction: the stored reply of a retry, or the step, the draft and
     the new reply written."""
-    stored = found.pop("stored")
+    stored = _stored_answer(found)
     if stored is not None:  # a retry after a lost response: the same answer, applied once
         db.commit()
         return _respond(stored)
@@ -343,12 +346,11 @@ def _turn(db: Session, found: dict[str, Any], message: _Message) -> Response:
         reply = engine.Reply(reply.conversation, [*reply.messages, code], reply.question,
                              reply.done, reply.reference)
     answer = _json(reply, conversation)
-    transcript = chat_history.after_turn(conversation, text, message.shown, before, answer)
-    added, later = _added(db.connection(), conversation.id, message, answer, transcript)
-    engine.write(db, conversation, *added)  # the draft with its new rows, by Core (no unit of work)
+    transcript = chat_history.after_turn(conversation, text, message.shown, before, answer, message.client_id)
+    # the draft with its new rows, by Core (no unit of work): the turn's row holds the reply
+    engine.write(db, conversation, *([transcript] if transcript is not None else _finished_reply(conversation.id, message, answer)))
     if transcript is None:
         chat_history.forget(db, conversation.id)
-    chat_history.insert_rows(db.connection(), later)
     db.commit()
     return _respond(answer)
 
@@ -363,19 +365,20 @@ def _offers_code(conversation: Conversation, text: str, reply: engine.Reply) -> 
             and (reply.question or {}).get("id") != MEANT_QUESTION)
 
 
-def _added(connection: Connection, conversation_id: str, message: _Message, answer: dict[str, Any],
-           transcript: tuple[Insert, list[dict[str, Any]]] | None) -> tuple[list[engine.Then], list[dict[str, Any]]]:
-    """The rows written with the draft (``bot.engine.write``): the reply stored under the client
-    message id, and on PostgreSQL the transcript's lines, in the draft's own statement; and the
-    lines left to insert after it (elsewhere ``bot.engine.write`` would add them by an
-    executemany, which costs more than one multi-row INSERT of our own:
-    ``chat_history.insert_rows``)."""
-    fused = transcript is not None and connection.dialect.name == "postgresql"
-    added: list[engine.Then] = [transcript] if fused and transcript is not None else []
-    if message.client_id is not None:  # the reply, for a retry
-        added.append((_STORE_REPLY, {"conversation_id": conversation_id, "client_message_id": message.client_id,
-                                     "received_at": utcnow(), "reply": answer}))
-    return added, transcript[1] if transcript is not None and not fused else []
+def _stored_answer(found: dict[str, Any]) -> dict[str, Any] | None:
+    """The reply stored under the message's client id (taken out of ``found``, the row of
+    :func:`_locked`): a finished conversation's, or one kept in its turn's transcript row."""
+    stored, turn = found.pop("stored"), found.pop("stored_turn")
+    return stored if stored is not None else chat_history.stored_reply(turn)
+
+
+def _finished_reply(conversation_id: str, message: _Message, answer: dict[str, Any]) -> list[engine.Then]:
+    """The reply of a message that sent or discarded its draft, stored under its client message
+    id in ``chat_replies`` (the transcript is gone with the draft); none without an id."""
+    if message.client_id is None:
+        return []
+    return [(_STORE_REPLY, {"conversation_id": conversation_id, "client_message_id": message.client_id,
+                            "received_at": utcnow(), "reply": answer})]
 
 
 @bp.post("/resume")
@@ -402,6 +405,6 @@ def resume_by_code() -> Response:
         # earlier): a conflict with the other channel rather than a wrong code.
         return _error(str(problem), 409 if problem.reason == "finished" else 400, reason=problem.reason)
     reply = engine.resume(db, conversation)
-    chat_history.record(db, conversation.id, [(chat_history.ASSISTANT, text) for text in reply.messages])
+    chat_history.record(db, conversation.id, reply.messages)
     db.commit()
     return _respond(_json(reply, conversation))

@@ -171,3 +171,26 @@ def test_the_migration_derives_the_statistics_columns_of_stored_cases(app):
         # a child at the time of exploitation; a nationality typed in is "other", never the text
         assert (second.age_group, second.nationality, second.organisation_type, second.gender) == (
             "child", "other", "police", None)
+
+
+def test_a_web_chat_transcript_stored_a_line_a_row_reads_in_order_after_the_turn_replies_migration(app):
+    """0024 adds ``chat_messages.client_message_id`` (a turn's row keeps its reply for a retry):
+    a draft's transcript stored before, one line a row, reads the same, line by line, after it."""
+    from backend.models import ChatMessage, Conversation
+    from bot import chat_history
+
+    lines = [("assistant", "Question \u0645"), ("operator", "Answer, with \u00e0"), ("assistant", "Next")]
+    engine = db.get_db(app).engine
+    with app.app_context(), db.get_db(app).transaction() as session:
+        session.add(Conversation(id="c" * 36, channel="web", address="user:1", status="draft", language="en",
+                                 state={}))
+        session.flush()
+        session.add_all([ChatMessage(conversation_id="c" * 36, sender=sender, text={"text": line})
+                         for sender, line in lines])
+    downgrade_to(engine, "0021")
+    assert "client_message_id" not in {column["name"] for column in inspect(engine).get_columns("chat_messages")}
+
+    upgrade_database(app)
+
+    with app.app_context(), db.get_db(app).transaction(readonly=True) as session:
+        assert [(entry["sender"], entry["text"]) for entry in chat_history.entries(session, "c" * 36)] == lines

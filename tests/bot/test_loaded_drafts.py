@@ -100,9 +100,9 @@ def test_a_draft_written_with_rows_stores_the_draft_and_every_row(engine_app: Fl
     with _loaded_and_other(engine_app) as (session, draft, _other):
         engine.step(session, draft, "SA-0412", "responder:1")
         at = db.utcnow()
-        lines = chat_history.lines_of(draft.id, [("operator", "SA-0412"), ("assistant", "Where?"),
-                                                 ("assistant", "Ble?")])
-        engine.write(session, draft, lines, (_STORE_REPLY, {"id": "SM-1", "conversation_id": draft.id,
+        turns = (chat_history.INSERT, [chat_history.turn(draft.id, "operator", "SA-0412", ["Where?"]),
+                                       chat_history.turn(draft.id, "operator", "BACK", ["Ble?", "Where?"])])
+        engine.write(session, draft, turns, (_STORE_REPLY, {"id": "SM-1", "conversation_id": draft.id,
                                                             "received_at": at, "reply": ["Where?"]}))
         session.commit()
         conversation_id = draft.id
@@ -110,7 +110,7 @@ def test_a_draft_written_with_rows_stores_the_draft_and_every_row(engine_app: Fl
         stored = reading.get(InboundMessage, "SM-1")
         assert (stored.conversation_id, stored.reply, stored.received_at) == (conversation_id, ["Where?"], at)
         assert [line["text"] for line in chat_history.entries(reading, conversation_id)] == [
-            "SA-0412", "Where?", "Ble?"]
+            "SA-0412", "Where?", "BACK", "Ble?", "Where?"]
         assert reading.get(Conversation, conversation_id).state["answers"]["reference"]["value"] == "SA-0412"
 
 

@@ -2,8 +2,8 @@
 
 The conversation's locked read and the transcript's lines run on the DBAPI cursor
 (``backend.cursor_statements``), not through ``Connection.execute`` (about 140 microseconds of
-SQLAlchemy's own work a statement, profiled); the lines stay one INSERT of several rows, in the
-order shown, on SQLite and PostgreSQL alike; answers are written by orjson, the same body for a
+SQLAlchemy's own work a statement, profiled); a turn's lines are one row, sealed once, read back in
+the order shown on SQLite and PostgreSQL alike, as are the one-line rows of older transcripts; answers are written by orjson, the same body for a
 retry; the chat's rate limit is one hit of the store (``backend.limits.limit_blueprint_by_hook``).
 """
 
@@ -20,10 +20,13 @@ from flask import Flask
 from sqlalchemy import event
 
 from backend import db, limit_storage
+from backend.crypto import FieldCipher
+from backend.db import utcnow
+from backend.models import ChatMessage
 from bot import chat_history
 from tests.bot.conftest import make_user
 from tests.bot.test_rate_limits import ATTACKER, assert_throttled_json, client_at, limited  # noqa: F401
-from tests.bot.test_turn_cost import _bearer_chat, engine_app, tally  # noqa: F401 (fixtures)
+from tests.bot.test_turn_cost import _bearer_chat, _on_postgresql, engine_app, tally  # noqa: F401 (fixtures)
 
 _DRAFT_TABLES = re.compile(r"\b(conversations|chat_messages|chat_replies)\b")
 
@@ -58,18 +61,57 @@ def test_a_web_chat_turn_reads_and_writes_its_draft_without_connection_execute(e
 
 
 def test_a_web_chat_turn_keeps_its_transcript_lines_in_the_order_shown_on_every_database(engine_app: Flask) -> None:
-    """One INSERT of several rows (a refused answer has its reason and the question again)."""
+    """One INSERT of the turn's row (a refused answer has its reason and the question again)."""
     chat = _bearer_chat(engine_app)
     texts = ("BACK", "not a place \u00e0 \u0645\u0631\u062d\u0628\u0627", "HELP")
     answers = []
     for text in texts:
         with tally(engine_app) as counted:
             answers.append(chat.send(text))
-        assert counted.statements.count("INSERT") <= 2  # the stored reply and the lines (SQLite)
+        assert counted.statements.count("INSERT") <= 1  # the turn's row, with the stored reply (SQLite)
     assert any(len(answer["messages"]) >= 2 for answer in answers)
     expected = [line for text, answer in zip(texts, answers)
                 for line in [("operator", text), *(("assistant", message) for message in answer["messages"])]]
     assert _history(engine_app, chat.path.split("/")[-2])[-len(expected):] == expected
+
+
+def test_a_web_chat_turn_seals_its_draft_and_one_transcript_row_holding_its_reply(
+        engine_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused answer shows three lines (what was typed, the reason, the question again): one
+    sealed transcript row, not one a line, which also keeps the reply for a retry (no row of
+    ``chat_replies``, on SQLite no statement of its own); the retry gets it byte for byte."""
+    chat = _bearer_chat(engine_app)
+    sealed: list[Any] = []
+    seal = FieldCipher.encrypt_json
+    monkeypatch.setattr(FieldCipher, "encrypt_json", lambda self, value: (sealed.append(value), seal(self, value))[1])
+    client_id = str(uuid.uuid4())
+    with tally(engine_app) as counted:
+        first = chat.client.post(chat.path, headers=chat.headers, json={"text": "zzzz", "client_message_id": client_id})
+    answer = first.get_json()
+    assert answer["refused"] and len(answer["messages"]) >= 2
+    assert len(sealed) == 2  # the draft, and the turn's transcript row with the reply for a retry
+    assert len(counted.statements) == (2 if _on_postgresql(engine_app) else 3)  # lock-read, UPDATE, INSERT
+    again = chat.client.post(chat.path, headers=chat.headers, json={"text": "zzzz", "client_message_id": client_id})
+    assert again.data == first.data
+    history = _history(engine_app, chat.path.split("/")[-2])
+    assert history[-1 - len(answer["messages"]):] == [
+        ("operator", "zzzz"), *(("assistant", message) for message in answer["messages"])]
+
+
+def test_a_transcript_stored_a_line_a_row_reads_in_order_with_the_turns_after_it(engine_app: Flask) -> None:
+    """Drafts begun before a turn was one row keep their history: the old one-line rows, then
+    the new turns, line by line, in the order shown."""
+    chat = _bearer_chat(engine_app)
+    conversation = chat.path.split("/")[-2]
+    with engine_app.app_context(), db.get_db(engine_app).transaction() as session:
+        session.query(ChatMessage).filter_by(conversation_id=conversation).delete()
+        session.add_all([ChatMessage(conversation_id=conversation, sender=sender, at=utcnow(), text={"text": text})
+                         for sender, text in (("assistant", "Earlier question"), ("operator", "Earlier answer م"),
+                                              ("assistant", "Earlier reason"), ("assistant", "Earlier question"))])
+    answer = chat.send("BACK")
+    assert _history(engine_app, conversation) == [
+        ("assistant", "Earlier question"), ("operator", "Earlier answer م"), ("assistant", "Earlier reason"),
+        ("assistant", "Earlier question"), ("operator", "BACK"), *(("assistant", line) for line in answer["messages"])]
 
 
 def test_opening_a_web_chat_records_its_first_lines_in_one_insert_in_order(engine_app: Flask) -> None:
@@ -82,7 +124,7 @@ def test_opening_a_web_chat_records_its_first_lines_in_one_insert_in_order(engin
     body = opened.get_json()
     assert len(body["messages"]) >= 1
     assert _history(engine_app, body["conversation"]) == [("assistant", text) for text in body["messages"]]
-    assert counted.statements.count("INSERT") == 2  # the draft, then its lines
+    assert counted.statements.count("INSERT") == 2  # the draft, then its lines (one row)
 
 
 def test_a_retried_arabic_message_gets_the_same_utf8_json_body(sms_app: Flask) -> None:

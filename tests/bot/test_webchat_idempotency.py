@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from backend import db
 from backend.db import utcnow
 from backend.crypto import V2_PREFIX
-from backend.models import Case, ChatReply
+from backend.models import Case, ChatMessage, ChatReply
 from bot.purge import REPLY_RETENTION, purge
 from tests.bot.conftest import make_user
 from tests.flows.conversation import CHILD
@@ -127,15 +127,18 @@ def test_stored_chat_replies_are_encrypted_and_go_once_the_referral_is_sent(prod
     summary = operator.to_summary()
     conversation = summary["conversation"]
     engine = db.get_db(product).engine
-    with engine.connect() as connection:
-        tokens = [str(row[0]) for row in connection.exec_driver_sql("SELECT reply FROM chat_replies")]
+    with engine.connect() as connection:  # a draft's replies are kept in its turns' transcript rows
+        tokens = [str(row[0]) for row in connection.exec_driver_sql(
+            "SELECT text FROM chat_messages WHERE client_message_id IS NOT NULL")]
     # Encrypted tokens only (url-safe base64, so a short name could appear in one by chance: not tested)
     assert tokens and all(token.startswith(V2_PREFIX) and " " not in token for token in tokens)
 
     operator.send(conversation, "CONFIRM")
     with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
         kept = session.scalars(select(ChatReply).where(ChatReply.conversation_id == conversation)).all()
-    assert len(kept) == 1 and kept[0].reply["done"] is True  # only the answer to CONFIRM
+        turns = session.scalar(select(func.count()).select_from(ChatMessage)
+                               .where(ChatMessage.conversation_id == conversation))
+    assert len(kept) == 1 and kept[0].reply["done"] is True and turns == 0  # only the answer to CONFIRM
 
 
 def test_a_client_message_id_must_be_a_short_string(product: Flask) -> None:
@@ -153,13 +156,13 @@ def test_stored_chat_replies_of_a_sent_referral_are_purged_after_the_retry_windo
     summary = operator.to_summary()
     operator.send(summary["conversation"], "CONFIRM")
     draft = operator.open()["conversation"]
-    operator.send(draft, "Ref A")
+    answered = operator.send(draft, "Ref A", client_id="draft-message")
     with product.app_context(), db.get_db(product).transaction() as session:
         assert purge(session, expiry_days=30).replies == 0  # within the window
         later = utcnow() + REPLY_RETENTION + timedelta(minutes=1)
         assert purge(session, expiry_days=30, now=later).replies == 1  # the CONFIRM's reply
-        kept = session.scalars(select(ChatReply.conversation_id)).all()
-    assert kept == [draft]  # a live draft keeps its replies
+        assert session.scalars(select(ChatReply.conversation_id)).all() == []
+    assert operator.send(draft, "Ref A", client_id="draft-message") == answered  # a live draft keeps its replies
 
 
 def test_the_same_client_message_id_sent_twice_at_once_is_applied_once(product: Flask) -> None:
@@ -185,8 +188,9 @@ def test_the_same_client_message_id_sent_twice_at_once_is_applied_once(product: 
     shown = operator.get(f"/api/chat/conversations/{conversation}")
     assert shown["question"] == replies[0][1]["question"]  # applied once, not to the next question
     with product.app_context(), db.get_db(product).transaction(readonly=True) as session:
-        stored = session.scalar(select(func.count()).select_from(ChatReply)
-                                .where(ChatReply.conversation_id == conversation))
+        stored = session.scalar(select(func.count()).select_from(ChatMessage)
+                                .where(ChatMessage.conversation_id == conversation,
+                                       ChatMessage.client_message_id == client_id))
     assert stored == 1
 
 
