@@ -8,7 +8,7 @@ finished conversations and those stored before. Rows already stored (one line ea
 as before.
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0022
 Create Date: 2026-11-30
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | None = "0021"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
