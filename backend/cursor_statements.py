@@ -13,7 +13,8 @@ columns are converted by the columns' own types (``EncryptedJSON`` encrypts and 
 engine's ``before_cursor_execute``/``after_cursor_execute`` events fire (statements are counted and
 logged like any other), and a driver error is raised as SQLAlchemy's (``IntegrityError`` for a
 duplicate key), as is a parameter no column type can store (a ``StatementError``), with the
-parameters hidden (``backend.db.make_engine``). Only statements without
+parameters hidden (``backend.db.make_engine``). Each statement keeps its DBAPI cursor on its
+connection (:func:`_cursors`). Only statements without
 expanding (``IN``) parameters or Python-side defaults belong here: nothing of that is applied.
 """
 
@@ -94,17 +95,39 @@ def run(connection: Connection, statement: Executable, params: Mapping[str, Any]
     except Exception as error:  # raised as Connection.execute raises it: a StatementError, values hidden
         connection._handle_dbapi_exception(error, plan.sql, params, None, None)  # noqa: SLF001
     parameters: Any = tuple(values[name] for name in plan.order) if plan.order is not None else values
-    cursor = connection.connection.cursor()
+    kept = _cursors(connection)
+    cursor = kept.get(plan.sql)
+    if cursor is None:
+        if len(kept) >= _KEPT:
+            kept.clear()
+        cursor = kept[plan.sql] = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         connection._cursor_execute(cursor, plan.sql, parameters)  # noqa: SLF001 (see the module docs)
         fetched = cursor.fetchall() if plan.keys else []  # (psycopg builds a description when asked)
-        rowcount = cursor.rowcount
-    finally:
-        cursor.close()
+    except BaseException:
+        kept.pop(plan.sql, None)  # SQLAlchemy closes the cursor of a failed statement: the next run makes one
+        raise
+    rowcount = cursor.rowcount
     if any(plan.results):
         fetched = [tuple(value if convert is None or value is None else convert(value)
                          for convert, value in zip(plan.results, row)) for row in fetched]
     return Ran(plan.keys, [tuple(row) for row in fetched], rowcount)
+
+
+def _cursors(connection: Connection) -> dict[str, Any]:
+    """The DBAPI cursors kept on this DBAPI connection, one a statement (by its SQL).
+
+    Kept for the life of the connection (``PoolProxiedConnection.info``, cleared when the pool
+    replaces a dead connection): building a psycopg cursor, and the adapters it sets up for a
+    statement it did not run last, cost a PostgreSQL turn about a tenth of its database calls'
+    CPU (issue 14). Each run reads all its rows, so a kept cursor holds no open result.
+    """
+    return connection.connection.info.setdefault(_CURSORS, {})  # type: ignore[no-any-return]
+
+
+_CURSORS = "nrm_statement_cursors"
+_KEPT = 64
+"""Cursors a connection keeps at most (as many as compiled statements: ``_plan``'s cache)."""
 
 
 @lru_cache(maxsize=64)

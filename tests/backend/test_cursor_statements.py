@@ -108,3 +108,56 @@ def test_first_reads_the_row_by_column_name_as_connection_execute_does_and_none_
         assert first(connection, _BY_ID, {"sid": "SM2"}) is None
     assert tuple(ours) == tuple(theirs)
     assert (ours.id, ours.received_at, ours.reply) == ("SM1", AT, REPLY)
+
+
+def _cursors_seen(engine: Engine) -> tuple[list[Any], Any]:
+    """The DBAPI cursors statements run on, in order (and the listener, to remove)."""
+    seen: list[Any] = []
+
+    def record(_connection: Any, cursor: Any, *_args: Any) -> None:
+        seen.append(cursor)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return seen, record
+
+
+def test_a_statement_run_again_on_one_connection_reuses_its_cursor_and_reads_only_its_own_rows(
+        engine: Engine) -> None:
+    """A turn's statements keep their cursor across turns (issue 14: building a psycopg cursor
+    and its adapters cost about a tenth of a PostgreSQL turn's database calls); the rows a run
+    answers are still its own, never what the cursor read the time before."""
+    seen, record = _cursors_seen(engine)
+    try:
+        with engine.begin() as connection:
+            run(connection, _INSERT, _row("SM1"))
+        with engine.begin() as connection:  # the pool's same connection, a new transaction
+            run(connection, _INSERT, _row("SM2"))
+            found = run(connection, _BY_ID, {"sid": "SM1"}).mappings()
+            missing = run(connection, _BY_ID, {"sid": "SM3"}).rows
+            again = run(connection, _BY_ID, {"sid": "SM2"}).mappings()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [row["id"] for row in found] == ["SM1"] and missing == [] and [row["id"] for row in again] == ["SM2"]
+    assert seen[0] is seen[1] and seen[2] is seen[3] is seen[4]  # one cursor per statement
+    assert seen[0] is not seen[2]
+
+
+def test_a_kept_cursor_answers_after_a_failed_statement_and_a_replaced_connection_gets_its_own(
+        engine: Engine) -> None:
+    seen, record = _cursors_seen(engine)
+    try:
+        with engine.connect() as connection:
+            run(connection, _INSERT, _row("SM1"))
+            connection.commit()
+            with pytest.raises(IntegrityError):
+                run(connection, _INSERT, _row("SM1"))
+            connection.rollback()
+            run(connection, _INSERT, _row("SM2"))  # the same cursor, after the failure
+            connection.commit()
+            connection.invalidate()  # a dead connection, replaced by the pool with a new one
+        with engine.connect() as connection:
+            assert [row["id"] for row in run(connection, _BY_ID, {"sid": "SM2"}).mappings()] == ["SM2"]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert seen[0] is seen[1]  # kept until a statement fails (SQLAlchemy closes that cursor)
+    assert seen[3] not in seen[:3]  # a replaced connection's cursors are its own
