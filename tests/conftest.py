@@ -71,6 +71,52 @@ def shared_lock(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator
         yield
 
 
+_migrated_template: list[Path] = []
+
+
+def migrated_template() -> Path:
+    """A SQLite file migrated to head by ``upgrade_database``, made once per process (a pytest-xdist
+    worker is one) and removed when it exits; see :func:`migrate`."""
+    if not _migrated_template:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="nrm-migrated-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = create_app(backend_test_config(folder))
+        upgrade_database(template)
+        db.get_db(template).engine.dispose()
+        _migrated_template.append(folder / "instance" / "test.sqlite3")
+    return _migrated_template[0]
+
+
+def migrate(app: Flask) -> None:
+    """``upgrade_database(app)`` for a test's new database: an empty SQLite file gets a copy of
+    :func:`migrated_template` (SQLite's backup API) instead of running every migration again,
+    about 0.4 s of CPU a test; any other database is migrated. The copy has the same tables,
+    indexes and rows (tests/test_suite_fixtures.py); tests/backend/test_migrations.py runs the
+    migrations themselves."""
+    import sqlite3
+    from contextlib import closing
+
+    engine = db.get_db(app).engine
+    new = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+    if new:
+        raw = engine.raw_connection()
+        try:
+            new = not raw.cursor().execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if new:
+                with closing(sqlite3.connect(migrated_template())) as source:
+                    source.backup(raw.dbapi_connection)
+        finally:
+            raw.close()
+    if new:
+        engine.dispose()  # pooled connections start afresh on the copied schema
+    else:
+        upgrade_database(app)  # PostgreSQL, or not new: the migrations say what is still to do
+
+
 @pytest.fixture(scope="session")
 def compiled_catalogues(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The app loads compiled catalogues (.mo files: built by ``make translations``, never
@@ -99,7 +145,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
                 "PUBLIC_BASE_URL", "NRM_INSTANCE_PATH"):
         monkeypatch.delenv(key, raising=False)  # the developer's shell must not leak into tests
     application = create_app(backend_test_config(tmp_path))
-    upgrade_database(application)
+    migrate(application)
     yield application
     db.get_db(application).engine.dispose()
 
