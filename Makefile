@@ -29,8 +29,14 @@ run: install assets translations
 	$(BIN)/nrm worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	PORT=$(PORT) $(BIN)/nrm serve
 
+# The suite in parallel (pytest-xdist, one worker a core; tests/conftest.py says how tests are shared out), then the
+# `serial` tests (timing thresholds) one at a time on an otherwise idle runner; fails if either part failed.
+TEST_WORKERS ?= auto
 test: install assets translations
-	$(BIN)/pytest -q
+	status=0; \
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "not serial" || status=$$?; \
+	$(BIN)/pytest -q -m serial || status=$$?; \
+	exit $$status
 
 # Not part of `make test`: seeds BENCH_CASES cases into PostgreSQL (scripts/system-deps.sh --pg-url)
 # and up to 100,000 into SQLite, prints every figure and writes docs/performance.md (bench/run.py).

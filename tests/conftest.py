@@ -6,15 +6,17 @@ can build ``bot.app`` the same way: pass ``INSTANCE_PATH``/``DATABASE_URL`` in t
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from backend import db
+from backend import auth, db
 from backend.app import create_app
 from backend.cli import upgrade_database
 
@@ -39,8 +41,84 @@ def backend_test_config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     }
 
 
+PRODUCTION_PASSWORD_HASHER = auth._hasher
+"""The hasher the product uses (argon2id at the library's default cost, about 0.25 s of CPU a hash);
+tests/backend/test_auth.py checks its parameters and that sign-in upgrades weaker hashes to it."""
+TEST_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+"""The same algorithm at its lowest cost: hundreds of tests create users and sign in, and at the
+production cost hashing alone took minutes of the suite's CPU. Processes the tests start (``nrm
+serve``, gunicorn) keep the production hasher."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "_hasher", TEST_PASSWORD_HASHER)
+        yield
+
+
+@contextmanager
+def shared_lock(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[None]:
+    """An exclusive lock shared by every process of this test run (the ``-n`` workers of
+    pytest-xdist share the parent of their temporary folders), for work on files outside them."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+_migrated_template: list[Path] = []
+
+
+def migrated_template() -> Path:
+    """A SQLite file migrated to head by ``upgrade_database``, made once per process (a pytest-xdist
+    worker is one) and removed when it exits; see :func:`migrate`."""
+    if not _migrated_template:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="nrm-migrated-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = create_app(backend_test_config(folder))
+        upgrade_database(template)
+        db.get_db(template).engine.dispose()
+        _migrated_template.append(folder / "instance" / "test.sqlite3")
+    return _migrated_template[0]
+
+
+def migrate(app: Flask) -> None:
+    """``upgrade_database(app)`` for a test's new database: an empty SQLite file gets a copy of
+    :func:`migrated_template` (SQLite's backup API) instead of running every migration again,
+    about 0.4 s of CPU a test; any other database is migrated. The copy has the same tables,
+    indexes and rows (tests/test_suite_fixtures.py); tests/backend/test_migrations.py runs the
+    migrations themselves."""
+    import sqlite3
+    from contextlib import closing
+
+    engine = db.get_db(app).engine
+    new = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+    if new:
+        raw = engine.raw_connection()
+        try:
+            new = not raw.cursor().execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if new:
+                with closing(sqlite3.connect(migrated_template())) as source:
+                    source.backup(raw.dbapi_connection)
+        finally:
+            raw.close()
+    if new:
+        engine.dispose()  # pooled connections start afresh on the copied schema
+    else:
+        upgrade_database(app)  # PostgreSQL, or not new: the migrations say what is still to do
+
+
 @pytest.fixture(scope="session")
-def compiled_catalogues() -> None:
+def compiled_catalogues(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The app loads compiled catalogues (.mo files: built by ``make translations``, never
     committed). Build them when one is missing or older than its .po, so that tests of the
     channels and pages in other languages see the current translations."""
@@ -53,10 +131,11 @@ def compiled_catalogues() -> None:
         mo = po.with_suffix(".mo")
         return not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime
 
-    if any(stale(locale) for locale in (*translate.LOCALES, *translate.CONSENT_LOCALES)):
-        translate.compile_catalogues()
-        i18n.translator.cache_clear()
-        bot_i18n.catalogue.cache_clear()
+    with shared_lock(tmp_path_factory, "catalogues"):  # parallel workers: one compiles, the others wait
+        if any(stale(locale) for locale in (*translate.LOCALES, *translate.CONSENT_LOCALES)):
+            translate.compile_catalogues()
+            i18n.translator.cache_clear()
+            bot_i18n.catalogue.cache_clear()
 
 
 @pytest.fixture
@@ -66,7 +145,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
                 "PUBLIC_BASE_URL", "NRM_INSTANCE_PATH"):
         monkeypatch.delenv(key, raising=False)  # the developer's shell must not leak into tests
     application = create_app(backend_test_config(tmp_path))
-    upgrade_database(application)
+    migrate(application)
     yield application
     db.get_db(application).engine.dispose()
 
@@ -215,6 +294,19 @@ def fresh_postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """How ``pytest -n N`` (pytest-xdist, ``--dist loadgroup`` in pyproject.toml) shares the tests
+    out: each file's tests on one worker, so its module-scoped apps, servers and browsers are
+    built once; and every ``postgres`` test on one worker, one at a time, since PostgreSQL's
+    advisory locks (audit chains, the statistics cache) are shared by the whole database, so tests
+    in two schemas would take each other's. A test's own ``xdist_group`` mark wins."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = "postgres" if item.get_closest_marker("postgres") else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """``@pytest.mark.postgres`` tests skip locally without a server, but fail in CI (CI=true)."""
     if item.get_closest_marker("postgres") is None:
@@ -230,11 +322,37 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.skip(problem)
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """The schemathesis figures, when tests/test_api_fuzz.py ran in this session."""
+_fuzz_figures: list[dict[str, Any]] = []
+"""The schemathesis figures of each pytest-xdist worker, gathered by the controller."""
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its schemathesis figures to the controller."""
     import sys
 
     fuzz = sys.modules.get("tests.test_api_fuzz")
-    line = fuzz.summary() if fuzz is not None else None
-    if line:
-        terminalreporter.write_line(line)
+    if fuzz is not None and hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["fuzz_figures"] = fuzz.figures()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    figures = getattr(node, "workeroutput", {}).get("fuzz_figures")
+    if figures:
+        _fuzz_figures.append(figures)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The schemathesis figures, when tests/test_api_fuzz.py ran in this session (in this process
+    or in pytest-xdist workers)."""
+    import sys
+
+    fuzz = sys.modules.get("tests.test_api_fuzz")
+    if fuzz is not None and not _fuzz_figures:
+        _fuzz_figures.append(fuzz.figures())
+    if _fuzz_figures:
+        from tests.test_api_fuzz import merged, summary
+
+        line = summary(merged(_fuzz_figures))
+        if line:
+            terminalreporter.write_line(line)

@@ -68,14 +68,28 @@ def api_document(fuzzed: dict[str, Any]) -> Any:
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzzed["app"])
 
 
-def summary() -> str | None:
+def figures() -> dict[str, Any]:
+    """What this process ran: the (operation, caller) pairs and the tallies (JSON-serialisable, so
+    that pytest-xdist workers can hand them to the controller, which adds them up: ``merged``)."""
+    return {"runs": sorted(RUNS), **TALLY}
+
+
+def merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of several processes as one run's."""
+    total: dict[str, Any] = {"runs": sorted({tuple(run) for part in parts for run in part["runs"]})}
+    for key in ("examples", "requests", "failures"):
+        total[key] = sum(part.get(key, 0) for part in parts)
+    return total
+
+
+def summary(run: dict[str, Any]) -> str | None:
     """The figures of this run, for the end of pytest's report (``tests/conftest.py``)."""
-    if not RUNS:
+    if not run["runs"]:
         return None
-    operations = {operation for operation, _ in RUNS}
-    return (f"schemathesis: {len(operations)} operations x {len(CALLERS)} callers = {len(RUNS)} runs, "
-            f"{TALLY['examples']} examples sent as each caller = {TALLY['requests']} requests, "
-            f"{TALLY['failures']} failures")
+    operations = {operation for operation, _ in run["runs"]}
+    return (f"schemathesis: {len(operations)} operations x {len(CALLERS)} callers = {len(run['runs'])} runs, "
+            f"{run['examples']} examples sent as each caller = {run['requests']} requests, "
+            f"{run['failures']} failures")
 
 
 def headers_of(caller: str, tokens: dict[str, str]) -> dict[str, str]:

@@ -19,11 +19,10 @@ from backend.priority import is_priority
 from backend import auth, db
 from backend.app import create_app
 from backend.calendar import uk_date
-from backend.cli import upgrade_database
 from backend.db import utcnow
 from backend.models import Case, Decision, Review, User
 from backend.statistics.derived import columns as statistics_columns
-from tests.conftest import backend_test_config, tiny_payload
+from tests.conftest import backend_test_config, migrate, tiny_payload
 
 ORG = "The Salvation Army"
 OTHER_ORG = "Barnardo's"
@@ -42,7 +41,7 @@ def shared_app(tmp_path: Path, **extra: Any) -> Iterator[Flask]:
         for key in ENV_KEYS:
             patch.delenv(key, raising=False)
         application = create_app(backend_test_config(tmp_path, **extra))
-        upgrade_database(application)
+        migrate(application)
         try:
             yield application
         finally:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from backend import auth
 from backend.models import AuditEvent, Case
-from tests.conftest import TINY_SCHEMA, tiny_payload
+from tests.conftest import PRODUCTION_PASSWORD_HASHER, TINY_SCHEMA, tiny_payload
 
 
 def test_password_hashing():
@@ -18,6 +18,26 @@ def test_password_hashing():
     assert not auth.verify_password(hashed, "wrong")
     assert not auth.verify_password("not-a-hash", "correct horse")
     assert len(auth.generate_password()) >= 16 and auth.generate_password() != auth.generate_password()
+
+
+def test_production_hashes_passwords_with_argon2id_at_the_rfc_9106_low_memory_cost(monkeypatch):
+    """The suite hashes at the lowest cost (tests/conftest.py); the product's own hasher is checked
+    here: argon2id, 64 MiB, 3 passes, 4 lanes (argon2-cffi's defaults, RFC 9106's second choice)."""
+    monkeypatch.setattr(auth, "_hasher", PRODUCTION_PASSWORD_HASHER)
+    hashed = auth.hash_password("correct horse")
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert auth.verify_password(hashed, "correct horse") and not auth.verify_password(hashed, "wrong")
+
+
+def test_signing_in_with_a_weaker_hash_upgrades_it_to_the_production_cost(db_session, monkeypatch):
+    user = auth.create_user(db_session, "weak@example.org", "caseworker", "right")
+    assert user.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")  # made by TEST_PASSWORD_HASHER
+    monkeypatch.setattr(auth, "_hasher", PRODUCTION_PASSWORD_HASHER)
+    assert auth.check_login(db_session, "weak@example.org", "wrong") is None
+    assert user.password_hash.startswith("$argon2id$v=19$m=8,")  # a wrong password changes nothing
+    assert auth.check_login(db_session, "weak@example.org", "right") is user
+    assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert auth.verify_password(user.password_hash, "right")
 
 
 def test_create_user_rules(db_session):

@@ -573,6 +573,10 @@ def test_the_queue_page_shows_one_page_at_a_time_with_filters(app, clients):
     assert refused.status_code == 400 and "the first page of the whole queue is shown" in refused.get_data(as_text=True)
 
 
+QUEUE_ROW = r'<th scope="row"[^>]*><a [^>]*href="/casework/cases/([^"]+)"'
+"""The reference heading each row of a queue page (a claimed case also links from its action cell)."""
+
+
 def test_the_queue_page_sorts_by_the_chosen_order_and_says_when_the_sort_is_wrong(app, clients):
     """The filter form's "Sort by" select orders the page and keeps its choice on the next page;
     an unknown, empty or huge sort, or a next-page link of another order, is an error message on
@@ -585,13 +589,13 @@ def test_the_queue_page_sorts_by_the_chosen_order_and_says_when_the_sort_is_wron
     assert page.status_code == 200 and 'id="filter-sort"' in html and "Sort by" in html
     assert re.search(r'<option value="newest" selected>\s*Most recently added first', html)
     assert "Clear filters" not in html  # an order is not a filter
-    shown = re.findall(r'href="/casework/cases/([^"]+)"', html)
-    oldest = re.findall(r'href="/casework/cases/([^"]+)"', client.get("/casework/?sort=oldest&limit=200")
+    shown = re.findall(QUEUE_ROW, html)
+    oldest = re.findall(QUEUE_ROW, client.get("/casework/?sort=oldest&limit=200")
                         .get_data(as_text=True))
     assert shown == oldest[::-1][:2]
     following = re.search(r'href="([^"]+after=[^"]+)"[^>]*rel="next"', html).group(1).replace("&amp;", "&")
     assert "sort=newest" in following
-    assert re.findall(r'href="/casework/cases/([^"]+)"', client.get(following).get_data(as_text=True)) == \
+    assert re.findall(QUEUE_ROW, client.get(following).get_data(as_text=True)) == \
         oldest[::-1][2:4]
 
     other = client.get(following.replace("sort=newest", "sort=due"))

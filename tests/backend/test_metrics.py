@@ -15,10 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from backend import db
 from backend.app import create_app
 from backend.calendar import uk_date
-from backend.cli import upgrade_database
 from backend.db import utcnow
 from tests.backend.casework_helpers import make_case
-from tests.conftest import backend_test_config
+from tests.conftest import backend_test_config, migrate
 
 TOKEN = "m" * 40
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -27,7 +26,7 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def metered(tmp_path: Path) -> Iterator[Flask]:
     app = create_app(backend_test_config(tmp_path, NRM_METRICS_TOKEN=TOKEN))
-    upgrade_database(app)
+    migrate(app)
     yield app
     db.get_db(app).engine.dispose()
 

@@ -118,6 +118,7 @@ def test_an_invalidated_connection_gives_the_writers_turn_back(database):
     connection.close()
 
 
+@pytest.mark.serial  # a timing threshold: run alone (Makefile)
 def test_a_writer_that_waits_longer_than_the_patience_fails_as_sqlite_would_and_the_next_gets_in(database):
     with database.transaction() as holder:
         holder.execute(text("INSERT INTO note VALUES (1, 1)"))
@@ -190,6 +191,7 @@ def other_process(database):
     process.wait()
 
 
+@pytest.mark.serial  # a timing threshold: run alone (Makefile)
 def test_a_writer_starts_as_soon_as_another_process_commits_instead_of_sleeping(database, other_process,
                                                                                monkeypatch):
     """Another process holds the write lock for a second, three times: each time, this process's
@@ -223,6 +225,7 @@ def test_a_process_killed_inside_a_write_transaction_lets_the_other_processes_wr
     assert _in_thread(lambda: _write(database)) is None
 
 
+@pytest.mark.serial  # a timing threshold: run alone (Makefile)
 def test_a_writer_that_waits_for_another_process_longer_than_the_patience_fails_and_blocks_nobody(
         database, other_process):
     other_process.stdin.write("3\n")  # keeps the write lock three times the patience

@@ -12,10 +12,9 @@ from sqlalchemy import select
 
 from backend import auth, db
 from backend.app import create_app
-from backend.cli import upgrade_database
 from backend.models import User
 from backend.web_auth import ASSETS_DIR, SIGN_IN_FAILED
-from tests.conftest import backend_test_config
+from tests.conftest import backend_test_config, migrate
 
 PASSWORD = "correct horse battery staple"
 SIGN_IN = "/casework/sign-in"
@@ -160,7 +159,7 @@ def test_production_session_cookies_are_secure(tmp_path: Path, monkeypatch: pyte
     app = create_app(backend_test_config(
         tmp_path, NRM_ENV="production", SECRET_KEY="s" * 64,
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(), TWILIO_AUTH_TOKEN="t", AUDIT_KEY="a" * 64))
-    upgrade_database(app)
+    migrate(app)
     try:
         assert app.config["SESSION_COOKIE_SECURE"] is True
         add_user(app, "cw@example.org", "caseworker")

@@ -9,10 +9,9 @@ import pytest
 from flask import Flask
 
 from backend import auth, db
-from backend.cli import upgrade_database
 from bot.app import create_app
 from tests.bot.sms_support import ENV_KEYS, SmsPhone, make_sms_app
-from tests.conftest import backend_test_config, fresh_postgres_url
+from tests.conftest import backend_test_config, fresh_postgres_url, migrate
 
 
 @pytest.fixture
@@ -20,7 +19,7 @@ def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     for key in ENV_KEYS:  # the developer's shell must not leak into tests
         monkeypatch.delenv(key, raising=False)
     application = create_app(backend_test_config(tmp_path))
-    upgrade_database(application)
+    migrate(application)
     yield application
     db.get_db(application).engine.dispose()
 

@@ -23,11 +23,10 @@ from sqlalchemy import inspect, select, text, update
 from twilio.request_validator import RequestValidator
 
 from backend import db
-from backend.cli import upgrade_database
 from backend.models import Conversation, Responder
 from bot.app import create_app
 from flows import languages
-from tests.conftest import backend_test_config
+from tests.conftest import backend_test_config, migrate
 
 TOKEN = "test-token"
 BASE = "https://nrm.example.org"
@@ -51,7 +50,7 @@ def sms_config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
 
 def make_sms_app(tmp_path: Path, register: tuple[str, ...] = (PHONE,), **extra: Any) -> Flask:
     app = create_app(sms_config(tmp_path, **extra))
-    upgrade_database(app)
+    migrate(app)
     with app.app_context(), db.get_db(app).transaction() as session:
         for phone in register:
             session.add(Responder(phone_e164=phone, organisation="The Salvation Army",

@@ -11,12 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from backend import db
-from backend.cli import upgrade_database
 from bot.app import create_app
 from tests.backend.test_web_auth import PASSWORD, SIGN_IN, add_user, csrf_token
 from tests.bot.conftest import make_user
 from tests.bot.sms_support import ENV_KEYS
-from tests.conftest import backend_test_config
+from tests.conftest import backend_test_config, migrate
 
 ATTACKER = "203.0.113.7"
 COLLEAGUE = "198.51.100.20"
@@ -35,7 +34,7 @@ def limited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     for key in ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     app = create_app(backend_test_config(tmp_path, **LOW_LIMITS))
-    upgrade_database(app)
+    migrate(app)
     yield app
     db.get_db(app).engine.dispose()
 
@@ -157,7 +156,7 @@ def test_behind_a_trusted_proxy_each_real_client_is_counted_alone(tmp_path: Path
     for key in ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     app = create_app(backend_test_config(tmp_path, TRUSTED_PROXIES=1, **LOW_LIMITS))
-    upgrade_database(app)
+    migrate(app)
     try:
         balancer = "10.0.0.1"
         attacker = client_at(app, balancer)

@@ -11,12 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from backend import db
-from backend.cli import upgrade_database
 from bot.app import create_app
 from tests.backend.casework_helpers import make_case, make_user, token_for
 from tests.backend.test_web_auth import PASSWORD, add_user, sign_in
 from tests.bot.sms_support import ENV_KEYS
-from tests.conftest import backend_test_config
+from tests.conftest import backend_test_config, migrate
 
 PAGES_AND_APIS = ("case page", "decision queue", "chat page", "casework API", "chat API")
 
@@ -42,7 +41,7 @@ def product_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fla
     for key in ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     app = create_app(backend_test_config(tmp_path))
-    upgrade_database(app)
+    migrate(app)
     yield app
     db.get_db(app).engine.dispose()
 

@@ -30,6 +30,10 @@ from tests.conftest import backend_test_config
 
 TOKEN = "s" * 40
 NRM = str(Path(sys.executable).with_name("nrm"))
+pytestmark = pytest.mark.serial
+"""Run alone (Makefile): gunicorn's master restarts a worker that misses its heartbeat for 30 s,
+and the metrics test counts every request exactly; beside the other test workers on a busy
+machine the count came out one short (12 of 13)."""
 
 
 @dataclass

@@ -19,8 +19,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from backend import auth, db
-from backend.cli import upgrade_database
-from tests.conftest import backend_test_config
+from tests.conftest import backend_test_config, migrate
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -74,7 +73,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     saved = {key: os.environ.pop(key) for key in ENV_KEYS if key in os.environ}
     tmp_path: Path = tmp_path_factory.mktemp("live")
     app = create_app(backend_test_config(tmp_path))
-    upgrade_database(app)
+    migrate(app)
     with app.app_context(), db.get_db(app).transaction() as session:
         for email in OPERATORS:
             auth.create_user(session, email, "operator", PASSWORD)
