@@ -174,7 +174,7 @@ def test_the_migration_derives_the_statistics_columns_of_stored_cases(app):
 
 
 def test_a_web_chat_transcript_stored_a_line_a_row_reads_in_order_after_the_turn_replies_migration(app):
-    """0024 adds ``chat_messages.client_message_id`` (a turn's row keeps its reply for a retry):
+    """0023 adds ``chat_messages.client_message_id`` (a turn's row keeps its reply for a retry):
     a draft's transcript stored before, one line a row, reads the same, line by line, after it."""
     from backend.models import ChatMessage, Conversation
     from bot import chat_history

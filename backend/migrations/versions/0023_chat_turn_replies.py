@@ -7,7 +7,7 @@ still makes a message sent twice at once apply once. ``chat_replies`` keeps the 
 finished conversations and those stored before. Rows already stored (one line each, no id) read
 as before.
 
-Revision ID: 0024
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-11-30
 """
@@ -19,7 +19,7 @@ from typing import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0024"
+revision: str = "0023"
 down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
