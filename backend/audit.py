@@ -52,7 +52,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import (BigInteger, ColumnElement, Connection, Engine, String, bindparam, cast, func, literal_column,
+from sqlalchemy import (BigInteger, ColumnElement, Connection, Engine, bindparam, cast, func, literal_column,
                         select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import BIT
@@ -181,16 +181,10 @@ def chain_lock_id(chain: str) -> int:
 def chain_lock_sql(chain: ColumnElement[str]) -> ColumnElement[int]:
     """:func:`chain_lock_id` computed by PostgreSQL, for a chain known only inside a statement
     (the case claim-next picks): the same first 8 bytes of the same SHA-256, as a signed bigint."""
-    digest = func.sha256(func.convert_to(_sql_text(_LOCK_PREFIX) + chain, _sql_text("UTF8")))
-    hex_text = _sql_text("x") + func.encode(func.substr(digest, literal_column("1"), literal_column("8")),
-                                            _sql_text("hex"))
+    digest = func.sha256(func.convert_to(cursor_statements.sql_constant(_LOCK_PREFIX) + chain, cursor_statements.sql_constant("UTF8")))
+    hex_text = cursor_statements.sql_constant("x") + func.encode(func.substr(digest, literal_column("1"), literal_column("8")),
+                                            cursor_statements.sql_constant("hex"))
     return cast(cast(hex_text, BIT(64)), BigInteger)
-
-
-def _sql_text(constant: str) -> ColumnElement[str]:
-    """A constant written into the SQL, not bound: claim-next's statement sends psycopg only the
-    claim's own values to adapt, and PostgreSQL binds only those (it had ten constants bound)."""
-    return literal_column(f"'{constant}'", String)
 
 
 def try_lock_chain_sql(chain: ColumnElement[str]) -> ColumnElement[bool]:
@@ -222,7 +216,7 @@ def head_columns(chain: Any) -> tuple[ColumnElement[Any], ...]:
     legacy chain's head, where an empty chain starts); each one index probe on ``(chain, seq)``."""
     return (_latest(AuditEvent.seq, chain).scalar_subquery().label("head_seq"),
             _latest(AuditEvent.hash, chain).scalar_subquery().label("head_hash"),
-            _latest(AuditEvent.hash, _sql_text(LEGACY_CHAIN)).scalar_subquery().label("chain_start"))
+            _latest(AuditEvent.hash, cursor_statements.sql_constant(LEGACY_CHAIN)).scalar_subquery().label("chain_start"))
 
 
 @dataclass(frozen=True)

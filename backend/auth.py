@@ -20,7 +20,7 @@ from typing import Any, Callable, TypeVar, cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, g, has_app_context, jsonify, request
-from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, bindparam, literal_column, select, update
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from backend import cursor_statements, db, sessions
@@ -214,7 +214,7 @@ def live_token_of(role: str) -> ColumnElement[bool]:
     return and_(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None),
                 _TOKENS.c.expires_at > bindparam("now", type_=_TOKENS.c.expires_at.type),
                 _USERS.c.id == _TOKENS.c.user_id,
-                _USERS.c.active.is_(True), _USERS.c.role == literal_column(f"'{role}'"))
+                _USERS.c.active.is_(True), _USERS.c.role == cursor_statements.sql_constant(role))
 
 
 def revoke_token(session: Session, secret: str) -> bool:

@@ -171,7 +171,7 @@ def in_queue(queue: str, now: datetime) -> list[ColumnElement[bool]]:
 def _in_queue(queue: str, today: Any, inline: bool = False) -> list[ColumnElement[bool]]:
     """``inline``: the queue's name written into the SQL rather than bound, so that a prepared
     statement's generic plan knows it (see :func:`_next_unclaimed`)."""
-    clauses: list[ColumnElement[bool]] = [Case.queue == (literal_column(f"'{queue}'") if inline else queue)]
+    clauses: list[ColumnElement[bool]] = [Case.queue == (cursor_statements.sql_constant(queue) if inline else queue)]
     if queue == DECISION:
         clauses.append(Case.queue_available_on <= today)  # AVAILABLE_NOW when it may be decided now
     return clauses
@@ -578,7 +578,7 @@ def _claim_next_statement(postgres: bool, skip_returned: bool, by_token: bool = 
             .select_from(picked.join(_TOKENS, token.token_hash == bindparam("token_hash"))))
 
 
-ASYNC_COMMIT = func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"),
+ASYNC_COMMIT = func.set_config(cursor_statements.sql_constant("synchronous_commit"), cursor_statements.sql_constant("off"),
                                true()).label("async_commit")
 """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk (the flush
 took 4 ms here, twice the whole claim's budget). Only the claim's transaction (``set_config``'s

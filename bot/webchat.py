@@ -47,7 +47,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
-from sqlalchemy import Connection, Select, String, and_, bindparam, cast, delete, insert, literal_column, null, select
+from sqlalchemy import Connection, Select, String, and_, bindparam, cast, delete, insert, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -78,7 +78,7 @@ _CONVERSATIONS = Conversation.__table__
 _REPLIES = ChatReply.__table__
 _TURNS = ChatMessage.__table__
 _TOKENS, _USERS = ApiToken.__table__, User.__table__
-_HOLDER_ADDRESS = literal_column("'user:'", String).concat(cast(_USERS.c.id, String))
+_HOLDER_ADDRESS = cursor_statements.sql_constant("user:").concat(cast(_USERS.c.id, String))
 """A web chat conversation's ``address`` for the user of the ``users`` row (:func:`_address`)."""
 _STORE_REPLY = insert(ChatReply.__table__)
 """The answer stored under its client message id (a duplicate fails on the unique constraint)."""
@@ -102,7 +102,7 @@ def _locked(with_reply: bool, by_token: bool) -> Select[Any]:
                (_TURNS.c.text if with_reply else null()).label("stored_turn")]
     source: Any = _CONVERSATIONS
     clauses = [_CONVERSATIONS.c.id == bindparam("conversation_id"),
-               _CONVERSATIONS.c.channel == literal_column(f"'{CHANNEL}'")]
+               _CONVERSATIONS.c.channel == cursor_statements.sql_constant(CHANNEL)]
     if by_token:
         columns += [_TOKENS.c.id.label("token_id"), _TOKENS.c.last_used_at.label("token_last_used_at")]
         source = source.join(_USERS, _CONVERSATIONS.c.address == _HOLDER_ADDRESS).join(_TOKENS, live_token_of(ROLE))
@@ -348,7 +348,8 @@ def _turn(db: Session, found: dict[str, Any], message: _Message) -> Response:
     answer = _json(reply, conversation)
     transcript = chat_history.after_turn(conversation, text, message.shown, before, answer, message.client_id)
     # the draft with its new rows, by Core (no unit of work): the turn's row holds the reply
-    engine.write(db, conversation, *([transcript] if transcript is not None else _finished_reply(conversation.id, message, answer)))
+    rows = [transcript] if transcript is not None else _finished_reply(conversation.id, message, answer)
+    engine.write(db, conversation, *rows)
     if transcript is None:
         chat_history.forget(db, conversation.id)
     db.commit()
