@@ -119,6 +119,7 @@ def test_a_caseworker_decides_negative_and_the_panel_returns_it(page: Any, live_
     # nothing chosen: the GOV.UK error summary, linking to the fields
     page.click("#record-decision")
     summary = page.locator(".govuk-error-summary")
+    summary.wait_for()  # the answer to the POST may still be loading (is_visible() does not wait)
     assert summary.is_visible()
     assert "Select whether the decision is positive or negative" in summary.inner_text()
     assert "Enter the reasons for the decision" in summary.inner_text()
