@@ -20,7 +20,7 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 Request = tuple[str, str, str | bytes | None, dict[str, str]]
 """method, path, body, headers"""
@@ -42,6 +42,13 @@ class Result:
                 self.latencies.append(took)
             else:
                 self.errors += 1
+
+    def add(self, other: Result) -> None:
+        """Count ``other`` (a later run of the same requests) in this result too."""
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.elapsed += other.elapsed
+        self.cpu += other.cpu
 
     @property
     def throughput(self) -> float:
@@ -98,6 +105,22 @@ def run(port: int, senders: int, make: Callable[[int, int], Request], seconds: f
     result.elapsed, result.cpu = _in_threads(senders, sender, start_line, cpu,
                                              lambda began: deadline.__setitem__(0, began + seconds))
     return result
+
+
+def run_alternating(port: int, senders: int, makes: Sequence[Callable[[int, int], Request]], seconds: float,
+                    cpu: Callable[[], float] | None = None, slices: int = 4) -> list[Result]:
+    """:func:`run` for each of ``makes``, ``seconds`` each in all, cut into ``slices`` that take turns
+    (A B, then B A, ...): the result of each, summed over its slices.
+
+    This machine's speed drifts from one minute to the next (other work, frequency), by as much as
+    the margins of some rows; run one after the other, a ratio of two results would carry that
+    drift, while slices in turns weigh on both alike."""
+    results = [Result() for _ in makes]
+    for index in range(slices):
+        order = list(enumerate(makes))
+        for which, make in order if index % 2 == 0 else reversed(order):
+            results[which].add(run(port, senders, make, seconds / slices, cpu))
+    return results
 
 
 def run_open(port: int, senders: int, make: Callable[[int, int], Request], rate: float, seconds: float,

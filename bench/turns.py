@@ -122,15 +122,15 @@ def rows(context: Context) -> list[Row]:
                 _warm(database, server)
                 where = f"{kind}, {database.name}"
                 for senders in CONCURRENCY:
-                    bare = load.run(server.port, senders, lambda s, i: BARE, context.seconds, server.cpu_seconds)
-                    sms = load.run(server.port, senders, lambda s, i: sms_request(database, server, s),
-                                   context.seconds, server.cpu_seconds)
+                    bare, sms = load.run_alternating(
+                        server.port, senders, [lambda s, i: BARE, lambda s, i: sms_request(database, server, s)],
+                        context.seconds, server.cpu_seconds)
                     found.append(_versus(f"SMS turn vs bare: {where}, {_senders(senders)}", sms, bare,
                                          SMS_RATIO_TARGET, command))
                 found.append(_p99(server, database, where, command))  # open loop, at a stated rate
-                bare = load.run(server.port, WEBCHAT_SENDERS, lambda s, i: BARE, context.seconds, server.cpu_seconds)
-                chat = load.run(server.port, WEBCHAT_SENDERS, lambda s, i: chat_request(database, s),
-                                context.seconds, server.cpu_seconds)
+                bare, chat = load.run_alternating(
+                    server.port, WEBCHAT_SENDERS, [lambda s, i: BARE, lambda s, i: chat_request(database, s)],
+                    context.seconds, server.cpu_seconds)
                 found.append(_versus(f"web chat turn vs bare: {where}, {_senders(WEBCHAT_SENDERS)}", chat, bare,
                                      WEBCHAT_RATIO_TARGET, command))
     return found
