@@ -68,7 +68,7 @@ from html import escape
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import Connection, Engine, and_, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, column, exists, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -193,13 +193,24 @@ _SENDER_REPLY_AND_DRAFTS = (
                                             Conversation.__table__.c.address == bindparam("sender"),
                                             Conversation.__table__.c.status == "draft"))
     .order_by(Conversation.__table__.c.id))
-"""On SQLite, the same with the sender's drafts (a row each, or one row of NULLs): one read where
-PostgreSQL needs two. SQLite's ``BEGIN IMMEDIATE`` already holds the database's one write lock,
-so the drafts read with the sender are as locked as the sender. On PostgreSQL the nullable side of
-an outer join cannot be locked, and drafts read in the responder's statement would be of that
-statement's snapshot, taken before it waited for the responder's lock: a draft opened by the
-sender's previous message, committed during the wait, would be missed (a second draft opened).
-There the drafts are read after the lock is held (``bot.engine.drafts``)."""
+"""On SQLite, the same with the sender's drafts (a row each, or one row of NULLs). SQLite's
+``BEGIN IMMEDIATE`` already holds the database's one write lock, so the drafts read with the
+sender are as locked as the sender."""
+_LOCKED_SENDER = _SENDER_AND_REPLY.subquery("sender")
+_LOCKED_DRAFTS = (func.locked_drafts(cursor_statements.sql_constant(CHANNEL), _LOCKED_SENDER.c.phone_e164)
+                  .table_valued(*(column(draft.key, draft.type) for draft in engine.COLUMNS))
+                  .lateral("drafts"))
+_SENDER_REPLY_AND_LOCKED_DRAFTS = (
+    select(*_LOCKED_SENDER.c, *(_LOCKED_DRAFTS.c[draft.key].label(f"draft_{draft.key}") for draft in engine.COLUMNS))
+    .select_from(_LOCKED_SENDER.outerjoin(_LOCKED_DRAFTS, true()))
+    .order_by(_LOCKED_DRAFTS.c.id))
+"""On PostgreSQL, the same rows in one statement too (one round trip: issue 14), the drafts read
+once the responder's lock is held. A statement's snapshot is taken before it waits for a lock, so
+drafts joined to the locked row would be of that snapshot: a draft opened by the sender's previous
+message, committed during the wait, would be missed (a second draft opened). So they come from
+``locked_drafts`` (migration 0024: a VOLATILE PL/pgSQL function, which takes a new snapshot for
+its query, and locks what it reads), called LATERAL with the locked subquery's ``phone_e164``:
+once for the responder's row, after its lock is taken."""
 _OPT_OUT = (update(_RESPONDERS).where(_RESPONDERS.c.id == bindparam("key"))
             .values(opted_out_at=bindparam("at")))
 _SENDER_FIELDS = len(_SENDER_AND_REPLY.selected_columns)
@@ -355,8 +366,8 @@ def handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
 
 def _handle(db: Session, inbound: Inbound, settings: Settings) -> list[str]:
     """The whole message in the caller's transaction: the responder with this MessageSid's stored
-    reply and the sender's drafts, locked (one read on SQLite, two on PostgreSQL: see
-    :data:`_SENDER_REPLY_AND_DRAFTS`), the step, one write of the draft and the stored reply."""
+    reply and the sender's drafts, locked (one read: :func:`_read`), the step, one write of the
+    draft and the stored reply."""
     read = _read(db.connection(), inbound)
     if read.responder is None:
         return read.answer
@@ -452,20 +463,18 @@ class _Read:
 
 
 def _read(connection: Connection, inbound: Inbound) -> _Read:
-    """The responder with this MessageSid's stored reply and the sender's drafts, locked (one
-    read on SQLite, two on PostgreSQL: see :data:`_SENDER_REPLY_AND_DRAFTS`)."""
+    """The responder with this MessageSid's stored reply and the sender's drafts, locked, in one
+    read (:data:`_SENDER_REPLY_AND_DRAFTS`, :data:`_SENDER_REPLY_AND_LOCKED_DRAFTS`)."""
     params = {"sid": inbound.sid, "sender": inbound.sender}
     on_sqlite = connection.dialect.name == "sqlite"
-    found = cursor_statements.run(connection, _SENDER_REPLY_AND_DRAFTS if on_sqlite else _SENDER_AND_REPLY, params)
+    found = cursor_statements.run(connection, _SENDER_REPLY_AND_DRAFTS if on_sqlite else _SENDER_REPLY_AND_LOCKED_DRAFTS,
+                                  params)
     if not found.rows:
         return _Read([HELPLINE])  # not registered: nothing is stored
     *registration, done, stored_reply = found.rows[0][:_SENDER_FIELDS]
     if done is not None:  # a Twilio retry: the stored reply, nothing applied again
         return _Read(list(stored_reply or []))
-    if on_sqlite:
-        rows = [dict(zip(_DRAFT_KEYS, row[_SENDER_FIELDS:])) for row in found.rows if row[_SENDER_FIELDS] is not None]
-    else:
-        rows = engine.draft_rows(connection, CHANNEL, inbound.sender)
+    rows = [dict(zip(_DRAFT_KEYS, row[_SENDER_FIELDS:])) for row in found.rows if row[_SENDER_FIELDS] is not None]
     return _Read([], Sender(*registration), rows)
 
 

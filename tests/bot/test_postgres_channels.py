@@ -23,12 +23,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from backend import audit, db
 from backend.calendar import UK_TIME
 from backend.db import get_for_update
 from backend.models import Case, Conversation, InboundMessage, Responder
-from bot import engine
+from bot import engine, sms
 from tests.bot.conftest import make_user
 from tests.bot.sms_support import (
     ENV_KEYS,
@@ -185,6 +186,38 @@ def test_a_message_that_waited_for_the_sender_s_lock_answers_the_draft_opened_me
     assert count(pg_product, Conversation, Conversation.status == "draft") == 1
     phone = SmsPhone(pg_product)
     assert phone.answer("reference") == "SA-0412"
+
+
+def test_the_sender_s_read_that_waited_for_the_lock_returns_the_drafts_committed_meanwhile_on_postgres(
+    pg_product: Flask,
+) -> None:
+    """The read itself, without the ORM session's second try behind it: one statement that locks
+    the responder and only then reads the drafts (``locked_drafts``, a snapshot of its own), so
+    a draft committed while it waited for the lock is among its rows, and locked."""
+    read: list[Any] = []
+
+    def open_a_draft(session: Any) -> None:
+        lock_responder(session)
+        engine.begin(session, "sms", PHONE, None, language="en")
+
+    def read_drafts(_index: int) -> None:
+        with db.get_db(pg_product).engine.connect() as connection:
+            found = sms._read(connection, sms.Inbound(sid=new_sid(), sender=PHONE, body=""))
+            read.append((found, [locked(row["id"]) for row in found.draft_rows]))
+            connection.rollback()
+
+    def locked(draft_id: str) -> bool:
+        with db.get_db(pg_product).engine.connect() as other:
+            try:
+                other.execute(select(Conversation.id).where(Conversation.id == draft_id).with_for_update(nowait=True))
+            except OperationalError:
+                return True
+            return False
+
+    assert run_held(pg_product, open_a_draft, RESPONDER_LOCK, 1, read_drafts) == []
+    ((found, locks),) = read
+    assert [row["status"] for row in found.draft_rows] == ["draft"]
+    assert locks == [True]
 
 
 def test_quotes_and_semicolons_in_a_message_sid_are_data_on_postgres(
