@@ -268,7 +268,7 @@ def _page(session: Session, queue: str, clauses: list[ColumnElement[bool]], now:
 
 def page_query(queue: str, clauses: list[ColumnElement[bool]], sort: Sort, after: str | None, limit: int) -> Any:
     """The rows of one page (and one more, to know whether another follows) in ``sort``."""
-    rows = select(*ENTRY_COLUMNS).where(*clauses)
+    rows = select(*ENTRY_COLUMNS).where(*clauses, *sort.index_condition)
     if after is not None:
         rows = rows.where(after_cursor(queue, sort, after))
     return rows.order_by(*sort.order_by()).limit(limit + 1)
