@@ -121,6 +121,16 @@ def test_claim_next_cannot_walk_the_whole_queues_index_past_the_claimed_cases(pg
     assert "ix_cases_queue_order" in page_indexes, page_indexes
 
 
+def test_a_queues_counts_still_read_the_whole_queues_index(pg_app, seeded_worker):
+    """The counts beside a page say the condition of ``ix_cases_queue_order`` (migration 0024) and
+    read it, as before it had one (along another queue index: twice the buffers on a million cases)."""
+    with db.get_db(pg_app).engine.connect() as connection:
+        for queue in ("decision", "review"):
+            _, indexes = _plan(connection, queues.count_query(queues.in_queue(queue, utcnow()), utcnow()))
+            assert indexes == {"ix_cases_queue_order"}, (queue, indexes)
+        connection.rollback()
+
+
 def test_a_claim_writes_no_entry_into_an_index_of_claimed_by_id_alone_which_no_query_reads(pg_app):
     """Each claim wrote an entry into ``ix_cases_claimed_by_id``; no query reads it (migration 0022)."""
     indexes = {index["name"]: index["column_names"] for index in inspect(db.get_db(pg_app).engine).get_indexes("cases")}
