@@ -10,8 +10,8 @@ claim read the row of every claimed case before the first free one: 4,473 claime
 buffers and 5 ms a claim (EXPLAIN ANALYZE EXECUTE, a million cases), against 4 buffers along its
 own index; PostgreSQL's CPU a claim grew with every claim of a run (issue 14). A partial index is
 only considered for a statement whose conditions imply the index's, so claim-next now cannot use
-this one; a page of either queue in the priority order says the condition
-(``backend.casework.queue_sort.Sort.index_condition``) and reads it as before. (Said by every
+this one; a page of either queue in the priority order, and a queue's counts, say the condition
+(``backend.casework.queue_sort.Sort.index_condition``) and read it as before. (Said by every
 query of a queue, its estimate, a seventh of the rows, made a page in another order sort.)
 
 Revision ID: 0024
