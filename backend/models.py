@@ -239,10 +239,11 @@ class Case(Base):
         CheckConstraint(_one_of("age_route", AGE_ROUTES), name="age_route"),
         CheckConstraint(_one_of("fr_location", FR_LOCATIONS), name="fr_location"),
         CheckConstraint(_one_of("status", CASE_STATUSES), name="status"),
-        # The queues' order (backend.queue_order): listing, keyset pages and counts ...
+        # The queues' order (backend.queue_order): listing, keyset pages and counts, which say
+        # queue_rank IS NOT NULL as claim-next does not (it cannot walk the claimed cases here: 0024) ...
         Index("ix_cases_queue_order", "queue", "queue_rank", "queue_due_date", "queue_since", "id",
-              "queue_available_on", postgresql_where=text("queue IS NOT NULL"),
-              sqlite_where=text("queue IS NOT NULL")),
+              "queue_available_on", postgresql_where=text("queue IS NOT NULL AND queue_rank IS NOT NULL"),
+              sqlite_where=text("queue IS NOT NULL AND queue_rank IS NOT NULL")),
         # ... and "claim next": the same order over the unclaimed cases only (the day each may be
         # decided last: checked on the index's entries, without visiting the row, migration 0021).
         Index("ix_cases_queue_unclaimed", "queue", "queue_rank", "queue_due_date", "queue_since", "id",

@@ -8,7 +8,8 @@ warms it, runs the claimers for a few seconds and reports, from outside the serv
   connections runs on one core (its GIL) while the other idles;
 - PostgreSQL: the states and wait events of the server's own sessions, sampled every 10 ms from
   ``pg_stat_activity`` (``idle in transaction`` / ``ClientRead``: PostgreSQL waiting for the
-  worker, between two statements of a claim; ``Lock``: a claim waiting for another's row or lock).
+  worker, between two statements of a claim; ``Lock``: a claim waiting for another's row or lock),
+  and the CPU those sessions' backends spent a claim (``/proc``; the walwriter's and others' not in it).
 
     .venv/bin/python -m bench.claimer_waits                           # SQLite, 20,000 cases
     .venv/bin/python -m bench.claimer_waits --pg "$DATABASE_URL_PG"   # a new schema, dropped after
@@ -31,7 +32,7 @@ from typing import Any
 from bench import load
 from bench.casework import warm_claims, worker_cpu
 from bench.context import CLAIMERS, Database
-from bench.servers import Server, children
+from bench.servers import Server, children, cpu_seconds_of
 
 APPLICATION_NAME = "nrm-claimer-waits"
 SAMPLE_EVERY_S = 0.01
@@ -60,14 +61,26 @@ def connections_per_worker(server: Server) -> dict[int, int]:
     return held
 
 
-def _sample_postgres(url: str, stop: threading.Event, seen: Counter[tuple[Any, ...]]) -> None:
-    """Count (state, wait event type, wait event) of the server's sessions until ``stop``."""
+def _connect(url: str) -> Any:
+    """A psycopg connection (autocommit) to the database of SQLAlchemy URL ``url``."""
     import psycopg
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, password=parsed.password,
-                         dbname=parsed.database, autocommit=True) as connection:
+    return psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, password=parsed.password,
+                           dbname=parsed.database, autocommit=True)
+
+
+def _backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backends of the server's sessions (its pooled connections, opened while warming)."""
+    with _connect(url) as connection:
+        return [pid for (pid,) in connection.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                                                     (APPLICATION_NAME,))]
+
+
+def _sample_postgres(url: str, stop: threading.Event, seen: Counter[tuple[Any, ...]]) -> None:
+    """Count (state, wait event type, wait event) of the server's sessions until ``stop``."""
+    with _connect(url) as connection:
         while not stop.is_set():
             for row in connection.execute("SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
                                           "WHERE application_name = %s", (APPLICATION_NAME,)):
@@ -104,18 +117,21 @@ def measure(database: Database, seconds: float, claimers: int = CLAIMERS) -> dic
             watchers.append(threading.Thread(target=_sample_postgres, args=(env["DATABASE_URL"], stop, states)))
         for watcher in watchers:
             watcher.start()
-        before = worker_cpu(server)
+        backends = _backend_pids(env["DATABASE_URL"]) if database.name == "PostgreSQL" else []
+        before, backends_before = worker_cpu(server), cpu_seconds_of(backends)
         load.send = counted_send
         try:
             result = load.run(server.port, claimers, claim, seconds, server.cpu_seconds)
         finally:
             load.send = real_send
         cpu = [after - spent for after, spent in zip(worker_cpu(server), before)]
+        backends_cpu = cpu_seconds_of(backends) - backends_before
         stop.set()
         for watcher in watchers:
             watcher.join()
     return {"claimers": claimers, "claims/s": round(result.throughput, 1), "errors": result.errors,
             "server CPU ms a claim": round(result.cpu_ms_per_request, 2),
+            "PostgreSQL sessions' CPU ms a claim": round(1000 * backends_cpu / max(1, len(result.latencies)), 2),
             "connections per worker": sorted(held[0].values(), reverse=True) if held else None,
             "claims per connection": sorted(per_connection.values(), reverse=True),
             "workers' CPU s": sorted((round(spent, 2) for spent in cpu), reverse=True),

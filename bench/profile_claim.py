@@ -148,6 +148,17 @@ class ByStatement:
             event.remove(Engine, "after_cursor_execute", after)
 
 
+def postgres_cpu_a_claim(app: Any, claim: Callable[[int], dict[str, Any]], count: int) -> float:
+    """Milliseconds of the PostgreSQL server's CPU a claim over ``count`` claims (after one that
+    checks out the connection they use: ``server_cpu`` knows a server process from its checkout)."""
+    with server_cpu() as postgres_cpu:
+        _call(app, claim(0))
+        before = postgres_cpu()
+        for i in range(count):
+            _call(app, claim(i))
+        return 1000 * (postgres_cpu() - before) / count
+
+
 def claim_next_in_process(database: Database, count: int, cprofile: bool) -> None:
     """What the "claim next" row times, ``count`` claims in a row: p50 wall and CPU, round trips
     and PostgreSQL's own CPU a claim."""
@@ -226,6 +237,8 @@ def main() -> None:
         makers = {kind: _caller(database, kind) for kind in KINDS}
         cpu_ms(app, makers, 30)  # warm: imports, compiled statements, caches
         figures = cpu_ms(app, makers, options.count)
+        postgres = (f", {postgres_cpu_a_claim(app, makers['claim'], options.count):.2f} ms of the PostgreSQL server's CPU"
+                    if database.name == "PostgreSQL" else "")
         with round_trips() as counted:
             for i in range(20):
                 _call(app, makers["claim"](i))
@@ -234,7 +247,7 @@ def main() -> None:
         for kind in KINDS:
             (median, low), bare = figures[kind], figures["bare"][0]
             print(f"  {kind:5} {median:6.2f} ms (10th percentile {low:5.2f} ms)   {bare / median:.2f}x bare")
-        print(f"  {counted[0] / 20:.1f} round trips a claim (PostgreSQL)")
+        print(f"  {counted[0] / 20:.1f} round trips a claim (PostgreSQL){postgres}")
         kind = options.profile or options.cprofile
         environs = [_caller(database, kind)(i) for i in range(options.count)] if kind else []
         if options.profile:

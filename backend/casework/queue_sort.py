@@ -5,7 +5,7 @@ Every order is a keyset over columns of ``cases`` that ends in a unique one (``i
 partial index (migrations 0012 and 0018), so its first page is one index range, never a sort:
 
 - ``priority`` (the default): priority cases first, then due date, then waiting longest
-  (``ix_cases_queue_order``);
+  (``ix_cases_queue_order``, whose condition a page says: :attr:`Sort.index_condition`);
 - ``due``: due date soonest first, then reference (``ix_cases_queue_due``; a case with no due
   date sorts first, as it does in the priority order);
 - ``oldest``: waiting longest first (``queue_since``; ``ix_cases_queue_since``);
@@ -59,6 +59,9 @@ class Sort:
     columns: tuple[InstrumentedAttribute[Any], ...]
     label: str
     descending: bool = False
+    index_condition: tuple[ColumnElement[bool], ...] = ()
+    """What a page in this order says so that PostgreSQL may read its index: true of every queued
+    case, part of the index's condition so that a statement not saying it (claim-next) cannot."""
 
     def order_by(self) -> list[Any]:
         return [column.desc() if self.descending else column for column in self.columns]
@@ -73,7 +76,7 @@ class Sort:
 _SINCE = (Case.queue_since, Case.id)
 SORTS = {sort.name: sort for sort in (
     Sort("priority", (Case.queue_rank, Case.queue_due_date, Case.queue_since, Case.id),
-         N_("Priority, then due date")),
+         N_("Priority, then due date"), index_condition=(Case.queue_rank.is_not(None),)),  # migration 0024
     Sort("due", (Case.queue_due_date, Case.reference), N_("Due date, soonest first")),
     Sort("oldest", _SINCE, N_("Waiting longest first")),
     Sort("newest", _SINCE, N_("Most recently added first"), descending=True),
