@@ -240,7 +240,7 @@ class Case(Base):
         CheckConstraint(_one_of("fr_location", FR_LOCATIONS), name="fr_location"),
         CheckConstraint(_one_of("status", CASE_STATUSES), name="status"),
         # The queues' order (backend.queue_order): listing, keyset pages and counts, which say
-        # queue_rank IS NOT NULL as claim-next does not (it cannot walk the claimed cases here: 0024) ...
+        # queue_rank IS NOT NULL as claim-next does not (it cannot walk the claimed cases here: 0025) ...
         Index("ix_cases_queue_order", "queue", "queue_rank", "queue_due_date", "queue_since", "id",
               "queue_available_on", postgresql_where=text("queue IS NOT NULL AND queue_rank IS NOT NULL"),
               sqlite_where=text("queue IS NOT NULL AND queue_rank IS NOT NULL")),

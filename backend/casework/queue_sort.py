@@ -76,7 +76,7 @@ class Sort:
 _SINCE = (Case.queue_since, Case.id)
 SORTS = {sort.name: sort for sort in (
     Sort("priority", (Case.queue_rank, Case.queue_due_date, Case.queue_since, Case.id),
-         N_("Priority, then due date"), index_condition=(Case.queue_rank.is_not(None),)),  # migration 0024
+         N_("Priority, then due date"), index_condition=(Case.queue_rank.is_not(None),)),  # migration 0025
     Sort("due", (Case.queue_due_date, Case.reference), N_("Due date, soonest first")),
     Sort("oldest", _SINCE, N_("Waiting longest first")),
     Sort("newest", _SINCE, N_("Most recently added first"), descending=True),

@@ -107,7 +107,7 @@ def test_claim_next_cannot_walk_the_whole_queues_index_past_the_claimed_cases(pg
     """Both indexes hold the queue in one order, and PostgreSQL cannot know the claimed cases are at
     its head: the prepared plan of claim-next took either, and along ``ix_cases_queue_order`` every
     claim read every claimed case's row first (2,823 buffers a claim after 4,473 claims on a million
-    cases). That index's condition is one claim-next's statement does not imply (migration 0024):
+    cases). That index's condition is one claim-next's statement does not imply (migration 0025):
     even with its own index gone, it never walks that one, while a page still does."""
     from bench.queue_scale import explain
 
@@ -122,7 +122,7 @@ def test_claim_next_cannot_walk_the_whole_queues_index_past_the_claimed_cases(pg
 
 
 def test_a_queues_counts_still_read_the_whole_queues_index(pg_app, seeded_worker):
-    """The counts beside a page say the condition of ``ix_cases_queue_order`` (migration 0024) and
+    """The counts beside a page say the condition of ``ix_cases_queue_order`` (migration 0025) and
     read it, as before it had one (along another queue index: twice the buffers on a million cases)."""
     with db.get_db(pg_app).engine.connect() as connection:
         for queue in ("decision", "review"):

@@ -137,7 +137,7 @@ def test_claim_next_and_each_sort_of_the_queue_page_read_an_index_in_order_witho
                 statements += [(queues.page_query(queue, clauses, sort, None, 50), {index_of[name]}),
                                (queues.page_query(queue, clauses, sort, cursor, 50), {index_of[name]})]
     with database.engine.connect() as connection:
-        # Claim-next walks the unclaimed cases' index: it cannot walk the whole queue's (migration 0024).
+        # Claim-next walks the unclaimed cases' index: it cannot walk the whole queue's (migration 0025).
         for statement, indexes in statements:
             nodes = _plan_nodes(explain(connection, statement)[0]["Plan"])
             types = [node["Node Type"] for node in nodes]

@@ -14,8 +14,8 @@ this one; a page of either queue in the priority order, and a queue's counts, sa
 (``backend.casework.queue_sort.Sort.index_condition``) and read it as before. (Said by every
 query of a queue, its estimate, a seventh of the rows, made a page in another order sort.)
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-11-30
 """
 
@@ -26,8 +26,8 @@ from typing import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0024"
-down_revision: str | None = "0023"
+revision: str = "0025"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
