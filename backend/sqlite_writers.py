@@ -26,9 +26,10 @@ import fcntl
 import os
 import sqlite3
 import stat
+import queue
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 LOCK_SUFFIX = "-writer.lock"
 
@@ -41,6 +42,7 @@ class _Turn:
         self.lock_path = database + LOCK_SUFFIX
         self._fd: int | None = None
         self._mode = stat.S_IMODE(os.stat(database).st_mode) if os.path.exists(database) else 0o600
+        self._waiter = _KernelWaiter()
 
     def _open(self) -> int | None:
         """A new descriptor of the lock file (None if it cannot be made: the busy handler guards)."""
@@ -62,12 +64,12 @@ class _Turn:
             return self._fd
         except BlockingIOError:
             fd = self._open()
-            return None if fd is None else _wait_in_kernel(fd, deadline)
+            return None if fd is None else _wait_in_kernel(fd, deadline, self._waiter)
         except OSError:  # a file system without flock
             return None
 
     def unlock_processes(self, fd: int) -> None:
-        """Let the next process in (and close a helper's descriptor)."""
+        """Let the next process in (and close a descriptor the waiter locked)."""
         if fd == self._fd:
             fcntl.flock(fd, fcntl.LOCK_UN)
         else:
@@ -90,15 +92,41 @@ def _unlock_and_close(fd: int) -> None:
         os.close(fd)
 
 
-def _wait_in_kernel(fd: int, deadline: float) -> int | None:
+class _KernelWaiter:
+    """The thread of a turn that waits in the kernel's ``flock`` for its callers, one wait after
+    another (only the holder of the turn's threads' lock waits, :meth:`_Turn.lock_processes`).
+
+    Started once, not once a wait: a thread started and ended per wait cost about 0.1 ms of CPU,
+    and with two gunicorn workers about every other write transaction waits for the other process
+    (issue 14). A wait whose caller gave up still runs to its end here (see :func:`_wait_in_kernel`),
+    so the next wait starts once that one has the lock, as the next writer would anyway."""
+
+    def __init__(self) -> None:
+        self._waits: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def run(self, wait: Callable[[], None]) -> None:
+        """Run ``wait`` on the waiter's thread, started if it is not running (first use, or in a
+        forked child, which has none). Called by the holder of the turn only, one at a time."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._serve, name="sqlite-writer-turn", daemon=True)
+            self._thread.start()
+        self._waits.put(wait)
+
+    def _serve(self) -> None:
+        while True:
+            self._waits.get()()
+
+
+def _wait_in_kernel(fd: int, deadline: float, waiter: _KernelWaiter) -> int | None:
     """``flock(fd)`` by ``deadline``: ``fd`` once locked (None if it cannot be), else raise
     "database is locked".
 
-    The kernel cannot time a blocking ``flock`` out, so a helper thread waits in it (on a
-    descriptor of its own: ``flock`` on a shared one would succeed at once) while the caller waits
-    for the helper, no longer than the patience; a helper whose caller gave up unlocks (closes
+    The kernel cannot time a blocking ``flock`` out, so the turn's waiter thread waits in it (on
+    a descriptor of its own: ``flock`` on a shared one would succeed at once) while the caller
+    waits for the waiter, no longer than the patience; a wait whose caller gave up unlocks (closes
     ``fd``) as soon as it gets the lock."""
-    outcome: list[str] = []  # "locked" or "failed" from the helper, or "abandoned" first
+    outcome: list[str] = []  # "locked" or "failed" from the waiter, or "abandoned" first
     guard = threading.Lock()
     done = threading.Event()
 
@@ -114,7 +142,7 @@ def _wait_in_kernel(fd: int, deadline: float) -> int | None:
             outcome.append(got)
             done.set()
 
-    threading.Thread(target=wait, name="sqlite-writer-turn", daemon=True).start()
+    waiter.run(wait)
     done.wait(max(0.0, deadline - time.monotonic()))
     with guard:
         if not outcome:

@@ -4,6 +4,7 @@ the turn is given back however a transaction ends, so a crash never stalls the o
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import os
 import subprocess
@@ -157,6 +158,20 @@ def test_readers_do_not_queue_behind_a_writer(database):
         assert _in_thread(read) == 0  # the writer's row is not committed yet; no wait for it
 
 
+def test_a_write_transaction_takes_the_write_lock_at_its_begin_and_a_read_only_one_does_not(database):
+    """Writers BEGIN IMMEDIATE and read-only sessions DEFERRED, with no listener on the writers'
+    engine: any engine listener makes SQLAlchemy dispatch events at every begin, statement and
+    commit of every turn (issue 14)."""
+    assert not database.engine._has_events  # noqa: SLF001
+    with database.transaction(readonly=True) as reader:
+        reader.execute(text("SELECT count(*) FROM note"))
+        assert _in_thread(lambda: _write(database, 1)) is None  # the reader holds no write lock
+    with database.transaction() as writer:
+        writer.connection()  # begun: nothing run yet
+        failed = _in_thread(lambda: _write(database, 2), timeout=PATIENCE_S + 10)
+    assert isinstance(failed, LOCKED) and "database is locked" in str(failed)
+
+
 OTHER_PROCESS = """
 import sys, time
 from sqlalchemy import text
@@ -214,6 +229,24 @@ def test_a_writer_starts_as_soon_as_another_process_commits_instead_of_sleeping(
     # SQLite's busy handler sleeps in 100 ms steps by then (30-39 ms on average, measured); a
     # woken writer only waits to be scheduled, which a busy CI machine may stretch a little
     assert sum(gaps) / len(gaps) < 0.020, [f"{gap * 1000:.1f} ms" for gap in gaps]
+
+
+def test_writers_that_wait_for_another_process_share_one_waiting_thread(database, monkeypatch):
+    """Another process holds the processes' lock three times (a descriptor of its own: ``flock``
+    belongs to the open file) and lets go a moment later: each writer waits for it in the kernel,
+    all on the one thread of the turn, not a thread started per wait (0.1 ms of CPU each, issue 14)."""
+    started: list[str] = []
+    start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda thread: (started.append(thread.name), start(thread))[1])
+    lock_path = writer_turn(str(database.engine.url.database)).lock_path
+    for writer in range(3):
+        other = os.open(lock_path, os.O_RDWR)
+        fcntl.flock(other, fcntl.LOCK_EX)
+        threading.Timer(0.05, os.close, [other]).start()
+        _write(database, writer)
+    assert started.count("sqlite-writer-turn") == 1
+    with database.transaction(readonly=True) as reader:
+        assert reader.execute(text("SELECT count(*) FROM note")).scalar() == 3
 
 
 def test_a_process_killed_inside_a_write_transaction_lets_the_other_processes_write(database, other_process):
