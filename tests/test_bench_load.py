@@ -47,4 +47,5 @@ def test_the_two_take_turns_a_b_b_a_and_each_result_sums_its_slices(port: int) -
     assert turns == ["/bare", "/ours", "/bare", "/ours", "/bare"]  # A B | B A | A B | B A, runs merged
     assert len(bare.latencies) == _Recorder.seen.count("/bare") and bare.errors == 0
     assert len(ours.latencies) == _Recorder.seen.count("/ours") and ours.errors == 0
-    assert 0.4 <= bare.elapsed < 1.0 and 0.4 <= ours.elapsed < 1.0  # 4 slices of 0.1 s each
+    # 4 slices of at least 0.1 s each (a busy machine may stretch them)
+    assert 0.4 <= bare.elapsed < 10 and 0.4 <= ours.elapsed < 10
