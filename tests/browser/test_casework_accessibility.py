@@ -243,7 +243,8 @@ def test_a_whole_negative_decision_with_the_keyboard_alone(page: Any, live_serve
     page.keyboard.press("Enter")
     page.wait_for_selector(".govuk-error-summary")
     assert "Reasons must be at least 50 characters" in page.inner_text(".govuk-error-summary")
-    assert page.evaluate("document.activeElement.classList.contains('govuk-error-summary')")  # focus moved there
+    # GOV.UK Frontend's module script moves the focus there once it has run, after the page is shown
+    page.wait_for_function("document.activeElement.classList.contains('govuk-error-summary')")
     tab_to(page, ".govuk-error-summary a[href='#reasons']")
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "reasons"
