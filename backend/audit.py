@@ -59,6 +59,7 @@ from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
 
 from backend import cursor_statements
+from backend.cursor_statements import sql_constant
 from backend.db import utcnow
 from backend.models import AuditEvent
 
@@ -181,9 +182,9 @@ def chain_lock_id(chain: str) -> int:
 def chain_lock_sql(chain: ColumnElement[str]) -> ColumnElement[int]:
     """:func:`chain_lock_id` computed by PostgreSQL, for a chain known only inside a statement
     (the case claim-next picks): the same first 8 bytes of the same SHA-256, as a signed bigint."""
-    digest = func.sha256(func.convert_to(cursor_statements.sql_constant(_LOCK_PREFIX) + chain, cursor_statements.sql_constant("UTF8")))
-    hex_text = cursor_statements.sql_constant("x") + func.encode(func.substr(digest, literal_column("1"), literal_column("8")),
-                                            cursor_statements.sql_constant("hex"))
+    digest = func.sha256(func.convert_to(sql_constant(_LOCK_PREFIX) + chain, sql_constant("UTF8")))
+    hex_text = sql_constant("x") + func.encode(func.substr(digest, literal_column("1"), literal_column("8")),
+                                               sql_constant("hex"))
     return cast(cast(hex_text, BIT(64)), BigInteger)
 
 
@@ -216,7 +217,7 @@ def head_columns(chain: Any) -> tuple[ColumnElement[Any], ...]:
     legacy chain's head, where an empty chain starts); each one index probe on ``(chain, seq)``."""
     return (_latest(AuditEvent.seq, chain).scalar_subquery().label("head_seq"),
             _latest(AuditEvent.hash, chain).scalar_subquery().label("head_hash"),
-            _latest(AuditEvent.hash, cursor_statements.sql_constant(LEGACY_CHAIN)).scalar_subquery().label("chain_start"))
+            _latest(AuditEvent.hash, sql_constant(LEGACY_CHAIN)).scalar_subquery().label("chain_start"))
 
 
 @dataclass(frozen=True)

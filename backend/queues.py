@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from backend import audit, auth, cursor_statements, queue_counts
+from backend.cursor_statements import sql_constant
 from backend.calendar import uk_date
 from backend.db import utcnow
 from backend.lifecycle import (AWAITING_CG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
@@ -171,7 +172,7 @@ def in_queue(queue: str, now: datetime) -> list[ColumnElement[bool]]:
 def _in_queue(queue: str, today: Any, inline: bool = False) -> list[ColumnElement[bool]]:
     """``inline``: the queue's name written into the SQL rather than bound, so that a prepared
     statement's generic plan knows it (see :func:`_next_unclaimed`)."""
-    clauses: list[ColumnElement[bool]] = [Case.queue == (cursor_statements.sql_constant(queue) if inline else queue)]
+    clauses: list[ColumnElement[bool]] = [Case.queue == (sql_constant(queue) if inline else queue)]
     if queue == DECISION:
         clauses.append(Case.queue_available_on <= today)  # AVAILABLE_NOW when it may be decided now
     return clauses
@@ -584,8 +585,7 @@ def _claim_next_statement(postgres: bool, skip_returned: bool, by_token: bool = 
             .select_from(picked.join(_TOKENS, token.token_hash == bindparam("token_hash"))))
 
 
-ASYNC_COMMIT = func.set_config(cursor_statements.sql_constant("synchronous_commit"), cursor_statements.sql_constant("off"),
-                               true()).label("async_commit")
+ASYNC_COMMIT = func.set_config(sql_constant("synchronous_commit"), sql_constant("off"), true()).label("async_commit")
 """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk (the flush
 took 4 ms here, twice the whole claim's budget). Only the claim's transaction (``set_config``'s
 ``is_local``: the connection's next transaction is durable again). The claim and its audit

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import sqlite3
 import stat
-import queue
 import threading
 import time
 from typing import Any, Callable

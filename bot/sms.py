@@ -466,9 +466,8 @@ def _read(connection: Connection, inbound: Inbound) -> _Read:
     """The responder with this MessageSid's stored reply and the sender's drafts, locked, in one
     read (:data:`_SENDER_REPLY_AND_DRAFTS`, :data:`_SENDER_REPLY_AND_LOCKED_DRAFTS`)."""
     params = {"sid": inbound.sid, "sender": inbound.sender}
-    on_sqlite = connection.dialect.name == "sqlite"
-    found = cursor_statements.run(connection, _SENDER_REPLY_AND_DRAFTS if on_sqlite else _SENDER_REPLY_AND_LOCKED_DRAFTS,
-                                  params)
+    statement = _SENDER_REPLY_AND_DRAFTS if connection.dialect.name == "sqlite" else _SENDER_REPLY_AND_LOCKED_DRAFTS
+    found = cursor_statements.run(connection, statement, params)
     if not found.rows:
         return _Read([HELPLINE])  # not registered: nothing is stored
     *registration, done, stored_reply = found.rows[0][:_SENDER_FIELDS]
