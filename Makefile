@@ -29,7 +29,7 @@ run: install assets translations
 	$(BIN)/nrm worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	PORT=$(PORT) $(BIN)/nrm serve
 
-# The suite in parallel (pytest-xdist, one worker a core; tests/conftest.py says how tests are shared out), then the
+# The suite in parallel (pytest-xdist, one worker a core; tests/xdist_groups.py says how tests are shared out), then the
 # `serial` tests (timing thresholds) one at a time on an otherwise idle runner; fails if either part failed.
 TEST_WORKERS ?= auto
 test: install assets translations

@@ -20,6 +20,8 @@ from backend import auth, db
 from backend.app import create_app
 from backend.cli import upgrade_database
 
+pytest_plugins = ["tests.xdist_groups"]  # how pytest -n shares the tests out
+
 
 HIGH_RATE_LIMITS = {key: "100000 per minute" for key in
                     ("SIGN_IN_RATE_LIMIT", "SIGN_IN_ACCOUNT_RATE_LIMIT", "CHAT_RATE_LIMIT",
@@ -292,19 +294,6 @@ def fresh_postgres_url() -> Iterator[str]:
                 connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """How ``pytest -n N`` (pytest-xdist, ``--dist loadgroup`` in pyproject.toml) shares the tests
-    out: each file's tests on one worker, so its module-scoped apps, servers and browsers are
-    built once; and every ``postgres`` test on one worker, one at a time, since PostgreSQL's
-    advisory locks (audit chains, the statistics cache) are shared by the whole database, so tests
-    in two schemas would take each other's. A test's own ``xdist_group`` mark wins."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            group = "postgres" if item.get_closest_marker("postgres") else item.nodeid.split("::")[0]
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

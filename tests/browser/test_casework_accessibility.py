@@ -244,7 +244,7 @@ def test_a_whole_negative_decision_with_the_keyboard_alone(page: Any, live_serve
     page.wait_for_selector(".govuk-error-summary")
     assert "Reasons must be at least 50 characters" in page.inner_text(".govuk-error-summary")
     # GOV.UK Frontend's module script moves the focus there once it has run, after the page is shown
-    page.wait_for_function("document.activeElement.classList.contains('govuk-error-summary')")
+    page.wait_for_function("() => document.activeElement.classList.contains('govuk-error-summary')")
     tab_to(page, ".govuk-error-summary a[href='#reasons']")
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "reasons"
