@@ -10,6 +10,7 @@ import pytest
 
 from backend import auth, db, lifecycle, queues
 from backend.intake import submit
+from backend.outbound import information
 from backend.models import User
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import PASSWORD, LiveServer
@@ -25,12 +26,16 @@ ADDRESS = {"pv-contact-details": ["post"], "pv-contact-details-street": "12 Hidd
 
 @pytest.fixture(scope="module")
 def cases(live_server: LiveServer) -> dict[str, str]:
-    """A case claimed by the caseworker (to ask about), and one decided (its letter to print)."""
+    """Cases claimed by the caseworker: one to ask about on the page (English), one already asked
+    about (Arabic: each language's case stands alone), and one decided (its letter to print)."""
     app = live_server.app
     with app.app_context(), db.get_db(app).transaction() as session:
         caseworker = auth.create_user(session, CASEWORKER, "caseworker", PASSWORD)
         asked = submit(session, walked_payload("adult"), None, actor="user:1")
         queues.claim(session, asked.reference, caseworker)
+        asked_before = submit(session, walked_payload("adult"), None, actor="user:1")
+        queues.claim(session, asked_before.reference, caseworker)
+        information.ask(session, asked_before.reference, caseworker, "Which town did the person work in?")
         payload = walked_payload("adult")
         for key in ("pv-contact-details-email-input", "pv-contact-details-email-check"):
             payload["answers"].pop(key)
@@ -38,7 +43,7 @@ def cases(live_server: LiveServer) -> dict[str, str]:
         decided = submit(session, payload, None, actor="user:1")
         queues.claim(session, decided.reference, caseworker)
         lifecycle.decide(session, decided.reference, session.get(User, caseworker.id), "rg", "positive", "reasons")
-        return {"asked": asked.reference, "decided": decided.reference}
+        return {"en": asked.reference, "ar": asked_before.reference, "decided": decided.reference}
 
 
 def _sign_in(page: Any, server: LiveServer) -> None:
@@ -60,7 +65,8 @@ def test_asking_the_referrer_on_the_case_page_and_the_print_queue_have_no_wcag_v
         page.goto(f"{live_server.url}/casework/cases/{cases['decided']}")
         assert page.locator("#outbox").is_visible()
         assert_accessible(page, f"the case page with its messages ({language})")
-        page.goto(f"{live_server.url}/casework/cases/{cases['asked']}")
+        reference = cases[language]
+        page.goto(f"{live_server.url}/casework/cases/{reference}")
         if language == "en":
             assert page.locator("#information-form").is_visible()
             assert_accessible(page, "the case page with the question form (en)")
@@ -72,7 +78,9 @@ def test_asking_the_referrer_on_the_case_page_and_the_print_queue_have_no_wcag_v
         assert page.locator(".app-clock-paused").is_visible()
         assert_accessible(page, f"the case page awaiting information ({language})")
         page.goto(f"{live_server.url}/casework/?awaiting_information=yes")
-        assert page.locator("#decision-queue .app-awaiting-information").count() == 1
+        rows = page.locator("#decision-queue tbody tr")
+        assert rows.count() >= 1 and rows.locator(".app-awaiting-information").count() == rows.count()
+        assert rows.filter(has_text=reference).locator(".app-awaiting-information").count() == 1
         assert_accessible(page, f"the decision queue of cases awaiting information ({language})")
         page.goto(f"{live_server.url}/casework/letters")
         assert page.locator(".govuk-summary-card").count() >= 1 and "12 Hidden Lane" in page.content()
