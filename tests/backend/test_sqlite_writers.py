@@ -158,6 +158,20 @@ def test_readers_do_not_queue_behind_a_writer(database):
         assert _in_thread(read) == 0  # the writer's row is not committed yet; no wait for it
 
 
+def test_a_write_transaction_takes_the_write_lock_at_its_begin_and_a_read_only_one_does_not(database):
+    """Writers BEGIN IMMEDIATE and read-only sessions DEFERRED, with no listener on the writers'
+    engine: any engine listener makes SQLAlchemy dispatch events at every begin, statement and
+    commit of every turn (issue 14)."""
+    assert not database.engine._has_events  # noqa: SLF001
+    with database.transaction(readonly=True) as reader:
+        reader.execute(text("SELECT count(*) FROM note"))
+        assert _in_thread(lambda: _write(database, 1)) is None  # the reader holds no write lock
+    with database.transaction() as writer:
+        writer.connection()  # begun: nothing run yet
+        failed = _in_thread(lambda: _write(database, 2), timeout=PATIENCE_S + 10)
+    assert isinstance(failed, LOCKED) and "database is locked" in str(failed)
+
+
 OTHER_PROCESS = """
 import sys, time
 from sqlalchemy import text
