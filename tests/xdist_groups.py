@@ -1,8 +1,7 @@
 """How ``pytest -n N`` (pytest-xdist, ``--dist loadgroup`` in pyproject.toml) shares the tests out.
 
 Each file's tests go to one worker, so its module-scoped apps, live servers and browsers are built
-once and its tests see each other's work in order (``tests/browser/test_outbound_pages.py`` asks
-a question in English that its Arabic case then finds). Every ``postgres`` test goes to one
+once, and its tests run in their order on them. Every ``postgres`` test goes to one
 worker, one at a time: PostgreSQL's advisory locks (audit chains, the statistics cache) are shared
 by the whole database, so tests in two schemas would take each other's. A test's own
 ``xdist_group`` mark wins.

@@ -10,8 +10,8 @@ import pytest
 
 from backend import auth, db, lifecycle, queues
 from backend.intake import submit
-from backend.outbound import information
 from backend.models import User
+from backend.outbound import information
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import PASSWORD, LiveServer
 from tests.flows.conversation import walked_payload
