@@ -41,8 +41,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from backend import audit, auth, cursor_statements, queue_counts
-from backend.cursor_statements import sql_constant
 from backend.calendar import uk_date
+from backend.cursor_statements import sql_constant
 from backend.db import utcnow
 from backend.lifecycle import (AWAITING_CG, DECISION_STATUSES, REVIEW_STATUSES, STAGE_OF,
                                ClaimConflict, NotPermitted, Refused, claim_active, claim_minutes,

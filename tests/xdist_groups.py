@@ -32,7 +32,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not (hasattr(config, "workerinput") and config.getvalue("loadgroup")):
         return
     for item in items:
-        group = group_of(item)
-        item.add_marker(pytest.mark.xdist_group(group))
-        if "@" not in item.nodeid.rpartition("]")[2]:
-            item._id = type(item._id).parse(f"{item.nodeid}@{group}")  # type: ignore[attr-defined]
+        item._id = type(item._id).parse(f"{item.nodeid}@{group_of(item)}")  # type: ignore[attr-defined]
