@@ -12,7 +12,10 @@ One inbound message is handled like this:
    ``BEGIN IMMEDIATE`` serialises writers anyway), the ``MessageSid`` is looked up (a Twilio retry
    gets the stored reply and changes nothing), the message is applied, and the reply is stored
    (encrypted) under the ``MessageSid`` before the commit. A concurrent duplicate loses on the
-   primary key and is answered from the stored reply.
+   primary key and is answered from the stored reply. On PostgreSQL an ordinary answer
+   mid-referral (:func:`plain_turn`) takes no lock: the same read, then the draft and the reply
+   written in one statement only if the draft is unchanged since (its version); if it changed,
+   the message is applied again as above, under the lock.
 
 Rules of the channel, on top of the dialogue:
 
@@ -175,20 +178,20 @@ class Settings:
 
 
 _RESPONDERS = Responder.__table__
-_SENDER_AND_REPLY = (
+_SENDER_AND_REPLY_AS_SEEN = (
     select(_RESPONDERS.c.id, _RESPONDERS.c.phone_e164, _RESPONDERS.c.organisation, _RESPONDERS.c.name,
            _RESPONDERS.c.email, _RESPONDERS.c.opted_out_at,
            InboundMessage.__table__.c.id.label("done"), InboundMessage.__table__.c.reply)
     .select_from(_RESPONDERS.outerjoin(InboundMessage.__table__,
                                        InboundMessage.__table__.c.id == bindparam("sid")))
-    .where(_RESPONDERS.c.phone_e164 == bindparam("sender"))
-    .with_for_update(of=_RESPONDERS))  # one sender's messages one at a time
-"""The registered sender, locked, with what is stored under this MessageSid (built once). Plain
-columns, not a ``Responder`` entity: the ORM's loading cost more than the statement, and a turn
-only reads the registration (:class:`Sender`)."""
+    .where(_RESPONDERS.c.phone_e164 == bindparam("sender")))
+"""The registered sender with what is stored under this MessageSid (built once). Plain columns, not
+a ``Responder`` entity: the ORM's loading cost more than the statement, and a turn only reads the
+registration (:class:`Sender`)."""
+_SENDER_AND_REPLY = _SENDER_AND_REPLY_AS_SEEN.with_for_update(of=_RESPONDERS)  # one sender's messages one at a time
 _DRAFT_COLUMNS = tuple(column.label(f"draft_{column.key}") for column in engine.COLUMNS)
 _SENDER_REPLY_AND_DRAFTS = (
-    _SENDER_AND_REPLY.add_columns(*_DRAFT_COLUMNS)
+    _SENDER_AND_REPLY_AS_SEEN.add_columns(*_DRAFT_COLUMNS)
     .outerjoin(Conversation.__table__, and_(Conversation.__table__.c.channel == CHANNEL,
                                             Conversation.__table__.c.address == bindparam("sender"),
                                             Conversation.__table__.c.status == "draft"))
@@ -462,11 +465,13 @@ class _Read:
     draft_rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _read(connection: Connection, inbound: Inbound) -> _Read:
-    """The responder with this MessageSid's stored reply and the sender's drafts, locked, in one
-    read (:data:`_SENDER_REPLY_AND_DRAFTS`, :data:`_SENDER_REPLY_AND_LOCKED_DRAFTS`)."""
+def _read(connection: Connection, inbound: Inbound, *, locked: bool = True) -> _Read:
+    """The responder with this MessageSid's stored reply and the sender's drafts in one read,
+    locked (:data:`_SENDER_REPLY_AND_LOCKED_DRAFTS` on PostgreSQL), or as the statement sees them
+    (``locked`` False, :data:`_SENDER_REPLY_AND_DRAFTS`: SQLite's write lock is held anyway)."""
     params = {"sid": inbound.sid, "sender": inbound.sender}
-    statement = _SENDER_REPLY_AND_DRAFTS if connection.dialect.name == "sqlite" else _SENDER_REPLY_AND_LOCKED_DRAFTS
+    lock = locked and connection.dialect.name != "sqlite"
+    statement = _SENDER_REPLY_AND_LOCKED_DRAFTS if lock else _SENDER_REPLY_AND_DRAFTS
     found = cursor_statements.run(connection, statement, params)
     if not found.rows:
         return _Read([HELPLINE])  # not registered: nothing is stored
@@ -517,7 +522,7 @@ def plain_turn(db_engine: Engine, inbound: Inbound, settings: Settings) -> list[
 
 
 def _plain(connection: Connection, inbound: Inbound, settings: Settings) -> list[str]:
-    read = _read(connection, inbound)
+    read = _read(connection, inbound, locked=False)
     if read.responder is None:
         return read.answer
     drafts = [detached(Conversation, row) for row in read.draft_rows]

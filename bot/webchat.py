@@ -84,12 +84,13 @@ _STORE_REPLY = insert(ChatReply.__table__)
 """The answer stored under its client message id (a duplicate fails on the unique constraint)."""
 
 
-@lru_cache(maxsize=4)
-def _locked(with_reply: bool, by_token: bool) -> Select[Any]:
-    """A conversation, locked: its messages are applied one at a time (built once; plain columns,
-    run on the DBAPI cursor by ``backend.cursor_statements`` and made into the object by
-    ``backend.loaded``: profiled, ``Connection.execute`` and the ORM's loading cost several times
-    the statement).
+@lru_cache(maxsize=8)
+def _locked(with_reply: bool, by_token: bool, locked: bool = True) -> Select[Any]:
+    """A conversation, locked: its messages are applied one at a time (``locked`` False: as the
+    statement sees it, for ``bot.engine.on_plain_connection``'s version-checked write). Built once;
+    plain columns, run on the DBAPI cursor by ``backend.cursor_statements`` and made into the
+    object by ``backend.loaded`` (profiled, ``Connection.execute`` and the ORM's loading cost
+    several times the statement).
 
     Only a web chat conversation of its operator is found (another's is neither read nor
     locked): of ``address``, or with ``by_token`` of the operator whose live bearer token's hash
@@ -112,7 +113,8 @@ def _locked(with_reply: bool, by_token: bool) -> Select[Any]:
         for table in (_REPLIES, _TURNS):
             source = source.outerjoin(table, and_(table.c.conversation_id == _CONVERSATIONS.c.id,
                                                   table.c.client_message_id == bindparam("client_id")))
-    return select(*columns).select_from(source).where(*clauses).with_for_update(of=_CONVERSATIONS)
+    statement = select(*columns).select_from(source).where(*clauses)
+    return statement.with_for_update(of=_CONVERSATIONS) if locked else statement
 
 
 def _address() -> str:
@@ -267,12 +269,13 @@ class _NotFound(Exception):
     answer (:func:`_post_checked`)."""
 
 
-def _by_token(connection: Connection, conversation_id: str, message: _Message, secret: str) -> dict[str, Any]:
-    """The conversation's columns and stored reply, read locked for the holder of the live
-    operator token ``secret`` (:func:`_locked`), its use recorded as ``backend.auth.token_user``
+def _by_token(connection: Connection, conversation_id: str, message: _Message, secret: str, *,
+              locked: bool = True) -> dict[str, Any]:
+    """The conversation's columns and stored reply, read locked (unless ``locked`` is False) for
+    the holder of the live operator token ``secret`` (:func:`_locked`), its use recorded as ``backend.auth.token_user``
     does (in this transaction); :class:`_NotFound` when that read finds nothing."""
     now = utcnow()
-    rows = cursor_statements.run(connection, _locked(message.client_id is not None, by_token=True),
+    rows = cursor_statements.run(connection, _locked(message.client_id is not None, True, locked),
                                  {**_params(conversation_id, message), "token_hash": token_hash(secret), "now": now})
     if not rows.rows:
         raise _NotFound
@@ -286,7 +289,7 @@ def _plain_by_token(connection: Connection, conversation_id: str, message: _Mess
     retry's stored reply, or an ordinary step of a draft written with its transcript's row and
     reply; anything more (a finished draft, a submission or a cancel, REVIEW's resume code) raises
     ``engine.NeedsSession``."""
-    found = _by_token(connection, conversation_id, message, secret)
+    found = _by_token(connection, conversation_id, message, secret, locked=False)
     stored = _stored_answer(found)
     if stored is not None:  # a retry after a lost response: the same answer, applied once
         return _respond(stored)

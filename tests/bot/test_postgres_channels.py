@@ -1,11 +1,13 @@
 """The channels on PostgreSQL, the multi-worker engine: the whole product (``bot.app``) on a fresh,
 migrated schema, with requests from several threads at once.
 
-On SQLite every write transaction takes the one database lock (``BEGIN IMMEDIATE``); here messages
-from one number are serialised by the responder's row lock (``SELECT ... FOR UPDATE``) and
-references by the counter row, so these tests make the contention certain rather than likely: the
-test holds the lock itself, waits until every request is seen waiting for it in
-``pg_stat_activity``, and only then lets them go.
+On SQLite every write transaction takes the one database lock (``BEGIN IMMEDIATE``). Here an
+ordinary message mid-referral is read without a lock and written in one statement only if its draft
+is unchanged (``bot.engine.on_plain_connection``); one that lost that race, and every other message,
+is applied under the responder's row lock (``SELECT ... FOR UPDATE``); references are serialised by
+the counter row. These tests make the contention certain rather than likely: the test holds the
+lock itself (the draft's row, the responder's, the counters), waits until every request is seen
+waiting for it in ``pg_stat_activity``, and only then lets them go.
 
 Needs ``DATABASE_URL_PG`` (skipped locally without a server, failed in CI: ``tests/conftest.py``).
 """
@@ -28,7 +30,7 @@ from sqlalchemy.exc import OperationalError
 from backend import audit, db
 from backend.calendar import UK_TIME
 from backend.db import get_for_update
-from backend.models import Case, Conversation, InboundMessage, Responder
+from backend.models import Case, ChatMessage, Conversation, InboundMessage, Responder, User
 from bot import engine, sms
 from tests.bot.conftest import make_user
 from tests.bot.sms_support import (
@@ -47,6 +49,7 @@ pytestmark = pytest.mark.postgres
 
 GOT_PART = ["Got it. Send more, or DONE when finished."]
 RESPONDER_LOCK = "%FROM responders%FOR UPDATE%"
+DRAFT_WRITE = "%UPDATE conversations%"
 COUNTER_UPDATE = "UPDATE reference_counters%"
 
 
@@ -80,6 +83,14 @@ def lock_responder(session: Any) -> None:
     """What a request from :data:`PHONE` in progress holds: the responder's row lock."""
     responder_id = session.scalar(select(Responder.id).where(Responder.phone_e164 == PHONE))
     assert get_for_update(session, Responder, responder_id) is not None
+
+
+def lock_draft(session: Any, address: str = PHONE) -> None:
+    """What a message from ``address`` being written holds: its draft's row lock. Every ordinary
+    message then reads the draft (a read does not wait for a row lock) and waits in its write."""
+    draft_id = session.scalar(select(Conversation.id).where(Conversation.address == address,
+                                                           Conversation.status == "draft"))
+    assert get_for_update(session, Conversation, draft_id) is not None
 
 
 def lock_counters(session: Any) -> None:
@@ -158,8 +169,10 @@ def test_interleaved_messages_from_one_number_on_postgres_are_all_applied_once(p
         for j in range(each):
             assert phone.send(f"s{index}m{j}...") == GOT_PART
 
-    # Both first messages wait on the responder's row lock together, the rest race freely.
-    assert run_held(pg_product, lock_responder, RESPONDER_LOCK, senders, send) == []
+    # Both first messages read the same draft and wait to write it, the rest race freely: every
+    # write of a copy read before another's lands finds the draft changed, and is applied again
+    # under the responder's lock.
+    assert run_held(pg_product, lock_draft, DRAFT_WRITE, senders, send) == []
     phone = SmsPhone(pg_product)
     check_parts(phone.state()["channel"]["parts"], senders, each)
     phone.send("DONE")
@@ -244,7 +257,9 @@ def test_one_message_sid_delivered_by_four_threads_at_once_on_postgres_is_applie
     def send(index: int) -> None:
         replies[index] = SmsPhone(pg_product).send("SA-0412", sid=sid)
 
-    assert run_held(pg_product, lock_responder, RESPONDER_LOCK, 4, send) == []
+    # All four read the draft with no reply stored and wait to write it: one writes, and each of
+    # the others finds the draft changed and, under the responder's lock, the stored reply.
+    assert run_held(pg_product, lock_draft, DRAFT_WRITE, 4, send) == []
     assert len(replies) == 4 and len({tuple(reply) for reply in replies.values()}) == 1
     assert "(About you 2/" in replies[0][-1]  # the reply of the one that applied it: the next question
     assert count(pg_product, InboundMessage) == 3  # hello, "1", this one
@@ -322,3 +337,33 @@ def test_two_operators_confirming_at_once_on_postgres_get_consecutive_references
         statuses = session.scalars(select(Conversation.status).where(Conversation.id.in_(cases.values())))
         assert sorted(statuses) == ["submitted", "submitted"]
         assert audit.verify(session) == []
+
+
+def test_one_web_chat_message_sent_four_times_at_once_on_postgres_is_applied_once(pg_product: Flask) -> None:
+    """Four copies of one message (the same ``client_message_id``) read the draft together and
+    wait to write it: one writes its step and transcript row, and the three others, finding the
+    draft changed, answer from that row under the conversation's lock."""
+    token = make_user(pg_product, "operator@example.org", "operator")
+    client = pg_product.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    started = client.post("/api/chat/conversations", headers=headers).get_json()
+    conversation = started["conversation"]
+    first = started["question"]["id"]
+    with pg_product.app_context(), db.get_db(pg_product).transaction(readonly=True) as session:
+        address = f"user:{session.scalar(select(User.id).where(User.email == 'operator@example.org'))}"
+    replies: dict[int, dict[str, Any]] = {}
+
+    def send(index: int) -> None:
+        response = pg_product.test_client().post(
+            f"/api/chat/conversations/{conversation}/messages", headers=headers,
+            json={"text": CHILD[first], "client_message_id": "a1b2c3d4-same-message"})
+        assert response.status_code == 200, response.get_json()
+        replies[index] = response.get_json()
+
+    assert run_held(pg_product, lambda session: lock_draft(session, address), DRAFT_WRITE, 4, send) == []
+    assert len(replies) == 4 and len({repr(reply) for reply in replies.values()}) == 1
+    assert replies[0]["question"]["id"] != first  # the step was taken: the next question
+    assert count(pg_product, ChatMessage, ChatMessage.client_message_id == "a1b2c3d4-same-message") == 1
+    with pg_product.app_context(), db.get_db(pg_product).transaction(readonly=True) as session:
+        draft = session.get(Conversation, conversation)
+        assert draft.version == 2 and draft.state["current"] == replies[0]["question"]["id"]
