@@ -53,6 +53,11 @@ class Tally:
     statements: list[str] = field(default_factory=list)
     flushes: int = 0
     """Runs of the ORM's unit of work (a flush with something to write)."""
+    in_transaction: list[bool] = field(default_factory=list)
+    """For each statement, whether the driver sent it in an explicit transaction (not autocommit):
+    the round trips of a ``BEGIN`` before it and a ``COMMIT`` after it."""
+    row_locks: int = 0
+    """Statements that lock rows (``FOR UPDATE``)."""
 
 
 @contextmanager
@@ -70,6 +75,8 @@ def tally(app: Flask) -> Iterator[Tally]:
     def on_statement(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.startswith("BEGIN"):
             counted.statements.append(statement.split(None, 1)[0])
+            counted.in_transaction.append(not getattr(_cursor.connection, "autocommit", False))
+            counted.row_locks += "FOR UPDATE" in statement
 
     def on_flush(*_args: Any) -> None:
         counted.flushes += 1
@@ -145,9 +152,9 @@ def test_an_sms_turn_mid_referral_is_one_transaction_of_three_statements_two_on_
     engine_app: Flask,
 ) -> None:
     """The sender, the MessageSid's stored reply and the sender's drafts are one read (on SQLite
-    ``BEGIN IMMEDIATE`` holds the write lock; on PostgreSQL the drafts are read by ``locked_drafts``
-    once the sender's row lock is held); on PostgreSQL the draft's UPDATE and the stored reply's
-    INSERT are one statement too (``bot.engine.write``: data-modifying CTEs)."""
+    ``BEGIN IMMEDIATE`` holds the write lock); on PostgreSQL the draft's UPDATE and the stored
+    reply's INSERT are one statement too (``bot.engine.write``: data-modifying CTEs), and the two
+    run in autocommit, with no row lock: two round trips (``bot.engine.on_plain_connection``)."""
     phone = _sms_mid_referral(engine_app)
     with tally(engine_app) as counted:
         phone.send("BACK")
@@ -155,6 +162,7 @@ def test_an_sms_turn_mid_referral_is_one_transaction_of_three_statements_two_on_
     assert (counted.transactions, counted.commits) == (1, 1)
     if _on_postgresql(engine_app):
         assert counted.statements == ["SELECT", "WITH"]
+        assert counted.in_transaction == [False, False] and counted.row_locks == 0
     else:
         assert counted.statements == ["SELECT", "UPDATE", "INSERT"]
     assert counted.flushes == 0
@@ -261,9 +269,9 @@ def test_a_web_chat_message_that_needs_more_than_a_step_is_applied_once_on_the_o
 
 def test_a_web_chat_turn_mid_referral_is_one_transaction_of_three_statements_two_on_postgresql(
         engine_app: Flask) -> None:
-    """The bearer token is checked in the statement that locks the conversation; the reply is
+    """The bearer token is checked in the statement that reads the conversation; the reply is
     kept for a retry in the turn's transcript row; on PostgreSQL the draft's UPDATE and that row
-    are one statement."""
+    are one statement, and the two run in autocommit, with no row lock."""
     chat = _bearer_chat(engine_app)
     with tally(engine_app) as counted:
         answer = chat.send("BACK")
@@ -271,6 +279,7 @@ def test_a_web_chat_turn_mid_referral_is_one_transaction_of_three_statements_two
     assert (counted.transactions, counted.commits) == (1, 1)
     if _on_postgresql(engine_app):
         assert counted.statements == ["SELECT", "WITH"]
+        assert counted.in_transaction == [False, False] and counted.row_locks == 0
     else:
         assert sorted(counted.statements) == ["INSERT", "SELECT", "UPDATE"]
     assert counted.flushes == 0
