@@ -192,13 +192,15 @@ _SENDER_AND_REPLY = _SENDER_AND_REPLY_AS_SEEN.with_for_update(of=_RESPONDERS)  #
 _DRAFT_COLUMNS = tuple(column.label(f"draft_{column.key}") for column in engine.COLUMNS)
 _SENDER_REPLY_AND_DRAFTS = (
     _SENDER_AND_REPLY_AS_SEEN.add_columns(*_DRAFT_COLUMNS)
-    .outerjoin(Conversation.__table__, and_(Conversation.__table__.c.channel == CHANNEL,
-                                            Conversation.__table__.c.address == bindparam("sender"),
-                                            Conversation.__table__.c.status == "draft"))
+    .outerjoin(Conversation.__table__, and_(
+        Conversation.__table__.c.channel == cursor_statements.sql_constant(CHANNEL),
+        Conversation.__table__.c.address == bindparam("sender"),
+        Conversation.__table__.c.status == cursor_statements.sql_constant("draft")))
     .order_by(Conversation.__table__.c.id))
-"""On SQLite, the same with the sender's drafts (a row each, or one row of NULLs). SQLite's
-``BEGIN IMMEDIATE`` already holds the database's one write lock, so the drafts read with the
-sender are as locked as the sender."""
+"""The same with the sender's drafts (a row each, or one row of NULLs), read as the statement
+sees them: on SQLite ``BEGIN IMMEDIATE`` already holds the database's one write lock, so they are
+as locked as the sender; on PostgreSQL an ordinary answer (:func:`plain_turn`) is written only if
+its draft is unchanged since."""
 _LOCKED_SENDER = _SENDER_AND_REPLY.subquery("sender")
 _LOCKED_DRAFTS = (func.locked_drafts(cursor_statements.sql_constant(CHANNEL), _LOCKED_SENDER.c.phone_e164)
                   .table_valued(*(column(draft.key, draft.type) for draft in engine.COLUMNS))
