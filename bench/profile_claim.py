@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterator
 
 from bench import turns
 from bench.context import CLAIMERS, Database
+from bench.postgres_costs import round_trips, server_cpu
 from bench.profile_turn import _call, _environ, cpu_times, create_app_for, print_cprofile, print_pyinstrument
 
 CLAIM = "/api/v1/queues/decision/claim"
@@ -50,48 +51,6 @@ def cpu_ms(app: Any, makers: dict[str, Callable[[int], dict[str, Any]]], count: 
     low percentile moves less when other work crowds the machine."""
     return {kind: (1000 * statistics.median(times), 1000 * statistics.quantiles(times, n=10)[0])
             for kind, times in cpu_times(app, makers, count).items()}
-
-
-@contextmanager
-def round_trips() -> Iterator[list[int]]:
-    """Counts (in the list's one item) the queries psycopg sends and waits for while the block
-    runs: statements, BEGIN, COMMIT (a ROLLBACK of a connection with no transaction sends none)."""
-    from psycopg import _cursor_base, generators
-
-    counted, real = [0], generators.execute
-
-    def execute(*args: Any, **kwargs: Any) -> Any:
-        counted[0] += 1
-        return real(*args, **kwargs)
-
-    generators.execute = _cursor_base.execute = execute  # type: ignore[assignment]
-    try:
-        yield counted
-    finally:
-        generators.execute = _cursor_base.execute = real  # type: ignore[assignment]
-
-
-@contextmanager
-def server_cpu() -> Iterator[Callable[[], float]]:
-    """CPU seconds so far of the PostgreSQL server processes of the connections checked out while
-    the block runs (read from ``/proc``, in 10 ms ticks: meaningful over many claims)."""
-    from sqlalchemy import event
-    from sqlalchemy.pool import Pool
-
-    from bench.servers import cpu_seconds_of
-
-    pids: set[int] = set()
-
-    def checkout(connection: Any, *_: Any) -> None:
-        pid = getattr(getattr(connection, "info", None), "backend_pid", None)
-        if pid:
-            pids.add(pid)
-
-    event.listen(Pool, "checkout", checkout)
-    try:
-        yield lambda: cpu_seconds_of(pids)
-    finally:
-        event.remove(Pool, "checkout", checkout)
 
 
 class ByStatement:

@@ -3,7 +3,9 @@
 The product (``bench.app``, production settings) on a fresh SQLite file, or on PostgreSQL with
 ``--pg URL``, driven through the WSGI app itself (no socket, no server): each request is timed in
 process CPU time, so the figures are this process's work only and hold on a busy machine better
-than wall time. ``--profile sms|chat|bare`` also prints a pyinstrument profile of that kind.
+than wall time. On PostgreSQL it also prints each turn's round trips and the CPU of the server
+processes that answered them. ``--profile sms|chat|bare`` also prints a pyinstrument profile of
+that kind.
 
     .venv/bin/python -m bench.profile_turn                   # CPU ms a request, SQLite
     .venv/bin/python -m bench.profile_turn --profile sms     # ... and where an SMS turn spends it
@@ -23,6 +25,7 @@ from werkzeug.test import EnvironBuilder
 
 from bench import turns
 from bench.context import Context, Database
+from bench.postgres_costs import round_trips, server_cpu
 
 KINDS = ("bare", "sms", "chat")
 
@@ -74,6 +77,18 @@ def cpu_times(app: Any, makers: dict[str, Callable[[int], dict[str, Any]]], coun
     return took
 
 
+def postgres_costs(app: Any, make: Callable[[int], dict[str, Any]], count: int) -> tuple[float, float]:
+    """Round trips to PostgreSQL and milliseconds of its server processes' CPU, a request, over
+    ``count`` requests made by ``make`` (what the process CPU above leaves out)."""
+    environs = [make(i) for i in range(count)]
+    with round_trips() as counted, server_cpu() as postgres_cpu:
+        _call(app, environs[0])  # a checkout, so that the server process is known
+        before_trips, before_cpu = counted[0], postgres_cpu()
+        for environ in environs[1:]:
+            _call(app, environ)
+        return (counted[0] - before_trips) / (count - 1), 1000 * (postgres_cpu() - before_cpu) / (count - 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", help="a PostgreSQL URL (default: a new SQLite file)")
@@ -105,6 +120,10 @@ def main() -> None:
         print(f"{database.name}: median process CPU a request over {options.count} requests")
         for kind in KINDS:
             print(f"  {kind:5} {figures[kind]:6.2f} ms   {figures['bare'] / figures[kind]:.2f}x bare")
+        if options.pg:
+            for kind in KINDS[1:]:
+                trips, server_ms = postgres_costs(app, makers[kind], options.count)
+                print(f"  {kind:5} {trips:.1f} round trips and {server_ms:.2f} ms of the PostgreSQL server's CPU a turn")
         if options.profile:
             make = _caller(app, database, options.profile)
             print_pyinstrument(app, [make(i) for i in range(options.count)])

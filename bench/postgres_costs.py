@@ -1,0 +1,50 @@
+"""What a request costs PostgreSQL, seen from the client: the round trips psycopg makes and the
+CPU time of the server processes behind the connections used (``bench.profile_claim``,
+``bench.profile_turn``)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+
+@contextmanager
+def round_trips() -> Iterator[list[int]]:
+    """Counts (in the list's one item) the queries psycopg sends and waits for while the block
+    runs: statements, BEGIN, COMMIT (a ROLLBACK of a connection with no transaction sends none)."""
+    from psycopg import _cursor_base, generators
+
+    counted, real = [0], generators.execute
+
+    def execute(*args: Any, **kwargs: Any) -> Any:
+        counted[0] += 1
+        return real(*args, **kwargs)
+
+    generators.execute = _cursor_base.execute = execute  # type: ignore[assignment]
+    try:
+        yield counted
+    finally:
+        generators.execute = _cursor_base.execute = real  # type: ignore[assignment]
+
+
+@contextmanager
+def server_cpu() -> Iterator[Callable[[], float]]:
+    """CPU seconds so far of the PostgreSQL server processes of the connections checked out while
+    the block runs (read from ``/proc``, in 10 ms ticks: meaningful over many requests)."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    from bench.servers import cpu_seconds_of
+
+    pids: set[int] = set()
+
+    def checkout(connection: Any, *_: Any) -> None:
+        pid = getattr(getattr(connection, "info", None), "backend_pid", None)
+        if pid:
+            pids.add(pid)
+
+    event.listen(Pool, "checkout", checkout)
+    try:
+        yield lambda: cpu_seconds_of(pids)
+    finally:
+        event.remove(Pool, "checkout", checkout)
