@@ -513,12 +513,13 @@ def plain_turn(db_engine: Engine, inbound: Inbound, settings: Settings) -> list[
     (``bot.engine.on_plain_connection``); None when the message needs the ORM session
     (:func:`handle`), having changed nothing.
 
-    Here the same locked read as :func:`_handle`, the same step and the same write (the draft and
-    the stored reply). Anything else (a retry's stored reply and the helpline are answered here
-    too) is rolled back and left to :func:`handle`, which reads it all again under the lock: a
-    first contact, an opted-out number, a keyword, the quick-exit word, a referrer command or YES,
-    a resume code, an offer to resume, a quiet or expired draft, a submission or a cancel,
-    REVIEW's resume code, and a concurrent copy of the message.
+    Here the same read as :func:`_handle` (on PostgreSQL without the lock: the write then checks
+    the draft's version), the same step and the same write (the draft and the stored reply).
+    Anything else (a retry's stored reply and the helpline are answered here too) is rolled back
+    and left to :func:`handle`, which reads it all again under the lock: a first contact, an
+    opted-out number, a keyword, the quick-exit word, a referrer command or YES, a resume code, an
+    offer to resume, a quiet or expired draft, a submission or a cancel, REVIEW's resume code, a
+    concurrent copy of the message, and a draft changed since it was read.
     """
     return engine.on_plain_connection(db_engine, lambda connection: _plain(connection, inbound, settings))
 

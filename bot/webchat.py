@@ -272,10 +272,11 @@ class _NotFound(Exception):
 def _by_token(connection: Connection, conversation_id: str, message: _Message, secret: str, *,
               locked: bool = True) -> dict[str, Any]:
     """The conversation's columns and stored reply, read locked (unless ``locked`` is False) for
-    the holder of the live operator token ``secret`` (:func:`_locked`), its use recorded as ``backend.auth.token_user``
-    does (in this transaction); :class:`_NotFound` when that read finds nothing."""
+    the holder of the live operator token ``secret`` (:func:`_locked`), its use recorded as
+    ``backend.auth.token_user`` does (in this transaction); :class:`_NotFound` when that read
+    finds nothing."""
     now = utcnow()
-    rows = cursor_statements.run(connection, _locked(message.client_id is not None, True, locked),
+    rows = cursor_statements.run(connection, _locked(message.client_id is not None, by_token=True, locked=locked),
                                  {**_params(conversation_id, message), "token_hash": token_hash(secret), "now": now})
     if not rows.rows:
         raise _NotFound
