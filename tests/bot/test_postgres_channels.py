@@ -31,7 +31,8 @@ from backend import audit, db
 from backend.calendar import UK_TIME
 from backend.db import get_for_update
 from backend.models import Case, ChatMessage, Conversation, InboundMessage, Responder, User
-from bot import engine, sms
+from bot import engine, quick_exit, sms
+from flows import languages
 from tests.bot.conftest import make_user
 from tests.bot.sms_support import (
     ENV_KEYS,
@@ -231,6 +232,31 @@ def test_the_sender_s_read_that_waited_for_the_lock_returns_the_drafts_committed
     ((found, locks),) = read
     assert [row["status"] for row in found.draft_rows] == ["draft"]
     assert locks == [True]
+
+
+def test_an_answer_in_flight_when_the_quick_exit_deletes_the_draft_is_written_nowhere_on_postgres(
+    pg_product: Flask,
+) -> None:
+    """An ordinary answer reads the draft while the sender's quick exit is deleting it, and waits
+    to write it; once the deletion lands, the answer finds no draft to write: nothing of it is
+    stored, no draft comes back holding it, and the message is answered as a first contact."""
+    start(SmsPhone(pg_product))
+    replies: list[list[str]] = []
+
+    def quick_exit_in_progress(session: Any) -> None:
+        lock_draft(session)
+        draft = session.scalars(select(Conversation).where(Conversation.address == PHONE)).one()
+        quick_exit.delete_draft(session, draft)
+
+    def send(_index: int) -> None:
+        replies.append(SmsPhone(pg_product).send("Ana Example"))
+
+    assert run_held(pg_product, quick_exit_in_progress, DRAFT_WRITE, 1, send) == []
+    assert replies[0][-1].endswith(languages.menu_lines())  # a new referral's first question
+    with pg_product.app_context(), db.get_db(pg_product).transaction(readonly=True) as session:
+        drafts = session.scalars(select(Conversation)).all()
+        assert len(drafts) == 1 and "Ana Example" not in repr(drafts[0].state)
+        assert all("Ana Example" not in repr(reply) for reply in session.scalars(select(InboundMessage.reply)))
 
 
 def test_quotes_and_semicolons_in_a_message_sid_are_data_on_postgres(
