@@ -4,7 +4,7 @@ The product (``bench.app``, production settings) on a fresh SQLite file, or on P
 ``--pg URL``, driven through the WSGI app itself (no socket, no server): each request is timed in
 process CPU time, so the figures are this process's work only and hold on a busy machine better
 than wall time. On PostgreSQL it also prints each turn's round trips and the CPU of the server
-processes that answered them. ``--profile sms|chat|bare`` also prints a pyinstrument profile of
+processes that answered them, on analysed tables (``bench.postgres_costs.analyze``). ``--profile sms|chat|bare`` also prints a pyinstrument profile of
 that kind.
 
     .venv/bin/python -m bench.profile_turn                   # CPU ms a request, SQLite
@@ -25,7 +25,7 @@ from werkzeug.test import EnvironBuilder
 
 from bench import turns
 from bench.context import Context, Database
-from bench.postgres_costs import round_trips, server_cpu
+from bench.postgres_costs import analyze, round_trips, server_cpu
 
 KINDS = ("bare", "sms", "chat")
 
@@ -121,6 +121,11 @@ def main() -> None:
         for kind in KINDS:
             print(f"  {kind:5} {figures[kind]:6.2f} ms   {figures['bare'] / figures[kind]:.2f}x bare")
         if options.pg:
+            from backend import db
+
+            with flask_app.app_context():
+                analyze(db.get_db(flask_app).engine)
+            cpu_ms(app, makers, 30)  # each statement planned again, on the analysed tables
             for kind in KINDS[1:]:
                 trips, server_ms = postgres_costs(app, makers[kind], options.count)
                 print(f"  {kind:5} {trips:.1f} round trips and {server_ms:.2f} ms of the PostgreSQL server's CPU a turn")
