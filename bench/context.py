@@ -2,7 +2,9 @@
 
 A :class:`Database` is migrated, seeded (``bench.seed``) and given the accounts the rows use:
 registered SMS numbers, a web chat operator, caseworkers (one who signs in with a password, for
-the HTML queue), an analyst. Servers (``bench.servers``) get its ``env``.
+the HTML queue), an analyst; on PostgreSQL then vacuumed and analysed, as autovacuum would have
+done on a database in use (``bench.postgres_costs.analyze``). Servers (``bench.servers``) get its
+``env``.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Database:
         from backend.cli import upgrade_database
         from backend.crypto import FieldCipher
         from backend.models import Responder
+        from bench.postgres_costs import analyze
         from bench.seed import seed
 
         app = self.app()
@@ -85,6 +88,8 @@ class Database:
                 user = auth.create_user(session, f"bench-caseworker-{claimer}@example.org", "caseworker", self.password,
                                         "Single Competent Authority")
                 self.tokens[f"caseworker-{claimer}"] = auth.create_token(session, user)
+        if self.name == "PostgreSQL":
+            analyze(db.get_db(app).engine, vacuum=True)  # after the bulk load, as on a database in use
         db.get_db(app).engine.dispose()
 
     def saved(self) -> dict[str, Any]:

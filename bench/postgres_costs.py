@@ -1,6 +1,7 @@
 """What a request costs PostgreSQL, seen from the client: the round trips psycopg makes and the
 CPU time of the server processes behind the connections used (``bench.profile_claim``,
-``bench.profile_turn``)."""
+``bench.profile_turn``); and the maintenance autovacuum gives a database in use, so that costs are
+measured as on one (:func:`analyze`)."""
 
 from __future__ import annotations
 
@@ -52,8 +53,13 @@ def server_cpu() -> Iterator[Callable[[], float]]:
         event.remove(Pool, "checkout", checkout)
 
 
-def analyze(engine: Engine) -> None:
-    """``ANALYZE`` the product's tables, as autovacuum soon does on a live database.
+def analyze(engine: Engine, vacuum: bool = False) -> None:
+    """``ANALYZE`` the product's tables (``vacuum``: ``VACUUM (ANALYZE)``), as autovacuum soon does
+    on a live database.
+
+    After a bulk load (the bench's million cases by COPY) PostgreSQL's guide says to run it: until
+    autovacuum gets there, the planner has no statistics, reads set hint bits and so write pages,
+    and autovacuum's own pass over the new rows then runs beside whatever is being measured.
 
     A table read while it holds a few rows is best scanned whole, and psycopg's prepared
     statements keep that plan on their connection until the table's statistics change: a run
@@ -65,4 +71,5 @@ def analyze(engine: Engine) -> None:
 
     names = ", ".join(sorted(table.name for table in Base.metadata.sorted_tables))
     with engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(f"ANALYZE {names}")
+        command = "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(f"{command} {names}")
