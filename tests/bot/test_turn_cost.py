@@ -40,7 +40,7 @@ from backend.limits import EXTENSION as LIMITER
 from backend.models import Conversation, ResumeCode
 from bot import chat_history, engine
 from tests.bot.conftest import make_user
-from tests.bot.sms_support import SmsPhone, start
+from tests.bot.sms_support import SmsPhone, form, start
 from tests.bot.test_chat_page import page_csrf, signed_in
 
 TURN_STATEMENTS = 3
@@ -283,6 +283,35 @@ def test_a_web_chat_turn_mid_referral_is_one_transaction_of_three_statements_two
     else:
         assert sorted(counted.statements) == ["INSERT", "SELECT", "UPDATE"]
     assert counted.flushes == 0
+
+
+@pytest.mark.postgres
+def test_a_plain_turn_on_postgresql_gives_its_connection_back_to_the_pool_out_of_autocommit(
+        pg_sms_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its statements run in autocommit, and the connection goes back to the pool as it came, so
+    whoever uses it next is in a transaction again: after a turn, and after a turn that failed
+    in the middle (which changed nothing)."""
+    phone = _sms_mid_referral(pg_sms_app)
+    pool = db.get_db(pg_sms_app).engine
+    autocommit_at_checkin: list[bool] = []
+
+    def checkin(dbapi_connection: Any, _record: Any) -> None:
+        autocommit_at_checkin.append(dbapi_connection.autocommit)
+
+    def failing_step(*_args: Any) -> Any:
+        raise RuntimeError("the dialogue failed mid-turn")
+
+    event.listen(pool, "checkin", checkin)
+    try:
+        phone.send("BACK")
+        assert phone.current() == "reference"
+        monkeypatch.setattr(engine, "plain_step", failing_step)
+        with pytest.raises(RuntimeError):  # (the test client passes a view's exception on)
+            phone.post(form("SA-0413"))
+    finally:
+        event.remove(pool, "checkin", checkin)
+    assert autocommit_at_checkin and not any(autocommit_at_checkin), autocommit_at_checkin
+    assert phone.current() == "reference"
 
 
 @pytest.mark.postgres
