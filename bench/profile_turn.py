@@ -4,8 +4,8 @@ The product (``bench.app``, production settings) on a fresh SQLite file, or on P
 ``--pg URL``, driven through the WSGI app itself (no socket, no server): each request is timed in
 process CPU time, so the figures are this process's work only and hold on a busy machine better
 than wall time. On PostgreSQL it also prints each turn's round trips and the CPU of the server
-processes that answered them, on analysed tables (``bench.postgres_costs.analyze``). ``--profile sms|chat|bare`` also prints a pyinstrument profile of
-that kind.
+processes that answered them, on analysed tables (``bench.postgres_costs.analyze``).
+``--profile sms|chat|bare`` also prints a pyinstrument profile of that kind.
 
     .venv/bin/python -m bench.profile_turn                   # CPU ms a request, SQLite
     .venv/bin/python -m bench.profile_turn --profile sms     # ... and where an SMS turn spends it
@@ -77,7 +77,7 @@ def cpu_times(app: Any, makers: dict[str, Callable[[int], dict[str, Any]]], coun
     return took
 
 
-def postgres_costs(app: Any, make: Callable[[int], dict[str, Any]], count: int) -> tuple[float, float]:
+def postgres_per_request(app: Any, make: Callable[[int], dict[str, Any]], count: int) -> tuple[float, float]:
     """Round trips to PostgreSQL and milliseconds of its server processes' CPU, a request, over
     ``count`` requests made by ``make`` (what the process CPU above leaves out)."""
     environs = [make(i) for i in range(count)]
@@ -127,7 +127,7 @@ def main() -> None:
                 analyze(db.get_db(flask_app).engine)
             cpu_ms(app, makers, 30)  # each statement planned again, on the analysed tables
             for kind in KINDS[1:]:
-                trips, server_ms = postgres_costs(app, makers[kind], options.count)
+                trips, server_ms = postgres_per_request(app, makers[kind], options.count)
                 print(f"  {kind:5} {trips:.1f} round trips and {server_ms:.2f} ms of the PostgreSQL server's CPU a turn")
         if options.profile:
             make = _caller(app, database, options.profile)

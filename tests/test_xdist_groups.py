@@ -40,10 +40,11 @@ def test_each_file_runs_on_one_worker_and_every_postgres_test_on_one(tmp_path: P
                           "-p", "tests.xdist_groups", "-p", "no:cacheprovider", str(suite)],
                          cwd=suite, env=environment, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
+    lines = record.read_text().splitlines()
     workers: dict[str, set[str]] = defaultdict(set)
-    for line in record.read_text().splitlines():
+    for line in lines:
         module, worker = line.split()
         workers["postgres" if module.startswith("test_pg") else module].add(worker)
-    assert sum(1 for _ in record.read_text().splitlines()) == 6 * len(files)
+    assert len(lines) == 6 * len(files)
     assert {group: len(found) for group, found in workers.items()} == {
         "test_first": 1, "test_second": 1, "test_third": 1, "postgres": 1}

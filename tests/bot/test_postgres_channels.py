@@ -86,12 +86,14 @@ def lock_responder(session: Any) -> None:
     assert get_for_update(session, Responder, responder_id) is not None
 
 
-def lock_draft(session: Any, address: str = PHONE) -> None:
+def lock_draft(session: Any, address: str = PHONE) -> Conversation:
     """What a message from ``address`` being written holds: its draft's row lock. Every ordinary
     message then reads the draft (a read does not wait for a row lock) and waits in its write."""
     draft_id = session.scalar(select(Conversation.id).where(Conversation.address == address,
                                                            Conversation.status == "draft"))
-    assert get_for_update(session, Conversation, draft_id) is not None
+    draft = get_for_update(session, Conversation, draft_id)
+    assert draft is not None
+    return draft
 
 
 def lock_counters(session: Any) -> None:
@@ -244,9 +246,7 @@ def test_an_answer_in_flight_when_the_quick_exit_deletes_the_draft_is_written_no
     replies: list[list[str]] = []
 
     def quick_exit_in_progress(session: Any) -> None:
-        lock_draft(session)
-        draft = session.scalars(select(Conversation).where(Conversation.address == PHONE)).one()
-        quick_exit.delete_draft(session, draft)
+        quick_exit.delete_draft(session, lock_draft(session))
 
     def send(_index: int) -> None:
         replies.append(SmsPhone(pg_product).send("Ana Example"))

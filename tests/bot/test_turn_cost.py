@@ -72,10 +72,10 @@ def tally(app: Flask) -> Iterator[Tally]:
     def on_commit(_connection: Any) -> None:
         counted.commits += 1
 
-    def on_statement(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def on_statement(_connection: Any, cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.startswith("BEGIN"):
             counted.statements.append(statement.split(None, 1)[0])
-            counted.in_transaction.append(not getattr(_cursor.connection, "autocommit", False))
+            counted.in_transaction.append(not getattr(cursor.connection, "autocommit", False))
             counted.row_locks += "FOR UPDATE" in statement
 
     def on_flush(*_args: Any) -> None:
