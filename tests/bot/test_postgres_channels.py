@@ -393,3 +393,25 @@ def test_one_web_chat_message_sent_four_times_at_once_on_postgres_is_applied_onc
     with pg_product.app_context(), db.get_db(pg_product).transaction(readonly=True) as session:
         draft = session.get(Conversation, conversation)
         assert draft.version == 2 and draft.state["current"] == replies[0]["question"]["id"]
+
+
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("SA\x00-04\x1b12", "SA-0412"),  # control characters removed before anything is stored
+    ("\u0645\u0631\u062d\u0628\u0627-7", "\u0645\u0631\u062d\u0628\u0627-7"),  # another script
+    ("", None),  # nothing to take: the question again, nothing stored as an answer
+    ("x" * 15_001, None),  # over the question's 15,000 characters: refused with the reason
+], ids=["controls", "arabic", "empty", "too-long"])
+def test_awkward_answers_on_postgres_take_the_plain_turn_and_keep_only_what_is_valid(
+    pg_product: Flask, sent: str, kept: str | None,
+) -> None:
+    """The written-once turn on PostgreSQL stores an answer exactly as SQLite's does: cleaned, in
+    any script, and only when valid; a refused answer leaves the draft at its question."""
+    phone = SmsPhone(pg_product)
+    start(phone)
+    reply = phone.send(sent)
+    assert reply
+    if kept is None:
+        assert phone.current() == "reference" and "reference" not in phone.state().get("answers", {})
+    else:
+        assert phone.answer("reference") == kept and phone.current() == "fr-location"
+    assert count(pg_product, InboundMessage) == 3  # hello, "1", this one: its reply kept for a retry
