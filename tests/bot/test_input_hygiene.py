@@ -304,16 +304,17 @@ def _csrf(client: FlaskClient) -> str:
     return found.group(1)
 
 
+@pytest.mark.parametrize("encoding", ["application/x-www-form-urlencoded", "multipart/form-data"])
 @pytest.mark.parametrize("field", ["email", "password"])
 def test_control_characters_in_sign_in_fields_are_refused_and_count_no_failure(
-        product: Flask, field: str) -> None:
+        product: Flask, field: str, encoding: str) -> None:
     with product.app_context(), db.get_db(product).transaction() as session:
         auth.create_user(session, "operator@example.org", "operator", PASSWORD)
     client = product.test_client()
     fields = {"email": "operator@example.org", "password": PASSWORD}
     fields[field] = fields[field][:4] + "\x00" + fields[field][4:]
 
-    response = client.post(SIGN_IN, data={"csrf_token": _csrf(client), **fields})
+    response = client.post(SIGN_IN, data={"csrf_token": _csrf(client), **fields}, content_type=encoding)
 
     assert response.status_code == 400
     assert "control characters" in response.get_data(as_text=True)
