@@ -223,8 +223,34 @@ def statistics_rows(context: Context) -> list[Row]:
     return statistics_rows_of(postgres, context.command("statistics")) if postgres else []
 
 
+def claim_next_plan(database: Database) -> str:
+    """``EXPLAIN (ANALYZE, BUFFERS)`` of claim-next's first statement for the bench's caseworker on
+    the seeded queue, in a transaction rolled back (the case it picks stays unclaimed)."""
+    from backend import db
+    from backend.db import utcnow
+    from backend.models import User
+    from backend.queues import claim_next_query
+    from bench.queue_scale import plan_text
+
+    app = database.app()
+    with app.app_context():
+        engine = db.get_db(app).engine
+        with db.get_db(app).transaction(readonly=True) as session:
+            statement = claim_next_query(session.query(User).filter_by(email=database.caseworker_email).one(),
+                                         utcnow())
+        with engine.connect() as connection:
+            plan = plan_text(connection, statement)
+            connection.rollback()
+        engine.dispose()
+    return plan
+
+
 def claim_rows(context: Context) -> list[Row]:
     postgres = context.database("PostgreSQL")
     found = [claim_next_p50(postgres, context.command("claims"))] if postgres else []
+    if postgres:
+        context.sections.append((f"Claim next's plan on PostgreSQL, {postgres.cases:,} cases "
+                                 f"({postgres.waiting:,} waiting): `EXPLAIN (ANALYZE, BUFFERS)`",
+                                 claim_next_plan(postgres)))
     return found + [concurrent_claimers(database, context.seconds, context.command("claims"))
                     for database in context.databases]

@@ -130,6 +130,8 @@ class Context:
     sqlite_cases: int
     seconds: float
     databases: list[Database] = field(default_factory=list)
+    sections: list[tuple[str, str]] = field(default_factory=list)
+    """What the run shows beside the table (a title, then preformatted text): claim-next's plan."""
 
     def database(self, name: str) -> Database | None:
         return next((d for d in self.databases if d.name == name), None)

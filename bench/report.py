@@ -49,12 +49,16 @@ def machine() -> str:
             f"{platform.release()}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
 
 
-def markdown(rows: list[Row], preamble: list[str], notes: list[str]) -> str:
+def markdown(rows: list[Row], preamble: list[str], notes: list[str],
+             sections: list[tuple[str, str]] = ()) -> str:
+    """The report: the preamble, the table, each section (a title and preformatted text), the notes."""
     cell = lambda text: text.replace("|", "\\|")  # noqa: E731
     lines = ["# Performance", "", *preamble, "",
              "| what | figure | ratio | target | result | command |", "|---|---|---|---|---|---|"]
     lines += [f"| {cell(r.what)} | {cell(r.figure)} | {r.shown_ratio} | {cell(r.target)} | {r.verdict} | "
               f"`{cell(r.command)}` |" for r in rows]
+    for title, text in sections:
+        lines += ["", f"## {title}", "", "```", text, "```"]
     return "\n".join([*lines, "", *notes, ""])
 
 

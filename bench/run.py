@@ -126,9 +126,11 @@ def main(argv: list[str] | None = None) -> None:
             print(text_table(found), flush=True)
             rows += found
     minutes = (time.perf_counter() - began) / 60
+    for title, text in context.sections:
+        print(f"\n{title}\n{text}")
     print(f"\n{text_table(rows)}\n\n{minutes:.1f} minutes")
     if args.write:
-        args.write.write_text(markdown(rows, _preamble(context, minutes, load_before), NOTES))
+        args.write.write_text(markdown(rows, _preamble(context, minutes, load_before), NOTES, context.sections))
         print(f"wrote {args.write}")
 
 
