@@ -29,14 +29,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def command(kind: str, port: int) -> list[str]:
-    """The command line that serves ``bench.app`` with server ``kind`` on ``port``."""
+def command(kind: str, port: int, threads: int = GTHREAD_THREADS) -> list[str]:
+    """The command line that serves ``bench.app`` with server ``kind`` on ``port`` (``threads`` a
+    gthread worker)."""
     if kind == "werkzeug":
         return [sys.executable, "-c", "import logging; from werkzeug.serving import run_simple; "
                 "from bench.app import create_app; logging.getLogger('werkzeug').setLevel(logging.WARNING); "
                 f"run_simple('127.0.0.1', {port}, create_app(), threaded=True)"]
     workers = str(os.cpu_count() or 1)
-    worker = ["-k", "sync"] if kind == "gunicorn-sync" else ["-k", "gthread", "--threads", str(GTHREAD_THREADS)]
+    worker = ["-k", "sync"] if kind == "gunicorn-sync" else ["-k", "gthread", "--threads", str(threads)]
     return [sys.executable, "-m", "gunicorn", *worker, "-w", workers, "-b", f"127.0.0.1:{port}",
             "--backlog", "2048", "--log-level", "warning", "bench.app:create_app()"]
 
@@ -44,14 +45,15 @@ def command(kind: str, port: int) -> list[str]:
 class Server:
     """One server process on loopback: ``with Server(kind, env) as server: ... server.port``."""
 
-    def __init__(self, kind: str, env: dict[str, str]) -> None:
+    def __init__(self, kind: str, env: dict[str, str], threads: int = GTHREAD_THREADS) -> None:
         self.kind = kind
+        self.threads = threads
         self.port = free_port()
         self.env = {**os.environ, **env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}"}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
-        self.process = subprocess.Popen(command(self.kind, self.port), env=self.env, cwd=Path(__file__).parent.parent,
+        self.process = subprocess.Popen(command(self.kind, self.port, self.threads), env=self.env, cwd=Path(__file__).parent.parent,
                                         stdout=subprocess.DEVNULL, start_new_session=True)
         wait_for_answer(self.port, self.process, "/bench/bare")
         return self

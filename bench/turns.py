@@ -59,7 +59,7 @@ def _bearer(database: Database) -> dict[str, str]:
 BARE: load.Request = ("POST", "/bench/bare", "", {})
 
 
-def _open_drafts(database: Database, server: Server) -> None:
+def open_drafts(database: Database, server: Server) -> None:
     """Once per database: every sender's draft opened and English chosen; web chat conversations opened."""
     import http.client
 
@@ -78,7 +78,7 @@ def _open_drafts(database: Database, server: Server) -> None:
     connection.close()
 
 
-def _warm(database: Database, server: Server) -> None:
+def warm(database: Database, server: Server) -> None:
     """A short run of each kind, so every worker has imported and compiled what it needs."""
     load.run(server.port, 4, lambda s, i: BARE, 0.5)
     load.run(server.port, 4, lambda s, i: sms_request(database, server, s), 1.0)
@@ -118,8 +118,8 @@ def rows(context: Context) -> list[Row]:
     for database in context.databases:
         for kind in SERVERS:
             with Server(kind, database.env) as server:
-                _open_drafts(database, server)
-                _warm(database, server)
+                open_drafts(database, server)
+                warm(database, server)
                 where = f"{kind}, {database.name}"
                 for senders in CONCURRENCY:
                     bare, sms = load.run_alternating(

@@ -1,0 +1,95 @@
+"""Why the gunicorn gthread rows trail the sync rows: the same turns with one thread and with eight.
+
+``python -m bench.threads`` serves the product (``bench.app``) three ways on each database: gunicorn
+sync, gunicorn gthread with one thread a worker, and gthread with ``nrm serve``'s eight
+(``bench.servers.GTHREAD_THREADS``), one worker a core each time. It sends the bare endpoint, SMS
+turns and web chat turns from 10 senders (``bench.turns``), in slices that take turns, and prints
+for each: answers a second, the ratio to the bare endpoint, the server's CPU a request, and the
+context switches its threads made a request (voluntary: a thread waited, for the GIL, a lock or
+the database).
+
+What it showed (issue 14): the bare endpoint costs the same CPU on every server, but a turn costs
+more with eight threads than with one. A turn gives the GIL up at each database call and waits
+to get it back, while the other threads' requests run in between on the same core, so it makes
+about twice the context switches of the bare endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Callable
+
+from bench import load, turns
+from bench.context import Context, Database
+from bench.servers import GTHREAD_THREADS, Server
+
+SENDERS = 10
+SLICES = 4
+
+
+def voluntary_switches(pids: list[int]) -> int:
+    """Voluntary context switches so far of every thread of ``pids`` (from ``/proc``)."""
+    total = 0
+    for pid in pids:
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except FileNotFoundError:
+            continue
+        for thread in threads:
+            try:
+                status = Path(f"/proc/{pid}/task/{thread}/status").read_text()
+            except FileNotFoundError:
+                continue
+            total += next(int(line.split()[1]) for line in status.splitlines()
+                          if line.startswith("voluntary_ctxt_switches:"))
+    return total
+
+
+def measure(server: Server, kinds: dict[str, Callable[[int, int], load.Request]], seconds: float) -> list[str]:
+    """One line a kind: throughput, ratio to ``bare``, server CPU and voluntary switches a request."""
+    results = {kind: load.Result() for kind in kinds}
+    switches = dict.fromkeys(kinds, 0)
+    for index in range(SLICES):
+        order = list(kinds.items())
+        for kind, make in order if index % 2 == 0 else reversed(order):
+            before = voluntary_switches(server._pids())  # noqa: SLF001 (the bench's own server)
+            results[kind].add(load.run(server.port, SENDERS, make, seconds / SLICES, server.cpu_seconds))
+            switches[kind] += voluntary_switches(server._pids()) - before  # noqa: SLF001
+    bare = results["bare"].throughput
+    return [f"  {kind:5} {result.throughput:7,.0f}/s {result.throughput / bare:5.2f}x bare   CPU "
+            f"{result.cpu_ms_per_request:5.2f} ms   {switches[kind] / max(1, len(result.latencies)):5.1f} "
+            f"switches a request{f'   {result.errors} errors' if result.errors else ''}"
+            for kind, result in results.items()]
+
+
+def main() -> None:
+    from bench.run import _databases
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000, help="cases seeded into each database")
+    parser.add_argument("--seconds", type=float, default=4.0, help="time each kind is sent, in all")
+    parser.add_argument("--threads", default=f"1,{GTHREAD_THREADS}", help="gthread's threads a worker, each tried")
+    options = parser.parse_args()
+    context = Context(cases=options.cases, sqlite_cases=options.cases, seconds=options.seconds)
+    with ExitStack() as stack:
+        _databases(context, stack)
+        for database in context.databases:
+            for kind, threads in [("gunicorn-sync", 1), *(("gunicorn-gthread", int(count))
+                                                          for count in options.threads.split(","))]:
+                print(f"{database.name}, {kind}, {threads} thread{'s' if threads > 1 else ''} a worker", flush=True)
+                with Server(kind, database.env, threads) as server:
+                    turns.open_drafts(database, server)
+                    turns.warm(database, server)
+                    print("\n".join(measure(server, _kinds(database, server), options.seconds)), flush=True)
+
+
+def _kinds(database: Database, server: Server) -> dict[str, Callable[[int, int], load.Request]]:
+    return {"bare": lambda s, i: turns.BARE, "sms": lambda s, i: turns.sms_request(database, server, s),
+            "chat": lambda s, i: turns.chat_request(database, s)}
+
+
+if __name__ == "__main__":
+    main()
