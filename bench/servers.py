@@ -67,17 +67,18 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
-    def _pids(self) -> list[int]:
+    def pids(self) -> list[int]:
+        """The server process and its workers."""
         assert self.process is not None
         return [self.process.pid, *children(self.process.pid)]
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server and its workers so far."""
-        return cpu_seconds_of(self._pids())
+        return cpu_seconds_of(self.pids())
 
     def reset_peak_rss(self) -> None:
         """Start the peak resident set (VmHWM) afresh, so the next reading is the next request's."""
-        for pid in self._pids():
+        for pid in self.pids():
             try:
                 Path(f"/proc/{pid}/clear_refs").write_text("5")
             except OSError:
@@ -86,7 +87,7 @@ class Server:
     def peak_rss_mb(self) -> float:
         """The largest peak resident set (VmHWM) of the server's processes, in MB."""
         peaks = []
-        for pid in self._pids():
+        for pid in self.pids():
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except FileNotFoundError:
