@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from backend.app import init_backend
-from backend.limits import EXTENSION as LIMITER, limit_blueprint_by_hook, limit_endpoint
+from backend.limits import exempt, limit_blueprint_by_hook, limit_endpoint
 from bot import chat_page, sms, webchat
 from backend.jobs import add_job
 from bot.purge import purge_command, run_purge
@@ -30,7 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Per-client limits on the chat API and, tighter, on resume codes; never on Twilio's webhook
     # (Twilio sends from shared addresses: a throttled webhook would drop people's answers).
     limit_blueprint_by_hook(app, webchat.bp, "CHAT_RATE_LIMIT", besides=("webchat.resume_by_code",))
-    app.extensions[LIMITER].request_filter(sms.is_webhook)  # skipped outright, not resolved to no limit
+    exempt(app, sms.is_webhook)  # skipped outright, not resolved to no limit
     limit_endpoint(app, "webchat.resume_by_code", "RESUME_RATE_LIMIT")
     app.cli.add_command(chat_command)
     app.cli.add_command(purge_command)

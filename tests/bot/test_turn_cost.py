@@ -27,8 +27,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import flask
 import pytest
 from flask import Flask
+from flask_limiter import Limiter
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
@@ -414,3 +416,33 @@ def test_flask_limiter_skips_twilios_webhook_without_resolving_its_limits(
     assert phone.current() == "reference" and "sms.twilio_webhook" not in resolved
     sms_app.test_client().get("/casework/sign-in")
     assert resolved  # the other routes are still resolved (and limited where configured)
+
+
+def test_flask_limiters_own_hooks_do_not_run_for_the_webhook_or_the_chat_api(
+        request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flask-Limiter limits neither (never the webhook; the chat API is counted by its own hook),
+    but its before- and after-request hooks still cost each turn 25-30 us of finding that out
+    (issue 14): they do not run for them, and still run for the other routes."""
+    ran: list[tuple[str, str | None]] = []
+    check, inject = Limiter._check_request_limit, Limiter._Limiter__inject_headers  # type: ignore[attr-defined]
+
+    def checking(self: Limiter, *args: Any, **kwargs: Any) -> None:
+        ran.append(("before", flask.request.endpoint))
+        check(self, *args, **kwargs)
+
+    def injecting(self: Limiter, response: Any) -> Any:
+        ran.append(("after", flask.request.endpoint))
+        return inject(self, response)
+
+    monkeypatch.setattr(Limiter, "_check_request_limit", checking)
+    monkeypatch.setattr(Limiter, "_Limiter__inject_headers", injecting)
+    app = request.getfixturevalue("sms_app")  # made now, so that its hooks are the counting ones
+    phone, chat = _sms_mid_referral(app), _bearer_chat(app)
+    ran.clear()
+
+    phone.send("BACK")
+    chat.send("BACK")
+    assert ran == []
+    assert phone.current() == "reference"
+    app.test_client().get("/casework/sign-in")
+    assert ("before", "web_auth.sign_in") in ran and ("after", "web_auth.sign_in") in ran
