@@ -7,7 +7,9 @@ is unchanged (``bot.engine.on_plain_connection``); one that lost that race, and 
 is applied under the responder's row lock (``SELECT ... FOR UPDATE``); references are serialised by
 the counter row. These tests make the contention certain rather than likely: the test holds the
 lock itself (the draft's row, the responder's, the counters), waits until every request is seen
-waiting for it in ``pg_stat_activity``, and only then lets them go.
+waiting for it in ``pg_stat_activity``, and only then lets them go. A process runs one plain turn at
+a time (``bot.engine._PLAIN_TURNS``): here that lock is lifted, so that the threads of one test race
+as the workers and machines of a deployment do.
 
 Needs ``DATABASE_URL_PG`` (skipped locally without a server, failed in CI: ``tests/conftest.py``).
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,7 @@ def pg_product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flas
     registered as a responder."""
     for key in ENV_KEYS:  # the developer's shell must not leak into tests
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(engine, "_PLAIN_TURNS", nullcontext())  # threads race as processes would
     with fresh_postgres_url() as url:
         app = make_sms_app(tmp_path, DATABASE_URL=url)
         try:
@@ -393,6 +396,48 @@ def test_one_web_chat_message_sent_four_times_at_once_on_postgres_is_applied_onc
     with pg_product.app_context(), db.get_db(pg_product).transaction(readonly=True) as session:
         draft = session.get(Conversation, conversation)
         assert draft.version == 2 and draft.state["current"] == replies[0]["question"]["id"]
+
+
+def test_one_process_runs_one_plain_turn_at_a_time_on_postgres(pg_product: Flask,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gthread worker's threads ran their turns interleaved, each waiting to get the interpreter
+    back at every database call (issue 14): one process now runs one plain turn at a time, while
+    the others wait for it, and every message is still answered once."""
+    monkeypatch.setattr(engine, "_PLAIN_TURNS", threading.Lock())  # as in production
+    token = make_user(pg_product, "operator@example.org", "operator")
+    headers = {"Authorization": f"Bearer {token}"}
+    opened = [pg_product.test_client().post("/api/chat/conversations", headers=headers).get_json()
+              for _ in range(4)]
+    guard, inside, most, stepped = threading.Lock(), [0], [0], []
+    step = engine.plain_step
+
+    def slow_step(conversation: Conversation, text: str) -> Any:
+        with guard:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            stepped.append(text)
+        try:
+            time.sleep(0.02)  # time for the other threads to come in, were they let in
+            return step(conversation, text)
+        finally:
+            with guard:
+                inside[0] -= 1
+
+    monkeypatch.setattr(engine, "plain_step", slow_step)
+    answers: dict[int, list[int]] = {}
+
+    def send(index: int) -> None:
+        client, path = pg_product.test_client(), f"/api/chat/conversations/{opened[index]['conversation']}/messages"
+        answers[index] = [client.post(path, headers=headers, json={"text": text}).status_code
+                          for text in ("BACK", CHILD[opened[index]["question"]["id"]], "BACK")]
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers == {index: [200, 200, 200] for index in range(4)}
+    assert len(stepped) == 12 and most[0] == 1
 
 
 @pytest.mark.parametrize(("sent", "kept"), [
