@@ -7,15 +7,28 @@ from the environment the bench runner sets (``bench.servers``).
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 
 BARE_REPLY = "<Response><Message>ok</Message></Response>"
+
+
+TURNS_TOGETHER = "BENCH_TURNS_TOGETHER"
+"""Set (``bench.threads``): this server's threads run their plain turns at once, as before one
+process ran one at a time (``bot.engine._PLAIN_TURNS``), to measure what that lock gives."""
 
 
 def create_app() -> Flask:
     from bot.app import create_app as product
 
     app = product()
+    if os.environ.get(TURNS_TOGETHER):
+        from contextlib import nullcontext
+
+        from bot import engine
+
+        engine._PLAIN_TURNS = nullcontext()  # type: ignore[assignment]  # noqa: SLF001
 
     @app.route("/bench/bare", methods=["GET", "POST"])
     def bare() -> tuple[str, int, dict[str, str]]:

@@ -1,6 +1,6 @@
-"""Why the gunicorn gthread rows trail the sync rows: the same turns with one thread and with eight.
+"""Why the gunicorn gthread rows trailed the sync rows: the same turns with one thread and with eight.
 
-``python -m bench.threads`` serves the product (``bench.app``) three ways on each database: gunicorn
+``python -m bench.threads`` serves the product (``bench.app``) several ways on each database: gunicorn
 sync, gunicorn gthread with one thread a worker, and gthread with ``nrm serve``'s eight
 (``bench.servers.GTHREAD_THREADS``), one worker a core each time. It sends the bare endpoint, SMS
 turns and web chat turns from 10 senders (``bench.turns``), in slices that take turns, and prints
@@ -8,10 +8,13 @@ for each: answers a second, the ratio to the bare endpoint, the server's CPU a r
 context switches its threads made a request (voluntary: a thread waited, for the GIL, a lock or
 the database).
 
-What it showed (issue 14): the bare endpoint costs the same CPU on every server, but a turn costs
-more with eight threads than with one. A turn gives the GIL up at each database call and waits
-to get it back, while the other threads' requests run in between on the same core, so it makes
-about twice the context switches of the bare endpoint.
+The largest number of threads is also run with its threads' plain turns at once, as before a
+process ran one at a time (``bot.engine._PLAIN_TURNS``; ``bench.app.TURNS_TOGETHER``).
+
+What it showed (issue 14): the bare endpoint costs the same CPU on every server, but turns running
+at once in one process cost more than one at a time: a turn gives the GIL up at each database
+call and waits to get it back while the other threads run a slice of theirs, with about twice the
+context switches. Hence the lock.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench import load, turns
+from bench.app import TURNS_TOGETHER
 from bench.context import Context, Database
 from bench.servers import GTHREAD_THREADS, Server
 
@@ -77,13 +81,21 @@ def main() -> None:
     with ExitStack() as stack:
         _databases(context, stack)
         for database in context.databases:
-            for kind, threads in [("gunicorn-sync", 1), *(("gunicorn-gthread", int(count))
-                                                          for count in options.threads.split(","))]:
-                print(f"{database.name}, {kind}, {threads} thread{'s' if threads > 1 else ''} a worker", flush=True)
-                with Server(kind, database.env, threads) as server:
+            for kind, threads, together in _servers([int(count) for count in options.threads.split(",")]):
+                print(f"{database.name}, {kind}, {threads} thread{'s' if threads > 1 else ''} a worker"
+                      f"{', turns at once (no lock)' if together else ''}", flush=True)
+                env = {**database.env, TURNS_TOGETHER: "1"} if together else database.env
+                with Server(kind, env, threads) as server:
                     turns.open_drafts(database, server)
                     turns.warm(database, server)
                     print("\n".join(measure(server, _kinds(database, server), options.seconds)), flush=True)
+
+
+def _servers(thread_counts: list[int]) -> list[tuple[str, int, bool]]:
+    """Sync, then gthread with each number of threads, the largest also with its threads' plain
+    turns at once (``bench.app.TURNS_TOGETHER``): what one turn at a time in a process gives."""
+    return [("gunicorn-sync", 1, False), *(("gunicorn-gthread", count, False) for count in thread_counts),
+            ("gunicorn-gthread", max(thread_counts), True)]
 
 
 def _kinds(database: Database, server: Server) -> dict[str, Callable[[int, int], load.Request]]:
