@@ -253,10 +253,10 @@ _PLAIN_TURNS = threading.Lock()
 that up at each database call: with several turns in flight in one process (a gunicorn gthread
 worker's threads), each waited to get it back while the others ran a slice of theirs, with twice
 the context switches of one thread and colder caches (``python -m bench.threads``). Waiting here
-instead, for a turn of about a millisecond, they run one after the other: 6-28% more turns a second
-on gthread (issue 14). On SQLite the write lock already ran them one at a time from ``BEGIN`` to
-``COMMIT``. No deadlock: what a plain turn waits for while it holds this (a pooled connection, the
-database's locks) is never held by a request waiting for it."""
+instead, for a turn of about a millisecond, they run one after the other: 18-21% more turns a
+second on gthread with PostgreSQL, 3-8% with SQLite (issue 14), whose write lock already ran them
+one at a time from ``BEGIN`` to ``COMMIT``. No deadlock: what a plain turn waits for while it
+holds this (a pooled connection, the database's locks) is never held by a request waiting for it."""
 
 
 def _new_lock_in_child() -> None:
