@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,7 +51,7 @@ def machine() -> str:
 
 
 def markdown(rows: list[Row], preamble: list[str], notes: list[str],
-             sections: list[tuple[str, str]] = ()) -> str:
+             sections: Sequence[tuple[str, str]] = ()) -> str:
     """The report: the preamble, the table, each section (a title and preformatted text), the notes."""
     cell = lambda text: text.replace("|", "\\|")  # noqa: E731
     lines = ["# Performance", "", *preamble, "",

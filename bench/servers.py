@@ -53,8 +53,9 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
-        self.process = subprocess.Popen(command(self.kind, self.port, self.threads), env=self.env, cwd=Path(__file__).parent.parent,
-                                        stdout=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(command(self.kind, self.port, self.threads), env=self.env,
+                                        cwd=Path(__file__).parent.parent, stdout=subprocess.DEVNULL,
+                                        start_new_session=True)
         wait_for_answer(self.port, self.process, "/bench/bare")
         return self
 
