@@ -77,6 +77,7 @@ def concurrent_claimers(database: Database, seconds: float, command: str) -> Row
     during the claims: keep-alive pins each claimer to the worker that accepted its connection, and
     a worker holding most of them is busy (one core: its GIL) while the other idles."""
     claimed: list[str] = []
+    empty = [0]  # answers "no unclaimed case is waiting": the queue ran dry
     lock = threading.Lock()
 
     def claim(s: int, i: int) -> load.Request:
@@ -86,12 +87,15 @@ def concurrent_claimers(database: Database, seconds: float, command: str) -> Row
     def seen(s: int, status: int, body: bytes) -> None:
         if status == 200:
             case = json.loads(body).get("case")
-            if case:
-                with lock:
+            with lock:
+                if case:
                     claimed.append(case["reference"])
+                else:
+                    empty[0] += 1
 
     with Server("gunicorn-gthread", database.env) as server:
         warm_claims(server, claim)
+        database.give_back_claims()  # the timed claims start from the queue as seeded
         bare = load.run(server.port, CLAIMERS, lambda s, i: BARE, seconds, server.cpu_seconds)
         workers = worker_cpu(server)
         ticks, generator = _machine_ticks(), time.process_time()
@@ -106,7 +110,8 @@ def concurrent_claimers(database: Database, seconds: float, command: str) -> Row
                f"{result.errors} errors; server CPU {result.cpu_ms_per_request:.2f} ms a claim vs bare "
                f"{bare.cpu_ms_per_request:.2f} (load generator {1000 * generator / max(1, len(claimed)):.2f} ms); "
                f"machine idle {100 * idle / max(1, total):.0f}%; workers' CPU "
-               f"{' + '.join(f'{spent:.2f}' for spent in sorted(workers, reverse=True))} s",
+               f"{' + '.join(f'{spent:.2f}' for spent in sorted(workers, reverse=True))} s"
+               f"{f'; the queue ran dry ({empty[0]:,} empty answers): seed more cases' if empty[0] else ''}",
                f">= {CLAIMS_PER_SECOND_TARGET}/s, 0 dup., 0 err.",
                rate >= CLAIMS_PER_SECOND_TARGET and not duplicates and not result.errors, command,
                rate / bare.throughput if bare.throughput else None)

@@ -98,6 +98,18 @@ class Database:
         return {"name": self.name, "url": self.url, "cases": self.cases, "waiting": self.waiting,
                 "env": self.env, "tokens": self.tokens}
 
+    def give_back_claims(self) -> None:
+        """Every claimed case back in its queue, unclaimed: the queue as seeded."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("UPDATE cases SET claimed_by_id = NULL, claimed_at = NULL, "
+                                        "claim_expires_at = NULL WHERE claimed_by_id IS NOT NULL"))
+        finally:
+            engine.dispose()
+
     @classmethod
     def restored(cls, saved: dict[str, Any], instance: str) -> Database:
         """A database :meth:`prepare` seeded in an earlier run, its claims given back (so each run
@@ -109,11 +121,10 @@ class Database:
         database = cls(saved["name"], saved["url"], instance, saved["cases"], saved["waiting"])
         database.env = {**saved["env"], "NRM_INSTANCE_PATH": instance}
         database.tokens = saved["tokens"]
+        database.give_back_claims()
         engine = create_engine(database.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
         try:
             with engine.connect() as connection:
-                connection.execute(text("UPDATE cases SET claimed_by_id = NULL, claimed_at = NULL, "
-                                        "claim_expires_at = NULL WHERE claimed_by_id IS NOT NULL"))
                 connection.execute(text("UPDATE users SET password_hash = :hash WHERE email LIKE 'bench-%'"),
                                    {"hash": hash_password(database.password)})  # this run's password
                 connection.execute(text("VACUUM ANALYZE cases"))
