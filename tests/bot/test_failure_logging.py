@@ -22,7 +22,7 @@ from sqlalchemy import text
 from backend import db
 from backend.crypto import FieldCipher
 from tests.bot.conftest import claimed_case, make_user
-from tests.bot.serve_support import free_port, wait_until_serving
+from tests.bot.serve_support import GUNICORN_STOPS_WITHIN, free_port, wait_until_serving
 from tests.bot.sms_support import ENV_KEYS, PHONE, form, make_sms_app
 
 NAME = "Zbigniew Quellmalz"
@@ -170,7 +170,7 @@ def test_nrm_serve_logs_no_personal_data_when_writes_fail(tmp_path: Path) -> Non
         assert sms.status_code == 500
     finally:
         server.terminate()
-        _, stderr = server.communicate(timeout=30)
+        _, stderr = server.communicate(timeout=GUNICORN_STOPS_WITHIN)
 
     assert "IntegrityError on POST /sms/twilio" in stderr
     assert NAME not in stderr and ANSWER not in stderr

@@ -24,7 +24,7 @@ from backend.db import get_db
 from bot.app import create_app
 from bot.cli import serve_command
 from bot.server import own_connections
-from tests.bot.serve_support import free_port, wait_until_serving
+from tests.bot.serve_support import GUNICORN_STOPS_WITHIN, free_port, wait_until_serving
 from tests.bot.sms_support import ENV_KEYS
 from tests.conftest import backend_test_config
 
@@ -133,7 +133,7 @@ def test_nrm_serve_logs_one_json_line_per_request_and_stops_on_sigterm(served: S
     requests.get(f"{served.base}/sms/+447700900123/nothing-here", timeout=10)
 
     served.process.send_signal(signal.SIGTERM)
-    served.process.wait(timeout=60)
+    served.process.wait(timeout=GUNICORN_STOPS_WITHIN)
 
     assert served.process.returncode == 0
     lines = [json.loads(line) for line in served.log().splitlines()]
@@ -221,6 +221,6 @@ def test_the_startup_bench_serves_its_bare_flask_app_with_the_gunicorn_settings_
         workers = children(bare.pid)
     finally:
         bare.terminate()
-        log = bare.communicate(timeout=30)[1]
+        log = bare.communicate(timeout=GUNICORN_STOPS_WITHIN)[1]
     assert answer.text == "ok" and answer.headers["Server"] == "gunicorn"
     assert "Using worker: gthread" in log and 1 <= len(workers) <= given["workers"]
