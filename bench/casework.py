@@ -228,26 +228,18 @@ def statistics_rows(context: Context) -> list[Row]:
     return statistics_rows_of(postgres, context.command("statistics")) if postgres else []
 
 
-def claim_next_plan(database: Database) -> str:
-    """``EXPLAIN (ANALYZE, BUFFERS)`` of claim-next's first statement for the bench's caseworker on
-    the seeded queue, in a transaction rolled back (the case it picks stays unclaimed)."""
+def _claim_next_plan(database: Database) -> str:
+    """Claim-next's plan for the bench's caseworker (``bench.queue_scale.claim_next_plan``)."""
     from backend import db
-    from backend.db import utcnow
     from backend.models import User
-    from backend.queues import claim_next_query
-    from bench.queue_scale import plan_text
+    from bench.queue_scale import claim_next_plan
 
     app = database.app()
     with app.app_context():
-        engine = db.get_db(app).engine
-        with db.get_db(app).transaction(readonly=True) as session:
-            statement = claim_next_query(session.query(User).filter_by(email=database.caseworker_email).one(),
-                                         utcnow())
-        with engine.connect() as connection:
-            plan = plan_text(connection, statement)
-            connection.rollback()
-        engine.dispose()
-    return plan
+        try:
+            return claim_next_plan(db.get_db(app), User.email == database.caseworker_email)
+        finally:
+            db.get_db(app).engine.dispose()
 
 
 def claim_rows(context: Context) -> list[Row]:
@@ -256,6 +248,6 @@ def claim_rows(context: Context) -> list[Row]:
     if postgres:
         context.sections.append((f"Claim next's plan on PostgreSQL, {postgres.cases:,} cases "
                                  f"({postgres.waiting:,} waiting): `EXPLAIN (ANALYZE, BUFFERS)`",
-                                 claim_next_plan(postgres)))
+                                 _claim_next_plan(postgres)))
     return found + [concurrent_claimers(database, context.seconds, context.command("claims"))
                     for database in context.databases]

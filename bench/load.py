@@ -20,7 +20,7 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 Request = tuple[str, str, str | bytes | None, dict[str, str]]
 """method, path, body, headers"""
@@ -116,11 +116,16 @@ def run_alternating(port: int, senders: int, makes: Sequence[Callable[[int, int]
     the margins of some rows; run one after the other, a ratio of two results would carry that
     drift, while slices in turns weigh on both alike."""
     results = [Result() for _ in makes]
-    for index in range(slices):
-        order = list(enumerate(makes))
-        for which, make in order if index % 2 == 0 else reversed(order):
-            results[which].add(run(port, senders, make, seconds / slices, cpu))
+    for which in in_turns(len(makes), slices):
+        results[which].add(run(port, senders, makes[which], seconds / slices, cpu))
     return results
+
+
+def in_turns(count: int, slices: int) -> Iterator[int]:
+    """The indexes ``0 .. count - 1``, ``slices`` times, every other time backwards (A B, B A, ...):
+    the order in which :func:`run_alternating` runs its kinds."""
+    for index in range(slices):
+        yield from range(count) if index % 2 == 0 else reversed(range(count))
 
 
 def run_open(port: int, senders: int, make: Callable[[int, int], Request], rate: float, seconds: float,

@@ -108,6 +108,24 @@ def plan_text(connection: Connection, statement: Any) -> str:
     return "\n".join(rows)
 
 
+def claim_next_plan(database: Any, which: Any) -> str:
+    """``EXPLAIN (ANALYZE, BUFFERS)`` of claim-next's first statement for the caseworker ``which``
+    (a condition on ``User``) of ``database`` (``backend.db.Database``), in a transaction rolled
+    back: the case it picks stays unclaimed."""
+    from sqlalchemy import select
+
+    from backend import queues
+    from backend.db import utcnow
+    from backend.models import User
+
+    with database.transaction(readonly=True) as session:
+        statement = queues.claim_next_query(session.scalars(select(User).where(which)).one(), utcnow())
+    with database.engine.connect() as connection:
+        plan = plan_text(connection, statement)
+        connection.rollback()
+    return plan
+
+
 def _percentile(times: list[float], share: float) -> float:
     ordered = sorted(times)
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 2)
@@ -222,11 +240,7 @@ def run(database_url: str, cases: int = 1_000_000) -> dict[str, Any]:
                                     "cases": len(body["cases"]), "count": body["count"], "overdue": body["overdue"]}
             result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
-            with database.engine.connect() as connection:
-                with database.transaction() as session:
-                    statement = queues.claim_next_query(session.get(User, worker_ids[0]), utcnow())
-                result["explain_claim_next"] = plan_text(connection, statement)
-                connection.rollback()
+            result["explain_claim_next"] = claim_next_plan(database, User.id == worker_ids[0])
         database.engine.dispose()
     return result
 

@@ -56,12 +56,11 @@ def measure(server: Server, kinds: dict[str, Callable[[int, int], load.Request]]
     """One line a kind: throughput, ratio to ``bare``, server CPU and voluntary switches a request."""
     results = {kind: load.Result() for kind in kinds}
     switches = dict.fromkeys(kinds, 0)
-    for index in range(SLICES):
-        order = list(kinds.items())
-        for kind, make in order if index % 2 == 0 else reversed(order):
-            before = voluntary_switches(server.pids())
-            results[kind].add(load.run(server.port, SENDERS, make, seconds / SLICES, server.cpu_seconds))
-            switches[kind] += voluntary_switches(server.pids()) - before
+    names = list(kinds)
+    for kind in (names[which] for which in load.in_turns(len(names), SLICES)):  # as run_alternating
+        before = voluntary_switches(server.pids())
+        results[kind].add(load.run(server.port, SENDERS, kinds[kind], seconds / SLICES, server.cpu_seconds))
+        switches[kind] += voluntary_switches(server.pids()) - before
     bare = results["bare"].throughput
     return [f"  {kind:5} {result.throughput:7,.0f}/s {result.throughput / bare:5.2f}x bare   CPU "
             f"{result.cpu_ms_per_request:5.2f} ms   {switches[kind] / max(1, len(result.latencies)):5.1f} "

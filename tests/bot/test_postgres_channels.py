@@ -33,6 +33,7 @@ from backend import audit, db
 from backend.calendar import UK_TIME
 from backend.db import get_for_update
 from backend.models import Case, ChatMessage, Conversation, InboundMessage, Responder, User
+from bench.load import together
 from bot import engine, quick_exit, sms
 from flows import languages
 from tests.bot.conftest import make_user
@@ -431,11 +432,7 @@ def test_one_process_runs_one_plain_turn_at_a_time_on_postgres(pg_product: Flask
         answers[index] = [client.post(path, headers=headers, json={"text": text}).status_code
                           for text in ("BACK", CHILD[opened[index]["question"]["id"]], "BACK")]
 
-    threads = [threading.Thread(target=send, args=(index,)) for index in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    assert together(4, send)[1] == []
     assert answers == {index: [200, 200, 200] for index in range(4)}
     assert len(stepped) == 12 and most[0] == 1
 
