@@ -3,13 +3,18 @@
 ``GET|POST /bench/bare`` answers a fixed TwiML document and does nothing else: the cost of any
 Flask endpoint on this server, against which every figure of the bench is a ratio. Settings come
 from the environment the bench runner sets (``bench.servers``).
+
+``POST /bench/floor`` is the least any turn does (``bench.turn_floor``): it reads its JSON body and
+runs two statements on the product's database as a turn runs them (a pooled connection, in
+autocommit on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), reading and then durably updating one
+row of ``bench_floor`` (:data:`FLOOR_TABLE`, made by the runner), straight on the driver's cursor.
 """
 
 from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, request
 
 BARE_REPLY = "<Response><Message>ok</Message></Response>"
 
@@ -34,7 +39,36 @@ def create_app() -> Flask:
     def bare() -> tuple[str, int, dict[str, str]]:
         return BARE_REPLY, 200, {"Content-Type": "text/xml"}
 
+    @app.post("/bench/floor")
+    def floor() -> dict[str, int]:
+        return {"n": floor_turn(int(request.get_json()["sender"]))}
+
     csrf = app.extensions.get("csrf")
     if csrf is not None:
-        csrf.exempt(bare)  # like the webhook: no form, so no CSRF token
+        for view in (bare, floor):
+            csrf.exempt(view)  # like the webhook: no form, so no CSRF token
     return app
+
+
+FLOOR_TABLE = "bench_floor"
+
+
+def floor_turn(row: int) -> int:
+    """Read row ``row``'s count and store it plus one: two statements, the second durable."""
+    from backend.db import get_db
+
+    engine = get_db().engine
+    with engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            connection.begin()  # BEGIN IMMEDIATE (backend.db), as a SQLite turn
+        mark = "%s" if postgres else "?"
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(f"SELECT n FROM {FLOOR_TABLE} WHERE id = {mark}", (row,))
+        (count,) = cursor.fetchone()
+        cursor.execute(f"UPDATE {FLOOR_TABLE} SET n = {mark} WHERE id = {mark}", (count + 1, row))
+        cursor.close()
+        connection.commit()
+    return count + 1

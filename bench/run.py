@@ -215,7 +215,10 @@ NOTES = [
     "during the run, per request answered.",
     "- **SMS turn**: a signed Twilio webhook from a registered number mid-referral, alternating an "
     "answer and BACK (`bench/turns.py`); 50 numbers, each with its own draft. **Web chat turn**: the "
-    "JSON API with a bearer token and a `client_message_id`.",
+    "JSON API with a bearer token and a `client_message_id`. Its row also gives the **floor**: "
+    "`POST /bench/floor` (`bench/app.py`), a JSON body and a turn's two statements alone (read one row, "
+    "then durably update it, on a pooled connection as a turn does), in slices with the bare endpoint "
+    "and the turn: the most any turn could reach on that server and database.",
     "- **SMS turn p99**: open loop (`bench.load.run_open`): 50 senders each sending one message every "
     "4 s on average (Poisson arrivals, 12.5 a second in all) for 16 s, whether or not answers keep up; each "
     "latency runs from the time the message was due to the full answer, so a late generator or a "

@@ -3,6 +3,10 @@
 Each sender is a registered number with its own draft, past the language question: its messages
 alternate an answer to the first question and BACK, so every turn is a real step (signature check,
 row lock, dialogue step, encrypted save, stored reply, TwiML) that leaves the draft where it was.
+
+Each web chat row also gives the floor's ratio: ``POST /bench/floor`` (``bench.app.floor_turn``),
+a request that reads a JSON body and runs a turn's two statements and nothing else, taking turns
+with the other two. No turn can reach more on that server and database.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ import json
 import uuid
 from urllib.parse import urlencode
 
+from sqlalchemy import create_engine, text
+
 from bench import load
+from bench.app import FLOOR_TABLE
 from bench.context import SENDERS, Context, Database, sender_phone
 from bench.report import Row
 from bench.servers import SERVERS, Server
@@ -58,6 +65,25 @@ def _bearer(database: Database) -> dict[str, str]:
 
 BARE: load.Request = ("POST", "/bench/bare", "", {})
 
+FLOOR_ROWS = 100
+
+
+def make_floor_table(database: Database) -> None:
+    """``bench_floor`` (``bench.app.floor_turn``) with :data:`FLOOR_ROWS` rows at 0, made anew."""
+    engine = create_engine(database.url)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
+        connection.execute(text(f"CREATE TABLE {FLOOR_TABLE} (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"))
+        connection.execute(text(f"INSERT INTO {FLOOR_TABLE} (id, n) VALUES (:id, 0)"),
+                           [{"id": row} for row in range(FLOOR_ROWS)])
+    engine.dispose()
+
+
+def floor_request(sender: int) -> load.Request:
+    """A floor request: a JSON body of a web chat message's size, naming the sender's row."""
+    body = json.dumps({"sender": sender % FLOOR_ROWS, "text": f"Ref {sender}", "client_message_id": str(uuid.uuid4())})
+    return ("POST", "/bench/floor", body, {"Content-Type": "application/json"})
+
 
 def open_drafts(database: Database, server: Server) -> None:
     """Once per database: every sender's draft opened and English chosen; web chat conversations opened."""
@@ -83,13 +109,19 @@ def warm(database: Database, server: Server) -> None:
     load.run(server.port, 4, lambda s, i: BARE, 0.5)
     load.run(server.port, 4, lambda s, i: sms_request(database, server, s), 1.0)
     load.run(server.port, 4, lambda s, i: chat_request(database, s), 1.0)
+    load.run(server.port, 4, lambda s, i: floor_request(s), 0.5)
 
 
-def _versus(what: str, result: load.Result, bare: load.Result, target: float, command: str) -> Row:
+def _versus(what: str, result: load.Result, bare: load.Result, target: float, command: str,
+            floor: load.Result | None = None) -> Row:
     ratio = result.throughput / bare.throughput if bare.throughput else 0.0
     errors = f"; {result.errors} errors" if result.errors else ""
     figure = (f"{result.throughput:,.0f}/s vs bare {bare.throughput:,.0f}/s; server CPU {result.cpu_ms_per_request:.2f} "
               f"vs {bare.cpu_ms_per_request:.2f} ms a request; p50 {result.median * 1000:.1f} ms{errors}")
+    if floor is not None and bare.throughput:
+        floor_errors = f", {floor.errors} errors" if floor.errors else ""
+        figure += (f"; floor (two statements alone) {floor.throughput / bare.throughput:.2f}x, server CPU "
+                   f"{floor.cpu_ms_per_request:.2f} ms{floor_errors}")
     return Row(what, figure, f">= {target}x", ratio >= target and not result.errors, command, ratio)
 
 
@@ -116,6 +148,7 @@ def rows(context: Context) -> list[Row]:
     command = context.command("turns")
     found = []
     for database in context.databases:
+        make_floor_table(database)
         for kind in SERVERS:
             with Server(kind, database.env) as server:
                 open_drafts(database, server)
@@ -128,9 +161,10 @@ def rows(context: Context) -> list[Row]:
                     found.append(_versus(f"SMS turn vs bare: {where}, {_senders(senders)}", sms, bare,
                                          SMS_RATIO_TARGET, command))
                 found.append(_p99(server, database, where, command))  # open loop, at a stated rate
-                bare, chat = load.run_alternating(
-                    server.port, WEBCHAT_SENDERS, [lambda s, i: BARE, lambda s, i: chat_request(database, s)],
+                bare, chat, floor = load.run_alternating(
+                    server.port, WEBCHAT_SENDERS,
+                    [lambda s, i: BARE, lambda s, i: chat_request(database, s), lambda s, i: floor_request(s)],
                     context.seconds, server.cpu_seconds)
                 found.append(_versus(f"web chat turn vs bare: {where}, {_senders(WEBCHAT_SENDERS)}", chat, bare,
-                                     WEBCHAT_RATIO_TARGET, command))
+                                     WEBCHAT_RATIO_TARGET, command, floor))
     return found
