@@ -4,10 +4,11 @@
 Flask endpoint on this server, against which every figure of the bench is a ratio. Settings come
 from the environment the bench runner sets (``bench.servers``).
 
-``POST /bench/floor`` is the least any turn does (``bench.turn_floor``): it reads its JSON body and
-runs two statements on the product's database as a turn runs them (a pooled connection, in
-autocommit on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), reading and then durably updating one
-row of ``bench_floor`` (:data:`FLOOR_TABLE`, made by the runner), straight on the driver's cursor.
+``POST /bench/floor`` is the least any turn does (the web chat rows of ``bench.turns``, and
+``bench.turn_floor``): it reads its JSON body and runs two statements on the product's database as
+a turn runs them (a pooled connection, in autocommit on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite),
+reading and then durably updating one row of ``bench_floor`` (:data:`FLOOR_TABLE`, made by
+``bench.turns.make_floor_table``), straight on the driver's cursor.
 """
 
 from __future__ import annotations
