@@ -208,9 +208,9 @@ NOTES = [
     "",
     "- **ratio** is our endpoint's throughput divided by the bare endpoint's (`POST /bench/bare`, a "
     "fixed TwiML reply from the same app, `bench/app.py`) on the same server, database and number of "
-    "senders; for start-up, our time divided by the bare Flask app's. The two are measured in 4 "
-    "slices each that take turns (bare, ours, ours, bare, ...; `bench.load.run_alternating`), so that "
-    "the machine's speed drifting during the run weighs on both alike.",
+    "senders; for start-up, our time divided by the bare Flask app's. The two (three with the web chat "
+    "rows' floor) are measured in 4 slices each that take turns (bare, ours, ours, bare, ...; "
+    "`bench.load.run_alternating`), so that the machine's speed drifting during the run weighs on all alike.",
     "- **server CPU** is the user+system time of the server process and its workers (from `/proc`) "
     "during the run, per request answered.",
     "- **SMS turn**: a signed Twilio webhook from a registered number mid-referral, alternating an "
