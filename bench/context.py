@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,23 +100,32 @@ class Database:
         return {"name": self.name, "url": self.url, "cases": self.cases, "waiting": self.waiting,
                 "env": self.env, "tokens": self.tokens}
 
-    def give_back_claims(self) -> None:
-        """Every claimed case back in its queue, unclaimed: the queue as seeded."""
-        from sqlalchemy import create_engine, text
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A connection of its own to this database, each statement committed as it runs
+        (autocommit), closed with its engine afterwards: for the bench's own set-up."""
+        from sqlalchemy import create_engine
 
         engine = create_engine(self.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
         try:
             with engine.connect() as connection:
-                connection.execute(text("UPDATE cases SET claimed_by_id = NULL, claimed_at = NULL, "
-                                        "claim_expires_at = NULL WHERE claimed_by_id IS NOT NULL"))
+                yield connection
         finally:
             engine.dispose()
+
+    def give_back_claims(self) -> None:
+        """Every claimed case back in its queue, unclaimed: the queue as seeded."""
+        from sqlalchemy import text
+
+        with self.connection() as connection:
+            connection.execute(text("UPDATE cases SET claimed_by_id = NULL, claimed_at = NULL, "
+                                    "claim_expires_at = NULL WHERE claimed_by_id IS NOT NULL"))
 
     @classmethod
     def restored(cls, saved: dict[str, Any], instance: str) -> Database:
         """A database :meth:`prepare` seeded in an earlier run, its claims given back (so each run
         starts from the same queue) and vacuumed as after seeding."""
-        from sqlalchemy import create_engine, text
+        from sqlalchemy import text
 
         from backend.auth import hash_password
 
@@ -122,14 +133,10 @@ class Database:
         database.env = {**saved["env"], "NRM_INSTANCE_PATH": instance}
         database.tokens = saved["tokens"]
         database.give_back_claims()
-        engine = create_engine(database.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("UPDATE users SET password_hash = :hash WHERE email LIKE 'bench-%'"),
-                                   {"hash": hash_password(database.password)})  # this run's password
-                connection.execute(text("VACUUM ANALYZE cases"))
-        finally:
-            engine.dispose()
+        with database.connection() as connection:
+            connection.execute(text("UPDATE users SET password_hash = :hash WHERE email LIKE 'bench-%'"),
+                               {"hash": hash_password(database.password)})  # this run's password
+            connection.execute(text("VACUUM ANALYZE cases"))
         return database
 
 

@@ -32,6 +32,8 @@ from bench.servers import GTHREAD_THREADS, Server
 
 SENDERS = 10
 SLICES = 4
+Kinds = dict[str, Callable[[int, int], load.Request]]
+"""Requests to measure by name: ``make(sender, i)`` gives sender's ``i``-th (``bench.load.run``)."""
 
 
 def voluntary_switches(pids: list[int]) -> int:
@@ -52,7 +54,7 @@ def voluntary_switches(pids: list[int]) -> int:
     return total
 
 
-def measure(server: Server, kinds: dict[str, Callable[[int, int], load.Request]], seconds: float) -> list[str]:
+def measure(server: Server, kinds: Kinds, seconds: float) -> list[str]:
     """One line a kind: throughput, ratio to ``bare``, server CPU and voluntary switches a request."""
     results = {kind: load.Result() for kind in kinds}
     switches = dict.fromkeys(kinds, 0)
@@ -84,10 +86,18 @@ def main() -> None:
                 print(f"{database.name}, {kind}, {threads} thread{'s' if threads > 1 else ''} a worker"
                       f"{', turns at once (no lock)' if together else ''}", flush=True)
                 env = {**database.env, TURNS_TOGETHER: "1"} if together else database.env
-                with Server(kind, env, threads) as server:
-                    turns.open_drafts(database, server)
-                    turns.warm(database, server)
-                    print("\n".join(measure(server, _kinds(database, server), options.seconds)), flush=True)
+                print("\n".join(measured(database, kind, options.seconds, env, threads)), flush=True)
+
+
+def measured(database: Database, kind: str, seconds: float, env: dict[str, str] | None = None,
+             threads: int = GTHREAD_THREADS, extra: Kinds | None = None) -> list[str]:
+    """:func:`measure` of the bare endpoint, SMS and web chat turns, and the ``extra`` kinds, on a
+    ``kind`` server of ``database`` (``env``: its environment, if not the database's own), its
+    drafts opened and every kind warmed first."""
+    with Server(kind, env or database.env, threads) as server:
+        turns.open_drafts(database, server)
+        turns.warm(database, server, *(extra or {}).values())
+        return measure(server, {**_kinds(database, server), **(extra or {})}, seconds)
 
 
 def _servers(thread_counts: list[int]) -> list[tuple[str, int, bool]]:
@@ -97,7 +107,7 @@ def _servers(thread_counts: list[int]) -> list[tuple[str, int, bool]]:
             ("gunicorn-gthread", max(thread_counts), True)]
 
 
-def _kinds(database: Database, server: Server) -> dict[str, Callable[[int, int], load.Request]]:
+def _kinds(database: Database, server: Server) -> Kinds:
     return {"bare": lambda s, i: turns.BARE, "sms": lambda s, i: turns.sms_request(database, server, s),
             "chat": lambda s, i: turns.chat_request(database, s)}
 

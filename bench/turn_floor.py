@@ -2,11 +2,11 @@
 
 ``python -m bench.turn_floor`` serves the product (``bench.app``) on each server of the turn rows
 (``bench.servers.SERVERS``) and each database, and sends from 10 senders, in slices that take
-turns: the bare endpoint; ``POST /bench/floor``, which reads a JSON body and runs the two
-statements every turn needs (read one row, then durably update it, on a pooled connection as a
-turn does: ``bench.app.floor_turn``) and nothing else; and web chat and SMS turns. It prints for
-each: answers a second, the ratio to the bare endpoint, the server's CPU a request and the
-context switches a request (``bench.threads.measure``).
+turns: the bare endpoint; SMS and web chat turns; and ``POST /bench/floor``, which reads a JSON
+body and runs the two statements every turn needs (read one row, then durably update it, on a
+pooled connection as a turn does: ``bench.app.floor_turn``) and nothing else. It prints for each:
+answers a second, the ratio to the bare endpoint, the server's CPU a request and the context
+switches a request (``bench.threads.measured``).
 
 The floor's ratio is the most any turn could reach on that server and database, with no token
 check, no decryption, no dialogue, no encryption and no second row: how far a turn row's target
@@ -17,18 +17,13 @@ from __future__ import annotations
 
 import argparse
 from contextlib import ExitStack
-from typing import Callable
 
-from bench import load, turns
-from bench.context import Context, Database
-from bench.servers import SERVERS, Server
-from bench.threads import measure
+from bench import turns
+from bench.context import Context
+from bench.servers import SERVERS
+from bench.threads import measured
 
-
-def kinds(database: Database, server: Server) -> dict[str, Callable[[int, int], load.Request]]:
-    return {"bare": lambda s, i: turns.BARE, "floor": lambda s, i: turns.floor_request(s),
-            "chat": lambda s, i: turns.chat_request(database, s),
-            "sms": lambda s, i: turns.sms_request(database, server, s)}
+FLOOR = {"floor": turns.floor_request}
 
 
 def main() -> None:
@@ -46,10 +41,7 @@ def main() -> None:
             turns.make_floor_table(database)
             for kind in options.servers.split(","):
                 print(f"{database.name}, {kind}", flush=True)
-                with Server(kind, database.env) as server:
-                    turns.open_drafts(database, server)
-                    turns.warm(database, server)
-                    print("\n".join(measure(server, kinds(database, server), options.seconds)), flush=True)
+                print("\n".join(measured(database, kind, options.seconds, extra=FLOOR)), flush=True)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Callable
 from urllib.parse import urlencode
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bench import load
 from bench.app import FLOOR_TABLE
@@ -70,17 +71,16 @@ FLOOR_ROWS = 100
 
 def make_floor_table(database: Database) -> None:
     """``bench_floor`` (``bench.app.floor_turn``) with :data:`FLOOR_ROWS` rows at 0, made anew."""
-    engine = create_engine(database.url)
-    with engine.begin() as connection:
+    with database.connection() as connection:
         connection.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
         connection.execute(text(f"CREATE TABLE {FLOOR_TABLE} (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"))
         connection.execute(text(f"INSERT INTO {FLOOR_TABLE} (id, n) VALUES (:id, 0)"),
                            [{"id": row} for row in range(FLOOR_ROWS)])
-    engine.dispose()
 
 
-def floor_request(sender: int) -> load.Request:
-    """A floor request: a JSON body of a web chat message's size, naming the sender's row."""
+def floor_request(sender: int, _index: int = 0) -> load.Request:
+    """A floor request: a JSON body of a web chat message's size, naming the sender's row (the
+    signature of ``bench.load.run``'s requests)."""
     body = json.dumps({"sender": sender % FLOOR_ROWS, "text": f"Ref {sender}", "client_message_id": str(uuid.uuid4())})
     return ("POST", "/bench/floor", body, {"Content-Type": "application/json"})
 
@@ -104,12 +104,14 @@ def open_drafts(database: Database, server: Server) -> None:
     connection.close()
 
 
-def warm(database: Database, server: Server) -> None:
-    """A short run of each kind, so every worker has imported and compiled what it needs."""
+def warm(database: Database, server: Server, *also: Callable[[int, int], load.Request]) -> None:
+    """A short run of each kind (and of ``also``'s), so every worker has imported and compiled
+    what it needs."""
     load.run(server.port, 4, lambda s, i: BARE, 0.5)
     load.run(server.port, 4, lambda s, i: sms_request(database, server, s), 1.0)
     load.run(server.port, 4, lambda s, i: chat_request(database, s), 1.0)
-    load.run(server.port, 4, lambda s, i: floor_request(s), 0.5)
+    for make in also:
+        load.run(server.port, 4, make, 0.5)
 
 
 def _versus(what: str, result: load.Result, bare: load.Result, target: float, command: str,
@@ -152,7 +154,7 @@ def rows(context: Context) -> list[Row]:
         for kind in SERVERS:
             with Server(kind, database.env) as server:
                 open_drafts(database, server)
-                warm(database, server)
+                warm(database, server, floor_request)
                 where = f"{kind}, {database.name}"
                 for senders in CONCURRENCY:
                     bare, sms = load.run_alternating(
@@ -163,7 +165,7 @@ def rows(context: Context) -> list[Row]:
                 found.append(_p99(server, database, where, command))  # open loop, at a stated rate
                 bare, chat, floor = load.run_alternating(
                     server.port, WEBCHAT_SENDERS,
-                    [lambda s, i: BARE, lambda s, i: chat_request(database, s), lambda s, i: floor_request(s)],
+                    [lambda s, i: BARE, lambda s, i: chat_request(database, s), floor_request],
                     context.seconds, server.cpu_seconds)
                 found.append(_versus(f"web chat turn vs bare: {where}, {_senders(WEBCHAT_SENDERS)}", chat, bare,
                                      WEBCHAT_RATIO_TARGET, command, floor))
